@@ -1,0 +1,155 @@
+# zeropoint build. `make` builds bin/harness; `make test` runs the unit tests in a
+# release build and again under ASan + UBSan; `make help` lists every target.
+# Objects live in build/$(MODE)/ so release, sanitizer and fuzz objects never mix.
+
+MODE    ?= release
+BUILD   ?= build/$(MODE)
+PREFIX  ?= /usr/local
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+CC      ?= cc
+CXX     ?= c++
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+ifeq ($(origin CXX),default)
+CXX     := g++
+endif
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-unused-parameter
+OPT_release := -O2 -g
+OPT_asan    := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+OPT     := $(OPT_$(MODE))
+DEFS    := -D_GNU_SOURCE -DZP_VERSION='"$(VERSION)"' -DZP_GIT_REV='"$(GIT_REV)"'
+CPPFLAGS_ALL := -I. -I$(BUILD)/gen $(DEFS) -MMD -MP
+CFLAGS_ALL   := -std=c11 $(WARN) $(OPT) -fopenmp -fPIC $(CFLAGS)
+CXXFLAGS_ALL := -std=c++17 -Wall -Wextra -Werror $(OPT) -fopenmp -fPIC $(CXXFLAGS)
+LDLIBS_ALL   := -lcjson -lcsv -lprotobuf-c -lpng -ljpeg -lz -lopenblas -ldnnl -lbenchmark \
+                -lpthread -ldl -lm $(LDLIBS)
+LDFLAGS_ALL  := $(OPT) -fopenmp -rdynamic $(LDFLAGS)
+
+include mk/isa.mk
+
+# Every .c file under these folders is part of the library; harness/main.c is the
+# program. Adding a file needs no Makefile edit.
+LIB_DIRS := common schemes model data kernels kernels/* train harness
+LIB_SRCS := $(filter-out harness/main.c,$(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))))
+LIB_CXX  := $(wildcard bench/*.cc)
+GEN_SRCS := $(BUILD)/gen/onnx.pb-c.c
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(LIB_CXX:%.cc=$(BUILD)/%.o) $(BUILD)/gen/onnx.pb-c.o
+LIB      := $(BUILD)/libzp.a
+HARNESS  := $(BUILD)/bin/harness
+# bin/harness is the release build's binary, the one the README runs.
+BIN_LINK := $(if $(filter build/release,$(BUILD)),bin/harness)
+
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_UTIL := $(BUILD)/tests/util.o
+PLUGIN_SRCS := $(wildcard plugins/*.c)
+PLUGINS     := $(PLUGIN_SRCS:plugins/%.c=$(BUILD)/plugins/%.so)
+FUZZ_SRCS   := $(wildcard fuzz/fuzz_*.c)
+
+.PHONY: all deps test test-release asan unit fuzz install clean help run bench check-headers
+all: deps $(HARNESS) $(PLUGINS) $(BIN_LINK)
+
+bin/harness: $(HARNESS)
+	@mkdir -p bin
+	ln -sf ../$(HARNESS) bin/harness
+
+help:
+	@echo "make            build bin/harness (installs missing Debian packages first)"
+	@echo "make run        the main job: harness run configs/mobilenet.json"
+	@echo "make test       unit tests (release build), then the same under ASan + UBSan"
+	@echo "make asan       unit tests under ASan + UBSan only"
+	@echo "make fuzz       bounded libFuzzer runs of every parser (FUZZ_SECONDS=60 each)"
+	@echo "make bench      kernel benchmark: harness bench configs/bench_mobilenet.json"
+	@echo "make install    install bin/harness and plugins under PREFIX ($(PREFIX))"
+	@echo "make deps       install missing Debian packages (needs root)"
+
+deps:
+	@sh scripts/install-deps.sh
+
+$(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: /usr/include/onnx/onnx.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen -I/usr/include/onnx $<
+
+# The generated parser is third-party-style code: compile it without -Werror extras.
+$(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
+	$(CC) -std=c11 $(OPT) -fPIC -I$(BUILD)/gen -c $< -o $@
+
+$(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/harness/main.o: | $(BUILD)/gen/onnx.pb-c.h
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(call isa_flags,$<) -c $< -o $@
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS_ALL) $(CXXFLAGS_ALL) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(HARNESS): $(BUILD)/harness/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+$(BUILD)/plugins/%.so: plugins/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -shared $< -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UTIL) $(LIB)
+	$(CXX) $(LDFLAGS_ALL) $^ -o $@ -lcmocka $(LDLIBS_ALL)
+
+# Unit tests of one build mode; tests/run.sh prints the "N passed, N failed" line.
+unit: deps $(TEST_BINS) $(PLUGINS) $(HARNESS)
+	@ZP_BUILD=$(BUILD) ZP_HARNESS=$(HARNESS) sh tests/run.sh $(TEST_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory MODE=release unit
+	@$(MAKE) --no-print-directory MODE=asan unit
+
+asan: deps
+	@$(MAKE) --no-print-directory MODE=asan unit
+
+run: all
+	bin/harness run configs/mobilenet.json
+
+bench: all
+	bin/harness bench configs/bench_mobilenet.json
+
+# Fuzzing: clang + libFuzzer, bounded time per target, corpus under fuzz/corpus/.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@$(MAKE) --no-print-directory MODE=fuzz CC=clang CXX=clang++ fuzz-run
+
+fuzz-run: $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
+	@for f in $^; do n=$$(basename $$f); mkdir -p fuzz/corpus/$$n; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+	      -print_final_stats=0 fuzz/corpus/$$n $$( [ -d fuzz/seeds/$$n ] && echo fuzz/seeds/$$n ) \
+	      2>$(BUILD)/fuzz/$$n.log || { tail -50 $(BUILD)/fuzz/$$n.log; exit 1; }; done; \
+	  echo "fuzz: no crash"
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(LIB)
+	$(CXX) -fsanitize=fuzzer,address,undefined -fopenmp $^ -o $@ $(LDLIBS_ALL)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/zeropoint/plugins $(DESTDIR)$(PREFIX)/share/zeropoint
+	install -m 755 $(HARNESS) $(DESTDIR)$(PREFIX)/bin/harness
+	install -m 644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/zeropoint/plugins/
+	cp -r configs plots $(DESTDIR)$(PREFIX)/share/zeropoint/
+
+# Every header compiles on its own.
+check-headers:
+	@for h in $$(find common schemes model data kernels train harness bench -name '*.h'); do \
+	  echo "#include \"$$h\"" | $(CC) $(CPPFLAGS_ALL) -std=c11 $(WARN) -fsyntax-only -x c - || exit 1; done
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build/$(MODE) -name '*.d' 2>/dev/null)

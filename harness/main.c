@@ -1,0 +1,104 @@
+/* harness: the command-line entry point. Dispatches to one subcommand per verb
+ * (harness/commands.h); only this file and the commands decide exit codes. */
+#include <stdio.h>
+#include <string.h>
+
+#include "harness/commands.h"
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+    const char *usage;
+};
+
+static const struct command commands[] = {
+    {"run", zp_cmd_run, "run an experiment config: tensors, models, schemes -> CSV + figures",
+     "usage: harness run CONFIG [options]\n"
+     "  --out DIR        run folder (default results/<config name>/)\n"
+     "  --only NAMES     run only the schemes whose label or name is in the comma list\n"
+     "  --resume         keep finished cells of an existing run folder, run the rest\n"
+     "  --force          replace an existing non-empty run folder\n"
+     "  --data DIR       data root for '@data/' paths (else $ZP_DATA, else ./data)\n"
+     "  --plugin SO      load an external scheme plugin (repeatable)\n"
+     "  --shard I/N      run only shard I of N (0-based) of the cells\n"
+     "  --threads N      threads for inference (default: all cores)\n"
+     "  --limit N        evaluate at most N examples (quick look; recorded in run.json)\n"
+     "  --no-plots       skip rendering figures\n"
+     "  --quiet          no progress output\n"},
+    {"list", zp_cmd_list, "list every registered scheme with its options, ranges and defaults",
+     "usage: harness list [--plugin SO]... [--json]\n"},
+    {"inspect", zp_cmd_inspect, "print a model's graph, parameter counts and weight ranges",
+     "usage: harness inspect MODEL.onnx\n"},
+    {"bench", zp_cmd_bench, "benchmark every scheme's kernels against float and libraries",
+     "usage: harness bench CONFIG [--out DIR] [--isa NAME] [--peak] [--quiet]\n"
+     "       harness bench --peak   measure the per-core instruction peaks only\n"},
+    {"train", zp_cmd_train, "train a model (float or fake-quantized) from a config, write ONNX",
+     "usage: harness train CONFIG [--out FILE.onnx] [--resume] [--quiet]\n"},
+    {"plot", zp_cmd_plot, "regenerate every figure and the report of a finished run folder",
+     "usage: harness plot RESULTS_DIR\n"},
+    {"merge", zp_cmd_merge, "join shard run folders into one run folder",
+     "usage: harness merge --out DIR SHARD_DIR...\n"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+const char *zp_command_usage(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].usage;
+    return NULL;
+}
+
+static void print_overview(FILE *f)
+{
+    fprintf(f, "zeropoint %s: a benchmarking harness for neural-network quantization schemes\n\n"
+               "usage: harness COMMAND [ARGS]\n\ncommands:\n", ZP_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-9s %s\n", "help", "show help for a command: harness help run");
+    fprintf(f, "\nexit codes: 0 success, 1 run failed (bad model, data or a runtime error),\n"
+               "            2 usage or config error\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_overview(stdout);
+        return ZP_EXIT_OK;
+    }
+    const char *u = zp_command_usage(argv[1]);
+    if (!u) {
+        fprintf(stderr, "harness: help: unknown command '%s'\n", argv[1]);
+        return ZP_EXIT_USAGE;
+    }
+    fputs(u, stdout);
+    return ZP_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_overview(stderr);
+        return ZP_EXIT_USAGE;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "--version") == 0 || strcmp(verb, "version") == 0) {
+        printf("zeropoint %s (%s)\n", ZP_VERSION, ZP_GIT_REV);
+        return ZP_EXIT_OK;
+    }
+    if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)
+        return cmd_help(argc - 1, argv + 1);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(commands[i].name, verb) == 0) {
+            for (int a = 2; a < argc; a++)
+                if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
+                    fputs(commands[i].usage, stdout);
+                    return ZP_EXIT_OK;
+                }
+            return commands[i].fn(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "harness: unknown command '%s' (try 'harness help')\n", verb);
+    return ZP_EXIT_USAGE;
+}

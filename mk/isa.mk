@@ -1,0 +1,17 @@
+# ISA-specific flags, by file name suffix only: the rest of the build stays
+# portable (no -march=native), and run-time dispatch (kernels/cpu.c) decides
+# which variant runs. A kernel file named foo-avx512vnni.c gets the flags below.
+ISA_FLAGS_avx2       := -mavx2 -mfma -mf16c -mbmi2
+ISA_FLAGS_avx512     := $(ISA_FLAGS_avx2) -mavx512f -mavx512bw -mavx512dq -mavx512vl
+ISA_FLAGS_avx512vnni := $(ISA_FLAGS_avx512) -mavx512vnni
+ISA_FLAGS_avx512vpopcnt := $(ISA_FLAGS_avx512) -mavx512vpopcntdq -mavx512bitalg
+ISA_FLAGS_avx512vbmi := $(ISA_FLAGS_avx512) -mavx512vbmi -mavx512vnni
+ISA_FLAGS_amx        := $(ISA_FLAGS_avx512vnni) -mamx-tile -mamx-int8
+
+isa_flags = $(strip \
+  $(if $(filter %-avx2.c,$(1)),$(ISA_FLAGS_avx2)) \
+  $(if $(filter %-avx512.c,$(1)),$(ISA_FLAGS_avx512)) \
+  $(if $(filter %-avx512vnni.c,$(1)),$(ISA_FLAGS_avx512vnni)) \
+  $(if $(filter %-avx512vpopcnt.c,$(1)),$(ISA_FLAGS_avx512vpopcnt)) \
+  $(if $(filter %-avx512vbmi.c,$(1)),$(ISA_FLAGS_avx512vbmi)) \
+  $(if $(filter %-amx.c,$(1)),$(ISA_FLAGS_amx)))

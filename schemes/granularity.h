@@ -1,0 +1,53 @@
+/* Tensor-level quantization: cuts a tensor into slices by granularity and runs a
+ * scheme over each (per-tensor: one slice; per-channel: one slice per index of
+ * `axis`; per-group: each channel's elements, in row-major order, in chunks of
+ * `group_size`). */
+#ifndef ZP_SCHEMES_GRANULARITY_H
+#define ZP_SCHEMES_GRANULARITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schemes/scheme.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZP_MAX_DIMS 8
+
+/* Parameters of every slice of one tensor; owned by caller, release with
+ * zp_tensor_qparams_free. */
+struct zp_tensor_qparams {
+    size_t n_slices;
+    struct zp_qparams *slice; /* n_slices entries */
+};
+
+/* Number of slices `cfg` cuts a tensor of this shape into; 0 with err set when the
+ * axis is out of range or the granularity is unsupported by the scheme. */
+size_t zp_slice_count(const struct zp_scheme_config *cfg, const int64_t *shape, int ndim,
+                      struct zp_err *err);
+
+/* Fits every slice of x. Rejects NaN / Inf with a message naming `what` and the
+ * element index. */
+enum zp_status zp_tensor_fit(const struct zp_scheme_config *cfg, const float *x,
+                             const int64_t *shape, int ndim, const char *what,
+                             struct zp_tensor_qparams *out, struct zp_err *err);
+
+/* out = dequantize(quantize(x)) with fitted params (out may equal x). codes, if
+ * non-NULL, receives the integer codes. */
+void zp_tensor_apply(const struct zp_scheme_config *cfg, const struct zp_tensor_qparams *qp,
+                     const float *x, const int64_t *shape, int ndim, float *out, int32_t *codes);
+
+/* fit + apply in one call. */
+enum zp_status zp_fake_quant(const struct zp_scheme_config *cfg, const float *x,
+                             const int64_t *shape, int ndim, const char *what, float *out,
+                             struct zp_tensor_qparams *qp_out /* NULL: discarded */,
+                             struct zp_err *err);
+
+void zp_tensor_qparams_free(struct zp_tensor_qparams *qp);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,154 @@
+/* The scheme plugin ABI.
+ *
+ * A scheme is one `const struct zp_scheme` descriptor of function pointers (the
+ * way ggml describes each quantization type by a traits table). Built-in schemes
+ * are listed in schemes/schemes.inc; external schemes live in shared objects that
+ * export `zp_plugin_register` (see ZP_PLUGIN_ENTRY below) and are loaded with
+ * dlopen by registry.c.
+ *
+ * A scheme works on one *slice*: a contiguous array of floats that shares one set
+ * of parameters. The harness (schemes/granularity.c) cuts a tensor into slices for
+ * per-tensor, per-channel (any axis) and per-group granularity, so a scheme never
+ * sees shapes. Definitions of every scheme: docs/schemes.md and DESIGN.md §5. */
+#ifndef ZP_SCHEMES_SCHEME_H
+#define ZP_SCHEMES_SCHEME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever this header changes incompatibly; the registry rejects a plugin
+ * built against another value. */
+#define ZP_SCHEME_ABI 1
+
+#define ZP_MAX_OPTIONS 8     /* options per scheme */
+#define ZP_MAX_LEVELS 256    /* codebook entries (8-bit lookup tables) */
+
+enum zp_granularity {
+    ZP_PER_TENSOR = 0,
+    ZP_PER_CHANNEL = 1,
+    ZP_PER_GROUP = 2,
+};
+#define ZP_GRAN_BIT(g) (1u << (g))
+
+enum zp_option_type {
+    ZP_OPT_BOOL,
+    ZP_OPT_INT,
+    ZP_OPT_NUMBER,
+    ZP_OPT_ENUM, /* one of a '|'-separated list of words */
+};
+
+/* One option a scheme accepts in a config ("nudge_zero": false). */
+struct zp_option_desc {
+    const char *name;
+    enum zp_option_type type;
+    double min, max;     /* inclusive range for INT and NUMBER */
+    double def;          /* default for BOOL (0/1), INT, NUMBER; index into choices for ENUM */
+    const char *choices; /* ENUM only: "kmeans|log2|normal" */
+    const char *help;    /* one line, shown by `harness list` */
+};
+
+/* The value of an option after validation: num holds BOOL (0/1), INT, NUMBER and
+ * the ENUM index. */
+struct zp_option_value {
+    double num;
+};
+
+/* A scheme with all of its settings: what one config entry resolves to. */
+struct zp_scheme_config {
+    const struct zp_scheme *scheme;
+    int bits;
+    enum zp_granularity granularity;
+    int axis;       /* per-channel / per-group: the channel axis (0 = output channels of a weight) */
+    int group_size; /* per-group: elements per group within a channel */
+    struct zp_option_value opt[ZP_MAX_OPTIONS]; /* in the order of scheme->options */
+};
+
+/* Parameters of one slice. Decoding is
+ *   affine:  x' = offset + scale * (q - zero_point),  q in [qmin, qmax]
+ *   lookup:  x' = levels[q],                          q in [0, n_levels)
+ * `offset` is 0 except for the non-nudged asymmetric mapping (offset = min). */
+struct zp_qparams {
+    float scale;
+    float offset;
+    int32_t zero_point;
+    int32_t qmin, qmax;
+    int32_t n_levels;            /* > 0 for codebook schemes */
+    float levels[ZP_MAX_LEVELS]; /* codebook, ascending */
+};
+
+struct zp_scheme {
+    uint32_t abi;             /* ZP_SCHEME_ABI */
+    const char *name;         /* registry name: config key, CSV value; never renamed */
+    const char *summary;      /* one line for `harness list` */
+    const char *alias_of;     /* non-NULL for a name that presets options of another scheme */
+    int min_bits, max_bits, default_bits;
+    unsigned granularities;   /* ZP_GRAN_BIT(...) mask of what the scheme supports */
+    const struct zp_option_desc *options;
+    int n_options;
+    const char *kernel_family; /* storage format its kernels compute on: "u8", "s8", "s8-narrow",
+                                  "q4", "lut4", "binary", or NULL when no kernel exists */
+
+    /* Cross-option checks after each option is in range; NULL if none. Writes a
+     * message naming the option at fault. */
+    enum zp_status (*validate)(const struct zp_scheme_config *cfg, struct zp_err *err);
+
+    /* Chooses parameters from data. x holds n finite values (the caller rejects
+     * NaN / Inf); n >= 1. Must handle all-zero and constant slices without
+     * dividing by zero. */
+    enum zp_status (*fit)(const struct zp_scheme_config *cfg, const float *x, size_t n,
+                          struct zp_qparams *p, struct zp_err *err);
+
+    /* Chooses parameters from a range [lo, hi] (activation calibration, QAT
+     * moving averages). NULL for schemes that need the data (codebooks); the
+     * harness then calls fit on a sample clipped to the range. */
+    enum zp_status (*fit_range)(const struct zp_scheme_config *cfg, float lo, float hi,
+                                struct zp_qparams *p, struct zp_err *err);
+
+    /* float -> codes and codes -> float for n values of one slice. */
+    void (*quantize)(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                     const float *x, int32_t *q, size_t n);
+    void (*dequantize)(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                       const int32_t *q, float *y, size_t n);
+
+    /* The value range inside which the straight-through gradient passes (QAT);
+     * NULL means [min level, max level]. */
+    void (*clip_range)(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                       float *lo, float *hi);
+};
+
+/* Registry (schemes/registry.c). */
+const struct zp_scheme *zp_scheme_find(const char *name);
+int zp_scheme_count(void);
+const struct zp_scheme *zp_scheme_at(int i);
+/* Loads a plugin shared object and registers what it exports. */
+enum zp_status zp_scheme_load_plugin(const char *path, struct zp_err *err);
+/* Registers a descriptor (used by plugins through their entry point). */
+enum zp_status zp_scheme_register(const struct zp_scheme *s, struct zp_err *err);
+
+/* Fills cfg with the scheme's defaults (bits, per-tensor, axis 0, group 32, option defaults). */
+void zp_scheme_config_defaults(struct zp_scheme_config *cfg, const struct zp_scheme *s);
+/* Index of an option by name, or -1. */
+int zp_scheme_option_index(const struct zp_scheme *s, const char *name);
+/* Value of option `name` (its default when the scheme has no such option: callers
+ * only ask for options their own scheme declares). */
+double zp_scheme_opt(const struct zp_scheme_config *cfg, const char *name);
+
+/* A plugin exports this function; it calls zp_scheme_register once per scheme. */
+typedef enum zp_status (*zp_plugin_entry_fn)(struct zp_err *err);
+#define ZP_PLUGIN_ENTRY "zp_plugin_register"
+
+/* Shared helpers for every scheme (schemes/scheme_util.c). */
+/* x' for x = 0.0 under p (what real zero decodes to). */
+float zp_qparams_decode_zero(const struct zp_scheme *s, const struct zp_scheme_config *cfg,
+                             const struct zp_qparams *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
