@@ -35,7 +35,7 @@ include mk/isa.mk
 
 # Every .c file under these folders is part of the library; harness/main.c is the
 # program. Adding a file needs no Makefile edit.
-LIB_DIRS := common schemes model data kernels kernels/* train harness
+LIB_DIRS := common schemes calib model data kernels kernels/* train harness
 LIB_SRCS := $(filter-out harness/main.c,$(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))))
 LIB_CXX  := $(wildcard bench/*.cc)
 GEN_SRCS := $(BUILD)/gen/onnx.pb-c.c
