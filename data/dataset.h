@@ -42,6 +42,87 @@ enum zp_status zp_dataset_load(const struct zp_dataset_spec *spec, struct zp_dat
                                struct zp_err *err);
 void zp_dataset_free(struct zp_dataset *ds);
 
+/* ---- Lower-level pieces: the loaders' building blocks, public so that tests,
+ * fuzzers and tools can check each step on its own. ---- */
+
+/* An 8-bit image: rows top to bottom, channels interleaved (HWC), c = 1 or 3. */
+struct zp_image {
+    int w, h, c;
+    uint8_t *px;         /* w * h * c bytes; owned, release with zp_image_free */
+};
+void zp_image_free(struct zp_image *img);
+
+/* Decodes a JPEG or PNG (recognised by content, not by name) into `channels`
+ * (1 or 3) channels: grey is replicated into RGB; RGB becomes grey with Pillow's
+ * convert("L") weights. name is used in error messages only. */
+enum zp_status zp_image_decode_mem(const uint8_t *buf, size_t len, const char *name, int channels,
+                                   struct zp_image *img, struct zp_err *err);
+enum zp_status zp_image_decode_file(const char *path, int channels, struct zp_image *img,
+                                    struct zp_err *err);
+
+/* Resizes with Pillow's antialiased BILINEAR filter (triangle whose support grows
+ * with the reduction factor, horizontal pass then vertical pass, fixed-point
+ * coefficients, results rounded to uint8 after each pass), bit-exact with
+ * PIL.Image.resize((out_w, out_h), Image.BILINEAR). */
+enum zp_status zp_image_resize(const struct zp_image *in, int out_w, int out_h, struct zp_image *out,
+                               struct zp_err *err);
+
+/* torchvision Resize(resize) + CenterCrop(size) geometry for a w x h image: the
+ * shorter side becomes `resize`, the longer int(resize * long / short); the crop
+ * origin is int(round((dim - size) / 2.0)) with Python's half-to-even round. */
+void zp_image_crop_geometry(int w, int h, int resize, int size, int *rw, int *rh, int *top,
+                            int *left);
+
+/* One image through the spec's resize mode, crop and normalization into a float
+ * CHW buffer of spec channels x out_h x out_w (the dataset's per-example shape). */
+enum zp_status zp_image_preprocess(const struct zp_image *in, const struct zp_dataset_spec *spec,
+                                   int out_h, int out_w, float *out, const char *name,
+                                   struct zp_err *err);
+
+/* An IDX file held in memory (MNIST format): dims and the raw big-endian payload. */
+struct zp_idx {
+    int type;            /* 0x08 ubyte, 0x09 sbyte, 0x0B short, 0x0C int, 0x0D float, 0x0E double */
+    int ndim;
+    int64_t dims[4];
+    int64_t count;       /* product of dims */
+    const uint8_t *data; /* points into the parsed buffer */
+};
+/* Validates magic, dims and size against len; errors name `name` and the first
+ * record that is cut short. */
+enum zp_status zp_idx_parse(const uint8_t *buf, size_t len, const char *name, struct zp_idx *idx,
+                            struct zp_err *err);
+
+/* A .npy array held in memory (format 1.0, 2.0 or 3.0, C order). */
+struct zp_npy {
+    char kind;           /* 'f' float, 'i' signed, 'u' unsigned, 'b' bool */
+    int item_size;       /* bytes per element */
+    int big_endian;
+    int ndim;
+    int64_t dims[8];
+    int64_t count;       /* product of dims (1 for a 0-d array) */
+    const uint8_t *data; /* points into the parsed buffer */
+};
+enum zp_status zp_npy_parse(const uint8_t *buf, size_t len, const char *name, struct zp_npy *npy,
+                            struct zp_err *err);
+/* Element i converted to double (any supported kind and size). */
+double zp_npy_get(const struct zp_npy *npy, int64_t i);
+
+/* Reads a whole file, gunzipping it when it is gzip (zlib's gzread passes other
+ * files through). *buf is malloc'd; free() it. */
+enum zp_status zp_data_read_file(const char *path, uint8_t **buf, size_t *len, struct zp_err *err);
+
+/* Per-format loaders behind zp_dataset_load (spec already checked). */
+enum zp_status zp_dataset_load_idx(const struct zp_dataset_spec *spec, struct zp_dataset *ds,
+                                   struct zp_err *err);
+enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct zp_dataset *ds,
+                                      struct zp_err *err);
+enum zp_status zp_dataset_load_npy(const struct zp_dataset_spec *spec, struct zp_dataset *ds,
+                                   struct zp_err *err);
+/* Checks labels (0 <= label < 2^20) and sets n_classes; errors name `name`. */
+enum zp_status zp_dataset_check_labels(struct zp_dataset *ds, const char *name, struct zp_err *err);
+/* (pixel - mean[ch]) / std[ch], or pixel itself when every std is 0 (no normalization). */
+float zp_dataset_normalize(const struct zp_dataset_spec *spec, int ch, float pixel);
+
 /* Size of one example in floats. */
 static inline size_t zp_dataset_example_size(const struct zp_dataset *ds)
 {

@@ -1,10 +1,41 @@
-/* Placeholder until the 'plot' command lands; owned by the module that implements it. */
+/* harness plot RESULTS_DIR: regenerate every figure and the report of a run
+ * folder from its CSVs (harness/plot.h). Exit 0 on success, 1 when the folder
+ * holds no results CSV or rendering fails, 2 on a usage error. */
 #include <stdio.h>
+#include <string.h>
+
 #include "harness/commands.h"
+#include "harness/plot.h"
 
 int zp_cmd_plot(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    fprintf(stderr, "harness: 'plot' is not available in this build\n");
-    return ZP_EXIT_FAILED;
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(zp_command_usage("plot"), stdout);
+            return ZP_EXIT_OK;
+        }
+        if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "harness plot: unknown option '%s'\n%s", argv[i], zp_command_usage("plot"));
+            return ZP_EXIT_USAGE;
+        }
+        if (dir) {
+            fprintf(stderr, "harness plot: expected one RESULTS_DIR, got a second: '%s'\n%s", argv[i],
+                    zp_command_usage("plot"));
+            return ZP_EXIT_USAGE;
+        }
+        dir = argv[i];
+    }
+    if (!dir) {
+        fprintf(stderr, "harness plot: missing RESULTS_DIR\n%s", zp_command_usage("plot"));
+        return ZP_EXIT_USAGE;
+    }
+    struct zp_err err = {0};
+    enum zp_status st = zp_plots_render(dir, &err);
+    if (st != ZP_OK) {
+        fprintf(stderr, "harness plot: %s\n", err.msg);
+        return st == ZP_ECONFIG ? ZP_EXIT_USAGE : ZP_EXIT_FAILED;
+    }
+    fprintf(stderr, "harness plot: figures in %s/plots, report in %s/report.html\n", dir, dir);
+    return ZP_EXIT_OK;
 }

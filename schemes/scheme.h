@@ -148,6 +148,56 @@ typedef enum zp_status (*zp_plugin_entry_fn)(struct zp_err *err);
 float zp_qparams_decode_zero(const struct zp_scheme *s, const struct zp_scheme_config *cfg,
                              const struct zp_qparams *p);
 
+/* Full check of a resolved config: bits in [min_bits, max_bits], granularity
+ * supported, group_size >= 1 for per-group, every option in its declared range
+ * (INT integral, ENUM index valid, BOOL 0/1 within [min, max] so a scheme can pin
+ * one), then the scheme's own validate. The message names the scheme and the
+ * field at fault ("symmetric: bits 9 out of range (expected 2..8)"). */
+enum zp_status zp_scheme_config_check(const struct zp_scheme_config *cfg, struct zp_err *err);
+/* Index of `word` in an ENUM option's '|'-separated choices, or -1. */
+int zp_option_choice_index(const struct zp_option_desc *o, const char *word);
+/* Copies choice number `idx` of an ENUM option into buf ("" when out of range). */
+void zp_option_choice_name(const struct zp_option_desc *o, int idx, char *buf, size_t size);
+/* Human name of a granularity: "per-tensor", "per-channel", "per-group". */
+const char *zp_granularity_name(enum zp_granularity g);
+
+/* Helpers for scheme implementations, built-in and plugin alike
+ * (schemes/scheme_util.c, schemes/affine.c). */
+
+/* Checks bits against the scheme's range and that per-group is used only with
+ * bits <= 4 (the lookup-table and packed-nibble kernels group; 8-bit ones don't). */
+enum zp_status zp_scheme_check_bits(const struct zp_scheme_config *cfg, struct zp_err *err);
+/* Minimum and maximum of n >= 1 finite values. */
+void zp_minmax(const float *x, size_t n, float *lo, float *hi);
+/* max |x| of n >= 1 finite values. */
+float zp_max_abs(const float *x, size_t n);
+
+/* Affine parameters from a range (DESIGN.md §5); lo <= hi, both finite. Degenerate
+ * ranges get a scale that represents the data exactly (see docs/schemes.md). */
+void zp_affine_asym_nudged(float lo, float hi, int bits, struct zp_qparams *p);
+void zp_affine_asym_plain(float lo, float hi, int bits, struct zp_qparams *p);
+void zp_affine_symmetric(float max_abs, int bits, int narrow, struct zp_qparams *p);
+/* q = clamp(round((x - offset) / scale) + zero_point, qmin, qmax), half to even. */
+void zp_affine_quantize(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                        const float *x, int32_t *q, size_t n);
+/* x' = offset + scale * (q - zero_point). */
+void zp_affine_dequantize(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                          const int32_t *q, float *y, size_t n);
+/* [x'(qmin), x'(qmax)]. */
+void zp_affine_clip_range(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                          float *lo, float *hi);
+/* Rejects a range that is not finite or has lo > hi (message names `scheme`). */
+enum zp_status zp_check_range(const char *scheme, float lo, float hi, struct zp_err *err);
+
+/* Codebook helpers: nearest level (ties to the lower index) and table decode;
+ * p->levels ascending, p->n_levels >= 1. */
+void zp_lut_quantize(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                     const float *x, int32_t *q, size_t n);
+void zp_lut_dequantize(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                       const int32_t *q, float *y, size_t n);
+void zp_lut_clip_range(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                       float *lo, float *hi);
+
 #ifdef __cplusplus
 }
 #endif

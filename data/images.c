@@ -1,0 +1,108 @@
+/* Image-folder datasets: the labels CSV lists the files (relative to the
+ * folder) and their class indices; each image is decoded, resized, cropped and
+ * normalized straight into its slot of the NCHW array. Files are independent,
+ * so they are decoded in parallel with OpenMP; the error reported is the one
+ * of the first failing file in CSV order, whatever the thread timing. */
+#include "data/dataset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mem.h"
+
+enum zp_status zp_labels_csv_read(const char *path, int limit, char ***files, int32_t **labels,
+                                  int64_t *n, struct zp_err *err);
+
+static char *join_path(const char *dir, const char *file)
+{
+    size_t dl = strlen(dir), fl = strlen(file);
+    char *p = malloc(dl + fl + 2);
+    if (!p)
+        return NULL;
+    if (file[0] == '/') {
+        memcpy(p, file, fl + 1);
+        return p;
+    }
+    memcpy(p, dir, dl);
+    size_t o = dl;
+    if (dl && dir[dl - 1] != '/')
+        p[o++] = '/';
+    memcpy(p + o, file, fl + 1);
+    return p;
+}
+
+static enum zp_status load_one(const struct zp_dataset_spec *spec, const char *file, int oh, int ow,
+                               float *dst, struct zp_err *err)
+{
+    char *path = join_path(spec->images, file);
+    if (!path)
+        return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", file);
+    struct zp_image img;
+    enum zp_status st = zp_image_decode_file(path, spec->channels, &img, err);
+    if (st == ZP_OK)
+        st = zp_image_preprocess(&img, spec, oh, ow, dst, path, err);
+    zp_image_free(&img);
+    free(path);
+    return st;
+}
+
+enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct zp_dataset *ds,
+                                      struct zp_err *err)
+{
+    char **files = NULL;
+    int32_t *labels = NULL;
+    int64_t n = 0;
+    struct zp_err *errs = NULL;
+    enum zp_status st = zp_labels_csv_read(spec->labels, spec->limit, &files, &labels, &n, err);
+    if (st != ZP_OK)
+        return st;
+    int oh = spec->size, ow = spec->size;
+    if (oh == 0) {
+        /* size 0 keeps the file's size: the first image sets it for all. */
+        char *path = join_path(spec->images, files[0]);
+        struct zp_image img;
+        st = path ? zp_image_decode_file(path, spec->channels, &img, err)
+                  : zp_err_set(err, ZP_ENOMEM, "out of memory");
+        free(path);
+        if (st != ZP_OK)
+            goto out_free;
+        oh = img.h;
+        ow = img.w;
+        zp_image_free(&img);
+    }
+    size_t ex = (size_t)spec->channels * oh * ow;
+    ds->x = zp_alloc((size_t)n * ex * sizeof(float));
+    ds->labels = zp_alloc((size_t)n * sizeof(int32_t));
+    errs = calloc((size_t)n, sizeof *errs);
+    if (!ds->x || !ds->labels || !errs) {
+        st = zp_err_set(err, ZP_ENOMEM, "%s: out of memory for %lld images of %dx%d", spec->labels,
+                        (long long)n, ow, oh);
+        goto out_free;
+    }
+    ds->n = n;
+    ds->c = spec->channels;
+    ds->h = oh;
+    ds->w = ow;
+    memcpy(ds->labels, labels, (size_t)n * sizeof(int32_t));
+    st = zp_dataset_check_labels(ds, spec->labels, err);
+    if (st != ZP_OK)
+        goto out_free;
+    /* Images vary in size and cost: hand them out one at a time. */
+    #pragma omp parallel for schedule(dynamic, 4)
+    for (int64_t i = 0; i < n; i++)
+        load_one(spec, files[i], oh, ow, ds->x + (size_t)i * ex, &errs[i]);
+    for (int64_t i = 0; i < n; i++)
+        if (errs[i].status != ZP_OK) {
+            st = zp_err_set(err, errs[i].status, "%s (row %lld of %s)", errs[i].msg, (long long)i + 1,
+                            spec->labels);
+            break;
+        }
+out_free:
+    for (int64_t i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    free(labels);
+    free(errs);
+    return st;
+}

@@ -1,0 +1,140 @@
+/* Experiment configs: JSON (read with cJSON, the only cJSON user besides the
+ * bench and train configs) parsed and validated into plain structs. Every error
+ * names the file and the JSON path: "configs/x.json: schemes[3].bits: expected
+ * 1..8, got 12". Arrays in a scheme entry expand into a sweep (cartesian product).
+ * The schema is documented in docs/config.md. */
+#ifndef ZP_HARNESS_CONFIG_H
+#define ZP_HARNESS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "data/dataset.h"
+#include "schemes/scheme.h"
+
+#define ZP_PATH_MAX 1024
+#define ZP_NAME_MAX 96
+#define ZP_MAX_PLUGINS 16
+#define ZP_MAX_CALIB 16
+#define ZP_MAX_OVERRIDES 16
+#define ZP_MAX_OVERRIDE_LAYERS 32
+
+enum zp_mode { ZP_MODE_WEIGHTS = 0, ZP_MODE_ACTIVATIONS = 1, ZP_MODE_BOTH = 2, ZP_MODE_QAT = 3 };
+#define ZP_N_MODES 4
+const char *zp_mode_name(enum zp_mode m);
+
+/* One scheme variant: a fully resolved entry of the `schemes` sweep. */
+struct zp_variant {
+    char label[160];             /* human label, unique in the run */
+    char options[256];           /* scheme options as "k=v;k=v" for the CSV */
+    struct zp_scheme_config w;   /* weights */
+    struct zp_scheme_config a;   /* activations (always per-tensor) */
+    int bias_correction;         /* 1: "empirical" */
+    int entry;                   /* index in the config's schemes[] */
+    /* QAT settings (mode "qat"); epochs == 0 leaves QAT off for this variant */
+    int qat_epochs;
+    double qat_lr;
+};
+
+/* Where activation ranges come from (mode activations / both). */
+struct zp_calib_cfg {
+    char method[16];     /* minmax | ema | percentile | mse | kl */
+    double ema_constant; /* ema: 0.01 */
+    double percentile;   /* percentile: 99.99 */
+    int bins;            /* histogram methods: 2048 */
+    int size;            /* calibration examples */
+    uint64_t seed;       /* order of the calibration examples */
+    int shuffle;         /* 1: random subset of the calibration data; 0: the first `size` */
+};
+
+struct zp_dataset_cfg {
+    int present;
+    char name[ZP_NAME_MAX];
+    char images[ZP_PATH_MAX];
+    char labels[ZP_PATH_MAX];
+    struct zp_dataset_spec spec; /* images/labels point into the arrays above */
+};
+
+/* Per-layer override: the layers named (ONNX node names, indices, "first", "last")
+ * use another weight quantizer, e.g. keep the first and last layer at 8 bits. */
+struct zp_override {
+    int n_layers;
+    char layers[ZP_MAX_OVERRIDE_LAYERS][ZP_NAME_MAX];
+    struct zp_scheme_config w;
+    char label[ZP_NAME_MAX];
+};
+
+struct zp_model_cfg {
+    char name[ZP_NAME_MAX];
+    char path[ZP_PATH_MAX];
+    struct zp_dataset_cfg eval;
+    struct zp_dataset_cfg calib_data;  /* defaults to eval when absent */
+    struct zp_dataset_cfg train_data;  /* QAT only */
+    unsigned modes;                    /* 1 << enum zp_mode */
+    int n_calib;
+    struct zp_calib_cfg calib[ZP_MAX_CALIB];
+    int n_overrides;
+    struct zp_override overrides[ZP_MAX_OVERRIDES];
+    int batch;                         /* inference batch, default 50 */
+    int layer_stats_samples;           /* eval examples used for layers.csv, default 256 */
+    int act_at;                        /* 0: inputs of Conv/Gemm (default); 1: also layer outputs before activation */
+    char checkpoint[ZP_PATH_MAX];      /* QAT: the float training checkpoint */
+};
+
+enum zp_distribution { ZP_DIST_UNIFORM, ZP_DIST_GAUSSIAN, ZP_DIST_LAPLACE, ZP_DIST_RELU_GAUSSIAN };
+const char *zp_distribution_name(enum zp_distribution d);
+
+struct zp_synth_cfg {
+    char name[ZP_NAME_MAX];
+    enum zp_distribution dist;
+    int64_t n;          /* elements */
+    int64_t channels;   /* shape [channels, n/channels] (per-channel slices along axis 0) */
+    uint64_t seed;
+    double scale;       /* uniform: half-width; gaussian: sigma; laplace: b */
+    double zero_share;  /* relu_gaussian: share of exact zeros (gaussian gated at that quantile) */
+};
+
+struct zp_config {
+    char path[ZP_PATH_MAX];
+    char name[ZP_NAME_MAX];
+    char *raw;               /* the file as given (owned) */
+    uint64_t seed;
+    int n_plugins;
+    char plugins[ZP_MAX_PLUGINS][ZP_PATH_MAX];
+    size_t n_variants;
+    struct zp_variant *variants;   /* owned */
+    size_t n_synth;
+    struct zp_synth_cfg *synth;    /* owned */
+    size_t n_weight_models;
+    char (*weight_models)[ZP_PATH_MAX]; /* models whose weight tensors go to tensors.csv */
+    size_t n_models;
+    struct zp_model_cfg *models;   /* owned */
+};
+
+struct zp_config_env {
+    const char *data_root;     /* --data, NULL if not given */
+    int n_plugins;             /* --plugin SO (loaded before the config's own) */
+    const char *const *plugins;
+};
+
+/* Loads and validates a config. Plugins named in the config are loaded (the
+ * schemes they add are then valid names). '@data/' paths resolve against the data
+ * root (env->data_root, else $ZP_DATA, else ./data). */
+enum zp_status zp_config_load(const char *path, const struct zp_config_env *env,
+                              struct zp_config *cfg, struct zp_err *err);
+/* Same from text (the fuzz target); `path` is used in messages only. */
+enum zp_status zp_config_parse(const char *text, const char *path,
+                               const struct zp_config_env *env, struct zp_config *cfg,
+                               struct zp_err *err);
+void zp_config_free(struct zp_config *cfg);
+
+/* Resolves a '@data/' path. */
+enum zp_status zp_resolve_data_path(const char *in, const char *data_root, char *out,
+                                    size_t out_len, const char *what, struct zp_err *err);
+
+/* Fills the scheme-related fields from one JSON-free description (used by QAT and
+ * tests): scheme name with default options. */
+enum zp_status zp_variant_from_name(const char *scheme, struct zp_variant *v, struct zp_err *err);
+
+#endif

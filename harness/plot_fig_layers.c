@@ -1,0 +1,103 @@
+/* Per-layer figures from layers.csv: output SQNR of every layer (which layers
+ * hurt) and the mean shift a non-exact zero creates, one line per variant.
+ * One model and one PTQ mode per figure ("both" preferred) so lines compare. */
+#include <math.h>
+#include <string.h>
+
+#include "harness/plot.h"
+
+static const char *layers_mode(const struct zp_table *t)
+{
+    static const char *const order[] = {"both", "activations", "weights", "qat"};
+    int mc = zp_table_col(t, "mode");
+    if (mc < 0)
+        return NULL;
+    for (size_t o = 0; o < 4; o++)
+        for (size_t i = 0; i < t->nrows; i++)
+            if (strcmp(zp_table_str(t, i, mc), order[o]) == 0)
+                return order[o];
+    return t->nrows ? zp_table_str(t, 0, mc) : NULL;
+}
+
+static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, const char *metric,
+                                       const char *title, const char *ylabel, const char *caption,
+                                       struct zp_err *err)
+{
+    const struct zp_table *t = &r->layers;
+    int cm = zp_table_col(t, metric);
+    if (cm < 0)
+        return ZP_OK;
+    int cmode = zp_table_col(t, "mode"), cmodel = zp_table_col(t, "model");
+    int cidx = zp_table_col(t, "layer_index"), clay = zp_table_col(t, "layer");
+    int csch = zp_table_col(t, "scheme");
+    const char *mode = layers_mode(t);
+    const char *model = t->nrows ? zp_table_str(t, 0, cmodel) : "";
+    struct zp_lines lines = {0};
+    struct zp_strset layer_names = {0};
+    size_t npoints = 0;
+    for (size_t i = 0; i < t->nrows; i++) {
+        if (mode && strcmp(zp_table_str(t, i, cmode), mode) != 0)
+            continue;
+        if (strcmp(zp_table_str(t, i, cmodel), model) != 0)
+            continue;
+        char label[256];
+        zp_plot_row_label(t, i, label, sizeof label);
+        const char *layer = zp_table_str(t, i, clay);
+        /* x is the layer's position in the graph; layers.csv order when absent */
+        double x = zp_table_num(t, i, cidx);
+        int li = zp_strset_add(&layer_names, layer);
+        if (isnan(x))
+            x = li;
+        zp_line_add(zp_lines_get(&lines, label, zp_table_str(t, i, csch)), x,
+                    zp_table_num(t, i, cm), layer);
+        npoints++;
+    }
+    enum zp_status st = ZP_OK;
+    if (npoints) {
+        struct zp_sbuf gp = {0};
+        char what[256];
+        snprintf(what, sizeof what, "%s per layer, one line per scheme variant", metric);
+        zp_plot_script_begin(&gp, name, what, "../layers.csv (columns label, mode, layer_index, layer)");
+        zp_sbuf_printf(&gp, "set title ");
+        char full[512];
+        snprintf(full, sizeof full, "%s (%s%s%s)", title, *model ? model : "model",
+                 mode ? ", mode " : "", mode ? mode : "");
+        zp_plot_quote(&gp, full);
+        zp_sbuf_printf(&gp, "\nset xlabel 'layer'\nset ylabel '%s'\n", ylabel);
+        zp_sbuf_printf(&gp, "set xtics rotate by 45 right font ',%d'\nset offsets 0.5, 0.5, graph 0.05, 0\n",
+                       layer_names.n > 30 ? 7 : 9);
+        st = zp_lines_emit(r, &lines, name, &gp, 1, NULL, err);
+        zp_plot_script_end(&gp);
+        char file[128];
+        snprintf(file, sizeof file, "%s.gp", name);
+        if (st == ZP_OK)
+            st = gp.oom ? zp_err_set(err, ZP_ENOMEM, "%s: out of memory", file)
+                        : zp_plot_write(r, file, gp.s, err);
+        if (st == ZP_OK)
+            zp_plot_add_fig(r, name, title, caption);
+        zp_sbuf_free(&gp);
+    }
+    zp_lines_free(&lines);
+    zp_strset_free(&layer_names);
+    return st;
+}
+
+enum zp_status zp_plot_figs_layers(struct zp_plot_run *r, struct zp_err *err)
+{
+    if (!r->has_layers || r->layers.nrows == 0)
+        return ZP_OK;
+    enum zp_status st = fig_layer_metric(
+        r, "layers_sqnr", "sqnr_db", "Per-layer output SQNR by scheme variant",
+        "layer output SQNR (dB)",
+        "SQNR (dB) of each layer's output against the float run, one line per scheme variant: dips "
+        "mark the layers that hurt.",
+        err);
+    if (st == ZP_OK)
+        st = fig_layer_metric(
+            r, "layers_mean_shift", "mean_shift", "Per-layer mean shift by scheme variant",
+            "mean shift |mean(y'-y)| / std(y)",
+            "Mean over channels of |mean(y' - y)| / std(y) per layer, one line per variant: the "
+            "bias a non-exact zero creates (zero-representation view).",
+            err);
+    return st;
+}

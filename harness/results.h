@@ -1,0 +1,51 @@
+/* The run folder (DESIGN.md §6): finished cells are kept as fragments in
+ * DIR/.cells/, each written to a temporary file and renamed, with a ".done"
+ * marker written last; the public CSVs are reassembled from the fragments in
+ * plan order after every cell and replaced atomically (rename). So a run killed
+ * at any point loses no finished cell, `--resume` skips finished cells, and a
+ * resumed or merged run writes byte-identical CSVs to an uninterrupted one. */
+#ifndef ZP_HARNESS_RESULTS_H
+#define ZP_HARNESS_RESULTS_H
+
+#include <stddef.h>
+
+#include "common/err.h"
+
+/* The result tables and their columns (public interface: add, never rename). */
+enum zp_result_table { ZP_TABLE_TENSORS, ZP_TABLE_ACCURACY, ZP_TABLE_LAYERS, ZP_TABLE_WEIGHTS_HIST,
+                ZP_TABLE_LEVELS, ZP_N_TABLES };
+const char *zp_table_file(enum zp_result_table t);           /* "tensors.csv" */
+const char *const *zp_table_columns(enum zp_result_table t); /* NULL-terminated */
+
+struct zp_run_dir {
+    char dir[1024];
+    char cells[1100];
+};
+
+/* Prepares DIR: created if missing; an existing non-empty DIR needs resume
+ * (which also requires the same config fingerprint) or force (which removes the
+ * previous results first). */
+enum zp_status zp_run_dir_open(struct zp_run_dir *rd, const char *dir, int resume, int force,
+                               const char *fingerprint, struct zp_err *err);
+
+/* 1 when cell `id` finished in an earlier (or this) run. */
+int zp_cell_done(const struct zp_run_dir *rd, const char *id);
+
+/* Stores a finished cell's rows, one text per table (NULL or "" = no rows); the
+ * rows lack the header. Atomic: either every fragment and the marker exist or the
+ * cell counts as not done. */
+enum zp_status zp_cell_commit(const struct zp_run_dir *rd, const char *id,
+                              const char *const rows[ZP_N_TABLES], struct zp_err *err);
+
+/* Rewrites DIR/<table>.csv from the fragments of the cells listed (plan order);
+ * a table none of whose cells has rows is not written. */
+enum zp_status zp_run_assemble(const struct zp_run_dir *rd, const char *const *ids, size_t n,
+                               struct zp_err *err);
+
+/* Writes a whole file atomically (tmp + fsync + rename). */
+enum zp_status zp_write_atomic(const char *path, const char *data, size_t len, struct zp_err *err);
+
+/* Fingerprint of a text (64-bit FNV-1a as 16 hex digits). */
+void zp_fingerprint(const char *text, size_t len, char out[17]);
+
+#endif

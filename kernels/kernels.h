@@ -1,0 +1,181 @@
+/* Kernels: GEMM per storage format (f32, u8 with zero points, s8 symmetric, s8
+ * narrow "no-128", 4-bit linear, 4-bit lookup table, binary) and depthwise 3x3,
+ * each with a plain C golden reference (zp_ref_*) and ISA variants picked at run
+ * time from CPUID (kernels/dispatch.c).
+ *
+ * Contract: C[M][N] = A[M][K] * B[K][N]; A are activations (row-major), B weights.
+ * Weights are packed once (zp_pack_b), activations once per call site (zp_pack_a);
+ * packing allocates, kernels never allocate and never fail. Integer kernels write
+ * the exact int32 result of the de-zero-pointed product (bit-exact vs reference);
+ * binary writes float alpha_a[i] * alpha_b[j] * (K - 2 popcount(a xor w)).
+ * Derivations: docs/kernels.md. */
+#ifndef ZP_KERNELS_KERNELS_H
+#define ZP_KERNELS_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- CPU features and ISA levels ---------------------------------------------- */
+
+enum zp_isa {
+    ZP_ISA_REF = 0,        /* portable C on the packed layout: always available */
+    ZP_ISA_AVX2,           /* AVX2 + FMA */
+    ZP_ISA_AVX512BW,       /* AVX-512 F/BW/DQ/VL, no VNNI (the "no VNNI" int8 paths) */
+    ZP_ISA_AVX512VNNI,     /* + vpdpbusd */
+    ZP_ISA_AVX512VPOPCNT,  /* + vpopcntq */
+    ZP_ISA_AMX,            /* AMX-INT8: not implemented (see docs/kernels.md) */
+    ZP_ISA_COUNT
+};
+
+/* Bit i set = ISA i usable on this CPU (and OS). Computed once. */
+unsigned zp_cpu_isa_mask(void);
+int zp_cpu_has(enum zp_isa isa);
+const char *zp_isa_name(enum zp_isa isa);
+/* Parses "ref", "avx2", "avx512bw", "avx512vnni", "avx512vpopcnt", "amx"; -1 if unknown. */
+int zp_isa_parse(const char *name);
+/* "AMD EPYC ..." from /proc/cpuinfo or "unknown" (static storage). */
+const char *zp_cpu_model(void);
+
+/* ---- storage formats ------------------------------------------------------------ */
+
+enum zp_kfmt {
+    ZP_KF_F32 = 0,  /* float x float -> float */
+    ZP_KF_U8,       /* uint8 (za) x uint8 (zb) -> int32 sum (a-za)(b-zb) */
+    ZP_KF_S8,       /* int8 x int8 -> int32 */
+    ZP_KF_S8N,      /* int8 x int8 with weights in [-127,127] -> int32 */
+    ZP_KF_Q4,       /* int8 x int4 (weights in [-8,7]) -> int32 */
+    ZP_KF_LUT4,     /* int8 x codebook[idx], idx in [0,15], int8 codebook -> int32 */
+    ZP_KF_BIN,      /* sign(a) x sign(b) with alphas -> float */
+    ZP_KF_COUNT
+};
+/* The kernels.csv scheme name: "float", "asymmetric", "symmetric", "no-128", ... */
+const char *zp_kfmt_scheme(enum zp_kfmt f);
+/* Inverse of zp_kfmt_scheme; -1 if unknown. */
+int zp_kfmt_parse(const char *scheme);
+
+/* How a kernel wants its activations packed. */
+enum zp_afmt {
+    ZP_AF_F32 = 0,   /* float rows, no copy */
+    ZP_AF_U8,        /* uint8 rows as given, K padded with 0 */
+    ZP_AF_S8SHIFT,   /* int8 + 128 as uint8 (for vpdpbusd), K padded */
+    ZP_AF_S8SIGN,    /* |a| as uint8 plus a as int8 (vpmaddubsw sign trick), K padded */
+    ZP_AF_BITS,      /* sign bits, 64 per word, bit set = negative */
+};
+
+/* Every packed K is a multiple of this (8 int8 = two vpdpbusd groups, 4-bit pairs). */
+#define ZP_KPAD 8
+/* Column panel width of every packed B (32 = two zmm of int32 or f32). */
+#define ZP_NR 32
+
+struct zp_packed_a {
+    enum zp_afmt fmt;
+    int m, k, kp;         /* kp: padded K (bytes per row; words for BITS) */
+    void *data;           /* m * kp elements */
+    int8_t *sign;         /* S8SIGN: a itself, m * kp */
+    const float *f32;     /* F32: borrowed A */
+    size_t lda;           /* F32: row stride in elements */
+    int32_t *rowsum;      /* sum of the original activations of each row (int formats) */
+    float *alpha;         /* BITS: mean |a| per row */
+};
+
+struct zp_packed_b {
+    enum zp_kfmt fmt;
+    int k, n, kp, np;     /* np: N rounded up to ZP_NR */
+    void *data;           /* panels: see docs/kernels.md */
+    int32_t *col_corr;    /* added to every output of column j */
+    int32_t row_mult;     /* output += row_mult * rowsum[i] */
+    float *alpha;         /* BIN: mean |b| per column */
+    int8_t codebook[16];  /* LUT4 */
+};
+
+/* Inputs of a GEMM in their plain (unpacked) form. Unused members are ignored. */
+struct zp_gemm_problem {
+    enum zp_kfmt fmt;
+    int m, n, k;
+    const void *a;          /* f32 / u8 / s8 rows of K (lda = K), BIN: float */
+    const void *b;          /* K x N: f32, u8, s8 (S8, S8N, Q4 values), uint8 indices (LUT4), BIN float */
+    int32_t za, zb;         /* U8 zero points */
+    const int8_t *codebook; /* LUT4: 16 entries */
+};
+
+/* Packing: allocates; release with zp_packed_*_free (NULL-safe). */
+enum zp_status zp_pack_b(const struct zp_gemm_problem *p, struct zp_packed_b *out, struct zp_err *err);
+enum zp_status zp_pack_a(const struct zp_gemm_problem *p, enum zp_afmt fmt, struct zp_packed_a *out,
+                         struct zp_err *err);
+void zp_packed_a_free(struct zp_packed_a *a);
+void zp_packed_b_free(struct zp_packed_b *b);
+
+/* One GEMM call on packed operands. c: float (F32, BIN) or int32, row stride ldc
+ * elements. threads <= 1 runs on the calling thread. */
+struct zp_gemm_call {
+    const struct zp_packed_a *a;
+    const struct zp_packed_b *b;
+    void *c;
+    size_t ldc;
+    int threads;
+};
+
+struct zp_gemm_ukernel {
+    const char *name;     /* zp_<fmt>_gemm_ukernel_<MR>x<NR>c<KR>__<isa> */
+    enum zp_kfmt fmt;
+    enum zp_isa isa;
+    enum zp_afmt afmt;
+    int mr, nr, kr;
+    const char *path;     /* short label for the exactness caveat: "vnni", "3op", "i16", ... */
+    void (*run)(const struct zp_gemm_call *call);
+};
+
+/* Every compiled GEMM variant, best first per format (whether or not the CPU has it). */
+const struct zp_gemm_ukernel *zp_gemm_ukernels(size_t *count);
+/* The best variant for fmt the CPU supports; isa >= 0 forces that ISA (NULL if the
+ * CPU lacks it or no variant exists). For S8 with isa avx512bw/avx2 this is the
+ * 3-instruction vpmaddubsw+vpmaddwd+vpaddd path; for S8N the int16 vpaddsw path. */
+const struct zp_gemm_ukernel *zp_gemm_select(enum zp_kfmt fmt, int isa);
+
+/* Golden references on the plain problem: c float (F32, BIN) or int32, ldc = N. */
+void zp_ref_gemm(const struct zp_gemm_problem *p, void *c);
+
+/* ---- depthwise 3x3, NHWC, pad 1 --------------------------------------------------- */
+
+struct zp_dw_problem {
+    enum zp_kfmt fmt;      /* ZP_KF_F32 (float in/out) or ZP_KF_S8 (int8 in, int32 out) */
+    int h, w, c, stride;   /* stride 1 or 2; output (h+2-3)/stride+1 */
+    const void *in;        /* h x w x c */
+    const void *weight;    /* 3 x 3 x c */
+    void *out;             /* ho x wo x c */
+};
+static inline int zp_dw_out_dim(int x, int stride) { return (x - 1) / stride + 1; }
+
+struct zp_dw_ukernel {
+    const char *name;
+    enum zp_kfmt fmt;
+    enum zp_isa isa;
+    void (*run)(const struct zp_dw_problem *p);
+};
+const struct zp_dw_ukernel *zp_dw_ukernels(size_t *count);
+const struct zp_dw_ukernel *zp_dw_select(enum zp_kfmt fmt, int isa);
+void zp_ref_dw3x3(const struct zp_dw_problem *p);
+
+/* ---- instruction peak probe ------------------------------------------------------- */
+
+struct zp_peak {
+    const char *name;   /* "fma_zmm", "vpdpbusd_zmm", ... */
+    enum zp_isa isa;
+    double ops_per_instr_group; /* ops credited per loop body element (documented) */
+    double gops;        /* measured, one core */
+};
+/* Measures every probe the CPU supports (~0.1 s each); returns the count written. */
+int zp_peak_measure(struct zp_peak *out, int max);
+/* The peak name a kernel's peak_fraction uses (NULL: none). */
+const char *zp_peak_for(const struct zp_gemm_ukernel *k);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

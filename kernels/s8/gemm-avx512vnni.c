@@ -1,0 +1,119 @@
+/* Integer GEMMs on AVX-512 VNNI: one 8x32 register tile (16 zmm int32 accumulators)
+ * fed by vpdpbusd (u8 activations x s8 weights, 4 k per int32 lane). The weight
+ * decode is the only difference between formats:
+ *   s8 / u8  two 64-byte loads per k-group of 4 (u8 weights were stored as b - 128)
+ *   q4       one pair of loads per 8 k, nibbles split with and/shift (w + 8 stored)
+ *   lut4     as q4, then vpshufb into the 16-entry int8 codebook (one 128-bit lane
+ *            holds the whole table, so the in-lane shuffle is a full lookup)
+ * Zero-point / shift corrections come from packing (kernels/pack.c). */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/internal.h"
+#include "kernels/scalar.h"
+
+#define MR 8
+#define MC 64
+
+enum dec { DEC_S8, DEC_Q4, DEC_LUT4 };
+
+static inline __m512i bcast4(const uint8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+static inline __attribute__((always_inline)) void tile(enum dec dec, int mr, int kp, const uint8_t *a,
+                                                        const uint8_t *b, __m512i cb, int32_t *c, size_t ldc,
+                                                        __mmask16 m0, __mmask16 m1, const int32_t *colc,
+                                                        const int32_t *rowsum, int32_t row_mult)
+{
+    __m512i c0[MR], c1[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++)
+        c0[r] = c1[r] = _mm512_setzero_si512();
+    const __m512i lo4 = _mm512_set1_epi8(0x0f);
+    for (int k = 0; k < kp; k += 8) {
+        __m512i w00, w01, w10, w11; /* k-group 0 and 1 of these 8 k, columns 0-15 / 16-31 */
+        if (dec == DEC_S8) {
+            const uint8_t *bg = b + (size_t)k * ZP_NR;
+            w00 = _mm512_load_si512(bg);
+            w01 = _mm512_load_si512(bg + 64);
+            w10 = _mm512_load_si512(bg + 128);
+            w11 = _mm512_load_si512(bg + 192);
+        } else {
+            const uint8_t *bg = b + (size_t)k / 2 * ZP_NR;
+            __m512i v0 = _mm512_load_si512(bg), v1 = _mm512_load_si512(bg + 64);
+            w00 = _mm512_and_si512(v0, lo4);
+            w01 = _mm512_and_si512(v1, lo4);
+            w10 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), lo4);
+            w11 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), lo4);
+            if (dec == DEC_LUT4) {
+                w00 = _mm512_shuffle_epi8(cb, w00);
+                w01 = _mm512_shuffle_epi8(cb, w01);
+                w10 = _mm512_shuffle_epi8(cb, w10);
+                w11 = _mm512_shuffle_epi8(cb, w11);
+            }
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < mr; r++) {
+            __m512i av = bcast4(a + (size_t)r * kp + k);
+            c0[r] = _mm512_dpbusd_epi32(c0[r], av, w00);
+            c1[r] = _mm512_dpbusd_epi32(c1[r], av, w01);
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < mr; r++) {
+            __m512i av = bcast4(a + (size_t)r * kp + k + 4);
+            c0[r] = _mm512_dpbusd_epi32(c0[r], av, w10);
+            c1[r] = _mm512_dpbusd_epi32(c1[r], av, w11);
+        }
+    }
+    __m512i cc0 = _mm512_maskz_loadu_epi32(m0, colc), cc1 = _mm512_maskz_loadu_epi32(m1, colc + 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < mr; r++) {
+        __m512i rc = _mm512_set1_epi32((int32_t)((uint32_t)row_mult * (uint32_t)rowsum[r]));
+        _mm512_mask_storeu_epi32(c + (size_t)r * ldc, m0, _mm512_add_epi32(c0[r], _mm512_add_epi32(cc0, rc)));
+        _mm512_mask_storeu_epi32(c + (size_t)r * ldc + 16, m1, _mm512_add_epi32(c1[r], _mm512_add_epi32(cc1, rc)));
+    }
+}
+
+static inline __attribute__((always_inline)) void gemm(enum dec dec, const struct zp_gemm_call *call)
+{
+    const struct zp_packed_a *A = call->a;
+    const struct zp_packed_b *B = call->b;
+    const int M = A->m, N = B->n, kp = B->kp, npan = zp_npanels(B);
+    const size_t pb = zp_panel_bytes(B->fmt, kp), ldc = call->ldc;
+    int32_t *C = call->c;
+    __m512i cb = _mm512_setzero_si512();
+    if (dec == DEC_LUT4)
+        cb = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)B->codebook));
+    const int nt = call->threads > 1 ? call->threads : 1;
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int i0 = 0; i0 < M; i0 += MC) {
+        int i1 = i0 + MC < M ? i0 + MC : M;
+        for (int p = 0; p < npan; p++) {
+            int nv = N - p * ZP_NR;
+            __mmask16 m0 = nv >= 16 ? 0xffff : (__mmask16)((1u << nv) - 1);
+            __mmask16 m1 = nv >= 32 ? 0xffff : nv <= 16 ? 0 : (__mmask16)((1u << (nv - 16)) - 1);
+            const uint8_t *bp = (const uint8_t *)B->data + (size_t)p * pb;
+            const int32_t *colc = B->col_corr + (size_t)p * ZP_NR;
+            for (int i = i0; i < i1; i += MR) {
+                int mr = i1 - i < MR ? i1 - i : MR;
+                const uint8_t *a = (const uint8_t *)A->data + (size_t)i * kp;
+                int32_t *c = C + (size_t)i * ldc + (size_t)p * ZP_NR;
+                switch (mr) {
+#define CASE(n) case n: tile(dec, n, kp, a, bp, cb, c, ldc, m0, m1, colc, A->rowsum + i, B->row_mult); break;
+                CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
+#undef CASE
+                default: tile(dec, MR, kp, a, bp, cb, c, ldc, m0, m1, colc, A->rowsum + i, B->row_mult); break;
+                }
+            }
+        }
+    }
+}
+
+void zp_s8_gemm_ukernel_8x32c4__avx512vnni(const struct zp_gemm_call *call) { gemm(DEC_S8, call); }
+void zp_u8_gemm_ukernel_8x32c4__avx512vnni(const struct zp_gemm_call *call) { gemm(DEC_S8, call); }
+void zp_q4_gemm_ukernel_8x32c8__avx512vnni(const struct zp_gemm_call *call) { gemm(DEC_Q4, call); }
+void zp_lut4_gemm_ukernel_8x32c8__avx512vnni(const struct zp_gemm_call *call) { gemm(DEC_LUT4, call); }

@@ -1,0 +1,215 @@
+/* The executor: runs the loaded graph on a batch, plus the accessors and the
+ * printout behind `harness inspect`.
+ *
+ * Two schedules share the per-image kernels (model/ops_*.c):
+ *  - fast (no layer callbacks): each OpenMP thread takes whole images and runs the
+ *    entire graph on them in a private workspace that stays in cache; a layer
+ *    applies its Relu/Clip itself.
+ *  - hooked (layer_input / layer_output set): node by node over the whole batch,
+ *    images of one node spread over the threads, callbacks between nodes. */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "model/graph_internal.h"
+
+void zp_graph_free(struct zp_graph *g)
+{
+    if (!g)
+        return;
+    for (int i = 0; i < g->n_tensors; i++) {
+        zp_free(g->tensors[i].data);
+        zp_free(g->tensors[i].idata);
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        free(g->nodes[i].scale);
+        free(g->nodes[i].shift);
+    }
+    for (int i = 0; i < g->n_layers; i++) {
+        zp_free(g->layer_w[i]);
+        zp_free(g->layer_b[i]);
+    }
+    for (int i = 0; i < g->n_strings; i++)
+        free(g->strings[i]);
+    free(g->strings);
+    free(g->tensors);
+    free(g->nodes);
+    free(g->layers);
+    free(g->layer_node);
+    free(g->layer_w);
+    free(g->layer_b);
+    free(g);
+}
+
+int zp_graph_input_shape(const struct zp_graph *g, int64_t shape[4])
+{
+    const struct zp_tensor *t = &g->tensors[g->input];
+    for (int i = 1; i < t->ndim; i++)
+        shape[i - 1] = t->dims[i];
+    return t->ndim - 1;
+}
+
+int64_t zp_graph_output_size(const struct zp_graph *g) { return g->tensors[g->output].size; }
+int zp_graph_num_layers(const struct zp_graph *g) { return g->n_layers; }
+
+const struct zp_layer_info *zp_graph_layer(const struct zp_graph *g, int i)
+{
+    return i >= 0 && i < g->n_layers ? &g->layers[i] : NULL;
+}
+
+/* ---- execution -------------------------------------------------------------- */
+
+static void layer_exec(const struct zp_graph *g, const struct zp_node *n,
+                       const struct zp_run_hooks *h, int fuse, struct zp_exec *e)
+{
+    int l = n->layer;
+    e->w = h && h->weights && h->weights[l] ? h->weights[l] : g->layer_w[l];
+    e->b = h && h->biases && h->biases[l] ? h->biases[l] : g->layer_b[l];
+    e->pad = h && h->pad_value ? h->pad_value[l] : 0.f;
+    e->act = fuse && n->fuse;
+    e->lo = n->lo;
+    e->hi = n->hi;
+}
+
+static void run_node(const struct zp_graph *g, const struct zp_node *n, const float *x0,
+                     const float *x1, float *y, const struct zp_exec *e)
+{
+    switch (n->op) {
+    case ZP_OP_CONV: zp_op_conv(g, n, x0, y, e); break;
+    case ZP_OP_GEMM: zp_op_gemm(g, n, x0, y, e); break;
+    case ZP_OP_ADD:
+    case ZP_OP_MUL: zp_op_binary(g, n, x0, x1, y); break;
+    case ZP_OP_AVGPOOL:
+    case ZP_OP_MAXPOOL: zp_op_pool(g, n, x0, y); break;
+    case ZP_OP_GAP: zp_op_gap(g, n, x0, y); break;
+    default: zp_op_unary(g, n, x0, y); break;
+    }
+}
+
+/* OpenBLAS (pthread build) would start its own threads inside ours. */
+static void blas_single_thread(void)
+{
+    static int done;
+    if (!done) {
+        openblas_set_num_threads(1);
+        done = 1;
+    }
+}
+
+static const float *in_ptr(const struct zp_graph *g, int t, float *base, int64_t stride_mul, int64_t i)
+{
+    const struct zp_tensor *T = &g->tensors[t];
+    if (T->is_const)
+        return T->data;
+    return base + (int64_t)T->offset * stride_mul + i * T->size;
+}
+
+static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch, float *logits,
+                               const struct zp_run_hooks *hooks, struct zp_err *err)
+{
+    const int64_t isz = g->tensors[g->input].size, osz = g->tensors[g->output].size;
+    int failed = 0;
+#pragma omp parallel
+    {
+        float *ws = zp_alloc((size_t)(g->ws_size + g->scratch_size + 16) * sizeof(float));
+        if (!ws) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int i = 0; i < batch; i++) {
+            if (!ws)
+                continue;
+            struct zp_exec e = {0};
+            e.scratch = ws + g->ws_size;
+            memcpy(ws + g->tensors[g->input].offset, input + (int64_t)i * isz, (size_t)isz * sizeof(float));
+            for (int k = 0; k < g->n_nodes; k++) {
+                const struct zp_node *n = &g->nodes[k];
+                if (n->skip_fast || n->alias)
+                    continue;
+                if (n->layer >= 0)
+                    layer_exec(g, n, hooks, 1, &e);
+                run_node(g, n, in_ptr(g, n->in[0], ws, 1, 0),
+                         n->n_in > 1 ? in_ptr(g, n->in[1], ws, 1, 0) : NULL,
+                         ws + g->tensors[n->out].offset, &e);
+            }
+            memcpy(logits + (int64_t)i * osz, ws + g->tensors[g->output].offset, (size_t)osz * sizeof(float));
+        }
+        zp_free(ws);
+    }
+    if (failed)
+        return zp_err_set(err, ZP_ENOMEM, "graph run: out of memory for the workspace "
+                          "(%lld floats per thread)", (long long)(g->ws_size + g->scratch_size));
+    return ZP_OK;
+}
+
+static enum zp_status run_hooked(struct zp_graph *g, const float *input, int batch, float *logits,
+                                 const struct zp_run_hooks *h, struct zp_err *err)
+{
+    const int64_t B = batch;
+    int64_t max_in = 0;
+    for (int l = 0; l < g->n_layers; l++) {
+        int64_t s = g->tensors[g->nodes[g->layer_node[l]].in[0]].size;
+        max_in = s > max_in ? s : max_in;
+    }
+    int nth = omp_get_max_threads();
+    float *arena = zp_alloc((size_t)(g->ws_size * B) * sizeof(float));
+    float *copy = h->layer_input ? zp_alloc((size_t)(max_in * B) * sizeof(float)) : NULL;
+    float *scratch = zp_alloc((size_t)((g->scratch_size + 16) * nth) * sizeof(float));
+    if (!arena || (h->layer_input && !copy) || !scratch) {
+        zp_free(arena);
+        zp_free(copy);
+        zp_free(scratch);
+        return zp_err_set(err, ZP_ENOMEM, "graph run: out of memory for a batch of %d", batch);
+    }
+    const struct zp_tensor *X = &g->tensors[g->input], *Y = &g->tensors[g->output];
+    memcpy(arena + X->offset * B, input, (size_t)(X->size * B) * sizeof(float));
+    for (int k = 0; k < g->n_nodes; k++) {
+        const struct zp_node *n = &g->nodes[k];
+        if (n->op == ZP_OP_COPY && n->alias)
+            continue;
+        struct zp_exec e = {0};
+        float *xin = (float *)in_ptr(g, n->in[0], arena, B, 0);
+        int64_t xs = g->tensors[n->in[0]].is_const ? 0 : g->tensors[n->in[0]].size;
+        if (n->layer >= 0) {
+            layer_exec(g, n, h, 0, &e);
+            if (h->layer_input) {
+                memcpy(copy, xin, (size_t)(xs * B) * sizeof(float));
+                h->layer_input(h->ctx, n->layer, copy, batch);
+                xin = copy;
+            }
+        }
+        const struct zp_tensor *O = &g->tensors[n->out];
+        float *yout = arena + O->offset * B;
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int i = 0; i < batch; i++) {
+            struct zp_exec ei = e;
+            ei.scratch = scratch + (int64_t)omp_get_thread_num() * (g->scratch_size + 16);
+            run_node(g, n, xin + i * xs,
+                     n->n_in > 1 ? in_ptr(g, n->in[1], arena, B, i) : NULL, yout + i * O->size, &ei);
+        }
+        if (n->layer >= 0 && h->layer_output)
+            h->layer_output(h->ctx, n->layer, yout, batch);
+    }
+    memcpy(logits, arena + Y->offset * B, (size_t)(Y->size * B) * sizeof(float));
+    zp_free(arena);
+    zp_free(copy);
+    zp_free(scratch);
+    return ZP_OK;
+}
+
+enum zp_status zp_graph_run(struct zp_graph *g, const float *input, int batch, float *logits,
+                            const struct zp_run_hooks *hooks, struct zp_err *err)
+{
+    if (!g || !input || !logits || batch < 1)
+        return zp_err_set(err, ZP_EINVAL, "graph run: need a graph, input, logits and batch >= 1 "
+                          "(got batch %d)", batch);
+    blas_single_thread();
+    if (hooks && (hooks->layer_input || hooks->layer_output))
+        return run_hooked(g, input, batch, logits, hooks, err);
+    return run_fast(g, input, batch, logits, hooks, err);
+}

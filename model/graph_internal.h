@@ -1,0 +1,130 @@
+/* Inside the model runtime: the loaded graph (tensors, nodes, layers) shared by the
+ * ONNX loader (model/onnx_load.c), the executor (model/graph.c) and the operator
+ * kernels (model/ops_*.c). Not part of the public interface (model/graph.h).
+ *
+ * Activations always carry the batch as dimension 0; their `size` counts the
+ * elements of ONE image, because every kernel works on one image at a time: the
+ * executor spreads images over the OpenMP threads. */
+#ifndef ZP_MODEL_GRAPH_INTERNAL_H
+#define ZP_MODEL_GRAPH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/graph.h"
+
+#define ZP_MAXDIM 6
+/* Largest element count of one tensor (per image for activations): 2^28 floats is
+ * 1 GiB, far beyond any model this harness studies, and keeps every product of
+ * dimensions inside int64 without overflow checks at each step. */
+#define ZP_MAX_ELEMS ((int64_t)1 << 28)
+
+enum zp_op {
+    ZP_OP_CONV,
+    ZP_OP_GEMM,      /* Gemm and MatMul: y[o] = sum_i w[o, i] x[i] + b[o] */
+    ZP_OP_ADD,
+    ZP_OP_MUL,
+    ZP_OP_RELU,
+    ZP_OP_CLIP,
+    ZP_OP_AFFINE,    /* standalone BatchNormalization: y = x * scale[c] + shift[c] */
+    ZP_OP_AVGPOOL,
+    ZP_OP_MAXPOOL,
+    ZP_OP_GAP,       /* GlobalAveragePool */
+    ZP_OP_COPY,      /* Flatten / Reshape: same elements, new shape */
+    ZP_OP_SOFTMAX,
+};
+
+struct zp_tensor {
+    char *name;
+    int ndim;                   /* activations: including the batch dimension */
+    int64_t dims[ZP_MAXDIM];    /* activations: dims[0] is a placeholder 1 */
+    int64_t size;               /* activations: per image; constants: total */
+    int is_const;
+    float *data;                /* constants (float) */
+    int64_t *idata;             /* constants (int64, e.g. Reshape shapes) */
+    int producer;               /* node index, -1 for constants and the graph input */
+    int n_consumers;            /* nodes reading it, +1 if it is the graph output */
+    size_t offset;              /* activations: offset in a per-image workspace */
+};
+
+struct zp_node {
+    enum zp_op op;
+    const char *name;           /* points into the graph's string storage */
+    const char *op_type;
+    int in[2];                  /* activation / constant tensor indices, -1 absent */
+    int n_in;
+    int out;
+    int layer;                  /* index into layers, -1 if not a layer */
+    /* Conv and pooling */
+    int64_t group, kh, kw, sh, sw, dh, dw, pads[4]; /* pads: top, left, bottom, right */
+    int ceil_mode, count_include_pad;
+    /* Clip and fused activation */
+    float lo, hi;
+    /* Softmax: softmax over [outer, axis_len, inner] */
+    int64_t sm_outer, sm_len, sm_inner;
+    /* Add / Mul broadcasting over the per-image dims (ndim - 1 of them) */
+    int bnd;
+    int64_t bdims[ZP_MAXDIM], bstr[2][ZP_MAXDIM];
+    /* Affine (standalone BN) */
+    float *scale, *shift;
+    int64_t channels, inner;
+    /* Execution plan: a layer whose only consumer is Relu/Clip applies it itself
+     * when no hook needs the pre-activation output (fuse = 1), and that activation
+     * node then runs in place or, on the fast path, not at all (skip_fast = 1). */
+    int fuse, skip_fast;
+    int alias;                  /* ZP_OP_COPY: output shares the input's storage */
+};
+
+struct zp_graph {
+    struct zp_tensor *tensors;
+    int n_tensors, cap_tensors;
+    struct zp_node *nodes;
+    int n_nodes;
+    struct zp_layer_info *layers;
+    int *layer_node;            /* node index of each layer */
+    float **layer_w, **layer_b; /* owned weight / bias storage of each layer */
+    int n_layers;
+    int input, output;          /* tensor indices */
+    int64_t ws_size;            /* per-image workspace: all activations (floats) */
+    int64_t scratch_size;       /* per-thread scratch (im2col, padded planes) */
+    char **strings;             /* owned copies of names */
+    int n_strings, cap_strings;
+    int64_t opset;
+};
+
+/* What one kernel call sees: the parameters the hooks may replace. */
+struct zp_exec {
+    const float *w, *b;         /* layer weight [O, ...] and bias (NULL = none) */
+    float pad;                  /* what implicit Conv padding reads */
+    int act;                    /* fused activation: 0 none, else clamp to [lo, hi] */
+    float lo, hi;
+    float *scratch;             /* per-thread, g->scratch_size floats */
+};
+
+/* Kernels: one image. x are the input activations (x1 only for binary ops). */
+void zp_op_conv(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y,
+                const struct zp_exec *e);
+int64_t zp_op_conv_scratch(const struct zp_graph *g, const struct zp_node *n);
+void zp_op_gemm(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y,
+                const struct zp_exec *e);
+void zp_op_pool(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+void zp_op_gap(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+void zp_op_binary(const struct zp_graph *g, const struct zp_node *n, const float *x0,
+                  const float *x1, float *y);
+void zp_op_unary(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+/* AVX-512 variants (model/ops_conv-avx512.c); zp_model_avx512() says whether
+ * they may run: the CPU has AVX-512F and zp_model_portable_only is 0 (tests set
+ * it to compare the portable kernels with these). */
+extern int zp_model_portable_only;
+int zp_model_avx512(void);
+void zp_dw3x3_avx512(const float *p, int64_t Wp, const float *w, float bias, float *y,
+                     int64_t OH, int64_t OW, int64_t sh, int64_t sw, int act, float lo, float hi);
+void zp_pw_avx512(const float *w, const float *x, const float *bias, float *y, int64_t O, int64_t K,
+                  int64_t P, int act, float lo, float hi);
+/* Slack after a padded depthwise plane: full-vector loads past a row end. */
+#define ZP_DW_SLACK 64
+
+/* Clamps n floats to [lo, hi] in place (fused Relu / Clip). */
+void zp_clamp(float *restrict y, int64_t n, float lo, float hi);
+
+#endif

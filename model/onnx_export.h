@@ -1,0 +1,29 @@
+/* Writes a trained network (train/tnet.h) as an ONNX model for deployment:
+ * BatchNormalization folded into the preceding convolution (running statistics),
+ * ReLU6 as Clip(0, 6) with scalar min / max initializers (opset 13 input form),
+ * ReLU, GlobalAveragePool, AveragePool, Flatten(axis 1) and Gemm(transB = 1):
+ * the operators the loader (model/graph.h) supports. Input "input" is NCHW with
+ * a symbolic batch dimension "N"; the output is "logits". */
+#ifndef ZP_MODEL_ONNX_EXPORT_H
+#define ZP_MODEL_ONNX_EXPORT_H
+
+#include "common/err.h"
+#include "train/tnet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* name: the graph name; doc: the model's doc_string (how it was produced, the
+ * input normalization). The file is written to a temporary name then renamed. */
+enum zp_status zp_onnx_export(const struct zp_tnet *net, const char *path, const char *name,
+                              const char *doc, struct zp_err *err);
+
+/* The folded weights and bias of conv / fc layer i (followed by BN or not): w gets
+ * the layer's weight count, b its output channels. Used by the exporter and QAT. */
+void zp_fold_bn(const struct zp_tnet *net, int i, float *w, float *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

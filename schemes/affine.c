@@ -1,0 +1,121 @@
+/* Affine quantization shared by asymmetric, symmetric, no-128 and linear4:
+ *   q = clamp(round((x - offset) / s) + z, qmin, qmax),  x' = offset + s (q - z)
+ * with round = half to even through common/round.h. Parameter formulas are
+ * DESIGN.md §5; the derivations are in docs/schemes.md. */
+#include "schemes/scheme.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "common/round.h"
+
+/* A scale must be a positive normal float: an all-zero slice gives 0 (use 1, any
+ * scale represents 0 exactly) and a range of a few denormals would give 0 or a
+ * denormal after the division (use FLT_MIN: every such value is within FLT_MIN/2
+ * of a level). */
+static float safe_scale(double s)
+{
+    if (s == 0.0)
+        return 1.0f;
+    if (s < (double)FLT_MIN)
+        return FLT_MIN;
+    return (float)s;
+}
+
+static void clear(struct zp_qparams *p)
+{
+    p->scale = 1.0f;
+    p->offset = 0.0f;
+    p->zero_point = 0;
+    p->n_levels = 0;
+}
+
+void zp_affine_asym_nudged(float lo, float hi, int bits, struct zp_qparams *p)
+{
+    clear(p);
+    p->qmin = 0;
+    p->qmax = (int32_t)((1u << bits) - 1);
+    double mn = lo < 0.0f ? lo : 0.0, mx = hi > 0.0f ? hi : 0.0;
+    /* Range widened to contain 0, so a constant slice c != 0 has a non-empty
+     * range [min(c,0), max(c,0)] and c sits on an end level. */
+    float s = safe_scale((mx - mn) / (double)(p->qmax - p->qmin));
+    double z = zp_round_half_even((double)p->qmin - mn / (double)s);
+    z = z < p->qmin ? p->qmin : z > p->qmax ? p->qmax : z;
+    p->scale = s;
+    p->zero_point = (int32_t)z;
+}
+
+void zp_affine_asym_plain(float lo, float hi, int bits, struct zp_qparams *p)
+{
+    clear(p);
+    p->qmin = 0;
+    p->qmax = (int32_t)((1u << bits) - 1);
+    /* A constant slice (lo == hi) decodes exactly through the offset whatever
+     * the scale; use |c| / qmax so zero_error_lsb stays meaningful. */
+    double range = (double)hi - (double)lo;
+    if (range == 0.0)
+        range = fabs((double)lo);
+    p->scale = safe_scale(range / (double)p->qmax);
+    p->offset = lo;
+}
+
+void zp_affine_symmetric(float max_abs, int bits, int narrow, struct zp_qparams *p)
+{
+    clear(p);
+    int32_t half = (int32_t)(1u << (bits - 1));
+    p->qmax = half - 1;
+    p->qmin = narrow ? -(half - 1) : -half;
+    /* Full range: -max|x| / s = -(half - 0.5), a tie that rounds to the even
+     * -half, so the most negative value reaches the bottom level. */
+    double denom = narrow ? (double)(half - 1) : (double)half - 0.5;
+    p->scale = safe_scale((double)max_abs / denom);
+}
+
+/* The tie tolerance of zp_round_half_even is relative to the magnitude of what
+ * it rounds. A float input carries an error relative to the *range* of the data,
+ * not to itself: u/127.5 - 1 for u = 128 is 0.00392 with the absolute error of
+ * a value near 1, i.e. x/s = 0.5 off by ~8e-6, far outside 4 ulps of 0.5. So we
+ * round r + E with E an even power of two at least the code span: the tolerance
+ * becomes ~4 ulps of the span (1.2e-4 LSB at 8 bits), and since E is even the
+ * half-to-even choice of r + E is that of r, shifted by E. */
+static double span_shift(const struct zp_qparams *p)
+{
+    double e = 2.0;
+    while (e < (double)p->qmax - (double)p->qmin + 1.0)
+        e *= 2.0;
+    return e;
+}
+
+void zp_affine_quantize(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                        const float *x, int32_t *q, size_t n)
+{
+    (void)cfg;
+    const double lo = p->qmin, hi = p->qmax, z = p->zero_point, e = span_shift(p);
+    const double off = p->offset, s = p->scale;
+    for (size_t i = 0; i < n; i++) {
+        /* q = round((x - offset) / s) + z; offset is 0 except for the naive mapping */
+        double r = zp_round_half_even(((double)x[i] - off) / s + e) - e + z;
+        q[i] = (int32_t)(r < lo ? lo : r > hi ? hi : r);
+    }
+}
+
+void zp_affine_dequantize(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                          const int32_t *q, float *y, size_t n)
+{
+    (void)cfg;
+    const double off = p->offset, s = p->scale;
+    const int32_t z = p->zero_point;
+    for (size_t i = 0; i < n; i++)
+        y[i] = (float)(off + s * (double)(q[i] - z));
+}
+
+void zp_affine_clip_range(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                          float *lo, float *hi)
+{
+    int32_t c[2] = {p->qmin, p->qmax};
+    float v[2];
+    zp_affine_dequantize(cfg, p, c, v, 2);
+    *lo = v[0];
+    *hi = v[1];
+}

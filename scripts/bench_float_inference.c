@@ -1,0 +1,57 @@
+/* Times the float runtime on one ONNX model: images/s over `reps` batches of
+ * random inputs after one warm-up batch. Decoding is excluded on purpose: this
+ * measures the graph executor only. Built and run by scripts/bench_float_inference.sh.
+ * usage: bench_float_inference MODEL.onnx [batch=50] [reps=20] */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model/graph.h"
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s MODEL.onnx [batch] [reps]\n", argv[0]);
+        return 2;
+    }
+    int batch = argc > 2 ? atoi(argv[2]) : 50, reps = argc > 3 ? atoi(argv[3]) : 20;
+    if (batch < 1 || reps < 1) {
+        fprintf(stderr, "batch and reps must be >= 1\n");
+        return 2;
+    }
+    struct zp_graph *g;
+    struct zp_err err = {0};
+    if (zp_onnx_load(argv[1], &g, &err) != ZP_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    int64_t shape[4], in = 1;
+    int nd = zp_graph_input_shape(g, shape);
+    for (int i = 0; i < nd; i++)
+        in *= shape[i];
+    float *x = malloc((size_t)(in * batch) * sizeof(float));
+    float *y = malloc((size_t)(zp_graph_output_size(g) * batch) * sizeof(float));
+    if (!x || !y)
+        return 1;
+    srand(1);
+    for (int64_t i = 0; i < in * batch; i++)
+        x[i] = (float)rand() / RAND_MAX * 2.f - 1.f;
+    if (zp_graph_run(g, x, batch, y, NULL, &err) != ZP_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    double best = 1e30, total = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = omp_get_wtime();
+        zp_graph_run(g, x, batch, y, NULL, &err);
+        double t = omp_get_wtime() - t0;
+        total += t;
+        best = t < best ? t : best;
+    }
+    printf("zeropoint threads=%d batch=%d images_per_s_mean=%.1f images_per_s_best=%.1f\n",
+           omp_get_max_threads(), batch, batch * reps / total, batch / best);
+    free(x);
+    free(y);
+    zp_graph_free(g);
+    return 0;
+}

@@ -1,0 +1,124 @@
+/* Training checkpoints (native little-endian binary):
+ *   "ZPTCKPT1", int32 n_layers, int32 epochs_done,
+ *   per layer: int32 kind, c_in, h_in, w_in, c_out, h_out, w_out, k, stride, pad,
+ *   then per layer: each parameter's weights and momentum, BN running mean / var.
+ * The structure block lets a load reject a checkpoint of another network with a
+ * message naming the first layer that differs. */
+#include <stdio.h>
+#include <string.h>
+
+#include "train/trainer.h"
+
+#define CKPT_MAGIC "ZPTCKPT1"
+
+static void layer_header(const struct zp_tlayer *l, int32_t h[10])
+{
+    h[0] = (int32_t)l->kind;
+    h[1] = l->c_in;
+    h[2] = l->h_in;
+    h[3] = l->w_in;
+    h[4] = l->c_out;
+    h[5] = l->h_out;
+    h[6] = l->w_out;
+    h[7] = l->k;
+    h[8] = l->stride;
+    h[9] = l->pad;
+}
+
+enum zp_status zp_checkpoint_save(const struct zp_tnet *net, int epochs_done, const char *path,
+                                  struct zp_err *err)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return zp_err_set(err, ZP_EIO, "%s: cannot write checkpoint", tmp);
+    int ok = fwrite(CKPT_MAGIC, 1, 8, f) == 8;
+    int32_t hdr[2] = {net->n_layers, epochs_done};
+    ok = ok && fwrite(hdr, sizeof hdr, 1, f) == 1;
+    for (int i = 0; i < net->n_layers && ok; i++) {
+        int32_t h[10];
+        layer_header(&net->L[i], h);
+        ok = fwrite(h, sizeof h, 1, f) == 1;
+    }
+    for (int i = 0; i < net->n_layers && ok; i++) {
+        const struct zp_tlayer *l = &net->L[i];
+        for (int j = 0; j < l->n_params && ok; j++)
+            ok = fwrite(l->p[j].w, sizeof(float), l->p[j].n, f) == l->p[j].n &&
+                 fwrite(l->p[j].m, sizeof(float), l->p[j].n, f) == l->p[j].n;
+        if (l->kind == ZP_TL_BN && ok)
+            ok = fwrite(l->run_mean, sizeof(float), (size_t)l->c_in, f) == (size_t)l->c_in &&
+                 fwrite(l->run_var, sizeof(float), (size_t)l->c_in, f) == (size_t)l->c_in;
+    }
+    if (fclose(f) != 0)
+        ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return zp_err_set(err, ZP_EIO, "%s: cannot write checkpoint", path);
+    }
+    return ZP_OK;
+}
+
+static int read_floats(FILE *f, float *p, size_t n)
+{
+    return fread(p, sizeof(float), n, f) == n;
+}
+
+enum zp_status zp_checkpoint_load(struct zp_tnet *net, int *epochs_done, const char *path,
+                                  struct zp_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return zp_err_set(err, ZP_EIO, "%s: cannot open checkpoint", path);
+    char magic[8];
+    int32_t hdr[2];
+    enum zp_status st = ZP_OK;
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, CKPT_MAGIC, 8) != 0) {
+        st = zp_err_set(err, ZP_EFORMAT, "%s: not a zeropoint training checkpoint (bad magic)",
+                        path);
+        goto out;
+    }
+    if (fread(hdr, sizeof hdr, 1, f) != 1 || hdr[0] != net->n_layers || hdr[1] < 0) {
+        st = zp_err_set(err, ZP_EFORMAT,
+                        "%s: checkpoint has %d layers, the configured network has %d", path,
+                        (int)hdr[0], net->n_layers);
+        goto out;
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        int32_t h[10], want[10];
+        layer_header(&net->L[i], want);
+        if (fread(h, sizeof h, 1, f) != 1) {
+            st = zp_err_set(err, ZP_EFORMAT, "%s: truncated in the layer list", path);
+            goto out;
+        }
+        if (memcmp(h, want, sizeof h) != 0) {
+            st = zp_err_set(err, ZP_EFORMAT,
+                            "%s: layer %d differs from the configured network (kind %d %dx%dx%d "
+                            "-> %dx%dx%d, expected kind %d %dx%dx%d -> %dx%dx%d)",
+                            path, i, h[0], h[1], h[2], h[3], h[4], h[5], h[6], want[0], want[1],
+                            want[2], want[3], want[4], want[5], want[6]);
+            goto out;
+        }
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        struct zp_tlayer *l = &net->L[i];
+        int ok = 1;
+        for (int j = 0; j < l->n_params && ok; j++)
+            ok = read_floats(f, l->p[j].w, l->p[j].n) && read_floats(f, l->p[j].m, l->p[j].n);
+        if (l->kind == ZP_TL_BN && ok)
+            ok = read_floats(f, l->run_mean, (size_t)l->c_in) &&
+                 read_floats(f, l->run_var, (size_t)l->c_in);
+        if (!ok) {
+            st = zp_err_set(err, ZP_EFORMAT, "%s: truncated in the data of layer %d", path, i);
+            goto out;
+        }
+    }
+    if (fgetc(f) != EOF) {
+        st = zp_err_set(err, ZP_EFORMAT, "%s: trailing bytes after the last layer", path);
+        goto out;
+    }
+    *epochs_done = hdr[1];
+out:
+    fclose(f);
+    return st;
+}

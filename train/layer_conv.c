@@ -1,0 +1,204 @@
+/* Convolution (standard and depthwise) and fully connected layers: forward and
+ * backward on CNHW batches. Standard convolution is im2col + sgemm; a 1x1
+ * stride-1 convolution multiplies the activation rows directly. Depthwise runs
+ * direct loops, one thread per channel, so each channel's weight gradient is a
+ * sum in a fixed order. */
+#include <cblas.h>
+#include <string.h>
+
+#include "train/layers.h"
+
+static inline const float *weights_of(const struct zp_tlayer *l)
+{
+    return l->w_eff ? l->w_eff : l->p[0].w;
+}
+
+static int conv_is_pointwise(const struct zp_tlayer *l)
+{
+    return l->k == 1 && l->stride == 1 && l->pad == 0;
+}
+
+/* col[(ci*k + ky)*k + kx][n, oy, ox] = x[ci][n][oy*s - p + ky][ox*s - p + kx] (0 outside). */
+static void im2col(const struct zp_tlayer *l, const float *x, float *col, int batch)
+{
+    const int k = l->k, s = l->stride, p = l->pad;
+    const int H = l->h_in, W = l->w_in, Ho = l->h_out, Wo = l->w_out;
+    const size_t np = (size_t)batch * Ho * Wo;
+    const int rows = l->c_in * k * k;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < rows; r++) {
+        int ci = r / (k * k), ky = (r / k) % k, kx = r % k;
+        float *dst = col + (size_t)r * np;
+        for (int n = 0; n < batch; n++) {
+            const float *src = x + ((size_t)ci * batch + n) * H * W;
+            for (int oy = 0; oy < Ho; oy++) {
+                int iy = oy * s - p + ky;
+                float *d = dst + ((size_t)n * Ho + oy) * Wo;
+                if (iy < 0 || iy >= H) {
+                    memset(d, 0, sizeof(float) * (size_t)Wo);
+                    continue;
+                }
+                for (int ox = 0; ox < Wo; ox++) {
+                    int ix = ox * s - p + kx;
+                    d[ox] = (ix >= 0 && ix < W) ? src[iy * W + ix] : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* dx[ci] = sum over (ky, kx) of the col rows scattered back; one thread per
+ * input channel, so no two threads write the same dx element. */
+static void col2im(const struct zp_tlayer *l, const float *col, float *dx, int batch)
+{
+    const int k = l->k, s = l->stride, p = l->pad;
+    const int H = l->h_in, W = l->w_in, Ho = l->h_out, Wo = l->w_out;
+    const size_t np = (size_t)batch * Ho * Wo;
+#pragma omp parallel for schedule(static)
+    for (int ci = 0; ci < l->c_in; ci++) {
+        float *dxc = dx + (size_t)ci * batch * H * W;
+        memset(dxc, 0, sizeof(float) * (size_t)batch * H * W);
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                const float *src = col + ((size_t)(ci * k + ky) * k + kx) * np;
+                for (int n = 0; n < batch; n++)
+                    for (int oy = 0; oy < Ho; oy++) {
+                        int iy = oy * s - p + ky;
+                        if (iy < 0 || iy >= H)
+                            continue;
+                        const float *sr = src + ((size_t)n * Ho + oy) * Wo;
+                        float *d = dxc + ((size_t)n * H + iy) * W;
+                        for (int ox = 0; ox < Wo; ox++) {
+                            int ix = ox * s - p + kx;
+                            if (ix >= 0 && ix < W)
+                                d[ix] += sr[ox];
+                        }
+                    }
+            }
+    }
+}
+
+void zp_conv_forward(struct zp_tlayer *l, const float *x, float *y, int batch)
+{
+    const int K = l->c_in * l->k * l->k;
+    const int np = batch * l->h_out * l->w_out;
+    const float *col = x;
+    if (!conv_is_pointwise(l)) {
+        im2col(l, x, l->col, batch);
+        col = l->col;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, l->c_out, np, K, 1.0f, weights_of(l),
+                K, col, np, 0.0f, y, np);
+}
+
+void zp_conv_backward(struct zp_tlayer *l, const float *x, const float *dy, float *dx, int batch)
+{
+    const int K = l->c_in * l->k * l->k;
+    const int np = batch * l->h_out * l->w_out;
+    const int pw = conv_is_pointwise(l);
+    const float *col = pw ? x : l->col; /* im2col of x from the forward pass */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l->c_out, K, np, 1.0f, dy, np, col, np,
+                1.0f, l->p[0].g, K);
+    if (!dx)
+        return;
+    float *dcol = pw ? dx : l->col;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, np, l->c_out, 1.0f, weights_of(l), K,
+                dy, np, 0.0f, dcol, np);
+    if (!pw)
+        col2im(l, dcol, dx, batch);
+}
+
+void zp_dwconv_forward(struct zp_tlayer *l, const float *x, float *y, int batch)
+{
+    const int k = l->k, s = l->stride, p = l->pad;
+    const int H = l->h_in, W = l->w_in, Ho = l->h_out, Wo = l->w_out;
+    const float *wt = weights_of(l);
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < l->c_in; c++) {
+        const float *wc = wt + (size_t)c * k * k;
+        for (int n = 0; n < batch; n++) {
+            const float *xp = x + ((size_t)c * batch + n) * H * W;
+            float *yp = y + ((size_t)c * batch + n) * Ho * Wo;
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++) {
+                    float acc = 0.0f;
+                    for (int ky = 0; ky < k; ky++) {
+                        int iy = oy * s - p + ky;
+                        if (iy < 0 || iy >= H)
+                            continue;
+                        for (int kx = 0; kx < k; kx++) {
+                            int ix = ox * s - p + kx;
+                            if (ix >= 0 && ix < W)
+                                acc += wc[ky * k + kx] * xp[iy * W + ix];
+                        }
+                    }
+                    yp[oy * Wo + ox] = acc;
+                }
+        }
+    }
+}
+
+void zp_dwconv_backward(struct zp_tlayer *l, const float *x, const float *dy, float *dx, int batch)
+{
+    const int k = l->k, s = l->stride, p = l->pad;
+    const int H = l->h_in, W = l->w_in, Ho = l->h_out, Wo = l->w_out;
+    const float *wt = weights_of(l);
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < l->c_in; c++) {
+        const float *wc = wt + (size_t)c * k * k;
+        float *gc = l->p[0].g + (size_t)c * k * k;
+        double gacc[49] = {0}; /* k <= 7 (checked by the builder) */
+        for (int n = 0; n < batch; n++) {
+            const float *xp = x + ((size_t)c * batch + n) * H * W;
+            const float *dyp = dy + ((size_t)c * batch + n) * Ho * Wo;
+            float *dxp = dx ? dx + ((size_t)c * batch + n) * H * W : NULL;
+            if (dxp)
+                memset(dxp, 0, sizeof(float) * (size_t)H * W);
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++) {
+                    float g = dyp[oy * Wo + ox];
+                    for (int ky = 0; ky < k; ky++) {
+                        int iy = oy * s - p + ky;
+                        if (iy < 0 || iy >= H)
+                            continue;
+                        for (int kx = 0; kx < k; kx++) {
+                            int ix = ox * s - p + kx;
+                            if (ix < 0 || ix >= W)
+                                continue;
+                            gacc[ky * k + kx] += (double)g * xp[iy * W + ix];
+                            if (dxp)
+                                dxp[iy * W + ix] += g * wc[ky * k + kx];
+                        }
+                    }
+                }
+        }
+        for (int i = 0; i < k * k; i++)
+            gc[i] += (float)gacc[i];
+    }
+}
+
+void zp_fc_forward(struct zp_tlayer *l, const float *x, float *y, int batch)
+{
+    const int NI = l->c_in, O = l->c_out;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, batch, NI, 1.0f, weights_of(l), NI, x,
+                batch, 0.0f, y, batch);
+    for (int o = 0; o < O; o++)
+        for (int n = 0; n < batch; n++)
+            y[(size_t)o * batch + n] += l->p[1].w[o];
+}
+
+void zp_fc_backward(struct zp_tlayer *l, const float *x, const float *dy, float *dx, int batch)
+{
+    const int NI = l->c_in, O = l->c_out;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, NI, batch, 1.0f, dy, batch, x, batch,
+                1.0f, l->p[0].g, NI);
+    for (int o = 0; o < O; o++) {
+        double s = 0.0;
+        for (int n = 0; n < batch; n++)
+            s += dy[(size_t)o * batch + n];
+        l->p[1].g[o] += (float)s;
+    }
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, NI, batch, O, 1.0f, weights_of(l), NI,
+                    dy, batch, 0.0f, dx, batch);
+}

@@ -1,0 +1,101 @@
+/* The training loop: mini-batch SGD with momentum and weight decay, a learning-
+ * rate schedule, per-epoch evaluation, progress on stderr, a checkpoint after
+ * every epoch (resume loses no finished epoch) and the final ONNX export with BN
+ * folded. Deterministic for a given seed: the shuffle of epoch e is drawn from
+ * (seed, e), so a resumed run sees the same batches as an uninterrupted one. */
+#ifndef ZP_TRAIN_TRAINER_H
+#define ZP_TRAIN_TRAINER_H
+
+#include <stdint.h>
+
+#include "common/err.h"
+#include "data/dataset.h"
+#include "train/tnet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum zp_lr_schedule { ZP_LR_COSINE, ZP_LR_STEP, ZP_LR_CONSTANT };
+enum zp_model_kind { ZP_MODEL_MOBILENET, ZP_MODEL_MLP };
+
+struct zp_sgd {
+    double lr, momentum, weight_decay;
+    enum zp_lr_schedule schedule;
+    double warmup_epochs;  /* linear warmup from lr/10 (cosine and step) */
+    int step_epochs;       /* step: multiply by step_gamma every step_epochs */
+    double step_gamma;
+};
+
+struct zp_train_config {
+    char name[128];
+    enum zp_model_kind model;
+    struct zp_mobilenet_arch mobilenet;
+    struct zp_mlp_arch mlp;
+    struct zp_dataset_spec train_spec, test_spec; /* strings point into the path fields */
+    char train_images[1024], train_labels[1024], test_images[1024], test_labels[1024];
+    float mean, std;        /* input normalization in pixel units: (pixel - mean) / std */
+    int epochs, batch;
+    struct zp_sgd sgd;
+    int hflip;              /* augmentation: random horizontal flip */
+    uint64_t seed;
+    int limit_train, limit_test; /* 0 = all */
+    char output[1024];      /* ONNX file */
+    char checkpoint[1024];  /* checkpoint file ("" = <output without .onnx>.ckpt) */
+};
+
+/* Reads and validates a train config; messages name the file and JSON path.
+ * Relative paths in the file are used as given (relative to the working directory). */
+enum zp_status zp_train_config_load(const char *path, struct zp_train_config *cfg,
+                                    struct zp_err *err);
+
+struct zp_train_run {
+    int resume;   /* continue from the checkpoint if it exists */
+    int quiet;    /* no progress lines */
+    int threads;  /* 0 = OpenMP default */
+};
+
+struct zp_train_summary {
+    int epochs_done;
+    double test_top1;   /* fraction, evaluation-mode network (same as the exported model) */
+    double seconds;     /* wall time of the epochs run in this process */
+};
+
+/* Builds the network of cfg (He init from cfg->seed). */
+enum zp_status zp_train_build_net(const struct zp_train_config *cfg, struct zp_tnet **net,
+                                  struct zp_err *err);
+
+/* Trains per cfg, writes the checkpoint each epoch and the ONNX at the end. */
+enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_train_run *run,
+                            struct zp_train_summary *sum, struct zp_err *err);
+
+/* One epoch of SGD over ds (shuffled from seed and epoch); returns mean loss and
+ * top-1 on the training batches. step counts optimizer steps across epochs (for
+ * the schedule: total_steps over the whole run). */
+struct zp_epoch_stats {
+    double loss, top1, examples_per_s;
+};
+enum zp_status zp_train_epoch(struct zp_tnet *net, const struct zp_dataset *ds,
+                              const struct zp_sgd *sgd, int batch, int hflip, uint64_t seed,
+                              int epoch, long *step, long total_steps, struct zp_epoch_stats *st,
+                              struct zp_err *err);
+/* Top-1 of the evaluation-mode network on ds. */
+double zp_train_evaluate(struct zp_tnet *net, const struct zp_dataset *ds, int batch);
+
+/* Learning rate at optimizer step `step` of `total` (steps_per_epoch for warmup / step). */
+double zp_sgd_lr(const struct zp_sgd *s, long step, long total, long steps_per_epoch);
+/* One SGD step over every parameter of net. */
+void zp_sgd_step(struct zp_tnet *net, const struct zp_sgd *s, double lr);
+
+/* Checkpoint: every parameter, momentum buffer and BN running statistic plus the
+ * number of finished epochs; the layer structure is checked on load. Written to a
+ * temporary file then renamed (never half-written). */
+enum zp_status zp_checkpoint_save(const struct zp_tnet *net, int epochs_done, const char *path,
+                                  struct zp_err *err);
+enum zp_status zp_checkpoint_load(struct zp_tnet *net, int *epochs_done, const char *path,
+                                  struct zp_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
