@@ -26,8 +26,10 @@ static const char *find_key(const char *h, const char *end, const char *key)
         if ((*p == '\'' || *p == '"') && (size_t)(end - p) > kl + 1 && memcmp(p + 1, key, kl) == 0 &&
             p[kl + 1] == *p) {
             const char *q = skip_ws(p + kl + 2, end);
-            if (q < end && *q == ':')
-                return skip_ws(q + 1, end);
+            if (q < end && *q == ':') {
+                q = skip_ws(q + 1, end);
+                return q < end ? q : NULL;
+            }
         }
     }
     return NULL;
@@ -39,7 +41,8 @@ static enum zp_status parse_header(const char *h, size_t hl, const char *name, s
     const char *end = h + hl;
     const char *p = skip_ws(h, end);
     if (p >= end || *p != '{')
-        return zp_err_set(err, ZP_EFORMAT, "%s: .npy header: expected a '{' dict, got '%.20s'", name, h);
+        return zp_err_set(err, ZP_EFORMAT, "%s: .npy header: expected a '{' dict, got '%.*s'", name,
+                          (int)(hl < 20 ? hl : 20), h);
     /* descr */
     const char *d = find_key(h, end, "descr");
     if (!d || (*d != '\'' && *d != '"'))
@@ -47,7 +50,8 @@ static enum zp_status parse_header(const char *h, size_t hl, const char *name, s
     char q = *d++;
     const char *de = memchr(d, q, (size_t)(end - d));
     if (!de || de - d < 3 || de - d > 4)
-        return zp_err_set(err, ZP_EFORMAT, "%s: .npy header: descr: expected like '<f4', got %.12s", name, d - 1);
+        return zp_err_set(err, ZP_EFORMAT, "%s: .npy header: descr: expected like '<f4', got %.*s", name,
+                          (int)(end - d < 12 ? end - d + 1 : 12), d - 1);
     char order = d[0];
     npy->kind = d[1];
     int size = 0;

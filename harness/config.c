@@ -810,6 +810,10 @@ enum zp_status zp_config_parse(const char *text, const char *path,
                 goto out;
             }
     const cJSON *plugins = cJSON_GetObjectItemCaseSensitive(root, "plugins");
+    if (plugins && env && env->forbid_plugins) {
+        st = zp_err_set(err, ZP_ECONFIG, "%s: plugins: not allowed here", path);
+        goto out;
+    }
     if (plugins) {
         if (!cJSON_IsArray(plugins) || cJSON_GetArraySize(plugins) > ZP_MAX_PLUGINS) {
             st = zp_err_set(err, ZP_ECONFIG, "%s: plugins: expected an array of up to %d paths",

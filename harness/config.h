@@ -116,6 +116,7 @@ struct zp_config_env {
     const char *data_root;     /* --data, NULL if not given */
     int n_plugins;             /* --plugin SO (loaded before the config's own) */
     const char *const *plugins;
+    int forbid_plugins;        /* the fuzz target: a config's "plugins" is an error, never dlopen'd */
 };
 
 /* Loads and validates a config. Plugins named in the config are loaded (the

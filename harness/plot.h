@@ -139,6 +139,8 @@ struct zp_bars {
     size_t *cnt;
     size_t gcap, scap;
     int use_max;         /* 1: a cell holds the largest value added, else the mean */
+    int log_y;           /* 1: the caller set a log y axis (no zero baseline) */
+    const char *value_fmt; /* printf format of a value label above each bar, or NULL */
 };
 /* Adds one value to the (group, series) cell; NaN values are ignored. */
 void zp_bars_add(struct zp_bars *b, const char *group, const char *group_scheme,

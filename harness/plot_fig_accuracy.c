@@ -118,9 +118,9 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
                              "../accuracy.csv (columns scheme, bits, granularity, mode, top1, drop)");
         zp_sbuf_printf(&gp, "set multiplot layout 2,1 title 'Top-1 accuracy by scheme and "
                             "granularity (PTQ, mode %s; best variant of each)'\n", mode);
-        zp_sbuf_printf(&gp, "set ylabel 'top-1 accuracy (%%)'\nset yrange [0:*]\n");
+        zp_sbuf_printf(&gp, "set ylabel 'top-1 accuracy (%%)'\nset rmargin at screen 0.82\n");
         st = zp_bars_emit(r, &top, "accuracy_top1", &gp, fl, err);
-        zp_sbuf_printf(&gp, "set ylabel 'drop vs float (points)'\nset yrange [*:*]\n");
+        zp_sbuf_printf(&gp, "set ylabel 'drop vs float (points)'\nunset key\n");
         if (st == ZP_OK)
             st = zp_bars_emit(r, &drop, "accuracy_top1_drop", &gp, NULL, err);
         zp_sbuf_printf(&gp, "unset multiplot\n");
@@ -205,7 +205,7 @@ static enum zp_status fig_nudge(struct zp_plot_run *r, const char *mode, struct 
         zp_plot_strip_word(label, "nudge", key, sizeof key);
         zp_strset_add(&keys[nz], key);
     }
-    struct zp_bars b = {.colour_by_group = 1};
+    struct zp_bars b = {.colour_by_group = 1, .value_fmt = "%.2f"};
     zp_strset_add(&b.series, "nudge_zero=false");
     zp_strset_add(&b.series_scheme, "0|");
     zp_strset_add(&b.series, "nudge_zero=true");
@@ -254,7 +254,8 @@ static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
     struct acc_cols c = acc_cols(t);
     if (c.calib < 0 || c.top1 < 0)
         return ZP_OK;
-    struct zp_bars b = {.colour_by_group = 1};
+    /* only variants measured with two methods or more: the comparison is the point */
+    struct zp_bars count = {0};
     for (size_t i = 0; i < t->nrows; i++) {
         const char *cal = zp_table_str(t, i, c.calib);
         if (!calibrated_mode(t, i, &c) || !*cal)
@@ -262,8 +263,24 @@ static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
         char label[256], key[256];
         zp_plot_row_label(t, i, label, sizeof label);
         zp_plot_strip_word(label, "calibration", key, sizeof key);
-        zp_bars_add(&b, key, zp_table_str(t, i, c.scheme), cal, "", row_drop(t, i, &c));
+        zp_bars_add(&count, key, NULL, cal, NULL, 1.0);
     }
+    struct zp_bars b = {.colour_by_group = 1, .value_fmt = "%.2f"};
+    for (size_t i = 0; i < t->nrows; i++) {
+        const char *cal = zp_table_str(t, i, c.calib);
+        if (!calibrated_mode(t, i, &c) || !*cal)
+            continue;
+        char label[256], key[256];
+        zp_plot_row_label(t, i, label, sizeof label);
+        zp_plot_strip_word(label, "calibration", key, sizeof key);
+        size_t methods = 0;
+        int g = zp_strset_find(&count.groups, key);
+        for (size_t s = 0; s < count.series.n; s++)
+            methods += !isnan(zp_bars_get(&count, (size_t)g, s));
+        if (methods >= 2)
+            zp_bars_add(&b, key, zp_table_str(t, i, c.scheme), cal, "", row_drop(t, i, &c));
+    }
+    zp_bars_free(&count);
     enum zp_status st = ZP_OK;
     if (b.series.n >= 2) {
         struct zp_sbuf gp = {0};
@@ -296,7 +313,24 @@ static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
                     row_drop(t, i, &c), NULL);
         zp_strset_add(&sizes, zp_table_str(t, i, c.calib_size));
     }
-    if (sizes.n >= 2) {
+    /* a line needs two sizes; drop the single points (every other variant at the default) */
+    size_t kept = 0;
+    for (size_t i = 0; i < lines.n; i++) {
+        if (lines.v[i].n >= 2) {
+            struct zp_line tmp = lines.v[kept];
+            lines.v[kept++] = lines.v[i];
+            lines.v[i] = tmp;
+        }
+    }
+    for (size_t i = kept; i < lines.n; i++) {
+        for (size_t j = 0; j < lines.v[i].n; j++)
+            free(lines.v[i].xlabel[j]);
+        free(lines.v[i].x);
+        free(lines.v[i].y);
+        free(lines.v[i].xlabel);
+    }
+    lines.n = kept;
+    if (sizes.n >= 2 && kept) {
         struct zp_sbuf gp = {0};
         zp_plot_script_begin(&gp, "accuracy_calib_size", "accuracy drop against calibration-set size",
                              "../accuracy.csv (columns label, calibration, calib_size, drop)");
@@ -328,7 +362,7 @@ static enum zp_status fig_qat(struct zp_plot_run *r, struct zp_err *err)
             zp_plot_row_label(t, i, label, sizeof label);
             zp_strset_add(&qat, label);
         }
-    struct zp_bars b = {.colour_by_group = 1, .use_max = 1};
+    struct zp_bars b = {.colour_by_group = 1, .use_max = 1, .value_fmt = "%.1f"};
     zp_strset_add(&b.series, "PTQ");
     zp_strset_add(&b.series_scheme, "0|");
     zp_strset_add(&b.series, "QAT");

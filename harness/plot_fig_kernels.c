@@ -91,7 +91,7 @@ static enum zp_status fig_throughput(struct zp_plot_run *r, double th, struct zp
 {
     const struct zp_table *t = &r->kernels;
     struct kcols c = kcols(t);
-    struct zp_bars b = {.use_max = 1};
+    struct zp_bars b = {.use_max = 1, .log_y = 1};
     /* Our float kernel first, then the schemes, then the anchors: a stable legend. */
     for (int pass = 0; pass < 3; pass++)
         for (size_t i = 0; i < t->nrows; i++) {
@@ -161,7 +161,7 @@ static enum zp_status fig_speedup(struct zp_plot_run *r, double th, struct zp_er
     struct kcols c = kcols(t);
     if (c.speedup < 0)
         return ZP_OK;
-    struct zp_bars b = {.use_max = 1};
+    struct zp_bars b = {.use_max = 1, .value_fmt = "%.1f"};
     for (size_t i = 0; i < t->nrows; i++) {
         const char *kernel = zp_table_str(t, i, c.kernel);
         const char *scheme = zp_table_str(t, i, c.scheme);
@@ -257,10 +257,15 @@ static enum zp_status fig_acc_vs_speed(struct zp_plot_run *r, double th, struct 
         zp_sbuf_printf(&gp, "set xlabel 'throughput, geometric mean over shapes (GOP/s, log scale)'\n"
                             "set ylabel 'top-1 accuracy (%%)'\nset logscale x\nset yrange [0:*]\n"
                             "set offsets graph 0.08, graph 0.08, graph 0.05, 0\n");
-        /* each point labelled with its scheme, beside the marker */
-        st = zp_lines_emit(r, &lines, "accuracy_vs_throughput", &gp, 0,
-                           "for [zp_i=0:*] 'accuracy_vs_throughput.dat' index zp_i using 1:2:3 "
-                           "with labels offset char 1,0.8 left notitle", err);
+        /* each point labelled with its scheme; neighbours' labels at different
+         * heights so that close points stay readable */
+        struct zp_sbuf lab = {0};
+        for (size_t i = 0; i < lines.n; i++)
+            zp_sbuf_printf(&lab, "%s'accuracy_vs_throughput.dat' index %zu using 1:2:3 with labels "
+                                 "offset char 1,%.1f left notitle",
+                           i ? ", \\\n     " : "", i, 0.9 - 1.0 * (double)(i % 3));
+        st = zp_lines_emit(r, &lines, "accuracy_vs_throughput", &gp, 0, lab.s, err);
+        zp_sbuf_free(&lab);
         zp_plot_script_end(&gp);
         st = write_fig(r, &gp, "accuracy_vs_throughput", "Accuracy against throughput",
                        "One point per scheme: best top-1 accuracy (%) against the geometric-mean "

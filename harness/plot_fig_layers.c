@@ -63,7 +63,9 @@ static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, 
         snprintf(full, sizeof full, "%s (%s%s%s)", title, *model ? model : "model",
                  mode ? ", mode " : "", mode ? mode : "");
         zp_plot_quote(&gp, full);
-        zp_sbuf_printf(&gp, "\nset xlabel 'layer'\nset ylabel '%s'\n", ylabel);
+        zp_sbuf_printf(&gp, "\nset xlabel 'layer'\nset ylabel ");
+        zp_plot_quote(&gp, ylabel);
+        zp_sbuf_printf(&gp, "\n");
         zp_sbuf_printf(&gp, "set xtics rotate by 45 right font ',%d'\nset offsets 0.5, 0.5, graph 0.05, 0\n",
                        layer_names.n > 30 ? 7 : 9);
         st = zp_lines_emit(r, &lines, name, &gp, 1, NULL, err);

@@ -72,7 +72,7 @@ static enum zp_status fig_zero_error(struct zp_plot_run *r, struct zp_err *err)
     }
     if (cz < 0 || cn < 0)
         return ZP_OK;
-    struct zp_bars b = {.colour_by_group = 1};
+    struct zp_bars b = {.colour_by_group = 1, .value_fmt = "%.2f"};
     int seen[2] = {0, 0};
     /* Series first, so "nudge_zero=false" is always the first (left) bar. */
     for (size_t i = 0; i < t->nrows; i++) {

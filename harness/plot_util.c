@@ -248,6 +248,20 @@ enum zp_status zp_bars_emit(const struct zp_plot_run *r, const struct zp_bars *b
     for (size_t g = 0; g < G; g++)
         if (strlen(b->groups.v[g]) > maxlen)
             maxlen = strlen(b->groups.v[g]);
+    double lo = 0, hi = 0;
+    for (size_t g = 0; g < G; g++)
+        for (size_t s = 0; s < S; s++) {
+            double v = zp_bars_get(b, g, s);
+            if (!isnan(v) && !isinf(v)) {
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+        }
+    /* bars grow from zero: the axis must show the baseline */
+    if (!b->log_y)
+        zp_sbuf_printf(gp, "set yrange [%s:%s]\n", lo < 0 ? "*" : "0", hi > 0 ? "*" : "0");
+    if (b->value_fmt)
+        zp_sbuf_printf(gp, "set offsets 0, 0, graph 0.1, %s\n", lo < 0 ? "graph 0.1" : "0");
     zp_sbuf_printf(gp, "zp_bw = %.4f\n", width * 0.92);
     zp_sbuf_printf(gp, "set xrange [-0.6:%.1f]\n", (double)G - 0.4);
     zp_sbuf_printf(gp, "set xtics (");
@@ -255,8 +269,11 @@ enum zp_status zp_bars_emit(const struct zp_plot_run *r, const struct zp_bars *b
         zp_plot_quote(gp, b->groups.v[g]);
         zp_sbuf_printf(gp, " %zu%s", g, g + 1 < G ? ", " : "");
     }
-    zp_sbuf_printf(gp, ")%s\n",
-                   maxlen * G > 90 ? " rotate by 30 right" : " norotate center");
+    int rotate = maxlen * G > 90;
+    zp_sbuf_printf(gp, ")%s\n", rotate ? " rotate by 30 right" : " norotate center");
+    /* a rotated first label reaches left of the axis: leave it room */
+    if (rotate)
+        zp_sbuf_printf(gp, "set lmargin %zu\n", maxlen > 40 ? 32 : (maxlen * 8) / 10 + 2);
     zp_sbuf_printf(gp, "plot ");
     /* Within one colour, the n-th series gets the n-th fill, so variants of one
      * scheme stay apart in greyscale too. */
@@ -278,6 +295,11 @@ enum zp_status zp_bars_emit(const struct zp_plot_run *r, const struct zp_bars *b
             zp_sbuf_printf(gp, "title ");
         }
         zp_plot_quote(gp, b->series.v[s]);
+        if (b->value_fmt) {
+            zp_sbuf_printf(gp, ", \\\n     '%s' index %zu using 1:2:(sprintf(", file, s);
+            zp_plot_quote(gp, b->value_fmt);
+            zp_sbuf_printf(gp, ", $2)) with labels offset 0,0.7 font ',8' notitle");
+        }
     }
     if (extra_plot && *extra_plot)
         zp_sbuf_printf(gp, ", \\\n     %s", extra_plot);

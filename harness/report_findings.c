@@ -141,8 +141,15 @@ static void best_tensor_sqnr(const struct zp_plot_run *r, struct zp_sbuf *out)
     int cs = zp_table_col(t, "sqnr_db"), cb = zp_table_col(t, "bits");
     if (cs < 0)
         return;
+    /* synthetic tensors when there are any (as in the figure): every variant saw
+     * the same tensors, so the means compare */
+    int csrc = zp_table_col(t, "source"), synthetic = 0;
+    for (size_t i = 0; i < t->nrows; i++)
+        synthetic |= !strcmp(zp_table_str(t, i, csrc), "synthetic");
     struct zp_bars b = {0}; /* mean SQNR per (label, bits) */
     for (size_t i = 0; i < t->nrows; i++) {
+        if (synthetic && strcmp(zp_table_str(t, i, csrc), "synthetic") != 0)
+            continue;
         char label[256];
         zp_plot_row_label(t, i, label, sizeof label);
         zp_bars_add(&b, zp_table_str(t, i, cb), NULL, label, NULL, zp_table_num(t, i, cs));
@@ -158,8 +165,8 @@ static void best_tensor_sqnr(const struct zp_plot_run *r, struct zp_sbuf *out)
             }
         }
         if (!isinf(bv))
-            zp_sbuf_printf(out, "- Highest mean tensor SQNR at %s bits: %s, %.2f dB.\n", b.groups.v[g],
-                           b.series.v[best], bv);
+            zp_sbuf_printf(out, "- Highest mean tensor SQNR at %s bits%s: %s, %.2f dB.\n", b.groups.v[g],
+                           synthetic ? " (synthetic tensors)" : "", b.series.v[best], bv);
     }
     zp_bars_free(&b);
 }

@@ -62,21 +62,28 @@ pw_block(const int mr, const int nv, __mmask16 lastm, const float *w, int64_t K,
          int64_t P, const float *bias, float *y, int act, __m512 vlo, __m512 vhi)
 {
     __m512 acc[8][3];
+    #pragma GCC unroll 8
     for (int i = 0; i < mr; i++)
+        #pragma GCC unroll 8
         for (int v = 0; v < nv; v++)
             acc[i][v] = _mm512_set1_ps(bias ? bias[i] : 0.f);
     for (int64_t k = 0; k < K; k++) {
         __m512 xv[3];
         const float *xr = x + k * P;
+        #pragma GCC unroll 8
         for (int v = 0; v < nv; v++)
             xv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(lastm, xr + 16 * v) : _mm512_loadu_ps(xr + 16 * v);
+        #pragma GCC unroll 8
         for (int i = 0; i < mr; i++) {
             __m512 wb = _mm512_set1_ps(w[i * K + k]);
+            #pragma GCC unroll 8
             for (int v = 0; v < nv; v++)
                 acc[i][v] = _mm512_fmadd_ps(wb, xv[v], acc[i][v]);
         }
     }
+    #pragma GCC unroll 8
     for (int i = 0; i < mr; i++)
+        #pragma GCC unroll 8
         for (int v = 0; v < nv; v++) {
             __m512 r = acc[i][v];
             if (act)

@@ -158,6 +158,10 @@ enum zp_status zp_scheme_config_check(const struct zp_scheme_config *cfg, struct
 int zp_option_choice_index(const struct zp_option_desc *o, const char *word);
 /* Copies choice number `idx` of an ENUM option into buf ("" when out of range). */
 void zp_option_choice_name(const struct zp_option_desc *o, int idx, char *buf, size_t size);
+/* The kernel family that computes on this config's codes: the descriptor's
+ * kernel_family, except "s8" with narrow_range true gives "s8-narrow" (symmetric
+ * with narrow_range set runs the no-128 kernels). NULL when none. */
+const char *zp_scheme_kernel_family(const struct zp_scheme_config *cfg);
 /* Human name of a granularity: "per-tensor", "per-channel", "per-group". */
 const char *zp_granularity_name(enum zp_granularity g);
 

@@ -17,6 +17,15 @@ const char *zp_granularity_name(enum zp_granularity g)
     return "unknown";
 }
 
+const char *zp_scheme_kernel_family(const struct zp_scheme_config *cfg)
+{
+    const char *k = cfg->scheme->kernel_family;
+    if (k && strcmp(k, "s8") == 0 && zp_scheme_option_index(cfg->scheme, "narrow_range") >= 0 &&
+        zp_scheme_opt(cfg, "narrow_range") != 0.0)
+        return "s8-narrow";
+    return k;
+}
+
 int zp_option_choice_index(const struct zp_option_desc *o, const char *word)
 {
     if (!o || o->type != ZP_OPT_ENUM || !o->choices || !word)

@@ -564,7 +564,7 @@ static void test_bias_correction(void **state)
                 x[n][k][p] = (float)fabs(zp_rng_gaussian(&r) + 0.5);
     float b_corr[CO];
     memcpy(b_corr, bias, sizeof bias);
-    double out_var = 0.0;
+    double out_sq = 0.0; /* mean y² of the float layer: sqrt is the output scale */
     for (int pass = 0; pass < 2; pass++) {
         struct zp_bias_corr *bc = zp_bias_corr_new(CO);
         assert_non_null(bc);
@@ -579,7 +579,7 @@ static void test_bias_correction(void **state)
                     yf[n][c][p] = (float)sf;
                     yq[n][c][p] = (float)sq;
                     if (pass == 0)
-                        out_var += sf * sf / (N * CO * HW);
+                        out_sq += sf * sf / (N * CO * HW);
                 }
         for (int n = 0; n < N; n += BATCH)
             zp_bias_corr_add(bc, &yf[n][0][0], &yq[n][0][0], BATCH, CO, HW);
@@ -587,7 +587,7 @@ static void test_bias_correction(void **state)
         float e[CO];
         zp_bias_corr_result(bc, e);
         zp_bias_corr_free(bc);
-        double scale = sqrt(out_var), worst = 0.0;
+        double scale = sqrt(out_sq), worst = 0.0;
         for (int c = 0; c < CO; c++) {
             double expect = 0.0;
             for (int k = 0; k < CI; k++) {

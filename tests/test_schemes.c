@@ -110,6 +110,13 @@ static void test_option_helpers(void **state)
     assert_true(zp_scheme_opt(&c, "narrow_range") == 1.0);
     c = cfg_of("symmetric", 0);
     assert_true(zp_scheme_opt(&c, "narrow_range") == 0.0);
+    assert_string_equal(zp_scheme_kernel_family(&c), "s8");
+    set_opt(&c, "narrow_range", 1);
+    assert_string_equal(zp_scheme_kernel_family(&c), "s8-narrow");
+    c = cfg_of("no-128", 0);
+    assert_string_equal(zp_scheme_kernel_family(&c), "s8-narrow");
+    c = cfg_of("asymmetric", 0);
+    assert_string_equal(zp_scheme_kernel_family(&c), "u8");
 }
 
 /* x in [-0.3, 1.0] at 8 bits: s = 1.3/255; -min/s = 0.3*255/1.3 = 58.846 -> z = 59. */
