@@ -109,12 +109,17 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UTIL) $(LIB)
 unit: deps $(TEST_BINS) $(PLUGINS) $(HARNESS)
 	@ZP_BUILD=$(BUILD) ZP_HARNESS=$(HARNESS) sh tests/run.sh $(TEST_BINS)
 
+# Both builds run even when the first fails; the last line sums them up.
 test: deps
-	@$(MAKE) --no-print-directory MODE=release unit
-	@$(MAKE) --no-print-directory MODE=asan unit
+	@rm -f build/release/test-counts build/asan/test-counts
+	@$(MAKE) --no-print-directory MODE=release BUILD=build/release unit; \
+	 $(MAKE) --no-print-directory MODE=asan BUILD=build/asan unit; \
+	 cat build/release/test-counts build/asan/test-counts 2>/dev/null | \
+	 awk '{p+=$$1; f+=$$2; s+=$$3; n++} END {if (n < 2) f++; \
+	      printf "%d passed, %d failed, %d skipped\n", p, f, s; exit f > 0}'
 
 asan: deps
-	@$(MAKE) --no-print-directory MODE=asan unit
+	@$(MAKE) --no-print-directory MODE=asan BUILD=build/asan unit
 
 run: all
 	bin/harness run configs/mobilenet.json

@@ -52,7 +52,7 @@ class Collector : public benchmark::BenchmarkReporter {
     void ReportRuns(const std::vector<Run> &reports) override
     {
         for (const Run &r : reports) {
-            std::string base = r.run_name.str();
+            std::string base = r.run_name.function_name;
             Row &row = rows[base];
             if (r.error_occurred) {
                 row.error = true;

@@ -9,66 +9,101 @@
 
 #include "calib/histogram.h"
 
-/* KL(P||Q) of the cut at n bins of hist[0..total_bins), merged into `target`
- * levels. cum[k] = Σ hist[0..k), nz[k] = #{j < k : hist[j] > 0}. INFINITY when a
- * level has no source mass but P has mass there (only the last level can: it
- * receives the folded tail). */
-static double cut_divergence(const double *hist, const double *cum, const int *nz, int total_bins,
-                             int n, int target)
+/* Prefix sums over the histogram, so that each cut costs O(target), not O(bins):
+ * within a merged level Q is constant, hence
+ *   Σ_k p_k ln(p_k/q) = Σ_k p_k ln p_k − ln q · Σ_k p_k. */
+struct kl_sums {
+    const double *hist;
+    int bins;
+    double *cum;  /* cum[k] = Σ hist[0..k) */
+    double *hlog; /* hlog[k] = Σ hist[j]·ln hist[j], j < k, hist[j] > 0 */
+    int *nz;      /* nz[k] = #{j < k : hist[j] > 0} */
+    int *idx;     /* the indices of the non-zero bins, ascending */
+};
+
+static double xlogx(double x)
 {
-    double total = cum[total_bins], tail = total - cum[n], qsum = cum[n];
+    return x > 0.0 ? x * log(x) : 0.0;
+}
+
+/* KL(P||Q) of the cut at n bins merged into `target` levels. INFINITY when a level
+ * has no source mass but P has mass there (only the last level can: it receives
+ * the folded tail). Levels where P is zero contribute nothing, so only the levels
+ * holding a non-zero bin are visited: O(min(non-zero bins, target)) per cut, which
+ * keeps sparse histograms (small per-channel weight tensors) cheap. */
+static double cut_divergence(const struct kl_sums *s, int n, int target)
+{
+    double total = s->cum[s->bins], tail = total - s->cum[n], qsum = s->cum[n];
     if (qsum <= 0.0)
         return INFINITY;
-    double kl = 0.0;
-    for (int j = 0; j < target; j++) {
-        int b = (int)((int64_t)j * n / target), e = (int)((int64_t)(j + 1) * n / target);
-        double mass = cum[e] - cum[b];
-        int count = nz[e] - nz[b];
-        int last_tail = e == n && tail > 0.0 && hist[n - 1] == 0.0; /* P > 0 at n-1 only by the fold */
-        if (last_tail)
-            count++;
-        if (count == 0)
-            continue;
-        if (mass <= 0.0)
-            return INFINITY;
-        double q = mass / count / qsum;
-        for (int k = b; k < e; k++) {
-            double p = hist[k] + (k == n - 1 ? tail : 0.0);
-            if (p > 0.0) {
-                p /= total;
-                kl += p * log(p / q);
+    double kl = 0.0, log_total = log(total);
+    int last_seen = 0;
+    for (int i = 0, m = s->nz[n]; i < m;) {
+        /* Level j = [⌊j·n/target⌋, ⌊(j+1)·n/target⌋) holds bin k iff
+         * j = ⌈(k+1)·target/n⌉ − 1. */
+        int64_t k = s->idx[i];
+        int64_t j = ((k + 1) * target - 1) / n;
+        int b = (int)(j * n / target), e = (int)((j + 1) * n / target);
+        double mass = s->cum[e] - s->cum[b];                 /* Q's source mass: tail not folded */
+        double plogp = s->hlog[e] - s->hlog[b], psum = mass; /* P's, in counts */
+        int count = s->nz[e] - s->nz[b];                     /* bins where P > 0 */
+        if (e == n) {
+            last_seen = 1;
+            if (tail > 0.0) { /* the last bin also holds the folded tail */
+                double last = s->hist[n - 1];
+                count += last == 0.0;
+                plogp += xlogx(last + tail) - xlogx(last);
+                psum += tail;
             }
         }
+        /* Σ (P/total)·ln(P/total) over the level, minus ln q times its P mass. */
+        double q = mass / count / qsum;
+        kl += (plogp - psum * log_total) / total - psum / total * log(q);
+        i = s->nz[e]; /* the next non-zero bin beyond this level */
     }
+    /* The tail folded into a last level whose own bins are all empty: P > 0 = Q. */
+    if (tail > 0.0 && !last_seen)
+        return INFINITY;
     return kl;
 }
 
 /* Best cut in target..bins (first minimum); the threshold is its upper edge. */
 static double best_threshold(const double *hist, int bins, double w, int target)
 {
-    double *cum = malloc(((size_t)bins + 1) * sizeof *cum);
-    int *nz = malloc(((size_t)bins + 1) * sizeof *nz);
+    struct kl_sums s = {.hist = hist, .bins = bins};
+    s.cum = malloc(((size_t)bins + 1) * sizeof *s.cum);
+    s.hlog = malloc(((size_t)bins + 1) * sizeof *s.hlog);
+    s.nz = malloc(((size_t)bins + 1) * sizeof *s.nz);
+    s.idx = malloc((size_t)bins * sizeof *s.idx);
     double *div = malloc((size_t)bins * sizeof *div);
     double t = bins * w; /* without memory, no clipping */
-    if (!cum || !nz || !div)
+    if (!s.cum || !s.hlog || !s.nz || !s.idx || !div)
         goto out_free;
-    cum[0] = 0.0;
-    nz[0] = 0;
+    s.cum[0] = s.hlog[0] = 0.0;
+    s.nz[0] = 0;
     for (int k = 0; k < bins; k++) {
-        cum[k + 1] = cum[k] + hist[k];
-        nz[k + 1] = nz[k] + (hist[k] > 0.0);
+        s.cum[k + 1] = s.cum[k] + hist[k];
+        s.hlog[k + 1] = s.hlog[k] + xlogx(hist[k]);
+        s.nz[k + 1] = s.nz[k] + (hist[k] > 0.0);
+        if (hist[k] > 0.0)
+            s.idx[s.nz[k]] = k;
     }
-#pragma omp parallel for schedule(dynamic, 16)
+    /* Threads only pay off on big searches: a parallel region costs more than a
+     * small one on a loaded machine (per-channel weights call this per channel). */
+    int64_t work = (int64_t)(bins - target + 1) * (s.nz[bins] < target ? s.nz[bins] : target);
+#pragma omp parallel for schedule(static) if (work >= (1 << 20))
     for (int n = target; n <= bins; n++)
-        div[n - target] = cut_divergence(hist, cum, nz, bins, n, target);
+        div[n - target] = cut_divergence(&s, n, target);
     int best = target;
     for (int n = target + 1; n <= bins; n++)
         if (div[n - target] < div[best - target])
             best = n;
     t = best * w;
 out_free:
-    free(cum);
-    free(nz);
+    free(s.cum);
+    free(s.hlog);
+    free(s.nz);
+    free(s.idx);
     free(div);
     return t;
 }

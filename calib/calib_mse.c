@@ -38,7 +38,9 @@ static double search_side(const struct zp_calib_cells *h, const struct zp_calib_
     double *err = malloc((size_t)n * sizeof *err);
     if (!err) /* keep the unclipped range rather than fail a finished calibration */
         return extent;
-#pragma omp parallel for schedule(static)
+    /* Threads only pay off on big searches: a parallel region costs more than a
+     * small one on a loaded machine (per-channel weights call this per channel). */
+#pragma omp parallel for schedule(static) if ((double)n * (double)(h->n + 1) >= (1 << 22))
     for (int k = 1; k <= n; k++) {
         double t = extent * k / n;
         switch (side) {

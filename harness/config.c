@@ -539,7 +539,8 @@ static enum zp_status parse_model(struct cfg_ctx *c, const cJSON *v, int index,
     snprintf(path, sizeof path, "%s", zp_jpath_index("models", index));
     static const char *const keys[] = {"name", "path", "eval", "calibration_data", "train_data",
                                        "modes", "calibration", "overrides", "batch",
-                                       "layer_stats_samples", "quantize_at", "checkpoint", NULL};
+                                       "layer_stats_samples", "quantize_at", "checkpoint", "prune",
+                                       NULL};
     if (zp_json_expect_object(&c->j, v, path) || zp_json_check_keys(&c->j, v, path, keys))
         return c->j.err->status;
     memset(m, 0, sizeof *m);
@@ -665,7 +666,8 @@ static enum zp_status parse_model(struct cfg_ctx *c, const cJSON *v, int index,
     char at[16] = "inputs";
     if (zp_json_int(&c->j, v, path, "batch", 1, 4096, &batch) ||
         zp_json_int(&c->j, v, path, "layer_stats_samples", 0, 1000000, &lss) ||
-        zp_json_str(&c->j, v, path, "quantize_at", "inputs|inputs+outputs", at, sizeof at))
+        zp_json_str(&c->j, v, path, "quantize_at", "inputs|inputs+outputs", at, sizeof at) ||
+        zp_json_num(&c->j, v, path, "prune", 0, 0.99, &m->prune))
         return c->j.err->status;
     m->batch = (int)batch;
     m->layer_stats_samples = (int)lss;

@@ -80,6 +80,8 @@ struct zp_model_cfg {
     int layer_stats_samples;           /* eval examples used for layers.csv, default 256 */
     int act_at;                        /* 0: inputs of Conv/Gemm (default); 1: also layer outputs before activation */
     char checkpoint[ZP_PATH_MAX];      /* QAT: the float training checkpoint */
+    double prune;                      /* magnitude pruning: share of each layer's weights set
+                                          to exactly 0 before anything else (float reference too) */
 };
 
 enum zp_distribution { ZP_DIST_UNIFORM, ZP_DIST_GAUSSIAN, ZP_DIST_LAPLACE, ZP_DIST_RELU_GAUSSIAN };

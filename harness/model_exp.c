@@ -50,7 +50,60 @@ struct zp_model_ctx {
     struct act_cal *cal[ZP_MAX_CALIB]; /* per calibration setting: n_layers entries */
     double load_seconds, float_seconds;
     int batch;
+    float **base_w; /* per layer: pruned weights, or NULL entries = the model's own */
 };
+
+/* The float weights every run starts from (pruned when the config says so). */
+static const float *base_weight(const struct zp_model_ctx *m, int l)
+{
+    return m->base_w && m->base_w[l] ? m->base_w[l] : zp_graph_layer(m->g, l)->weight;
+}
+
+static size_t weight_count(const struct zp_layer_info *li)
+{
+    size_t wn = 1;
+    for (int d = 0; d < li->wndim; d++)
+        wn *= (size_t)li->wshape[d];
+    return wn;
+}
+
+static int cmp_abs(const void *a, const void *b)
+{
+    float x = fabsf(*(const float *)a), y = fabsf(*(const float *)b);
+    return (x > y) - (x < y);
+}
+
+/* Magnitude pruning (Deep Compression): the share `prune` of each layer's weights
+ * with the smallest |w| becomes exactly 0. */
+static enum zp_status prune_weights(struct zp_model_ctx *m, struct zp_err *err)
+{
+    m->base_w = calloc((size_t)m->n_layers, sizeof *m->base_w);
+    if (!m->base_w)
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    for (int l = 0; l < m->n_layers; l++) {
+        const struct zp_layer_info *li = zp_graph_layer(m->g, l);
+        size_t n = weight_count(li), k = (size_t)(m->mc->prune * (double)n);
+        float *w = zp_alloc(n * sizeof *w), *sorted = zp_alloc(n * sizeof *w);
+        if (!w || !sorted) {
+            zp_free(w);
+            zp_free(sorted);
+            return zp_err_set(err, ZP_ENOMEM, "out of memory");
+        }
+        memcpy(w, li->weight, n * sizeof *w);
+        memcpy(sorted, li->weight, n * sizeof *w);
+        qsort(sorted, n, sizeof *sorted, cmp_abs);
+        float thr = k ? fabsf(sorted[k - 1]) : -1.0f;
+        size_t zeroed = 0;
+        for (size_t i = 0; i < n && zeroed < k; i++)
+            if (fabsf(w[i]) <= thr) {
+                w[i] = 0.0f;
+                zeroed++;
+            }
+        zp_free(sorted);
+        m->base_w[l] = w;
+    }
+    return ZP_OK;
+}
 
 static struct zp_model_ctx *current;
 
@@ -85,6 +138,10 @@ static void ctx_free(struct zp_model_ctx *m)
         zp_dataset_free(&m->calib);
     zp_free(m->float_logits);
     free(m->zf_relu);
+    if (m->base_w)
+        for (int l = 0; l < m->n_layers; l++)
+            zp_free(m->base_w[l]);
+    free(m->base_w);
     for (int k = 0; k < ZP_MAX_CALIB; k++) {
         if (!m->cal[k])
             continue;
@@ -174,7 +231,7 @@ static enum zp_status float_pass(struct zp_model_ctx *m, struct zp_progress *pro
         stats_n = m->n_eval;
     for (long b0 = 0; b0 < m->n_eval; b0 += m->batch) {
         int bn = (int)(m->n_eval - b0 < m->batch ? m->n_eval - b0 : m->batch);
-        struct zp_run_hooks h = {0};
+        struct zp_run_hooks h = {.weights = (const float *const *)m->base_w};
         if (b0 < stats_n) {
             h.ctx = &zo;
             h.layer_input = observe_zeros;
@@ -243,6 +300,8 @@ enum zp_status zp_model_ctx_get(const struct zp_config *cfg, size_t index,
             goto fail;
         }
     }
+    if (m->mc->prune > 0 && prune_weights(m, err))
+        goto fail;
     m->load_seconds = zp_now() - t0;
     double t1 = zp_now();
     zp_progress_note(prog, "float pass over %ld examples", m->n_eval);
@@ -387,7 +446,8 @@ static enum zp_status calibrate(struct zp_model_ctx *m, int k, const struct zp_v
     for (int b0 = 0; b0 < n && !st; b0 += m->batch) {
         int bn = n - b0 < m->batch ? n - b0 : m->batch;
         gather(&m->calib, idx + b0, bn, batch);
-        struct zp_run_hooks h = {.ctx = &obs, .layer_input = observe_calib};
+        struct zp_run_hooks h = {.ctx = &obs, .layer_input = observe_calib,
+                                 .weights = (const float *const *)m->base_w};
         st = zp_graph_run(m->g, batch, bn, logits, &h, err);
         if (!st && obs.st)
             st = obs.st;
@@ -558,8 +618,16 @@ static enum zp_status qnet_build(struct qnet *q, struct zp_model_ctx *m,
     q->act_hi = q->act_lo + n;
     for (int l = 0; l < n; l++) {
         q->act_lo[l] = q->act_hi[l] = NAN;
-        if (!quant_w)
+        if (!quant_w) {
+            if (m->base_w) { /* activations only: the (pruned) float weights */
+                size_t wn = weight_count(zp_graph_layer(m->g, l));
+                q->weights[l] = zp_alloc(wn * sizeof(float));
+                if (!q->weights[l])
+                    return zp_err_set(err, ZP_ENOMEM, "out of memory");
+                memcpy(q->weights[l], m->base_w[l], wn * sizeof(float));
+            }
             continue;
+        }
         const struct zp_layer_info *li = zp_graph_layer(m->g, l);
         size_t wn = 1;
         for (int d = 0; d < li->wndim; d++)
@@ -569,7 +637,7 @@ static enum zp_status qnet_build(struct qnet *q, struct zp_model_ctx *m,
             return zp_err_set(err, ZP_ENOMEM, "out of memory");
         char what[300];
         snprintf(what, sizeof what, "%s: weights of layer '%s'", m->mc->path, li->name);
-        if (zp_fake_quant(layer_wcfg(m, v, l, NULL), li->weight, li->wshape, li->wndim, what,
+        if (zp_fake_quant(layer_wcfg(m, v, l, NULL), base_weight(m, l), li->wshape, li->wndim, what,
                           q->weights[l], NULL, err))
             return err->status;
     }
@@ -645,7 +713,8 @@ static enum zp_status alloc_float_out(struct qnet *q, struct zp_err *err)
 static enum zp_status paired_batch(struct qnet *q, const float *x, int bn, float *logits,
                                    struct zp_err *err)
 {
-    struct zp_run_hooks fh = {.ctx = q, .layer_output = capture_output};
+    struct zp_run_hooks fh = {.ctx = q, .layer_output = capture_output,
+                              .weights = (const float *const *)q->m->base_w};
     if (zp_graph_run(q->m->g, x, bn, logits, &fh, err))
         return err->status;
     struct zp_run_hooks qh;
@@ -847,10 +916,7 @@ static int hist_layer(const struct zp_model_ctx *m)
     int best = 0;
     size_t most = 0;
     for (int l = 0; l < m->n_layers; l++) {
-        const struct zp_layer_info *li = zp_graph_layer(m->g, l);
-        size_t wn = 1;
-        for (int d = 0; d < li->wndim; d++)
-            wn *= (size_t)li->wshape[d];
+        size_t wn = weight_count(zp_graph_layer(m->g, l));
         if (wn > most) {
             most = wn;
             best = l;
@@ -864,19 +930,18 @@ enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *c
 {
     int l = hist_layer(m);
     const struct zp_layer_info *li = zp_graph_layer(m->g, l);
-    size_t wn = 1;
-    for (int d = 0; d < li->wndim; d++)
-        wn *= (size_t)li->wshape[d];
+    size_t wn = weight_count(li);
+    const float *wt = base_weight(m, l);
     float lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < wn; i++) {
-        lo = fminf(lo, li->weight[i]);
-        hi = fmaxf(hi, li->weight[i]);
+        lo = fminf(lo, wt[i]);
+        hi = fmaxf(hi, wt[i]);
     }
     enum { BINS = 120 };
     long long count[BINS] = {0};
     double w = (hi > lo) ? ((double)hi - lo) / BINS : 1.0;
     for (size_t i = 0; i < wn; i++) {
-        int b = (int)(((double)li->weight[i] - lo) / w);
+        int b = (int)(((double)wt[i] - lo) / w);
         count[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
     }
     struct zp_csv *h = &out->rows[ZP_TABLE_WEIGHTS_HIST];
@@ -895,7 +960,7 @@ enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *c
         c.granularity = ZP_PER_TENSOR;
         struct zp_qparams p;
         memset(&p, 0, sizeof p);
-        if (c.scheme->fit(&c, li->weight, wn, &p, err))
+        if (c.scheme->fit(&c, wt, wn, &p, err))
             return err->status;
         int32_t q0 = p.n_levels > 0 ? 0 : p.qmin, q1 = p.n_levels > 0 ? p.n_levels - 1 : p.qmax;
         if (q1 - q0 > 255)

@@ -4,8 +4,9 @@
  *   fma zmm 16 lanes -> 32; vpdpbusd zmm 64 u8*s8 MACs -> 128;
  *   vpmaddubsw(+vpmaddwd+vpaddd | +vpaddsw) zmm 64 MACs -> 128 per group;
  *   xor+vpopcntq+vpaddq zmm 512 one-bit MACs -> 1024; ymm: half.
- * Each probe runs ~30 ms three times; the best time is kept (peaks are upper
- * bounds, so interference from other processes should not lower them). */
+ * Each probe runs ~2 ms slices 40 times and keeps the fastest: peaks are upper
+ * bounds, and on a shared machine a short slice often runs without being
+ * preempted, where one long run almost never does. */
 #include "kernels/kernels.h"
 #include "kernels/peak/peak.h"
 
@@ -50,15 +51,15 @@ int zp_peak_measure(struct zp_peak *out, int max)
             continue;
         long iters = 1000;
         double t = 0;
-        while (t < 0.01) { /* calibrate to ~10 ms */
+        while (t < 0.002) { /* calibrate to ~2 ms */
             iters *= 4;
             double t0 = now_s();
             zp_peak_sink = p->fn(iters);
             t = now_s() - t0;
         }
-        iters = (long)((double)iters * 0.03 / t) + 1;
+        iters = (long)((double)iters * 0.002 / t) + 1;
         double best = 1e30;
-        for (int r = 0; r < 3; r++) {
+        for (int r = 0; r < 40; r++) {
             double t0 = now_s();
             zp_peak_sink = p->fn(iters);
             double dt = now_s() - t0;

@@ -9,25 +9,6 @@
 
 #include "model/graph_internal.h"
 
-static const char *op_name(enum zp_op op)
-{
-    switch (op) {
-    case ZP_OP_CONV: return "Conv";
-    case ZP_OP_GEMM: return "Gemm";
-    case ZP_OP_ADD: return "Add";
-    case ZP_OP_MUL: return "Mul";
-    case ZP_OP_RELU: return "Relu";
-    case ZP_OP_CLIP: return "Clip";
-    case ZP_OP_AFFINE: return "BatchNorm(affine)";
-    case ZP_OP_AVGPOOL: return "AveragePool";
-    case ZP_OP_MAXPOOL: return "MaxPool";
-    case ZP_OP_GAP: return "GlobalAveragePool";
-    case ZP_OP_COPY: return "Reshape";
-    case ZP_OP_SOFTMAX: return "Softmax";
-    }
-    return "?";
-}
-
 static void shape_str(const struct zp_tensor *t, char *buf, size_t cap)
 {
     size_t k = (size_t)snprintf(buf, cap, "[N");
@@ -68,7 +49,7 @@ void zp_graph_print(const struct zp_graph *g, void *file)
     for (int i = 0; i < g->n_nodes; i++) {
         const struct zp_node *n = &g->nodes[i];
         shape_str(&g->tensors[n->out], s2, sizeof s2);
-        fprintf(f, "  %3d %-18s %-28s -> %s", i, op_name(n->op), n->name, s2);
+        fprintf(f, "  %3d %-18s %-28s -> %s", i, n->op_type, n->name, s2);
         if (n->op == ZP_OP_CONV)
             fprintf(f, "  k%lldx%lld s%lld pads [%lld,%lld,%lld,%lld]%s", (long long)n->kh,
                     (long long)n->kw, (long long)n->sh, (long long)n->pads[0], (long long)n->pads[1],

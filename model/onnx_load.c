@@ -73,17 +73,13 @@ static void bind(struct loader *L, const char *name, int t)
     L->hvals[i] = t;
 }
 
+/* The tensor array is sized once in build() (initializers + input + one per node
+ * output), so it never moves: converters keep zp_tensor pointers across calls. */
 static int new_tensor(struct loader *L, const char *name)
 {
     struct zp_graph *g = L->g;
-    if (g->n_tensors == g->cap_tensors) {
-        int cap = g->cap_tensors ? 2 * g->cap_tensors : 64;
-        struct zp_tensor *p = realloc(g->tensors, (size_t)cap * sizeof *p);
-        if (!p)
-            return -1;
-        g->tensors = p;
-        g->cap_tensors = cap;
-    }
+    if (g->n_tensors == g->cap_tensors)
+        return -1;
     struct zp_tensor *t = &g->tensors[g->n_tensors];
     memset(t, 0, sizeof *t);
     t->name = keep_str(g, name);
@@ -944,6 +940,42 @@ static enum zp_status constant_node(struct nctx *c)
     return load_const(c->L, a->t, c->np->output[0], &t);
 }
 
+/* Cast to float32: the identity on float activations and constants (PyTorch casts
+ * Clip's bounds); int64 constants are converted. Other targets are unsupported. */
+static enum zp_status cast_node(struct nctx *c)
+{
+    static const char *const an[] = {"to", "saturate", NULL};
+    static const int at[] = {AI, AI};
+    enum zp_status st;
+    int x;
+    if ((st = need_inputs(c, 1, 1)) || (st = check_attrs(c, an, at)) || (st = input_at(c, 0, &x)))
+        return st;
+    if (x < 0)
+        return NERR(c, ZP_EFORMAT, "missing input");
+    if (attr_i(c, "to", 0) != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+        return NERR(c, ZP_EUNSUPPORTED, "cast to type %lld not supported (only float32)",
+                    (long long)attr_i(c, "to", 0));
+    if (!T(c, x)->is_const || T(c, x)->data)
+        return alias_output(c, x);
+    const char *on = c->np->output[0];
+    if (lookup(c->L, on) >= 0)
+        return NERR(c, ZP_EFORMAT, "output '%s' is already defined", on);
+    int t = new_tensor(c->L, on);
+    if (t < 0)
+        return NERR(c, ZP_ENOMEM, "out of memory");
+    struct zp_tensor *o = T(c, t), *X = T(c, x);
+    o->is_const = 1;
+    o->ndim = X->ndim;
+    memcpy(o->dims, X->dims, sizeof o->dims);
+    o->size = X->size;
+    o->data = zp_alloc((size_t)(X->size ? X->size : 1) * sizeof(float));
+    if (!o->data)
+        return NERR(c, ZP_ENOMEM, "out of memory");
+    for (int64_t i = 0; i < X->size; i++)
+        o->data[i] = (float)X->idata[i];
+    return ZP_OK;
+}
+
 static enum zp_status convert_node(struct nctx *c, struct zp_node *n, const int *consumers)
 {
     const char *op = c->op;
@@ -978,6 +1010,8 @@ static enum zp_status convert_node(struct nctx *c, struct zp_node *n, const int 
         return softmax_node(c, n);
     if (!strcmp(op, "Constant"))
         return constant_node(c);
+    if (!strcmp(op, "Cast"))
+        return cast_node(c);
     if (!strcmp(op, "Relu") || !strcmp(op, "GlobalAveragePool") || !strcmp(op, "Identity")) {
         if ((st = need_inputs(c, 1, 1)) || (st = check_attrs(c, none, NULL)) || (st = input_at(c, 0, &x)))
             return st;
@@ -1209,13 +1243,17 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
     size_t names = gp->n_initializer + gp->n_input + 1;
     for (size_t i = 0; i < gp->n_node; i++)
         names += gp->node[i]->n_output;
+    if (names > (1u << 24))
+        return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: graph too large (%zu names)", L->what, names);
     L->hcap = 64;
     while (L->hcap < 2 * names)
         L->hcap *= 2;
     L->hkeys = calloc(L->hcap, sizeof *L->hkeys);
     L->hvals = calloc(L->hcap, sizeof *L->hvals);
     g->nodes = calloc(gp->n_node ? gp->n_node : 1, sizeof *g->nodes);
-    if (!L->hkeys || !L->hvals || !g->nodes)
+    g->cap_tensors = (int)names;
+    g->tensors = calloc(names, sizeof *g->tensors);
+    if (!L->hkeys || !L->hvals || !g->nodes || !g->tensors)
         return zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
     enum zp_status st;
     int t;

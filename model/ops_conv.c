@@ -70,7 +70,7 @@ static void dw_plane(const struct zp_node *n, const float *p, int64_t Wp, const 
     for (int64_t oy = 0; oy < OH; oy++) {
         const float *base = p + oy * n->sh * Wp;
         float *restrict row = row0 + oy * OW;
-#pragma omp simd
+ZP_SIMD
         for (int64_t ox = 0; ox < OW; ox++) {
             float acc = bias;
             for (int64_t ky = 0; ky < kh; ky++)
@@ -154,7 +154,7 @@ static void im2col(const struct zp_node *n, const struct geom *q, const float *x
 
 void zp_clamp(float *restrict y, int64_t n, float lo, float hi)
 {
-#pragma omp simd
+ZP_SIMD
     for (int64_t i = 0; i < n; i++) {
         float v = y[i];
         v = v < lo ? lo : v;
@@ -171,7 +171,7 @@ static void epilogue(float *y, int64_t O, int64_t P, const struct zp_exec *e)
     for (int64_t o = 0; o < O; o++) {
         float *restrict r = y + o * P;
         const float bv = e->b ? e->b[o] : 0.f;
-#pragma omp simd
+ZP_SIMD
         for (int64_t i = 0; i < P; i++)
             r[i] += bv;
         if (e->act)

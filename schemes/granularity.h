@@ -35,7 +35,8 @@ enum zp_status zp_tensor_fit(const struct zp_scheme_config *cfg, const float *x,
                              struct zp_tensor_qparams *out, struct zp_err *err);
 
 /* out = dequantize(quantize(x)) with fitted params (out may equal x). codes, if
- * non-NULL, receives the integer codes. */
+ * non-NULL, receives the integer codes. cfg and shape must be the ones qp was
+ * fitted with (a mismatch is a programmer error: ZP_ASSERT aborts). */
 void zp_tensor_apply(const struct zp_scheme_config *cfg, const struct zp_tensor_qparams *qp,
                      const float *x, const int64_t *shape, int ndim, float *out, int32_t *codes);
 

@@ -12,16 +12,35 @@ static const struct zp_option_desc options[] = {
      .help = "always true: no-128 is symmetric without the most negative code"},
 };
 
+/* narrow_range is forced even if a caller skipped the range check of the
+ * option: a config row named no-128 must never use the full range. */
+static struct zp_scheme_config pinned(const struct zp_scheme_config *cfg)
+{
+    struct zp_scheme_config c = *cfg;
+    c.opt[0].num = 1.0;
+    return c;
+}
+
+static enum zp_status no128_validate(const struct zp_scheme_config *cfg, struct zp_err *err)
+{
+    if (zp_scheme_opt(cfg, "narrow_range") != 1.0)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "no-128: option narrow_range is fixed to true for this scheme");
+    return zp_scheme_check_bits(cfg, err);
+}
+
 static enum zp_status no128_fit(const struct zp_scheme_config *cfg, const float *x, size_t n,
                                 struct zp_qparams *p, struct zp_err *err)
 {
-    return zp_scheme_symmetric.fit(cfg, x, n, p, err);
+    struct zp_scheme_config c = pinned(cfg);
+    return zp_scheme_symmetric.fit(&c, x, n, p, err);
 }
 
 static enum zp_status no128_fit_range(const struct zp_scheme_config *cfg, float lo, float hi,
                                       struct zp_qparams *p, struct zp_err *err)
 {
-    return zp_scheme_symmetric.fit_range(cfg, lo, hi, p, err);
+    struct zp_scheme_config c = pinned(cfg);
+    return zp_scheme_symmetric.fit_range(&c, lo, hi, p, err);
 }
 
 const struct zp_scheme zp_scheme_no128 = {
@@ -37,7 +56,7 @@ const struct zp_scheme zp_scheme_no128 = {
     .options = options,
     .n_options = (int)(sizeof options / sizeof options[0]),
     .kernel_family = "s8-narrow",
-    .validate = zp_scheme_check_bits,
+    .validate = no128_validate,
     .fit = no128_fit,
     .fit_range = no128_fit_range,
     .quantize = zp_affine_quantize,

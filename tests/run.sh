@@ -11,7 +11,7 @@ for t in "$@"; do
   f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$log" | tail -1)
   s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s), listed below:/\1/p' "$log" | tail -1)
   p=${p:-0}; f=${f:-0}; s=${s:-0}
-  if [ -z "$(grep '^\[==========\].*ran\.' "$log")" ] || { [ $rc -ne 0 ] && [ "$f" = 0 ]; }; then
+  if [ -z "$(grep '^\[==========\] [0-9]* test(s) run\.' "$log")" ] || { [ $rc -ne 0 ] && [ "$f" = 0 ]; }; then
     broken="$broken $name"; f=$((f + 1))
   fi
   if [ "$f" != 0 ] || [ -n "$ZP_VERBOSE" ]; then cat "$log"; fi
@@ -21,4 +21,5 @@ for t in "$@"; do
 done
 [ -n "$broken" ] && echo "crashed or incomplete:$broken" >&2
 echo "${ZP_BUILD:-tests}: $passed passed, $failed failed, $skipped skipped"
+[ -n "$ZP_BUILD" ] && echo "$passed $failed $skipped" > "$ZP_BUILD/test-counts"
 [ "$failed" = 0 ]

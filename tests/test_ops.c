@@ -117,7 +117,8 @@ static Onnx__TensorProto *mb_tensor(struct mb *b, const char *name, int nd, cons
     t->name = mb_str(b, name);
     t->n_dims = (size_t)nd;
     t->dims = mb_alloc(b, (size_t)nd * sizeof(int64_t));
-    memcpy(t->dims, dims, (size_t)nd * sizeof(int64_t));
+    if (nd)
+        memcpy(t->dims, dims, (size_t)nd * sizeof(int64_t));
     t->has_data_type = 1;
     return t;
 }

@@ -261,6 +261,12 @@ static void test_narrow_never_min(void **state)
     struct zp_err err = {0};
     assert_int_not_equal(zp_scheme_config_check(&bad, &err), ZP_OK);
     assert_non_null(strstr(err.msg, "narrow_range"));
+    zp_err_clear(&err);
+    assert_int_equal(bad.scheme->validate(&bad, &err), ZP_ECONFIG);
+    assert_non_null(strstr(err.msg, "narrow_range"));
+    /* and a caller that skips the checks still gets the narrow range */
+    qdq(&bad, x, 512, q, y, &p);
+    assert_int_equal(q[at], -127);
 }
 
 /* Every affine variant in the test matrix. */

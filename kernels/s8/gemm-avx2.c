@@ -57,16 +57,14 @@ static inline __attribute__((always_inline)) void tile(int i16, int mr, int kp, 
     }
 }
 
-static inline __attribute__((always_inline)) void gemm(int i16, const struct zp_gemm_call *call)
+static inline __attribute__((always_inline)) void block(int i16, const struct zp_gemm_call *call, int i0)
 {
     const struct zp_packed_a *A = call->a;
     const struct zp_packed_b *B = call->b;
     const int M = A->m, N = B->n, kp = B->kp, npan = zp_npanels(B);
     const size_t pb = zp_panel_bytes(B->fmt, kp), ldc = call->ldc;
     int32_t *C = call->c;
-    const int nt = call->threads > 1 ? call->threads : 1;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int i0 = 0; i0 < M; i0 += MC) {
+    {
         int i1 = i0 + MC < M ? i0 + MC : M;
         for (int p = 0; p < npan; p++) {
             const uint8_t *bp = (const uint8_t *)B->data + (size_t)p * pb;
@@ -83,5 +81,14 @@ static inline __attribute__((always_inline)) void gemm(int i16, const struct zp_
     }
 }
 
-void zp_s8_gemm_ukernel_2x32c4_3op__avx2(const struct zp_gemm_call *call) { gemm(0, call); }
-void zp_s8n_gemm_ukernel_2x32c8_i16__avx2(const struct zp_gemm_call *call) { gemm(1, call); }
+#define DEFINE_GEMM(fn, i16)                                                         \
+    void fn(const struct zp_gemm_call *call)                                         \
+    {                                                                                \
+        const int nt = call->threads > 1 ? call->threads : 1, M = call->a->m;        \
+        _Pragma("omp parallel for num_threads(nt) if (nt > 1) schedule(static)")     \
+        for (int i0 = 0; i0 < M; i0 += MC)                                           \
+            block(i16, call, i0);                                                    \
+    }
+
+DEFINE_GEMM(zp_s8_gemm_ukernel_2x32c4_3op__avx2, 0)
+DEFINE_GEMM(zp_s8n_gemm_ukernel_2x32c8_i16__avx2, 1)

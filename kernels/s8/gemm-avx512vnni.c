@@ -78,7 +78,11 @@ static inline __attribute__((always_inline)) void tile(enum dec dec, int mr, int
     }
 }
 
-static inline __attribute__((always_inline)) void gemm(enum dec dec, const struct zp_gemm_call *call)
+/* Rows [i0, i0 + MC) against every column panel. Always inlined with a constant
+ * decode, so each exported kernel below is its own specialised loop nest (an
+ * OpenMP region inside a shared template would be outlined once, with the decode
+ * as a run-time variable). */
+static inline __attribute__((always_inline)) void block(enum dec dec, const struct zp_gemm_call *call, int i0)
 {
     const struct zp_packed_a *A = call->a;
     const struct zp_packed_b *B = call->b;
@@ -88,32 +92,41 @@ static inline __attribute__((always_inline)) void gemm(enum dec dec, const struc
     __m512i cb = _mm512_setzero_si512();
     if (dec == DEC_LUT4)
         cb = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)B->codebook));
-    const int nt = call->threads > 1 ? call->threads : 1;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int i0 = 0; i0 < M; i0 += MC) {
-        int i1 = i0 + MC < M ? i0 + MC : M;
-        for (int p = 0; p < npan; p++) {
-            int nv = N - p * ZP_NR;
-            __mmask16 m0 = nv >= 16 ? 0xffff : (__mmask16)((1u << nv) - 1);
-            __mmask16 m1 = nv >= 32 ? 0xffff : nv <= 16 ? 0 : (__mmask16)((1u << (nv - 16)) - 1);
-            const uint8_t *bp = (const uint8_t *)B->data + (size_t)p * pb;
-            const int32_t *colc = B->col_corr + (size_t)p * ZP_NR;
-            for (int i = i0; i < i1; i += MR) {
-                int mr = i1 - i < MR ? i1 - i : MR;
-                const uint8_t *a = (const uint8_t *)A->data + (size_t)i * kp;
-                int32_t *c = C + (size_t)i * ldc + (size_t)p * ZP_NR;
-                switch (mr) {
+    int i1 = i0 + MC < M ? i0 + MC : M;
+    for (int p = 0; p < npan; p++) {
+        int nv = N - p * ZP_NR;
+        __mmask16 m0 = nv >= 16 ? 0xffff : (__mmask16)((1u << nv) - 1);
+        __mmask16 m1 = nv >= 32 ? 0xffff : nv <= 16 ? 0 : (__mmask16)((1u << (nv - 16)) - 1);
+        const uint8_t *bp = (const uint8_t *)B->data + (size_t)p * pb;
+        const int32_t *colc = B->col_corr + (size_t)p * ZP_NR;
+        for (int i = i0; i < i1; i += MR) {
+            int mr = i1 - i < MR ? i1 - i : MR;
+            const uint8_t *a = (const uint8_t *)A->data + (size_t)i * kp;
+            int32_t *c = C + (size_t)i * ldc + (size_t)p * ZP_NR;
+            if (mr == MR) {
+                tile(dec, MR, kp, a, bp, cb, c, ldc, m0, m1, colc, A->rowsum + i, B->row_mult);
+                continue;
+            }
+            switch (mr) {
 #define CASE(n) case n: tile(dec, n, kp, a, bp, cb, c, ldc, m0, m1, colc, A->rowsum + i, B->row_mult); break;
-                CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
+            CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
 #undef CASE
-                default: tile(dec, MR, kp, a, bp, cb, c, ldc, m0, m1, colc, A->rowsum + i, B->row_mult); break;
-                }
+            default: break;
             }
         }
     }
 }
 
-void zp_s8_gemm_ukernel_8x32c4__avx512vnni(const struct zp_gemm_call *call) { gemm(DEC_S8, call); }
-void zp_u8_gemm_ukernel_8x32c4__avx512vnni(const struct zp_gemm_call *call) { gemm(DEC_S8, call); }
-void zp_q4_gemm_ukernel_8x32c8__avx512vnni(const struct zp_gemm_call *call) { gemm(DEC_Q4, call); }
-void zp_lut4_gemm_ukernel_8x32c8__avx512vnni(const struct zp_gemm_call *call) { gemm(DEC_LUT4, call); }
+#define DEFINE_GEMM(fn, dec)                                                         \
+    void fn(const struct zp_gemm_call *call)                                         \
+    {                                                                                \
+        const int nt = call->threads > 1 ? call->threads : 1, M = call->a->m;        \
+        _Pragma("omp parallel for num_threads(nt) if (nt > 1) schedule(static)")     \
+        for (int i0 = 0; i0 < M; i0 += MC)                                           \
+            block(dec, call, i0);                                                    \
+    }
+
+DEFINE_GEMM(zp_s8_gemm_ukernel_8x32c4__avx512vnni, DEC_S8)
+DEFINE_GEMM(zp_u8_gemm_ukernel_8x32c4__avx512vnni, DEC_S8)
+DEFINE_GEMM(zp_q4_gemm_ukernel_8x32c8__avx512vnni, DEC_Q4)
+DEFINE_GEMM(zp_lut4_gemm_ukernel_8x32c8__avx512vnni, DEC_LUT4)

@@ -1,0 +1,345 @@
+/* Figures and report (harness/plot.h, harness/report.h) on the hand-written
+ * sample run folder tests/data/run_sample: every expected figure exists in PNG,
+ * SVG, PDF with its script; derived numbers match values worked out by hand
+ * from the sample CSVs; the report lists every figure; `harness plot` exit
+ * codes; a user's style.gp survives a rerun; the report loads in a browser. */
+#include "tests/util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "harness/plot.h"
+
+#define SAMPLE "tests/data/run_sample"
+
+static const char *const all_figs[] = {
+    "tensors_sqnr",   "tensors_zero_error",   "accuracy_top1",     "accuracy_vs_bits",
+    "accuracy_nudge", "accuracy_calibration", "accuracy_calib_size", "accuracy_qat",
+    "layers_sqnr",    "layers_mean_shift",    "kernel_throughput", "kernel_speedup",
+    "accuracy_vs_throughput", "weights_hist",
+};
+#define N_FIGS (sizeof all_figs / sizeof all_figs[0])
+
+static int have_gnuplot(void)
+{
+    return zp_test_sh(NULL, "gnuplot --version") == 0;
+}
+
+/* A copy of the sample run in a fresh temporary folder. */
+static const char *sample_copy(const char *tag)
+{
+    static char dir[4096];
+    snprintf(dir, sizeof dir, "%s", zp_test_tmpdir(tag));
+    assert_int_equal(zp_test_sh(NULL, "cp %s/* '%s'/", SAMPLE, dir), 0);
+    return dir;
+}
+
+static long file_size(const char *dir, const char *name, const char *ext)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/plots/%s.%s", dir, name, ext);
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* The value of group g in the block of the series titled `series` of a bars .dat. */
+static double bars_value(const char *dat, const char *series, size_t g)
+{
+    char head[512];
+    snprintf(head, sizeof head, ": %s\n", series);
+    const char *p = strstr(dat, head);
+    if (!p)
+        return NAN;
+    p = strchr(p, '\n') + 1;
+    for (size_t i = 0; i < g; i++)
+        p = strchr(p, '\n') + 1;
+    double x, v;
+    if (sscanf(p, "%lf,%lf", &x, &v) != 2)
+        return NAN;
+    return v;
+}
+
+static char *plots_file(const char *dir, const char *file)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/plots/%s", dir, file);
+    char *s = zp_test_read_file(path, NULL);
+    assert_non_null(s);
+    return s;
+}
+
+static void test_render_sample(void **state)
+{
+    (void)state;
+    if (!have_gnuplot())
+        skip();
+    const char *dir = sample_copy("plots");
+    struct zp_err err = {0};
+    enum zp_status st = zp_plots_render(dir, &err);
+    if (st != ZP_OK)
+        fail_msg("zp_plots_render: %s", err.msg);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = zp_test_read_file(path, NULL);
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = zp_test_read_file(path, NULL);
+    assert_non_null(html);
+    assert_non_null(md);
+    for (size_t i = 0; i < N_FIGS; i++) {
+        const char *f = all_figs[i];
+        static const char *const exts[] = {"png", "svg", "pdf", "gp"};
+        for (size_t e = 0; e < 4; e++)
+            if (file_size(dir, f, exts[e]) <= 0)
+                fail_msg("plots/%s.%s missing or empty", f, exts[e]);
+        char needle[256];
+        snprintf(needle, sizeof needle, "<img src=\"plots/%s.png\"", f);
+        if (!strstr(html, needle))
+            fail_msg("report.html does not embed %s", needle);
+        snprintf(needle, sizeof needle, "(plots/%s.png)", f);
+        if (!strstr(md, needle))
+            fail_msg("report.md does not show %s", needle);
+        /* a real PNG, not a stub */
+        snprintf(path, sizeof path, "%s/plots/%s.png", dir, f);
+        size_t len = 0;
+        char *png = zp_test_read_file(path, &len);
+        assert_true(len > 1000 && memcmp(png, "\x89PNG", 4) == 0);
+        free(png);
+    }
+    /* scripts read the shared style and only relative paths */
+    char *gp = plots_file(dir, "tensors_sqnr.gp");
+    assert_non_null(strstr(gp, "load 'style.gp'"));
+    assert_null(strstr(gp, dir));
+    free(gp);
+    /* tables and configuration are in the report */
+    assert_non_null(strstr(html, "AMD EPYC 9R14 (sample)"));
+    assert_non_null(strstr(html, "gcc 12.2.0"));
+    assert_non_null(strstr(html, "<td>bin_gemm</td>"));
+    assert_non_null(strstr(md, "| lut4 4b per-channel kmeans |"));
+    /* headline findings, worked out by hand from the sample CSVs:
+     * best 8-bit PTQ (mode both) row is symmetric per-channel, percentile with
+     * 1024 calibration examples, top-1 0.7088 against float 0.7100 */
+    assert_non_null(strstr(md, "**symmetric 8b per-channel**, top-1 70.88% (drop 0.12 points)"));
+    assert_non_null(strstr(md, "**lut4 4b per-channel kmeans**, top-1 66.80%"));
+    /* lowest SQNR row of layers.csv: linear4 on conv2_dw, 8.5 dB */
+    assert_non_null(strstr(md, "layer **conv2_dw** (Conv) under linear4 4b per-channel"));
+    assert_non_null(strstr(md, "8.50 dB"));
+    free(html);
+    free(md);
+}
+
+static void test_derived_values(void **state)
+{
+    (void)state;
+    if (!have_gnuplot())
+        skip();
+    const char *dir = sample_copy("plots-dat");
+    struct zp_err err = {0};
+    assert_int_equal(zp_plots_render(dir, &err), ZP_OK);
+
+    /* symmetric on gaussian: two synthetic tensors, 40.0 and 41.0 dB -> mean 40.5;
+     * groups are the distributions in order uniform, gaussian, laplace, relu_gaussian,
+     * and the model-weight rows (distribution conv1) stay out of the figure */
+    char *dat = plots_file(dir, "tensors_sqnr.dat");
+    assert_true(zp_test_close(bars_value(dat, "symmetric 8b per-tensor", 1), 40.5, 1e-9));
+    assert_true(zp_test_close(bars_value(dat, "symmetric 8b per-tensor", 0), 43.9, 1e-9));
+    assert_true(isnan(bars_value(dat, "symmetric 8b per-tensor", 4)));
+    free(dat);
+    char *gp = plots_file(dir, "tensors_sqnr.gp");
+    assert_non_null(strstr(gp, "'gaussian' 1"));
+    assert_null(strstr(gp, "'conv1'"));
+    free(gp);
+
+    /* zero error of asymmetric per-tensor, naive range: synthetic rows 0.37 LSB (x4)
+     * and the conv1 weights 0.31 LSB -> (4 * 0.37 + 0.31) / 5 = 0.358 */
+    dat = plots_file(dir, "tensors_zero_error.dat");
+    assert_true(zp_test_close(bars_value(dat, "nudge_zero=false", 0), 0.358, 1e-9));
+    assert_true(bars_value(dat, "nudge_zero=true", 0) == 0.0);
+    free(dat);
+
+    /* symmetric 784x256x256 at 1 thread: best of avx512vnni 451 and avx2 209 GOP/s;
+     * the 2-thread row (880) belongs to another thread count */
+    dat = plots_file(dir, "kernel_throughput.dat");
+    assert_true(zp_test_close(bars_value(dat, "symmetric", 0), 451.0, 1e-9));
+    assert_true(zp_test_close(bars_value(dat, "openblas (float)", 0), 126.5, 1e-9));
+    free(dat);
+
+    /* top-1 bars: best symmetric 8b per-channel (mode both) = 70.88 %; the
+     * weights-only asymmetric row (70.95 %) is another mode and stays out */
+    dat = plots_file(dir, "accuracy_top1.dat");
+    assert_true(zp_test_close(bars_value(dat, "per-channel", 1), 70.88, 1e-9));
+    assert_true(zp_test_close(bars_value(dat, "per-channel", 0), 70.80, 1e-9));
+    free(dat);
+
+    /* nudge: asymmetric per-tensor drops 2.0 (naive) and 0.5 (nudged) points */
+    dat = plots_file(dir, "accuracy_nudge.dat");
+    assert_true(zp_test_close(bars_value(dat, "nudge_zero=false", 0), 2.0, 1e-9));
+    assert_true(zp_test_close(bars_value(dat, "nudge_zero=true", 0), 0.5, 1e-9));
+    free(dat);
+
+    /* the histogram figure picks conv2_pw: the first layer levels.csv describes */
+    dat = plots_file(dir, "weights_hist.dat");
+    assert_non_null(strstr(dat, "layer conv2_pw"));
+    free(dat);
+}
+
+static void test_csv_reader(void **state)
+{
+    (void)state;
+    const char *text = "a,b,c\r\n1,\"x, y\",true\r\n\r\n2.5,,no\n3\n";
+    struct zp_table t;
+    struct zp_err err = {0};
+    assert_int_equal(zp_table_parse("t.csv", text, strlen(text), &t, &err), ZP_OK);
+    assert_int_equal(t.ncols, 3);
+    assert_int_equal(t.nrows, 3); /* the blank line is skipped */
+    assert_string_equal(zp_table_str(&t, 0, 1), "x, y");
+    assert_int_equal(zp_table_bool(&t, 0, 2), 1);
+    assert_int_equal(zp_table_bool(&t, 1, 2), 0);
+    assert_true(zp_test_close(zp_table_num(&t, 1, 0), 2.5, 1e-12));
+    assert_true(isnan(zp_table_num(&t, 1, 1)));
+    assert_string_equal(zp_table_str(&t, 2, 2), ""); /* short row padded */
+    assert_int_equal(zp_table_col(&t, "c"), 2);
+    assert_int_equal(zp_table_col(&t, "zz"), -1);
+    assert_string_equal(zp_table_str(&t, 0, -1), "");
+    zp_table_free(&t);
+
+    assert_int_equal(zp_table_parse("empty.csv", "", 0, &t, &err), ZP_EFORMAT);
+    assert_non_null(strstr(err.msg, "empty.csv"));
+}
+
+static void test_no_csv(void **state)
+{
+    (void)state;
+    const char *dir = zp_test_tmpdir("plots-empty");
+    struct zp_err err = {0};
+    assert_int_equal(zp_plots_render(dir, &err), ZP_EINVAL);
+    assert_non_null(strstr(err.msg, "no results CSV"));
+    zp_err_clear(&err);
+    assert_int_equal(zp_plots_render("/nonexistent/zp-run", &err), ZP_EINVAL);
+    assert_non_null(strstr(err.msg, "/nonexistent/zp-run"));
+}
+
+static void test_partial_run(void **state)
+{
+    (void)state;
+    if (!have_gnuplot())
+        skip();
+    /* only kernels.csv: the kernel figures, nothing that needs accuracy.csv */
+    const char *dir = zp_test_tmpdir("plots-kern");
+    assert_int_equal(zp_test_sh(NULL, "cp %s/kernels.csv '%s'/", SAMPLE, dir), 0);
+    struct zp_err err = {0};
+    assert_int_equal(zp_plots_render(dir, &err), ZP_OK);
+    assert_true(file_size(dir, "kernel_throughput", "png") > 0);
+    assert_true(file_size(dir, "kernel_speedup", "png") > 0);
+    assert_true(file_size(dir, "accuracy_vs_throughput", "gp") < 0);
+    assert_true(file_size(dir, "accuracy_top1", "gp") < 0);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = zp_test_read_file(path, NULL);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "plots/kernel_speedup.png"));
+    assert_null(strstr(html, "plots/accuracy_top1.png"));
+    assert_non_null(strstr(html, "No run.json"));
+    free(html);
+}
+
+static void test_user_style_kept(void **state)
+{
+    (void)state;
+    if (!have_gnuplot())
+        skip();
+    const char *dir = sample_copy("plots-style");
+    char path[4400];
+    snprintf(path, sizeof path, "%s/plots", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    /* the default style, restricted to PNG output: a user's edit */
+    struct zp_sbuf style = {0};
+    zp_sbuf_printf(&style, "%s\nzp_formats = 'png'\n", zp_plot_style_text());
+    snprintf(path, sizeof path, "%s/plots/style.gp", dir);
+    zp_test_write_file(path, style.s);
+    struct zp_err err = {0};
+    assert_int_equal(zp_plots_render(dir, &err), ZP_OK);
+    char *kept = zp_test_read_file(path, NULL);
+    assert_string_equal(kept, style.s);
+    free(kept);
+    zp_sbuf_free(&style);
+    assert_true(file_size(dir, "layers_sqnr", "png") > 0);
+    assert_true(file_size(dir, "layers_sqnr", "svg") < 0);
+
+    /* a script reruns on its own inside plots/ */
+    snprintf(path, sizeof path, "%s/plots/layers_sqnr.png", dir);
+    assert_int_equal(remove(path), 0);
+    char *out = NULL;
+    int rc = zp_test_sh(&out, "cd '%s/plots' && gnuplot layers_sqnr.gp", dir);
+    if (rc != 0)
+        fail_msg("gnuplot layers_sqnr.gp: %s", out);
+    free(out);
+    assert_true(file_size(dir, "layers_sqnr", "png") > 0);
+}
+
+static void test_gnuplot_missing(void **state)
+{
+    (void)state;
+    const char *dir = sample_copy("plots-nognuplot");
+    setenv("ZP_GNUPLOT", "/nonexistent/gnuplot", 1);
+    struct zp_err err = {0};
+    enum zp_status st = zp_plots_render(dir, &err);
+    unsetenv("ZP_GNUPLOT");
+    assert_int_equal(st, ZP_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "gnuplot"));
+}
+
+static void test_cli(void **state)
+{
+    (void)state;
+    struct stat sb;
+    if (stat(zp_test_harness(), &sb) != 0 || !have_gnuplot())
+        skip();
+    const char *h = zp_test_harness();
+    assert_int_equal(zp_test_sh(NULL, "%s plot", h), 2);
+    assert_int_equal(zp_test_sh(NULL, "%s plot --bogus x", h), 2);
+    assert_int_equal(zp_test_sh(NULL, "%s plot a b", h), 2);
+    const char *empty = zp_test_tmpdir("plots-cli-empty");
+    char *out = NULL;
+    assert_int_equal(zp_test_sh(&out, "%s plot '%s'", h, empty), 1);
+    assert_non_null(strstr(out, "no results CSV"));
+    free(out);
+    const char *dir = sample_copy("plots-cli");
+    assert_int_equal(zp_test_sh(NULL, "%s plot '%s'", h, dir), 0);
+    assert_true(file_size(dir, "weights_hist", "png") > 0);
+}
+
+static void test_report_in_browser(void **state)
+{
+    (void)state;
+    if (!have_gnuplot())
+        skip();
+    const char *dir = sample_copy("plots-browser");
+    struct zp_err err = {0};
+    assert_int_equal(zp_plots_render(dir, &err), ZP_OK);
+    char *out = NULL;
+    int rc = zp_test_sh(&out, "sh tests/test_report_browser.sh '%s'", dir);
+    if (rc == 77) {
+        printf("%s", out);
+        free(out);
+        skip();
+    }
+    if (rc != 0)
+        fail_msg("browser check: %s", out);
+    assert_non_null(strstr(out, "ZP-PASS images=14"));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest t[] = {
+        cmocka_unit_test(test_csv_reader),      cmocka_unit_test(test_no_csv),
+        cmocka_unit_test(test_render_sample),   cmocka_unit_test(test_derived_values),
+        cmocka_unit_test(test_partial_run),     cmocka_unit_test(test_user_style_kept),
+        cmocka_unit_test(test_gnuplot_missing), cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_report_in_browser),
+    };
+    return ZP_RUN_TESTS(t);
+}
