@@ -79,19 +79,18 @@ void zp_calib_mse_search(const struct zp_calib_hist *hist, const struct zp_calib
         *lo = -search_side(h, o, SIDE_LO, neg, 0.0);
         *hi = 0.0;
     } else {
-        /* Two-sided asymmetric: coordinate descent from the full range, each end
-         * re-optimised with the other fixed until neither moves. The current end is
-         * always a candidate, so the error never rises; the cap bounds the time on
-         * pathological histograms. */
+        /* Two-sided asymmetric: coordinate descent from the full range: the best
+         * upper end for the current lower end, then the best lower end for that,
+         * until the upper end stops moving (the lower end is then already the best
+         * for it). The current end is always a candidate, so the error never rises;
+         * the cap bounds the time on pathological histograms. */
         double a = -neg, b = pos;
         for (int round = 0; round < 32; round++) {
             double nb = search_side(h, o, SIDE_HI, pos, a);
-            double na = -search_side(h, o, SIDE_LO, neg, nb);
-            int moved = na != a || nb != b;
-            a = na;
-            b = nb;
-            if (!moved)
+            if (round > 0 && nb == b)
                 break;
+            b = nb;
+            a = -search_side(h, o, SIDE_LO, neg, b);
         }
         *lo = a;
         *hi = b;

@@ -46,8 +46,9 @@ double zp_calib_hist_quantile(const struct zp_calib_hist *h, double q);
  * and most bins of a small or peaked tensor are empty. */
 struct zp_calib_cells {
     size_t n;
-    double *lo, *hi, *count;
-    double zeros;
+    double *lo, *hi;  /* bin edges in x units */
+    double *weight;   /* count / (hi - lo): the bin's density */
+    double zeros;     /* count of exact zeros */
 };
 
 /* ZP_ENOMEM (cells left empty) when the arrays cannot be allocated. */

@@ -12,9 +12,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* Plain when nothing needs quoting (the usual case), else libcsv's quoting. */
 static void put_str(FILE *f, const char *s, int last)
 {
-    csv_fwrite(f, s, strlen(s));
+    if (strpbrk(s, ",\"\r\n"))
+        csv_fwrite(f, s, strlen(s));
+    else
+        fputs(s, f);
     fputc(last ? '\n' : ',', f);
 }
 

@@ -173,11 +173,9 @@ static enum zp_status apply_scheme_key(struct cfg_ctx *c, struct zp_scheme_confi
 static enum zp_status validate_scheme_config(struct cfg_ctx *c, const struct zp_scheme_config *sc,
                                              const char *path)
 {
-    if (sc->scheme->validate) {
-        struct zp_err e = {0};
-        if (sc->scheme->validate(sc, &e))
-            return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: %s", c->j.file, path, e.msg);
-    }
+    struct zp_err e = {0};
+    if (zp_scheme_config_check(sc, &e))
+        return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: %s", c->j.file, path, e.msg);
     return ZP_OK;
 }
 
@@ -193,17 +191,9 @@ static void option_string(const struct zp_scheme_config *sc, char *out, size_t n
         case ZP_OPT_BOOL:
             snprintf(val, sizeof val, "%s", sc->opt[i].num != 0 ? "true" : "false");
             break;
-        case ZP_OPT_ENUM: {
-            int idx = (int)sc->opt[i].num, k = 0;
-            const char *p = o->choices;
-            while (k < idx && (p = strchr(p, '|')) != NULL) {
-                p++;
-                k++;
-            }
-            size_t l = p ? strcspn(p, "|") : 0;
-            snprintf(val, sizeof val, "%.*s", (int)l, p ? p : "");
+        case ZP_OPT_ENUM:
+            zp_option_choice_name(o, (int)sc->opt[i].num, val, sizeof val);
             break;
-        }
         default:
             snprintf(val, sizeof val, "%g", sc->opt[i].num);
         }
@@ -211,10 +201,6 @@ static void option_string(const struct zp_scheme_config *sc, char *out, size_t n
     }
 }
 
-static const char *gran_name(enum zp_granularity g)
-{
-    return g == ZP_PER_TENSOR ? "per-tensor" : g == ZP_PER_CHANNEL ? "per-channel" : "per-group";
-}
 
 static enum zp_status parse_scheme_name(struct cfg_ctx *c, const cJSON *entry, const char *path,
                                         const struct zp_scheme **out)
@@ -383,7 +369,7 @@ static enum zp_status parse_scheme_entry(struct cfg_ctx *c, const cJSON *entry, 
         option_string(&v.w, v.options, sizeof v.options);
         char sweep_label[160];
         snprintf(sweep_label, sizeof sweep_label, "%.24s %db %s%s%.100s%s", s->name, v.w.bits,
-                 gran_name(v.w.granularity), v.options[0] ? " " : "", v.options,
+                 zp_granularity_name(v.w.granularity), v.options[0] ? " " : "", v.options,
                  v.bias_correction ? " bc" : "");
         if (label[0] && n_dims == 0)
             snprintf(v.label, sizeof v.label, "%.150s", label);
@@ -921,6 +907,6 @@ enum zp_status zp_variant_from_name(const char *scheme, struct zp_variant *v, st
     v->a = v->w;
     option_string(&v->w, v->options, sizeof v->options);
     snprintf(v->label, sizeof v->label, "%s %db %s", s->name, v->w.bits,
-             gran_name(v->w.granularity));
+             zp_granularity_name(v->w.granularity));
     return ZP_OK;
 }

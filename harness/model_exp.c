@@ -782,7 +782,7 @@ static void variant_cols(struct zp_csv *r, const struct zp_model_ctx *m,
     zp_csv_str(r, v->w.scheme->name);
     zp_csv_str(r, v->label);
     zp_csv_int(r, v->w.bits);
-    zp_csv_str(r, zp_gran_name(v->w.granularity));
+    zp_csv_str(r, zp_granularity_name(v->w.granularity));
     zp_csv_str(r, zp_mode_name(cell->mode));
     zp_csv_str(r, cell->calib >= 0 ? m->mc->calib[cell->calib].method : "none");
 }

@@ -17,15 +17,19 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
         return ZP_OK;
     int ll = zp_table_col(lv, "layer"), lsch = zp_table_col(lv, "scheme");
     int lval = zp_table_col(lv, "level");
-    const char *layer = zp_table_str(h, 0, hl);
+    /* (model, layer) names the layer when the CSVs have a model column */
+    int hm = zp_table_col(h, "model"), lm = zp_table_col(lv, "model");
+    const char *layer = zp_table_str(h, 0, hl), *model = zp_table_str(h, 0, hm);
     if (r->has_levels)
         for (size_t i = 0; i < h->nrows; i++) {
-            const char *cand = zp_table_str(h, i, hl);
+            const char *cand = zp_table_str(h, i, hl), *cm = zp_table_str(h, i, hm);
             int found = 0;
             for (size_t j = 0; j < lv->nrows && !found; j++)
-                found = strcmp(zp_table_str(lv, j, ll), cand) == 0;
+                found = strcmp(zp_table_str(lv, j, ll), cand) == 0 &&
+                        (lm < 0 || hm < 0 || strcmp(zp_table_str(lv, j, lm), cm) == 0);
             if (found) {
                 layer = cand;
+                model = cm;
                 break;
             }
         }
@@ -36,7 +40,7 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
                          "# blocks 1.. = decoded levels of each scheme variant (level, row)\n", layer);
     size_t nbins = 0;
     for (size_t i = 0; i < h->nrows; i++) {
-        if (strcmp(zp_table_str(h, i, hl), layer) != 0)
+        if (strcmp(zp_table_str(h, i, hl), layer) != 0 || strcmp(zp_table_str(h, i, hm), model) != 0)
             continue;
         double x = zp_table_num(h, i, hx), n = zp_table_num(h, i, hc);
         if (isnan(x) || isnan(n))
@@ -54,7 +58,8 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
     struct zp_strset labels = {0}, schemes = {0};
     if (r->has_levels && lval >= 0) {
         for (size_t j = 0; j < lv->nrows; j++)
-            if (strcmp(zp_table_str(lv, j, ll), layer) == 0) {
+            if (strcmp(zp_table_str(lv, j, ll), layer) == 0 &&
+                (lm < 0 || hm < 0 || strcmp(zp_table_str(lv, j, lm), model) == 0)) {
                 char label[256];
                 zp_plot_row_label(lv, j, label, sizeof label);
                 if ((size_t)zp_strset_add(&labels, label) == schemes.n) {
@@ -70,7 +75,7 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
                 zp_plot_row_label(lv, j, label, sizeof label);
                 double v = zp_table_num(lv, j, lval);
                 if (strcmp(zp_table_str(lv, j, ll), layer) != 0 || strcmp(label, labels.v[k]) != 0 ||
-                    isnan(v))
+                    (lm >= 0 && hm >= 0 && strcmp(zp_table_str(lv, j, lm), model) != 0) || isnan(v))
                     continue;
                 zp_sbuf_printf(&dat, "%.8g,%zu\n", v, k);
                 xmin = fmin(xmin, v);
@@ -89,7 +94,8 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
                          "../weights_hist.csv (layer, x, count), ../levels.csv (scheme, label, layer, level)");
     zp_sbuf_printf(&gp, "set multiplot title ");
     char title[512];
-    snprintf(title, sizeof title, "Weights of layer %s and the levels each scheme can represent", layer);
+    snprintf(title, sizeof title, "Weights of layer %s%s%s%s and the levels each scheme can represent",
+             layer, *model ? " (" : "", model, *model ? ")" : "");
     zp_plot_quote(&gp, title);
     zp_sbuf_printf(&gp, "\nset xrange [%.8g:%.8g]\nset lmargin at screen 0.30\nset rmargin at screen 0.97\n",
                    xmin - pad, xmax + pad);

@@ -60,8 +60,10 @@ static int row_in(const struct zp_table *t, size_t i, const struct kcols *c, dou
 
 static void shape(const struct zp_table *t, size_t i, const struct kcols *c, char *out, size_t n)
 {
-    snprintf(out, n, "%sx%sx%s", zp_table_str(t, i, c->m), zp_table_str(t, i, c->n),
-             zp_table_str(t, i, c->k));
+    /* depthwise kernels (dw3x3) reuse m, n, k for their own sizes: keep them apart */
+    const char *kernel = zp_table_str(t, i, c->kernel);
+    snprintf(out, n, "%s%sx%sx%s", strstr(kernel, "dw") ? "dw " : "", zp_table_str(t, i, c->m),
+             zp_table_str(t, i, c->n), zp_table_str(t, i, c->k));
 }
 
 static enum zp_status write_fig(struct zp_plot_run *r, struct zp_sbuf *gp, const char *name,
@@ -120,19 +122,37 @@ static enum zp_status fig_throughput(struct zp_plot_run *r, double th, struct zp
         if (r->has_peaks) {
             int ccl = zp_table_col(&r->peaks, "class"), cisa = zp_table_col(&r->peaks, "isa");
             int cg = zp_table_col(&r->peaks, "gops_per_core");
+            /* one line per instruction family (the text before '_' of the class:
+             * fma, vpdpbusd, maddubs, xor...), at its fastest variant */
+            struct zp_bars fam = {.use_max = 1};
+            for (size_t i = 0; i < r->peaks.nrows; i++) {
+                char f[64];
+                snprintf(f, sizeof f, "%s", zp_table_str(&r->peaks, i, ccl));
+                f[strcspn(f, "_")] = '\0';
+                zp_bars_add(&fam, f, NULL, "peak", NULL, zp_table_num(&r->peaks, i, cg));
+            }
             size_t nl = 0;
             for (size_t i = 0; i < r->peaks.nrows && nl < 6; i++) {
-                double p = zp_table_num(&r->peaks, i, cg) * (isnan(th) ? 1.0 : th);
+                char f[64];
+                snprintf(f, sizeof f, "%s", zp_table_str(&r->peaks, i, ccl));
+                f[strcspn(f, "_")] = '\0';
+                double pc = zp_table_num(&r->peaks, i, cg);
+                int g = zp_strset_find(&fam.groups, f);
+                if (g < 0 || pc != zp_bars_get(&fam, (size_t)g, 0))
+                    continue;
+                fam.cnt[(size_t)g * fam.scap] = 0; /* one line per family even on ties */
+                double p = pc * (isnan(th) ? 1.0 : th);
                 if (isnan(p) || p <= 0)
                     continue;
                 char title[200];
-                snprintf(title, sizeof title, "peak %s %s", zp_table_str(&r->peaks, i, ccl),
+                snprintf(title, sizeof title, "peak %s (%s)", zp_table_str(&r->peaks, i, ccl),
                          zp_table_str(&r->peaks, i, cisa));
                 zp_sbuf_printf(&extra, "%s(%.6g) with lines lc rgb zp_ref_colour dt %zu lw 1.5 title ",
                                nl ? ", \\\n     " : "", p, nl % 5 + 2);
                 zp_plot_quote(&extra, title);
                 nl++;
             }
+            zp_bars_free(&fam);
         }
         struct zp_sbuf gp = {0};
         zp_plot_script_begin(&gp, "kernel_throughput",

@@ -58,36 +58,48 @@ static void findings_html(struct zp_sbuf *h, const char *md)
 
 /* ---- run.json: machine facts and the whole configuration ---- */
 
-static int machine_key(const char *k)
+/* Which table a run.json field belongs to: 1 machine (CPU, compiler, revision,
+ * timing), 0 configuration, -1 left out (the plan lists every cell: too long). */
+static int field_kind(const char *path)
 {
-    static const char *const words[] = {"cpu", "compiler", "git", "host", "isa", "os", "flags",
-                                        "thread", "version", "start", "end", "wall", "seed",
-                                        "machine", "cores", "kernel", "revision", "cc"};
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (strstr(k, words[i]))
-            return 1;
+    if (!strncmp(path, "plan", 4))
+        return -1;
+    if (!strncmp(path, "machine.", 8) || strstr(path, "time") || strstr(path, "wall") ||
+        strstr(path, "cpu") || strstr(path, "compiler") || strstr(path, "git") ||
+        !strncmp(path, "phase_seconds.", 14))
+        return 1;
     return 0;
 }
 
-static void machine_rows(const cJSON *node, const char *prefix, int depth, struct zp_sbuf *md,
-                         struct zp_sbuf *h, size_t *n)
+static void field_rows(const cJSON *node, const char *prefix, int depth, int kind,
+                       struct zp_sbuf *md, struct zp_sbuf *h, size_t *n)
 {
-    for (const cJSON *c = node ? node->child : NULL; c && *n < 60; c = c->next) {
+    for (const cJSON *c = node ? node->child : NULL; c && *n < 80; c = c->next) {
         if (!c->string)
             continue;
         char path[256];
         snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", c->string);
-        if (cJSON_IsObject(c) && depth < 2) {
-            machine_rows(c, path, depth + 1, md, h, n);
+        if (cJSON_IsObject(c)) {
+            if (depth < 2)
+                field_rows(c, path, depth + 1, kind, md, h, n);
             continue;
         }
-        if (!machine_key(path))
+        if (field_kind(path) != kind)
             continue;
         char *val = NULL;
-        if (cJSON_IsString(c))
+        if (cJSON_IsString(c)) {
             val = strdup(c->valuestring);
-        else if (cJSON_IsNumber(c) || cJSON_IsBool(c) || cJSON_IsArray(c))
+        } else if (cJSON_IsNumber(c)) {
+            char num[64];
+            double v = c->valuedouble;
+            if (v == floor(v) && fabs(v) < 1e15)
+                snprintf(num, sizeof num, "%.0f", v);
+            else
+                snprintf(num, sizeof num, "%.4g", v);
+            val = strdup(num);
+        } else if (cJSON_IsBool(c) || cJSON_IsArray(c) || cJSON_IsNull(c)) {
             val = cJSON_PrintUnformatted(c);
+        }
         if (!val)
             continue;
         if (strlen(val) > 300)
@@ -135,16 +147,20 @@ static void config_section(const struct zp_plot_run *r, struct zp_sbuf *md, stru
         zp_sbuf_free(&text);
         return;
     }
-    size_t n = 0;
-    zp_sbuf_printf(md, "| field | value |\n|---|---|\n");
-    zp_sbuf_printf(h, "<table class=\"kv\">\n");
-    machine_rows(root, "", 0, md, h, &n);
-    zp_sbuf_printf(h, "</table>\n");
-    if (!n)
-        zp_sbuf_printf(md, "| (no machine fields) | |\n");
+    static const char *const heads[2] = {"Configuration", "Machine"};
+    for (int kind = 0; kind < 2; kind++) {
+        size_t n = 0;
+        zp_sbuf_printf(md, "### %s\n\n| field | value |\n|---|---|\n", heads[kind]);
+        zp_sbuf_printf(h, "<h3>%s</h3>\n<table class=\"kv\">\n", heads[kind]);
+        field_rows(root, "", 0, kind, md, h, &n);
+        zp_sbuf_printf(h, "</table>\n");
+        if (!n)
+            zp_sbuf_printf(md, "| (none in run.json) | |\n");
+        zp_sbuf_printf(md, "\n");
+    }
     char *pretty = cJSON_Print(root);
     zp_sbuf_printf(md, "\nThe whole run.json:\n\n```json\n%s\n```\n\n", pretty ? pretty : "");
-    zp_sbuf_printf(h, "<details open><summary>The whole run.json</summary><pre>");
+    zp_sbuf_printf(h, "<details><summary>The whole run.json</summary><pre>");
     html_esc(h, pretty ? pretty : "");
     zp_sbuf_printf(h, "</pre></details>\n");
     free(pretty);

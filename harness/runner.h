@@ -34,7 +34,6 @@ struct zp_cell_out {
 
 /* The variant's common CSV columns: scheme, label, bits, granularity and the
  * booleans nudge_zero / narrow_range (empty where the scheme has no such notion). */
-const char *zp_gran_name(enum zp_granularity g);
 int zp_variant_nudge(const struct zp_scheme_config *c);  /* 1, 0, or -1 (not applicable) */
 int zp_variant_narrow(const struct zp_scheme_config *c); /* 1, 0, or -1 */
 void zp_csv_bool_or_empty(struct zp_csv *c, int v);

@@ -33,7 +33,7 @@ static enum zp_status one_tensor(const struct zp_variant *v, const char *source,
         zp_csv_str(rows, v->w.scheme->name);
         zp_csv_str(rows, v->label);
         zp_csv_int(rows, v->w.bits);
-        zp_csv_str(rows, zp_gran_name(v->w.granularity));
+        zp_csv_str(rows, zp_granularity_name(v->w.granularity));
         zp_csv_bool_or_empty(rows, zp_variant_nudge(&v->w));
         zp_csv_bool_or_empty(rows, zp_variant_narrow(&v->w));
         zp_csv_str(rows, v->options);

@@ -3,11 +3,6 @@
 
 #include "harness/runner.h"
 
-const char *zp_gran_name(enum zp_granularity g)
-{
-    return g == ZP_PER_TENSOR ? "per-tensor" : g == ZP_PER_CHANNEL ? "per-channel" : "per-group";
-}
-
 int zp_variant_nudge(const struct zp_scheme_config *c)
 {
     int i = zp_scheme_option_index(c->scheme, "nudge_zero");
@@ -20,11 +15,8 @@ int zp_variant_narrow(const struct zp_scheme_config *c)
     int i = zp_scheme_option_index(s, "narrow_range");
     if (i >= 0)
         return c->opt[i].num != 0;
-    if (strcmp(s->name, "no-128") == 0)
-        return 1;
-    if (s->kernel_family && strcmp(s->kernel_family, "s8-narrow") == 0)
-        return 1;
-    return -1;
+    const char *k = zp_scheme_kernel_family(c);
+    return k && strcmp(k, "s8-narrow") == 0 ? 1 : -1;
 }
 
 void zp_csv_bool_or_empty(struct zp_csv *c, int v)

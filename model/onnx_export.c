@@ -233,6 +233,28 @@ void zp_fold_bn(const struct zp_tnet *net, int i, float *w, float *b)
     }
 }
 
+/* ReLU6 as Clip(x, 0, 6) with shared scalar initializers, ReLU as Relu. */
+static void emit_act(struct builder *b, int act, int i, const char *in0, const char *out,
+                     int *has_clip)
+{
+    char nm[48];
+    if (act == 6) {
+        if (!*has_clip) {
+            float zero = 0.0f, six = 6.0f;
+            add_init(b, "clip_min", &zero, NULL, 0);
+            add_init(b, "clip_max", &six, NULL, 0);
+            *has_clip = 1;
+        }
+        const char *in[3] = {in0, "clip_min", "clip_max"};
+        snprintf(nm, sizeof nm, "relu6_%d", i);
+        add_node(b, "Clip", nm, in, 3, out);
+    } else {
+        const char *in[1] = {in0};
+        snprintf(nm, sizeof nm, "relu%d", i);
+        add_node(b, "Relu", nm, in, 1, out);
+    }
+}
+
 static enum zp_status build_graph(struct builder *b, const struct zp_tnet *net, const char *name,
                                   Onnx__GraphProto *g, struct zp_err *err)
 {
@@ -260,10 +282,11 @@ static enum zp_status build_graph(struct builder *b, const struct zp_tnet *net, 
             snprintf(wn, sizeof wn, "%s.weight", nm);
             snprintf(bn_, sizeof bn_, "%s.bias", nm);
             int fused = i + 1 < net->n_layers && net->L[i + 1].kind == ZP_TL_BN;
+            int act = fused ? net->L[i + 1].act : 0;
             if (fused) {
                 i++; /* the BN is folded in */
-                last = i == net->n_layers - 1;
-                snprintf(out, sizeof out, "t%d", i);
+                last = i == net->n_layers - 1 && !act;
+                snprintf(out, sizeof out, act ? "t%d_pre" : "t%d", i);
             }
             if (l->kind == ZP_TL_FC) {
                 int64_t wd[2] = {l->c_out, l->c_in}, bd[1] = {l->c_out};
@@ -291,6 +314,12 @@ static enum zp_status build_graph(struct builder *b, const struct zp_tnet *net, 
                     attr_int(b, "group", l->kind == ZP_TL_DWCONV ? l->c_in : 1)};
                 set_attrs(b, nd, a, 5);
             }
+            if (act) { /* the activation fused into the BN follows the folded conv */
+                snprintf(cur, sizeof cur, "%s", out);
+                snprintf(out, sizeof out, "t%d", i);
+                last = i == net->n_layers - 1;
+                emit_act(b, act, i, cur, last ? "logits" : out, &has_clip);
+            }
             break;
         }
         case ZP_TL_BN:
@@ -298,24 +327,10 @@ static enum zp_status build_graph(struct builder *b, const struct zp_tnet *net, 
                               "onnx export: layer %d: BatchNormalization not after a "
                               "convolution cannot be folded",
                               i);
-        case ZP_TL_RELU6: {
-            if (!has_clip) {
-                float zero = 0.0f, six = 6.0f;
-                add_init(b, "clip_min", &zero, NULL, 0);
-                add_init(b, "clip_max", &six, NULL, 0);
-                has_clip = 1;
-            }
-            const char *in[3] = {cur, "clip_min", "clip_max"};
-            snprintf(nm, sizeof nm, "relu6_%d", i);
-            add_node(b, "Clip", nm, in, 3, last ? "logits" : out);
+        case ZP_TL_RELU6:
+        case ZP_TL_RELU:
+            emit_act(b, l->kind == ZP_TL_RELU6 ? 6 : 1, i, cur, last ? "logits" : out, &has_clip);
             break;
-        }
-        case ZP_TL_RELU: {
-            const char *in[1] = {cur};
-            snprintf(nm, sizeof nm, "relu%d", i);
-            add_node(b, "Relu", nm, in, 1, last ? "logits" : out);
-            break;
-        }
         case ZP_TL_GAP: {
             const char *in[1] = {cur};
             snprintf(nm, sizeof nm, "gap%d", i);

@@ -2,17 +2,25 @@
  * of M = N*H*W values, normalized with the batch mean and (biased) variance; the
  * running statistics follow with momentum 0.1 and the unbiased variance, as in
  * PyTorch, so a folded model matches its evaluation-mode network. Sums are in
- * double, one thread per channel (fixed order). */
+ * double, one thread per channel (fixed order). An activation (ReLU / ReLU6) may
+ * be fused after the normalization: y = clamp(a*x + b, 0, hi). */
 #include <math.h>
 
 #include "train/layers.h"
 
 #define BN_MOMENTUM 0.1
 
+static float act_hi(const struct zp_tlayer *l)
+{
+    return l->act == 6 ? 6.0f : __builtin_inff();
+}
+
 void zp_bn_forward(struct zp_tlayer *l, const float *x, float *y, int batch, int train)
 {
     const size_t M = (size_t)batch * l->h_in * l->w_in;
     const int use_batch = train && !l->bn_frozen;
+    const int act = l->act;
+    const float hi = act_hi(l);
     l->bn_used_batch = use_batch;
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < l->c_in; c++) {
@@ -21,13 +29,16 @@ void zp_bn_forward(struct zp_tlayer *l, const float *x, float *y, int batch, int
         double mean, var;
         if (use_batch) {
             double s = 0.0;
+#pragma omp simd reduction(+ : s)
             for (size_t i = 0; i < M; i++)
                 s += xc[i];
             mean = s / (double)M;
             double v = 0.0;
+            const float mf = (float)mean;
+#pragma omp simd reduction(+ : v)
             for (size_t i = 0; i < M; i++) {
-                double d = xc[i] - mean;
-                v += d * d;
+                float d = xc[i] - mf;
+                v += (double)(d * d);
             }
             var = v / (double)M;
             double unbiased = M > 1 ? v / (double)(M - 1) : var;
@@ -40,25 +51,45 @@ void zp_bn_forward(struct zp_tlayer *l, const float *x, float *y, int batch, int
         double invstd = 1.0 / sqrt(var + l->eps);
         l->bmean[c] = (float)mean;
         l->binvstd[c] = (float)invstd;
-        float a = (float)(l->p[0].w[c] * invstd);
-        float b = (float)(l->p[1].w[c] - mean * l->p[0].w[c] * invstd);
-        for (size_t i = 0; i < M; i++)
-            yc[i] = a * xc[i] + b;
+        const float a = (float)(l->p[0].w[c] * invstd);
+        const float b = (float)(l->p[1].w[c] - mean * l->p[0].w[c] * invstd);
+        if (act) {
+#pragma omp simd
+            for (size_t i = 0; i < M; i++) {
+                float v = a * xc[i] + b;
+                v = v > 0.0f ? v : 0.0f;
+                yc[i] = v < hi ? v : hi;
+            }
+        } else {
+#pragma omp simd
+            for (size_t i = 0; i < M; i++)
+                yc[i] = a * xc[i] + b;
+        }
     }
 }
 
 void zp_bn_backward(struct zp_tlayer *l, const float *x, const float *dy, float *dx, int batch)
 {
     const size_t M = (size_t)batch * l->h_in * l->w_in;
+    const int act = l->act;
+    const float hi = act_hi(l);
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < l->c_in; c++) {
         const float *xc = x + (size_t)c * M;
         const float *dyc = dy + (size_t)c * M;
-        const double mean = l->bmean[c], invstd = l->binvstd[c], gamma = l->p[0].w[c];
+        const float mean = l->bmean[c], invstd = l->binvstd[c], gamma = l->p[0].w[c];
+        /* the fused activation's output was a*x + b; its gradient passes inside (0, hi) */
+        const float a = gamma * invstd, b = l->p[1].w[c] - mean * gamma * invstd;
         double sdy = 0.0, sdyx = 0.0;
+#pragma omp simd reduction(+ : sdy, sdyx)
         for (size_t i = 0; i < M; i++) {
-            sdy += dyc[i];
-            sdyx += dyc[i] * ((xc[i] - mean) * invstd);
+            float g = dyc[i];
+            if (act) {
+                float z = a * xc[i] + b;
+                g = (z > 0.0f && z < hi) ? g : 0.0f;
+            }
+            sdy += (double)g;
+            sdyx += (double)(g * ((xc[i] - mean) * invstd));
         }
         l->p[0].g[c] += (float)sdyx;
         l->p[1].g[c] += (float)sdy;
@@ -66,16 +97,29 @@ void zp_bn_backward(struct zp_tlayer *l, const float *x, const float *dy, float 
             continue;
         float *dxc = dx + (size_t)c * M;
         if (l->bn_used_batch) {
-            /* dx = gamma*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)) */
-            const double k = gamma * invstd / (double)M;
+            /* dx = gamma*invstd * (dy - mean(dy) - xhat*mean(dy*xhat)): the
+             * means keep every term at the scale of dy (no cancellation of M*dy) */
+            const float m1 = (float)(sdy / (double)M), m2 = (float)(sdyx / (double)M);
+#pragma omp simd
             for (size_t i = 0; i < M; i++) {
-                double xhat = (xc[i] - mean) * invstd;
-                dxc[i] = (float)(k * ((double)M * dyc[i] - sdy - xhat * sdyx));
+                float g = dyc[i];
+                if (act) {
+                    float z = a * xc[i] + b;
+                    g = (z > 0.0f && z < hi) ? g : 0.0f;
+                }
+                float xhat = (xc[i] - mean) * invstd;
+                dxc[i] = a * (g - m1 - xhat * m2);
             }
         } else {
-            const float k = (float)(gamma * invstd);
-            for (size_t i = 0; i < M; i++)
-                dxc[i] = k * dyc[i];
+#pragma omp simd
+            for (size_t i = 0; i < M; i++) {
+                float g = dyc[i];
+                if (act) {
+                    float z = a * xc[i] + b;
+                    g = (z > 0.0f && z < hi) ? g : 0.0f;
+                }
+                dxc[i] = a * g;
+            }
         }
     }
 }

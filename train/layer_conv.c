@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "common/mem.h"
 #include "train/layers.h"
 
 static inline const float *weights_of(const struct zp_tlayer *l)
@@ -108,33 +109,52 @@ void zp_conv_backward(struct zp_tlayer *l, const float *x, const float *dy, floa
         col2im(l, dcol, dx, batch);
 }
 
+/* Copies plane x (H x W) into a zero-padded (H + 2p) x (W + 2p) buffer so the
+ * depthwise loops run without bounds checks (and vectorize over columns). */
+static void pad_plane(const float *x, int H, int W, int p, float *xp)
+{
+    const int Wp = W + 2 * p;
+    memset(xp, 0, sizeof(float) * (size_t)(H + 2 * p) * Wp);
+    for (int y = 0; y < H; y++)
+        memcpy(xp + (size_t)(y + p) * Wp + p, x + (size_t)y * W, sizeof(float) * (size_t)W);
+}
+
 void zp_dwconv_forward(struct zp_tlayer *l, const float *x, float *y, int batch)
 {
     const int k = l->k, s = l->stride, p = l->pad;
     const int H = l->h_in, W = l->w_in, Ho = l->h_out, Wo = l->w_out;
+    const int Wp = W + 2 * p;
     const float *wt = weights_of(l);
-#pragma omp parallel for schedule(static)
-    for (int c = 0; c < l->c_in; c++) {
-        const float *wc = wt + (size_t)c * k * k;
-        for (int n = 0; n < batch; n++) {
-            const float *xp = x + ((size_t)c * batch + n) * H * W;
-            float *yp = y + ((size_t)c * batch + n) * Ho * Wo;
-            for (int oy = 0; oy < Ho; oy++)
-                for (int ox = 0; ox < Wo; ox++) {
-                    float acc = 0.0f;
-                    for (int ky = 0; ky < k; ky++) {
-                        int iy = oy * s - p + ky;
-                        if (iy < 0 || iy >= H)
-                            continue;
+#pragma omp parallel
+    {
+        float *xp = zp_alloc(sizeof(float) * (size_t)(H + 2 * p) * Wp);
+#pragma omp for schedule(static)
+        for (int c = 0; c < l->c_in; c++) {
+            const float *wc = wt + (size_t)c * k * k;
+            for (int n = 0; n < batch; n++) {
+                pad_plane(x + ((size_t)c * batch + n) * H * W, H, W, p, xp);
+                float *yp = y + ((size_t)c * batch + n) * Ho * Wo;
+                for (int oy = 0; oy < Ho; oy++) {
+                    float *yr = yp + (size_t)oy * Wo;
+                    for (int ox = 0; ox < Wo; ox++)
+                        yr[ox] = 0.0f;
+                    for (int ky = 0; ky < k; ky++)
                         for (int kx = 0; kx < k; kx++) {
-                            int ix = ox * s - p + kx;
-                            if (ix >= 0 && ix < W)
-                                acc += wc[ky * k + kx] * xp[iy * W + ix];
+                            const float w = wc[ky * k + kx];
+                            const float *xr = xp + (size_t)(oy * s + ky) * Wp + kx;
+                            if (s == 1) {
+#pragma omp simd
+                                for (int ox = 0; ox < Wo; ox++)
+                                    yr[ox] += w * xr[ox];
+                            } else {
+                                for (int ox = 0; ox < Wo; ox++)
+                                    yr[ox] += w * xr[ox * s];
+                            }
                         }
-                    }
-                    yp[oy * Wo + ox] = acc;
                 }
+            }
         }
+        zp_free(xp);
     }
 }
 
@@ -142,38 +162,61 @@ void zp_dwconv_backward(struct zp_tlayer *l, const float *x, const float *dy, fl
 {
     const int k = l->k, s = l->stride, p = l->pad;
     const int H = l->h_in, W = l->w_in, Ho = l->h_out, Wo = l->w_out;
+    const int Wp = W + 2 * p, Hp = H + 2 * p;
     const float *wt = weights_of(l);
-#pragma omp parallel for schedule(static)
-    for (int c = 0; c < l->c_in; c++) {
-        const float *wc = wt + (size_t)c * k * k;
-        float *gc = l->p[0].g + (size_t)c * k * k;
-        double gacc[49] = {0}; /* k <= 7 (checked by the builder) */
-        for (int n = 0; n < batch; n++) {
-            const float *xp = x + ((size_t)c * batch + n) * H * W;
-            const float *dyp = dy + ((size_t)c * batch + n) * Ho * Wo;
-            float *dxp = dx ? dx + ((size_t)c * batch + n) * H * W : NULL;
-            if (dxp)
-                memset(dxp, 0, sizeof(float) * (size_t)H * W);
-            for (int oy = 0; oy < Ho; oy++)
-                for (int ox = 0; ox < Wo; ox++) {
-                    float g = dyp[oy * Wo + ox];
-                    for (int ky = 0; ky < k; ky++) {
-                        int iy = oy * s - p + ky;
-                        if (iy < 0 || iy >= H)
-                            continue;
-                        for (int kx = 0; kx < k; kx++) {
-                            int ix = ox * s - p + kx;
-                            if (ix < 0 || ix >= W)
-                                continue;
-                            gacc[ky * k + kx] += (double)g * xp[iy * W + ix];
-                            if (dxp)
-                                dxp[iy * W + ix] += g * wc[ky * k + kx];
+#pragma omp parallel
+    {
+        float *xp = zp_alloc(sizeof(float) * (size_t)Hp * Wp);
+        float *dxp = zp_alloc(sizeof(float) * (size_t)Hp * Wp);
+#pragma omp for schedule(static)
+        for (int c = 0; c < l->c_in; c++) {
+            const float *wc = wt + (size_t)c * k * k;
+            double gacc[49] = {0}; /* k <= 7 (checked by the builder) */
+            for (int n = 0; n < batch; n++) {
+                pad_plane(x + ((size_t)c * batch + n) * H * W, H, W, p, xp);
+                const float *dyp = dy + ((size_t)c * batch + n) * Ho * Wo;
+                if (dx)
+                    memset(dxp, 0, sizeof(float) * (size_t)Hp * Wp);
+                for (int ky = 0; ky < k; ky++)
+                    for (int kx = 0; kx < k; kx++) {
+                        const float w = wc[ky * k + kx];
+                        float g = 0.0f; /* one plane's share, then summed in double */
+                        for (int oy = 0; oy < Ho; oy++) {
+                            const float *dr = dyp + (size_t)oy * Wo;
+                            const float *xr = xp + (size_t)(oy * s + ky) * Wp + kx;
+                            float *dxr = dxp + (size_t)(oy * s + ky) * Wp + kx;
+                            if (s == 1) {
+#pragma omp simd reduction(+ : g)
+                                for (int ox = 0; ox < Wo; ox++)
+                                    g += dr[ox] * xr[ox];
+                                if (dx) {
+#pragma omp simd
+                                    for (int ox = 0; ox < Wo; ox++)
+                                        dxr[ox] += w * dr[ox];
+                                }
+                            } else {
+                                for (int ox = 0; ox < Wo; ox++)
+                                    g += dr[ox] * xr[ox * s];
+                                if (dx)
+                                    for (int ox = 0; ox < Wo; ox++)
+                                        dxr[ox * s] += w * dr[ox];
+                            }
                         }
+                        gacc[ky * k + kx] += g;
                     }
+                if (dx) {
+                    float *dxo = dx + ((size_t)c * batch + n) * H * W;
+                    for (int yy = 0; yy < H; yy++)
+                        memcpy(dxo + (size_t)yy * W, dxp + (size_t)(yy + p) * Wp + p,
+                               sizeof(float) * (size_t)W);
                 }
+            }
+            float *gc = l->p[0].g + (size_t)c * k * k;
+            for (int i = 0; i < k * k; i++)
+                gc[i] += (float)gacc[i];
         }
-        for (int i = 0; i < k * k; i++)
-            gc[i] += (float)gacc[i];
+        zp_free(xp);
+        zp_free(dxp);
     }
 }
 

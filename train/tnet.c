@@ -48,6 +48,7 @@ enum zp_status zp_tnet_build(const struct zp_tlayer *spec, int n, int in_c, int 
     for (int i = 0; i < n && st == ZP_OK; i++) {
         struct zp_tlayer *l = &net->L[i];
         l->kind = spec[i].kind;
+        l->act = spec[i].act;
         l->k = spec[i].k;
         l->stride = spec[i].stride;
         l->pad = spec[i].pad;
@@ -156,7 +157,7 @@ enum zp_status zp_tnet_build(const struct zp_tlayer *spec, int n, int in_c, int 
 enum zp_status zp_tnet_mobilenet(const struct zp_mobilenet_arch *a, uint64_t seed,
                                  struct zp_tnet **out, struct zp_err *err)
 {
-    struct zp_tlayer spec[3 + 6 * ZP_TNET_MAX_BLOCKS + 3];
+    struct zp_tlayer spec[2 + 4 * ZP_TNET_MAX_BLOCKS + 3];
     memset(spec, 0, sizeof spec);
     int n = 0;
     if (a->n_blocks < 0 || a->n_blocks > ZP_TNET_MAX_BLOCKS)
@@ -164,17 +165,14 @@ enum zp_status zp_tnet_mobilenet(const struct zp_mobilenet_arch *a, uint64_t see
                           a->n_blocks, ZP_TNET_MAX_BLOCKS);
     spec[n++] = (struct zp_tlayer){.kind = ZP_TL_CONV, .k = 3, .stride = a->stem_stride, .pad = 1,
                                    .c_out = a->stem};
-    spec[n++] = (struct zp_tlayer){.kind = ZP_TL_BN};
-    spec[n++] = (struct zp_tlayer){.kind = ZP_TL_RELU6};
+    spec[n++] = (struct zp_tlayer){.kind = ZP_TL_BN, .act = 6};
     for (int b = 0; b < a->n_blocks; b++) {
         spec[n++] = (struct zp_tlayer){.kind = ZP_TL_DWCONV, .k = 3, .stride = a->block_stride[b],
                                        .pad = 1};
-        spec[n++] = (struct zp_tlayer){.kind = ZP_TL_BN};
-        spec[n++] = (struct zp_tlayer){.kind = ZP_TL_RELU6};
+        spec[n++] = (struct zp_tlayer){.kind = ZP_TL_BN, .act = 6};
         spec[n++] = (struct zp_tlayer){.kind = ZP_TL_CONV, .k = 1, .stride = 1, .pad = 0,
                                        .c_out = a->block_out[b]};
-        spec[n++] = (struct zp_tlayer){.kind = ZP_TL_BN};
-        spec[n++] = (struct zp_tlayer){.kind = ZP_TL_RELU6};
+        spec[n++] = (struct zp_tlayer){.kind = ZP_TL_BN, .act = 6};
     }
     spec[n++] = (struct zp_tlayer){.kind = ZP_TL_GAP};
     spec[n++] = (struct zp_tlayer){.kind = ZP_TL_FLATTEN};

@@ -50,6 +50,8 @@ struct zp_tlayer {
     float *run_mean, *run_var;     /* BN running statistics (momentum 0.1, unbiased var) */
     float *bmean, *binvstd;        /* BN statistics of the last training batch */
     float eps;
+    int act;                       /* BN: activation fused after it: 0 none, 1 ReLU, 6 ReLU6
+                                      (saves a pass over memory each way) */
     float *col;                    /* CONV im2col workspace (NULL for 1x1 stride 1) */
     int bn_frozen;                 /* BN: use running statistics even in training */
     int bn_used_batch;             /* BN: the last forward normalized with batch statistics */

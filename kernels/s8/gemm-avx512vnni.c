@@ -34,39 +34,54 @@ static inline __attribute__((always_inline)) void tile(enum dec dec, int mr, int
     for (int r = 0; r < mr; r++)
         c0[r] = c1[r] = _mm512_setzero_si512();
     const __m512i lo4 = _mm512_set1_epi8(0x0f);
-    for (int k = 0; k < kp; k += 8) {
-        __m512i w00, w01, w10, w11; /* k-group 0 and 1 of these 8 k, columns 0-15 / 16-31 */
-        if (dec == DEC_S8) {
+    if (dec == DEC_S8) {
+        /* one k-group per iteration: a single phase keeps GCC from renaming the
+         * accumulators between two halves of the loop body (register copies) */
+        for (int k = 0; k < kp; k += 4) {
             const uint8_t *bg = b + (size_t)k * ZP_NR;
-            w00 = _mm512_load_si512(bg);
-            w01 = _mm512_load_si512(bg + 64);
-            w10 = _mm512_load_si512(bg + 128);
-            w11 = _mm512_load_si512(bg + 192);
-        } else {
-            const uint8_t *bg = b + (size_t)k / 2 * ZP_NR;
-            __m512i v0 = _mm512_load_si512(bg), v1 = _mm512_load_si512(bg + 64);
-            w00 = _mm512_and_si512(v0, lo4);
-            w01 = _mm512_and_si512(v1, lo4);
-            w10 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), lo4);
-            w11 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), lo4);
-            if (dec == DEC_LUT4) {
-                w00 = _mm512_shuffle_epi8(cb, w00);
-                w01 = _mm512_shuffle_epi8(cb, w01);
-                w10 = _mm512_shuffle_epi8(cb, w10);
-                w11 = _mm512_shuffle_epi8(cb, w11);
+            __m512i w0 = _mm512_load_si512(bg), w1 = _mm512_load_si512(bg + 64);
+#pragma GCC unroll 8
+            for (int r = 0; r < mr; r++) {
+                __m512i av = bcast4(a + (size_t)r * kp + k);
+                c0[r] = _mm512_dpbusd_epi32(c0[r], av, w0);
+                c1[r] = _mm512_dpbusd_epi32(c1[r], av, w1);
             }
         }
-#pragma GCC unroll 8
-        for (int r = 0; r < mr; r++) {
-            __m512i av = bcast4(a + (size_t)r * kp + k);
-            c0[r] = _mm512_dpbusd_epi32(c0[r], av, w00);
-            c1[r] = _mm512_dpbusd_epi32(c1[r], av, w01);
-        }
-#pragma GCC unroll 8
-        for (int r = 0; r < mr; r++) {
-            __m512i av = bcast4(a + (size_t)r * kp + k + 4);
-            c0[r] = _mm512_dpbusd_epi32(c0[r], av, w10);
-            c1[r] = _mm512_dpbusd_epi32(c1[r], av, w11);
+    } else {
+    for (int k = 0; k < kp; k += 8) {
+            __m512i w00, w01, w10, w11; /* k-group 0 and 1 of these 8 k, columns 0-15 / 16-31 */
+            if (dec == DEC_S8) {
+                const uint8_t *bg = b + (size_t)k * ZP_NR;
+                w00 = _mm512_load_si512(bg);
+                w01 = _mm512_load_si512(bg + 64);
+                w10 = _mm512_load_si512(bg + 128);
+                w11 = _mm512_load_si512(bg + 192);
+            } else {
+                const uint8_t *bg = b + (size_t)k / 2 * ZP_NR;
+                __m512i v0 = _mm512_load_si512(bg), v1 = _mm512_load_si512(bg + 64);
+                w00 = _mm512_and_si512(v0, lo4);
+                w01 = _mm512_and_si512(v1, lo4);
+                w10 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), lo4);
+                w11 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), lo4);
+                if (dec == DEC_LUT4) {
+                    w00 = _mm512_shuffle_epi8(cb, w00);
+                    w01 = _mm512_shuffle_epi8(cb, w01);
+                    w10 = _mm512_shuffle_epi8(cb, w10);
+                    w11 = _mm512_shuffle_epi8(cb, w11);
+                }
+            }
+    #pragma GCC unroll 8
+            for (int r = 0; r < mr; r++) {
+                __m512i av = bcast4(a + (size_t)r * kp + k);
+                c0[r] = _mm512_dpbusd_epi32(c0[r], av, w00);
+                c1[r] = _mm512_dpbusd_epi32(c1[r], av, w01);
+            }
+    #pragma GCC unroll 8
+            for (int r = 0; r < mr; r++) {
+                __m512i av = bcast4(a + (size_t)r * kp + k + 4);
+                c0[r] = _mm512_dpbusd_epi32(c0[r], av, w10);
+                c1[r] = _mm512_dpbusd_epi32(c1[r], av, w11);
+            }
         }
     }
     __m512i cc0 = _mm512_maskz_loadu_epi32(m0, colc), cc1 = _mm512_maskz_loadu_epi32(m1, colc + 16);
