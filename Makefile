@@ -151,7 +151,7 @@ install: all
 
 # Every header compiles on its own.
 check-headers:
-	@for h in $$(find common schemes model data kernels train harness bench -name '*.h'); do \
+	@for h in $$(find common schemes calib model data kernels train harness bench -name '*.h'); do \
 	  echo "#include \"$$h\"" | $(CC) $(CPPFLAGS_ALL) -std=c11 $(WARN) -fsyntax-only -x c - || exit 1; done
 
 clean:

@@ -51,6 +51,9 @@ static enum zp_status check_spec(const struct zp_dataset_spec *spec, struct zp_e
     if (spec->resize_mode != ZP_RESIZE_NONE && spec->size == 0 && spec->format == ZP_DATA_IMAGES)
         return zp_err_set(err, ZP_ECONFIG,
                           "dataset (%s): size: a crop or stretch needs an output size, got 0", fmt);
+    if (spec->crop_recipe != ZP_CROP_TORCHVISION && spec->crop_recipe != ZP_CROP_ROUND_FLOOR)
+        return zp_err_set(err, ZP_ECONFIG, "dataset (%s): crop_recipe: unknown value %d", fmt,
+                          (int)spec->crop_recipe);
     if (spec->limit < 0)
         return zp_err_set(err, ZP_ECONFIG, "dataset (%s): limit: expected >= 0, got %d", fmt,
                           spec->limit);

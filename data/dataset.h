@@ -15,6 +15,15 @@ extern "C" {
 
 enum zp_dataset_format { ZP_DATA_IDX, ZP_DATA_IMAGES, ZP_DATA_NPY };
 enum zp_resize_mode { ZP_RESIZE_CROP, ZP_RESIZE_STRETCH, ZP_RESIZE_NONE };
+/* Integer geometry of a CROP (both resize the shorter side to `resize` with the
+ * same Pillow filter; they differ by a pixel in the long side or the offset):
+ * - TORCHVISION (default): long = int(resize * long / short) (truncated), offset
+ *   = int(round((dim - size) / 2.0)) (Python round, half to even).
+ * - ROUND_FLOOR: long = round(resize * long / short) (half up), offset =
+ *   (dim - size) // 2. This is the recipe that reproduces the shared reference
+ *   numbers exactly (imagenet results_train_1k.json "crop": 59.2 % / 81.7 %);
+ *   TORCHVISION gives 59.4 % / 81.3 % on the same 1000 images. */
+enum zp_crop_recipe { ZP_CROP_TORCHVISION = 0, ZP_CROP_ROUND_FLOOR = 1 };
 
 struct zp_dataset_spec {
     enum zp_dataset_format format;
@@ -27,6 +36,7 @@ struct zp_dataset_spec {
     float mean[3], std[3]; /* x = (pixel - mean) / std per channel, pixel in 0..255
                               (ImageNet MobileNet: mean = std = 127.5) */
     int limit;           /* load at most this many (0: all), taken in file order */
+    enum zp_crop_recipe crop_recipe; /* CROP geometry; 0 = torchvision */
 };
 
 struct zp_dataset {
@@ -67,11 +77,11 @@ enum zp_status zp_image_decode_file(const char *path, int channels, struct zp_im
 enum zp_status zp_image_resize(const struct zp_image *in, int out_w, int out_h, struct zp_image *out,
                                struct zp_err *err);
 
-/* torchvision Resize(resize) + CenterCrop(size) geometry for a w x h image: the
- * shorter side becomes `resize`, the longer int(resize * long / short); the crop
- * origin is int(round((dim - size) / 2.0)) with Python's half-to-even round. */
-void zp_image_crop_geometry(int w, int h, int resize, int size, int *rw, int *rh, int *top,
-                            int *left);
+/* Resize(resize) + CenterCrop(size) geometry for a w x h image: the shorter
+ * side becomes `resize`, the longer and the crop origin follow `recipe` (see
+ * enum zp_crop_recipe). */
+void zp_image_crop_geometry(int w, int h, int resize, int size, enum zp_crop_recipe recipe, int *rw,
+                            int *rh, int *top, int *left);
 
 /* One image through the spec's resize mode, crop and normalization into a float
  * CHW buffer of spec channels x out_h x out_w (the dataset's per-example shape). */
@@ -110,6 +120,12 @@ double zp_npy_get(const struct zp_npy *npy, int64_t i);
 /* Reads a whole file, gunzipping it when it is gzip (zlib's gzread passes other
  * files through). *buf is malloc'd; free() it. */
 enum zp_status zp_data_read_file(const char *path, uint8_t **buf, size_t *len, struct zp_err *err);
+
+/* Reads a labels CSV (header naming columns "file" and "class_index", RFC 4180
+ * quoting) into files[] (malloc'd strings, free each and the array) and
+ * labels[] (malloc'd); at most `limit` rows when limit > 0. */
+enum zp_status zp_labels_csv_read(const char *path, int limit, char ***files, int32_t **labels,
+                                  int64_t *n, struct zp_err *err);
 
 /* Per-format loaders behind zp_dataset_load (spec already checked). */
 enum zp_status zp_dataset_load_idx(const struct zp_dataset_spec *spec, struct zp_dataset *ds,

@@ -11,9 +11,6 @@
 
 #include "common/mem.h"
 
-enum zp_status zp_labels_csv_read(const char *path, int limit, char ***files, int32_t **labels,
-                                  int64_t *n, struct zp_err *err);
-
 static char *join_path(const char *dir, const char *file)
 {
     size_t dl = strlen(dir), fl = strlen(file);

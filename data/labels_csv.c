@@ -50,11 +50,6 @@ static int split_csv(char *line, char **fields, int max)
     return n;
 }
 
-/* Reads the CSV into parallel arrays files[] (malloc'd strings) and labels[].
- * Rows past `limit` (when > 0) are not read. */
-enum zp_status zp_labels_csv_read(const char *path, int limit, char ***files, int32_t **labels,
-                                  int64_t *n, struct zp_err *err);
-
 enum zp_status zp_labels_csv_read(const char *path, int limit, char ***files, int32_t **labels,
                                   int64_t *n, struct zp_err *err)
 {

@@ -190,19 +190,33 @@ static int half_round_even(int d)
     return q;
 }
 
-void zp_image_crop_geometry(int w, int h, int resize, int size, int *rw, int *rh, int *top, int *left)
+/* resize * long / short, truncated or rounded half up, in exact integers. */
+static int scale_long(int resize, int lng, int shrt, int round_up)
 {
-    /* torchvision: new_long = int(resize * long / short), a truncation; with
-     * integers the floor of the exact quotient is the same number. */
+    int64_t num = (int64_t)resize * lng;
+    return (int)(round_up ? (2 * num + shrt) / (2 * (int64_t)shrt) : num / shrt);
+}
+
+void zp_image_crop_geometry(int w, int h, int resize, int size, enum zp_crop_recipe recipe, int *rw,
+                            int *rh, int *top, int *left)
+{
+    /* torchvision: new_long = int(resize * long / short), a truncation of the
+     * float quotient; the floor of the exact integer quotient is the same. */
+    int rnd = recipe == ZP_CROP_ROUND_FLOOR;
     if (w <= h) {
         *rw = resize;
-        *rh = (int)((int64_t)resize * h / w);
+        *rh = scale_long(resize, h, w, rnd);
     } else {
         *rh = resize;
-        *rw = (int)((int64_t)resize * w / h);
+        *rw = scale_long(resize, w, h, rnd);
     }
-    *top = half_round_even(*rh - size);
-    *left = half_round_even(*rw - size);
+    if (rnd) {
+        *top = (*rh - size) / 2;
+        *left = (*rw - size) / 2;
+    } else {
+        *top = half_round_even(*rh - size);
+        *left = half_round_even(*rw - size);
+    }
 }
 
 /* Pillow's convert("L"): ITU-R 601-2 luma in 16-bit fixed point, rounded. */
@@ -226,7 +240,7 @@ enum zp_status zp_image_preprocess(const struct zp_image *in, const struct zp_da
         if (out_w != out_h)
             return zp_err_set(err, ZP_EINVAL, "%s: a centre crop needs a square output, got %dx%d", name,
                               out_w, out_h);
-        zp_image_crop_geometry(in->w, in->h, resize, out_h, &rw, &rh, &top, &left);
+        zp_image_crop_geometry(in->w, in->h, resize, out_h, spec->crop_recipe, &rw, &rh, &top, &left);
         if (rw < out_w || rh < out_h)
             return zp_err_set(err, ZP_EFORMAT,
                               "%s: %dx%d image resized to %dx%d is smaller than the %dx%d crop", name,

@@ -447,6 +447,9 @@ int zp_cmd_bench(int argc, char **argv)
     zp_gb_clear();
     for (int i = 0; i < c.n; i++) {
         struct job *j = &c.jobs[i];
+        /* the jobs array moved while it grew: point the call at this job's operands now */
+        j->call.a = &j->pa;
+        j->call.b = &j->pb;
         char name[192];
         snprintf(name, sizeof name, "%s/%s/%s%dx%dx%d/threads:%d", j->row.kernel, j->row.scheme,
                  j->row.is_dw ? "dw" : "", j->row.m, j->row.n, j->row.k, j->row.threads);

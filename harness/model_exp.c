@@ -47,7 +47,13 @@ struct zp_model_ctx {
     float *float_logits;
     double float_top1;
     double *zf_relu, *zf_pad;         /* per layer input, from the float pass */
-    struct act_cal *cal[ZP_MAX_CALIB]; /* per calibration setting: n_layers entries */
+    /* Calibrated ranges: one entry per calibration setting and, for mse / kl (which
+     * optimise for a quantizer), per activation quantizer shape. */
+    struct cal_entry {
+        int k, bits, symmetric, narrow;
+        struct act_cal *layers; /* n_layers entries */
+    } cal[4 * ZP_MAX_CALIB];
+    int n_cal;
     double load_seconds, float_seconds;
     int batch;
     float **base_w; /* per layer: pruned weights, or NULL entries = the model's own */
@@ -142,12 +148,10 @@ static void ctx_free(struct zp_model_ctx *m)
         for (int l = 0; l < m->n_layers; l++)
             zp_free(m->base_w[l]);
     free(m->base_w);
-    for (int k = 0; k < ZP_MAX_CALIB; k++) {
-        if (!m->cal[k])
-            continue;
+    for (int k = 0; k < m->n_cal; k++) {
         for (int l = 0; l < m->n_layers; l++)
-            free(m->cal[k][l].sample);
-        free(m->cal[k]);
+            free(m->cal[k].layers[l].sample);
+        free(m->cal[k].layers);
     }
     free(m);
 }
@@ -402,11 +406,11 @@ static void observe_calib(void *ctx, int layer, float *x, int batch)
     }
 }
 
+/* The calibrated ranges for setting k and the variant's activation quantizer. */
 static enum zp_status calibrate(struct zp_model_ctx *m, int k, const struct zp_variant *v,
-                                struct zp_progress *prog, struct zp_err *err)
+                                struct zp_progress *prog, struct act_cal **result,
+                                struct zp_err *err)
 {
-    if (m->cal[k])
-        return ZP_OK;
     const struct zp_calib_cfg *cc = &m->mc->calib[k];
     enum zp_calib_method method;
     if (zp_calib_method_parse(cc->method, &method))
@@ -415,12 +419,33 @@ static enum zp_status calibrate(struct zp_model_ctx *m, int k, const struct zp_v
     co.ema_constant = cc->ema_constant;
     co.percentile = cc->percentile;
     co.bins = cc->bins;
-    /* mse and kl optimise for the activation quantizer's bit width; ranges are
-     * cached per setting, so the first variant's bits are used for all (8 unless
-     * configured otherwise; see docs/calibration.md). */
-    co.bits = v->a.bits > 1 ? v->a.bits : 8;
-    if (co.bits < 2)
-        co.bits = 2;
+    /* mse and kl optimise the range for the activation quantizer: its bits and
+     * whether it is symmetric (narrow for no-128). Probed from the scheme itself:
+     * fitted to [-1, 2], a symmetric quantizer keeps zero point 0 and signed codes. */
+    co.bits = v->a.bits < 2 ? 2 : v->a.bits;
+    co.symmetric = 0;
+    co.narrow_range = 0;
+    if (v->a.scheme->fit_range) {
+        struct zp_qparams probe;
+        struct zp_err ignore = {0};
+        memset(&probe, 0, sizeof probe);
+        if (v->a.scheme->fit_range(&v->a, -1.0f, 2.0f, &probe, &ignore) == ZP_OK &&
+            probe.zero_point == 0 && probe.qmin < 0 && probe.offset == 0.0f) {
+            co.symmetric = 1;
+            co.narrow_range = probe.qmin == -probe.qmax;
+        }
+    }
+    int shaped = method == ZP_CALIB_MSE || method == ZP_CALIB_KL;
+    for (int i = 0; i < m->n_cal; i++) {
+        const struct cal_entry *e = &m->cal[i];
+        if (e->k == k && (!shaped || (e->bits == co.bits && e->symmetric == co.symmetric &&
+                                      e->narrow == co.narrow_range))) {
+            *result = e->layers;
+            return ZP_OK;
+        }
+    }
+    if (m->n_cal == (int)(sizeof m->cal / sizeof m->cal[0]))
+        return zp_err_set(err, ZP_EINVAL, "too many distinct calibrations in one model");
     zp_progress_note(prog, "calibrating activation ranges: %s on %d examples of %s", cc->method,
                      cc->size, m->mc->calib_data.name);
     struct act_cal *out = calloc((size_t)m->n_layers, sizeof *out);
@@ -475,7 +500,8 @@ out:
         zp_err_prefix(err, "calibration (%s)", cc->method);
         return st;
     }
-    m->cal[k] = out;
+    m->cal[m->n_cal++] = (struct cal_entry){k, co.bits, co.symmetric, co.narrow_range, out};
+    *result = out;
     return ZP_OK;
 }
 
@@ -643,10 +669,11 @@ static enum zp_status qnet_build(struct qnet *q, struct zp_model_ctx *m,
     }
     if (!quant_act)
         return ZP_OK;
-    if (calibrate(m, k, v, prog, err))
+    struct act_cal *cal = NULL;
+    if (calibrate(m, k, v, prog, &cal, err))
         return err->status;
     for (int l = 0; l < n; l++) {
-        const struct act_cal *a = &m->cal[k][l];
+        const struct act_cal *a = &cal[l];
         const struct zp_scheme_config *c = &v->a;
         q->act_cfg[l] = c;
         q->act_lo[l] = a->lo;

@@ -135,43 +135,41 @@ static enum zp_status check_gnuplot(struct zp_err *err)
     return ZP_OK;
 }
 
+static void reap(struct zp_plot_run *r, size_t i, pid_t pid)
+{
+    /* waits for this child only: the caller's other children are not ours to reap */
+    int ws = 0;
+    pid_t got;
+    while ((got = waitpid(pid, &ws, 0)) < 0 && errno == EINTR)
+        ;
+    struct zp_plot_fig *f = &r->figs[i];
+    f->rendered = got == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 0 &&
+                  file_nonempty(r->plots, f->name, "png");
+    if (f->rendered) {
+        char log[4400];
+        snprintf(log, sizeof log, "%s/%s.log", r->plots, f->name);
+        unlink(log); /* kept only when it explains a failure */
+    }
+}
+
 static enum zp_status run_all(struct zp_plot_run *r, struct zp_err *err)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     size_t par = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (size_t)ncpu;
     pid_t pids[ZP_PLOT_MAX_FIGS];
-    size_t next = 0, running = 0;
-    for (size_t i = 0; i < r->nfigs; i++)
-        pids[i] = -1;
-    while (next < r->nfigs || running) {
-        while (next < r->nfigs && running < par) {
-            pids[next] = spawn_gnuplot(r->plots, r->figs[next].name);
-            if (pids[next] > 0)
-                running++;
-            next++;
+    size_t oldest = 0;
+    /* at most `par` scripts at once, reaped in start order */
+    for (size_t i = 0; i < r->nfigs; i++) {
+        if (i - oldest >= par) {
+            if (pids[oldest] > 0)
+                reap(r, oldest, pids[oldest]);
+            oldest++;
         }
-        if (!running)
-            break;
-        int ws;
-        pid_t done = waitpid(-1, &ws, 0);
-        if (done < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        for (size_t i = 0; i < next; i++)
-            if (pids[i] == done) {
-                running--;
-                struct zp_plot_fig *f = &r->figs[i];
-                f->rendered = WIFEXITED(ws) && WEXITSTATUS(ws) == 0 &&
-                              file_nonempty(r->plots, f->name, "png");
-                if (f->rendered) {
-                    char log[4400];
-                    snprintf(log, sizeof log, "%s/%s.log", r->plots, f->name);
-                    unlink(log); /* kept only when it explains a failure */
-                }
-            }
+        pids[i] = spawn_gnuplot(r->plots, r->figs[i].name);
     }
+    for (; oldest < r->nfigs; oldest++)
+        if (pids[oldest] > 0)
+            reap(r, oldest, pids[oldest]);
     enum zp_status st = ZP_OK;
     for (size_t i = 0; i < r->nfigs; i++)
         if (!r->figs[i].rendered && st == ZP_OK)

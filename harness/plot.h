@@ -182,6 +182,10 @@ const char *zp_plot_primary_mode(const struct zp_plot_run *r);
 void zp_plot_row_label(const struct zp_table *t, size_t row, char *out, size_t n);
 /* The label with a " nudge=..." / " calibration=..." part removed (key=value word). */
 void zp_plot_strip_word(const char *label, const char *key, char *out, size_t n);
+/* The top-1 drop of an accuracy.csv row in percentage points: 100 * (float_top1 -
+ * top1) from the two fraction columns, which are unambiguous; the drop column (points,
+ * DESIGN.md section 5) only when one of them is missing. */
+double zp_plot_drop_points(const struct zp_table *t, size_t row);
 /* Mean float_top1 of accuracy.csv (NaN when absent). */
 double zp_plot_float_top1(const struct zp_plot_run *r);
 

@@ -33,13 +33,11 @@ static int is_mode(const struct zp_table *t, size_t i, const struct acc_cols *c,
     return c->mode < 0 || strcmp(zp_table_str(t, i, c->mode), mode) == 0;
 }
 
-/* drop in points; computed from float_top1 - top1 when the column is missing */
+/* drop in points */
 static double row_drop(const struct zp_table *t, size_t i, const struct acc_cols *c)
 {
-    double d = zp_table_num(t, i, c->drop);
-    if (isnan(d))
-        d = zp_table_num(t, i, zp_table_col(t, "float_top1")) - zp_table_num(t, i, c->top1);
-    return 100.0 * d;
+    (void)c;
+    return zp_plot_drop_points(t, i);
 }
 
 static enum zp_status finish(struct zp_plot_run *r, struct zp_sbuf *gp, const char *name,
@@ -81,7 +79,7 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
     struct acc_cols c = acc_cols(t);
     if (c.top1 < 0)
         return ZP_OK;
-    struct zp_bars top = {.colour_by_group = 1, .use_max = 1};
+    struct zp_bars top = {.colour_by_group = 1, .use_max = 1, .value_fmt = "%.1f"};
     struct zp_bars negdrop = {.colour_by_group = 1, .use_max = 1};
     for (size_t i = 0; i < t->nrows; i++) {
         if (!is_mode(t, i, &c, mode))

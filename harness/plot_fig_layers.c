@@ -21,7 +21,7 @@ static const char *layers_mode(const struct zp_table *t)
 
 static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, const char *metric,
                                        const char *title, const char *ylabel, const char *caption,
-                                       struct zp_err *err)
+                                       int log_ok, struct zp_err *err)
 {
     const struct zp_table *t = &r->layers;
     int cm = zp_table_col(t, metric);
@@ -35,6 +35,7 @@ static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, 
     struct zp_lines lines = {0};
     struct zp_strset layer_names = {0};
     size_t npoints = 0;
+    double vmin = INFINITY, vmax = 0;
     for (size_t i = 0; i < t->nrows; i++) {
         if (mode && strcmp(zp_table_str(t, i, cmode), mode) != 0)
             continue;
@@ -48,8 +49,12 @@ static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, 
         int li = zp_strset_add(&layer_names, layer);
         if (isnan(x))
             x = li;
-        zp_line_add(zp_lines_get(&lines, label, zp_table_str(t, i, csch)), x,
-                    zp_table_num(t, i, cm), layer);
+        double v = zp_table_num(t, i, cm);
+        zp_line_add(zp_lines_get(&lines, label, zp_table_str(t, i, csch)), x, v, layer);
+        if (v > 0) {
+            vmin = fmin(vmin, v);
+            vmax = fmax(vmax, v);
+        }
         npoints++;
     }
     enum zp_status st = ZP_OK;
@@ -68,6 +73,10 @@ static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, 
         zp_sbuf_printf(&gp, "\n");
         zp_sbuf_printf(&gp, "set xtics rotate by 45 right font ',%d'\nset offsets 0.5, 0.5, graph 0.05, 0\n",
                        layer_names.n > 30 ? 7 : 9);
+        /* a positive metric spanning decades (a binary variant's shift next to an
+         * 8-bit one's) only reads on a log axis; zeros then drop out */
+        if (log_ok && vmax > 1000 * vmin)
+            zp_sbuf_printf(&gp, "set logscale y\nset format y '%%.0e'\n");
         st = zp_lines_emit(r, &lines, name, &gp, 1, NULL, err);
         zp_plot_script_end(&gp);
         char file[128];
@@ -93,13 +102,14 @@ enum zp_status zp_plot_figs_layers(struct zp_plot_run *r, struct zp_err *err)
         "layer output SQNR (dB)",
         "SQNR (dB) of each layer's output against the float run, one line per scheme variant: dips "
         "mark the layers that hurt.",
-        err);
+        0, err);
     if (st == ZP_OK)
         st = fig_layer_metric(
             r, "layers_mean_shift", "mean_shift", "Per-layer mean shift by scheme variant",
             "mean shift |mean(y'-y)| / std(y)",
             "Mean over channels of |mean(y' - y)| / std(y) per layer, one line per variant: the "
-            "bias a non-exact zero creates (zero-representation view).",
-            err);
+            "bias a non-exact zero creates (zero-representation view); log scale when it spans "
+            "decades.",
+            1, err);
     return st;
 }

@@ -498,6 +498,15 @@ void zp_plot_strip_word(const char *label, const char *key, char *out, size_t n)
     out[o] = '\0';
 }
 
+double zp_plot_drop_points(const struct zp_table *t, size_t row)
+{
+    double f = zp_table_num(t, row, zp_table_col(t, "float_top1"));
+    double q = zp_table_num(t, row, zp_table_col(t, "top1"));
+    if (!isnan(f) && !isnan(q))
+        return 100.0 * (f - q);
+    return zp_table_num(t, row, zp_table_col(t, "drop"));
+}
+
 double zp_plot_float_top1(const struct zp_plot_run *r)
 {
     if (!r->has_accuracy)

@@ -11,7 +11,6 @@ static void best_per_bits(const struct zp_plot_run *r, struct zp_sbuf *out)
     const struct zp_table *t = &r->accuracy;
     const char *mode = zp_plot_primary_mode(r);
     int cb = zp_table_col(t, "bits"), ct = zp_table_col(t, "top1"), cm = zp_table_col(t, "mode");
-    int cd = zp_table_col(t, "drop"), cf = zp_table_col(t, "float_top1");
     if (!mode || ct < 0)
         return;
     double ft = zp_plot_float_top1(r);
@@ -44,11 +43,9 @@ static void best_per_bits(const struct zp_plot_run *r, struct zp_sbuf *out)
             continue;
         char label[256];
         zp_plot_row_label(t, best, label, sizeof label);
-        double drop = zp_table_num(t, best, cd);
-        if (isnan(drop))
-            drop = zp_table_num(t, best, cf) - bv;
+        double drop = zp_plot_drop_points(t, best);
         zp_sbuf_printf(out, "- Best at %g bits (PTQ, mode %s): **%s**, top-1 %.2f%% (drop %.2f points).\n",
-                       bits, mode, label, 100.0 * bv, 100.0 * drop);
+                       bits, mode, label, 100.0 * bv, drop);
     }
 }
 
@@ -104,6 +101,23 @@ static void worst_layer(const struct zp_plot_run *r, struct zp_sbuf *out)
                        zp_table_str(t, w, cl), zp_table_str(t, w, co), label, cm >= 0 ? ", mode " : "",
                        zp_table_str(t, w, cm), wv);
     }
+    /* the layer that hurts across the board: lowest SQNR averaged over variants */
+    struct zp_bars per_layer = {0};
+    for (size_t i = 0; i < t->nrows; i++)
+        zp_bars_add(&per_layer, zp_table_str(t, i, cl), NULL, "sqnr", NULL, zp_table_num(t, i, cs));
+    size_t worst = 0;
+    double worst_v = INFINITY;
+    for (size_t g = 0; g < per_layer.groups.n; g++) {
+        double v = zp_bars_get(&per_layer, g, 0);
+        if (!isnan(v) && v < worst_v) {
+            worst_v = v;
+            worst = g;
+        }
+    }
+    if (!isinf(worst_v) && per_layer.groups.n > 1)
+        zp_sbuf_printf(out, "- Most sensitive layer over all variants: **%s**, mean output SQNR %.2f dB.\n",
+                       per_layer.groups.v[worst], worst_v);
+    zp_bars_free(&per_layer);
     if (!isinf(sv)) {
         zp_plot_row_label(t, ws, label, sizeof label);
         zp_sbuf_printf(out, "- Largest mean shift: layer **%s** under %s: %.4g std.\n",

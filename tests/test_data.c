@@ -548,30 +548,50 @@ static void test_crop_geometry(void **state)
     int rw, rh, top, left;
     /* 500x375 landscape: short side 375 -> 256, long int(256*500/375) = 341;
      * left = round((341 - 224) / 2) = round(58.5) = 58 (half to even). */
-    zp_image_crop_geometry(500, 375, 256, 224, &rw, &rh, &top, &left);
+    zp_image_crop_geometry(500, 375, 256, 224, ZP_CROP_TORCHVISION, &rw, &rh, &top, &left);
     assert_int_equal(rw, 341);
     assert_int_equal(rh, 256);
     assert_int_equal(top, 16);
     assert_int_equal(left, 58);
     /* Portrait is the transpose. */
-    zp_image_crop_geometry(375, 500, 256, 224, &rw, &rh, &top, &left);
+    zp_image_crop_geometry(375, 500, 256, 224, ZP_CROP_TORCHVISION, &rw, &rh, &top, &left);
     assert_int_equal(rw, 256);
     assert_int_equal(rh, 341);
     assert_int_equal(top, 58);
     assert_int_equal(left, 16);
     /* 343 long: round(59.5) = 60 (even). 500x333: int(384.38) = 384, left 80. */
-    zp_image_crop_geometry(343, 256, 256, 224, &rw, &rh, &top, &left);
+    zp_image_crop_geometry(343, 256, 256, 224, ZP_CROP_TORCHVISION, &rw, &rh, &top, &left);
     assert_int_equal(rw, 343);
     assert_int_equal(left, 60);
-    zp_image_crop_geometry(500, 333, 256, 224, &rw, &rh, &top, &left);
+    zp_image_crop_geometry(500, 333, 256, 224, ZP_CROP_TORCHVISION, &rw, &rh, &top, &left);
     assert_int_equal(rw, 384);
     assert_int_equal(left, 80);
     /* Square: both sides 256, both offsets 16. */
-    zp_image_crop_geometry(300, 300, 256, 224, &rw, &rh, &top, &left);
+    zp_image_crop_geometry(300, 300, 256, 224, ZP_CROP_TORCHVISION, &rw, &rh, &top, &left);
     assert_int_equal(rw, 256);
     assert_int_equal(rh, 256);
     assert_int_equal(top, 16);
     assert_int_equal(left, 16);
+
+    /* ROUND_FLOOR: long side rounded, offsets floored. 640x427: 256*640/427 =
+     * 383.7 -> 384 (torchvision 383), left (384 - 224) // 2 = 80 (torchvision
+     * round(79.5) = 80 too); 343x256: left 119 // 2 = 59 (torchvision 60). */
+    zp_image_crop_geometry(640, 427, 256, 224, ZP_CROP_TORCHVISION, &rw, &rh, &top, &left);
+    assert_int_equal(rw, 383);
+    assert_int_equal(left, 80);
+    zp_image_crop_geometry(640, 427, 256, 224, ZP_CROP_ROUND_FLOOR, &rw, &rh, &top, &left);
+    assert_int_equal(rw, 384);
+    assert_int_equal(rh, 256);
+    assert_int_equal(left, 80);
+    assert_int_equal(top, 16);
+    zp_image_crop_geometry(256, 343, 256, 224, ZP_CROP_ROUND_FLOOR, &rw, &rh, &top, &left);
+    assert_int_equal(rh, 343);
+    assert_int_equal(top, 59);
+    assert_int_equal(left, 16);
+    /* 500x375 agrees in both: 341.33 -> 341, round(58.5) = 58 = 117 // 2. */
+    zp_image_crop_geometry(500, 375, 256, 224, ZP_CROP_ROUND_FLOOR, &rw, &rh, &top, &left);
+    assert_int_equal(rw, 341);
+    assert_int_equal(left, 58);
 }
 
 /* Preprocess with CROP: the crop must be the centre window of the resized

@@ -2,6 +2,7 @@
  * buffers, and the whole-network forward, loss and backward passes. */
 #include "train/tnet.h"
 
+#include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,4 +387,13 @@ size_t zp_tnet_state_size(const struct zp_tnet *net)
             s += 2 * (size_t)l->c_in;
     }
     return s;
+}
+
+void zp_train_flush_denormals(void)
+{
+#if defined(__SSE__) || defined(__x86_64__)
+    _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ | DAZ */
+#pragma omp parallel
+    _mm_setcsr(_mm_getcsr() | 0x8040);
+#endif
 }

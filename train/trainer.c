@@ -137,6 +137,7 @@ enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_t
     memset(sum, 0, sizeof *sum);
     if (run->threads > 0)
         omp_set_num_threads(run->threads);
+    zp_train_flush_denormals();
     struct zp_dataset tr = {0}, te = {0};
     struct zp_tnet *net = NULL;
     enum zp_status s = zp_dataset_load(&cfg->train_spec, &tr, err);

@@ -17,7 +17,7 @@ static double hsum_ps(__m256 v)
 
 static double hsum_epi32(__m256i v)
 {
-    int t[8];
+    unsigned t[8];
     _mm256_storeu_si256((__m256i *)t, v);
     double s = 0;
     for (int i = 0; i < 8; i++)

@@ -2,10 +2,21 @@
  * Each chain feeds its own result back as the next input, so the work is real
  * and loop-carried; 12 chains cover the latencies. */
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "kernels/peak/peak.h"
 
 #define N ZP_PEAK_CHAINS
+
+/* Lane sum in unsigned arithmetic: the chains wrap on purpose. */
+static double hsum(__m512i v)
+{
+    uint64_t t[8], s = 0;
+    _mm512_storeu_si512(t, v);
+    for (int i = 0; i < 8; i++)
+        s += t[i];
+    return (double)s;
+}
 
 double zp_peak_fma_zmm(long iters)
 {
@@ -34,7 +45,7 @@ double zp_peak_maddubs3_zmm(long iters)
     __m512i s = acc[0];
     for (int i = 1; i < N; i++)
         s = _mm512_add_epi32(s, acc[i]);
-    return (double)_mm512_reduce_add_epi32(s);
+    return hsum(s);
 }
 
 double zp_peak_maddubs_adds_zmm(long iters)
@@ -49,5 +60,5 @@ double zp_peak_maddubs_adds_zmm(long iters)
     __m512i s = acc[0];
     for (int i = 1; i < N; i++)
         s = _mm512_add_epi32(s, acc[i]);
-    return (double)_mm512_reduce_add_epi32(s);
+    return hsum(s);
 }

@@ -1,0 +1,1 @@
+-: bench/gbench_shim.h

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# A private single-node Slurm cluster (munged + slurmctld + slurmd) that lives in one
+# directory, for tests and for trying scripts/slurm_sweep.sbatch on a laptop. It does
+# not touch /etc/slurm, /etc/munge or system services: every daemon gets its own key,
+# socket, ports, state, logs and pid file under DIR, and is stopped by its pid.
+#
+#   slurm_local.sh start DIR [--owner PID] [--ttl SECONDS]
+#       Starts the cluster and waits (bounded) until the node is idle; prints the
+#       line to eval to use it: export SLURM_CONF=DIR/slurm.conf
+#       A watchdog stops the daemons after --ttl seconds (default 600), or as soon
+#       as process --owner exits, so a crashed test never leaves daemons behind.
+#   slurm_local.sh stop DIR
+#       Cancels the cluster's jobs, stops its daemons (TERM, then KILL), idempotent.
+#
+# Exit codes of start: 0 ready; 3 this machine lacks a prerequisite (a Slurm or
+# munge program, root): callers may skip; 1 a daemon failed (logs are printed).
+set -uo pipefail
+
+SELF=$(readlink -f "$0")
+PROGS="munged slurmctld slurmd sbatch sinfo squeue scancel scontrol"
+
+die() { echo "slurm_local: $*" >&2; exit 1; }
+
+usage() {
+    sed -n '2,/^set -uo/p' "$SELF" | sed '$d; s/^# \{0,1\}//' >&2
+    exit 2
+}
+
+# Prints the last lines of each log so a failure explains itself.
+show_logs() {
+    for f in "$1"/munged.log "$1"/slurmctld.log "$1"/slurmd.log; do
+        [ -s "$f" ] && { echo "--- $f (last lines)"; tail -15 "$f"; }
+    done >&2
+}
+
+pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+
+read_pid() { [ -s "$1" ] && tr -dc '0-9' <"$1"; }
+
+# Sends TERM to the processes named by the pid files, all at once, waits up to
+# 10 s for them to exit, then KILLs the ones left.
+stop_pidfiles() {
+    local f pid pids="" left
+    for f in "$@"; do
+        pid=$(read_pid "$f") && pid_alive "$pid" && pids="$pids $pid"
+    done
+    [ -n "$pids" ] || return 0
+    # shellcheck disable=SC2086
+    kill -TERM $pids 2>/dev/null
+    for _ in $(seq 100); do
+        left=""
+        for pid in $pids; do pid_alive "$pid" && left="$left $pid"; done
+        [ -z "$left" ] && return 0
+        sleep 0.1
+    done
+    # shellcheck disable=SC2086
+    kill -KILL $left 2>/dev/null
+    return 0
+}
+
+cmd_stop() {
+    local dir=$1
+    [ -f "$dir/slurm.conf" ] || return 0
+    export SLURM_CONF="$dir/slurm.conf"
+    # Jobs first, so that no slurmstepd or harness outlives the daemons.
+    if pid_alive "$(read_pid "$dir/slurmctld.pid")"; then
+        local jobs
+        jobs=$(timeout 10 squeue -h -o %A 2>/dev/null | sort -u)
+        if [ -n "$jobs" ]; then
+            # shellcheck disable=SC2086
+            timeout 10 scancel $jobs 2>/dev/null
+            for _ in $(seq 50); do
+                [ -z "$(timeout 5 squeue -h -t R,CG -o %A 2>/dev/null)" ] && break
+                sleep 0.2
+            done
+        fi
+    fi
+    stop_pidfiles "$dir/slurmd.pid" "$dir/slurmctld.pid"
+    stop_pidfiles "$dir/munged.pid"
+    # The watchdog calls stop itself: it must not kill itself mid-way.
+    [ -z "${ZP_SLURM_WATCHDOG:-}" ] && stop_pidfiles "$dir/watchdog.pid"
+    rm -f "$dir/slurmd.pid" "$dir/slurmctld.pid" "$dir/munged.pid"
+    return 0
+}
+
+# Two free TCP ports in a row, picked at random so that two clusters (or a system
+# Slurm on the default 6817/6818) never collide.
+pick_ports() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 20000))
+        if ! ss -Hltn 2>/dev/null | awk '{print $4}' | grep -Eq ":($p|$((p + 1)))\$"; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+wait_for() { # SECONDS COMMAND...: polls COMMAND every 0.2 s
+    local limit=$(($1 * 5))
+    shift
+    for _ in $(seq "$limit"); do "$@" && return 0; sleep 0.2; done
+    return 1
+}
+
+cmd_start() {
+    local dir=$1 owner=$2 ttl=$3
+    local p missing=""
+    for p in $PROGS ss; do command -v "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+    if [ -n "$missing" ]; then
+        echo "slurm_local: missing programs:$missing (Debian packages: slurmctld slurmd" \
+             "slurm-client munge iproute2)" >&2
+        exit 3
+    fi
+    # slurmd must be root to start jobs for the submitting user.
+    if [ "$(id -u)" != 0 ]; then
+        echo "slurm_local: slurmd must run as root to launch jobs; running as $(id -un)" >&2
+        exit 3
+    fi
+    mkdir -p "$dir" || die "$dir: cannot create"
+    dir=$(readlink -f "$dir")
+    pid_alive "$(read_pid "$dir/slurmctld.pid")" &&
+        die "$dir: a cluster is running there (slurm_local.sh stop $dir first)"
+    # A stopped cluster's folder can be reused: start from clean state.
+    rm -rf "$dir/munge" "$dir/state" "$dir/spool" "$dir"/*.log "$dir"/*.out "$dir"/*.pid
+    chmod 700 "$dir"
+    mkdir -p "$dir/munge" "$dir/state" "$dir/spool"
+    chmod 700 "$dir/munge"
+
+    # munge: a fresh key so that this cluster trusts nobody else.
+    dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none ||
+        die "cannot write the munge key"
+    chmod 400 "$dir/munge/munge.key"
+    local sock="$dir/munge/munge.socket"
+    munged --force --key-file="$dir/munge/munge.key" --socket="$sock" \
+        --pid-file="$dir/munged.pid" --log-file="$dir/munged.log" \
+        --seed-file="$dir/munge/seed" </dev/null >>"$dir/munged.log" 2>&1 ||
+        { show_logs "$dir"; cmd_stop "$dir"; die "munged did not start"; }
+    wait_for 10 test -S "$sock" || { show_logs "$dir"; die "munged: no socket $sock"; }
+
+    local port host user node
+    port=$(pick_ports) || die "no free TCP port pair found"
+    host=$(hostname -s)
+    user=$(id -un)
+    # The node line as slurmd itself detects it (sockets, cores, threads), so the node
+    # is not drained for a topology mismatch; memory is kept small on purpose.
+    node=$(slurmd -C 2>/dev/null | sed -n 's/^\(NodeName=.*\) RealMemory=[0-9]*.*/\1/p')
+    [ -n "$node" ] || node="NodeName=$host CPUs=$(nproc)"
+    cat >"$dir/slurm.conf" <<EOF
+# Written by scripts/slurm_local.sh: a private single-node cluster in $dir.
+ClusterName=zplocal
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
+SlurmUser=$user
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$sock
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool
+SlurmctldPidFile=$dir/slurmctld.pid
+SlurmdPidFile=$dir/slurmd.pid
+SlurmctldLogFile=$dir/slurmctld.log
+SlurmdLogFile=$dir/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+# No cgroups: containers often lack a writable cgroup tree.
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SwitchType=switch/none
+MpiDefault=none
+MailProg=/bin/true
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+SchedulerType=sched/backfill
+ReturnToService=2
+SlurmdParameters=config_overrides
+SlurmctldTimeout=30
+SlurmdTimeout=30
+InactiveLimit=0
+KillWait=5
+MinJobAge=300
+$node RealMemory=1000 NodeAddr=127.0.0.1 NodeHostname=$host State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=60 State=UP
+EOF
+    export SLURM_CONF="$dir/slurm.conf"
+    # -i: ignore any saved state (the state dir is new anyway).
+    slurmctld -f "$SLURM_CONF" -i </dev/null >>"$dir/slurmctld.out" 2>&1 ||
+        { show_logs "$dir"; cmd_stop "$dir"; die "slurmctld did not start"; }
+    slurmd -f "$SLURM_CONF" </dev/null >>"$dir/slurmd.out" 2>&1 ||
+        { show_logs "$dir"; cmd_stop "$dir"; die "slurmd did not start"; }
+
+    # The watchdog: detached, its own session, no inherited stdout (a caller reading
+    # our output through a pipe would otherwise wait for it).
+    ZP_SLURM_WATCHDOG=1 setsid bash -c '
+        end=$((SECONDS + $3))
+        while [ $SECONDS -lt $end ]; do
+            if [ "$2" != 0 ] && ! kill -0 "$2" 2>/dev/null; then break; fi
+            sleep 1
+        done
+        "$4" stop "$1"' watchdog "$dir" "$owner" "$ttl" "$SELF" </dev/null >/dev/null 2>&1 &
+    echo $! >"$dir/watchdog.pid"
+
+    node_idle() { [ "$(timeout 5 sinfo -h -n "$host" -o %t 2>/dev/null)" = idle ]; }
+    if ! wait_for 60 node_idle; then
+        show_logs "$dir"
+        echo "sinfo: $(timeout 5 sinfo -h -n "$host" -o '%t %E' 2>&1)" >&2
+        cmd_stop "$dir"
+        die "node $host did not become idle within 60 s"
+    fi
+    echo "export SLURM_CONF=$dir/slurm.conf"
+}
+
+[ $# -ge 2 ] || usage
+cmd=$1 dir=$2
+shift 2
+case $cmd in
+start)
+    owner=0 ttl=600
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --owner) owner=${2:?--owner needs a PID}; shift 2 ;;
+        --ttl) ttl=${2:?--ttl needs seconds}; shift 2 ;;
+        *) usage ;;
+        esac
+    done
+    cmd_start "$dir" "$owner" "$ttl"
+    ;;
+stop) cmd_stop "$dir" ;;
+*) usage ;;
+esac
