@@ -51,11 +51,11 @@ enum zp_status zp_data_read_file(const char *path, uint8_t **buf, size_t *len, s
         if (got < 0) {
             int zerr = 0;
             const char *msg = gzerror(f, &zerr);
-            zp_err_set(err, zerr == Z_ERRNO ? ZP_EIO : ZP_EFORMAT, "%s: read error: %s", path,
-                       zerr == Z_ERRNO ? strerror(errno) : msg);
+            enum zp_status st = zerr == Z_ERRNO ? ZP_EIO : ZP_EFORMAT;
+            zp_err_set(err, st, "%s: read error: %s", path, zerr == Z_ERRNO ? strerror(errno) : msg);
             free(b);
             gzclose(f);
-            return err ? err->status : ZP_EFORMAT;
+            return st;
         }
         if (got == 0)
             break;

@@ -50,7 +50,6 @@ enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct
     char **files = NULL;
     int32_t *labels = NULL;
     int64_t n = 0;
-    struct zp_err *errs = NULL;
     enum zp_status st = zp_labels_csv_read(spec->labels, spec->limit, &files, &labels, &n, err);
     if (st != ZP_OK)
         return st;
@@ -71,8 +70,7 @@ enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct
     size_t ex = (size_t)spec->channels * oh * ow;
     ds->x = zp_alloc((size_t)n * ex * sizeof(float));
     ds->labels = zp_alloc((size_t)n * sizeof(int32_t));
-    errs = calloc((size_t)n, sizeof *errs);
-    if (!ds->x || !ds->labels || !errs) {
+    if (!ds->x || !ds->labels) {
         st = zp_err_set(err, ZP_ENOMEM, "%s: out of memory for %lld images of %dx%d", spec->labels,
                         (long long)n, ow, oh);
         goto out_free;
@@ -85,21 +83,33 @@ enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct
     st = zp_dataset_check_labels(ds, spec->labels, err);
     if (st != ZP_OK)
         goto out_free;
-    /* Images vary in size and cost: hand them out one at a time. */
+    /* Images vary in size and cost: hand them out a few at a time. The error
+     * kept is the one of the lowest failing row; rows after it are skipped. */
+    int64_t bad = n;
+    struct zp_err first = { 0 };
     #pragma omp parallel for schedule(dynamic, 4)
-    for (int64_t i = 0; i < n; i++)
-        load_one(spec, files[i], oh, ow, ds->x + (size_t)i * ex, &errs[i]);
-    for (int64_t i = 0; i < n; i++)
-        if (errs[i].status != ZP_OK) {
-            st = zp_err_set(err, errs[i].status, "%s (row %lld of %s)", errs[i].msg, (long long)i + 1,
-                            spec->labels);
-            break;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t cur;
+        #pragma omp atomic read
+        cur = bad;
+        if (i > cur)
+            continue;
+        struct zp_err e = { 0 };
+        if (load_one(spec, files[i], oh, ow, ds->x + (size_t)i * ex, &e) != ZP_OK) {
+            #pragma omp critical(zp_images_err)
+            if (i < bad) {
+                bad = i;
+                first = e;
+            }
         }
+    }
+    if (bad < n)
+        st = zp_err_set(err, first.status, "%s (row %lld of %s)", first.msg, (long long)bad + 1,
+                        spec->labels);
 out_free:
     for (int64_t i = 0; i < n; i++)
         free(files[i]);
     free(files);
     free(labels);
-    free(errs);
     return st;
 }

@@ -76,10 +76,15 @@ enum zp_status zp_labels_csv_read(const char *path, int limit, char ***files, in
     int32_t *l = NULL;
     int64_t count = 0;
     int col_file = -1, col_label = -1, ncols = 0;
-    char *save = NULL;
     long lineno = 0;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        lineno++; /* blank lines are skipped by strtok_r: line numbers count non-blank lines */
+    char *next = text;
+    while (next) {
+        char *line = next;
+        char *eol = strchr(line, '\n');
+        if (eol)
+            *eol = '\0';
+        next = eol ? eol + 1 : NULL;
+        lineno++;
         size_t ll = strlen(line);
         if (ll && line[ll - 1] == '\r')
             line[--ll] = '\0';

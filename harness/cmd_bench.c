@@ -353,9 +353,10 @@ int zp_cmd_bench(int argc, char **argv)
     }
 
     struct zp_peak peaks[16];
-    int np = zp_peak_measure(peaks, 16);
+    int np = 0;
     struct zp_err err = {0};
     if (!config) {
+        np = zp_peak_measure(peaks, 16);
         print_peaks(peaks, np);
         if (out) {
             if (mkdir_p(out) != 0) {
@@ -375,6 +376,7 @@ int zp_cmd_bench(int argc, char **argv)
         fprintf(stderr, "harness: bench: %s\n", err.msg);
         return err.status == ZP_ECONFIG ? ZP_EXIT_USAGE : ZP_EXIT_FAILED;
     }
+    np = zp_peak_measure(peaks, 16); /* after the config: a bad config fails fast */
     char dir[4096];
     if (out)
         snprintf(dir, sizeof dir, "%s", out);
@@ -461,9 +463,12 @@ int zp_cmd_bench(int argc, char **argv)
     char a_out[4200], a_reps[64];
     snprintf(a_out, sizeof a_out, "--benchmark_out=%s/kernels_gbench.json", dir);
     snprintf(a_reps, sizeof a_reps, "--benchmark_repetitions=%d", cfg.repetitions);
-    const char *args[] = {a_out, "--benchmark_out_format=json", a_reps};
+    /* repetitions interleaved in random order across all benchmarks: a burst of load
+     * from other processes then spreads over every kernel instead of hitting the few
+     * that happened to run during it */
+    const char *args[] = {a_out, "--benchmark_out_format=json", a_reps, "--benchmark_enable_random_interleaving=true"};
     struct zp_gb_result *res = calloc((size_t)c.n, sizeof *res);
-    int nres = res ? zp_gb_run(3, args, quiet, res, c.n) : -1;
+    int nres = res ? zp_gb_run(4, args, quiet, res, c.n) : -1;
     if (nres != c.n) {
         fprintf(stderr, "harness: bench: Google Benchmark run failed (%d of %d results)\n", nres, c.n);
         free(res);

@@ -192,12 +192,34 @@ enum zp_status zp_plots_render(const char *run_dir, struct zp_err *err)
         st = zp_err_set(err, ZP_EIO, "%s: cannot create: %s", r->plots, strerror(errno));
         goto out_free_run;
     }
-    /* An existing style.gp is the user's restyling: keep it. */
+    /* $ZP_PLOT_STYLE (a house style kept for a paper) replaces style.gp; otherwise
+     * an existing style.gp is the user's restyling of this run: keep it. */
     char style[4400];
     snprintf(style, sizeof style, "%s/style.gp", r->plots);
     struct stat sb;
-    if (stat(style, &sb) != 0 && (st = zp_plot_write(r, "style.gp", zp_plot_style_text(), err)) != ZP_OK)
+    const char *user_style = getenv("ZP_PLOT_STYLE");
+    if (user_style && *user_style) {
+        FILE *in = fopen(user_style, "rb");
+        if (!in) {
+            st = zp_err_set(err, ZP_EIO, "ZP_PLOT_STYLE=%s: cannot open: %s", user_style, strerror(errno));
+            goto out_free_run;
+        }
+        struct zp_sbuf text = {0};
+        char buf[4096];
+        size_t got;
+        while ((got = fread(buf, 1, sizeof buf - 1, in)) > 0) {
+            buf[got] = '\0';
+            zp_sbuf_printf(&text, "%s", buf);
+        }
+        fclose(in);
+        st = zp_plot_write(r, "style.gp", text.s ? text.s : "", err);
+        zp_sbuf_free(&text);
+        if (st != ZP_OK)
+            goto out_free_run;
+    } else if (stat(style, &sb) != 0 &&
+               (st = zp_plot_write(r, "style.gp", zp_plot_style_text(), err)) != ZP_OK) {
         goto out_free_run;
+    }
 
     enum zp_status (*const writers[])(struct zp_plot_run *, struct zp_err *) = {
         zp_plot_figs_tensors, zp_plot_figs_accuracy, zp_plot_figs_layers,

@@ -49,7 +49,7 @@ void zp_table_free(struct zp_table *t);
 int zp_table_col(const struct zp_table *t, const char *name);
 /* Cell text; "" for an absent column (col < 0). */
 const char *zp_table_str(const struct zp_table *t, size_t row, int col);
-/* Cell as a number; NaN when empty, absent or not a number. */
+/* Cell as a number; NaN when empty, absent, not a number or not finite. */
 double zp_table_num(const struct zp_table *t, size_t row, int col);
 /* true/1/yes -> 1, false/0/no -> 0, anything else -> -1. */
 int zp_table_bool(const struct zp_table *t, size_t row, int col);

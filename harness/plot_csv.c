@@ -20,6 +20,7 @@ struct parse_state {
     int oom;
 };
 
+
 static char *dup_field(const void *s, size_t len)
 {
     char *d = malloc(len + 1);
@@ -126,15 +127,16 @@ enum zp_status zp_table_parse(const char *name, const char *text, size_t len, st
 {
     memset(t, 0, sizeof *t);
     struct csv_parser p;
-    if (csv_init(&p, CSV_APPEND_NULL) != 0)
+    /* strict: a stray or unterminated quote is an error, not a silently merged field */
+    if (csv_init(&p, CSV_APPEND_NULL | CSV_STRICT | CSV_STRICT_FINI) != 0)
         return zp_err_set(err, ZP_ENOMEM, "%s: cannot initialise the CSV parser", name);
     struct parse_state ps = {.t = t};
     enum zp_status st = ZP_OK;
-    if (csv_parse(&p, text, len, on_field, on_row, &ps) != len) {
-        st = zp_err_set(err, ZP_EFORMAT, "%s: CSV parse error: %s", name,
+    if (csv_parse(&p, text, len, on_field, on_row, &ps) != len ||
+        csv_fini(&p, on_field, on_row, &ps) != 0) {
+        st = zp_err_set(err, ZP_EFORMAT, "%s: malformed CSV after %zu data rows: %s", name, t->nrows,
                         csv_strerror(csv_error(&p)));
     }
-    csv_fini(&p, on_field, on_row, &ps);
     csv_free(&p);
     free_row(&ps);
     free(ps.row);
@@ -220,7 +222,8 @@ double zp_table_num(const struct zp_table *t, size_t row, int col)
         return NAN;
     char *end;
     double v = strtod(s, &end);
-    return *end ? NAN : v;
+    /* non-finite values (inf, nan) can't be drawn or ranked: treated as missing */
+    return *end || !isfinite(v) ? NAN : v;
 }
 
 int zp_table_bool(const struct zp_table *t, size_t row, int col)

@@ -97,8 +97,14 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
     snprintf(title, sizeof title, "Weights of layer %s%s%s%s and the levels each scheme can represent",
              layer, *model ? " (" : "", model, *model ? ")" : "");
     zp_plot_quote(&gp, title);
-    zp_sbuf_printf(&gp, "\nset xrange [%.8g:%.8g]\nset lmargin at screen 0.30\nset rmargin at screen 0.97\n",
-                   xmin - pad, xmax + pad);
+    /* left margin wide enough for the longest variant label of the lower panel */
+    size_t maxlen = 0;
+    for (size_t k = 0; k < labels.n; k++)
+        maxlen = strlen(labels.v[k]) > maxlen ? strlen(labels.v[k]) : maxlen;
+    double lmargin = 0.06 + 0.0062 * (double)maxlen;
+    lmargin = lmargin < 0.1 ? 0.1 : lmargin > 0.4 ? 0.4 : lmargin;
+    zp_sbuf_printf(&gp, "\nset xrange [%.8g:%.8g]\nset lmargin at screen %.3f\nset rmargin at screen 0.97\n",
+                   xmin - pad, xmax + pad, lmargin);
     double split = labels.n ? 0.50 : 0.12;
     zp_sbuf_printf(&gp, "set tmargin at screen 0.90\nset bmargin at screen %.2f\n", split + 0.02);
     zp_sbuf_printf(&gp, "set ylabel 'count'\nset yrange [0:*]\nunset key\n%s",

@@ -111,7 +111,9 @@ static enum zp_status fig_throughput(struct zp_plot_run *r, double th, struct zp
                 snprintf(series, sizeof series, "%s (%s)", kernel, scheme);
             else
                 snprintf(series, sizeof series, "%s", scheme);
-            zp_bars_add(&b, sh, NULL, series, anchor ? kernel : scheme, zp_table_num(t, i, c.gops));
+            double g = zp_table_num(t, i, c.gops);
+            if (g > 0) /* log axis */
+                zp_bars_add(&b, sh, NULL, series, anchor ? kernel : scheme, g);
         }
     enum zp_status st = ZP_OK;
     if (b.groups.n) {

@@ -55,7 +55,7 @@ static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, 
             vmin = fmin(vmin, v);
             vmax = fmax(vmax, v);
         }
-        npoints++;
+        npoints += !isnan(v);
     }
     enum zp_status st = ZP_OK;
     if (npoints) {

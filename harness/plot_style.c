@@ -124,9 +124,11 @@ void zp_plot_script_begin(struct zp_sbuf *gp, const char *name, const char *what
 {
     zp_sbuf_printf(gp,
                    "# %s\n"
-                   "# Data: %s; the small files %s*.dat beside this script are derived from\n"
-                   "# those CSVs only, by `harness plot`. Restyle: edit style.gp (every figure)\n"
-                   "# or this file, then run `gnuplot %s.gp` in this folder.\n"
+                   "# Data: %s.\n"
+                   "# The small files %s*.dat beside this script are derived from those CSVs\n"
+                   "# only, by `harness plot` (a bar's colour is its linetype in style.gp).\n"
+                   "# Restyle: edit style.gp (every figure) or this file, then run\n"
+                   "# `gnuplot %s.gp` in this folder.\n"
                    "load 'style.gp'\n"
                    "do for [zp_fmt in zp_formats] {\n"
                    "# a fresh state for each format: settings of the last pass don't leak\n"

@@ -15,7 +15,7 @@
 
 static const struct zp_gemm_ukernel gemm_table[] = {
     X86({"zp_f32_gemm_ukernel_12x32__avx512", ZP_KF_F32, ZP_ISA_AVX512BW, ZP_AF_F32, 12, 32, 1, "fma", zp_f32_gemm_ukernel_12x32__avx512},
-        {"zp_f32_gemm_ukernel_3x32__avx2", ZP_KF_F32, ZP_ISA_AVX2, ZP_AF_F32, 3, 32, 1, "fma", zp_f32_gemm_ukernel_3x32__avx2},)
+        {"zp_f32_gemm_ukernel_6x16__avx2", ZP_KF_F32, ZP_ISA_AVX2, ZP_AF_F32, 6, 16, 1, "fma", zp_f32_gemm_ukernel_6x16__avx2},)
     {"zp_f32_gemm_scalar", ZP_KF_F32, ZP_ISA_REF, ZP_AF_F32, 1, 32, 1, "scalar", zp_f32_gemm_scalar},
 
     X86({"zp_u8_gemm_ukernel_8x32c4__avx512vnni", ZP_KF_U8, ZP_ISA_AVX512VNNI, ZP_AF_U8, 8, 32, 4, "vnni", zp_u8_gemm_ukernel_8x32c4__avx512vnni},)

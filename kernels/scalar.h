@@ -15,7 +15,7 @@ void zp_bin_gemm_scalar(const struct zp_gemm_call *call);
 void zp_dw3x3_scalar(const struct zp_dw_problem *p);
 
 void zp_f32_gemm_ukernel_12x32__avx512(const struct zp_gemm_call *call);
-void zp_f32_gemm_ukernel_3x32__avx2(const struct zp_gemm_call *call);
+void zp_f32_gemm_ukernel_6x16__avx2(const struct zp_gemm_call *call);
 void zp_s8_gemm_ukernel_8x32c4__avx512vnni(const struct zp_gemm_call *call);
 void zp_u8_gemm_ukernel_8x32c4__avx512vnni(const struct zp_gemm_call *call);
 void zp_q4_gemm_ukernel_8x32c8__avx512vnni(const struct zp_gemm_call *call);

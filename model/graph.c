@@ -10,6 +10,8 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,14 +92,14 @@ static void run_node(const struct zp_graph *g, const struct zp_node *n, const fl
     }
 }
 
-/* OpenBLAS (pthread build) would start its own threads inside ours. */
+/* OpenBLAS (Debian's pthread build) would start its own threads inside ours:
+ * every BLAS call here runs on one of our OpenMP threads. */
+static void blas_one_thread(void) { openblas_set_num_threads(1); }
+
 static void blas_single_thread(void)
 {
-    static int done;
-    if (!done) {
-        openblas_set_num_threads(1);
-        done = 1;
-    }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, blas_one_thread);
 }
 
 static const float *in_ptr(const struct zp_graph *g, int t, float *base, int64_t stride_mul, int64_t i)
@@ -157,6 +159,9 @@ static enum zp_status run_hooked(struct zp_graph *g, const float *input, int bat
         max_in = s > max_in ? s : max_in;
     }
     int nth = omp_get_max_threads();
+    if (g->ws_size > (int64_t)(SIZE_MAX / sizeof(float) / 2) / B)
+        return zp_err_set(err, ZP_ENOMEM, "graph run: a batch of %d needs more memory than "
+                          "addressable (%lld floats per image)", batch, (long long)g->ws_size);
     float *arena = zp_alloc((size_t)(g->ws_size * B) * sizeof(float));
     float *copy = h->layer_input ? zp_alloc((size_t)(max_in * B) * sizeof(float)) : NULL;
     float *scratch = zp_alloc((size_t)((g->scratch_size + 16) * nth) * sizeof(float));
@@ -170,15 +175,19 @@ static enum zp_status run_hooked(struct zp_graph *g, const float *input, int bat
     memcpy(arena + X->offset * B, input, (size_t)(X->size * B) * sizeof(float));
     for (int k = 0; k < g->n_nodes; k++) {
         const struct zp_node *n = &g->nodes[k];
-        if (n->op == ZP_OP_COPY && n->alias)
+        /* a Relu/Clip already applied by its layer (only without layer_output,
+         * which must see the pre-activation values) */
+        if ((n->op == ZP_OP_COPY && n->alias) || (n->skip_fast && !h->layer_output))
             continue;
         struct zp_exec e = {0};
         float *xin = (float *)in_ptr(g, n->in[0], arena, B, 0);
         int64_t xs = g->tensors[n->in[0]].is_const ? 0 : g->tensors[n->in[0]].size;
         if (n->layer >= 0) {
-            layer_exec(g, n, h, 0, &e);
+            layer_exec(g, n, h, !h->layer_output, &e);
             if (h->layer_input) {
-                memcpy(copy, xin, (size_t)(xs * B) * sizeof(float));
+#pragma omp parallel for schedule(static)
+                for (int i = 0; i < batch; i++)
+                    memcpy(copy + i * xs, xin + i * xs, (size_t)xs * sizeof(float));
                 h->layer_input(h->ctx, n->layer, copy, batch);
                 xin = copy;
             }

@@ -13,6 +13,10 @@
 
 #include "model/graph.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define ZP_MAXDIM 6
 
 /* Vectorize the next loop (gcc -O2 only vectorizes the very cheapest loops on its
@@ -109,6 +113,11 @@ struct zp_exec {
     float *scratch;             /* per-thread, g->scratch_size floats */
 };
 
+/* Load-time planning (model/graph_plan.c), after every node is converted:
+ * fusion, aliases and workspace offsets (ws_size); then the layer table. */
+enum zp_status zp_graph_plan(struct zp_graph *g);
+void zp_graph_fill_layers(struct zp_graph *g);
+
 /* Kernels: one image. x are the input activations (x1 only for binary ops). */
 void zp_op_conv(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y,
                 const struct zp_exec *e);
@@ -127,12 +136,16 @@ extern int zp_model_portable_only;
 int zp_model_avx512(void);
 void zp_dw3x3_avx512(const float *p, int64_t Wp, const float *w, float bias, float *y,
                      int64_t OH, int64_t OW, int64_t sh, int64_t sw, int act, float lo, float hi);
-void zp_pw_avx512(const float *w, const float *x, const float *bias, float *y, int64_t O, int64_t K,
-                  int64_t P, int act, float lo, float hi);
+void zp_pw_avx512(const float *w, const float *x, int64_t ldx, const float *bias, float *y,
+                  int64_t ldy, int64_t O, int64_t K, int64_t P, int act, float lo, float hi);
+void zp_copy_stride2_avx512(float *dst, const float *src, int64_t n);
 /* Slack after a padded depthwise plane: full-vector loads past a row end. */
 #define ZP_DW_SLACK 64
 
 /* Clamps n floats to [lo, hi] in place (fused Relu / Clip). */
-void zp_clamp(float *restrict y, int64_t n, float lo, float hi);
+void zp_clamp(float *y, int64_t n, float lo, float hi);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -52,14 +52,14 @@ void zp_dw3x3_avx512(const float *p, int64_t Wp, const float *w, float bias, flo
     }
 }
 
-/* Y[O, P] = W[O, K] X[K, P] + bias, then the fused activation: the GEMM of a
+/* Y[O, P] = W[O, K] X[K, P] + bias (X rows ldx apart, Y rows ldy apart), then the fused activation: the GEMM of a
  * pointwise (or im2col'd) convolution in NCHW. Register block: 8 output channels
  * x 48 pixels (24 accumulators); X rows are contiguous along pixels, so no packing
  * is needed, and each weight is broadcast from memory. Pixel blocks are the outer
  * loop so one X panel serves every output channel while it is in cache. */
 static inline __attribute__((always_inline)) void
 pw_block(const int mr, const int nv, __mmask16 lastm, const float *w, int64_t K, const float *x,
-         int64_t P, const float *bias, float *y, int act, __m512 vlo, __m512 vhi)
+         int64_t ldx, const float *bias, float *y, int64_t ldy, int act, __m512 vlo, __m512 vhi)
 {
     __m512 acc[8][3];
     #pragma GCC unroll 8
@@ -69,7 +69,7 @@ pw_block(const int mr, const int nv, __mmask16 lastm, const float *w, int64_t K,
             acc[i][v] = _mm512_set1_ps(bias ? bias[i] : 0.f);
     for (int64_t k = 0; k < K; k++) {
         __m512 xv[3];
-        const float *xr = x + k * P;
+        const float *xr = x + k * ldx;
         #pragma GCC unroll 8
         for (int v = 0; v < nv; v++)
             xv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(lastm, xr + 16 * v) : _mm512_loadu_ps(xr + 16 * v);
@@ -89,21 +89,21 @@ pw_block(const int mr, const int nv, __mmask16 lastm, const float *w, int64_t K,
             if (act)
                 r = _mm512_min_ps(_mm512_max_ps(r, vlo), vhi);
             if (v == nv - 1)
-                _mm512_mask_storeu_ps(y + i * P + 16 * v, lastm, r);
+                _mm512_mask_storeu_ps(y + i * ldy + 16 * v, lastm, r);
             else
-                _mm512_storeu_ps(y + i * P + 16 * v, r);
+                _mm512_storeu_ps(y + i * ldy + 16 * v, r);
         }
 }
 
 #define PW_NV(MR)                                                                                  \
     switch (nv) {                                                                                  \
-    case 1: pw_block(MR, 1, m, wo, K, xp, P, bo, yo, act, vlo, vhi); break;                        \
-    case 2: pw_block(MR, 2, m, wo, K, xp, P, bo, yo, act, vlo, vhi); break;                        \
-    default: pw_block(MR, 3, m, wo, K, xp, P, bo, yo, act, vlo, vhi); break;                       \
+    case 1: pw_block(MR, 1, m, wo, K, xp, ldx, bo, yo, ldy, act, vlo, vhi); break;                        \
+    case 2: pw_block(MR, 2, m, wo, K, xp, ldx, bo, yo, ldy, act, vlo, vhi); break;                        \
+    default: pw_block(MR, 3, m, wo, K, xp, ldx, bo, yo, ldy, act, vlo, vhi); break;                       \
     }
 
-void zp_pw_avx512(const float *w, const float *x, const float *bias, float *y, int64_t O, int64_t K,
-                  int64_t P, int act, float lo, float hi)
+void zp_pw_avx512(const float *w, const float *x, int64_t ldx, const float *bias, float *y,
+                  int64_t ldy, int64_t O, int64_t K, int64_t P, int act, float lo, float hi)
 {
     const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     for (int64_t p = 0; p < P; p += 48) {
@@ -113,7 +113,7 @@ void zp_pw_avx512(const float *w, const float *x, const float *bias, float *y, i
         const float *xp = x + p;
         for (int64_t o = 0; o < O; o += 8) {
             const float *wo = w + o * K, *bo = bias ? bias + o : NULL;
-            float *yo = y + o * P + p;
+            float *yo = y + o * ldy + p;
             switch (O - o < 8 ? O - o : 8) {
             case 1: PW_NV(1) break;
             case 2: PW_NV(2) break;
@@ -126,4 +126,19 @@ void zp_pw_avx512(const float *w, const float *x, const float *bias, float *y, i
             }
         }
     }
+}
+
+/* dst[i] = src[2 i] for i < n (im2col of stride-2 convolutions): even lanes of two
+ * loads. The vector loop stops while a full pair of loads stays below src[2 n - 2],
+ * the last element the caller vouches for; the rest is scalar. */
+void zp_copy_stride2_avx512(float *dst, const float *src, int64_t n)
+{
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    int64_t i = 0;
+    for (; i + 16 < n; i += 16) {
+        __m512 a = _mm512_loadu_ps(src + 2 * i), b = _mm512_loadu_ps(src + 2 * i + 16);
+        _mm512_storeu_ps(dst + i, _mm512_permutex2var_ps(a, even, b));
+    }
+    for (; i < n; i++)
+        dst[i] = src[2 * i];
 }

@@ -37,6 +37,14 @@ static int is_pointwise(const struct zp_node *n)
            !(n->pads[0] | n->pads[1] | n->pads[2] | n->pads[3]);
 }
 
+/* im2col runs over bands of output rows whose columns fit in L2 (64 KiB), so
+ * the GEMM reads them back from cache instead of memory. */
+static int64_t band_rows(const struct geom *q)
+{
+    int64_t rows = (16384 + q->K * q->OW - 1) / (q->K * q->OW);
+    return rows < 1 ? 1 : rows > q->OH ? q->OH : rows;
+}
+
 int64_t zp_op_conv_scratch(const struct zp_graph *g, const struct zp_node *n)
 {
     struct geom q = geometry(g, n);
@@ -44,7 +52,7 @@ int64_t zp_op_conv_scratch(const struct zp_graph *g, const struct zp_node *n)
         return (q.H + n->pads[0] + n->pads[2]) * (q.W + n->pads[1] + n->pads[3]) + ZP_DW_SLACK;
     if (is_pointwise(n))
         return 0;
-    return q.K * q.P;
+    return q.K * band_rows(&q) * q.OW;
 }
 
 int zp_model_portable_only;
@@ -94,9 +102,12 @@ static void depthwise(const struct zp_node *n, const struct geom *q, const float
     int64_t Hp = q->H + pt + n->pads[2], Wp = q->W + pl + n->pads[3];
     int fast = zp_model_avx512() && n->kh == 3 && n->kw == 3 && n->dh == 1 && n->dw == 1 &&
                (n->sw == 1 || n->sw == 2);
-    float *p = e->scratch;
-    for (int64_t i = 0; i < Hp * Wp + ZP_DW_SLACK; i++)
-        p[i] = e->pad;
+    float *restrict p = e->scratch;
+    const float pad = e->pad;
+    const int64_t np = Hp * Wp + ZP_DW_SLACK;
+    ZP_SIMD
+    for (int64_t i = 0; i < np; i++)
+        p[i] = pad;
     for (int64_t c = 0; c < q->C; c++) {
         /* the border keeps the pad value from the fill above; only the interior changes */
         for (int64_t iy = 0; iy < q->H; iy++)
@@ -110,17 +121,19 @@ static void depthwise(const struct zp_node *n, const struct geom *q, const float
     }
 }
 
-/* col[(c*kh + ky)*kw + kx][oy*OW + ox] = x[c][oy*sh + ky*dh - pt][ox*sw + kx*dw - pl],
+/* col[(c*kh + ky)*kw + kx][(oy - oy0)*OW + ox] = x[c][oy*sh + ky*dh - pt][ox*sw + kx*dw - pl],
  * the pad value outside the input. The in-bounds run of ox is computed once per
  * row so the inner copy has no branch. */
 static void im2col(const struct zp_node *n, const struct geom *q, const float *x, float *col,
-                   float pad)
+                   float pad, int64_t oy0, int64_t oy1)
 {
+    const int64_t Pb = (oy1 - oy0) * q->OW; /* pixels in this band */
     const int64_t sw = n->sw;
+    const int simd2 = sw == 2 && zp_model_avx512();
     for (int64_t c = 0; c < q->Cg; c++)
         for (int64_t ky = 0; ky < n->kh; ky++)
             for (int64_t kx = 0; kx < n->kw; kx++) {
-                float *dst = col + ((c * n->kh + ky) * n->kw + kx) * q->P;
+                float *dst = col + ((c * n->kh + ky) * n->kw + kx) * Pb - oy0 * q->OW;
                 const float *plane = x + c * q->H * q->W;
                 int64_t x0 = kx * n->dw - n->pads[1];
                 /* ox in [lo, hi) reads inside the row: 0 <= x0 + ox*sw < W */
@@ -130,7 +143,7 @@ static void im2col(const struct zp_node *n, const struct geom *q, const float *x
                     hi = q->OW;
                 if (lo > hi)
                     lo = hi;
-                for (int64_t oy = 0; oy < q->OH; oy++) {
+                for (int64_t oy = oy0; oy < oy1; oy++) {
                     int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
                     float *d = dst + oy * q->OW;
                     if (iy < 0 || iy >= q->H) {
@@ -143,6 +156,8 @@ static void im2col(const struct zp_node *n, const struct geom *q, const float *x
                         d[ox] = pad;
                     if (sw == 1)
                         memcpy(d + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
+                    else if (simd2)
+                        zp_copy_stride2_avx512(d + lo, src + 2 * lo, hi - lo);
                     else
                         for (int64_t ox = lo; ox < hi; ox++)
                             d[ox] = src[ox * sw];
@@ -187,23 +202,25 @@ void zp_op_conv(const struct zp_graph *g, const struct zp_node *n, const float *
         depthwise(n, &q, x, y, e);
         return;
     }
-    {
-        int pw = is_pointwise(n);
-        for (int64_t gi = 0; gi < n->group; gi++) {
-            const float *xg = x + gi * q.Cg * q.H * q.W;
-            const float *b = xg;
+    const int pw = is_pointwise(n), simd = zp_model_avx512();
+    const int64_t rows = pw ? q.OH : band_rows(&q);
+    for (int64_t gi = 0; gi < n->group; gi++) {
+        const float *xg = x + gi * q.Cg * q.H * q.W, *wg = e->w + gi * q.Og * q.K;
+        const float *bg = e->b ? e->b + gi * q.Og : NULL;
+        float *yg = y + gi * q.Og * q.P;
+        for (int64_t oy0 = 0; oy0 < q.OH; oy0 += rows) {
+            int64_t oy1 = oy0 + rows < q.OH ? oy0 + rows : q.OH, Pb = (oy1 - oy0) * q.OW;
+            const float *col = xg; /* pointwise: the input is the column matrix */
             if (!pw) {
-                im2col(n, &q, xg, e->scratch, e->pad);
-                b = e->scratch;
+                im2col(n, &q, xg, e->scratch, e->pad, oy0, oy1);
+                col = e->scratch;
             }
-            if (zp_model_avx512()) { /* bias and activation fused in */
-                zp_pw_avx512(e->w + gi * q.Og * q.K, b, e->b ? e->b + gi * q.Og : NULL,
-                             y + gi * q.Og * q.P, q.Og, q.K, q.P, e->act, e->lo, e->hi);
-                continue;
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)q.Og, (int)q.P, (int)q.K,
-                        1.f, e->w + gi * q.Og * q.K, (int)q.K, b, (int)q.P, 0.f,
-                        y + gi * q.Og * q.P, (int)q.P);
+            if (simd) /* bias and activation fused in */
+                zp_pw_avx512(wg, col, Pb, bg, yg + oy0 * q.OW, q.P, q.Og, q.K, Pb, e->act, e->lo,
+                             e->hi);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)q.Og, (int)Pb, (int)q.K,
+                            1.f, wg, (int)q.K, col, (int)Pb, 0.f, yg + oy0 * q.OW, (int)q.P);
         }
     }
     if (!zp_model_avx512())

@@ -28,28 +28,44 @@ usage() {
 
 # Prints the last lines of each log so a failure explains itself.
 show_logs() {
-    for f in "$1"/munged.log "$1"/slurmctld.log "$1"/slurmd.log; do
+    for f in "$1"/munged.log "$1"/munged.out "$1"/slurmctld.log "$1"/slurmctld.out \
+        "$1"/slurmd.log "$1"/slurmd.out; do
         [ -s "$f" ] && { echo "--- $f (last lines)"; tail -15 "$f"; }
     done >&2
 }
 
-pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
-
 read_pid() { [ -s "$1" ] && tr -dc '0-9' <"$1"; }
 
-# Sends TERM to the processes named by the pid files, all at once, waits up to
-# 10 s for them to exit, then KILLs the ones left.
-stop_pidfiles() {
-    local f pid pids="" left
-    for f in "$@"; do
-        pid=$(read_pid "$f") && pid_alive "$pid" && pids="$pids $pid"
+# True while PID runs and is one of this cluster's processes: its command line names
+# a path in the cluster folder. That check keeps a recycled pid (or an exited daemon
+# left as a zombie, whose command line is empty) from being taken for ours.
+ours() {
+    [ -n "$1" ] && kill -0 "$1" 2>/dev/null &&
+        tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "$DIR/"
+}
+
+# The pid of one of our processes (munged, slurmctld, slurmd, watchdog), from the
+# copy taken at start (pids/NAME: the daemons' own pid files vanish when they exit,
+# and a slow-exiting old daemon could remove a new one's), else its pid file.
+our_pid() {
+    local pid
+    pid=$(read_pid "$DIR/pids/$1") || pid=$(read_pid "$DIR/$1.pid") || return 1
+    ours "$pid" && echo "$pid"
+}
+
+# Sends TERM to the named processes, all at once, waits up to 10 s for them to exit,
+# then KILLs those left.
+stop_procs() {
+    local name pid pids="" left
+    for name in "$@"; do
+        pid=$(our_pid "$name") && pids="$pids $pid"
     done
     [ -n "$pids" ] || return 0
     # shellcheck disable=SC2086
     kill -TERM $pids 2>/dev/null
     for _ in $(seq 100); do
         left=""
-        for pid in $pids; do pid_alive "$pid" && left="$left $pid"; done
+        for pid in $pids; do ours "$pid" && left="$left $pid"; done
         [ -z "$left" ] && return 0
         sleep 0.1
     done
@@ -59,11 +75,10 @@ stop_pidfiles() {
 }
 
 cmd_stop() {
-    local dir=$1
-    [ -f "$dir/slurm.conf" ] || return 0
-    export SLURM_CONF="$dir/slurm.conf"
+    [ -f "$DIR/slurm.conf" ] || return 0
+    export SLURM_CONF="$DIR/slurm.conf"
     # Jobs first, so that no slurmstepd or harness outlives the daemons.
-    if pid_alive "$(read_pid "$dir/slurmctld.pid")"; then
+    if our_pid slurmctld >/dev/null; then
         local jobs
         jobs=$(timeout 10 squeue -h -o %A 2>/dev/null | sort -u)
         if [ -n "$jobs" ]; then
@@ -75,12 +90,21 @@ cmd_stop() {
             done
         fi
     fi
-    stop_pidfiles "$dir/slurmd.pid" "$dir/slurmctld.pid"
-    stop_pidfiles "$dir/munged.pid"
+    stop_procs slurmd slurmctld
+    stop_procs munged
     # The watchdog calls stop itself: it must not kill itself mid-way.
-    [ -z "${ZP_SLURM_WATCHDOG:-}" ] && stop_pidfiles "$dir/watchdog.pid"
-    rm -f "$dir/slurmd.pid" "$dir/slurmctld.pid" "$dir/munged.pid"
+    [ -n "${ZP_SLURM_WATCHDOG:-}" ] || stop_procs watchdog
     return 0
+}
+
+# Waits (bounded) for a daemon's pid file and keeps a copy of the pid.
+record_pid() {
+    local pid
+    for _ in $(seq 100); do
+        pid=$(read_pid "$DIR/$1.pid") && ours "$pid" && { echo "$pid" >"$DIR/pids/$1"; return 0; }
+        sleep 0.1
+    done
+    return 1
 }
 
 # Two free TCP ports in a row, picked at random so that two clusters (or a system
@@ -105,7 +129,7 @@ wait_for() { # SECONDS COMMAND...: polls COMMAND every 0.2 s
 }
 
 cmd_start() {
-    local dir=$1 owner=$2 ttl=$3
+    local owner=$1 ttl=$2
     local p missing=""
     for p in $PROGS ss; do command -v "$p" >/dev/null 2>&1 || missing="$missing $p"; done
     if [ -n "$missing" ]; then
@@ -118,37 +142,39 @@ cmd_start() {
         echo "slurm_local: slurmd must run as root to launch jobs; running as $(id -un)" >&2
         exit 3
     fi
-    mkdir -p "$dir" || die "$dir: cannot create"
-    dir=$(readlink -f "$dir")
-    pid_alive "$(read_pid "$dir/slurmctld.pid")" &&
-        die "$dir: a cluster is running there (slurm_local.sh stop $dir first)"
+    local name
+    for name in munged slurmctld slurmd; do
+        our_pid "$name" >/dev/null &&
+            die "$DIR: a cluster is running there (slurm_local.sh stop $DIR first)"
+    done
     # A stopped cluster's folder can be reused: start from clean state.
-    rm -rf "$dir/munge" "$dir/state" "$dir/spool" "$dir"/*.log "$dir"/*.out "$dir"/*.pid
-    chmod 700 "$dir"
-    mkdir -p "$dir/munge" "$dir/state" "$dir/spool"
-    chmod 700 "$dir/munge"
+    rm -rf "$DIR/munge" "$DIR/state" "$DIR/spool" "$DIR/pids" "$DIR"/*.log "$DIR"/*.out \
+        "$DIR"/*.pid "$DIR/died"
+    chmod 700 "$DIR"
+    mkdir -p "$DIR/munge" "$DIR/state" "$DIR/spool" "$DIR/pids"
+    chmod 700 "$DIR/munge"
 
     # munge: a fresh key so that this cluster trusts nobody else.
-    dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none ||
+    dd if=/dev/urandom of="$DIR/munge/munge.key" bs=1024 count=1 status=none ||
         die "cannot write the munge key"
-    chmod 400 "$dir/munge/munge.key"
-    local sock="$dir/munge/munge.socket"
-    munged --force --key-file="$dir/munge/munge.key" --socket="$sock" \
-        --pid-file="$dir/munged.pid" --log-file="$dir/munged.log" \
-        --seed-file="$dir/munge/seed" </dev/null >>"$dir/munged.log" 2>&1 ||
-        { show_logs "$dir"; cmd_stop "$dir"; die "munged did not start"; }
-    wait_for 10 test -S "$sock" || { show_logs "$dir"; die "munged: no socket $sock"; }
+    chmod 400 "$DIR/munge/munge.key"
+    local sock="$DIR/munge/munge.socket"
+    { munged --force --key-file="$DIR/munge/munge.key" --socket="$sock" \
+        --pid-file="$DIR/munged.pid" --log-file="$DIR/munged.log" \
+        --seed-file="$DIR/munge/seed" </dev/null >>"$DIR/munged.out" 2>&1 &&
+        record_pid munged && wait_for 10 test -S "$sock"; } ||
+        fail_start "munged did not start (no socket $sock)"
 
     local port host user node
-    port=$(pick_ports) || die "no free TCP port pair found"
+    port=$(pick_ports) || fail_start "no free TCP port pair found"
     host=$(hostname -s)
     user=$(id -un)
     # The node line as slurmd itself detects it (sockets, cores, threads), so the node
     # is not drained for a topology mismatch; memory is kept small on purpose.
     node=$(slurmd -C 2>/dev/null | sed -n 's/^\(NodeName=.*\) RealMemory=[0-9]*.*/\1/p')
     [ -n "$node" ] || node="NodeName=$host CPUs=$(nproc)"
-    cat >"$dir/slurm.conf" <<EOF
-# Written by scripts/slurm_local.sh: a private single-node cluster in $dir.
+    cat >"$DIR/slurm.conf" <<EOF
+# Written by scripts/slurm_local.sh: a private single-node cluster in $DIR.
 ClusterName=zplocal
 SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$port
@@ -158,12 +184,12 @@ SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$sock
-StateSaveLocation=$dir/state
-SlurmdSpoolDir=$dir/spool
-SlurmctldPidFile=$dir/slurmctld.pid
-SlurmdPidFile=$dir/slurmd.pid
-SlurmctldLogFile=$dir/slurmctld.log
-SlurmdLogFile=$dir/slurmd.log
+StateSaveLocation=$DIR/state
+SlurmdSpoolDir=$DIR/spool
+SlurmctldPidFile=$DIR/slurmctld.pid
+SlurmdPidFile=$DIR/slurmd.pid
+SlurmctldLogFile=$DIR/slurmctld.log
+SlurmdLogFile=$DIR/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
 # No cgroups: containers often lack a writable cgroup tree.
@@ -188,36 +214,51 @@ MinJobAge=300
 $node RealMemory=1000 NodeAddr=127.0.0.1 NodeHostname=$host State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=60 State=UP
 EOF
-    export SLURM_CONF="$dir/slurm.conf"
-    # -i: ignore any saved state (the state dir is new anyway).
-    slurmctld -f "$SLURM_CONF" -i </dev/null >>"$dir/slurmctld.out" 2>&1 ||
-        { show_logs "$dir"; cmd_stop "$dir"; die "slurmctld did not start"; }
-    slurmd -f "$SLURM_CONF" </dev/null >>"$dir/slurmd.out" 2>&1 ||
-        { show_logs "$dir"; cmd_stop "$dir"; die "slurmd did not start"; }
+    export SLURM_CONF="$DIR/slurm.conf"
+    # Normal daemon mode (they fork); -i: ignore saved state (there is none anyway).
+    { slurmctld -f "$SLURM_CONF" -i </dev/null >>"$DIR/slurmctld.out" 2>&1 &&
+        record_pid slurmctld; } || fail_start "slurmctld did not start"
+    { slurmd -f "$SLURM_CONF" </dev/null >>"$DIR/slurmd.out" 2>&1 &&
+        record_pid slurmd; } || fail_start "slurmd did not start"
 
     # The watchdog: detached, its own session, no inherited stdout (a caller reading
     # our output through a pipe would otherwise wait for it).
+    # shellcheck disable=SC2016
     ZP_SLURM_WATCHDOG=1 setsid bash -c '
         end=$((SECONDS + $3))
         while [ $SECONDS -lt $end ]; do
             if [ "$2" != 0 ] && ! kill -0 "$2" 2>/dev/null; then break; fi
             sleep 1
         done
-        "$4" stop "$1"' watchdog "$dir" "$owner" "$ttl" "$SELF" </dev/null >/dev/null 2>&1 &
-    echo $! >"$dir/watchdog.pid"
+        "$4" stop "$1"' watchdog "$DIR" "$owner" "$ttl" "$SELF" </dev/null >/dev/null 2>&1 &
+    echo $! >"$DIR/pids/watchdog"
 
-    node_idle() { [ "$(timeout 5 sinfo -h -n "$host" -o %t 2>/dev/null)" = idle ]; }
-    if ! wait_for 60 node_idle; then
-        show_logs "$dir"
+    # Idle, or a daemon died (a config it rejects): no point waiting the full minute.
+    node_idle() {
+        local d
+        for d in munged slurmctld slurmd; do
+            our_pid "$d" >/dev/null || { echo "$d exited" >"$DIR/died"; return 0; }
+        done
+        [ "$(timeout 5 sinfo -h -n "$host" -o %t 2>/dev/null)" = idle ]
+    }
+    if ! wait_for 60 node_idle || [ -e "$DIR/died" ]; then
         echo "sinfo: $(timeout 5 sinfo -h -n "$host" -o '%t %E' 2>&1)" >&2
-        cmd_stop "$dir"
-        die "node $host did not become idle within 60 s"
+        fail_start "node $host did not become idle within 60 s$(sed 's/^/: /' "$DIR/died" 2>/dev/null)"
     fi
-    echo "export SLURM_CONF=$dir/slurm.conf"
+    echo "export SLURM_CONF=$DIR/slurm.conf"
+}
+
+# A daemon failed to come up: show why, stop the others, exit 1.
+fail_start() {
+    show_logs "$DIR"
+    cmd_stop
+    die "$*"
 }
 
 [ $# -ge 2 ] || usage
-cmd=$1 dir=$2
+cmd=$1
+mkdir -p "$2" || die "$2: cannot create"
+DIR=$(readlink -f "$2")
 shift 2
 case $cmd in
 start)
@@ -229,8 +270,8 @@ start)
         *) usage ;;
         esac
     done
-    cmd_start "$dir" "$owner" "$ttl"
+    cmd_start "$owner" "$ttl"
     ;;
-stop) cmd_stop "$dir" ;;
+stop) cmd_stop ;;
 *) usage ;;
 esac

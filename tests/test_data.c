@@ -862,12 +862,13 @@ static void test_image_folder(void **state)
     assert_int_equal(zp_dataset_load(&s, &ds, &err), ZP_EFORMAT);
     assert_err_mentions(&err, "bad.png");
 
-    zp_test_write_file(tpath(dir, "label.csv"), "file,class_index\na.png,-3\n");
+    /* Blank lines count: the bad row is line 3 of the file. */
+    zp_test_write_file(tpath(dir, "label.csv"), "file,class_index\n\na.png,-3\n");
     s.labels = tpath(dir, "label.csv");
     zp_err_clear(&err);
     assert_int_equal(zp_dataset_load(&s, &ds, &err), ZP_EFORMAT);
     assert_err_mentions(&err, "label.csv");
-    assert_err_mentions(&err, "line 2");
+    assert_err_mentions(&err, "line 3");
 
     zp_test_write_file(tpath(dir, "header.csv"), "name,label\na.png,1\n");
     s.labels = tpath(dir, "header.csv");
@@ -875,6 +876,35 @@ static void test_image_folder(void **state)
     assert_int_equal(zp_dataset_load(&s, &ds, &err), ZP_EFORMAT);
     assert_err_mentions(&err, "header.csv");
     assert_err_mentions(&err, "class_index");
+}
+
+/* Pillow's results for the first shared ImageNet images, by an independent
+ * Python computation: CRC-32 of the 3x224x224 uint8 CHW input under each recipe. */
+static const struct {
+    const char *file;
+    uint32_t crc[3]; /* torchvision crop, round-floor crop, stretch */
+} imagenet_pil_crc[] = {
+    /* file, crc32 of crop, round_floor, stretch (tests/data/imagenet_pil_crc.py) */
+    {"n01440764_tench.JPEG", {0x580efbddu, 0x580efbddu, 0xa3c83b0fu}},
+    {"n01443537_goldfish.JPEG", {0x028bcd63u, 0xe4cbbabfu, 0xaa16e335u}},
+    {"n01484850_great_white_shark.JPEG", {0x042cde98u, 0x042cde98u, 0x3d04818cu}},
+    {"n01491361_tiger_shark.JPEG", {0xb18cdb50u, 0xcd42c825u, 0x7b1d4f3du}},
+    {"n01494475_hammerhead.JPEG", {0x23c3855au, 0x23c3855au, 0x0826ed2eu}},
+    {"n01496331_electric_ray.JPEG", {0x3f32c950u, 0xb45f65c7u, 0x6558b06du}},
+    {"n01498041_stingray.JPEG", {0x0291119bu, 0x0291119bu, 0xae7e799cu}},
+    {"n01514668_cock.JPEG", {0xe94eafbdu, 0xcf9bd132u, 0x2bd6cef8u}},
+};
+
+/* CRC-32 of example i after undoing the (p - 127.5) / 127.5 normalization. */
+static uint32_t example_crc(const struct zp_dataset *ds, int64_t i)
+{
+    size_t ex = zp_dataset_example_size(ds);
+    uint8_t *u = malloc(ex);
+    for (size_t k = 0; k < ex; k++)
+        u[k] = (uint8_t)lrint(ds->x[(size_t)i * ex + k] * 127.5 + 127.5);
+    uint32_t crc = (uint32_t)crc32(0L, u, (uInt)ex);
+    free(u);
+    return crc;
 }
 
 /* The shared ImageNet sample: 1000 JPEGs, CROP 256/224, mean = std = 127.5. */
@@ -935,7 +965,21 @@ static void test_imagenet_1k(void **state)
         double p = v * 127.5 + 127.5;
         assert_float_equal(p, floor(p + 0.5), 1e-3);
     }
+    /* Pixel-exact with Pillow, in all three recipes (the other two on a few images). */
+    const int n_crc = (int)(sizeof imagenet_pil_crc / sizeof *imagenet_pil_crc);
+    for (int i = 0; i < n_crc; i++)
+        assert_int_equal(example_crc(&ds, i), imagenet_pil_crc[i].crc[0]);
     zp_dataset_free(&ds);
+    for (int r = 1; r < 3; r++) {
+        s.limit = n_crc;
+        s.crop_recipe = r == 1 ? ZP_CROP_ROUND_FLOOR : ZP_CROP_TORCHVISION;
+        s.resize_mode = r == 1 ? ZP_RESIZE_CROP : ZP_RESIZE_STRETCH;
+        assert_int_equal(zp_dataset_load(&s, &ds, &err), ZP_OK);
+        assert_int_equal(ds.n, n_crc);
+        for (int i = 0; i < n_crc; i++)
+            assert_int_equal(example_crc(&ds, i), imagenet_pil_crc[i].crc[r]);
+        zp_dataset_free(&ds);
+    }
 }
 
 int main(void)

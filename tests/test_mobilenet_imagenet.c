@@ -125,6 +125,12 @@ static void test_golden_hooked(void **state)
     assert_int_equal(zp_graph_run(f.g, f.x, NIMG, logits, &h, &err), ZP_OK);
     assert_int_equal(calls, 2 * 28);
     check(logits, f.golden);
+    /* layer_input only: activations fused into the layers again */
+    calls = 0;
+    struct zp_run_hooks hi = {.ctx = &calls, .layer_input = on_input};
+    assert_int_equal(zp_graph_run(f.g, f.x, NIMG, logits, &hi, &err), ZP_OK);
+    assert_int_equal(calls, 28);
+    check(logits, f.golden);
     free(logits);
     drop(&f);
 }

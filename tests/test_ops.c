@@ -376,6 +376,14 @@ static void test_conv_padded_strided(void **state)
     struct cspec s2 = {.N = 1, .C = 2, .H = 7, .W = 7, .O = 3, .kh = 3, .kw = 2, .sh = 1, .sw = 3,
                        .dh = 1, .dw = 1, .group = 1, .pt = 2, .pl = 1, .pb = 0, .pr = 2};
     check_conv(&s2, NULL, 0, 0.f);
+    /* wide enough for the vector stride-2 im2col copy */
+    struct cspec s3 = {.N = 1, .C = 2, .H = 5, .W = 45, .O = 3, .kh = 3, .kw = 3, .sh = 2, .sw = 2,
+                       .dh = 1, .dw = 1, .group = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1};
+    check_conv(&s3, NULL, 1, 0.5f);
+    /* K x OW large enough that im2col runs in several bands of output rows */
+    struct cspec s4 = {.N = 1, .C = 64, .H = 7, .W = 40, .O = 5, .kh = 3, .kw = 3, .sh = 1, .sw = 1,
+                       .dh = 1, .dw = 1, .group = 1, .pt = 1, .pl = 1, .pb = 1, .pr = 1};
+    check_conv(&s4, NULL, 1, 0.f);
 }
 
 static void test_conv_depthwise(void **state)

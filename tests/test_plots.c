@@ -221,6 +221,47 @@ static void test_no_csv(void **state)
     assert_non_null(strstr(err.msg, "/nonexistent/zp-run"));
 }
 
+static void test_odd_inputs(void **state)
+{
+    (void)state;
+    if (!have_gnuplot())
+        skip();
+    /* a label with a quote and a comma, non-finite numbers, a malformed run.json:
+     * everything still renders, bad values are left out */
+    const char *dir = zp_test_tmpdir("plots-odd");
+    char path[4400];
+    snprintf(path, sizeof path, "%s/accuracy.csv", dir);
+    zp_test_write_file(path, "scheme,label,bits,granularity,mode,float_top1,top1\n"
+                             "symmetric,\"it's 8b, odd\",8,per-channel,both,0.7,0.6\n"
+                             "symmetric,s2,8,per-tensor,both,inf,nan\n");
+    snprintf(path, sizeof path, "%s/layers.csv", dir);
+    zp_test_write_file(path, "label,layer,sqnr_db,mean_shift\nit's v,l1,inf,0.1\nit's v,l2,-inf,0.2\n");
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    zp_test_write_file(path, "{not json");
+    struct zp_err err = {0};
+    enum zp_status st = zp_plots_render(dir, &err);
+    if (st != ZP_OK)
+        fail_msg("zp_plots_render: %s", err.msg);
+    assert_true(file_size(dir, "accuracy_top1", "png") > 0);
+    assert_true(file_size(dir, "layers_mean_shift", "png") > 0);
+    assert_true(file_size(dir, "layers_sqnr", "gp") < 0); /* no finite SQNR */
+    char *dat = plots_file(dir, "accuracy_top1.dat");
+    assert_true(zp_test_close(bars_value(dat, "per-channel", 0), 60.0, 1e-9));
+    free(dat);
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = zp_test_read_file(path, NULL);
+    assert_non_null(strstr(md, "run.json could not be parsed"));
+    free(md);
+
+    /* a malformed CSV is an error naming the file */
+    const char *bad = zp_test_tmpdir("plots-bad");
+    snprintf(path, sizeof path, "%s/kernels.csv", bad);
+    zp_test_write_file(path, "kernel,gops\n\"unterminated,1\n");
+    zp_err_clear(&err);
+    assert_int_equal(zp_plots_render(bad, &err), ZP_EFORMAT);
+    assert_non_null(strstr(err.msg, "kernels.csv"));
+}
+
 static void test_partial_run(void **state)
 {
     (void)state;
@@ -277,6 +318,17 @@ static void test_user_style_kept(void **state)
         fail_msg("gnuplot layers_sqnr.gp: %s", out);
     free(out);
     assert_true(file_size(dir, "layers_sqnr", "png") > 0);
+
+    /* $ZP_PLOT_STYLE replaces the run's style: here SVG only */
+    snprintf(path, sizeof path, "%s/house.gp", dir);
+    zp_sbuf_printf(&style, "%s\nzp_formats = 'svg'\n", zp_plot_style_text());
+    zp_test_write_file(path, style.s);
+    zp_sbuf_free(&style);
+    setenv("ZP_PLOT_STYLE", path, 1);
+    enum zp_status st = zp_plots_render(dir, &err);
+    unsetenv("ZP_PLOT_STYLE");
+    assert_int_equal(st, ZP_OK);
+    assert_true(file_size(dir, "layers_sqnr", "svg") > 0);
 }
 
 static void test_gnuplot_missing(void **state)
@@ -337,6 +389,7 @@ int main(void)
     const struct CMUnitTest t[] = {
         cmocka_unit_test(test_csv_reader),      cmocka_unit_test(test_no_csv),
         cmocka_unit_test(test_render_sample),   cmocka_unit_test(test_derived_values),
+        cmocka_unit_test(test_odd_inputs),
         cmocka_unit_test(test_partial_run),     cmocka_unit_test(test_user_style_kept),
         cmocka_unit_test(test_gnuplot_missing), cmocka_unit_test(test_cli),
         cmocka_unit_test(test_report_in_browser),

@@ -9,6 +9,7 @@
 #include "train/layers.h"
 
 #define BN_MOMENTUM 0.1
+#define BLOCK 512
 
 static float act_hi(const struct zp_tlayer *l)
 {
@@ -29,16 +30,26 @@ void zp_bn_forward(struct zp_tlayer *l, const float *x, float *y, int batch, int
         double mean, var;
         if (use_batch) {
             double s = 0.0;
-#pragma omp simd reduction(+ : s)
-            for (size_t i = 0; i < M; i++)
-                s += xc[i];
+            for (size_t i0 = 0; i0 < M; i0 += BLOCK) {
+                size_t i1 = i0 + BLOCK < M ? i0 + BLOCK : M;
+                float bs = 0.0f;
+#pragma omp simd reduction(+ : bs)
+                for (size_t i = i0; i < i1; i++)
+                    bs += xc[i];
+                s += bs;
+            }
             mean = s / (double)M;
             double v = 0.0;
             const float mf = (float)mean;
-#pragma omp simd reduction(+ : v)
-            for (size_t i = 0; i < M; i++) {
-                float d = xc[i] - mf;
-                v += (double)(d * d);
+            for (size_t i0 = 0; i0 < M; i0 += BLOCK) {
+                size_t i1 = i0 + BLOCK < M ? i0 + BLOCK : M;
+                float bv = 0.0f;
+#pragma omp simd reduction(+ : bv)
+                for (size_t i = i0; i < i1; i++) {
+                    float d = xc[i] - mf;
+                    bv += d * d;
+                }
+                v += bv;
             }
             var = v / (double)M;
             double unbiased = M > 1 ? v / (double)(M - 1) : var;
@@ -57,7 +68,7 @@ void zp_bn_forward(struct zp_tlayer *l, const float *x, float *y, int batch, int
 #pragma omp simd
             for (size_t i = 0; i < M; i++) {
                 float v = a * xc[i] + b;
-                v = v > 0.0f ? v : 0.0f;
+                v = v > 0.0f ? v : 0.0f; /* maxss / minss: no branch, no libm call */
                 yc[i] = v < hi ? v : hi;
             }
         } else {
@@ -66,6 +77,31 @@ void zp_bn_forward(struct zp_tlayer *l, const float *x, float *y, int batch, int
                 yc[i] = a * xc[i] + b;
         }
     }
+}
+
+/* Sums of dy and dy*(x - mean) over one channel row, dy masked by the fused
+ * activation. Float partial sums over blocks of BLOCK values (vectorized,
+ * branch-free: the ReLU mask is data-dependent and mispredicts as a branch),
+ * added up in double in a fixed order. */
+static void bn_grad_sums(const float *xc, const float *dyc, size_t M, float a, float b, float hi,
+                         float mean, double *sdy, double *sdyx)
+{
+    double t1 = 0.0, t2 = 0.0;
+    for (size_t i0 = 0; i0 < M; i0 += BLOCK) {
+        size_t i1 = i0 + BLOCK < M ? i0 + BLOCK : M;
+        float s1 = 0.0f, s2 = 0.0f;
+#pragma omp simd reduction(+ : s1, s2)
+        for (size_t i = i0; i < i1; i++) {
+            float z = a * xc[i] + b;
+            float g = dyc[i] * (float)((z > 0.0f) & (z < hi)); /* no branch */
+            s1 += g;
+            s2 += g * (xc[i] - mean);
+        }
+        t1 += s1;
+        t2 += s2;
+    }
+    *sdy = t1;
+    *sdyx = t2;
 }
 
 void zp_bn_backward(struct zp_tlayer *l, const float *x, const float *dy, float *dx, int batch)
@@ -80,17 +116,11 @@ void zp_bn_backward(struct zp_tlayer *l, const float *x, const float *dy, float 
         const float mean = l->bmean[c], invstd = l->binvstd[c], gamma = l->p[0].w[c];
         /* the fused activation's output was a*x + b; its gradient passes inside (0, hi) */
         const float a = gamma * invstd, b = l->p[1].w[c] - mean * gamma * invstd;
-        double sdy = 0.0, sdyx = 0.0;
-#pragma omp simd reduction(+ : sdy, sdyx)
-        for (size_t i = 0; i < M; i++) {
-            float g = dyc[i];
-            if (act) {
-                float z = a * xc[i] + b;
-                g = (z > 0.0f && z < hi) ? g : 0.0f;
-            }
-            sdy += (double)g;
-            sdyx += (double)(g * ((xc[i] - mean) * invstd));
-        }
+        /* no activation: z = 0*x + 1 lies in (0, inf) for every x, so nothing is masked */
+        const float ma = act ? a : 0.0f, mb = act ? b : 1.0f;
+        double sdy, sdyx;
+        bn_grad_sums(xc, dyc, M, ma, mb, hi, mean, &sdy, &sdyx);
+        sdyx *= invstd;
         l->p[0].g[c] += (float)sdyx;
         l->p[1].g[c] += (float)sdy;
         if (!dx)
@@ -102,22 +132,16 @@ void zp_bn_backward(struct zp_tlayer *l, const float *x, const float *dy, float 
             const float m1 = (float)(sdy / (double)M), m2 = (float)(sdyx / (double)M);
 #pragma omp simd
             for (size_t i = 0; i < M; i++) {
-                float g = dyc[i];
-                if (act) {
-                    float z = a * xc[i] + b;
-                    g = (z > 0.0f && z < hi) ? g : 0.0f;
-                }
+                float z = ma * xc[i] + mb;
+                float g = dyc[i] * (float)((z > 0.0f) & (z < hi)); /* no branch */
                 float xhat = (xc[i] - mean) * invstd;
                 dxc[i] = a * (g - m1 - xhat * m2);
             }
         } else {
 #pragma omp simd
             for (size_t i = 0; i < M; i++) {
-                float g = dyc[i];
-                if (act) {
-                    float z = a * xc[i] + b;
-                    g = (z > 0.0f && z < hi) ? g : 0.0f;
-                }
+                float z = ma * xc[i] + mb;
+                float g = dyc[i] * (float)((z > 0.0f) & (z < hi)); /* no branch */
                 dxc[i] = a * g;
             }
         }

@@ -1,5 +1,6 @@
 /* Parameter-free layers: ReLU, ReLU6, average pooling, global average pooling
  * and Flatten (CNHW -> [C*H*W, N]). */
+#include <math.h>
 #include <string.h>
 
 #include "train/layers.h"
@@ -23,7 +24,7 @@ void zp_act_backward(struct zp_tlayer *l, const float *x, const float *dy, float
     const float hi = l->kind == ZP_TL_RELU6 ? 6.0f : __builtin_inff();
 #pragma omp parallel for schedule(static)
     for (long i = 0; i < n; i++)
-        dx[i] = (x[i] > 0.0f && x[i] < hi) ? dy[i] : 0.0f;
+        dx[i] = dy[i] * (float)((x[i] > 0.0f) & (x[i] < hi)); /* no branch */
 }
 
 void zp_pool_forward(struct zp_tlayer *l, const float *x, float *y, int batch)

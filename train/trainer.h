@@ -94,6 +94,9 @@ enum zp_status zp_checkpoint_save(const struct zp_tnet *net, int epochs_done, co
                                   struct zp_err *err);
 enum zp_status zp_checkpoint_load(struct zp_tnet *net, int *epochs_done, const char *path,
                                   struct zp_err *err);
+/* Builds the network a checkpoint describes and loads it (QAT starts from this). */
+enum zp_status zp_checkpoint_open(const char *path, struct zp_tnet **net, int *epochs_done,
+                                  struct zp_err *err);
 
 #ifdef __cplusplus
 }

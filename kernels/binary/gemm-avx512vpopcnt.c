@@ -18,6 +18,7 @@ static inline __attribute__((always_inline)) void tile(int mr, int kw, int K, co
     __m512i acc[MR][4];
 #pragma GCC unroll 6
     for (int r = 0; r < mr; r++)
+        #pragma GCC unroll 8
         for (int v = 0; v < 4; v++)
             acc[r][v] = _mm512_setzero_si512();
     for (int w = 0; w < kw; w++) {
@@ -34,8 +35,10 @@ static inline __attribute__((always_inline)) void tile(int mr, int kw, int K, co
         }
     }
     const __m256 kf = _mm256_set1_ps((float)K), m2 = _mm256_set1_ps(-2.0f);
+    #pragma GCC unroll 8
     for (int r = 0; r < mr; r++) {
         __m256 aa = _mm256_set1_ps(alpha_a[r]);
+        #pragma GCC unroll 8
         for (int v = 0; v < 4; v++) {
             int left = nv - 8 * v;
             if (left <= 0)

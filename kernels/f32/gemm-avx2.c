@@ -1,55 +1,67 @@
-/* f32 GEMM, AVX2 + FMA: 3x32 register tile (12 ymm accumulators, B operands read
- * from memory by the FMAs), same K/M blocking as the AVX-512 variant. Ragged N goes
- * through a stack tile. */
+/* f32 GEMM, AVX2 + FMA: 6x16 register tile over each half of a 32-column panel,
+ * same K/M blocking as the AVX-512 variant. Ragged N goes through a stack tile. */
 #include <immintrin.h>
 #include <string.h>
 
 #include "kernels/internal.h"
 #include "kernels/scalar.h"
 
-#define MR 3
+#define MR 6
 #define KC 256
 #define MC 48
 
+/* mr x 16 tile over half h of a 32-column panel: 12 ymm accumulators, 2 weight
+ * vectors, 1 broadcast (all 16 ymm registers). */
 static inline __attribute__((always_inline)) void tile(int mr, int kc, const float *a, size_t lda,
                                                         const float *b, float *c, size_t ldc, int nv,
                                                         int accumulate)
 {
-    __m256 acc[MR][4];
-#pragma GCC unroll 4
+    __m256 acc[MR][2];
+#pragma GCC unroll 6
     for (int r = 0; r < mr; r++)
-        for (int v = 0; v < 4; v++)
-            acc[r][v] = _mm256_setzero_ps();
+        acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     for (int k = 0; k < kc; k++) {
-        const float *bk = b + (size_t)k * ZP_NR;
-#pragma GCC unroll 4
+        __m256 b0 = _mm256_load_ps(b + (size_t)k * ZP_NR), b1 = _mm256_load_ps(b + (size_t)k * ZP_NR + 8);
+#pragma GCC unroll 6
         for (int r = 0; r < mr; r++) {
             __m256 av = _mm256_broadcast_ss(a + (size_t)r * lda + k);
-#pragma GCC unroll 4
-            for (int v = 0; v < 4; v++)
-                acc[r][v] = _mm256_fmadd_ps(av, _mm256_load_ps(bk + 8 * v), acc[r][v]);
+            acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
         }
     }
+    #pragma GCC unroll 8
     for (int r = 0; r < mr; r++) {
         float *cr = c + (size_t)r * ldc;
-        if (nv >= ZP_NR) {
-            for (int v = 0; v < 4; v++) {
+        if (nv >= 16) {
+            #pragma GCC unroll 8
+            for (int v = 0; v < 2; v++) {
                 __m256 x = acc[r][v];
                 if (accumulate)
                     x = _mm256_add_ps(x, _mm256_loadu_ps(cr + 8 * v));
                 _mm256_storeu_ps(cr + 8 * v, x);
             }
         } else {
-            float t[ZP_NR];
-            for (int v = 0; v < 4; v++)
-                _mm256_storeu_ps(t + 8 * v, acc[r][v]);
+            float t[16];
+            _mm256_storeu_ps(t, acc[r][0]);
+            _mm256_storeu_ps(t + 8, acc[r][1]);
             for (int j = 0; j < nv; j++)
                 cr[j] = accumulate ? cr[j] + t[j] : t[j];
         }
     }
 }
 
-void zp_f32_gemm_ukernel_3x32__avx2(const struct zp_gemm_call *call)
+static void tile_any(int mr, int kc, const float *a, size_t lda, const float *b, float *c, size_t ldc, int nv,
+                     int acc)
+{
+    switch (mr) {
+#define CASE(n) case n: tile(n, kc, a, lda, b, c, ldc, nv, acc); break;
+    CASE(1) CASE(2) CASE(3) CASE(4) CASE(5)
+#undef CASE
+    default: tile(MR, kc, a, lda, b, c, ldc, nv, acc); break;
+    }
+}
+
+void zp_f32_gemm_ukernel_6x16__avx2(const struct zp_gemm_call *call)
 {
     const struct zp_packed_a *A = call->a;
     const struct zp_packed_b *B = call->b;
@@ -63,18 +75,19 @@ void zp_f32_gemm_ukernel_3x32__avx2(const struct zp_gemm_call *call)
 #pragma omp for schedule(static)
         for (int i0 = 0; i0 < M; i0 += MC) {
             int i1 = i0 + MC < M ? i0 + MC : M;
-            for (int p = 0; p < npan; p++) {
-                int nv = N - p * ZP_NR;
-                const float *bp = (const float *)B->data + (size_t)p * K * ZP_NR + (size_t)k0 * ZP_NR;
-                float *cp = C + (size_t)p * ZP_NR;
-                int i = i0;
-                for (; i + MR <= i1; i += MR)
-                    tile(MR, kc, A->f32 + (size_t)i * lda + k0, lda, bp, cp + (size_t)i * ldc, ldc, nv, k0 > 0);
-                if (i1 - i == 2)
-                    tile(2, kc, A->f32 + (size_t)i * lda + k0, lda, bp, cp + (size_t)i * ldc, ldc, nv, k0 > 0);
-                else if (i1 - i == 1)
-                    tile(1, kc, A->f32 + (size_t)i * lda + k0, lda, bp, cp + (size_t)i * ldc, ldc, nv, k0 > 0);
-            }
+            for (int p = 0; p < npan; p++)
+                for (int h = 0; h < 2; h++) {
+                    int nv = N - p * ZP_NR - 16 * h;
+                    if (nv <= 0)
+                        break;
+                    const float *bp = (const float *)B->data + (size_t)p * K * ZP_NR + (size_t)k0 * ZP_NR + 16 * h;
+                    float *cp = C + (size_t)p * ZP_NR + 16 * h;
+                    for (int i = i0; i < i1; i += MR) {
+                        int mr = i1 - i < MR ? i1 - i : MR;
+                        tile_any(mr, kc, A->f32 + (size_t)i * lda + k0, lda, bp, cp + (size_t)i * ldc, ldc, nv,
+                                 k0 > 0);
+                    }
+                }
         }
     }
 }

@@ -25,7 +25,9 @@ static inline __attribute__((always_inline)) void tile(int i16, int mr, int kp, 
 {
     __m256i acc[MR][4];
     const __m256i ones = _mm256_set1_epi16(1);
+    #pragma GCC unroll 8
     for (int r = 0; r < mr; r++)
+        #pragma GCC unroll 8
         for (int v = 0; v < 4; v++)
             acc[r][v] = _mm256_setzero_si256();
     for (int k = 0; k < kp; k += 8) {
@@ -49,8 +51,10 @@ static inline __attribute__((always_inline)) void tile(int i16, int mr, int kp, 
             }
         }
     }
+    #pragma GCC unroll 8
     for (int r = 0; r < mr; r++) {
         int32_t t[ZP_NR];
+        #pragma GCC unroll 8
         for (int v = 0; v < 4; v++)
             _mm256_storeu_si256((__m256i *)(t + 8 * v), acc[r][v]);
         memcpy(c + (size_t)r * ldc, t, (size_t)(nv < ZP_NR ? nv : ZP_NR) * sizeof(int32_t));

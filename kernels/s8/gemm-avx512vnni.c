@@ -24,6 +24,165 @@ static inline __m512i bcast4(const uint8_t *p)
     return _mm512_set1_epi32(v);
 }
 
+/* The full 8x32 s8/u8 tile in inline asm, k loop and output stage. GCC's register
+ * allocation of the intrinsic version copies every accumulator twice per k-group
+ * (32 vmovdqa per 16 vpdpbusd); here rows r = 0..7 keep columns 0-15 in zmm r and
+ * columns 16-31 in zmm r+8 throughout. Same arithmetic as the intrinsic path. */
+static void tile8_s8_asm(int kp, const uint8_t *a, const uint8_t *b, int32_t *c, size_t ldc, __mmask16 m0,
+                         __mmask16 m1, const int32_t *colc, const int32_t *rowsum, int32_t row_mult)
+{
+    int32_t rt[MR];
+    for (int r = 0; r < MR; r++)
+        rt[r] = (int32_t)((uint32_t)row_mult * (uint32_t)rowsum[r]);
+    const uint8_t *a0 = a, *a3 = a + 3 * (size_t)kp, *a6 = a + 6 * (size_t)kp;
+    size_t lda = (size_t)kp, ldc4 = ldc * sizeof(int32_t);
+    long n = kp / 8; /* >= 1: kp is a positive multiple of 8; two k-groups per trip */
+    __asm__ volatile(
+        "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
+        "vpxord %%zmm1, %%zmm1, %%zmm1\n\t"
+        "vpxord %%zmm2, %%zmm2, %%zmm2\n\t"
+        "vpxord %%zmm3, %%zmm3, %%zmm3\n\t"
+        "vpxord %%zmm4, %%zmm4, %%zmm4\n\t"
+        "vpxord %%zmm5, %%zmm5, %%zmm5\n\t"
+        "vpxord %%zmm6, %%zmm6, %%zmm6\n\t"
+        "vpxord %%zmm7, %%zmm7, %%zmm7\n\t"
+        "vpxord %%zmm8, %%zmm8, %%zmm8\n\t"
+        "vpxord %%zmm9, %%zmm9, %%zmm9\n\t"
+        "vpxord %%zmm10, %%zmm10, %%zmm10\n\t"
+        "vpxord %%zmm11, %%zmm11, %%zmm11\n\t"
+        "vpxord %%zmm12, %%zmm12, %%zmm12\n\t"
+        "vpxord %%zmm13, %%zmm13, %%zmm13\n\t"
+        "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
+        "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
+        "1:\n\t"
+        "vmovdqa64 (%[b]), %%zmm30\n\t"
+        "vmovdqa64 64(%[b]), %%zmm31\n\t"
+        "vpbroadcastd (%[a0]), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm0\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm8\n\t"
+        "vpbroadcastd (%[a0],%[lda]), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm1\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm9\n\t"
+        "vpbroadcastd (%[a0],%[lda],2), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm2\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm10\n\t"
+        "vpbroadcastd (%[a3]), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm3\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm11\n\t"
+        "vpbroadcastd (%[a3],%[lda]), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm4\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm12\n\t"
+        "vpbroadcastd (%[a3],%[lda],2), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm5\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm13\n\t"
+        "vpbroadcastd (%[a6]), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm6\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm14\n\t"
+        "vpbroadcastd (%[a6],%[lda]), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm7\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm15\n\t"
+        "vmovdqa64 128(%[b]), %%zmm30\n\t"
+        "vmovdqa64 192(%[b]), %%zmm31\n\t"
+        "vpbroadcastd 4(%[a0]), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm0\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm8\n\t"
+        "vpbroadcastd 4(%[a0],%[lda]), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm1\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm9\n\t"
+        "vpbroadcastd 4(%[a0],%[lda],2), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm2\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm10\n\t"
+        "vpbroadcastd 4(%[a3]), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm3\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm11\n\t"
+        "vpbroadcastd 4(%[a3],%[lda]), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm4\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm12\n\t"
+        "vpbroadcastd 4(%[a3],%[lda],2), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm5\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm13\n\t"
+        "vpbroadcastd 4(%[a6]), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm6\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm14\n\t"
+        "vpbroadcastd 4(%[a6],%[lda]), %%zmm29\n\t"
+        "vpdpbusd %%zmm30, %%zmm29, %%zmm7\n\t"
+        "vpdpbusd %%zmm31, %%zmm29, %%zmm15\n\t"
+        "add $8, %[a0]\n\t"
+        "add $8, %[a3]\n\t"
+        "add $8, %[a6]\n\t"
+        "add $256, %[b]\n\t"
+        "dec %[n]\n\t"
+        "jnz 1b\n\t"
+        "vmovdqu32 (%[colc]), %%zmm30%{%[m0]%}%{z%}\n\t"
+        "vmovdqu32 64(%[colc]), %%zmm31%{%[m1]%}%{z%}\n\t"
+        "vpbroadcastd 0(%[rt]), %%zmm29\n\t"
+        "vpaddd %%zmm29, %%zmm30, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm0, %%zmm0\n\t"
+        "vmovdqu32 %%zmm0, (%[c])%{%[m0]%}\n\t"
+        "vpaddd %%zmm29, %%zmm31, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm8, %%zmm8\n\t"
+        "vmovdqu32 %%zmm8, 64(%[c])%{%[m1]%}\n\t"
+        "add %[ldc4], %[c]\n\t"
+        "vpbroadcastd 4(%[rt]), %%zmm29\n\t"
+        "vpaddd %%zmm29, %%zmm30, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm1, %%zmm1\n\t"
+        "vmovdqu32 %%zmm1, (%[c])%{%[m0]%}\n\t"
+        "vpaddd %%zmm29, %%zmm31, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm9, %%zmm9\n\t"
+        "vmovdqu32 %%zmm9, 64(%[c])%{%[m1]%}\n\t"
+        "add %[ldc4], %[c]\n\t"
+        "vpbroadcastd 8(%[rt]), %%zmm29\n\t"
+        "vpaddd %%zmm29, %%zmm30, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm2, %%zmm2\n\t"
+        "vmovdqu32 %%zmm2, (%[c])%{%[m0]%}\n\t"
+        "vpaddd %%zmm29, %%zmm31, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm10, %%zmm10\n\t"
+        "vmovdqu32 %%zmm10, 64(%[c])%{%[m1]%}\n\t"
+        "add %[ldc4], %[c]\n\t"
+        "vpbroadcastd 12(%[rt]), %%zmm29\n\t"
+        "vpaddd %%zmm29, %%zmm30, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm3, %%zmm3\n\t"
+        "vmovdqu32 %%zmm3, (%[c])%{%[m0]%}\n\t"
+        "vpaddd %%zmm29, %%zmm31, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm11, %%zmm11\n\t"
+        "vmovdqu32 %%zmm11, 64(%[c])%{%[m1]%}\n\t"
+        "add %[ldc4], %[c]\n\t"
+        "vpbroadcastd 16(%[rt]), %%zmm29\n\t"
+        "vpaddd %%zmm29, %%zmm30, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm4, %%zmm4\n\t"
+        "vmovdqu32 %%zmm4, (%[c])%{%[m0]%}\n\t"
+        "vpaddd %%zmm29, %%zmm31, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm12, %%zmm12\n\t"
+        "vmovdqu32 %%zmm12, 64(%[c])%{%[m1]%}\n\t"
+        "add %[ldc4], %[c]\n\t"
+        "vpbroadcastd 20(%[rt]), %%zmm29\n\t"
+        "vpaddd %%zmm29, %%zmm30, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm5, %%zmm5\n\t"
+        "vmovdqu32 %%zmm5, (%[c])%{%[m0]%}\n\t"
+        "vpaddd %%zmm29, %%zmm31, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm13, %%zmm13\n\t"
+        "vmovdqu32 %%zmm13, 64(%[c])%{%[m1]%}\n\t"
+        "add %[ldc4], %[c]\n\t"
+        "vpbroadcastd 24(%[rt]), %%zmm29\n\t"
+        "vpaddd %%zmm29, %%zmm30, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm6, %%zmm6\n\t"
+        "vmovdqu32 %%zmm6, (%[c])%{%[m0]%}\n\t"
+        "vpaddd %%zmm29, %%zmm31, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm14, %%zmm14\n\t"
+        "vmovdqu32 %%zmm14, 64(%[c])%{%[m1]%}\n\t"
+        "add %[ldc4], %[c]\n\t"
+        "vpbroadcastd 28(%[rt]), %%zmm29\n\t"
+        "vpaddd %%zmm29, %%zmm30, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm7, %%zmm7\n\t"
+        "vmovdqu32 %%zmm7, (%[c])%{%[m0]%}\n\t"
+        "vpaddd %%zmm29, %%zmm31, %%zmm28\n\t"
+        "vpaddd %%zmm28, %%zmm15, %%zmm15\n\t"
+        "vmovdqu32 %%zmm15, 64(%[c])%{%[m1]%}\n\t"
+        : [a0] "+r"(a0), [a3] "+r"(a3), [a6] "+r"(a6), [b] "+r"(b), [n] "+r"(n), [c] "+r"(c)
+        : [lda] "r"(lda), [ldc4] "r"(ldc4), [colc] "r"(colc), [rt] "r"(rt), [m0] "Yk"(m0), [m1] "Yk"(m1)
+        : "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm6", "zmm7", "zmm8", "zmm9", "zmm10", "zmm11", "zmm12", "zmm13", "zmm14", "zmm15", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
+}
+
 static inline __attribute__((always_inline)) void tile(enum dec dec, int mr, int kp, const uint8_t *a,
                                                         const uint8_t *b, __m512i cb, int32_t *c, size_t ldc,
                                                         __mmask16 m0, __mmask16 m1, const int32_t *colc,
@@ -34,7 +193,10 @@ static inline __attribute__((always_inline)) void tile(enum dec dec, int mr, int
     for (int r = 0; r < mr; r++)
         c0[r] = c1[r] = _mm512_setzero_si512();
     const __m512i lo4 = _mm512_set1_epi8(0x0f);
-    if (dec == DEC_S8) {
+    if (dec == DEC_S8 && mr == MR) {
+        tile8_s8_asm(kp, a, b, c, ldc, m0, m1, colc, rowsum, row_mult);
+        return;
+    } else if (dec == DEC_S8) {
         /* one k-group per iteration: a single phase keeps GCC from renaming the
          * accumulators between two halves of the loop body (register copies) */
         for (int k = 0; k < kp; k += 4) {

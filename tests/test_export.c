@@ -1,0 +1,169 @@
+/* ONNX export: a trained network written with BN folded must compute the same
+ * logits through the independent loader / inference runtime (model/graph.h) as
+ * the training runtime does in evaluation mode; the file must hold the operators
+ * the loader supports (Conv, Clip with scalar initializers, GlobalAveragePool,
+ * Flatten, Gemm, Relu) and no BatchNormalization. */
+#include "tests/util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/rng.h"
+#include "model/graph.h"
+#include "model/onnx_export.h"
+#include "onnx.pb-c.h"
+#include "train/tnet.h"
+
+/* BN statistics and affine parameters far from the identity, so a wrong fold
+ * (a missing scale, mean or eps) changes the logits. */
+static void randomize_bn(struct zp_tnet *net, uint64_t seed)
+{
+    struct zp_rng r;
+    zp_rng_seed(&r, seed);
+    for (int i = 0; i < net->n_layers; i++) {
+        struct zp_tlayer *l = &net->L[i];
+        if (l->kind != ZP_TL_BN)
+            continue;
+        for (int c = 0; c < l->c_in; c++) {
+            l->p[0].w[c] = (float)(0.5 + zp_rng_uniform(&r));
+            l->p[1].w[c] = (float)(0.5 * zp_rng_gaussian(&r));
+            l->run_mean[c] = (float)(0.3 * zp_rng_gaussian(&r));
+            l->run_var[c] = (float)(0.2 + zp_rng_uniform(&r));
+        }
+    }
+}
+
+/* Exports net, loads it with zp_onnx_load, compares logits on random inputs. */
+static void roundtrip(struct zp_tnet *net, const char *name, int expect_layers)
+{
+    const char *dir = zp_test_tmpdir("export");
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.onnx", dir, name);
+    struct zp_err err;
+    zp_err_clear(&err);
+    assert_int_equal(zp_onnx_export(net, path, name, "test", &err), ZP_OK);
+
+    /* the file itself: opset, ops, no BN */
+    size_t len = 0;
+    char *buf = zp_test_read_file(path, &len);
+    assert_non_null(buf);
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, (const uint8_t *)buf);
+    assert_non_null(m);
+    assert_true(m->n_opset_import == 1 && m->opset_import[0]->version == 13);
+    int n_clip = 0;
+    for (size_t i = 0; i < m->graph->n_node; i++) {
+        const char *op = m->graph->node[i]->op_type;
+        assert_true(strcmp(op, "BatchNormalization") != 0);
+        if (strcmp(op, "Clip") == 0) {
+            n_clip++;
+            assert_int_equal(m->graph->node[i]->n_input, 3);
+        }
+    }
+    int n_relu6 = 0;
+    for (int i = 0; i < net->n_layers; i++)
+        n_relu6 += net->L[i].kind == ZP_TL_RELU6 ||
+                   (net->L[i].kind == ZP_TL_BN && net->L[i].act == 6);
+    assert_int_equal(n_clip, n_relu6);
+    onnx__model_proto__free_unpacked(m, NULL);
+    free(buf);
+
+    struct zp_graph *g = NULL;
+    enum zp_status st = zp_onnx_load(path, &g, &err);
+    if (st != ZP_OK)
+        print_error("load: %s\n", err.msg);
+    assert_int_equal(st, ZP_OK);
+    assert_int_equal(zp_graph_num_layers(g), expect_layers);
+    assert_int_equal(zp_graph_output_size(g), net->n_classes);
+
+    const int batch = 5;
+    const size_t ex = (size_t)net->in_c * net->in_h * net->in_w;
+    float *x = malloc(batch * ex * sizeof(float));
+    float *z = malloc((size_t)batch * net->n_classes * sizeof(float));
+    struct zp_rng r;
+    zp_rng_seed(&r, 4);
+    for (size_t i = 0; i < batch * ex; i++)
+        x[i] = (float)zp_rng_gaussian(&r);
+    assert_int_equal(zp_graph_run(g, x, batch, z, NULL, &err), ZP_OK);
+    assert_int_equal(zp_tnet_reserve(net, batch, &err), ZP_OK);
+    const float *t = zp_tnet_forward(net, x, batch, 0); /* [classes][batch] */
+    double max_diff = 0.0, max_mag = 0.0;
+    for (int n = 0; n < batch; n++)
+        for (int k = 0; k < net->n_classes; k++) {
+            double a = z[(size_t)n * net->n_classes + k], b = t[(size_t)k * batch + n];
+            max_diff = fmax(max_diff, fabs(a - b));
+            max_mag = fmax(max_mag, fabs(b));
+        }
+    if (max_diff > 1e-4 * fmax(max_mag, 1.0))
+        print_error("%s: logits differ by %g (magnitude %g)\n", name, max_diff, max_mag);
+    assert_true(max_mag > 1e-3); /* not a trivially zero network */
+    assert_true(max_diff <= 1e-4 * fmax(max_mag, 1.0));
+    free(x);
+    free(z);
+    zp_graph_free(g);
+}
+
+static void test_mobilenet_roundtrip(void **state)
+{
+    (void)state;
+    struct zp_mobilenet_arch a = {.in_c = 1, .in_h = 12, .in_w = 12, .n_classes = 10, .stem = 8,
+                                  .stem_stride = 1, .n_blocks = 3,
+                                  .block_out = {16, 16, 24}, .block_stride = {1, 2, 2}};
+    struct zp_tnet *net = NULL;
+    struct zp_err err;
+    assert_int_equal(zp_tnet_mobilenet(&a, 2, &net, &err), ZP_OK);
+    randomize_bn(net, 8);
+    /* stem + 2 per block + classifier */
+    roundtrip(net, "mobilenet", 1 + 2 * 3 + 1);
+    zp_tnet_free(net);
+}
+
+static void test_mlp_roundtrip(void **state)
+{
+    (void)state;
+    struct zp_mlp_arch a = {.in_c = 1, .in_h = 6, .in_w = 5, .n_classes = 4, .n_hidden = 2,
+                            .hidden = {16, 8}};
+    struct zp_tnet *net = NULL;
+    struct zp_err err;
+    assert_int_equal(zp_tnet_mlp(&a, 2, &net, &err), ZP_OK);
+    for (int i = 0; i < net->n_layers; i++) /* non-zero biases */
+        if (net->L[i].kind == ZP_TL_FC)
+            for (size_t j = 0; j < net->L[i].p[1].n; j++)
+                net->L[i].p[1].w[j] = 0.05f * (float)j - 0.1f;
+    roundtrip(net, "mlp", 3);
+    zp_tnet_free(net);
+}
+
+/* Folding by hand for one channel: w' = w * gamma / sqrt(var + eps),
+ * b' = beta - mean * gamma / sqrt(var + eps). */
+static void test_fold_values(void **state)
+{
+    (void)state;
+    struct zp_tlayer spec[2] = {{.kind = ZP_TL_CONV, .k = 1, .stride = 1, .pad = 0, .c_out = 1},
+                                {.kind = ZP_TL_BN}};
+    struct zp_tnet *net = NULL;
+    struct zp_err err;
+    assert_int_equal(zp_tnet_build(spec, 2, 2, 1, 1, 1, &net, &err), ZP_OK);
+    net->L[0].p[0].w[0] = 2.0f;
+    net->L[0].p[0].w[1] = -1.0f;
+    net->L[1].p[0].w[0] = 3.0f;  /* gamma */
+    net->L[1].p[1].w[0] = 0.5f;  /* beta */
+    net->L[1].run_mean[0] = 1.0f;
+    net->L[1].run_var[0] = 4.0f - 1e-5f; /* var + eps = 4: scale 3 / 2 */
+    float w[2], b[1];
+    zp_fold_bn(net, 0, w, b);
+    assert_true(fabs(w[0] - 3.0) < 1e-5 && fabs(w[1] + 1.5) < 1e-5);
+    assert_true(fabs(b[0] - (0.5 - 1.5)) < 1e-5);
+    zp_tnet_free(net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest t[] = {
+        cmocka_unit_test(test_fold_values),
+        cmocka_unit_test(test_mobilenet_roundtrip),
+        cmocka_unit_test(test_mlp_roundtrip),
+    };
+    return ZP_RUN_TESTS(t);
+}
