@@ -75,7 +75,8 @@ class Collector : public benchmark::BenchmarkReporter {
                 row.cpu_ns = cn;
             }
             if (!quiet)
-                std::fprintf(stderr, "  %-60s %12.0f ns/call (rep %d)\n", base.c_str(), rn, row.reps);
+                std::fprintf(stderr, "  %-60s real %10.0f  cpu %10.0f ns/call (rep %d)\n", base.c_str(), rn, cn,
+                             row.reps);
         }
     }
 };

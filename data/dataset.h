@@ -29,12 +29,16 @@ struct zp_dataset_spec {
     enum zp_dataset_format format;
     const char *images;  /* IDX images file | image folder | .npy of inputs */
     const char *labels;  /* IDX labels file | CSV "file,class_index,..." | .npy of int labels */
-    int channels;        /* 1 (grey) or 3 (RGB); images are converted */
+    int channels;        /* 1 (grey) or 3 (RGB); images are converted. npy: 0 accepts any C,
+                            else it must equal the file's C */
     int resize;          /* CROP: shorter side to this size (e.g. 256); STRETCH: ignored */
-    int size;            /* output height = width (e.g. 224); 0 keeps the file's size */
+    int size;            /* output height = width (e.g. 224); 0 keeps the file's size
+                            (image folders: the first image's; all must match) */
     enum zp_resize_mode resize_mode;
     float mean[3], std[3]; /* x = (pixel - mean) / std per channel, pixel in 0..255
-                              (ImageNet MobileNet: mean = std = 127.5) */
+                              (ImageNet MobileNet: mean = std = 127.5); every std 0
+                              means no normalization (npy floats as stored). npy
+                              [N, K] or C != 3 uses mean[0] / std[0] throughout */
     int limit;           /* load at most this many (0: all), taken in file order */
     enum zp_crop_recipe crop_recipe; /* CROP geometry; 0 = torchvision */
 };

@@ -137,7 +137,12 @@ enum zp_status zp_dataset_load_idx(const struct zp_dataset_spec *spec, struct zp
     st = zp_dataset_check_labels(ds, spec->labels, err);
     if (st != ZP_OK)
         goto out;
-    if (oh == ih && ow == iw) {
+    /* A crop whose shorter side is resized to another size than the file's
+     * resamples even when the output size equals the input size. */
+    int short_side = ih < iw ? ih : iw;
+    int crop_resamples = spec->resize_mode == ZP_RESIZE_CROP && spec->resize > 0 &&
+                         spec->resize != short_side;
+    if (oh == ih && ow == iw && !crop_resamples) {
         /* The common case: no resize, the grey pixel replicated into each channel. */
         size_t plane = (size_t)ih * (size_t)iw;
         for (int64_t i = 0; i < n; i++) {

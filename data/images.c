@@ -98,6 +98,7 @@ enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct
         if (load_one(spec, files[i], oh, ow, ds->x + (size_t)i * ex, &e) != ZP_OK) {
             #pragma omp critical(zp_images_err)
             if (i < bad) {
+                #pragma omp atomic write
                 bad = i;
                 first = e;
             }

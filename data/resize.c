@@ -270,18 +270,26 @@ enum zp_status zp_image_preprocess(const struct zp_image *in, const struct zp_da
     enum zp_status st = ZP_OK;
     if (in->c != 1 && in->c != 3)
         return zp_err_set(err, ZP_EINVAL, "%s: %d channels, expected 1 or 3", name, in->c);
-    if (spec->resize_mode == ZP_RESIZE_CROP && (in->w != out_w || in->h != out_h)) {
+    if (spec->resize_mode == ZP_RESIZE_CROP) {
+        /* Always through the geometry: a 224x224 image with resize 256 is
+         * scaled up to 256 and cropped back, as torchvision does. */
         int rw, rh, resize = spec->resize > 0 ? spec->resize : out_h;
         if (out_w != out_h)
             return zp_err_set(err, ZP_EINVAL, "%s: a centre crop needs a square output, got %dx%d", name,
                               out_w, out_h);
         zp_image_crop_geometry(in->w, in->h, resize, out_h, spec->crop_recipe, &rw, &rh, &top, &left);
+        if ((int64_t)rw * rh > ((int64_t)1 << 28))
+            return zp_err_set(err, ZP_EFORMAT,
+                              "%s: %dx%d image: aspect ratio too extreme (resized to %dx%d)", name,
+                              in->w, in->h, rw, rh);
         if (rw < out_w || rh < out_h)
             return zp_err_set(err, ZP_EFORMAT,
                               "%s: %dx%d image resized to %dx%d is smaller than the %dx%d crop", name,
                               in->w, in->h, rw, rh, out_w, out_h);
-        st = zp_image_resize(in, rw, rh, &r, err);
-        src = &r;
+        if (rw != in->w || rh != in->h) {
+            st = zp_image_resize(in, rw, rh, &r, err);
+            src = &r;
+        }
     } else if (spec->resize_mode == ZP_RESIZE_STRETCH && (in->w != out_w || in->h != out_h)) {
         st = zp_image_resize(in, out_w, out_h, &r, err);
         src = &r;

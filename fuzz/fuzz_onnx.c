@@ -23,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         in *= s[i];
     /* bounded work: small inputs, outputs and intermediate tensors only (the loader
      * accepts shapes up to 2^28 elements, which would only time the fuzzer out) */
-    if (in <= 4096 && zp_graph_output_size(g) <= 4096 && g->ws_size + g->scratch_size <= (1 << 20)) {
+    if (in <= 4096 && zp_graph_output_size(g) <= 4096 &&
+        g->ws_size + g->scratch_size <= (1 << 20)) {
         float *x = calloc((size_t)in, sizeof(float)), *y = calloc(4096, sizeof(float));
         if (x && y)
             zp_graph_run(g, x, 1, y, NULL, &err);

@@ -74,6 +74,10 @@ struct zp_bench_row {
 enum zp_status zp_bench_write_csv(const char *dir, const struct zp_bench_row *rows, int n, struct zp_err *err);
 /* Writes <dir>/peaks.csv (class, isa, gops_per_core, ops_per_group). */
 enum zp_status zp_bench_write_peaks(const char *dir, const struct zp_peak *p, int n, struct zp_err *err);
+/* Writes <dir>/run.json: the config as given, the CPU's ISA levels, the forced ISA
+ * (-1: none), machine and build facts (harness/sysinfo.h), start/end time. */
+enum zp_status zp_bench_write_run_json(const char *dir, const char *config_path, const char *start, int forced_isa,
+                                       double wall_s, struct zp_err *err);
 /* Writes <dir>/plots/kernel_{throughput,speedup}.gp and renders PNG + SVG with
  * gnuplot (a missing gnuplot is reported in err as ZP_EIO, the scripts stay). */
 enum zp_status zp_bench_plots(const char *dir, const struct zp_bench_row *rows, int n, const struct zp_peak *p,

@@ -3,7 +3,9 @@
  * gnuplot figures, whose scripts read ../kernels.csv themselves so a figure can be
  * restyled without rerunning the benchmark. */
 #include "harness/bench.h"
+#include "harness/sysinfo.h"
 
+#include <cjson/cJSON.h>
 #include <csv.h>
 #include <errno.h>
 #include <math.h>
@@ -91,13 +93,14 @@ static int is_anchor(const struct zp_bench_row *r)
 /* One gnuplot series: a (kernel class, scheme, isa) triple present in the rows. */
 struct series {
     char kernel[96], scheme[24], isa[40];
-    int anchor;
+    int anchor, dw;
 };
 
 static int find_series(const struct series *s, int n, const struct zp_bench_row *r)
 {
     for (int i = 0; i < n; i++) {
-        if (s[i].anchor != is_anchor(r) || strcmp(s[i].scheme, r->scheme) || strcmp(s[i].isa, r->isa))
+        if (s[i].anchor != is_anchor(r) || s[i].dw != r->is_dw || strcmp(s[i].scheme, r->scheme) ||
+            strcmp(s[i].isa, r->isa))
             continue;
         if (s[i].anchor && strcmp(s[i].kernel, r->kernel))
             continue;
@@ -139,20 +142,23 @@ static void write_plot_cmd(FILE *f, const struct series *s, int ns, int col)
         char cond[400];
         if (s[i].anchor)
             snprintf(cond, sizeof cond, "strcol(1) eq '%s' && strcol(2) eq '%s'", s[i].kernel, s[i].scheme);
-        else
+        else /* our kernels; depthwise rows are told apart by the kernel name */
             snprintf(cond, sizeof cond,
-                     "strcol(1) ne 'openblas' && strcol(1) ne 'onednn' && strcol(2) eq '%s' && strcol(3) eq '%s'",
-                     s[i].scheme, s[i].isa);
-        fprintf(f, "  csv using (shape($4,$5,$6)):((%s && $7 == T) ? $%d : 1/0) with %s title '%s%s%s'%s\n", cond,
-                col, s[i].anchor ? "points pt 7 ps 1.5" : "linespoints", s[i].anchor ? s[i].kernel : s[i].scheme,
-                " / ", s[i].anchor ? s[i].scheme : s[i].isa, i + 1 < ns ? ", \\" : "");
+                     "strcol(1) ne 'openblas' && strcol(1) ne 'onednn' && (strstrt(strcol(1), 'dw3x3') %s 0) && "
+                     "strcol(2) eq '%s' && strcol(3) eq '%s'",
+                     s[i].dw ? ">" : "==", s[i].scheme, s[i].isa);
+        fprintf(f, "  csv using (shape($4,$5,$6)):((%s && $7 == T) ? $%d : 1/0) with %s title '%s%s%s%s'%s\n", cond,
+                col, s[i].anchor ? "points pt 7 ps 1.5" : "linespoints", s[i].dw ? "dw3x3 " : "",
+                s[i].anchor ? s[i].kernel : s[i].scheme, " / ", s[i].anchor ? s[i].scheme : s[i].isa,
+                i + 1 < ns ? ", \\" : "");
     }
 }
 
 static enum zp_status render(const char *dir, const char *name, struct zp_err *err)
 {
     char cmd[8600];
-    snprintf(cmd, sizeof cmd, "cd '%s/plots' && gnuplot %s.gp >/dev/null 2>%s.log", dir, name, name);
+    snprintf(cmd, sizeof cmd, "cd '%s/plots' && gnuplot %s.gp >/dev/null 2>%s.log && rm -f %s.log", dir, name, name,
+             name);
     int rc = system(cmd);
     if (rc != 0)
         return zp_err_set(err, ZP_EIO, "%s/plots/%s.gp: gnuplot failed (exit %d, see %s.log)", dir, name, rc, name);
@@ -181,6 +187,7 @@ enum zp_status zp_bench_plots(const char *dir, const struct zp_bench_row *rows, 
         snprintf(s[ns].scheme, sizeof s->scheme, "%s", rows[i].scheme);
         snprintf(s[ns].isa, sizeof s->isa, "%s", rows[i].isa);
         s[ns].anchor = is_anchor(&rows[i]);
+        s[ns].dw = rows[i].is_dw;
         ns++;
     }
     static const char *const names[2] = {"kernel_throughput", "kernel_speedup"};
@@ -199,7 +206,7 @@ enum zp_status zp_bench_plots(const char *dir, const struct zp_bench_row *rows, 
         write_common(f, rows, n, threads, &nshapes);
         fprintf(f, "set terminal pngcairo size 1400,800 noenhanced font ',10'\nset output '%s.png'\n", names[fig]);
         if (fig == 0) {
-            fputs("set logscale y\nset ylabel 'GOP/s (2MNK / median real time per call)'\n"
+            fputs("set logscale y\nset ylabel 'GOP/s (2MNK / median time per call; CPU time at 1 thread)'\n"
                   "set title sprintf('Kernel throughput by scheme and shape (%d thread%s), with anchors and instruction peaks', T, T > 1 ? 's' : '')\n",
                   f);
             /* the peaks as horizontal lines (per core, times the thread count) */
@@ -225,4 +232,53 @@ enum zp_status zp_bench_plots(const char *dir, const struct zp_bench_row *rows, 
     }
     free(s);
     return st;
+}
+
+enum zp_status zp_bench_write_run_json(const char *dir, const char *config_path, const char *start, int forced_isa,
+                                       double wall_s, struct zp_err *err)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return zp_err_set(err, ZP_ENOMEM, "run.json: out of memory");
+    cJSON_AddStringToObject(root, "command", "bench");
+    cJSON_AddStringToObject(root, "config_path", config_path);
+    /* the config as given */
+    FILE *cf = fopen(config_path, "rb");
+    if (cf) {
+        char buf[1 << 16];
+        size_t n = fread(buf, 1, sizeof buf - 1, cf);
+        fclose(cf);
+        buf[n] = '\0';
+        cJSON *cfg = cJSON_Parse(buf);
+        if (cfg)
+            cJSON_AddItemToObject(root, "config", cfg);
+    }
+    cJSON *isas = cJSON_AddArrayToObject(root, "cpu_isa_levels");
+    for (int i = 0; i < ZP_ISA_COUNT; i++)
+        if (zp_cpu_has((enum zp_isa)i))
+            cJSON_AddItemToArray(isas, cJSON_CreateString(zp_isa_name((enum zp_isa)i)));
+    cJSON_AddStringToObject(root, "forced_isa", forced_isa >= 0 ? zp_isa_name((enum zp_isa)forced_isa) : "none");
+    cJSON_AddStringToObject(root, "timing", "median over repetitions; CPU time at 1 thread, wall time otherwise");
+    zp_sysinfo_add(root);
+    char end[32];
+    zp_iso_time(end);
+    cJSON_AddStringToObject(root, "start", start);
+    cJSON_AddStringToObject(root, "end", end);
+    cJSON_AddNumberToObject(root, "wall_seconds", wall_s);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text)
+        return zp_err_set(err, ZP_ENOMEM, "run.json: out of memory");
+    char path[4200], tmp[4220];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        free(text);
+        return zp_err_set(err, ZP_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    }
+    fputs(text, f);
+    fputc('\n', f);
+    free(text);
+    return finish(f, tmp, path, err);
 }

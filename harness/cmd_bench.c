@@ -11,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "bench/gbench_shim.h"
 #include "common/mem.h"
 #include "common/rng.h"
 #include "harness/bench.h"
 #include "harness/commands.h"
+#include "harness/sysinfo.h"
 #include "kernels/kernels.h"
 
 enum job_type { JOB_GEMM, JOB_DW, JOB_ANCHOR };
@@ -371,6 +373,10 @@ int zp_cmd_bench(int argc, char **argv)
         return ZP_EXIT_OK;
     }
 
+    char start[32];
+    zp_iso_time(start);
+    struct timespec t_start;
+    clock_gettime(CLOCK_MONOTONIC, &t_start);
     struct zp_bench_config cfg;
     if (zp_bench_config_load(config, &cfg, &err)) {
         fprintf(stderr, "harness: bench: %s\n", err.msg);
@@ -488,7 +494,11 @@ int zp_cmd_bench(int argc, char **argv)
     for (int i = 0; rows && i < c.n; i++)
         if (isfinite(c.jobs[i].row.ns_per_call))
             rows[nrows++] = c.jobs[i].row;
-    if (!rows || zp_bench_write_csv(dir, rows, nrows, &err) || zp_bench_write_peaks(dir, peaks, np, &err)) {
+    struct timespec t_end;
+    clock_gettime(CLOCK_MONOTONIC, &t_end);
+    double wall = (double)(t_end.tv_sec - t_start.tv_sec) + 1e-9 * (double)(t_end.tv_nsec - t_start.tv_nsec);
+    if (!rows || zp_bench_write_csv(dir, rows, nrows, &err) || zp_bench_write_peaks(dir, peaks, np, &err) ||
+        zp_bench_write_run_json(dir, config, start, isa, wall, &err)) {
         fprintf(stderr, "harness: bench: %s\n", rows ? err.msg : "out of memory");
         rc = ZP_EXIT_FAILED;
     } else {
@@ -497,7 +507,8 @@ int zp_cmd_bench(int argc, char **argv)
         if (zp_bench_plots(dir, rows, nrows, peaks, np, &err))
             fprintf(stderr, "harness: bench: figures not rendered: %s\n", err.msg); /* CSVs are complete */
         if (!quiet)
-            printf("wrote %s/kernels.csv, kernels_gbench.json, peaks.csv, plots/kernel_{throughput,speedup}.{gp,png,svg}\n",
+            printf("wrote %s/kernels.csv, kernels_gbench.json, peaks.csv, run.json, "
+                   "plots/kernel_{throughput,speedup}.{gp,png,svg}\n",
                    dir);
     }
     free(rows);

@@ -4,6 +4,7 @@
 #include "kernels/kernels.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static unsigned detect(void)
@@ -26,11 +27,23 @@ static unsigned detect(void)
     return m;
 }
 
+/* ZP_ISA_LIMIT=NAME caps the detected levels at NAME (enum order), so the
+ * no-AVX-512 and portable paths can be exercised on a bigger CPU:
+ * ZP_ISA_LIMIT=avx2 make unit. Unknown names are ignored. */
+static unsigned apply_limit(unsigned m)
+{
+    const char *lim = getenv("ZP_ISA_LIMIT");
+    int l = lim && *lim ? zp_isa_parse(lim) : -1;
+    if (l >= 0)
+        m &= (2u << l) - 1u;
+    return m;
+}
+
 unsigned zp_cpu_isa_mask(void)
 {
     static unsigned mask; /* benign race: every thread computes the same value */
     if (!mask)
-        mask = detect();
+        mask = apply_limit(detect());
     return mask;
 }
 

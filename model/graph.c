@@ -102,7 +102,8 @@ static void blas_single_thread(void)
     pthread_once(&once, blas_one_thread);
 }
 
-static const float *in_ptr(const struct zp_graph *g, int t, float *base, int64_t stride_mul, int64_t i)
+static const float *in_ptr(const struct zp_graph *g, int t, float *base, int64_t stride_mul,
+                           int64_t i)
 {
     const struct zp_tensor *T = &g->tensors[t];
     if (T->is_const)
@@ -128,7 +129,8 @@ static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch
                 continue;
             struct zp_exec e = {0};
             e.scratch = ws + g->ws_size;
-            memcpy(ws + g->tensors[g->input].offset, input + (int64_t)i * isz, (size_t)isz * sizeof(float));
+            memcpy(ws + g->tensors[g->input].offset, input + (int64_t)i * isz,
+                   (size_t)isz * sizeof(float));
             for (int k = 0; k < g->n_nodes; k++) {
                 const struct zp_node *n = &g->nodes[k];
                 if (n->skip_fast || n->alias)
@@ -139,7 +141,8 @@ static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch
                          n->n_in > 1 ? in_ptr(g, n->in[1], ws, 1, 0) : NULL,
                          ws + g->tensors[n->out].offset, &e);
             }
-            memcpy(logits + (int64_t)i * osz, ws + g->tensors[g->output].offset, (size_t)osz * sizeof(float));
+            memcpy(logits + (int64_t)i * osz, ws + g->tensors[g->output].offset,
+                   (size_t)osz * sizeof(float));
         }
         zp_free(ws);
     }
@@ -147,6 +150,35 @@ static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch
         return zp_err_set(err, ZP_ENOMEM, "graph run: out of memory for the workspace "
                           "(%lld floats per thread)", (long long)(g->ws_size + g->scratch_size));
     return ZP_OK;
+}
+
+/* A Relu/Clip not yet applied to tensor t (hooked schedule, see run_hooked). */
+struct pending {
+    int t;
+    float lo, hi;
+};
+
+static void pend_flush(const struct zp_graph *g, struct pending *p, float *arena, int64_t B)
+{
+    if (p->t < 0)
+        return;
+    const struct zp_tensor *T = &g->tensors[p->t];
+    float *base = arena + (int64_t)T->offset * B;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < B; i++)
+        zp_clamp(base + i * T->size, T->size, p->lo, p->hi);
+    p->t = -1;
+}
+
+/* A Flatten/Reshape alias of the pending tensor: same storage, so the clamp can
+ * follow it unless the old name has other readers (then apply it now). */
+static void pend_move(const struct zp_graph *g, struct pending *p, int to, float *arena, int64_t B)
+{
+    if (g->tensors[p->t].n_consumers > 1) {
+        pend_flush(g, p, arena, B);
+        return;
+    }
+    p->t = to;
 }
 
 static enum zp_status run_hooked(struct zp_graph *g, const float *input, int batch, float *logits,
@@ -173,37 +205,67 @@ static enum zp_status run_hooked(struct zp_graph *g, const float *input, int bat
     }
     const struct zp_tensor *X = &g->tensors[g->input], *Y = &g->tensors[g->output];
     memcpy(arena + X->offset * B, input, (size_t)(X->size * B) * sizeof(float));
+    /* With layer_output, a layer's Relu/Clip must wait until the callback has seen
+     * the pre-activation batch. Rather than a parallel pass of its own (one more
+     * barrier per layer, costly when other jobs share the cores), the clamp is
+     * left pending on its tensor and done per image by the next node that reads it. */
+    struct pending pend = {-1, 0.f, 0.f};
     for (int k = 0; k < g->n_nodes; k++) {
         const struct zp_node *n = &g->nodes[k];
-        /* a Relu/Clip already applied by its layer (only without layer_output,
-         * which must see the pre-activation values) */
-        if ((n->op == ZP_OP_COPY && n->alias) || (n->skip_fast && !h->layer_output))
+        if (n->op == ZP_OP_COPY && n->alias) {
+            if (pend.t >= 0 && n->in[0] == pend.t)
+                pend_move(g, &pend, n->out, arena, B); /* same storage, new name */
             continue;
+        }
+        if (n->skip_fast) { /* applied by its layer, or left pending */
+            if (h->layer_output) {
+                pend_flush(g, &pend, arena, B);
+                pend.t = n->out;
+                pend.lo = n->lo;
+                pend.hi = n->hi;
+            }
+            continue;
+        }
+        const int clamp0 = pend.t >= 0 && n->in[0] == pend.t;
+        const int clamp1 = pend.t >= 0 && n->n_in > 1 && n->in[1] == pend.t;
         struct zp_exec e = {0};
         float *xin = (float *)in_ptr(g, n->in[0], arena, B, 0);
         int64_t xs = g->tensors[n->in[0]].is_const ? 0 : g->tensors[n->in[0]].size;
+        int copied = 0;
         if (n->layer >= 0) {
             layer_exec(g, n, h, !h->layer_output, &e);
             if (h->layer_input) {
 #pragma omp parallel for schedule(static)
-                for (int i = 0; i < batch; i++)
+                for (int i = 0; i < batch; i++) {
+                    if (clamp0)
+                        zp_clamp(xin + i * xs, xs, pend.lo, pend.hi);
                     memcpy(copy + i * xs, xin + i * xs, (size_t)xs * sizeof(float));
+                }
+                copied = 1;
                 h->layer_input(h->ctx, n->layer, copy, batch);
                 xin = copy;
             }
         }
         const struct zp_tensor *O = &g->tensors[n->out];
         float *yout = arena + O->offset * B;
+        float *x1 = n->n_in > 1 ? (float *)in_ptr(g, n->in[1], arena, B, 0) : NULL;
+        int64_t x1s = n->n_in > 1 && !g->tensors[n->in[1]].is_const ? g->tensors[n->in[1]].size : 0;
 #pragma omp parallel for schedule(dynamic, 1)
         for (int i = 0; i < batch; i++) {
             struct zp_exec ei = e;
             ei.scratch = scratch + (int64_t)omp_get_thread_num() * (g->scratch_size + 16);
-            run_node(g, n, xin + i * xs,
-                     n->n_in > 1 ? in_ptr(g, n->in[1], arena, B, i) : NULL, yout + i * O->size, &ei);
+            if (clamp0 && !copied)
+                zp_clamp(xin + i * xs, xs, pend.lo, pend.hi);
+            if (clamp1 && !(clamp0 && x1 == xin))
+                zp_clamp(x1 + i * x1s, x1s, pend.lo, pend.hi);
+            run_node(g, n, xin + i * xs, x1 ? x1 + i * x1s : NULL, yout + i * O->size, &ei);
         }
+        if (clamp0 || clamp1)
+            pend.t = -1;
         if (n->layer >= 0 && h->layer_output)
             h->layer_output(h->ctx, n->layer, yout, batch);
     }
+    pend_flush(g, &pend, arena, B);
     memcpy(logits, arena + Y->offset * B, (size_t)(Y->size * B) * sizeof(float));
     zp_free(arena);
     zp_free(copy);

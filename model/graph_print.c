@@ -43,8 +43,8 @@ void zp_graph_print(const struct zp_graph *g, void *file)
     shape_str(&g->tensors[g->output], s2, sizeof s2);
     fprintf(f, "opset %lld, input '%s' %s, output '%s' %s\n", (long long)g->opset,
             g->tensors[g->input].name, s1, g->tensors[g->output].name, s2);
-    fprintf(f, "%d nodes, %d quantizable layers, %lld parameters (BatchNorm folded)\n\n", g->n_nodes,
-            g->n_layers, (long long)params);
+    fprintf(f, "%d nodes, %d quantizable layers, %lld parameters (BatchNorm folded)\n\n",
+            g->n_nodes, g->n_layers, (long long)params);
     fprintf(f, "graph:\n");
     for (int i = 0; i < g->n_nodes; i++) {
         const struct zp_node *n = &g->nodes[i];
@@ -52,9 +52,11 @@ void zp_graph_print(const struct zp_graph *g, void *file)
         fprintf(f, "  %3d %-18s %-28s -> %s", i, n->op_type, n->name, s2);
         if (n->op == ZP_OP_CONV)
             fprintf(f, "  k%lldx%lld s%lld pads [%lld,%lld,%lld,%lld]%s", (long long)n->kh,
-                    (long long)n->kw, (long long)n->sh, (long long)n->pads[0], (long long)n->pads[1],
-                    (long long)n->pads[2], (long long)n->pads[3],
-                    n->group > 1 ? (n->group == g->tensors[n->out].dims[1] ? " depthwise" : " grouped") : "");
+                    (long long)n->kw, (long long)n->sh, (long long)n->pads[0],
+                    (long long)n->pads[1], (long long)n->pads[2], (long long)n->pads[3],
+                    n->group > 1
+                        ? (n->group == g->tensors[n->out].dims[1] ? " depthwise" : " grouped")
+                        : "");
         if (n->layer >= 0)
             fprintf(f, "  [layer %d]", n->layer);
         fprintf(f, "\n");
@@ -84,8 +86,9 @@ void zp_graph_print(const struct zp_graph *g, void *file)
         qsort(ch, (size_t)O, sizeof *ch, cmp_float);
         float med = O % 2 ? ch[O / 2] : 0.5f * (ch[O / 2 - 1] + ch[O / 2]);
         const char *op = li->depthwise ? "dwConv" : li->op;
-        fprintf(f, "  %-3d %-28.28s %-6s %9lld %10.4g %10.4g %10.4g %10.4g %10.4g %8.2f\n", l, li->name, op,
-                (long long)(O * per), mn, mx, ch[0], med, ch[O - 1], med > 0 ? ch[O - 1] / med : INFINITY);
+        fprintf(f, "  %-3d %-28.28s %-6s %9lld %10.4g %10.4g %10.4g %10.4g %10.4g %8.2f\n", l,
+                li->name, op, (long long)(O * per), mn, mx, ch[0], med, ch[O - 1],
+                med > 0 ? ch[O - 1] / med : INFINITY);
         free(ch);
     }
 }

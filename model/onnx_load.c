@@ -121,15 +121,16 @@ static enum zp_status load_const(struct loader *L, const Onnx__TensorProto *tp, 
 {
     const char *tn = str_or(name, "(unnamed)");
     if (tp->n_dims > ZP_MAXDIM)
-        return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: tensor '%s': %zu dimensions, at most %d supported",
-                          L->what, tn, tp->n_dims, ZP_MAXDIM);
+        return zp_err_set(L->err, ZP_EUNSUPPORTED,
+                          "%s: tensor '%s': %zu dimensions, at most %d supported", L->what, tn,
+                          tp->n_dims, ZP_MAXDIM);
     int64_t size;
     if (!dims_ok(tp->dims, (int)tp->n_dims, 0, &size))
         return zp_err_set(L->err, ZP_EFORMAT, "%s: tensor '%s': dimensions must be in 0..2^28 with "
                           "at most 2^28 elements", L->what, tn);
     if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
-        return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: tensor '%s': external data is not supported",
-                          L->what, tn);
+        return zp_err_set(L->err, ZP_EUNSUPPORTED,
+                          "%s: tensor '%s': external data is not supported", L->what, tn);
     int dt = tp->data_type;
     if (dt != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && dt != ONNX__TENSOR_PROTO__DATA_TYPE__INT64)
         return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: tensor '%s': data type %d not supported "
@@ -138,18 +139,24 @@ static enum zp_status load_const(struct loader *L, const Onnx__TensorProto *tp, 
     const void *src = NULL;
     if (tp->has_raw_data && tp->raw_data.len > 0) {
         if (tp->raw_data.len != (size_t)size * esz)
-            return zp_err_set(L->err, ZP_EFORMAT, "%s: tensor '%s': raw_data has %zu bytes, dims "
-                              "need %lld", L->what, tn, tp->raw_data.len, (long long)size * (long long)esz);
+            return zp_err_set(L->err, ZP_EFORMAT,
+                              "%s: tensor '%s': raw_data has %zu bytes, dims "
+                              "need %lld",
+                              L->what, tn, tp->raw_data.len, (long long)size * (long long)esz);
         src = tp->raw_data.data;
     } else if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
         if (tp->n_float_data != (size_t)size)
-            return zp_err_set(L->err, ZP_EFORMAT, "%s: tensor '%s': float_data has %zu values, dims "
-                              "need %lld", L->what, tn, tp->n_float_data, (long long)size);
+            return zp_err_set(L->err, ZP_EFORMAT,
+                              "%s: tensor '%s': float_data has %zu values, dims "
+                              "need %lld",
+                              L->what, tn, tp->n_float_data, (long long)size);
         src = tp->float_data;
     } else {
         if (tp->n_int64_data != (size_t)size)
-            return zp_err_set(L->err, ZP_EFORMAT, "%s: tensor '%s': int64_data has %zu values, dims "
-                              "need %lld", L->what, tn, tp->n_int64_data, (long long)size);
+            return zp_err_set(L->err, ZP_EFORMAT,
+                              "%s: tensor '%s': int64_data has %zu values, dims "
+                              "need %lld",
+                              L->what, tn, tp->n_int64_data, (long long)size);
         src = tp->int64_data;
     }
     if (lookup(L, tn) >= 0)
@@ -236,7 +243,8 @@ static float attr_f(struct nctx *c, const char *name, float dflt)
 }
 
 /* Copies an INTS attribute of exactly n values (returns 0 if absent). */
-static enum zp_status attr_ints(struct nctx *c, const char *name, int64_t *v, size_t n, int *present)
+static enum zp_status attr_ints(struct nctx *c, const char *name, int64_t *v, size_t n,
+                                int *present)
 {
     const Onnx__AttributeProto *a = attr(c, name);
     *present = 0;
@@ -302,7 +310,8 @@ static enum zp_status need_const(struct nctx *c, int t, const char *what, int fl
     if (t < 0)
         return NERR(c, ZP_EFORMAT, "missing %s input", what);
     if (!T(c, t)->is_const)
-        return NERR(c, ZP_EUNSUPPORTED, "%s input '%s' must be an initializer", what, T(c, t)->name);
+        return NERR(c, ZP_EUNSUPPORTED, "%s input '%s' must be an initializer", what,
+                    T(c, t)->name);
     if (fl && !T(c, t)->data)
         return NERR(c, ZP_EUNSUPPORTED, "%s input '%s' must be float32", what, T(c, t)->name);
     if (!fl && !T(c, t)->idata)
@@ -347,7 +356,8 @@ static enum zp_status alias_output(struct nctx *c, int t)
 }
 
 /* Output size along one spatial axis; -1 when the window does not fit. */
-static int64_t out_len(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1, int ceil_mode)
+static int64_t out_len(int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1,
+                       int ceil_mode)
 {
     int64_t span = d * (k - 1) + 1, room = in + p0 + p1 - span;
     if (room < 0)
@@ -405,7 +415,8 @@ static enum zp_status window_attrs(struct nctx *c, struct zp_node *n, int64_t H,
             return NERR(c, ZP_EFORMAT, "both auto_pad and pads given");
         memset(n->pads, 0, sizeof n->pads);
         if (!valid) {
-            int64_t in[2] = {H, W}, k[2] = {n->kh, n->kw}, s[2] = {n->sh, n->sw}, d[2] = {n->dh, n->dw};
+            int64_t in[2] = {H, W}, k[2] = {n->kh, n->kw}, s[2] = {n->sh, n->sw},
+                    d[2] = {n->dh, n->dw};
             for (int a = 0; a < 2; a++) {
                 int64_t o = (in[a] + s[a] - 1) / s[a];
                 int64_t total = (o - 1) * s[a] + (k[a] - 1) * d[a] + 1 - in[a];
@@ -425,9 +436,13 @@ static enum zp_status window_attrs(struct nctx *c, struct zp_node *n, int64_t H,
     return ZP_OK;
 }
 
-enum { AI = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, AIS = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
-       AF = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, AS = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING,
-       AT = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR };
+enum {
+    AI = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
+    AIS = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+    AF = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT,
+    AS = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING,
+    AT = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR
+};
 
 static enum zp_status add_layer(struct nctx *c, struct zp_node *n, float *w, float *b)
 {
@@ -534,11 +549,14 @@ static enum zp_status gemm_node(struct nctx *c, struct zp_node *n, int matmul)
         (st = input_at(c, 1, &bw)) || (!matmul && (st = input_at(c, 2, &cb))))
         return st;
     if (a >= 0 && bw >= 0 && !T(c, a)->is_const && !T(c, bw)->is_const)
-        return NERR(c, ZP_EUNSUPPORTED, "both inputs are activations; the weight must be an initializer");
+        return NERR(c, ZP_EUNSUPPORTED,
+                    "both inputs are activations; the weight must be an initializer");
     if ((st = need_act(c, a, "A", 2, 2)) || (st = need_const(c, bw, "B", 1)))
         return st;
-    float alpha = matmul ? 1.f : attr_f(c, "alpha", 1.f), beta = matmul ? 1.f : attr_f(c, "beta", 1.f);
-    int transA = matmul ? 0 : (int)attr_i(c, "transA", 0), transB = matmul ? 0 : (int)attr_i(c, "transB", 0);
+    float alpha = matmul ? 1.f : attr_f(c, "alpha", 1.f),
+          beta = matmul ? 1.f : attr_f(c, "beta", 1.f);
+    int transA = matmul ? 0 : (int)attr_i(c, "transA", 0),
+        transB = matmul ? 0 : (int)attr_i(c, "transB", 0);
     if (transA)
         return NERR(c, ZP_EUNSUPPORTED, "transA=1 (a transposed activation) not supported");
     const struct zp_tensor *B = T(c, bw);
@@ -554,7 +572,8 @@ static enum zp_status gemm_node(struct nctx *c, struct zp_node *n, int matmul)
         if ((st = need_const(c, cb, "C", 1)))
             return st;
         const struct zp_tensor *Ct = T(c, cb);
-        int okshape = Ct->size == 1 || (Ct->size == O && (Ct->ndim == 1 || (Ct->ndim == 2 && Ct->dims[0] == 1)));
+        int okshape = Ct->size == 1 ||
+                      (Ct->size == O && (Ct->ndim == 1 || (Ct->ndim == 2 && Ct->dims[0] == 1)));
         if (!okshape)
             return NERR(c, ZP_EUNSUPPORTED, "C '%s' must broadcast to [%lld] (a per-output bias)",
                         Ct->name, (long long)O);
@@ -590,13 +609,14 @@ static enum zp_status binary_node(struct nctx *c, struct zp_node *n, enum zp_op 
     static const char *const none[] = {NULL};
     enum zp_status st;
     int t[2];
-    if ((st = need_inputs(c, 2, 2)) || (st = check_attrs(c, none, NULL)) || (st = input_at(c, 0, &t[0])) ||
-        (st = input_at(c, 1, &t[1])))
+    if ((st = need_inputs(c, 2, 2)) || (st = check_attrs(c, none, NULL)) ||
+        (st = input_at(c, 0, &t[0])) || (st = input_at(c, 1, &t[1])))
         return st;
     if (t[0] < 0 || t[1] < 0)
         return NERR(c, ZP_EFORMAT, "missing input");
     if (T(c, t[0])->is_const && T(c, t[1])->is_const)
-        return NERR(c, ZP_EUNSUPPORTED, "both inputs are constants (constant folding not supported)");
+        return NERR(c, ZP_EUNSUPPORTED,
+                    "both inputs are constants (constant folding not supported)");
     for (int k = 0; k < 2; k++) {
         if (T(c, t[k])->is_const && !T(c, t[k])->data)
             return NERR(c, ZP_EUNSUPPORTED, "input '%s' must be float32", T(c, t[k])->name);
@@ -684,7 +704,8 @@ static enum zp_status clip_node(struct nctx *c, struct zp_node *n)
     n->hi = FLT_MAX;
     if (c->np->n_attribute) {
         if (c->L->g->opset >= 11)
-            return NERR(c, ZP_EFORMAT, "min/max attributes are opset < 11; this model is opset %lld",
+            return NERR(c, ZP_EFORMAT,
+                        "min/max attributes are opset < 11; this model is opset %lld",
                         (long long)c->L->g->opset);
         n->lo = attr_f(c, "min", -FLT_MAX);
         n->hi = attr_f(c, "max", FLT_MAX);
@@ -711,7 +732,8 @@ static enum zp_status bn_node(struct nctx *c, struct zp_node *n, const int *cons
     if (c->np->n_output > 1)
         for (size_t i = 1; i < c->np->n_output; i++)
             if (c->np->output[i][0])
-                return NERR(c, ZP_EUNSUPPORTED, "training outputs (running mean/var) not supported");
+                return NERR(c, ZP_EUNSUPPORTED,
+                            "training outputs (running mean/var) not supported");
     if ((st = need_act(c, x, "X", 2, ZP_MAXDIM)))
         return st;
     int64_t C = T(c, x)->dims[1];
@@ -745,8 +767,9 @@ static enum zp_status bn_node(struct nctx *c, struct zp_node *n, const int *cons
     int prod_node = T(c, x)->producer;
     if (prod_node >= 0 && g->nodes[prod_node].op == ZP_OP_CONV && consumers[x] == 1) {
         int l = g->nodes[prod_node].layer;
-        int64_t O = C, per = g->tensors[g->nodes[prod_node].in[0]].dims[1] / g->nodes[prod_node].group *
-                             g->nodes[prod_node].kh * g->nodes[prod_node].kw;
+        int64_t O = C, per = g->tensors[g->nodes[prod_node].in[0]].dims[1] /
+                             g->nodes[prod_node].group * g->nodes[prod_node].kh *
+                             g->nodes[prod_node].kw;
         float *w = g->layer_w[l], *b = g->layer_b[l];
         if (!b) {
             b = g->layer_b[l] = zp_calloc((size_t)O, sizeof(float));
@@ -787,8 +810,9 @@ static enum zp_status pool_node(struct nctx *c, struct zp_node *n, int maxpool)
     static const int ta[] = {AIS, AIS, AIS, AS, AI, AI};
     enum zp_status st;
     int x;
-    if ((st = need_inputs(c, 1, 1)) || (st = check_attrs(c, maxpool ? am : aa, maxpool ? tm : ta)) ||
-        (st = input_at(c, 0, &x)) || (st = need_act(c, x, "X", 4, 4)))
+    if ((st = need_inputs(c, 1, 1)) ||
+        (st = check_attrs(c, maxpool ? am : aa, maxpool ? tm : ta)) || (st = input_at(c, 0, &x)) ||
+        (st = need_act(c, x, "X", 4, 4)))
         return st;
     if (c->np->n_output > 1 && c->np->output[1][0])
         return NERR(c, ZP_EUNSUPPORTED, "the Indices output is not supported");
@@ -876,7 +900,8 @@ static enum zp_status reshape_node(struct nctx *c, struct zp_node *n)
             if (attr_i(c, "allowzero", 0))
                 return NERR(c, ZP_EUNSUPPORTED, "allowzero=1 with a zero dimension");
             if (i >= X->ndim)
-                return NERR(c, ZP_EFORMAT, "shape value 0 at axis %d copies a missing input axis", i);
+                return NERR(c, ZP_EFORMAT, "shape value 0 at axis %d copies a missing input axis",
+                            i);
             v = X->dims[i];
         }
         if (v == -1) {
@@ -886,7 +911,8 @@ static enum zp_status reshape_node(struct nctx *c, struct zp_node *n)
             continue;
         }
         if (v < 1 || v > ZP_MAX_ELEMS)
-            return NERR(c, ZP_EFORMAT, "shape value %lld at axis %d not supported", (long long)v, i);
+            return NERR(c, ZP_EFORMAT, "shape value %lld at axis %d not supported", (long long)v,
+                        i);
         d[i] = v;
         known *= v;
         if (known > ZP_MAX_ELEMS)
@@ -1016,7 +1042,8 @@ static enum zp_status convert_node(struct nctx *c, struct zp_node *n, const int 
     if (!strcmp(op, "Cast"))
         return cast_node(c);
     if (!strcmp(op, "Relu") || !strcmp(op, "GlobalAveragePool") || !strcmp(op, "Identity")) {
-        if ((st = need_inputs(c, 1, 1)) || (st = check_attrs(c, none, NULL)) || (st = input_at(c, 0, &x)))
+        if ((st = need_inputs(c, 1, 1)) || (st = check_attrs(c, none, NULL)) ||
+            (st = input_at(c, 0, &x)))
             return st;
         if (!strcmp(op, "Identity"))
             return alias_output(c, x);
@@ -1042,7 +1069,8 @@ static enum zp_status convert_node(struct nctx *c, struct zp_node *n, const int 
     if (!strcmp(op, "Dropout")) {
         static const char *const an[] = {"seed", "ratio", "is_test", NULL};
         static const int at[] = {AI, AF, AI};
-        if ((st = need_inputs(c, 1, 3)) || (st = check_attrs(c, an, at)) || (st = input_at(c, 0, &x)))
+        if ((st = need_inputs(c, 1, 3)) || (st = check_attrs(c, an, at)) ||
+            (st = input_at(c, 0, &x)))
             return st;
         if (x < 0)
             return NERR(c, ZP_EFORMAT, "missing input");
@@ -1062,8 +1090,10 @@ static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
         if (lookup(L, nm) >= 0)
             continue; /* an initializer listed as input (older exporters) */
         if (in)
-            return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: graph has more than one input ('%s' and "
-                              "'%s'); one image input is supported", L->what, str_or(in->name, ""), nm);
+            return zp_err_set(L->err, ZP_EUNSUPPORTED,
+                              "%s: graph has more than one input ('%s' and "
+                              "'%s'); one image input is supported",
+                              L->what, str_or(in->name, ""), nm);
         in = gp->input[i];
     }
     if (!in || !*str_or(in->name, ""))
@@ -1072,14 +1102,17 @@ static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
     const Onnx__TypeProto *tp = in->type;
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type ||
         !tp->tensor_type->shape)
-        return zp_err_set(L->err, ZP_EFORMAT, "%s: input '%s': no tensor type with a shape", L->what, nm);
+        return zp_err_set(L->err, ZP_EFORMAT, "%s: input '%s': no tensor type with a shape",
+                          L->what, nm);
     if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-        return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': element type %d, expected float32",
-                          L->what, nm, tp->tensor_type->elem_type);
+        return zp_err_set(L->err, ZP_EUNSUPPORTED,
+                          "%s: input '%s': element type %d, expected float32", L->what, nm,
+                          tp->tensor_type->elem_type);
     const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
     if (sh->n_dim < 2 || sh->n_dim > 5)
-        return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': rank %zu, expected 2..5 (batch first)",
-                          L->what, nm, sh->n_dim);
+        return zp_err_set(L->err, ZP_EUNSUPPORTED,
+                          "%s: input '%s': rank %zu, expected 2..5 (batch first)", L->what, nm,
+                          sh->n_dim);
     int t = new_tensor(L, nm);
     if (t < 0)
         return zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
@@ -1088,7 +1121,8 @@ static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
     X->dims[0] = 1;
     for (int i = 1; i < X->ndim; i++) {
         const Onnx__TensorShapeProto__Dimension *d = sh->dim[i];
-        if (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || d->dim_value < 1)
+        if (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
+            d->dim_value < 1)
             return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': dimension %d must be a "
                               "fixed positive size", L->what, nm, i);
         X->dims[i] = d->dim_value;
@@ -1117,7 +1151,8 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
     for (size_t i = 0; i < gp->n_node; i++)
         names += gp->node[i]->n_output;
     if (names > (1u << 24))
-        return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: graph too large (%zu names)", L->what, names);
+        return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: graph too large (%zu names)", L->what,
+                          names);
     L->hcap = 64;
     while (L->hcap < 2 * names)
         L->hcap *= 2;
@@ -1216,13 +1251,15 @@ enum zp_status zp_onnx_load_buffer(const void *buf, size_t len, const char *what
         return zp_err_set(err, ZP_EFORMAT, "%s: empty file", what);
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
     if (!m)
-        return zp_err_set(err, ZP_EFORMAT, "%s: not a valid ONNX protobuf (truncated or corrupt)", what);
+        return zp_err_set(err, ZP_EFORMAT, "%s: not a valid ONNX protobuf (truncated or corrupt)",
+                          what);
     struct zp_graph *g = calloc(1, sizeof *g);
     if (!g) {
         onnx__model_proto__free_unpacked(m, NULL);
         return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", what);
     }
     g->input = g->output = -1;
+    (void)zp_model_avx512(); /* detect the CPU now, before any threads run kernels */
     struct loader L = {g, what, err, NULL, NULL, 0};
     enum zp_status st = build(&L, m);
     free(L.hkeys);

@@ -22,7 +22,8 @@ void zp_dw3x3_avx512(const float *p, int64_t Wp, const float *w, float bias, flo
     for (int i = 0; i < 9; i++)
         k[i] = _mm512_set1_ps(w[i]);
     const __m512 vb = _mm512_set1_ps(bias), vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i even =
+        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     for (int64_t oy = 0; oy < OH; oy++) {
         const float *r0 = p + oy * sh * Wp;
@@ -52,11 +53,11 @@ void zp_dw3x3_avx512(const float *p, int64_t Wp, const float *w, float bias, flo
     }
 }
 
-/* Y[O, P] = W[O, K] X[K, P] + bias (X rows ldx apart, Y rows ldy apart), then the fused activation: the GEMM of a
- * pointwise (or im2col'd) convolution in NCHW. Register block: 8 output channels
- * x 48 pixels (24 accumulators); X rows are contiguous along pixels, so no packing
- * is needed, and each weight is broadcast from memory. Pixel blocks are the outer
- * loop so one X panel serves every output channel while it is in cache. */
+/* Y[O, P] = W[O, K] X[K, P] + bias (X rows ldx apart, Y rows ldy apart), then the fused activation:
+ * the GEMM of a pointwise (or im2col'd) convolution in NCHW. Register block: 8 output channels x 48
+ * pixels (24 accumulators); X rows are contiguous along pixels, so no packing is needed, and each
+ * weight is broadcast from memory. Pixel blocks are the outer loop so one X panel serves every
+ * output channel while it is in cache. */
 static inline __attribute__((always_inline)) void
 pw_block(const int mr, const int nv, __mmask16 lastm, const float *w, int64_t K, const float *x,
          int64_t ldx, const float *bias, float *y, int64_t ldy, int act, __m512 vlo, __m512 vhi)
@@ -72,7 +73,8 @@ pw_block(const int mr, const int nv, __mmask16 lastm, const float *w, int64_t K,
         const float *xr = x + k * ldx;
         #pragma GCC unroll 8
         for (int v = 0; v < nv; v++)
-            xv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(lastm, xr + 16 * v) : _mm512_loadu_ps(xr + 16 * v);
+            xv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(lastm, xr + 16 * v)
+                                : _mm512_loadu_ps(xr + 16 * v);
         #pragma GCC unroll 8
         for (int i = 0; i < mr; i++) {
             __m512 wb = _mm512_set1_ps(w[i * K + k]);
@@ -97,9 +99,15 @@ pw_block(const int mr, const int nv, __mmask16 lastm, const float *w, int64_t K,
 
 #define PW_NV(MR)                                                                                  \
     switch (nv) {                                                                                  \
-    case 1: pw_block(MR, 1, m, wo, K, xp, ldx, bo, yo, ldy, act, vlo, vhi); break;                        \
-    case 2: pw_block(MR, 2, m, wo, K, xp, ldx, bo, yo, ldy, act, vlo, vhi); break;                        \
-    default: pw_block(MR, 3, m, wo, K, xp, ldx, bo, yo, ldy, act, vlo, vhi); break;                       \
+    case 1:                                                                                        \
+        pw_block(MR, 1, m, wo, K, xp, ldx, bo, yo, ldy, act, vlo, vhi);                            \
+        break;                                                                                     \
+    case 2:                                                                                        \
+        pw_block(MR, 2, m, wo, K, xp, ldx, bo, yo, ldy, act, vlo, vhi);                            \
+        break;                                                                                     \
+    default:                                                                                       \
+        pw_block(MR, 3, m, wo, K, xp, ldx, bo, yo, ldy, act, vlo, vhi);                            \
+        break;                                                                                     \
     }
 
 void zp_pw_avx512(const float *w, const float *x, int64_t ldx, const float *bias, float *y,
@@ -133,7 +141,8 @@ void zp_pw_avx512(const float *w, const float *x, int64_t ldx, const float *bias
  * the last element the caller vouches for; the rest is scalar. */
 void zp_copy_stride2_avx512(float *dst, const float *src, int64_t n)
 {
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i even =
+        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     int64_t i = 0;
     for (; i + 16 < n; i += 16) {
         __m512 a = _mm512_loadu_ps(src + 2 * i), b = _mm512_loadu_ps(src + 2 * i + 16);

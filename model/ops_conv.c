@@ -69,8 +69,9 @@ int zp_model_avx512(void)
 
 /* One output plane of a depthwise conv from a padded input plane p (Wp wide):
  * the taps accumulate in a register per output, bias first. */
-static void dw_plane(const struct zp_node *n, const float *p, int64_t Wp, const float *w, float bias,
-                     float *restrict row0, int64_t OH, int64_t OW, const struct zp_exec *e)
+static void dw_plane(const struct zp_node *n, const float *p, int64_t Wp, const float *w,
+                     float bias, float *restrict row0, int64_t OH, int64_t OW,
+                     const struct zp_exec *e)
 {
     const int64_t kh = n->kh, kw = n->kw, sw = n->sw, dh = n->dh, dw = n->dw;
     const int act = e->act;
@@ -111,11 +112,13 @@ static void depthwise(const struct zp_node *n, const struct geom *q, const float
     for (int64_t c = 0; c < q->C; c++) {
         /* the border keeps the pad value from the fill above; only the interior changes */
         for (int64_t iy = 0; iy < q->H; iy++)
-            memcpy(p + (iy + pt) * Wp + pl, x + (c * q->H + iy) * q->W, (size_t)q->W * sizeof(float));
+            memcpy(p + (iy + pt) * Wp + pl, x + (c * q->H + iy) * q->W,
+                   (size_t)q->W * sizeof(float));
         const float *w = e->w + c * n->kh * n->kw;
         float b = e->b ? e->b[c] : 0.f;
         if (fast)
-            zp_dw3x3_avx512(p, Wp, w, b, y + c * q->P, q->OH, q->OW, n->sh, n->sw, e->act, e->lo, e->hi);
+            zp_dw3x3_avx512(p, Wp, w, b, y + c * q->P, q->OH, q->OW, n->sh, n->sw, e->act, e->lo,
+                            e->hi);
         else
             dw_plane(n, p, Wp, w, b, y + c * q->P, q->OH, q->OW, e);
     }

@@ -9,7 +9,13 @@
 
 #include "model/graph.h"
 
-static void on_output(void *ctx, int layer, const float *y, int batch) { (void)ctx; (void)layer; (void)y; (void)batch; }
+static void on_output(void *ctx, int layer, const float *y, int batch)
+{
+    (void)ctx;
+    (void)layer;
+    (void)y;
+    (void)batch;
+}
 
 int main(int argc, char **argv)
 {

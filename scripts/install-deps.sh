@@ -6,7 +6,7 @@ PKGS="build-essential clang libclang-rt-14-dev pkg-config \
   libcjson-dev libcsv-dev libbenchmark-dev gnuplot-nox \
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev \
   libpng-dev libjpeg-dev zlib1g-dev libopenblas-dev libdnnl-dev libcmocka-dev \
-  dataset-fashion-mnist parallel chromium"
+  dataset-fashion-mnist parallel chromium slurmctld slurmd slurm-client munge"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

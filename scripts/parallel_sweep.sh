@@ -62,7 +62,7 @@ root=${ZP_SHARD_ROOT:-$out.shards}
 mkdir -p "$root/logs" || die "$root/logs: cannot create"
 export ZP_HARNESS=$h ZP_SHARD_ROOT=$root ZP_PS_CONFIG=$cfg ZP_PS_N=$n ZP_PS_THREADS=$threads
 echo "parallel_sweep: $n shards, $jobs at a time x $threads threads -> $root" >&2
-parallel --will-cite -q -j "$jobs" --halt never "$SELF" _shard {} ::: $(seq 0 $((n - 1)))
+parallel --will-cite -q -j "$jobs" --halt never bash "$SELF" _shard {} ::: $(seq 0 $((n - 1)))
 failed=$?
 if [ $failed -ne 0 ]; then
     echo "parallel_sweep: $failed shard(s) failed; not merging (rerun to resume)" >&2

@@ -273,6 +273,16 @@ static void test_fashion_mnist(void **state)
     }
     assert_float_equal(mn, 0.0, 0);
     assert_float_equal(mx, 1.0, 1e-7);
+    /* The last image, read straight from the gzip stream (16-byte header). */
+    gzFile f = gzopen(img, "rb");
+    assert_non_null(f);
+    uint8_t head[16], last[784];
+    assert_int_equal(gzread(f, head, 16), 16);
+    assert_int_equal(gzseek(f, 16 + 9999L * 784, SEEK_SET), 16 + 9999L * 784);
+    assert_int_equal(gzread(f, last, 784), 784);
+    gzclose(f);
+    for (int k = 0; k < 784; k++)
+        assert_float_equal(ds.x[9999 * 784 + k] * 255.0, last[k], 1e-4);
     zp_dataset_free(&ds);
 }
 
@@ -624,6 +634,30 @@ static void test_preprocess_crop(void **state)
                 assert_float_equal(out[(ch * 9 + y) * 9 + x], (p - mean[ch]) / sd[ch], 1e-6);
             }
     zp_image_free(&r);
+
+    /* An image already at the output size is still scaled to `resize` and
+     * cropped back (torchvision does): 9x9 -> 12x12, offsets round(1.5) = 2. */
+    struct zp_image sq = { .w = 9, .h = 9, .c = 3, .px = px };
+    assert_int_equal(zp_image_preprocess(&sq, &s, 9, 9, out, "t", &err), ZP_OK);
+    assert_int_equal(zp_image_resize(&sq, 12, 12, &r, &err), ZP_OK);
+    for (int ch = 0; ch < 3; ch++)
+        for (int y = 0; y < 9; y++)
+            for (int x = 0; x < 9; x++) {
+                uint8_t p = r.px[((y + 2) * 12 + x + 2) * 3 + ch];
+                assert_float_equal(out[(ch * 9 + y) * 9 + x], (p - mean[ch]) / sd[ch], 1e-6);
+            }
+    zp_image_free(&r);
+
+    /* A 5000x1 strip would become 1280000x256 pixels: refused, not allocated. */
+    uint8_t *strip = calloc(5000 * 3, 1);
+    struct zp_image st = { .w = 5000, .h = 1, .c = 3, .px = strip };
+    s.resize = 256;
+    s.size = 224;
+    float *big = malloc(sizeof(float) * 3 * 224 * 224);
+    assert_int_equal(zp_image_preprocess(&st, &s, 224, 224, big, "strip", &err), ZP_EFORMAT);
+    assert_err_mentions(&err, "strip");
+    free(big);
+    free(strip);
 }
 
 /* Bit-exact against Pillow: tests/data/pil_resize.bin holds random images and

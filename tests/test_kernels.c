@@ -75,7 +75,7 @@ static struct ranges default_ranges(const struct zp_gemm_ukernel *uk)
 }
 
 /* Runs one variant on one shape; returns the number of mismatches (prints the first). */
-static int check_gemm(const struct zp_gemm_ukernel *uk, int M, int N, int K, const struct ranges *r)
+static int check_gemm_t(const struct zp_gemm_ukernel *uk, int M, int N, int K, const struct ranges *r, int threads)
 {
     struct zp_gemm_problem p = {.fmt = uk->fmt, .m = M, .n = N, .k = K};
     void *a, *b;
@@ -93,7 +93,7 @@ static int check_gemm(const struct zp_gemm_ukernel *uk, int M, int N, int K, con
     float *ref = malloc((size_t)M * N * 4), *got = malloc((size_t)M * ldc * 4);
     memset(got, 0x5a, (size_t)M * ldc * 4);
     zp_ref_gemm(&p, ref);
-    uk->run(&(struct zp_gemm_call){.a = &pa, .b = &pb, .c = got, .ldc = ldc, .threads = 1});
+    uk->run(&(struct zp_gemm_call){.a = &pa, .b = &pb, .c = got, .ldc = ldc, .threads = threads});
     int bad = 0;
     for (int i = 0; i < M; i++) {
         for (int j = 0; j < (int)ldc; j++) {
@@ -136,6 +136,11 @@ static int check_gemm(const struct zp_gemm_ukernel *uk, int M, int N, int K, con
     return bad;
 }
 
+static int check_gemm(const struct zp_gemm_ukernel *uk, int M, int N, int K, const struct ranges *r)
+{
+    return check_gemm_t(uk, M, N, K, r, 1);
+}
+
 static void test_gemm_all_variants(void **state)
 {
     (void)state;
@@ -163,6 +168,8 @@ static void test_gemm_all_variants(void **state)
                 }
         /* one shape deeper than the f32 K block (256) and the int8 M block (64) */
         failures += check_gemm(uk, 70, 40, 300, &r) != 0;
+        /* the OpenMP split of M: 3 threads over ragged row blocks must give the same result */
+        failures += check_gemm_t(uk, 150, 70, 300, &r, 3) != 0;
     }
     printf("gemm: %d shape x variant runs, %d failed\n", ran, failures);
     assert_int_equal(failures, 0);
@@ -357,6 +364,16 @@ static void test_bench_quick(void **state)
     assert_non_null(js);
     assert_non_null(strstr(js, "\"benchmarks\""));
     free(js);
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    char *rj = zp_test_read_file(path, NULL);
+    assert_non_null(rj);
+    assert_non_null(strstr(rj, "cpu_isa_levels"));
+    free(rj);
+    snprintf(path, sizeof path, "%s/peaks.csv", dir);
+    char *pk = zp_test_read_file(path, NULL);
+    assert_non_null(pk);
+    assert_memory_equal(pk, "class,isa,gops_per_core", 23);
+    free(pk);
     snprintf(path, sizeof path, "%s/plots/kernel_throughput.gp", dir);
     char *gp = zp_test_read_file(path, NULL);
     assert_non_null(gp);

@@ -129,7 +129,8 @@ static void test_clip_attribute_form(void **state)
                         for (int kx = 0; kx < 3; kx++) {
                             int iy = oy + ky - 1, ix = ox + kx - 1;
                             if (iy >= 0 && iy < 5 && ix >= 0 && ix < 5)
-                                acc += x[(c * 5 + iy) * 5 + ix] * w[((o * 3 + c) * 3 + ky) * 3 + kx];
+                                acc +=
+                                    x[(c * 5 + iy) * 5 + ix] * w[((o * 3 + c) * 3 + ky) * 3 + kx];
                         }
                 clipped_hi += acc > 6;
                 clipped_lo += acc < 0;

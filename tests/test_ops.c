@@ -108,7 +108,10 @@ static void mb_input(struct mb *b, const char *name, int nd, const int64_t *dims
     b->ins[b->g.n_input++] = mb_vi(b, name, nd, dims);
 }
 
-static void mb_output(struct mb *b, const char *name) { b->outs[b->g.n_output++] = mb_vi(b, name, 0, NULL); }
+static void mb_output(struct mb *b, const char *name)
+{
+    b->outs[b->g.n_output++] = mb_vi(b, name, 0, NULL);
+}
 
 static Onnx__TensorProto *mb_tensor(struct mb *b, const char *name, int nd, const int64_t *dims)
 {
@@ -222,7 +225,8 @@ static void mb_attr_s(struct mb *b, Onnx__NodeProto *n, const char *name, const 
     a->s.data = (uint8_t *)mb_str(b, v);
 }
 
-static void mb_attr_ints(struct mb *b, Onnx__NodeProto *n, const char *name, int cnt, const int64_t *v)
+static void mb_attr_ints(struct mb *b, Onnx__NodeProto *n, const char *name, int cnt,
+                         const int64_t *v)
 {
     Onnx__AttributeProto *a = mb_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
     a->n_ints = (size_t)cnt;
@@ -268,7 +272,8 @@ static float *randv(size_t n, unsigned seed)
     return v;
 }
 
-static void run(struct zp_graph *g, const float *x, int batch, float *y, const struct zp_run_hooks *h)
+static void run(struct zp_graph *g, const float *x, int batch, float *y,
+                const struct zp_run_hooks *h)
 {
     struct zp_err err = {0};
     if (zp_graph_run(g, x, batch, y, h, &err) != ZP_OK) {
@@ -291,8 +296,8 @@ struct cspec {
     int64_t N, C, H, W, O, kh, kw, sh, sw, dh, dw, group, pt, pl, pb, pr;
 };
 
-static void ref_conv(const struct cspec *s, const float *x, const float *w, const float *b, float pad,
-                     float *y, int64_t OH, int64_t OW)
+static void ref_conv(const struct cspec *s, const float *x, const float *w, const float *b,
+                     float pad, float *y, int64_t OH, int64_t OW)
 {
     int64_t Cg = s->C / s->group, Og = s->O / s->group;
     for (int64_t n = 0; n < s->N; n++)
@@ -306,9 +311,10 @@ static void ref_conv(const struct cspec *s, const float *x, const float *w, cons
                             for (int64_t kx = 0; kx < s->kw; kx++) {
                                 int64_t iy = oy * s->sh + ky * s->dh - s->pt;
                                 int64_t ix = ox * s->sw + kx * s->dw - s->pl;
-                                float v = iy < 0 || iy >= s->H || ix < 0 || ix >= s->W
-                                              ? pad
-                                              : x[((n * s->C + gi * Cg + c) * s->H + iy) * s->W + ix];
+                                float v =
+                                    iy < 0 || iy >= s->H || ix < 0 || ix >= s->W
+                                        ? pad
+                                        : x[((n * s->C + gi * Cg + c) * s->H + iy) * s->W + ix];
                                 acc += (double)v * w[((o * Cg + c) * s->kh + ky) * s->kw + kx];
                             }
                     y[((n * s->O + o) * OH + oy) * OW + ox] = (float)acc;
@@ -326,14 +332,16 @@ static void check_conv(const struct cspec *s, const char *auto_pad, int with_bia
         struct mb b;
         mb_begin(&b, 13);
         int64_t xd[4] = {1, s->C, s->H, s->W}, wd[4] = {s->O, s->C / s->group, s->kh, s->kw};
-        size_t nx = (size_t)(s->N * s->C * s->H * s->W), nw = (size_t)(wd[0] * wd[1] * wd[2] * wd[3]);
+        size_t nx = (size_t)(s->N * s->C * s->H * s->W),
+               nw = (size_t)(wd[0] * wd[1] * wd[2] * wd[3]);
         float *x = randv(nx, 1), *w = randv(nw, 2), *bias = randv((size_t)s->O, 3);
         mb_input(&b, "x", 4, xd);
         mb_init_f(&b, "w", 4, wd, w);
         if (with_bias)
             mb_init_f(&b, "b", 1, &s->O, bias);
         Onnx__NodeProto *n = mb_node(&b, "Conv", "conv_0", with_bias ? "x,w,b" : "x,w", "y");
-        int64_t st[2] = {s->sh, s->sw}, dl[2] = {s->dh, s->dw}, pd[4] = {s->pt, s->pl, s->pb, s->pr};
+        int64_t st[2] = {s->sh, s->sw}, dl[2] = {s->dh, s->dw},
+                pd[4] = {s->pt, s->pl, s->pb, s->pr};
         int64_t ks[2] = {s->kh, s->kw};
         mb_attr_ints(&b, n, "strides", 2, st);
         mb_attr_ints(&b, n, "dilations", 2, dl);
@@ -694,7 +702,8 @@ static void test_batchnorm(void **state)
         mb_node(&b, "Conv", "conv", "x,w", "c");
         if (standalone)
             mb_node(&b, "Add", "twice", "c,c", "c2");
-        Onnx__NodeProto *n = mb_node(&b, "BatchNormalization", "bn", standalone ? "c2,s,bb,m,v" : "c,s,bb,m,v", "y");
+        Onnx__NodeProto *n =
+            mb_node(&b, "BatchNormalization", "bn", standalone ? "c2,s,bb,m,v" : "c,s,bb,m,v", "y");
         mb_attr_f(&b, n, "epsilon", eps);
         mb_output(&b, "y");
         struct zp_graph *g = mb_load_ok(&b);
@@ -752,6 +761,8 @@ static void h_out(void *ctx, int layer, const float *y, int batch)
         l->min_pre = y[i] < l->min_pre ? y[i] : l->min_pre;
 }
 
+static void h_in_nop(void *ctx, int layer, float *x, int batch) { (void)x; }
+
 static void test_hooks(void **state)
 {
     /* Gemm(8->4, bias) -> Relu; relu_after = 1; hooks see / change what they should */
@@ -799,6 +810,55 @@ static void test_hooks(void **state)
     free(x);
     free(x2);
     free(w);
+    zp_graph_free(g);
+}
+
+static void count_out(void *ctx, int layer, const float *y, int batch) { (*(int *)ctx)++; }
+
+/* Branches around fused activations: a Relu read by a Conv and an Add, a Clip at
+ * the graph output. The node-by-node schedule (with layer_output, where the
+ * activations are applied late) must agree with the fused per-image one. */
+static void test_hooked_schedule_matches_fast(void **state)
+{
+    struct mb b;
+    mb_begin(&b, 13);
+    int64_t xd[4] = {1, 2, 5, 5}, wa[4] = {2, 2, 3, 3}, wb[4] = {2, 2, 1, 1}, wf[2] = {3, 50},
+            pd[4] = {1, 1, 1, 1};
+    float *a = randv(36, 20), *bw = randv(4, 21), *f = randv(150, 22), lo = -0.1f, hi = 0.1f;
+    mb_input(&b, "x", 4, xd);
+    mb_init_f(&b, "wa", 4, wa, a);
+    mb_init_f(&b, "wb", 4, wb, bw);
+    mb_init_f(&b, "wf", 2, wf, f);
+    mb_init_f(&b, "lo", 0, NULL, &lo);
+    mb_init_f(&b, "hi", 0, NULL, &hi);
+    mb_attr_ints(&b, mb_node(&b, "Conv", "conv_a", "x,wa", "ca"), "pads", 4, pd);
+    mb_node(&b, "Relu", "relu_a", "ca", "ra");
+    mb_node(&b, "Conv", "conv_b", "ra,wb", "cb");
+    mb_node(&b, "Add", "res", "ra,cb", "s");
+    mb_node(&b, "Flatten", "flat", "s", "fl");
+    mb_attr_i(&b, mb_node(&b, "Gemm", "fc", "fl,wf", "z"), "transB", 1);
+    mb_node(&b, "Clip", "clip", "z,lo,hi", "y");
+    mb_output(&b, "y");
+    struct zp_graph *g = mb_load_ok(&b);
+    assert_int_equal(zp_graph_layer(g, 0)->relu_after, 1);
+    assert_int_equal(zp_graph_layer(g, 1)->relu_after, 0);
+    float *x = randv(150, 23), fast[9], hooked[9], only_in[9];
+    int calls = 0;
+    run(g, x, 3, fast, NULL);
+    struct zp_run_hooks h = {.ctx = &calls, .layer_output = count_out};
+    run(g, x, 3, hooked, &h);
+    assert_int_equal(calls, 3);
+    struct zp_run_hooks hi2 = {.ctx = &calls, .layer_input = h_in_nop};
+    run(g, x, 3, only_in, &hi2);
+    assert_close(hooked, fast, 9, 1e-6);
+    assert_close(only_in, fast, 9, 1e-6);
+    int clipped = 0;
+    for (int i = 0; i < 9; i++) {
+        assert_true(fast[i] >= -0.1f && fast[i] <= 0.1f);
+        clipped += fast[i] == -0.1f || fast[i] == 0.1f;
+    }
+    assert_true(clipped > 0);
+    free(a); free(bw); free(f); free(x);
     zp_graph_free(g);
 }
 
@@ -919,6 +979,7 @@ int main(void)
         cmocka_unit_test(test_reshape),
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_hooks),
+        cmocka_unit_test(test_hooked_schedule_matches_fast),
         cmocka_unit_test(test_errors),
     };
     return ZP_RUN_TESTS(t);

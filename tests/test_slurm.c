@@ -97,7 +97,7 @@ static void test_parallel_sweep(void **state)
     char d[1024];
     prepare(d, sizeof d, "psweep");
     char *out = NULL;
-    int rc = zp_test_sh(&out, "ZP_HARNESS=%s ZP_MERGE_ARGS=--no-plots scripts/parallel_sweep.sh "
+    int rc = zp_test_sh(&out, "ZP_HARNESS=%s ZP_MERGE_ARGS=--no-plots bash scripts/parallel_sweep.sh "
                               "%s/sweep.json %d %s/merged",
                         H, d, N_SHARDS, d);
     if (rc)
@@ -108,7 +108,7 @@ static void test_parallel_sweep(void **state)
     snprintf(r, sizeof r, "%s/merged.shards", d);
     check_sweep(d, m, r);
     /* Run again: every shard resumes with nothing left to do; same bytes. */
-    rc = zp_test_sh(&out, "ZP_HARNESS=%s ZP_MERGE_ARGS=--no-plots scripts/parallel_sweep.sh "
+    rc = zp_test_sh(&out, "ZP_HARNESS=%s ZP_MERGE_ARGS=--no-plots bash scripts/parallel_sweep.sh "
                           "%s/sweep.json %d %s/merged",
                     H, d, N_SHARDS, d);
     if (rc)
@@ -116,7 +116,7 @@ static void test_parallel_sweep(void **state)
     free(out);
     check_sweep(d, m, r);
     /* A failing shard: exit 1, the error is shown, nothing is merged. */
-    rc = zp_test_sh(&out, "ZP_HARNESS=%s ZP_RUN_ARGS=--no-such-flag scripts/parallel_sweep.sh "
+    rc = zp_test_sh(&out, "ZP_HARNESS=%s ZP_RUN_ARGS=--no-such-flag bash scripts/parallel_sweep.sh "
                           "%s/sweep.json 2 %s/bad",
                     H, d, d);
     assert_int_equal(rc, 1);
@@ -127,8 +127,8 @@ static void test_parallel_sweep(void **state)
     snprintf(m, sizeof m, "%s/bad", d);
     assert_true(stat(m, &st) != 0);
     /* Usage errors exit 2. */
-    assert_int_equal(zp_test_sh(NULL, "scripts/parallel_sweep.sh %s/sweep.json 0 %s/x", d, d), 2);
-    assert_int_equal(zp_test_sh(NULL, "scripts/parallel_sweep.sh %s/none.json 2 %s/x", d, d), 2);
+    assert_int_equal(zp_test_sh(NULL, "bash scripts/parallel_sweep.sh %s/sweep.json 0 %s/x", d, d), 2);
+    assert_int_equal(zp_test_sh(NULL, "bash scripts/parallel_sweep.sh %s/none.json 2 %s/x", d, d), 2);
 }
 
 /* The sbatch script's roles outside Slurm: the shard role refuses to run without
@@ -141,26 +141,26 @@ static void test_sbatch_roles(void **state)
     prepare(d, sizeof d, "roles");
     char *out = NULL;
     int rc = zp_test_sh(&out, "env -u SLURM_ARRAY_TASK_ID ZP_HARNESS=%s "
-                              "scripts/slurm_sweep.sbatch shard %s/sweep.json %s/o",
+                              "bash scripts/slurm_sweep.sbatch shard %s/sweep.json %s/o",
                         H, d, d);
     assert_int_equal(rc, 2);
     assert_non_null(strstr(out, "SLURM_ARRAY_TASK_ID is not set"));
     free(out);
     rc = zp_test_sh(&out, "SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_COUNT=3 ZP_HARNESS=%s "
-                          "scripts/slurm_sweep.sbatch shard %s/sweep.json %s/o",
+                          "bash scripts/slurm_sweep.sbatch shard %s/sweep.json %s/o",
                     H, d, d);
     assert_int_equal(rc, 2);
     assert_non_null(strstr(out, "outside 0..2"));
     free(out);
     for (int i = 0; i < N_SHARDS; i++) {
         rc = zp_test_sh(&out, "SLURM_ARRAY_TASK_ID=%d SLURM_ARRAY_TASK_COUNT=%d ZP_HARNESS=%s "
-                              "scripts/slurm_sweep.sbatch shard %s/sweep.json %s/o",
+                              "bash scripts/slurm_sweep.sbatch shard %s/sweep.json %s/o",
                         i, N_SHARDS, H, d, d);
         if (rc)
             fail_msg("shard role %d exited %d:\n%s", i, rc, out);
         free(out);
     }
-    rc = zp_test_sh(&out, "ZP_HARNESS=%s ZP_MERGE_ARGS=--no-plots scripts/slurm_sweep.sbatch "
+    rc = zp_test_sh(&out, "ZP_HARNESS=%s ZP_MERGE_ARGS=--no-plots bash scripts/slurm_sweep.sbatch "
                           "merge %s/o %d",
                     H, d, N_SHARDS);
     if (rc)
@@ -172,7 +172,7 @@ static void test_sbatch_roles(void **state)
     check_sweep(d, m, r);
     /* Merging fewer shards than the sweep had reports the missing cells (exit 1). */
     rc = zp_test_sh(&out, "ZP_HARNESS=%s ZP_SHARD_ROOT=%s/o.shards ZP_MERGE_ARGS=--no-plots "
-                          "scripts/slurm_sweep.sbatch merge %s/partial 2",
+                          "bash scripts/slurm_sweep.sbatch merge %s/partial 2",
                     H, d, d);
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "cells are missing"));
@@ -188,7 +188,7 @@ static int stop_cluster(void **state)
     (void)state;
     if (cluster[0]) {
         char *out = NULL;
-        int rc = zp_test_sh(&out, "scripts/slurm_local.sh stop %s", cluster);
+        int rc = zp_test_sh(&out, "bash scripts/slurm_local.sh stop %s", cluster);
         if (rc)
             print_message("slurm_local.sh stop exited %d: %s\n", rc, out);
         free(out);
@@ -232,7 +232,7 @@ static void test_slurm_array(void **state)
     char *out = NULL;
     /* Bounded: start waits at most 60 s for the node; the watchdog stops everything
      * after 240 s or as soon as this process is gone. */
-    int rc = zp_test_sh(&out, "timeout 90 scripts/slurm_local.sh start %s --owner %d --ttl 240",
+    int rc = zp_test_sh(&out, "timeout 90 bash scripts/slurm_local.sh start %s --owner %d --ttl 240",
                         cluster, (int)getpid());
     if (rc == 3) {
         print_message("SKIP: cannot start a private Slurm here: %s", out);
@@ -252,7 +252,7 @@ static void test_slurm_array(void **state)
     free(out);
 
     /* The sweep: an array of 3 tasks and a dependent merge job, waited for. */
-    rc = zp_test_sh(&out, "ZP_HARNESS=%s timeout 180 scripts/slurm_sweep.sbatch submit "
+    rc = zp_test_sh(&out, "ZP_HARNESS=%s timeout 180 bash scripts/slurm_sweep.sbatch submit "
                           "%s/sweep.json %d %s/merged --wait",
                     H, d, N_SHARDS, d);
     if (rc)
@@ -293,7 +293,7 @@ static void test_slurm_array(void **state)
     /* A failing array task: the merge job's dependency can never be met, Slurm
      * cancels it, submit --wait exits 1 and no merged folder appears. */
     rc = zp_test_sh(&out, "ZP_HARNESS=%s ZP_RUN_ARGS=--no-such-flag timeout 120 "
-                          "scripts/slurm_sweep.sbatch submit %s/sweep.json 2 %s/bad --wait",
+                          "bash scripts/slurm_sweep.sbatch submit %s/sweep.json 2 %s/bad --wait",
                     H, d, d);
     if (rc != 1 || !strstr(out, "CANCELLED") || !strstr(out, "--no-such-flag"))
         fail_msg("failing sweep: exit %d (expected 1), output:\n%s", rc, out);

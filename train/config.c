@@ -160,6 +160,67 @@ static enum zp_status read_optim(struct zp_jctx *c, const cJSON *o, struct zp_tr
     return ZP_OK;
 }
 
+static enum zp_status read_scheme(struct zp_jctx *c, const cJSON *o, const char *path,
+                                  struct zp_scheme_config *sc)
+{
+    static const char *const keys[] = {"scheme", "bits", "granularity", "group_size", NULL};
+    TRY(zp_json_expect_object(c, o, path));
+    TRY(zp_json_check_keys(c, o, path, keys));
+    char name[64] = "";
+    TRY(zp_json_str(c, o, path, "scheme", NULL, name, sizeof name));
+    const struct zp_scheme *s = zp_scheme_find(name);
+    if (!s)
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: unknown scheme '%s' (harness list shows "
+                                              "them)",
+                          c->file, zp_jpath_key(path, "scheme"), name);
+    zp_scheme_config_defaults(sc, s);
+    long long bits = sc->bits, gs = sc->group_size;
+    TRY(zp_json_int(c, o, path, "bits", s->min_bits, s->max_bits, &bits));
+    sc->bits = (int)bits;
+    char gran[16] = "per-tensor";
+    TRY(zp_json_str(c, o, path, "granularity", "per-tensor|per-channel|per-group", gran,
+                    sizeof gran));
+    sc->granularity = strcmp(gran, "per-channel") == 0 ? ZP_PER_CHANNEL
+                      : strcmp(gran, "per-group") == 0 ? ZP_PER_GROUP
+                                                       : ZP_PER_TENSOR;
+    if (!(s->granularities & ZP_GRAN_BIT(sc->granularity)))
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: scheme %s does not support %s", c->file,
+                          zp_jpath_key(path, "granularity"), name, gran);
+    TRY(zp_json_int(c, o, path, "group_size", 1, 1 << 20, &gs));
+    sc->group_size = (int)gs;
+    sc->axis = 0;
+    return ZP_OK;
+}
+
+static enum zp_status read_qat(struct zp_jctx *c, const cJSON *o, struct zp_train_config *cfg)
+{
+    static const char *const keys[] = {"checkpoint", "epochs", "lr", "bn_freeze_steps",
+                                       "act_ema", "weights", "activations", NULL};
+    TRY(zp_json_expect_object(c, o, "qat"));
+    TRY(zp_json_check_keys(c, o, "qat", keys));
+    cfg->qat.present = 1;
+    TRY(read_path(c, o, "qat", "checkpoint", cfg->qat.checkpoint, sizeof cfg->qat.checkpoint));
+    long long ep = 1, fr = 1000;
+    cfg->qat.lr = 0.005;
+    cfg->qat.act_ema = 0.01;
+    TRY(zp_json_int(c, o, "qat", "epochs", 0, 10000, &ep));
+    TRY(zp_json_num(c, o, "qat", "lr", 1e-9, 10.0, &cfg->qat.lr));
+    TRY(zp_json_int(c, o, "qat", "bn_freeze_steps", 0, 1LL << 40, &fr));
+    TRY(zp_json_num(c, o, "qat", "act_ema", 1e-6, 1.0, &cfg->qat.act_ema));
+    cfg->qat.epochs = (int)ep;
+    cfg->qat.bn_freeze_steps = (long)fr;
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "weights");
+    if (!w)
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: qat.weights: missing", c->file);
+    TRY(read_scheme(c, w, "qat.weights", &cfg->qat.w));
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "activations");
+    if (a && !cJSON_IsNull(a)) {
+        TRY(read_scheme(c, a, "qat.activations", &cfg->qat.a));
+        cfg->qat.has_acts = 1;
+    }
+    return ZP_OK;
+}
+
 static void fill_spec(struct zp_dataset_spec *sp, const char *images, const char *labels,
                       const struct zp_train_config *cfg, int limit)
 {
@@ -180,7 +241,7 @@ static void fill_spec(struct zp_dataset_spec *sp, const char *images, const char
 static enum zp_status parse(struct zp_jctx *c, const cJSON *root, struct zp_train_config *cfg)
 {
     static const char *const keys[] = {"name", "model", "data", "epochs", "batch", "optimizer",
-                                       "hflip", "seed", "output", "checkpoint", NULL};
+                                       "hflip", "seed", "output", "checkpoint", "qat", NULL};
     TRY(zp_json_expect_object(c, root, ""));
     TRY(zp_json_check_keys(c, root, "", keys));
     TRY(zp_json_str(c, root, "", "name", NULL, cfg->name, sizeof cfg->name));
@@ -204,6 +265,9 @@ static enum zp_status parse(struct zp_jctx *c, const cJSON *root, struct zp_trai
     if (o)
         TRY(read_optim(c, o, cfg));
     TRY(read_path(c, root, "", "output", cfg->output, sizeof cfg->output));
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(root, "qat");
+    if (q)
+        TRY(read_qat(c, q, cfg));
     TRY(zp_json_str(c, root, "", "checkpoint", NULL, cfg->checkpoint, sizeof cfg->checkpoint));
     return ZP_OK;
 }

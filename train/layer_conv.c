@@ -4,6 +4,7 @@
  * direct loops, one thread per channel, so each channel's weight gradient is a
  * sum in a fixed order. */
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
 
 #include "common/mem.h"
@@ -12,6 +13,40 @@
 static inline const float *weights_of(const struct zp_tlayer *l)
 {
     return l->w_eff ? l->w_eff : l->p[0].w;
+}
+
+/* sgemm split over the OpenMP threads, OpenBLAS itself single-threaded
+ * (zp_train_blas_threads): OpenBLAS's own pthreads and the OpenMP pool would
+ * otherwise spin against each other on two cores. Each thread computes a block
+ * of columns (split_rows 0) or rows of C with the full reduction, so the
+ * result does not depend on thread timing. */
+static void par_sgemm(int split_rows, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc)
+{
+    const int nt = omp_get_max_threads();
+    const int total = split_rows ? M : N;
+    if (nt <= 1 || total < 64 || (long)M * N * K < (1L << 18)) {
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    /* chunks in multiples of 16 (whole vector blocks) */
+    const int chunk = ((total + nt - 1) / nt + 15) / 16 * 16;
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < nt; t++) {
+        int i0 = t * chunk, i1 = i0 + chunk < total ? i0 + chunk : total;
+        if (i0 >= i1)
+            continue;
+        if (split_rows) {
+            const float *a = ta == CblasNoTrans ? A + (size_t)i0 * lda : A + i0;
+            cblas_sgemm(CblasRowMajor, ta, tb, i1 - i0, N, K, 1.0f, a, lda, B, ldb, beta,
+                        C + (size_t)i0 * ldc, ldc);
+        } else {
+            const float *b = tb == CblasNoTrans ? B + i0 : B + (size_t)i0 * ldb;
+            cblas_sgemm(CblasRowMajor, ta, tb, M, i1 - i0, K, 1.0f, A, lda, b, ldb, beta, C + i0,
+                        ldc);
+        }
+    }
 }
 
 static int conv_is_pointwise(const struct zp_tlayer *l)
@@ -88,8 +123,8 @@ void zp_conv_forward(struct zp_tlayer *l, const float *x, float *y, int batch)
         im2col(l, x, l->col, batch);
         col = l->col;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, l->c_out, np, K, 1.0f, weights_of(l),
-                K, col, np, 0.0f, y, np);
+    par_sgemm(0, CblasNoTrans, CblasNoTrans, l->c_out, np, K, weights_of(l), K, col, np, 0.0f, y,
+              np);
 }
 
 void zp_conv_backward(struct zp_tlayer *l, const float *x, const float *dy, float *dx, int batch)
@@ -98,13 +133,12 @@ void zp_conv_backward(struct zp_tlayer *l, const float *x, const float *dy, floa
     const int np = batch * l->h_out * l->w_out;
     const int pw = conv_is_pointwise(l);
     const float *col = pw ? x : l->col; /* im2col of x from the forward pass */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l->c_out, K, np, 1.0f, dy, np, col, np,
-                1.0f, l->p[0].g, K);
+    par_sgemm(1, CblasNoTrans, CblasTrans, l->c_out, K, np, dy, np, col, np, 1.0f, l->p[0].g, K);
     if (!dx)
         return;
     float *dcol = pw ? dx : l->col;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, np, l->c_out, 1.0f, weights_of(l), K,
-                dy, np, 0.0f, dcol, np);
+    par_sgemm(0, CblasTrans, CblasNoTrans, K, np, l->c_out, weights_of(l), K, dy, np, 0.0f, dcol,
+              np);
     if (!pw)
         col2im(l, dcol, dx, batch);
 }

@@ -78,6 +78,13 @@ enum zp_status zp_qat_fake_quant(const struct zp_scheme_config *cfg, const float
                                  const int64_t *shape, int ndim, float *out, uint8_t *mask,
                                  struct zp_err *err);
 
+/* The same for a tensor quantized per tensor with the range [lo, hi] (how layer
+ * inputs are quantized: fit_range, or fit on the data clipped to the range for
+ * codebook schemes). out may equal x. */
+enum zp_status zp_qat_fake_quant_range(const struct zp_scheme_config *cfg, float lo, float hi,
+                                       const float *x, size_t n, float *out, uint8_t *mask,
+                                       struct zp_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -397,3 +397,14 @@ void zp_train_flush_denormals(void)
     _mm_setcsr(_mm_getcsr() | 0x8040);
 #endif
 }
+
+/* From OpenBLAS (cblas-openblas.h; not in every cblas.h). */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+
+int zp_train_blas_threads(int n)
+{
+    int old = openblas_get_num_threads();
+    openblas_set_num_threads(n);
+    return old;
+}

@@ -132,6 +132,10 @@ void zp_tlayer_backward(struct zp_tlayer *l, const float *x, const float *dy, fl
  * Why: late in training tiny gradients become denormal and each operation on
  * one costs ~100 cycles; the BN backward pass slowed down 10x without this. */
 void zp_train_flush_denormals(void);
+/* Sets OpenBLAS's own thread count (the training layers split sgemm over the
+ * OpenMP threads themselves and want OpenBLAS at 1); returns the previous count
+ * so the caller can restore it. */
+int zp_train_blas_threads(int n);
 
 /* Number of trainable + state floats (checkpoint size check). */
 size_t zp_tnet_state_size(const struct zp_tnet *net);

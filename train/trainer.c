@@ -138,6 +138,7 @@ enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_t
     if (run->threads > 0)
         omp_set_num_threads(run->threads);
     zp_train_flush_denormals();
+    const int blas_threads = zp_train_blas_threads(1);
     struct zp_dataset tr = {0}, te = {0};
     struct zp_tnet *net = NULL;
     enum zp_status s = zp_dataset_load(&cfg->train_spec, &tr, err);
@@ -178,7 +179,12 @@ enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_t
     const long total = spe * cfg->epochs;
     long step = spe * start;
     double t_all = now_s();
+    int stopped = 0;
     for (int e = start; s == ZP_OK && e < cfg->epochs; e++) {
+        if (run->stop_after > 0 && e - start >= run->stop_after) {
+            stopped = 1;
+            break;
+        }
         struct zp_epoch_stats es;
         double lr = zp_sgd_lr(&cfg->sgd, step, total, spe);
         s = zp_train_epoch(net, &tr, &cfg->sgd, cfg->batch, cfg->hflip, cfg->seed, e, &step,
@@ -197,7 +203,7 @@ enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_t
         sum->test_top1 = acc;
     }
     sum->seconds = now_s() - t_all;
-    if (s == ZP_OK) {
+    if (s == ZP_OK && !stopped) {
         if (start >= cfg->epochs)
             sum->epochs_done = cfg->epochs;
         if (start >= cfg->epochs || sum->test_top1 == 0.0)
@@ -216,5 +222,6 @@ enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_t
     zp_tnet_free(net);
     zp_dataset_free(&tr);
     zp_dataset_free(&te);
+    zp_train_blas_threads(blas_threads);
     return s;
 }

@@ -10,6 +10,7 @@
 
 #include "common/err.h"
 #include "data/dataset.h"
+#include "schemes/scheme.h"
 #include "train/tnet.h"
 
 #ifdef __cplusplus
@@ -42,6 +43,16 @@ struct zp_train_config {
     int limit_train, limit_test; /* 0 = all */
     char output[1024];      /* ONNX file */
     char checkpoint[1024];  /* checkpoint file ("" = <output without .onnx>.ckpt) */
+    struct {                /* "qat": fine-tune a float checkpoint instead (train/qat.h) */
+        int present;
+        char checkpoint[1024];
+        int epochs;         /* 0: no training, the post-training quantization baseline */
+        double lr;
+        long bn_freeze_steps;
+        double act_ema;
+        struct zp_scheme_config w, a;
+        int has_acts;
+    } qat;
 };
 
 /* Reads and validates a train config; messages name the file and JSON path.
@@ -53,6 +64,8 @@ struct zp_train_run {
     int resume;   /* continue from the checkpoint if it exists */
     int quiet;    /* no progress lines */
     int threads;  /* 0 = OpenMP default */
+    int stop_after; /* > 0: return after this many epochs of this process (the
+                       checkpoint is written, no ONNX): an interruption, for tests */
 };
 
 struct zp_train_summary {
