@@ -17,15 +17,16 @@
 
 #include "common/mem.h"
 
-/* Larger images are rejected: 2^28 pixels is 16384^2, beyond any dataset image,
- * and keeps a forged header from asking for gigabytes. */
-#define ZP_IMAGE_MAX_PIXELS ((int64_t)1 << 28)
+/* Larger images are rejected, as Pillow's DecompressionBombError does (twice
+ * its MAX_IMAGE_PIXELS): a 158-byte progressive JPEG can declare 195 Mpixels. */
+#define ZP_IMAGE_MAX_PIXELS ((int64_t)2 * (1024 * 1024 * 1024 / 4 / 3))
 
 static enum zp_status check_dims(const char *name, int64_t w, int64_t h, struct zp_err *err)
 {
     if (w <= 0 || h <= 0 || w > 65535 || h > 65535 || w * h > ZP_IMAGE_MAX_PIXELS)
         return zp_err_set(err, ZP_EFORMAT, "%s: image size %lldx%lld: expected 1..65535 per side and at "
-                          "most 2^28 pixels", name, (long long)w, (long long)h);
+                          "most %lld pixels (a decompression bomb?)", name, (long long)w, (long long)h,
+                          (long long)ZP_IMAGE_MAX_PIXELS);
     return ZP_OK;
 }
 

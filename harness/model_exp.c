@@ -605,6 +605,22 @@ static void quant_input(void *ctx, int layer, float *x, int batch)
     }
 }
 
+/* The same per image, from the runtime's worker threads (fast schedule): no
+ * OpenMP inside, codes in a small stack buffer. */
+static void quant_input_image(void *ctx, int layer, float *x)
+{
+    struct qnet *q = ctx;
+    size_t n = in_size(zp_graph_layer(q->m->g, layer));
+    const struct zp_scheme_config *c = q->act_cfg[layer];
+    const struct zp_qparams *p = &q->act[layer];
+    int32_t codes[2048];
+    for (size_t i0 = 0; i0 < n; i0 += 2048) {
+        size_t len = n - i0 < 2048 ? n - i0 : 2048;
+        c->scheme->quantize(c, p, x + i0, codes, len);
+        c->scheme->dequantize(c, p, codes, x + i0, len);
+    }
+}
+
 static void capture_output(void *ctx, int layer, const float *y, int batch)
 {
     struct qnet *q = ctx;
@@ -714,7 +730,10 @@ static void qnet_hooks(struct qnet *q, struct zp_run_hooks *h, int compare)
     h->ctx = q;
     h->weights = (const float *const *)q->weights;
     h->biases = (const float *const *)q->biases;
-    h->layer_input = q->quant_act ? quant_input : NULL;
+    /* Paired (compare) runs go node by node over the batch; the rest take the
+     * runtime's fast per-image schedule. */
+    h->layer_input = q->quant_act && compare ? quant_input : NULL;
+    h->layer_input_image = q->quant_act && !compare ? quant_input_image : NULL;
     h->pad_value = q->quant_act ? q->pad : NULL;
     h->layer_output = compare ? compare_output : NULL;
 }
@@ -860,7 +879,7 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
             qnet_hooks(&q, &h, 0);
             st = zp_graph_run(m->g, x, bn, logits, &h, err);
         }
-        if (!st && q.quant_act && !q.scratch)
+        if (!st && q.quant_act && b0 < stats_n && !q.scratch)
             st = zp_err_set(err, ZP_ENOMEM, "out of memory quantizing activations");
         if (st)
             break;

@@ -115,10 +115,18 @@ static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch
                                const struct zp_run_hooks *hooks, struct zp_err *err)
 {
     const int64_t isz = g->tensors[g->input].size, osz = g->tensors[g->output].size;
+    void (*per_image)(void *, int, float *) = hooks ? hooks->layer_input_image : NULL;
+    int64_t max_in = 0;
+    for (int l = 0; per_image && l < g->n_layers; l++) {
+        int64_t s = g->tensors[g->nodes[g->layer_node[l]].in[0]].size;
+        max_in = s > max_in ? s : max_in;
+    }
     int failed = 0;
 #pragma omp parallel
     {
-        float *ws = zp_alloc((size_t)(g->ws_size + g->scratch_size + 16) * sizeof(float));
+        /* workspace | scratch | (per_image) a private copy of the layer input */
+        float *ws = zp_alloc((size_t)(g->ws_size + g->scratch_size + 16 + max_in) * sizeof(float));
+        float *copy = ws ? ws + g->ws_size + g->scratch_size + 16 : NULL;
         if (!ws) {
 #pragma omp atomic write
             failed = 1;
@@ -135,9 +143,17 @@ static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch
                 const struct zp_node *n = &g->nodes[k];
                 if (n->skip_fast || n->alias)
                     continue;
-                if (n->layer >= 0)
+                const float *x0 = in_ptr(g, n->in[0], ws, 1, 0);
+                if (n->layer >= 0) {
                     layer_exec(g, n, hooks, 1, &e);
-                run_node(g, n, in_ptr(g, n->in[0], ws, 1, 0),
+                    if (per_image) {
+                        const struct zp_tensor *T = &g->tensors[n->in[0]];
+                        memcpy(copy, x0, (size_t)T->size * sizeof(float));
+                        per_image(hooks->ctx, n->layer, copy);
+                        x0 = copy;
+                    }
+                }
+                run_node(g, n, x0,
                          n->n_in > 1 ? in_ptr(g, n->in[1], ws, 1, 0) : NULL,
                          ws + g->tensors[n->out].offset, &e);
             }
@@ -205,7 +221,9 @@ static enum zp_status run_hooked(struct zp_graph *g, const float *input, int bat
     }
     const struct zp_tensor *X = &g->tensors[g->input], *Y = &g->tensors[g->output];
     memcpy(arena + X->offset * B, input, (size_t)(X->size * B) * sizeof(float));
-    /* With layer_output, a layer's Relu/Clip must wait until the callback has seen
+    /* Callbacks run between parallel regions (never inside one), so they may use
+     * OpenMP themselves with the whole team.
+     * With layer_output, a layer's Relu/Clip must wait until the callback has seen
      * the pre-activation batch. Rather than a parallel pass of its own (one more
      * barrier per layer, costly when other jobs share the cores), the clamp is
      * left pending on its tensor and done per image by the next node that reads it. */

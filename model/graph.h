@@ -52,6 +52,11 @@ struct zp_run_hooks {
     /* What the layer's implicit zero padding reads (Conv only): the value real 0.0
      * decodes to under the input's quantization. NULL = 0.0 for every layer. */
     const float *pad_value;
+    /* Thread-safe alternative to layer_input for the fast schedule: called once per
+     * image from the worker threads with that image's private copy of the layer
+     * input (in_shape values), which it may edit in place. Must not start OpenMP
+     * work itself. Ignored when layer_input is set. */
+    void (*layer_input_image)(void *ctx, int layer, float *x);
     /* Called with the layer's output (batch x out_shape) before any activation. */
     void (*layer_output)(void *ctx, int layer, const float *y, int batch);
 };

@@ -389,10 +389,24 @@ static void test_corrupt_images(void **state)
     memset(p + 8, 0x41, 64);
     write_bytes(tpath(dir, "junk.png"), p, pl, 0);
     write_bytes(tpath(dir, "text.jpg"), "hello", 5, 0);
+    /* The intact JPEG with its frame header claiming 20000x10000 pixels: more
+     * than Pillow's decompression-bomb limit, refused before decoding. */
+    char *j2 = zp_test_read_file(tpath(dir, "full.jpg"), NULL);
+    for (size_t i = 0; i + 8 < jl; i++)
+        if ((uint8_t)j2[i] == 0xFF && (uint8_t)j2[i + 1] == 0xC0) { /* SOF0 */
+            j2[i + 5] = (char)(10000 >> 8);
+            j2[i + 6] = (char)(10000 & 255);
+            j2[i + 7] = (char)(20000 >> 8);
+            j2[i + 8] = (char)(20000 & 255);
+            break;
+        }
+    write_bytes(tpath(dir, "bomb.jpg"), j2, jl, 0);
+    free(j2);
     free(j);
     free(p);
 
-    const char *bad[] = { "cut.jpg", "cut.png", "junk.jpg", "junk.png", "text.jpg", "nonexistent.png" };
+    const char *bad[] = { "cut.jpg", "cut.png", "junk.jpg", "junk.png", "text.jpg", "nonexistent.png",
+                          "bomb.jpg" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct zp_image im;
         struct zp_err err = { 0 };
@@ -400,6 +414,8 @@ static void test_corrupt_images(void **state)
         assert_int_not_equal(st, ZP_OK);
         assert_null(im.px);
         assert_err_mentions(&err, bad[i]);
+        if (strcmp(bad[i], "bomb.jpg") == 0)
+            assert_err_mentions(&err, "20000x10000");
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -738,6 +739,7 @@ static void test_batchnorm(void **state)
 
 struct hook_log {
     int inputs, outputs;
+    int in_parallel;     /* a callback ran inside an OpenMP parallel region */
     float min_pre;       /* smallest pre-activation output seen */
     float x0;            /* first input value seen by layer 0 */
 };
@@ -746,6 +748,7 @@ static void h_in(void *ctx, int layer, float *x, int batch)
 {
     struct hook_log *l = ctx;
     l->inputs++;
+    l->in_parallel |= omp_in_parallel();
     if (layer == 0) {
         l->x0 = x[0];
         for (int i = 0; i < batch * 8; i++) /* writable copy: zero it */
@@ -757,6 +760,7 @@ static void h_out(void *ctx, int layer, const float *y, int batch)
 {
     struct hook_log *l = ctx;
     l->outputs++;
+    l->in_parallel |= omp_in_parallel();
     for (int i = 0; i < batch * 4; i++)
         l->min_pre = y[i] < l->min_pre ? y[i] : l->min_pre;
 }
@@ -780,11 +784,13 @@ static void test_hooks(void **state)
     struct zp_graph *g = mb_load_ok(&b);
     assert_int_equal(zp_graph_layer(g, 0)->relu_after, 1);
     float *x = randv(16, 14), y[8];
-    struct hook_log log = {0, 0, 0.f, 0.f};
+    struct hook_log log = {0, 0, 0, 0.f, 0.f};
     struct zp_run_hooks h = {.ctx = &log, .layer_input = h_in, .layer_output = h_out};
     run(g, x, 2, y, &h);
     assert_int_equal(log.inputs, 1);
     assert_int_equal(log.outputs, 1);
+    /* callbacks may use OpenMP with the whole team (the harness's quantizers do) */
+    assert_int_equal(log.in_parallel, 0);
     assert_true(log.x0 == x[0]);
     assert_true(log.min_pre <= -2.f + 1e-6f); /* zeroed input: pre-activation = bias, before Relu */
     for (int i = 0; i < 2; i++)
