@@ -21,7 +21,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
            -Wno-unused-parameter $(if $(findstring clang,$(CC)),,-Wno-format-truncation)
 OPT_release := -O2 -g
 OPT_asan    := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-OPT_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+OPT_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+               -Wno-pass-failed
 OPT     := $(OPT_$(MODE))
 DEFS    := -D_GNU_SOURCE -DZP_VERSION='"$(VERSION)"' -DZP_GIT_REV='"$(GIT_REV)"'
 CPPFLAGS_ALL := -I. -I$(BUILD)/gen $(DEFS) -MMD -MP
@@ -135,7 +136,7 @@ fuzz: deps
 fuzz-run: $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
 	@for f in $^; do n=$$(basename $$f); mkdir -p fuzz/corpus/$$n; \
 	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+	  $$f -artifact_prefix=$(BUILD)/fuzz/ -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
 	      -print_final_stats=0 fuzz/corpus/$$n $$( [ -d fuzz/seeds/$$n ] && echo fuzz/seeds/$$n ) \
 	      2>$(BUILD)/fuzz/$$n.log || { tail -50 $(BUILD)/fuzz/$$n.log; exit 1; }; done; \
 	  echo "fuzz: no crash"

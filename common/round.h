@@ -20,14 +20,31 @@ extern "C" {
  * tie: two roundings (x and s are floats) plus the division stay within 4. */
 #define ZP_TIE_ULPS 4.0
 
+/* Round to nearest, ties to even, without a libm call (x86-64 before SSE4.1 has no
+ * rounding instruction, and this sits on the hot path of every activation
+ * quantization): adding and subtracting 1.5 * 2^52 leaves the integer that the
+ * FPU's default rounding picks. |r| is clamped to 2^50 first, which also gives NaN
+ * and Inf a defined result (callers clamp codes to [qmin, qmax] afterwards). */
+#define ZP_ROUND_MAGIC 0x1.8p52
+static inline double zp_rint_fast(double r)
+{
+    r = r > 0x1p50 ? 0x1p50 : r < -0x1p50 ? -0x1p50 : r != r ? 0.0 : r;
+    volatile double m = ZP_ROUND_MAGIC; /* volatile: keep the add/sub pair as written */
+    return (r + m) - m;
+}
+
 static inline double zp_round_half_even(double r)
 {
-    double f = floor(r);
-    double frac = r - f;
-    double tol = ZP_TIE_ULPS * 0x1.0p-23 * fmax(fabs(r), 1.0);
-    if (fabs(frac - 0.5) <= tol) /* a tie: pick the even neighbour */
-        return f - 2.0 * floor(0.5 * f) == 0.0 ? f : f + 1.0; /* f even? (cheaper than fmod) */
-    return frac < 0.5 ? f : f + 1.0;
+    double t = zp_rint_fast(r);
+    double d = r - t; /* in [-0.5, 0.5] */
+    double a = r < 0 ? -r : r;
+    double tol = ZP_TIE_ULPS * 0x1.0p-23 * (a > 1.0 ? a : 1.0);
+    if ((d < 0 ? -d : d) >= 0.5 - tol) { /* a tie: of t and its other neighbour, the even one */
+        double h = 0.5 * t;
+        if (zp_rint_fast(h) != h)
+            t += d > 0 ? 1.0 : -1.0;
+    }
+    return t;
 }
 
 /* round(x / s), half to even, with the tie tolerance above. */

@@ -412,7 +412,8 @@ static enum zp_status parse_dataset(struct cfg_ctx *c, const cJSON *v, const cha
         v = def;
     }
     static const char *const keys[] = {"name", "format", "images", "labels", "channels", "resize",
-                                       "size", "resize_mode", "mean", "std", "limit", NULL};
+                                       "size", "resize_mode", "crop_recipe", "mean", "std", "limit",
+                                       NULL};
     if (zp_json_expect_object(&c->j, v, where) || zp_json_check_keys(&c->j, v, where, keys))
         return c->j.err->status;
     struct zp_dataset_spec *sp = &ds->spec;
@@ -450,9 +451,16 @@ static enum zp_status parse_dataset(struct cfg_ctx *c, const cJSON *v, const cha
                           "%s: %s: crop mode resizes the shorter side to \"resize\" (%lld) before "
                           "cropping \"size\" (%lld): resize must be >= size",
                           c->j.file, where, resize, size);
+    char recipe[16] = "torchvision";
+    if (zp_json_str(&c->j, v, where, "crop_recipe", "torchvision|round-floor", recipe,
+                    sizeof recipe))
+        return c->j.err->status;
+    sp->crop_recipe = (enum zp_crop_recipe)zp_choice_index("torchvision|round-floor", recipe);
+    /* Defaults: pixels scaled to [0, 1]; .npy inputs are taken as they are (std 0
+     * means no normalization). */
     for (int k = 0; k < 3; k++) {
         sp->mean[k] = 0.0f;
-        sp->std[k] = 255.0f;
+        sp->std[k] = sp->format == ZP_DATA_NPY ? 0.0f : 255.0f;
     }
     const char *arrs[2] = {"mean", "std"};
     for (int a = 0; a < 2; a++) {

@@ -92,10 +92,13 @@ void zp_affine_quantize(const struct zp_scheme_config *cfg, const struct zp_qpar
 {
     (void)cfg;
     const double lo = p->qmin, hi = p->qmax, z = p->zero_point, e = span_shift(p);
-    const double off = p->offset, s = p->scale;
+    /* Multiplying by 1/s in double errs by ~1e-16 relative, far inside the tie
+     * tolerance of common/round.h (~1e-7): same codes as dividing, at a fraction of
+     * the cost on this hot path. */
+    const double off = p->offset, inv_s = 1.0 / (double)p->scale;
     for (size_t i = 0; i < n; i++) {
         /* q = round((x - offset) / s) + z; offset is 0 except for the naive mapping */
-        double r = zp_round_half_even(((double)x[i] - off) / s + e) - e + z;
+        double r = zp_round_half_even(((double)x[i] - off) * inv_s + e) - e + z;
         q[i] = (int32_t)(r < lo ? lo : r > hi ? hi : r);
     }
 }
