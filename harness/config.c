@@ -328,20 +328,29 @@ static enum zp_status parse_scheme_entry(struct cfg_ctx *c, const cJSON *entry, 
                               "%s: %s: activations are quantized per-tensor only", c->j.file,
                               zp_jpath_key(path, "activations.granularity"));
     }
+    /* QAT settings (mode "qat"): defaults fine-tune 2 epochs at lr 0.002. */
     const cJSON *qat = cJSON_GetObjectItemCaseSensitive(entry, "qat");
+    long long ep = 2, qbatch = 128, freeze = 200;
+    double lr = 0.002;
+    int acts = 1;
     if (qat) {
         const char *qp = zp_jpath_key(path, "qat");
-        static const char *const qkeys[] = {"epochs", "lr", NULL};
+        static const char *const qkeys[] = {"epochs", "lr", "activations", "batch",
+                                            "bn_freeze_steps", NULL};
         if (zp_json_expect_object(&c->j, qat, qp) || zp_json_check_keys(&c->j, qat, qp, qkeys))
             return c->j.err->status;
-        long long ep = 1;
-        double lr = 0.001;
         if (zp_json_int(&c->j, qat, qp, "epochs", 1, 1000, &ep) ||
-            zp_json_num(&c->j, qat, qp, "lr", 1e-9, 10, &lr))
+            zp_json_num(&c->j, qat, qp, "lr", 1e-9, 10, &lr) ||
+            zp_json_bool(&c->j, qat, qp, "activations", &acts) ||
+            zp_json_int(&c->j, qat, qp, "batch", 1, 65536, &qbatch) ||
+            zp_json_int(&c->j, qat, qp, "bn_freeze_steps", 0, 1LL << 40, &freeze))
             return c->j.err->status;
-        base.qat_epochs = (int)ep;
-        base.qat_lr = lr;
     }
+    base.qat_epochs = (int)ep;
+    base.qat_lr = lr;
+    base.qat_acts = acts;
+    base.qat_batch = (int)qbatch;
+    base.qat_bn_freeze = (long)freeze;
 
     /* Walk the cartesian product of the swept keys. */
     int idx[MAX_SWEEP_DIMS] = {0};

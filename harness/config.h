@@ -35,6 +35,9 @@ struct zp_variant {
     /* QAT settings (mode "qat"); epochs == 0 leaves QAT off for this variant */
     int qat_epochs;
     double qat_lr;
+    int qat_acts;            /* 1: QAT also fake-quantizes layer inputs */
+    int qat_batch;
+    long qat_bn_freeze;      /* steps before BN uses its running statistics */
 };
 
 /* Where activation ranges come from (mode activations / both). */

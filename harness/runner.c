@@ -211,7 +211,7 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
                 break;
             case ZP_CELL_MODEL:
                 tc = zp_now();
-                st = zp_model_cell(cfg, cell, m, &prog, &out, err);
+                st = zp_model_cell(cfg, cell, m, &prog, &out, dir, err);
                 phase_add(phases, "model_cells", zp_now() - tc);
                 break;
             }

@@ -48,7 +48,7 @@ enum zp_status zp_model_ctx_get(const struct zp_config *cfg, size_t index,
 void zp_model_ctx_release(void);
 enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *cell,
                              struct zp_model_ctx *m, struct zp_progress *prog,
-                             struct zp_cell_out *out, struct zp_err *err);
+                             struct zp_cell_out *out, const char *run_dir, struct zp_err *err);
 enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *cell,
                             struct zp_model_ctx *m, struct zp_cell_out *out, struct zp_err *err);
 /* Facts about the loaded model for run.json (name, n_eval, float_top1, times). */
