@@ -35,6 +35,8 @@ struct act_cal {
     float lo, hi;
     float *sample;
     size_t n_sample;
+    float out_lo, out_hi; /* range of the layer output before its activation (quantize_at
+                             "inputs+outputs"; NAN when not calibrated) */
 };
 
 struct zp_model_ctx {
@@ -380,6 +382,7 @@ static uint32_t *calib_indices(const struct zp_model_ctx *m, const struct zp_cal
 struct calib_obs {
     struct zp_model_ctx *m;
     struct zp_calib **cal;
+    struct zp_calib **cal_out; /* outputs, when the model quantizes them */
     struct act_cal *out;
     struct zp_rng rng;
     long long *seen;
@@ -413,6 +416,20 @@ static void observe_calib(void *ctx, int layer, float *x, int batch)
 }
 
 /* The calibrated ranges for setting k and the variant's activation quantizer. */
+static void observe_calib_out(void *ctx, int layer, const float *y, int batch)
+{
+    struct calib_obs *o = ctx;
+    if (o->st)
+        return;
+    const struct zp_layer_info *li = zp_graph_layer(o->m->g, layer);
+    size_t n = 1;
+    for (int d = 0; d < li->out_ndim; d++)
+        n *= (size_t)li->out_shape[d];
+    o->st = zp_calib_observe(o->cal_out[layer], y, n * (size_t)batch, o->err);
+    if (o->st)
+        zp_err_prefix(o->err, "output of layer '%s'", li->name);
+}
+
 static enum zp_status calibrate(struct zp_model_ctx *m, int k, const struct zp_variant *v,
                                 struct zp_progress *prog, struct act_cal **result,
                                 struct zp_err *err)
@@ -455,7 +472,7 @@ static enum zp_status calibrate(struct zp_model_ctx *m, int k, const struct zp_v
     zp_progress_note(prog, "calibrating activation ranges: %s on %d examples of %s", cc->method,
                      cc->size, m->mc->calib_data.name);
     struct act_cal *out = calloc((size_t)m->n_layers, sizeof *out);
-    struct zp_calib **cal = calloc((size_t)m->n_layers, sizeof *cal);
+    struct zp_calib **cal = calloc((size_t)m->n_layers * 2, sizeof *cal);
     long long *seen = calloc((size_t)m->n_layers, sizeof *seen);
     int n = 0;
     uint32_t *idx = calib_indices(m, cc, &n);
@@ -468,16 +485,21 @@ static enum zp_status calibrate(struct zp_model_ctx *m, int k, const struct zp_v
     }
     for (int l = 0; l < m->n_layers && !st; l++) {
         out[l].sample = malloc(ACT_SAMPLE * sizeof(float));
+        out[l].out_lo = out[l].out_hi = NAN;
         cal[l] = zp_calib_new(&co, err);
-        if (!out[l].sample || !cal[l])
+        if (m->mc->act_at && cal[l])
+            cal[m->n_layers + l] = zp_calib_new(&co, err);
+        if (!out[l].sample || !cal[l] || (m->mc->act_at && !cal[m->n_layers + l]))
             st = err->status ? err->status : zp_err_set(err, ZP_ENOMEM, "out of memory");
     }
-    struct calib_obs obs = {.m = m, .cal = cal, .out = out, .seen = seen, .err = err};
+    struct calib_obs obs = {.m = m, .cal = cal, .cal_out = cal ? cal + m->n_layers : NULL,
+                            .out = out, .seen = seen, .err = err};
     zp_rng_seed(&obs.rng, cc->seed ^ 0x5eed);
     for (int b0 = 0; b0 < n && !st; b0 += m->batch) {
         int bn = n - b0 < m->batch ? n - b0 : m->batch;
         gather(&m->calib, idx + b0, bn, batch);
         struct zp_run_hooks h = {.ctx = &obs, .layer_input = observe_calib,
+                                 .layer_output = m->mc->act_at ? observe_calib_out : NULL,
                                  .weights = (const float *const *)m->base_w};
         st = zp_graph_run(m->g, batch, bn, logits, &h, err);
         if (!st && obs.st)
@@ -488,10 +510,15 @@ static enum zp_status calibrate(struct zp_model_ctx *m, int k, const struct zp_v
         st = zp_calib_range(cal[l], &out[l].lo, &out[l].hi, err);
         if (st)
             zp_err_prefix(err, "input of layer '%s'", zp_graph_layer(m->g, l)->name);
+        if (!st && m->mc->act_at) {
+            st = zp_calib_range(cal[m->n_layers + l], &out[l].out_lo, &out[l].out_hi, err);
+            if (st)
+                zp_err_prefix(err, "output of layer '%s'", zp_graph_layer(m->g, l)->name);
+        }
     }
 out:
     if (cal)
-        for (int l = 0; l < m->n_layers; l++)
+        for (int l = 0; l < m->n_layers * 2; l++)
             zp_calib_free(cal[l]);
     free(cal);
     free(seen);
@@ -523,6 +550,7 @@ struct qnet {
     float *pad;                    /* per layer: what padding decodes to */
     double *act_lo, *act_hi;
     int quant_act;
+    struct zp_qparams *outq;       /* per layer: output quantizer (quantize_at outputs), or NULL */
     /* paired pass state */
     float **float_out;             /* per layer: batch x out_size, the float run's output */
     struct zp_layer_acc *lacc;     /* layer stats, or NULL */
@@ -578,6 +606,7 @@ static void qnet_free(struct qnet *q)
     free(q->lacc);
     free(q->bc);
     free(q->act);
+    free(q->outq);
     free(q->act_cfg);
     free(q->pad);
     free(q->act_lo);
@@ -627,6 +656,20 @@ static void quant_input_image(void *ctx, int layer, float *x)
     }
 }
 
+/* A quantization point at the layer output, before its activation. */
+static void quant_output(void *ctx, int layer, float *y, int batch)
+{
+    struct qnet *q = ctx;
+    const struct zp_scheme_config *c = q->act_cfg[layer];
+    size_t n = out_size(zp_graph_layer(q->m->g, layer)) * (size_t)batch;
+    int32_t codes[2048];
+    for (size_t i0 = 0; i0 < n; i0 += 2048) {
+        size_t len = n - i0 < 2048 ? n - i0 : 2048;
+        c->scheme->quantize(c, &q->outq[layer], y + i0, codes, len);
+        c->scheme->dequantize(c, &q->outq[layer], codes, y + i0, len);
+    }
+}
+
 static void capture_output(void *ctx, int layer, const float *y, int batch)
 {
     struct qnet *q = ctx;
@@ -642,7 +685,7 @@ static void compare_output(void *ctx, int layer, const float *y, int batch)
     int64_t sp = out_spatial(li);
     if (q->lacc)
         zp_layer_acc_add(&q->lacc[layer], q->float_out[layer], y, batch, sp);
-    if (q->bc)
+    if (q->bc && q->bc[layer])
         zp_bias_corr_add(q->bc[layer], q->float_out[layer], y, batch, ch, sp);
 }
 
@@ -721,6 +764,19 @@ static enum zp_status qnet_build(struct qnet *q, struct zp_model_ctx *m,
         double x0, lsb;
         zp_zero_decode(c, &q->act[l], &x0, &lsb);
         q->pad[l] = (float)x0;
+        if (m->mc->act_at) {
+            if (!q->outq && !(q->outq = calloc((size_t)n, sizeof *q->outq)))
+                return zp_err_set(err, ZP_ENOMEM, "out of memory");
+            if (!c->scheme->fit_range)
+                return zp_err_set(err, ZP_EUNSUPPORTED,
+                                  "quantize_at \"inputs+outputs\" needs a range-based activation "
+                                  "scheme, not '%s'",
+                                  c->scheme->name);
+            if (c->scheme->fit_range(c, a->out_lo, a->out_hi, &q->outq[l], err)) {
+                zp_err_prefix(err, "output quantizer of layer '%s'", zp_graph_layer(m->g, l)->name);
+                return err->status;
+            }
+        }
         continue;
     act_fail:
         zp_err_prefix(err, "activation quantizer of layer '%s' (range [%g, %g])",
@@ -738,8 +794,10 @@ static void qnet_hooks(struct qnet *q, struct zp_run_hooks *h, int compare)
     h->biases = (const float *const *)q->biases;
     /* Paired (compare) runs go node by node over the batch; the rest take the
      * runtime's fast per-image schedule. */
-    h->layer_input = q->quant_act && compare ? quant_input : NULL;
-    h->layer_input_image = q->quant_act && !compare ? quant_input_image : NULL;
+    int hooked = compare || q->outq; /* output points exist on the batch schedule only */
+    h->layer_input = q->quant_act && hooked ? quant_input : NULL;
+    h->layer_input_image = q->quant_act && !hooked ? quant_input_image : NULL;
+    h->layer_output_edit = q->quant_act && q->outq ? quant_output : NULL;
     h->pad_value = q->quant_act ? q->pad : NULL;
     h->layer_output = compare ? compare_output : NULL;
 }
@@ -774,50 +832,55 @@ static enum zp_status paired_batch(struct qnet *q, const float *x, int bn, float
     return zp_graph_run(q->m->g, x, bn, logits, &qh, err);
 }
 
-/* Empirical bias correction: E[y' - y] per output channel over the calibration
- * examples, subtracted from each layer's bias (all layers from one paired pass). */
+/* Empirical bias correction (Nagel et al. 2019): layer by layer in execution
+ * order, E[y' - y] per output channel is measured on the calibration examples
+ * with the layers before it already corrected, and subtracted from its bias.
+ * Sequential on purpose: correcting every layer from one pass would also cancel
+ * the error each layer inherits from upstream, which upstream corrections then
+ * remove a second time. Uses at most ZP_BC_EXAMPLES calibration examples. */
+#define ZP_BC_EXAMPLES 256
 static enum zp_status bias_correct(struct qnet *q, struct zp_progress *prog, struct zp_err *err)
 {
     struct zp_model_ctx *m = q->m;
     int n = m->n_layers;
     const struct zp_calib_cfg *cc = &m->mc->calib[0];
-    zp_progress_note(prog, "bias correction on %d calibration examples", cc->size);
-    q->bc = calloc((size_t)n, sizeof *q->bc);
-    if (!q->bc)
-        return zp_err_set(err, ZP_ENOMEM, "out of memory");
-    for (int l = 0; l < n; l++) {
-        const struct zp_layer_info *li = zp_graph_layer(m->g, l);
-        q->bc[l] = zp_bias_corr_new(li->n_out);
-        if (!q->bc[l])
-            return zp_err_set(err, ZP_ENOMEM, "out of memory");
-    }
     int cn = 0;
     uint32_t *idx = calib_indices(m, cc, &cn);
+    if (cn > ZP_BC_EXAMPLES)
+        cn = ZP_BC_EXAMPLES;
+    zp_progress_note(prog, "bias correction, layer by layer, on %d calibration examples", cn);
+    q->bc = calloc((size_t)n, sizeof *q->bc);
     float *batch = zp_alloc((size_t)m->batch * zp_dataset_example_size(&m->calib) * sizeof(float));
     float *logits = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
-    enum zp_status st = (!idx || !batch || !logits) ? zp_err_set(err, ZP_ENOMEM, "out of memory")
-                                                    : ZP_OK;
-    for (int b0 = 0; b0 < cn && !st; b0 += m->batch) {
-        int bn = cn - b0 < m->batch ? cn - b0 : m->batch;
-        gather(&m->calib, idx + b0, bn, batch);
-        st = paired_batch(q, batch, bn, logits, err);
-    }
+    enum zp_status st = (!q->bc || !idx || !batch || !logits)
+                            ? zp_err_set(err, ZP_ENOMEM, "out of memory")
+                            : ZP_OK;
     for (int l = 0; l < n && !st; l++) {
         const struct zp_layer_info *li = zp_graph_layer(m->g, l);
-        float *corr = zp_alloc((size_t)li->n_out * sizeof(float));
-        q->biases[l] = zp_alloc((size_t)li->n_out * sizeof(float));
-        if (!corr || !q->biases[l]) {
-            zp_free(corr);
+        q->bc[l] = zp_bias_corr_new(li->n_out);
+        if (!q->bc[l]) {
             st = zp_err_set(err, ZP_ENOMEM, "out of memory");
             break;
         }
-        zp_bias_corr_result(q->bc[l], corr);
-        for (int64_t c = 0; c < li->n_out; c++)
-            q->biases[l][c] = (li->bias ? li->bias[c] : 0.0f) - corr[c];
+        for (int b0 = 0; b0 < cn && !st; b0 += m->batch) {
+            int bn = cn - b0 < m->batch ? cn - b0 : m->batch;
+            gather(&m->calib, idx + b0, bn, batch);
+            st = paired_batch(q, batch, bn, logits, err);
+        }
+        float *corr = zp_alloc((size_t)li->n_out * sizeof(float));
+        q->biases[l] = zp_alloc((size_t)li->n_out * sizeof(float));
+        if (!st && (!corr || !q->biases[l]))
+            st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+        if (!st) {
+            zp_bias_corr_result(q->bc[l], corr);
+            for (int64_t c = 0; c < li->n_out; c++)
+                q->biases[l][c] = (li->bias ? li->bias[c] : 0.0f) - corr[c];
+        }
         zp_free(corr);
-    }
-    for (int l = 0; l < n; l++)
         zp_bias_corr_free(q->bc[l]);
+        q->bc[l] = NULL;
+        zp_progress_sub(prog, 0);
+    }
     free(q->bc);
     q->bc = NULL;
     free(idx);
@@ -1015,7 +1078,7 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
             qnet_hooks(&q, &h, 0);
             st = zp_graph_run(m->g, x, bn, logits, &h, err);
         }
-        if (!st && q.quant_act && b0 < stats_n && !q.scratch)
+        if (!st && q.quant_act && (b0 < stats_n || q.outq) && !q.scratch)
             st = zp_err_set(err, ZP_ENOMEM, "out of memory quantizing activations");
         if (st)
             break;
@@ -1056,6 +1119,15 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
             } else {
                 for (int e = 0; e < 5; e++)
                     zp_csv_empty(lr);
+            }
+            if (quant_a && q.outq) { /* the quantization point at the layer output */
+                double x0, lsb;
+                zp_zero_decode(q.act_cfg[l], &q.outq[l], &x0, &lsb);
+                zp_csv_num(lr, fabs(x0));
+                zp_csv_num(lr, lsb > 0 ? fabs(x0) / lsb : 0);
+            } else {
+                zp_csv_empty(lr);
+                zp_csv_empty(lr);
             }
             zp_csv_endrow(lr);
         }

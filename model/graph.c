@@ -280,6 +280,8 @@ static enum zp_status run_hooked(struct zp_graph *g, const float *input, int bat
         }
         if (clamp0 || clamp1)
             pend.t = -1;
+        if (n->layer >= 0 && h->layer_output_edit)
+            h->layer_output_edit(h->ctx, n->layer, yout, batch);
         if (n->layer >= 0 && h->layer_output)
             h->layer_output(h->ctx, n->layer, yout, batch);
     }
@@ -298,7 +300,7 @@ enum zp_status zp_graph_run(struct zp_graph *g, const float *input, int batch, f
         return zp_err_set(err, ZP_EINVAL, "graph run: need a graph, input, logits and batch >= 1 "
                           "(got batch %d)", batch);
     blas_single_thread();
-    if (hooks && (hooks->layer_input || hooks->layer_output))
+    if (hooks && (hooks->layer_input || hooks->layer_output || hooks->layer_output_edit))
         return run_hooked(g, input, batch, logits, hooks, err);
     return run_fast(g, input, batch, logits, hooks, err);
 }

@@ -57,6 +57,10 @@ struct zp_run_hooks {
      * input (in_shape values), which it may edit in place. Must not start OpenMP
      * work itself. Ignored when layer_input is set. */
     void (*layer_input_image)(void *ctx, int layer, float *x);
+    /* Called with the layer's output (batch x out_shape) before any activation,
+     * which it may edit in place (a quantization point at the convolution output,
+     * where 2017-era graphs placed fake-quant ops); runs before layer_output. */
+    void (*layer_output_edit)(void *ctx, int layer, float *y, int batch);
     /* Called with the layer's output (batch x out_shape) before any activation. */
     void (*layer_output)(void *ctx, int layer, const float *y, int batch);
 };
