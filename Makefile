@@ -158,4 +158,4 @@ check-headers:
 clean:
 	rm -rf build bin
 
--include $(shell find build/$(MODE) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -156,7 +156,8 @@ static enum zp_status quantize_input(struct zp_qat_state *s, struct zp_tlayer *l
 {
     const size_t n = (size_t)batch * l->c_in * l->h_in * l->w_in;
     if (train) {
-        float mn = FLT_MAX, mx = -FLT_MAX;
+        float mn = FLT_MAX, mx = -FLT_MAX; /* min / max: order-independent, so threads are fine */
+#pragma omp parallel for schedule(static) reduction(min : mn) reduction(max : mx)
         for (size_t i = 0; i < n; i++) {
             mn = x[i] < mn ? x[i] : mn;
             mx = x[i] > mx ? x[i] : mx;
@@ -207,10 +208,17 @@ enum zp_status zp_qat_fake_quant_range(const struct zp_scheme_config *cfg, float
     int32_t *codes = malloc((n ? n : 1) * sizeof(int32_t));
     if (!codes)
         return zp_err_set(err, ZP_ENOMEM, "qat: out of memory");
-    for (size_t i = 0; i < n; i++)
-        mask[i] = x[i] >= clo && x[i] <= chi;
-    sc->quantize(cfg, &p, x, codes, n);
-    sc->dequantize(cfg, &p, codes, out, n);
+    /* elementwise with one set of parameters: chunks run on all threads */
+    const size_t chunk = 16384;
+    const long n_chunks = (long)((n + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static)
+    for (long c = 0; c < n_chunks; c++) {
+        size_t i0 = (size_t)c * chunk, i1 = i0 + chunk < n ? i0 + chunk : n;
+        for (size_t i = i0; i < i1; i++)
+            mask[i] = x[i] >= clo && x[i] <= chi;
+        sc->quantize(cfg, &p, x + i0, codes + i0, i1 - i0);
+        sc->dequantize(cfg, &p, codes + i0, out + i0, i1 - i0);
+    }
     free(codes);
     return ZP_OK;
 }
