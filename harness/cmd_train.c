@@ -51,30 +51,8 @@ static int usage(const char *msg)
     return ZP_EXIT_USAGE;
 }
 
-/* OpenMP threads that wait actively (libgomp's default) burn the CPU another
- * thread of the same team needs whenever the machine is shared: training ran 4x
- * slower in wall time on the busy 2-core box (41 s against 9 s for one test
- * epoch). The policy is read when libgomp loads, so when the user has not chosen
- * one the command re-executes itself once with OMP_WAIT_POLICY=PASSIVE. */
-static void reexec_passive(int argc, char **argv)
-{
-    if (getenv("OMP_WAIT_POLICY"))
-        return;
-    if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0)
-        return;
-    char **args = calloc((size_t)argc + 2, sizeof *args);
-    if (!args)
-        return;
-    args[0] = "harness";
-    for (int i = 0; i < argc; i++)
-        args[i + 1] = argv[i]; /* argv[0] is "train" */
-    execv("/proc/self/exe", args);
-    free(args); /* exec failed: carry on with the active policy */
-}
-
 int zp_cmd_train(int argc, char **argv)
 {
-    reexec_passive(argc, argv);
     const char *config = NULL, *out = NULL;
     struct zp_train_run run = {0};
     for (int i = 1; i < argc; i++) {

@@ -1,7 +1,9 @@
 /* harness: the command-line entry point. Dispatches to one subcommand per verb
  * (harness/commands.h); only this file and the commands decide exit codes. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness/commands.h"
 
@@ -34,7 +36,7 @@ static const struct command commands[] = {
      "usage: harness bench CONFIG [--out DIR] [--isa NAME] [--peak] [--quiet]\n"
      "       harness bench --peak   measure the per-core instruction peaks only\n"},
     {"train", zp_cmd_train, "train a model (float or fake-quantized) from a config, write ONNX",
-     "usage: harness train CONFIG [--out FILE.onnx] [--resume] [--quiet]\n"},
+     "usage: harness train CONFIG [--out FILE.onnx] [--resume] [--threads N] [--quiet]\n"},
     {"plot", zp_cmd_plot, "regenerate every figure and the report of a finished run folder",
      "usage: harness plot RESULTS_DIR\n"},
     {"merge", zp_cmd_merge, "join shard run folders into one run folder",
@@ -76,6 +78,19 @@ static int cmd_help(int argc, char **argv)
     return ZP_EXIT_OK;
 }
 
+/* OpenMP threads that wait actively (libgomp's default) burn the CPU another
+ * thread of the same team needs whenever the machine is shared: training ran 4x
+ * slower in wall time on a busy 2-core box (41 s against 9 s for one epoch), and
+ * the runtime's node-by-node schedule stalls the same way. The policy is read when
+ * libgomp loads, so when the user has not chosen one, `run` and `train` re-execute
+ * the program once with OMP_WAIT_POLICY=PASSIVE. */
+static void reexec_passive(char **argv)
+{
+    if (getenv("OMP_WAIT_POLICY") || setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0)
+        return;
+    execv("/proc/self/exe", argv); /* on failure: carry on with the active policy */
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -89,6 +104,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)
         return cmd_help(argc - 1, argv + 1);
+    if (strcmp(verb, "run") == 0 || strcmp(verb, "train") == 0)
+        reexec_passive(argv);
     for (size_t i = 0; i < N_COMMANDS; i++) {
         if (strcmp(commands[i].name, verb) == 0) {
             for (int a = 2; a < argc; a++)
