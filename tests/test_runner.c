@@ -79,6 +79,11 @@ static void test_tensor_run_outputs(void **state)
         if (!strstr(rj, keys[i]))
             fail_msg("run.json lacks %s", keys[i]);
     free(rj);
+    /* The committed plots/style.gp is the style the harness writes. */
+    char cmp[1300];
+    snprintf(cmp, sizeof cmp, "cmp -s plots/style.gp %s/out/plots/style.gp", d);
+    if (zp_test_sh(NULL, "%s", cmp) != 0)
+        fail_msg("plots/style.gp differs from the style the harness writes (%s)", cmp);
     const char *figs[] = {"tensors_sqnr.png", "tensors_sqnr.gp", "tensors_zero_error.png",
                           "tensors_zero_error.gp"};
     for (size_t i = 0; i < sizeof figs / sizeof *figs; i++) {
