@@ -207,18 +207,41 @@ void zp_layer_acc_add(struct zp_layer_acc *a, const float *y, const float *yq, i
     a->count_per_channel += (long long)batch * spatial;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 void zp_layer_acc_finish(const struct zp_layer_acc *a, double *sqnr_db, double *mean_shift)
 {
     *sqnr_db = zp_sqnr_db(a->sig_sq, a->err_sq);
-    double n = (double)a->count_per_channel, acc = 0;
-    int used = 0;
-    for (int64_t c = 0; c < a->channels && n > 0; c++) {
+    *mean_shift = 0;
+    double n = (double)a->count_per_channel;
+    if (n <= 0 || a->channels <= 0)
+        return;
+    double *sd = malloc((size_t)a->channels * 2 * sizeof *sd);
+    if (!sd)
+        return;
+    double *sorted = sd + a->channels;
+    for (int64_t c = 0; c < a->channels; c++) {
         double mean = a->sum_y[c] / n;
         double var = a->sum_y2[c] / n - mean * mean;
-        if (var <= 1e-20 * fmax(1.0, mean * mean)) /* a constant channel has no scale to compare */
+        sd[c] = sorted[c] = var > 0 ? sqrt(var) : 0;
+    }
+    qsort(sorted, (size_t)a->channels, sizeof *sorted, cmp_double);
+    /* A (nearly) constant channel has no scale to compare a shift with: channels
+     * whose std is below 1e-3 of the layer's median std are left out, so one dead
+     * filter cannot dominate the mean. */
+    double floor_sd = 1e-3 * sorted[a->channels / 2];
+    double acc = 0;
+    int used = 0;
+    for (int64_t c = 0; c < a->channels; c++) {
+        if (sd[c] <= floor_sd || sd[c] == 0)
             continue;
-        acc += fabs(a->sum_err[c] / n) / sqrt(var);
+        acc += fabs(a->sum_err[c] / n) / sd[c];
         used++;
     }
     *mean_shift = used ? acc / used : 0;
+    free(sd);
 }

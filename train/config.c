@@ -58,7 +58,7 @@ static enum zp_status read_model(struct zp_jctx *c, const cJSON *m, struct zp_tr
             cJSON_GetArraySize(blocks) > ZP_TNET_MAX_BLOCKS)
             return zp_err_set(c->err, ZP_ECONFIG,
                               "%s: model.blocks: expected an array of 1..%d [channels, stride] "
-                              "pairs, got %s",
+                              "or [channels, stride, \"linear\"] entries, got %s",
                               c->file, ZP_TNET_MAX_BLOCKS, zp_json_describe(blocks));
         a->n_blocks = cJSON_GetArraySize(blocks);
         for (int i = 0; i < a->n_blocks; i++) {
@@ -66,10 +66,22 @@ static enum zp_status read_model(struct zp_jctx *c, const cJSON *m, struct zp_tr
             const char *p = zp_jpath_index("model.blocks", i);
             char path[96];
             snprintf(path, sizeof path, "%s", p);
-            if (!cJSON_IsArray(bl) || cJSON_GetArraySize(bl) != 2)
+            if (!cJSON_IsArray(bl) || cJSON_GetArraySize(bl) < 2 || cJSON_GetArraySize(bl) > 3)
                 return zp_err_set(c->err, ZP_ECONFIG,
-                                  "%s: %s: expected [channels, stride], got %s", c->file, path,
-                                  zp_json_describe(bl));
+                                  "%s: %s: expected [channels, stride] or [channels, stride, "
+                                  "\"linear\"], got %s",
+                                  c->file, path, zp_json_describe(bl));
+            /* A third element "linear" drops the ReLU6 after the pointwise conv
+             * (MobileNet-v2 linear bottleneck): the next layer sees a signed
+             * input, which is what configs/zero.json studies. */
+            a->block_linear[i] = 0;
+            if (cJSON_GetArraySize(bl) == 3) {
+                const cJSON *f = cJSON_GetArrayItem(bl, 2);
+                if (!cJSON_IsString(f) || strcmp(f->valuestring, "linear") != 0)
+                    return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected \"linear\", got %s",
+                                      c->file, zp_jpath_index(path, 2), zp_json_describe(f));
+                a->block_linear[i] = 1;
+            }
             long long ch, s;
             TRY(zp_json_value_int(c, cJSON_GetArrayItem(bl, 0), zp_jpath_index(path, 0), 1, 4096,
                                   &ch));

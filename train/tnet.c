@@ -173,7 +173,7 @@ enum zp_status zp_tnet_mobilenet(const struct zp_mobilenet_arch *a, uint64_t see
         spec[n++] = (struct zp_tlayer){.kind = ZP_TL_BN, .act = 6};
         spec[n++] = (struct zp_tlayer){.kind = ZP_TL_CONV, .k = 1, .stride = 1, .pad = 0,
                                        .c_out = a->block_out[b]};
-        spec[n++] = (struct zp_tlayer){.kind = ZP_TL_BN, .act = 6};
+        spec[n++] = (struct zp_tlayer){.kind = ZP_TL_BN, .act = a->block_linear[b] ? 0 : 6};
     }
     spec[n++] = (struct zp_tlayer){.kind = ZP_TL_GAP};
     spec[n++] = (struct zp_tlayer){.kind = ZP_TL_FLATTEN};

@@ -87,6 +87,10 @@ struct zp_mobilenet_arch {
     int n_blocks;
     int block_out[ZP_TNET_MAX_BLOCKS];    /* pointwise output channels */
     int block_stride[ZP_TNET_MAX_BLOCKS]; /* depthwise stride (1 or 2) */
+    /* 1: no ReLU6 after the block's pointwise conv + BN (a MobileNet-v2 "linear
+     * bottleneck"), so the next depthwise conv reads a signed input. 0 (the
+     * default of a zeroed struct) keeps the v1 block. */
+    int block_linear[ZP_TNET_MAX_BLOCKS];
 };
 struct zp_mlp_arch {
     int in_c, in_h, in_w, n_classes;
