@@ -1129,6 +1129,10 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
                 zp_csv_empty(lr);
                 zp_csv_empty(lr);
             }
+            if (cell->calib >= 0)
+                zp_csv_int(lr, m->mc->calib[cell->calib].size);
+            else
+                zp_csv_empty(lr);
             zp_csv_endrow(lr);
         }
     }

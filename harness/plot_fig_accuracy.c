@@ -187,20 +187,53 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
     return st;
 }
 
+/* The pairing key of a row: model + label without its nudge words, so that
+ * "A4 nudged: ... nudge_zero=true" pairs with "A4 naive: ... nudge_zero=false". */
+static void nudge_key(const struct zp_table *t, size_t i, char *key, size_t n)
+{
+    char label[256], tmp[256];
+    zp_plot_row_label(t, i, label, sizeof label);
+    const char *words[] = {" nudged", " naive"};
+    for (size_t w = 0; w < 2; w++) {
+        char *p;
+        while ((p = strstr(label, words[w])) != NULL)
+            memmove(p, p + strlen(words[w]), strlen(p + strlen(words[w])) + 1);
+    }
+    zp_plot_strip_word(label, "nudge", tmp, sizeof tmp);
+    int cm = zp_table_col(t, "model");
+    snprintf(key, n, "%s%s%s", cm >= 0 ? zp_table_str(t, i, cm) : "", cm >= 0 ? ": " : "", tmp);
+}
+
+/* Rows of one calibration setting only (the first row's), so that bars compare
+ * like with like instead of mixing methods and set sizes. */
+static int same_calibration(const struct zp_table *t, size_t i, const struct acc_cols *c,
+                            size_t ref)
+{
+    if (c->calib >= 0 && strcmp(zp_table_str(t, i, c->calib), zp_table_str(t, ref, c->calib)))
+        return 0;
+    if (c->calib_size >= 0 &&
+        strcmp(zp_table_str(t, i, c->calib_size), zp_table_str(t, ref, c->calib_size)))
+        return 0;
+    return 1;
+}
+
 static enum zp_status fig_nudge(struct zp_plot_run *r, const char *mode, struct zp_err *err)
 {
     const struct zp_table *t = &r->accuracy;
     struct acc_cols c = acc_cols(t);
     if (c.nudge < 0 || c.top1 < 0)
         return ZP_OK;
+    size_t ref = t->nrows;
+    for (size_t i = 0; i < t->nrows && ref == t->nrows; i++)
+        if (zp_table_bool(t, i, c.nudge) >= 0 && is_mode(t, i, &c, mode))
+            ref = i;
     struct zp_strset keys[2] = {{0}, {0}};
     for (size_t i = 0; i < t->nrows; i++) {
         int nz = zp_table_bool(t, i, c.nudge);
-        if (nz < 0 || !is_mode(t, i, &c, mode))
+        if (nz < 0 || !is_mode(t, i, &c, mode) || !same_calibration(t, i, &c, ref))
             continue;
-        char label[256], key[256];
-        zp_plot_row_label(t, i, label, sizeof label);
-        zp_plot_strip_word(label, "nudge", key, sizeof key);
+        char key[300];
+        nudge_key(t, i, key, sizeof key);
         zp_strset_add(&keys[nz], key);
     }
     struct zp_bars b = {.colour_by_group = 1, .value_fmt = "%.2f"};
@@ -210,11 +243,10 @@ static enum zp_status fig_nudge(struct zp_plot_run *r, const char *mode, struct 
     zp_strset_add(&b.series_scheme, "1|");
     for (size_t i = 0; i < t->nrows; i++) {
         int nz = zp_table_bool(t, i, c.nudge);
-        if (nz < 0 || !is_mode(t, i, &c, mode))
+        if (nz < 0 || !is_mode(t, i, &c, mode) || !same_calibration(t, i, &c, ref))
             continue;
-        char label[256], key[256];
-        zp_plot_row_label(t, i, label, sizeof label);
-        zp_plot_strip_word(label, "nudge", key, sizeof key);
+        char key[300];
+        nudge_key(t, i, key, sizeof key);
         if (zp_strset_find(&keys[0], key) < 0 || zp_strset_find(&keys[1], key) < 0)
             continue;
         zp_bars_add(&b, key, zp_table_str(t, i, c.scheme), nz ? "nudge_zero=true" : "nudge_zero=false",
@@ -225,8 +257,14 @@ static enum zp_status fig_nudge(struct zp_plot_run *r, const char *mode, struct 
         struct zp_sbuf gp = {0};
         zp_plot_script_begin(&gp, "accuracy_nudge", "accuracy drop, nudged zero vs naive min/max",
                              "../accuracy.csv (columns label, nudge_zero, mode, drop)");
+        char cal[160] = "";
+        if (ref < t->nrows && c.calib >= 0)
+            snprintf(cal, sizeof cal, ", calibration %s%s%s", zp_table_str(t, ref, c.calib),
+                     c.calib_size >= 0 && *zp_table_str(t, ref, c.calib_size) ? " " : "",
+                     c.calib_size >= 0 ? zp_table_str(t, ref, c.calib_size) : "");
         zp_sbuf_printf(&gp, "set title 'Accuracy drop: exact zero (nudged) vs naive min/max "
-                            "(mode %s)'\nset ylabel 'top-1 drop vs float (points)'\n", mode);
+                            "(mode %s%s)'\nset ylabel 'top-1 drop vs float (points)'\n"
+                            "set xtics rotate by 20 right\n", mode, cal);
         st = zp_bars_emit(r, &b, "accuracy_nudge", &gp, NULL, err);
         zp_plot_script_end(&gp);
         st = finish(r, &gp, "accuracy_nudge", "Accuracy drop, nudged vs not",

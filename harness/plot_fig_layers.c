@@ -32,6 +32,14 @@ static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, 
     int csch = zp_table_col(t, "scheme");
     const char *mode = layers_mode(t);
     const char *model = t->nrows ? zp_table_str(t, 0, cmodel) : "";
+    /* One calibration setting per figure (the first row's of this model and mode):
+     * a sweep over methods would otherwise stack several lines per variant. */
+    int ccal = zp_table_col(t, "calibration"), csize = zp_table_col(t, "calib_size");
+    size_t ref = t->nrows;
+    for (size_t i = 0; i < t->nrows && ref == t->nrows; i++)
+        if ((!mode || strcmp(zp_table_str(t, i, cmode), mode) == 0) &&
+            strcmp(zp_table_str(t, i, cmodel), model) == 0)
+            ref = i;
     struct zp_lines lines = {0};
     struct zp_strset layer_names = {0};
     size_t npoints = 0;
@@ -40,6 +48,10 @@ static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, 
         if (mode && strcmp(zp_table_str(t, i, cmode), mode) != 0)
             continue;
         if (strcmp(zp_table_str(t, i, cmodel), model) != 0)
+            continue;
+        if (ccal >= 0 && strcmp(zp_table_str(t, i, ccal), zp_table_str(t, ref, ccal)) != 0)
+            continue;
+        if (csize >= 0 && strcmp(zp_table_str(t, i, csize), zp_table_str(t, ref, csize)) != 0)
             continue;
         char label[256];
         zp_plot_row_label(t, i, label, sizeof label);

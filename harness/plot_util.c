@@ -419,11 +419,16 @@ enum zp_status zp_lines_emit(const struct zp_plot_run *r, const struct zp_lines 
     zp_sbuf_free(&dat);
     if (st != ZP_OK)
         return st;
+    /* Colour is the scheme's, dash tells variants of one scheme apart; when every
+     * line is of one scheme (a nudge / bias-correction study), colours cycle instead. */
+    int one_scheme = 1;
+    for (size_t i = 1; i < l->n; i++)
+        one_scheme &= zp_plot_scheme_lt(l->v[i].scheme) == zp_plot_scheme_lt(l->v[0].scheme);
     zp_sbuf_printf(gp, "plot ");
     for (size_t i = 0; i < l->n; i++) {
-        int lt = zp_plot_scheme_lt(l->v[i].scheme);
+        int lt = one_scheme && l->n > 1 ? (int)(i % 8) + 1 : zp_plot_scheme_lt(l->v[i].scheme);
         size_t ordinal = 0;
-        for (size_t p = 0; p < i; p++)
+        for (size_t p = 0; p < i && !(one_scheme && l->n > 1); p++)
             if (zp_plot_scheme_lt(l->v[p].scheme) == lt)
                 ordinal++;
         zp_sbuf_printf(gp, "%s'%s' index %zu using 1:2%s with linespoints lt %d dt %zu title ",

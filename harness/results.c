@@ -26,7 +26,7 @@ static const char *const layers_cols[] = {
     "nudge_zero", "narrow_range", "bias_correction", "layer_index", "layer", "op", "sqnr_db",
     "mean_shift", "zero_fraction", "zero_fraction_relu", "zero_fraction_pad", "zero_error",
     "zero_error_lsb", "bias_at_zero", "act_lo", "act_hi", "out_zero_error", "out_zero_error_lsb",
-    NULL};
+    "calib_size", NULL};
 static const char *const hist_cols[] = {"model", "layer", "x", "count", NULL};
 static const char *const levels_cols[] = {"model", "scheme", "label", "layer", "level", NULL};
 
