@@ -84,9 +84,10 @@ static enum zp_status path_member(struct cfg_ctx *c, const cJSON *obj, const cha
 /* ---- scheme entries ------------------------------------------------------ */
 
 /* Keys every scheme entry accepts besides the scheme's own options. */
-static const char *const entry_keys[] = {"scheme", "label", "bits", "granularity", "axis",
-                                         "group_size", "bias_correction", "activations", "qat",
-                                         NULL};
+static const char *const entry_keys[] = {"scheme",          "label",      "bits",
+                                         "granularity",     "axis",       "group_size",
+                                         "bias_correction", "activations", "qat",
+                                         "bias",            "weight_calibration", NULL};
 
 static int is_entry_key(const char *k)
 {
@@ -292,8 +293,9 @@ static enum zp_status parse_scheme_entry(struct cfg_ctx *c, const cJSON *entry, 
         const char *k = it->string;
         if (strcmp(k, "scheme") == 0 || strcmp(k, "label") == 0)
             continue;
-        if (strcmp(k, "activations") == 0 || strcmp(k, "qat") == 0)
-            continue; /* after the sweep values */
+        if (strcmp(k, "activations") == 0 || strcmp(k, "qat") == 0 || strcmp(k, "bias") == 0 ||
+            strcmp(k, "weight_calibration") == 0)
+            continue; /* read separately */
         if (cJSON_IsArray(it)) {
             if (cJSON_GetArraySize(it) == 0)
                 return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: empty list", c->j.file,
@@ -313,6 +315,34 @@ static enum zp_status parse_scheme_entry(struct cfg_ctx *c, const cJSON *entry, 
         }
         if (apply_scheme_key(c, &base.w, k, it, zp_jpath_key(path, k)))
             return c->j.err->status;
+    }
+
+    /* Integer-inference details: int32 biases; clipped weight ranges. */
+    char biasw[16] = "float";
+    if (zp_json_str(&c->j, entry, path, "bias", "float|int32", biasw, sizeof biasw))
+        return c->j.err->status;
+    base.bias_int32 = strcmp(biasw, "int32") == 0;
+    const cJSON *wc = cJSON_GetObjectItemCaseSensitive(entry, "weight_calibration");
+    if (wc) {
+        const char *wp = zp_jpath_key(path, "weight_calibration");
+        char wpath[96];
+        snprintf(wpath, sizeof wpath, "%s", wp);
+        static const char *const wkeys[] = {"method", "percentile", NULL};
+        base.weight_calib_percentile = 99.99;
+        if (zp_json_expect_object(&c->j, wc, wpath) ||
+            zp_json_check_keys(&c->j, wc, wpath, wkeys) ||
+            zp_json_str(&c->j, wc, wpath, "method", "minmax|percentile|mse|kl",
+                        base.weight_calib, sizeof base.weight_calib) ||
+            zp_json_num(&c->j, wc, wpath, "percentile", 50, 100, &base.weight_calib_percentile))
+            return c->j.err->status;
+        if (!base.weight_calib[0])
+            return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: missing", c->j.file,
+                              zp_jpath_key(wpath, "method"));
+        if (!s->fit_range)
+            return zp_err_set(c->j.err, ZP_ECONFIG,
+                              "%s: %s: scheme '%s' fits its levels from the data and cannot take "
+                              "a calibrated range",
+                              c->j.file, wpath, s->name);
     }
 
     /* Activation quantizer: the same scheme per-tensor unless given. */
@@ -377,9 +407,15 @@ static enum zp_status parse_scheme_entry(struct cfg_ctx *c, const cJSON *entry, 
         }
         option_string(&v.w, v.options, sizeof v.options);
         char sweep_label[160];
-        snprintf(sweep_label, sizeof sweep_label, "%.24s %db %s%s%.100s%s", s->name, v.w.bits,
-                 zp_granularity_name(v.w.granularity), v.options[0] ? " " : "", v.options,
-                 v.bias_correction ? " bc" : "");
+        snprintf(sweep_label, sizeof sweep_label, "%.24s %db %s%s%.100s%s%s%s%s", s->name,
+                 v.w.bits, zp_granularity_name(v.w.granularity), v.options[0] ? " " : "",
+                 v.options, v.bias_correction ? " bc" : "", v.bias_int32 ? " b32" : "",
+                 v.weight_calib[0] ? " wclip=" : "", v.weight_calib);
+        if (v.weight_calib[0] && v.w.granularity == ZP_PER_GROUP)
+            return zp_err_set(c->j.err, ZP_ECONFIG,
+                              "%s: %s: weight_calibration works per tensor or per channel, not "
+                              "per group",
+                              c->j.file, path);
         if (label[0] && n_dims == 0)
             snprintf(v.label, sizeof v.label, "%.150s", label);
         else if (label[0])

@@ -31,6 +31,10 @@ struct zp_variant {
     struct zp_scheme_config w;   /* weights */
     struct zp_scheme_config a;   /* activations (always per-tensor) */
     int bias_correction;         /* 1: "empirical" */
+    int bias_int32;              /* 1: biases rounded to int32 at input scale x weight scale */
+    char weight_calib[16];       /* "" (the scheme's own fit) or a calibration method whose
+                                    clipped range replaces min/max for affine weights */
+    double weight_calib_percentile;
     int entry;                   /* index in the config's schemes[] */
     /* QAT settings (mode "qat"); epochs == 0 leaves QAT off for this variant */
     int qat_epochs;

@@ -20,6 +20,7 @@
 #include "calib/bias_correction.h"
 #include "calib/calib.h"
 #include "common/mem.h"
+#include "common/round.h"
 #include "common/rng.h"
 #include "harness/metrics.h"
 #include "harness/runner.h"
@@ -415,6 +416,23 @@ static void observe_calib(void *ctx, int layer, float *x, int batch)
     }
 }
 
+/* Whether an affine scheme config is symmetric (zero point 0, signed codes) and
+ * narrow: probed by fitting it to [-1, 2]. mse / kl calibration optimise for it. */
+static void probe_symmetric(const struct zp_scheme_config *c, int *symmetric, int *narrow)
+{
+    *symmetric = *narrow = 0;
+    if (!c->scheme->fit_range)
+        return;
+    struct zp_qparams probe;
+    struct zp_err ignore = {0};
+    memset(&probe, 0, sizeof probe);
+    if (c->scheme->fit_range(c, -1.0f, 2.0f, &probe, &ignore) == ZP_OK &&
+        probe.zero_point == 0 && probe.qmin < 0 && probe.offset == 0.0f) {
+        *symmetric = 1;
+        *narrow = probe.qmin == -probe.qmax;
+    }
+}
+
 /* The calibrated ranges for setting k and the variant's activation quantizer. */
 static void observe_calib_out(void *ctx, int layer, const float *y, int batch)
 {
@@ -446,18 +464,7 @@ static enum zp_status calibrate(struct zp_model_ctx *m, int k, const struct zp_v
      * whether it is symmetric (narrow for no-128). Probed from the scheme itself:
      * fitted to [-1, 2], a symmetric quantizer keeps zero point 0 and signed codes. */
     co.bits = v->a.bits < 2 ? 2 : v->a.bits;
-    co.symmetric = 0;
-    co.narrow_range = 0;
-    if (v->a.scheme->fit_range) {
-        struct zp_qparams probe;
-        struct zp_err ignore = {0};
-        memset(&probe, 0, sizeof probe);
-        if (v->a.scheme->fit_range(&v->a, -1.0f, 2.0f, &probe, &ignore) == ZP_OK &&
-            probe.zero_point == 0 && probe.qmin < 0 && probe.offset == 0.0f) {
-            co.symmetric = 1;
-            co.narrow_range = probe.qmin == -probe.qmax;
-        }
-    }
+    probe_symmetric(&v->a, &co.symmetric, &co.narrow_range);
     int shaped = method == ZP_CALIB_MSE || method == ZP_CALIB_KL;
     for (int i = 0; i < m->n_cal; i++) {
         const struct cal_entry *e = &m->cal[i];
@@ -551,6 +558,8 @@ struct qnet {
     double *act_lo, *act_hi;
     int quant_act;
     struct zp_qparams *outq;       /* per layer: output quantizer (quantize_at outputs), or NULL */
+    struct zp_tensor_qparams *wqp; /* per layer: the weight quantizer's slice parameters */
+    int bias_corrected;            /* biases[] hold corrected float biases */
     /* paired pass state */
     float **float_out;             /* per layer: batch x out_size, the float run's output */
     struct zp_layer_acc *lacc;     /* layer stats, or NULL */
@@ -585,6 +594,78 @@ static const struct zp_scheme_config *layer_wcfg(const struct zp_model_ctx *m,
     return &v->w;
 }
 
+/* Fake-quantizes layer l's weights with the variant's quantizer. With a weight
+ * calibration method (affine schemes) each slice's range comes from it instead
+ * of min/max, which clips outliers; qp receives the slice parameters. */
+static enum zp_status quant_weights(const struct zp_model_ctx *m, const struct zp_variant *v,
+                                    int l, float *out, struct zp_tensor_qparams *qp,
+                                    struct zp_err *err)
+{
+    const struct zp_layer_info *li = zp_graph_layer(m->g, l);
+    const struct zp_scheme_config *cfg = layer_wcfg(m, v, l, NULL);
+    char what[300];
+    snprintf(what, sizeof what, "%s: weights of layer '%s'", m->mc->path, li->name);
+    if (!v->weight_calib[0] || cfg != &v->w) /* overrides keep their own fit */
+        return zp_fake_quant(cfg, base_weight(m, l), li->wshape, li->wndim, what, out, qp, err);
+    if (cfg->granularity == ZP_PER_CHANNEL && cfg->axis != 0)
+        return zp_err_set(err, ZP_ECONFIG, "%s: weight_calibration needs axis 0", what);
+    enum zp_calib_method method;
+    zp_calib_method_parse(v->weight_calib, &method);
+    struct zp_calib_options o = zp_calib_options_default(method);
+    o.percentile = v->weight_calib_percentile;
+    o.bits = cfg->bits < 2 ? 2 : cfg->bits;
+    probe_symmetric(cfg, &o.symmetric, &o.narrow_range);
+    if (method == ZP_CALIB_KL && o.bins < (1 << o.bits))
+        o.bins = 1 << o.bits;
+    size_t n = weight_count(li);
+    int64_t ch = cfg->granularity == ZP_PER_CHANNEL ? li->wshape[0] : 1;
+    float *lo = malloc((size_t)ch * 2 * sizeof *lo);
+    qp->n_slices = (size_t)ch;
+    qp->slice = calloc((size_t)ch, sizeof *qp->slice);
+    if (!lo || !qp->slice) {
+        free(lo);
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    }
+    float *hi = lo + ch;
+    enum zp_status st =
+        zp_calib_tensor(&o, base_weight(m, l), ch, (int64_t)(n / (size_t)ch), lo, hi, err);
+    for (int64_t c = 0; c < ch && !st; c++)
+        st = cfg->scheme->fit_range(cfg, lo[c], hi[c], &qp->slice[c], err);
+    free(lo);
+    if (st) {
+        zp_err_prefix(err, "%s (weight_calibration %s)", what, v->weight_calib);
+        return st;
+    }
+    zp_tensor_apply(cfg, qp, base_weight(m, l), li->wshape, li->wndim, out, NULL);
+    return ZP_OK;
+}
+
+/* int32 biases, as integer inference stores them: each rounded to a multiple of
+ * input scale x weight scale of its output channel (affine quantizers only). */
+static void round_biases_int32(struct qnet *q)
+{
+    struct zp_model_ctx *m = q->m;
+    for (int l = 0; l < m->n_layers; l++) {
+        const struct zp_layer_info *li = zp_graph_layer(m->g, l);
+        const struct zp_tensor_qparams *wq = &q->wqp[l];
+        if (!q->act_cfg[l] || q->act[l].n_levels > 0 || !wq->n_slices || !li->bias)
+            continue;
+        if (!q->biases[l] && !(q->biases[l] = zp_alloc((size_t)li->n_out * sizeof(float))))
+            continue;
+        const float *b = q->biases[l];
+        size_t per_ch = wq->n_slices / (size_t)li->n_out;
+        for (int64_t c = 0; c < li->n_out; c++) {
+            const struct zp_qparams *wp =
+                &wq->slice[wq->n_slices == 1 ? 0 : (size_t)c * (per_ch ? per_ch : 1)];
+            double step = (double)q->act[l].scale * (double)wp->scale;
+            double src = q->bias_corrected ? b[c] : li->bias[c];
+            q->biases[l][c] = wp->n_levels > 0 || step <= 0
+                                  ? (float)src
+                                  : (float)(zp_round_half_even(src / step) * step);
+        }
+    }
+}
+
 static void qnet_free(struct qnet *q)
 {
     int n = q->m->n_layers;
@@ -599,7 +680,10 @@ static void qnet_free(struct qnet *q)
             zp_layer_acc_free(&q->lacc[l]);
         if (q->bc)
             zp_bias_corr_free(q->bc[l]);
+        if (q->wqp)
+            zp_tensor_qparams_free(&q->wqp[l]);
     }
+    free(q->wqp);
     free(q->weights);
     free(q->biases);
     free(q->float_out);
@@ -704,7 +788,8 @@ static enum zp_status qnet_build(struct qnet *q, struct zp_model_ctx *m,
     q->act_cfg = calloc((size_t)n, sizeof *q->act_cfg);
     q->pad = calloc((size_t)n, sizeof *q->pad);
     q->act_lo = calloc((size_t)n * 2, sizeof *q->act_lo);
-    if (!q->weights || !q->biases || !q->act || !q->act_cfg || !q->pad || !q->act_lo)
+    q->wqp = calloc((size_t)n, sizeof *q->wqp);
+    if (!q->weights || !q->biases || !q->act || !q->act_cfg || !q->pad || !q->act_lo || !q->wqp)
         return zp_err_set(err, ZP_ENOMEM, "out of memory");
     q->act_hi = q->act_lo + n;
     for (int l = 0; l < n; l++) {
@@ -726,10 +811,7 @@ static enum zp_status qnet_build(struct qnet *q, struct zp_model_ctx *m,
         q->weights[l] = zp_alloc(wn * sizeof(float));
         if (!q->weights[l])
             return zp_err_set(err, ZP_ENOMEM, "out of memory");
-        char what[300];
-        snprintf(what, sizeof what, "%s: weights of layer '%s'", m->mc->path, li->name);
-        if (zp_fake_quant(layer_wcfg(m, v, l, NULL), base_weight(m, l), li->wshape, li->wndim, what,
-                          q->weights[l], NULL, err))
+        if (quant_weights(m, v, l, q->weights[l], &q->wqp[l], err))
             return err->status;
     }
     if (!quant_act)
@@ -932,6 +1014,8 @@ static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
     zp_csv_num(r, mm->agreement);
     zp_csv_num(r, mm->kl);
     zp_csv_num(r, mm->logit_sqnr_db);
+    zp_csv_str(r, v->bias_int32 && quant_a && cell->mode != ZP_MODE_WEIGHTS ? "int32" : "float");
+    zp_csv_str(r, v->weight_calib[0] ? v->weight_calib : "minmax");
     zp_csv_endrow(r);
 }
 
@@ -1049,6 +1133,8 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
         st = alloc_float_out(&q, err);
     if (!st && v->bias_correction)
         st = bias_correct(&q, prog, err);
+    if (!st && v->bias_int32 && quant_w && quant_a)
+        round_biases_int32(&q);
     long stats_n = m->mc->layer_stats_samples;
     if (stats_n <= 0 || stats_n > m->n_eval)
         stats_n = m->n_eval;

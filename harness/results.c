@@ -20,7 +20,7 @@ static const char *const accuracy_cols[] = {
     "model", "dataset", "scheme", "label", "bits", "granularity", "mode", "calibration",
     "calib_size", "nudge_zero", "narrow_range", "bias_correction", "act_scheme", "act_bits",
     "options", "n_eval", "float_top1", "top1", "top5", "drop", "agreement", "kl", "logit_sqnr_db",
-    NULL};
+    "bias", "weight_calibration", NULL};
 static const char *const layers_cols[] = {
     "model", "dataset", "scheme", "label", "bits", "granularity", "mode", "calibration",
     "nudge_zero", "narrow_range", "bias_correction", "layer_index", "layer", "op", "sqnr_db",

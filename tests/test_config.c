@@ -89,6 +89,14 @@ static void test_errors_name_file_and_path(void **state)
                  "name: \"a/b\" must use only");
     expect_error("{\"schemes\": [\n{\"scheme\": \"binary\"},\n]}", "invalid JSON at line 3");
     expect_error("[1,2]", "expected a JSON object at the top level");
+    expect_error("{\"schemes\":[{\"scheme\":\"lut4\",\"weight_calibration\":{\"method\":\"mse\"}}]"
+                 SYN "}",
+                 "schemes[0].weight_calibration: scheme 'lut4' fits its levels from the data");
+    expect_error("{\"schemes\":[{\"scheme\":\"linear4\",\"granularity\":\"per-group\","
+                 "\"weight_calibration\":{\"method\":\"percentile\"}}]" SYN "}",
+                 "weight_calibration works per tensor or per channel");
+    expect_error("{\"schemes\":[{\"scheme\":\"symmetric\",\"bias\":\"int8\"}]" SYN "}",
+                 "schemes[0].bias: expected one of float, int32");
 }
 
 static void test_model_section(void **state)
