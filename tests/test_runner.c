@@ -272,11 +272,14 @@ static void test_sigint_keeps_cells(void **state)
     const char *dir = zp_test_tmpdir("sigint");
     char d[1024];
     snprintf(d, sizeof d, "%s", dir);
-    const char *big = ",{\"distribution\":\"laplace\",\"n\":2097152,\"channels\":256,\"seed\":5}";
+    /* Enough work that the signal lands mid-run on a fast machine too. */
+    const char *big = ",{\"distribution\":\"laplace\",\"n\":4194304,\"channels\":256,\"seed\":5},"
+                      "{\"distribution\":\"gaussian\",\"n\":4194304,\"channels\":256,\"seed\":6},"
+                      "{\"distribution\":\"uniform\",\"n\":4194304,\"channels\":256,\"seed\":7}";
     const char *cfg = write_config(d, "t4", big);
     char *out = NULL;
     int rc = zp_test_sh(&out,
-                        "%s run %s --out %s/o --no-plots 2>%s/err & pid=$!; sleep 0.6; "
+                        "%s run %s --out %s/o --no-plots 2>%s/err & pid=$!; sleep 0.4; "
                         "kill -INT $pid; wait $pid",
                         H, cfg, d, d);
     free(out);
