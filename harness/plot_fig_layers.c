@@ -21,7 +21,7 @@ static const char *layers_mode(const struct zp_table *t)
 
 static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, const char *metric,
                                        const char *title, const char *ylabel, const char *caption,
-                                       int log_ok, struct zp_err *err)
+                                       int log_ok, const char *model_wanted, struct zp_err *err)
 {
     const struct zp_table *t = &r->layers;
     int cm = zp_table_col(t, metric);
@@ -31,7 +31,7 @@ static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, 
     int cidx = zp_table_col(t, "layer_index"), clay = zp_table_col(t, "layer");
     int csch = zp_table_col(t, "scheme");
     const char *mode = layers_mode(t);
-    const char *model = t->nrows ? zp_table_str(t, 0, cmodel) : "";
+    const char *model = model_wanted ? model_wanted : t->nrows ? zp_table_str(t, 0, cmodel) : "";
     /* One calibration setting per figure (the first row's of this model and mode):
      * a sweep over methods would otherwise stack several lines per variant. */
     int ccal = zp_table_col(t, "calibration"), csize = zp_table_col(t, "calib_size");
@@ -109,19 +109,42 @@ enum zp_status zp_plot_figs_layers(struct zp_plot_run *r, struct zp_err *err)
 {
     if (!r->has_layers || r->layers.nrows == 0)
         return ZP_OK;
-    enum zp_status st = fig_layer_metric(
-        r, "layers_sqnr", "sqnr_db", "Per-layer output SQNR by scheme variant",
-        "layer output SQNR (dB)",
-        "SQNR (dB) of each layer's output against the float run, one line per scheme variant: dips "
-        "mark the layers that hurt.",
-        0, err);
-    if (st == ZP_OK)
+    /* One pair of figures per model; the first model's keep the plain names. */
+    const struct zp_table *t = &r->layers;
+    int cmodel = zp_table_col(t, "model");
+    struct zp_strset models = {0};
+    for (size_t i = 0; i < t->nrows; i++)
+        zp_strset_add(&models, cmodel >= 0 ? zp_table_str(t, i, cmodel) : "");
+    enum zp_status st = ZP_OK;
+    for (size_t k = 0; k < models.n && st == ZP_OK; k++) {
+        char sq[160], ms[160];
+        if (k == 0) {
+            snprintf(sq, sizeof sq, "layers_sqnr");
+            snprintf(ms, sizeof ms, "layers_mean_shift");
+        } else {
+            char safe[96];
+            size_t j = 0;
+            for (const char *p = models.v[k]; *p && j < sizeof safe - 1; p++)
+                safe[j++] = ((*p | 32) >= 'a' && (*p | 32) <= 'z') || (*p >= '0' && *p <= '9') ? *p : '_';
+            safe[j] = '\0';
+            snprintf(sq, sizeof sq, "layers_sqnr_%s", safe);
+            snprintf(ms, sizeof ms, "layers_mean_shift_%s", safe);
+        }
         st = fig_layer_metric(
-            r, "layers_mean_shift", "mean_shift", "Per-layer mean shift by scheme variant",
-            "mean shift |mean(y'-y)| / std(y)",
-            "Mean over channels of |mean(y' - y)| / std(y) per layer, one line per variant: the "
-            "bias a non-exact zero creates (zero-representation view); log scale when it spans "
-            "decades.",
-            1, err);
+            r, sq, "sqnr_db", "Per-layer output SQNR by scheme variant",
+            "layer output SQNR (dB)",
+            "SQNR (dB) of each layer's output against the float run, one line per scheme variant: "
+            "dips mark the layers that hurt.",
+            0, models.v[k], err);
+        if (st == ZP_OK)
+            st = fig_layer_metric(
+                r, ms, "mean_shift", "Per-layer mean shift by scheme variant",
+                "mean shift |mean(y'-y)| / std(y)",
+                "Mean over channels of |mean(y' - y)| / std(y) per layer, one line per variant: "
+                "the bias a non-exact zero creates (zero-representation view); log scale when it "
+                "spans decades.",
+                1, models.v[k], err);
+    }
+    zp_strset_free(&models);
     return st;
 }
