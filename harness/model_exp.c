@@ -564,8 +564,6 @@ struct qnet {
     float **float_out;             /* per layer: batch x out_size, the float run's output */
     struct zp_layer_acc *lacc;     /* layer stats, or NULL */
     struct zp_bias_corr **bc;      /* bias-correction accumulators, or NULL */
-    int32_t *scratch;
-    size_t scratch_len;
 };
 
 /* The weight quantizer of layer l: an override if one names the layer. */
@@ -694,64 +692,52 @@ static void qnet_free(struct qnet *q)
     free(q->act_cfg);
     free(q->pad);
     free(q->act_lo);
-    zp_free(q->scratch);
 }
 
-/* Quantizes a layer input in place, per tensor, in parallel chunks. */
+/* x = dequantize(quantize(x)) for n values under one slice's parameters, in
+ * chunks whose codes fit on the stack (thread-safe, no allocation). */
+#define ZP_QCHUNK 2048
+static void fake_quant_inplace(const struct zp_scheme_config *c, const struct zp_qparams *p,
+                               float *x, size_t n)
+{
+    int32_t codes[ZP_QCHUNK];
+    for (size_t i0 = 0; i0 < n; i0 += ZP_QCHUNK) {
+        size_t len = n - i0 < ZP_QCHUNK ? n - i0 : ZP_QCHUNK;
+        c->scheme->quantize(c, p, x + i0, codes, len);
+        c->scheme->dequantize(c, p, codes, x + i0, len);
+    }
+}
+
+/* A layer input of a whole batch (node-by-node schedule), in parallel chunks. */
 static void quant_input(void *ctx, int layer, float *x, int batch)
 {
     struct qnet *q = ctx;
     if (!q->quant_act)
         return;
     size_t n = in_size(zp_graph_layer(q->m->g, layer)) * (size_t)batch;
-    if (q->scratch_len < n) {
-        zp_free(q->scratch);
-        q->scratch = zp_alloc(n * sizeof *q->scratch);
-        q->scratch_len = q->scratch ? n : 0;
-        if (!q->scratch)
-            return; /* reported by the caller's check below */
-    }
-    const struct zp_scheme_config *c = q->act_cfg[layer];
-    const struct zp_qparams *p = &q->act[layer];
-    int32_t *codes = q->scratch;
-    const size_t chunk = 16384;
-    long nchunks = (long)((n + chunk - 1) / chunk);
+    long nchunks = (long)((n + ZP_QCHUNK - 1) / ZP_QCHUNK);
 #pragma omp parallel for schedule(static)
     for (long ci = 0; ci < nchunks; ci++) {
-        size_t i0 = (size_t)ci * chunk, len = n - i0 < chunk ? n - i0 : chunk;
-        c->scheme->quantize(c, p, x + i0, codes + i0, len);
-        c->scheme->dequantize(c, p, codes + i0, x + i0, len);
+        size_t i0 = (size_t)ci * ZP_QCHUNK;
+        fake_quant_inplace(q->act_cfg[layer], &q->act[layer], x + i0,
+                           n - i0 < ZP_QCHUNK ? n - i0 : ZP_QCHUNK);
     }
 }
 
-/* The same per image, from the runtime's worker threads (fast schedule): no
- * OpenMP inside, codes in a small stack buffer. */
+/* One image's layer input, from the runtime's worker threads (fast schedule). */
 static void quant_input_image(void *ctx, int layer, float *x)
 {
     struct qnet *q = ctx;
-    size_t n = in_size(zp_graph_layer(q->m->g, layer));
-    const struct zp_scheme_config *c = q->act_cfg[layer];
-    const struct zp_qparams *p = &q->act[layer];
-    int32_t codes[2048];
-    for (size_t i0 = 0; i0 < n; i0 += 2048) {
-        size_t len = n - i0 < 2048 ? n - i0 : 2048;
-        c->scheme->quantize(c, p, x + i0, codes, len);
-        c->scheme->dequantize(c, p, codes, x + i0, len);
-    }
+    fake_quant_inplace(q->act_cfg[layer], &q->act[layer], x,
+                       in_size(zp_graph_layer(q->m->g, layer)));
 }
 
 /* A quantization point at the layer output, before its activation. */
 static void quant_output(void *ctx, int layer, float *y, int batch)
 {
     struct qnet *q = ctx;
-    const struct zp_scheme_config *c = q->act_cfg[layer];
-    size_t n = out_size(zp_graph_layer(q->m->g, layer)) * (size_t)batch;
-    int32_t codes[2048];
-    for (size_t i0 = 0; i0 < n; i0 += 2048) {
-        size_t len = n - i0 < 2048 ? n - i0 : 2048;
-        c->scheme->quantize(c, &q->outq[layer], y + i0, codes, len);
-        c->scheme->dequantize(c, &q->outq[layer], codes, y + i0, len);
-    }
+    fake_quant_inplace(q->act_cfg[layer], &q->outq[layer], y,
+                       out_size(zp_graph_layer(q->m->g, layer)) * (size_t)batch);
 }
 
 static void capture_output(void *ctx, int layer, const float *y, int batch)
@@ -1164,8 +1150,6 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
             qnet_hooks(&q, &h, 0);
             st = zp_graph_run(m->g, x, bn, logits, &h, err);
         }
-        if (!st && q.quant_act && (b0 < stats_n || q.outq) && !q.scratch)
-            st = zp_err_set(err, ZP_ENOMEM, "out of memory quantizing activations");
         if (st)
             break;
         zp_model_acc_add(&acc, m->float_logits + (size_t)b0 * (size_t)m->classes, logits,

@@ -4,6 +4,7 @@
  * the loader supports (Conv, Clip with scalar initializers, GlobalAveragePool,
  * Flatten, Gemm, Relu) and no BatchNormalization. */
 #include "tests/util.h"
+#include "tests/train_checks.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -160,72 +161,17 @@ static void test_fold_values(void **state)
     zp_tnet_free(net);
 }
 
-/* The shipped models: the ONNX file through the inference runtime and the
- * checkpoint it was exported from through the training runtime agree on the
- * first 500 Fashion-MNIST test images (two independent implementations of the
- * same network), and both are well above chance. Skipped without the data. */
-static void check_shipped(const char *onnx, const char *ckpt)
-{
-    const char *img = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
-    const char *lab = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz";
-    FILE *f1 = fopen(onnx, "rb"), *f2 = fopen(ckpt, "rb"), *f3 = fopen(img, "rb");
-    int have = f1 && f2 && f3;
-    if (f1)
-        fclose(f1);
-    if (f2)
-        fclose(f2);
-    if (f3)
-        fclose(f3);
-    if (!have)
-        skip();
-    struct zp_dataset_spec sp = {.format = ZP_DATA_IDX, .images = img, .labels = lab,
-                                 .channels = 1, .resize_mode = ZP_RESIZE_NONE,
-                                 .mean = {72.94f}, .std = {90.0f}, .limit = 500};
-    struct zp_dataset ds;
-    struct zp_err err;
-    zp_err_clear(&err);
-    assert_int_equal(zp_dataset_load(&sp, &ds, &err), ZP_OK);
-    struct zp_graph *g = NULL;
-    assert_int_equal(zp_onnx_load(onnx, &g, &err), ZP_OK);
-    struct zp_tnet *net = NULL;
-    int epochs = 0;
-    enum zp_status st = zp_checkpoint_open(ckpt, &net, &epochs, &err);
-    if (st != ZP_OK)
-        print_error("%s\n", err.msg);
-    assert_int_equal(st, ZP_OK);
-    const int64_t K = zp_graph_output_size(g);
-    float *z = malloc(sizeof(float) * (size_t)K * (size_t)ds.n);
-    assert_int_equal(zp_graph_run(g, ds.x, (int)ds.n, z, NULL, &err), ZP_OK);
-    long ok_graph = 0;
-    for (int64_t i = 0; i < ds.n; i++) {
-        int a = 0;
-        for (int k = 1; k < K; k++)
-            if (z[i * K + k] > z[i * K + a])
-                a = k;
-        ok_graph += a == ds.labels[i];
-    }
-    double top_graph = (double)ok_graph / (double)ds.n;
-    double top_train = zp_train_evaluate(net, &ds, 100);
-    if (fabs(top_graph - top_train) > 1.5 / (double)ds.n)
-        print_error("%s: graph top1 %g, training runtime %g\n", onnx, top_graph, top_train);
-    assert_true(fabs(top_graph - top_train) <= 1.5 / (double)ds.n);
-    assert_true(top_graph > 0.8);
-    free(z);
-    zp_tnet_free(net);
-    zp_graph_free(g);
-    zp_dataset_free(&ds);
-}
 
 static void test_shipped_mobilenet(void **state)
 {
     (void)state;
-    check_shipped("models/fashion_mobilenet.onnx", "models/fashion_mobilenet.ckpt");
+    zp_test_check_shipped("models/fashion_mobilenet.onnx", "models/fashion_mobilenet.ckpt");
 }
 
 static void test_shipped_mlp(void **state)
 {
     (void)state;
-    check_shipped("models/fashion_mlp.onnx", "models/fashion_mlp.ckpt");
+    zp_test_check_shipped("models/fashion_mlp.onnx", "models/fashion_mlp.ckpt");
 }
 
 int main(void)

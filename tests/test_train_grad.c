@@ -7,6 +7,7 @@
  * element sitting on a ReLU kink within e cannot fail the test while a wrong
  * formula (a missing term, a wrong index) gives errors of order 1. */
 #include "tests/util.h"
+#include "tests/train_checks.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,15 +34,6 @@ static double loss_of(struct zp_tlayer *l, const float *x, float *y, const float
     return s;
 }
 
-static double rel_err(const double *a, const double *b, size_t n)
-{
-    double num = 0.0, den = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        num += (a[i] - b[i]) * (a[i] - b[i]);
-        den += b[i] * b[i];
-    }
-    return sqrt(num) / (sqrt(den) + 1e-12);
-}
 
 /* Checks one single-layer network built from spec on an input of the given shape. */
 static void check_layer(struct zp_tlayer spec, int c, int h, int w, int batch, float x_offset)
@@ -90,7 +82,7 @@ static void check_layer(struct zp_tlayer spec, int c, int h, int w, int batch, f
         gn[i] = (lp - lm) / (2.0 * EPS);
         ga[i] = dx[i];
     }
-    double e = rel_err(ga, gn, nx);
+    double e = zp_test_rel_err(ga, gn, nx);
     if (e > TOL)
         print_error("layer kind %d: input gradient relative error %g\n", l->kind, e);
     assert_true(e <= TOL);
@@ -111,7 +103,7 @@ static void check_layer(struct zp_tlayer spec, int c, int h, int w, int batch, f
             pn[i] = (lp - lm) / (2.0 * EPS);
             pa[i] = p->g[i];
         }
-        double pe = rel_err(pa, pn, p->n);
+        double pe = zp_test_rel_err(pa, pn, p->n);
         if (pe > TOL)
             print_error("layer kind %d: parameter %d relative error %g\n", l->kind, j, pe);
         assert_true(pe <= TOL);
@@ -214,60 +206,7 @@ static void test_network_with_loss(void **state)
     struct zp_mobilenet_arch a = {.in_c = 1, .in_h = 6, .in_w = 6, .n_classes = 3, .stem = 3,
                                   .stem_stride = 1, .n_blocks = 2,
                                   .block_out = {4, 4}, .block_stride = {2, 1}};
-    struct zp_tnet *net = NULL;
-    struct zp_err err;
-    zp_err_clear(&err);
-    assert_int_equal(zp_tnet_mobilenet(&a, 3, &net, &err), ZP_OK);
-    const int batch = 4;
-    assert_int_equal(zp_tnet_reserve(net, batch, &err), ZP_OK);
-    /* BN starts as gamma = 1, beta = 0, where ReLU6(gamma * xhat) followed by a
-     * linear layer and BN is scale invariant: the true gradient of gamma is ~0 and
-     * a relative error meaningless. Random affine parameters break that. */
-    struct zp_rng prng;
-    zp_rng_seed(&prng, 9);
-    for (int li = 0; li < net->n_layers; li++)
-        if (net->L[li].kind == ZP_TL_BN)
-            for (int c = 0; c < net->L[li].c_in; c++) {
-                net->L[li].p[0].w[c] = (float)(1.0 + 0.5 * zp_rng_uniform(&prng));
-                net->L[li].p[1].w[c] = (float)(0.3 + 0.5 * zp_rng_gaussian(&prng));
-            }
-    float x[4 * 36];
-    int32_t y[4] = {0, 2, 1, 2};
-    struct zp_rng rng;
-    zp_rng_seed(&rng, 5);
-    for (int i = 0; i < 4 * 36; i++)
-        x[i] = (float)zp_rng_gaussian(&rng);
-    zp_tnet_forward(net, x, batch, 1);
-    zp_tnet_loss(net, y, batch, NULL);
-    zp_tnet_zero_grad(net);
-    zp_tnet_backward(net, batch);
-    int checked = 0;
-    for (int li = 0; li < net->n_layers; li++)
-        for (int j = 0; j < net->L[li].n_params; j++) {
-            struct zp_tparam *p = &net->L[li].p[j];
-            double *pa = malloc(p->n * sizeof(double)), *pn = malloc(p->n * sizeof(double));
-            for (size_t i = 0; i < p->n; i++) {
-                float v = p->w[i];
-                p->w[i] = v + NET_EPS;
-                zp_tnet_forward(net, x, batch, 1);
-                double lp = zp_tnet_loss(net, y, batch, NULL);
-                p->w[i] = v - NET_EPS;
-                zp_tnet_forward(net, x, batch, 1);
-                double lm = zp_tnet_loss(net, y, batch, NULL);
-                p->w[i] = v;
-                pn[i] = (lp - lm) / (2.0 * NET_EPS);
-                pa[i] = p->g[i];
-            }
-            double e = rel_err(pa, pn, p->n);
-            if (e > 5e-2)
-                print_error("layer %d param %d: relative error %g\n", li, j, e);
-            assert_true(e <= 5e-2);
-            checked++;
-            free(pa);
-            free(pn);
-        }
-    assert_true(checked >= 10);
-    zp_tnet_free(net);
+    zp_test_gradcheck_mobilenet(&a, NET_EPS);
 }
 
 /* The softmax cross-entropy value against a hand computation: logits (0, ln 3)
