@@ -25,7 +25,8 @@ OPT_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-fram
                -Wno-pass-failed
 OPT     := $(OPT_$(MODE))
 DEFS    := -D_GNU_SOURCE -DZP_VERSION='"$(VERSION)"' -DZP_GIT_REV='"$(GIT_REV)"'
-CPPFLAGS_ALL := -I. -I$(BUILD)/gen $(DEFS) -MMD -MP
+CPPFLAGS_NODEP := -I. -I$(BUILD)/gen $(DEFS)
+CPPFLAGS_ALL := $(CPPFLAGS_NODEP) -MMD -MP
 CFLAGS_ALL   := -std=c11 $(WARN) $(OPT) -fopenmp -fPIC $(CFLAGS)
 CXXFLAGS_ALL := -std=c++17 -Wall -Wextra -Werror $(OPT) -fopenmp -fPIC $(CXXFLAGS)
 LDLIBS_ALL   := -lcjson -lcsv -lprotobuf-c -lpng -ljpeg -lz -lopenblas -ldnnl -lbenchmark \
@@ -36,7 +37,7 @@ include mk/isa.mk
 
 # Every .c file under these folders is part of the library; harness/main.c is the
 # program. Adding a file needs no Makefile edit.
-LIB_DIRS := common schemes calib model data kernels kernels/* train harness
+LIB_DIRS := common schemes calib model data kernels kernels/* train config store experiment plots harness
 LIB_SRCS := $(filter-out harness/main.c,$(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))))
 LIB_CXX  := $(wildcard bench/*.cc)
 GEN_SRCS := $(BUILD)/gen/onnx.pb-c.c
@@ -54,7 +55,11 @@ PLUGINS     := $(PLUGIN_SRCS:plugins/%.c=$(BUILD)/plugins/%.so)
 FUZZ_SRCS   := $(wildcard fuzz/fuzz_*.c)
 
 .PHONY: all deps test test-release asan unit fuzz install clean help run bench check-headers
-all: deps $(HARNESS) $(PLUGINS) $(BIN_LINK)
+all: deps
+	@$(MAKE) --no-print-directory build-all
+
+.PHONY: build-all
+build-all: $(HARNESS) $(PLUGINS) $(BIN_LINK)
 
 bin/harness: $(HARNESS)
 	@mkdir -p bin
@@ -107,7 +112,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UTIL) $(LIB)
 	$(CXX) $(LDFLAGS_ALL) $^ -o $@ -lcmocka $(LDLIBS_ALL)
 
 # Unit tests of one build mode; tests/run.sh prints the "N passed, N failed" line.
-unit: deps $(TEST_BINS) $(PLUGINS) $(HARNESS)
+unit: deps
+	@$(MAKE) --no-print-directory unit-run
+
+.PHONY: unit-run
+unit-run: $(TEST_BINS) $(PLUGINS) $(HARNESS)
 	@ZP_BUILD=$(BUILD) ZP_HARNESS=$(HARNESS) sh tests/run.sh $(TEST_BINS)
 
 # Both builds run even when the first fails; the last line sums them up.
@@ -152,8 +161,8 @@ install: all
 
 # Every header compiles on its own.
 check-headers:
-	@for h in $$(find common schemes calib model data kernels train harness bench -name '*.h'); do \
-	  echo "#include \"$$h\"" | $(CC) $(CPPFLAGS_ALL) -std=c11 $(WARN) -fsyntax-only -x c - || exit 1; done
+	@for h in $$(find common schemes calib model data kernels train config store experiment plots harness bench -name '*.h'); do \
+	  echo "#include \"$$h\"" | $(CC) $(CPPFLAGS_NODEP) -std=c11 $(WARN) -fsyntax-only -x c - || exit 1; done
 
 clean:
 	rm -rf build bin

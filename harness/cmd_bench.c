@@ -16,9 +16,9 @@
 #include "bench/gbench_shim.h"
 #include "common/mem.h"
 #include "common/rng.h"
-#include "harness/bench.h"
+#include "experiment/bench.h"
 #include "harness/commands.h"
-#include "harness/sysinfo.h"
+#include "store/sysinfo.h"
 #include "kernels/kernels.h"
 
 enum job_type { JOB_GEMM, JOB_DW, JOB_ANCHOR };

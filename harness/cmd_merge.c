@@ -12,9 +12,9 @@
 #include <cjson/cJSON.h>
 
 #include "harness/commands.h"
-#include "harness/json_check.h"
-#include "harness/plot.h"
-#include "harness/results.h"
+#include "config/json_check.h"
+#include "plots/plot.h"
+#include "store/results.h"
 
 static int read_small(const char *path, char *out, size_t n)
 {

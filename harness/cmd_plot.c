@@ -1,11 +1,11 @@
 /* harness plot RESULTS_DIR: regenerate every figure and the report of a run
- * folder from its CSVs (harness/plot.h). Exit 0 on success, 1 when the folder
+ * folder from its CSVs (plots/plot.h). Exit 0 on success, 1 when the folder
  * holds no results CSV or rendering fails, 2 on a usage error. */
 #include <stdio.h>
 #include <string.h>
 
 #include "harness/commands.h"
-#include "harness/plot.h"
+#include "plots/plot.h"
 
 int zp_cmd_plot(int argc, char **argv)
 {

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "harness/commands.h"
-#include "harness/config.h"
-#include "harness/runner.h"
+#include "config/config.h"
+#include "experiment/runner.h"
 
 #define MAX_CLI_PLUGINS 16
 

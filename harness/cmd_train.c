@@ -8,6 +8,7 @@
 
 #include "harness/commands.h"
 #include "train/qat.h"
+#include "config/train_config.h"
 #include "train/trainer.h"
 
 /* The "qat" section of a train config: fine-tune its checkpoint with fake

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness/config.h"
+#include "config/config.h"
 #include "tests/util.h"
 
 static enum zp_status parse(const char *text, struct zp_config *cfg, struct zp_err *err)

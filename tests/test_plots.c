@@ -1,4 +1,4 @@
-/* Figures and report (harness/plot.h, harness/report.h) on the hand-written
+/* Figures and report (plots/plot.h, plots/report.h) on the hand-written
  * sample run folder tests/data/run_sample: every expected figure exists in PNG,
  * SVG, PDF with its script; derived numbers match values worked out by hand
  * from the sample CSVs; the report lists every figure; `harness plot` exit
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "harness/plot.h"
+#include "plots/plot.h"
 
 #define SAMPLE "tests/data/run_sample"
 

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "common/mem.h"
-#include "harness/config.h"
-#include "harness/synth.h"
+#include "config/config.h"
+#include "experiment/synth.h"
 #include "schemes/granularity.h"
 #include "tests/util.h"
 

@@ -13,6 +13,7 @@
 #include "schemes/granularity.h"
 #include "schemes/scheme.h"
 #include "train/qat.h"
+#include "config/train_config.h"
 #include "train/trainer.h"
 
 #define SIDE 8

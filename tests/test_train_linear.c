@@ -18,6 +18,7 @@
 #include "model/onnx_export.h"
 #include "onnx.pb-c.h"
 #include "train/tnet.h"
+#include "config/train_config.h"
 #include "train/trainer.h"
 
 static const char *write_config(const char *name, const char *blocks)

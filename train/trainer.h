@@ -55,11 +55,6 @@ struct zp_train_config {
     } qat;
 };
 
-/* Reads and validates a train config; messages name the file and JSON path.
- * Relative paths in the file are used as given (relative to the working directory). */
-enum zp_status zp_train_config_load(const char *path, struct zp_train_config *cfg,
-                                    struct zp_err *err);
-
 struct zp_train_run {
     int resume;   /* continue from the checkpoint if it exists */
     int quiet;    /* no progress lines */

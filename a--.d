@@ -1,1 +1,0 @@
--: bench/gbench_shim.h

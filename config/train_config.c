@@ -1,0 +1,317 @@
+/* Train configs (harness train CONFIG). Every key is checked; a wrong key, type
+ * or range names the file and the JSON path. Format: docs/training.md. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/json_check.h"
+#include "config/train_config.h"
+
+#define TRY(x)                  \
+    do {                        \
+        enum zp_status s_ = (x); \
+        if (s_ != ZP_OK)        \
+            return s_;          \
+    } while (0)
+
+static enum zp_status read_model(struct zp_jctx *c, const cJSON *m, struct zp_train_config *cfg)
+{
+    static const char *const keys[] = {"type", "input", "classes", "stem", "stem_stride", "blocks",
+                                       "hidden", NULL};
+    TRY(zp_json_expect_object(c, m, "model"));
+    TRY(zp_json_check_keys(c, m, "model", keys));
+    char type[32] = "";
+    TRY(zp_json_str(c, m, "model", "type", "mobilenet|mlp", type, sizeof type));
+    if (!type[0])
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: model.type: missing (mobilenet or mlp)",
+                          c->file);
+    cfg->model = strcmp(type, "mlp") == 0 ? ZP_MODEL_MLP : ZP_MODEL_MOBILENET;
+    long long in[3] = {1, 28, 28};
+    const cJSON *inp = cJSON_GetObjectItemCaseSensitive(m, "input");
+    if (inp) {
+        if (!cJSON_IsArray(inp) || cJSON_GetArraySize(inp) != 3)
+            return zp_err_set(c->err, ZP_ECONFIG,
+                              "%s: model.input: expected [channels, height, width], got %s",
+                              c->file, zp_json_describe(inp));
+        for (int i = 0; i < 3; i++)
+            TRY(zp_json_value_int(c, cJSON_GetArrayItem(inp, i), zp_jpath_index("model.input", i),
+                                  1, 4096, &in[i]));
+    }
+    long long classes = 10, stem = 16, stem_stride = 1;
+    TRY(zp_json_int(c, m, "model", "classes", 2, 100000, &classes));
+    TRY(zp_json_int(c, m, "model", "stem", 1, 4096, &stem));
+    TRY(zp_json_int(c, m, "model", "stem_stride", 1, 2, &stem_stride));
+    struct zp_mobilenet_arch *a = &cfg->mobilenet;
+    a->in_c = (int)in[0];
+    a->in_h = (int)in[1];
+    a->in_w = (int)in[2];
+    a->n_classes = (int)classes;
+    a->stem = (int)stem;
+    a->stem_stride = (int)stem_stride;
+    cfg->mlp.in_c = a->in_c;
+    cfg->mlp.in_h = a->in_h;
+    cfg->mlp.in_w = a->in_w;
+    cfg->mlp.n_classes = a->n_classes;
+    const cJSON *blocks = cJSON_GetObjectItemCaseSensitive(m, "blocks");
+    if (cfg->model == ZP_MODEL_MOBILENET) {
+        if (!cJSON_IsArray(blocks) || cJSON_GetArraySize(blocks) < 1 ||
+            cJSON_GetArraySize(blocks) > ZP_TNET_MAX_BLOCKS)
+            return zp_err_set(c->err, ZP_ECONFIG,
+                              "%s: model.blocks: expected an array of 1..%d [channels, stride] "
+                              "or [channels, stride, \"linear\"] entries, got %s",
+                              c->file, ZP_TNET_MAX_BLOCKS, zp_json_describe(blocks));
+        a->n_blocks = cJSON_GetArraySize(blocks);
+        for (int i = 0; i < a->n_blocks; i++) {
+            const cJSON *bl = cJSON_GetArrayItem(blocks, i);
+            const char *p = zp_jpath_index("model.blocks", i);
+            char path[96];
+            snprintf(path, sizeof path, "%s", p);
+            if (!cJSON_IsArray(bl) || cJSON_GetArraySize(bl) < 2 || cJSON_GetArraySize(bl) > 3)
+                return zp_err_set(c->err, ZP_ECONFIG,
+                                  "%s: %s: expected [channels, stride] or [channels, stride, "
+                                  "\"linear\"], got %s",
+                                  c->file, path, zp_json_describe(bl));
+            /* A third element "linear" drops the ReLU6 after the pointwise conv
+             * (MobileNet-v2 linear bottleneck): the next layer sees a signed
+             * input, which is what configs/zero.json studies. */
+            a->block_linear[i] = 0;
+            if (cJSON_GetArraySize(bl) == 3) {
+                const cJSON *f = cJSON_GetArrayItem(bl, 2);
+                if (!cJSON_IsString(f) || strcmp(f->valuestring, "linear") != 0)
+                    return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected \"linear\", got %s",
+                                      c->file, zp_jpath_index(path, 2), zp_json_describe(f));
+                a->block_linear[i] = 1;
+            }
+            long long ch, s;
+            TRY(zp_json_value_int(c, cJSON_GetArrayItem(bl, 0), zp_jpath_index(path, 0), 1, 4096,
+                                  &ch));
+            TRY(zp_json_value_int(c, cJSON_GetArrayItem(bl, 1), zp_jpath_index(path, 1), 1, 2,
+                                  &s));
+            a->block_out[i] = (int)ch;
+            a->block_stride[i] = (int)s;
+        }
+    } else if (blocks) {
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: model.blocks: only for type mobilenet",
+                          c->file);
+    }
+    const cJSON *hid = cJSON_GetObjectItemCaseSensitive(m, "hidden");
+    if (cfg->model == ZP_MODEL_MLP) {
+        if (!cJSON_IsArray(hid) || cJSON_GetArraySize(hid) > ZP_TNET_MAX_BLOCKS)
+            return zp_err_set(c->err, ZP_ECONFIG,
+                              "%s: model.hidden: expected an array of up to %d layer widths, "
+                              "got %s",
+                              c->file, ZP_TNET_MAX_BLOCKS, zp_json_describe(hid));
+        cfg->mlp.n_hidden = cJSON_GetArraySize(hid);
+        for (int i = 0; i < cfg->mlp.n_hidden; i++) {
+            long long v;
+            TRY(zp_json_value_int(c, cJSON_GetArrayItem(hid, i), zp_jpath_index("model.hidden", i),
+                                  1, 65536, &v));
+            cfg->mlp.hidden[i] = (int)v;
+        }
+    } else if (hid) {
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: model.hidden: only for type mlp", c->file);
+    }
+    return ZP_OK;
+}
+
+static enum zp_status read_path(struct zp_jctx *c, const cJSON *o, const char *path,
+                                const char *key, char *out, size_t len)
+{
+    out[0] = '\0';
+    TRY(zp_json_str(c, o, path, key, NULL, out, len));
+    if (!out[0])
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: missing (a file path)", c->file,
+                          zp_jpath_key(path, key));
+    return ZP_OK;
+}
+
+static enum zp_status read_data(struct zp_jctx *c, const cJSON *d, struct zp_train_config *cfg)
+{
+    static const char *const keys[] = {"train_images", "train_labels", "test_images",
+                                       "test_labels", "mean", "std", "limit_train",
+                                       "limit_test", NULL};
+    TRY(zp_json_expect_object(c, d, "data"));
+    TRY(zp_json_check_keys(c, d, "data", keys));
+    TRY(read_path(c, d, "data", "train_images", cfg->train_images, sizeof cfg->train_images));
+    TRY(read_path(c, d, "data", "train_labels", cfg->train_labels, sizeof cfg->train_labels));
+    TRY(read_path(c, d, "data", "test_images", cfg->test_images, sizeof cfg->test_images));
+    TRY(read_path(c, d, "data", "test_labels", cfg->test_labels, sizeof cfg->test_labels));
+    double mean = 0.0, sd = 255.0;
+    long long lt = 0, le = 0;
+    TRY(zp_json_num(c, d, "data", "mean", -1e6, 1e6, &mean));
+    TRY(zp_json_num(c, d, "data", "std", 1e-6, 1e6, &sd));
+    TRY(zp_json_int(c, d, "data", "limit_train", 0, 1 << 30, &lt));
+    TRY(zp_json_int(c, d, "data", "limit_test", 0, 1 << 30, &le));
+    cfg->mean = (float)mean;
+    cfg->std = (float)sd;
+    cfg->limit_train = (int)lt;
+    cfg->limit_test = (int)le;
+    return ZP_OK;
+}
+
+static enum zp_status read_optim(struct zp_jctx *c, const cJSON *o, struct zp_train_config *cfg)
+{
+    static const char *const keys[] = {"lr", "momentum", "weight_decay", "schedule",
+                                       "warmup_epochs", "step_epochs", "step_gamma", NULL};
+    TRY(zp_json_expect_object(c, o, "optimizer"));
+    TRY(zp_json_check_keys(c, o, "optimizer", keys));
+    struct zp_sgd *s = &cfg->sgd;
+    TRY(zp_json_num(c, o, "optimizer", "lr", 1e-8, 10.0, &s->lr));
+    TRY(zp_json_num(c, o, "optimizer", "momentum", 0.0, 0.999, &s->momentum));
+    TRY(zp_json_num(c, o, "optimizer", "weight_decay", 0.0, 1.0, &s->weight_decay));
+    char sch[16] = "cosine";
+    TRY(zp_json_str(c, o, "optimizer", "schedule", "cosine|step|constant", sch, sizeof sch));
+    s->schedule = strcmp(sch, "step") == 0       ? ZP_LR_STEP
+                  : strcmp(sch, "constant") == 0 ? ZP_LR_CONSTANT
+                                                 : ZP_LR_COSINE;
+    TRY(zp_json_num(c, o, "optimizer", "warmup_epochs", 0.0, 1000.0, &s->warmup_epochs));
+    long long se = s->step_epochs;
+    TRY(zp_json_int(c, o, "optimizer", "step_epochs", 1, 100000, &se));
+    s->step_epochs = (int)se;
+    TRY(zp_json_num(c, o, "optimizer", "step_gamma", 0.0, 1.0, &s->step_gamma));
+    return ZP_OK;
+}
+
+static enum zp_status read_scheme(struct zp_jctx *c, const cJSON *o, const char *path,
+                                  struct zp_scheme_config *sc)
+{
+    static const char *const keys[] = {"scheme", "bits", "granularity", "group_size", NULL};
+    TRY(zp_json_expect_object(c, o, path));
+    TRY(zp_json_check_keys(c, o, path, keys));
+    char name[64] = "";
+    TRY(zp_json_str(c, o, path, "scheme", NULL, name, sizeof name));
+    const struct zp_scheme *s = zp_scheme_find(name);
+    if (!s)
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: unknown scheme '%s' (harness list shows "
+                                              "them)",
+                          c->file, zp_jpath_key(path, "scheme"), name);
+    zp_scheme_config_defaults(sc, s);
+    long long bits = sc->bits, gs = sc->group_size;
+    TRY(zp_json_int(c, o, path, "bits", s->min_bits, s->max_bits, &bits));
+    sc->bits = (int)bits;
+    char gran[16] = "per-tensor";
+    TRY(zp_json_str(c, o, path, "granularity", "per-tensor|per-channel|per-group", gran,
+                    sizeof gran));
+    sc->granularity = strcmp(gran, "per-channel") == 0 ? ZP_PER_CHANNEL
+                      : strcmp(gran, "per-group") == 0 ? ZP_PER_GROUP
+                                                       : ZP_PER_TENSOR;
+    if (!(s->granularities & ZP_GRAN_BIT(sc->granularity)))
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: scheme %s does not support %s", c->file,
+                          zp_jpath_key(path, "granularity"), name, gran);
+    TRY(zp_json_int(c, o, path, "group_size", 1, 1 << 20, &gs));
+    sc->group_size = (int)gs;
+    sc->axis = 0;
+    return ZP_OK;
+}
+
+static enum zp_status read_qat(struct zp_jctx *c, const cJSON *o, struct zp_train_config *cfg)
+{
+    static const char *const keys[] = {"checkpoint", "epochs", "lr", "bn_freeze_steps",
+                                       "act_ema", "weights", "activations", NULL};
+    TRY(zp_json_expect_object(c, o, "qat"));
+    TRY(zp_json_check_keys(c, o, "qat", keys));
+    cfg->qat.present = 1;
+    TRY(read_path(c, o, "qat", "checkpoint", cfg->qat.checkpoint, sizeof cfg->qat.checkpoint));
+    long long ep = 1, fr = 1000;
+    cfg->qat.lr = 0.005;
+    cfg->qat.act_ema = 0.01;
+    TRY(zp_json_int(c, o, "qat", "epochs", 0, 10000, &ep));
+    TRY(zp_json_num(c, o, "qat", "lr", 1e-9, 10.0, &cfg->qat.lr));
+    TRY(zp_json_int(c, o, "qat", "bn_freeze_steps", 0, 1LL << 40, &fr));
+    TRY(zp_json_num(c, o, "qat", "act_ema", 1e-6, 1.0, &cfg->qat.act_ema));
+    cfg->qat.epochs = (int)ep;
+    cfg->qat.bn_freeze_steps = (long)fr;
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "weights");
+    if (!w)
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: qat.weights: missing", c->file);
+    TRY(read_scheme(c, w, "qat.weights", &cfg->qat.w));
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "activations");
+    if (a && !cJSON_IsNull(a)) {
+        TRY(read_scheme(c, a, "qat.activations", &cfg->qat.a));
+        cfg->qat.has_acts = 1;
+    }
+    return ZP_OK;
+}
+
+static void fill_spec(struct zp_dataset_spec *sp, const char *images, const char *labels,
+                      const struct zp_train_config *cfg, int limit)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->format = ZP_DATA_IDX;
+    sp->images = images;
+    sp->labels = labels;
+    sp->channels = cfg->mobilenet.in_c;
+    sp->size = 0;
+    sp->resize_mode = ZP_RESIZE_NONE;
+    for (int i = 0; i < 3; i++) {
+        sp->mean[i] = cfg->mean;
+        sp->std[i] = cfg->std;
+    }
+    sp->limit = limit;
+}
+
+static enum zp_status parse(struct zp_jctx *c, const cJSON *root, struct zp_train_config *cfg)
+{
+    static const char *const keys[] = {"name", "model", "data", "epochs", "batch", "optimizer",
+                                       "hflip", "seed", "output", "checkpoint", "qat", NULL};
+    TRY(zp_json_expect_object(c, root, ""));
+    TRY(zp_json_check_keys(c, root, "", keys));
+    TRY(zp_json_str(c, root, "", "name", NULL, cfg->name, sizeof cfg->name));
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (!m)
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: model: missing", c->file);
+    TRY(read_model(c, m, cfg));
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "data");
+    if (!d)
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: data: missing", c->file);
+    TRY(read_data(c, d, cfg));
+    long long epochs = cfg->epochs, batch = cfg->batch, seed = 1;
+    TRY(zp_json_int(c, root, "", "epochs", 1, 100000, &epochs));
+    TRY(zp_json_int(c, root, "", "batch", 2, 65536, &batch));
+    TRY(zp_json_int(c, root, "", "seed", 0, (long long)1 << 62, &seed));
+    TRY(zp_json_bool(c, root, "", "hflip", &cfg->hflip));
+    cfg->epochs = (int)epochs;
+    cfg->batch = (int)batch;
+    cfg->seed = (uint64_t)seed;
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
+    if (o)
+        TRY(read_optim(c, o, cfg));
+    TRY(read_path(c, root, "", "output", cfg->output, sizeof cfg->output));
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(root, "qat");
+    if (q)
+        TRY(read_qat(c, q, cfg));
+    TRY(zp_json_str(c, root, "", "checkpoint", NULL, cfg->checkpoint, sizeof cfg->checkpoint));
+    return ZP_OK;
+}
+
+enum zp_status zp_train_config_load(const char *path, struct zp_train_config *cfg,
+                                    struct zp_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->epochs = 10;
+    cfg->batch = 128;
+    cfg->sgd = (struct zp_sgd){.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4,
+                               .schedule = ZP_LR_COSINE, .warmup_epochs = 0.0,
+                               .step_epochs = 1000, .step_gamma = 0.1};
+    char *text = zp_json_read_file(path, err);
+    if (!text)
+        return err && err->status ? err->status : ZP_EIO;
+    struct zp_jctx c = {.file = path, .err = err};
+    cJSON *root = zp_json_parse(&c, text);
+    free(text);
+    if (!root)
+        return err->status ? err->status : ZP_ECONFIG;
+    enum zp_status s = parse(&c, root, cfg);
+    cJSON_Delete(root);
+    if (s != ZP_OK)
+        return s;
+    if (!cfg->name[0]) {
+        const char *b = strrchr(path, '/');
+        b = b ? b + 1 : path;
+        size_t n = strcspn(b, ".");
+        snprintf(cfg->name, sizeof cfg->name, "%.*s", (int)n, b);
+    }
+    fill_spec(&cfg->train_spec, cfg->train_images, cfg->train_labels, cfg, cfg->limit_train);
+    fill_spec(&cfg->test_spec, cfg->test_images, cfg->test_labels, cfg, cfg->limit_test);
+    return ZP_OK;
+}

@@ -1,0 +1,90 @@
+/* Tensor-level experiments: a synthetic distribution or a model's weights,
+ * quantized by one variant, measured with the tensor metrics of DESIGN.md §5. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "experiment/metrics.h"
+#include "experiment/runner.h"
+#include "experiment/synth.h"
+#include "model/graph.h"
+
+static enum zp_status one_tensor(const struct zp_variant *v, const char *source,
+                                 const char *tensor, const char *dist, const float *x,
+                                 const int64_t *shape, int ndim, struct zp_csv *rows,
+                                 struct zp_err *err)
+{
+    size_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= (size_t)shape[d];
+    float *xq = zp_alloc(n * sizeof *xq);
+    if (!xq)
+        return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", tensor);
+    struct zp_tensor_qparams qp = {0};
+    enum zp_status st = zp_fake_quant(&v->w, x, shape, ndim, tensor, xq, &qp, err);
+    if (st == ZP_OK) {
+        struct zp_tensor_metrics m;
+        zp_tensor_metrics(&v->w, &qp, x, xq, n, &m);
+        zp_csv_str(rows, source);
+        zp_csv_str(rows, tensor);
+        zp_csv_str(rows, dist);
+        zp_csv_int(rows, (long long)n);
+        zp_csv_str(rows, v->w.scheme->name);
+        zp_csv_str(rows, v->label);
+        zp_csv_int(rows, v->w.bits);
+        zp_csv_str(rows, zp_granularity_name(v->w.granularity));
+        zp_csv_bool_or_empty(rows, zp_variant_nudge(&v->w));
+        zp_csv_bool_or_empty(rows, zp_variant_narrow(&v->w));
+        zp_csv_str(rows, v->options);
+        zp_csv_num(rows, m.mse);
+        zp_csv_num(rows, m.sqnr_db);
+        zp_csv_num(rows, m.zero_error);
+        zp_csv_num(rows, m.zero_error_lsb);
+        zp_csv_num(rows, m.zero_fraction);
+        zp_csv_num(rows, m.bias);
+        zp_csv_num(rows, m.bias_at_zero);
+        zp_csv_endrow(rows);
+    }
+    zp_tensor_qparams_free(&qp);
+    zp_free(xq);
+    return st;
+}
+
+enum zp_status zp_tensor_cell(const struct zp_config *cfg, const struct zp_cell *cell,
+                              struct zp_cell_out *out, struct zp_err *err)
+{
+    const struct zp_variant *v = &cfg->variants[cell->variant];
+    struct zp_csv *rows = &out->rows[ZP_TABLE_TENSORS];
+    if (cell->kind == ZP_CELL_SYNTH) {
+        const struct zp_synth_cfg *s = &cfg->synth[cell->source];
+        float *x = zp_synth_generate(s);
+        if (!x)
+            return zp_err_set(err, ZP_ENOMEM, "tensors.synthetic '%s': out of memory", s->name);
+        int64_t shape[2] = {s->channels, s->n / s->channels};
+        enum zp_status st = one_tensor(v, "synthetic", s->name, zp_distribution_name(s->dist), x,
+                                       shape, 2, rows, err);
+        zp_free(x);
+        return st;
+    }
+    const char *path = cfg->weight_models[cell->source];
+    struct zp_graph *g = NULL;
+    if (zp_onnx_load(path, &g, err))
+        return err->status;
+    const char *base = strrchr(path, '/');
+    char model[256];
+    snprintf(model, sizeof model, "%s", base ? base + 1 : path);
+    char *dot = strrchr(model, '.');
+    if (dot)
+        *dot = '\0';
+    enum zp_status st = ZP_OK;
+    for (int l = 0; l < zp_graph_num_layers(g) && st == ZP_OK; l++) {
+        const struct zp_layer_info *li = zp_graph_layer(g, l);
+        const char *kind = li->depthwise ? "depthwise" : li->op;
+        st = one_tensor(v, model, li->name, kind, li->weight, li->wshape, li->wndim, rows, err);
+        if (st)
+            zp_err_prefix(err, "%s", path);
+    }
+    zp_graph_free(g);
+    return st;
+}

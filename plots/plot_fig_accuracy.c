@@ -1,0 +1,465 @@
+/* Model-accuracy figures from accuracy.csv: top-1 and drop by scheme and
+ * granularity, accuracy against bits, nudged vs not, calibration method and
+ * calibration-set size, and PTQ next to QAT. Summary figures use one PTQ mode
+ * (zp_plot_primary_mode) so that weight-only and full-integer rows never mix. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plots/plot.h"
+
+struct acc_cols {
+    int scheme, bits, gran, mode, calib, nudge, top1, drop, calib_size;
+};
+
+static struct acc_cols acc_cols(const struct zp_table *t)
+{
+    struct acc_cols c = {
+        .scheme = zp_table_col(t, "scheme"),
+        .bits = zp_table_col(t, "bits"),
+        .gran = zp_table_col(t, "granularity"),
+        .mode = zp_table_col(t, "mode"),
+        .calib = zp_table_col(t, "calibration"),
+        .nudge = zp_table_col(t, "nudge_zero"),
+        .top1 = zp_table_col(t, "top1"),
+        .drop = zp_table_col(t, "drop"),
+        .calib_size = zp_table_col(t, "calib_size"),
+    };
+    return c;
+}
+
+static int is_mode(const struct zp_table *t, size_t i, const struct acc_cols *c, const char *mode)
+{
+    return c->mode < 0 || strcmp(zp_table_str(t, i, c->mode), mode) == 0;
+}
+
+/* drop in points */
+static double row_drop(const struct zp_table *t, size_t i, const struct acc_cols *c)
+{
+    (void)c;
+    return zp_plot_drop_points(t, i);
+}
+
+static enum zp_status finish(struct zp_plot_run *r, struct zp_sbuf *gp, const char *name,
+                             const char *title, const char *caption, enum zp_status st,
+                             struct zp_err *err)
+{
+    char file[128];
+    snprintf(file, sizeof file, "%s.gp", name);
+    if (st == ZP_OK)
+        st = gp->oom ? zp_err_set(err, ZP_ENOMEM, "%s: out of memory", file)
+                     : zp_plot_write(r, file, gp->s, err);
+    if (st == ZP_OK)
+        zp_plot_add_fig(r, name, title, caption);
+    zp_sbuf_free(gp);
+    return st;
+}
+
+static void float_line(struct zp_plot_run *r, char *out, size_t n)
+{
+    double f = zp_plot_float_top1(r);
+    if (isnan(f))
+        out[0] = '\0';
+    else
+        snprintf(out, n, "(%.4g) with lines lc rgb zp_ref_colour dt 2 lw 2 title 'float (%.2f%%)'",
+                 100.0 * f, 100.0 * f);
+}
+
+static void scheme_bits(const struct zp_table *t, size_t i, const struct acc_cols *c, char *out,
+                        size_t n)
+{
+    const char *bits = zp_table_str(t, i, c->bits);
+    snprintf(out, n, "%s%s%s%s", zp_table_str(t, i, c->scheme), *bits ? " " : "", bits,
+             *bits ? "b" : "");
+}
+
+static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct zp_err *err)
+{
+    const struct zp_table *t = &r->accuracy;
+    struct acc_cols c = acc_cols(t);
+    if (c.top1 < 0)
+        return ZP_OK;
+    struct zp_bars top = {.colour_by_group = 1, .use_max = 1, .value_fmt = "%.1f"};
+    struct zp_bars negdrop = {.colour_by_group = 1, .use_max = 1};
+    for (size_t i = 0; i < t->nrows; i++) {
+        if (!is_mode(t, i, &c, mode))
+            continue;
+        char group[160];
+        scheme_bits(t, i, &c, group, sizeof group);
+        const char *gran = zp_table_str(t, i, c.gran);
+        const char *sch = zp_table_str(t, i, c.scheme);
+        double v = zp_table_num(t, i, c.top1);
+        if (isnan(v))
+            continue;
+        zp_bars_add(&top, group, sch, *gran ? gran : "all", "", 100.0 * v);
+        zp_bars_add(&negdrop, group, sch, *gran ? gran : "all", "", -row_drop(t, i, &c));
+    }
+    /* The drop panel shows the drop of the same best variant as the top panel:
+     * the largest -drop, negated back (same insertion order, so same bars). */
+    struct zp_bars drop = {.colour_by_group = 1};
+    char key[128];
+    for (size_t s = 0; s < negdrop.series.n; s++) {
+        zp_strset_add(&drop.series, negdrop.series.v[s]);
+        snprintf(key, sizeof key, "%zu|", s);
+        zp_strset_add(&drop.series_scheme, key);
+    }
+    for (size_t g = 0; g < negdrop.groups.n; g++)
+        for (size_t s = 0; s < negdrop.series.n; s++)
+            zp_bars_add(&drop, negdrop.groups.v[g], strchr(negdrop.group_scheme.v[g], '|') + 1,
+                        negdrop.series.v[s], "", -zp_bars_get(&negdrop, g, s));
+    enum zp_status st = ZP_OK;
+    if (top.groups.n) {
+        char fl[256];
+        float_line(r, fl, sizeof fl);
+        struct zp_sbuf gp = {0};
+        zp_plot_script_begin(&gp, "accuracy_top1", "top-1 accuracy and drop by scheme and granularity",
+                             "../accuracy.csv (columns scheme, bits, granularity, mode, top1, drop)");
+        zp_sbuf_printf(&gp, "set multiplot layout 2,1 title 'Top-1 accuracy by scheme and "
+                            "granularity (PTQ, mode %s; best variant of each)'\n", mode);
+        zp_sbuf_printf(&gp, "set ylabel 'top-1 accuracy (%%)'\nset rmargin at screen 0.82\n");
+        st = zp_bars_emit(r, &top, "accuracy_top1", &gp, fl, err);
+        zp_sbuf_printf(&gp, "set ylabel 'drop vs float (points)'\nunset key\n");
+        if (st == ZP_OK)
+            st = zp_bars_emit(r, &drop, "accuracy_top1_drop", &gp, NULL, err);
+        zp_sbuf_printf(&gp, "unset multiplot\n");
+        zp_plot_script_end(&gp);
+        st = finish(r, &gp, "accuracy_top1", "Top-1 accuracy and drop by scheme and granularity",
+                    "Top-1 accuracy (%, top) and drop against the float model (points, bottom) of "
+                    "each scheme and bit width per granularity; the dashed line is the float model.",
+                    st, err);
+    }
+    zp_bars_free(&top);
+    zp_bars_free(&negdrop);
+    zp_bars_free(&drop);
+    return st;
+}
+
+static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct zp_err *err)
+{
+    const struct zp_table *t = &r->accuracy;
+    struct acc_cols c = acc_cols(t);
+    if (c.top1 < 0 || c.bits < 0)
+        return ZP_OK;
+    /* best top-1 per (scheme, bits) */
+    struct zp_bars best = {.use_max = 1};
+    struct zp_strset bitset = {0};
+    for (size_t i = 0; i < t->nrows; i++) {
+        if (!is_mode(t, i, &c, mode))
+            continue;
+        const char *bits = zp_table_str(t, i, c.bits);
+        if (isnan(zp_table_num(t, i, c.bits)))
+            continue;
+        zp_strset_add(&bitset, bits);
+        zp_bars_add(&best, zp_table_str(t, i, c.scheme), NULL, bits, NULL,
+                    100.0 * zp_table_num(t, i, c.top1));
+    }
+    enum zp_status st = ZP_OK;
+    if (bitset.n >= 2) {
+        struct zp_lines lines = {0};
+        for (size_t g = 0; g < best.groups.n; g++) {
+            struct zp_line *l = zp_lines_get(&lines, best.groups.v[g], best.groups.v[g]);
+            for (size_t s = 0; s < best.series.n; s++) {
+                double v = zp_bars_get(&best, g, s);
+                if (!isnan(v))
+                    zp_line_add(l, atof(best.series.v[s]), v, NULL);
+            }
+        }
+        char fl[256];
+        float_line(r, fl, sizeof fl);
+        struct zp_sbuf gp = {0};
+        zp_plot_script_begin(&gp, "accuracy_vs_bits", "top-1 accuracy against bits per weight",
+                             "../accuracy.csv (columns scheme, bits, mode, top1)");
+        zp_sbuf_printf(&gp, "set title 'Top-1 accuracy against bits per weight (PTQ, mode %s; "
+                            "best variant)'\n", mode);
+        zp_sbuf_printf(&gp, "set xlabel 'bits per weight'\nset ylabel 'top-1 accuracy (%%)'\n"
+                            "set logscale x 2\nset xtics (1, 2, 3, 4, 6, 8, 16)\n"
+                            "set xrange [0.8:10]\nset yrange [0:*]\n");
+        st = zp_lines_emit(r, &lines, "accuracy_vs_bits", &gp, 0, fl, err);
+        zp_plot_script_end(&gp);
+        st = finish(r, &gp, "accuracy_vs_bits", "Accuracy against bits per weight",
+                    "Top-1 accuracy of the best variant of each scheme at each bit width, one line "
+                    "per scheme family; the dashed line is the float model.",
+                    st, err);
+        zp_lines_free(&lines);
+    }
+    zp_strset_free(&bitset);
+    zp_bars_free(&best);
+    return st;
+}
+
+/* The pairing key of a row: model + label without its nudge words, so that
+ * "A4 nudged: ... nudge_zero=true" pairs with "A4 naive: ... nudge_zero=false". */
+static void nudge_key(const struct zp_table *t, size_t i, char *key, size_t n)
+{
+    char label[256], tmp[256];
+    zp_plot_row_label(t, i, label, sizeof label);
+    const char *words[] = {" nudged", " naive"};
+    for (size_t w = 0; w < 2; w++) {
+        char *p;
+        while ((p = strstr(label, words[w])) != NULL)
+            memmove(p, p + strlen(words[w]), strlen(p + strlen(words[w])) + 1);
+    }
+    zp_plot_strip_word(label, "nudge", tmp, sizeof tmp);
+    int cm = zp_table_col(t, "model");
+    snprintf(key, n, "%s%s%s", cm >= 0 ? zp_table_str(t, i, cm) : "", cm >= 0 ? ": " : "", tmp);
+}
+
+/* Rows of one calibration setting only (the first row's), so that bars compare
+ * like with like instead of mixing methods and set sizes. */
+static int same_calibration(const struct zp_table *t, size_t i, const struct acc_cols *c,
+                            size_t ref)
+{
+    if (c->calib >= 0 && strcmp(zp_table_str(t, i, c->calib), zp_table_str(t, ref, c->calib)))
+        return 0;
+    if (c->calib_size >= 0 &&
+        strcmp(zp_table_str(t, i, c->calib_size), zp_table_str(t, ref, c->calib_size)))
+        return 0;
+    return 1;
+}
+
+static enum zp_status fig_nudge(struct zp_plot_run *r, const char *mode, struct zp_err *err)
+{
+    const struct zp_table *t = &r->accuracy;
+    struct acc_cols c = acc_cols(t);
+    if (c.nudge < 0 || c.top1 < 0)
+        return ZP_OK;
+    size_t ref = t->nrows;
+    for (size_t i = 0; i < t->nrows && ref == t->nrows; i++)
+        if (zp_table_bool(t, i, c.nudge) >= 0 && is_mode(t, i, &c, mode))
+            ref = i;
+    struct zp_strset keys[2] = {{0}, {0}};
+    for (size_t i = 0; i < t->nrows; i++) {
+        int nz = zp_table_bool(t, i, c.nudge);
+        if (nz < 0 || !is_mode(t, i, &c, mode) || !same_calibration(t, i, &c, ref))
+            continue;
+        char key[300];
+        nudge_key(t, i, key, sizeof key);
+        zp_strset_add(&keys[nz], key);
+    }
+    struct zp_bars b = {.colour_by_group = 1, .value_fmt = "%.2f"};
+    zp_strset_add(&b.series, "nudge_zero=false");
+    zp_strset_add(&b.series_scheme, "0|");
+    zp_strset_add(&b.series, "nudge_zero=true");
+    zp_strset_add(&b.series_scheme, "1|");
+    for (size_t i = 0; i < t->nrows; i++) {
+        int nz = zp_table_bool(t, i, c.nudge);
+        if (nz < 0 || !is_mode(t, i, &c, mode) || !same_calibration(t, i, &c, ref))
+            continue;
+        char key[300];
+        nudge_key(t, i, key, sizeof key);
+        if (zp_strset_find(&keys[0], key) < 0 || zp_strset_find(&keys[1], key) < 0)
+            continue;
+        zp_bars_add(&b, key, zp_table_str(t, i, c.scheme), nz ? "nudge_zero=true" : "nudge_zero=false",
+                    "", row_drop(t, i, &c));
+    }
+    enum zp_status st = ZP_OK;
+    if (b.groups.n) {
+        struct zp_sbuf gp = {0};
+        zp_plot_script_begin(&gp, "accuracy_nudge", "accuracy drop, nudged zero vs naive min/max",
+                             "../accuracy.csv (columns label, nudge_zero, mode, drop)");
+        char cal[160] = "";
+        if (ref < t->nrows && c.calib >= 0)
+            snprintf(cal, sizeof cal, ", calibration %s%s%s", zp_table_str(t, ref, c.calib),
+                     c.calib_size >= 0 && *zp_table_str(t, ref, c.calib_size) ? " " : "",
+                     c.calib_size >= 0 ? zp_table_str(t, ref, c.calib_size) : "");
+        zp_sbuf_printf(&gp, "set title 'Accuracy drop: exact zero (nudged) vs naive min/max "
+                            "(mode %s%s)'\nset ylabel 'top-1 drop vs float (points)'\n"
+                            "set xtics rotate by 20 right\n", mode, cal);
+        st = zp_bars_emit(r, &b, "accuracy_nudge", &gp, NULL, err);
+        zp_plot_script_end(&gp);
+        st = finish(r, &gp, "accuracy_nudge", "Accuracy drop, nudged vs not",
+                    "Top-1 drop (points, lower is better) of each variant with the range nudged so "
+                    "that 0.0 is exact, next to the same variant with naive min/max.",
+                    st, err);
+    }
+    zp_bars_free(&b);
+    zp_strset_free(&keys[0]);
+    zp_strset_free(&keys[1]);
+    return st;
+}
+
+static int calibrated_mode(const struct zp_table *t, size_t i, const struct acc_cols *c)
+{
+    /* activation ranges come from calibration; weight-only rows don't depend on it */
+    return is_mode(t, i, c, "activations") || is_mode(t, i, c, "both");
+}
+
+static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
+{
+    const struct zp_table *t = &r->accuracy;
+    struct acc_cols c = acc_cols(t);
+    if (c.calib < 0 || c.top1 < 0)
+        return ZP_OK;
+    /* only variants measured with two methods or more: the comparison is the point */
+    struct zp_bars count = {0};
+    for (size_t i = 0; i < t->nrows; i++) {
+        const char *cal = zp_table_str(t, i, c.calib);
+        if (!calibrated_mode(t, i, &c) || !*cal)
+            continue;
+        char label[256], key[256];
+        zp_plot_row_label(t, i, label, sizeof label);
+        zp_plot_strip_word(label, "calibration", key, sizeof key);
+        zp_bars_add(&count, key, NULL, cal, NULL, 1.0);
+    }
+    struct zp_bars b = {.colour_by_group = 1, .value_fmt = "%.2f"};
+    for (size_t i = 0; i < t->nrows; i++) {
+        const char *cal = zp_table_str(t, i, c.calib);
+        if (!calibrated_mode(t, i, &c) || !*cal)
+            continue;
+        char label[256], key[256];
+        zp_plot_row_label(t, i, label, sizeof label);
+        zp_plot_strip_word(label, "calibration", key, sizeof key);
+        size_t methods = 0;
+        int g = zp_strset_find(&count.groups, key);
+        for (size_t s = 0; s < count.series.n; s++)
+            methods += !isnan(zp_bars_get(&count, (size_t)g, s));
+        if (methods >= 2)
+            zp_bars_add(&b, key, zp_table_str(t, i, c.scheme), cal, "", row_drop(t, i, &c));
+    }
+    zp_bars_free(&count);
+    enum zp_status st = ZP_OK;
+    if (b.series.n >= 2) {
+        struct zp_sbuf gp = {0};
+        zp_plot_script_begin(&gp, "accuracy_calibration", "accuracy drop by calibration method",
+                             "../accuracy.csv (columns label, calibration, mode, drop)");
+        zp_sbuf_printf(&gp, "set title 'Accuracy drop by calibration method (activation ranges)'\n"
+                            "set ylabel 'top-1 drop vs float (points)'\n");
+        st = zp_bars_emit(r, &b, "accuracy_calibration", &gp, NULL, err);
+        zp_plot_script_end(&gp);
+        st = finish(r, &gp, "accuracy_calibration", "Accuracy drop by calibration method",
+                    "Top-1 drop (points) of each variant whose activations are quantized, for each "
+                    "method of choosing activation ranges (fill pattern), mean over the other settings.",
+                    st, err);
+    }
+    zp_bars_free(&b);
+    if (st != ZP_OK || c.calib_size < 0)
+        return st;
+
+    struct zp_lines lines = {0};
+    struct zp_strset sizes = {0};
+    for (size_t i = 0; i < t->nrows; i++) {
+        double n = zp_table_num(t, i, c.calib_size);
+        if (!calibrated_mode(t, i, &c) || isnan(n))
+            continue;
+        char label[256], key[256], title[300];
+        zp_plot_row_label(t, i, label, sizeof label);
+        zp_plot_strip_word(label, "calibration", key, sizeof key);
+        snprintf(title, sizeof title, "%s, %s", key, zp_table_str(t, i, c.calib));
+        zp_line_add(zp_lines_get(&lines, title, zp_table_str(t, i, c.scheme)), n,
+                    row_drop(t, i, &c), NULL);
+        zp_strset_add(&sizes, zp_table_str(t, i, c.calib_size));
+    }
+    /* a line needs two sizes; drop the single points (every other variant at the default) */
+    size_t kept = 0;
+    for (size_t i = 0; i < lines.n; i++) {
+        if (lines.v[i].n >= 2) {
+            struct zp_line tmp = lines.v[kept];
+            lines.v[kept++] = lines.v[i];
+            lines.v[i] = tmp;
+        }
+    }
+    for (size_t i = kept; i < lines.n; i++) {
+        for (size_t j = 0; j < lines.v[i].n; j++)
+            free(lines.v[i].xlabel[j]);
+        free(lines.v[i].x);
+        free(lines.v[i].y);
+        free(lines.v[i].xlabel);
+    }
+    lines.n = kept;
+    if (sizes.n >= 2 && kept) {
+        struct zp_sbuf gp = {0};
+        zp_plot_script_begin(&gp, "accuracy_calib_size", "accuracy drop against calibration-set size",
+                             "../accuracy.csv (columns label, calibration, calib_size, drop)");
+        zp_sbuf_printf(&gp, "set title 'Accuracy drop against calibration-set size'\n"
+                            "set xlabel 'calibration examples'\nset logscale x 2\n"
+                            "set ylabel 'top-1 drop vs float (points)'\n");
+        st = zp_lines_emit(r, &lines, "accuracy_calib_size", &gp, 0, NULL, err);
+        zp_plot_script_end(&gp);
+        st = finish(r, &gp, "accuracy_calib_size", "Accuracy drop against calibration-set size",
+                    "Top-1 drop (points) against the number of calibration examples, one line per "
+                    "variant and calibration method.",
+                    st, err);
+    }
+    zp_strset_free(&sizes);
+    zp_lines_free(&lines);
+    return st;
+}
+
+static enum zp_status fig_qat(struct zp_plot_run *r, struct zp_err *err)
+{
+    const struct zp_table *t = &r->accuracy;
+    struct acc_cols c = acc_cols(t);
+    if (c.mode < 0 || c.top1 < 0)
+        return ZP_OK;
+    struct zp_strset qat = {0};
+    for (size_t i = 0; i < t->nrows; i++)
+        if (is_mode(t, i, &c, "qat")) {
+            char label[256];
+            zp_plot_row_label(t, i, label, sizeof label);
+            zp_strset_add(&qat, label);
+        }
+    struct zp_bars b = {.colour_by_group = 1, .use_max = 1, .value_fmt = "%.1f"};
+    zp_strset_add(&b.series, "PTQ");
+    zp_strset_add(&b.series_scheme, "0|");
+    zp_strset_add(&b.series, "QAT");
+    zp_strset_add(&b.series_scheme, "1|");
+    /* PTQ partner: same variant label; mode "both" preferred, like the QAT model
+     * (weights and activations fake-quantized), else the best other PTQ row. */
+    int has_both = 0;
+    for (size_t i = 0; i < t->nrows; i++) {
+        char label[256];
+        zp_plot_row_label(t, i, label, sizeof label);
+        if (zp_strset_find(&qat, label) >= 0 && is_mode(t, i, &c, "both"))
+            has_both = 1;
+    }
+    for (size_t i = 0; i < t->nrows; i++) {
+        char label[256];
+        zp_plot_row_label(t, i, label, sizeof label);
+        if (zp_strset_find(&qat, label) < 0)
+            continue;
+        int q = is_mode(t, i, &c, "qat");
+        if (!q && has_both && !is_mode(t, i, &c, "both"))
+            continue;
+        zp_bars_add(&b, label, zp_table_str(t, i, c.scheme), q ? "QAT" : "PTQ", "",
+                    100.0 * zp_table_num(t, i, c.top1));
+    }
+    enum zp_status st = ZP_OK;
+    if (b.groups.n) {
+        char fl[256];
+        float_line(r, fl, sizeof fl);
+        struct zp_sbuf gp = {0};
+        zp_plot_script_begin(&gp, "accuracy_qat", "PTQ vs QAT top-1 accuracy by scheme variant",
+                             "../accuracy.csv (columns label, mode, top1)");
+        zp_sbuf_printf(&gp, "set title 'Post-training quantization vs quantization-aware training'\n"
+                            "set ylabel 'top-1 accuracy (%%)'\nset yrange [0:*]\n");
+        st = zp_bars_emit(r, &b, "accuracy_qat", &gp, fl, err);
+        zp_plot_script_end(&gp);
+        st = finish(r, &gp, "accuracy_qat", "PTQ vs QAT",
+                    "Top-1 accuracy (%) of each variant trained with fake quantization (QAT, "
+                    "patterned) next to the same variant quantized after training (PTQ, solid).",
+                    st, err);
+    }
+    zp_bars_free(&b);
+    zp_strset_free(&qat);
+    return st;
+}
+
+enum zp_status zp_plot_figs_accuracy(struct zp_plot_run *r, struct zp_err *err)
+{
+    if (!r->has_accuracy || r->accuracy.nrows == 0)
+        return ZP_OK;
+    const char *mode = zp_plot_primary_mode(r);
+    enum zp_status st = ZP_OK;
+    if (mode) {
+        st = fig_top1(r, mode, err);
+        if (st == ZP_OK)
+            st = fig_bits(r, mode, err);
+        if (st == ZP_OK)
+            st = fig_nudge(r, mode, err);
+    }
+    if (st == ZP_OK)
+        st = fig_calibration(r, err);
+    if (st == ZP_OK)
+        st = fig_qat(r, err);
+    return st;
+}

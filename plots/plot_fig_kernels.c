@@ -1,0 +1,320 @@
+/* Kernel figures from kernels.csv (+ peaks.csv): throughput by scheme and shape
+ * with the float kernel, the library anchors and the instruction peaks; speedup
+ * over our float kernel; and, joined with accuracy.csv on scheme, accuracy
+ * against throughput. One thread count per figure: the most frequent one. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plots/plot.h"
+
+/* Established libraries measured as anchors have their library as kernel name. */
+static int is_anchor(const char *kernel)
+{
+    static const char *const libs[] = {"openblas", "onednn", "dnnl", "mkl", "blis", "xnnpack",
+                                       "fbgemm", "ruy", "gemmlowp", "eigen"};
+    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++)
+        if (strncmp(kernel, libs[i], strlen(libs[i])) == 0)
+            return 1;
+    return 0;
+}
+
+struct kcols {
+    int kernel, scheme, m, n, k, threads, gops, speedup;
+};
+
+static struct kcols kcols(const struct zp_table *t)
+{
+    struct kcols c = {
+        .kernel = zp_table_col(t, "kernel"), .scheme = zp_table_col(t, "scheme"),
+        .m = zp_table_col(t, "m"), .n = zp_table_col(t, "n"), .k = zp_table_col(t, "k"),
+        .threads = zp_table_col(t, "threads"), .gops = zp_table_col(t, "gops"),
+        .speedup = zp_table_col(t, "speedup_vs_f32"),
+    };
+    return c;
+}
+
+static double pick_threads(const struct zp_table *t, const struct kcols *c)
+{
+    double best = NAN;
+    size_t best_n = 0;
+    for (size_t i = 0; i < t->nrows; i++) {
+        double th = zp_table_num(t, i, c->threads);
+        size_t n = 0;
+        for (size_t j = 0; j < t->nrows; j++)
+            if (zp_table_num(t, j, c->threads) == th)
+                n++;
+        if (n > best_n || (n == best_n && th < best)) {
+            best = th;
+            best_n = n;
+        }
+    }
+    return best;
+}
+
+static int row_in(const struct zp_table *t, size_t i, const struct kcols *c, double threads)
+{
+    double th = zp_table_num(t, i, c->threads);
+    return isnan(threads) || th == threads;
+}
+
+static void shape(const struct zp_table *t, size_t i, const struct kcols *c, char *out, size_t n)
+{
+    /* depthwise kernels (dw3x3) reuse m, n, k for their own sizes: keep them apart */
+    const char *kernel = zp_table_str(t, i, c->kernel);
+    snprintf(out, n, "%s%sx%sx%s", strstr(kernel, "dw") ? "dw " : "", zp_table_str(t, i, c->m),
+             zp_table_str(t, i, c->n), zp_table_str(t, i, c->k));
+}
+
+static enum zp_status write_fig(struct zp_plot_run *r, struct zp_sbuf *gp, const char *name,
+                                const char *title, const char *caption, enum zp_status st,
+                                struct zp_err *err)
+{
+    char file[128];
+    snprintf(file, sizeof file, "%s.gp", name);
+    if (st == ZP_OK)
+        st = gp->oom ? zp_err_set(err, ZP_ENOMEM, "%s: out of memory", file)
+                     : zp_plot_write(r, file, gp->s, err);
+    if (st == ZP_OK)
+        zp_plot_add_fig(r, name, title, caption);
+    zp_sbuf_free(gp);
+    return st;
+}
+
+static void threads_text(double th, char *out, size_t n)
+{
+    if (isnan(th))
+        snprintf(out, n, "threads as measured");
+    else
+        snprintf(out, n, "%g thread%s", th, th == 1 ? "" : "s");
+}
+
+static enum zp_status fig_throughput(struct zp_plot_run *r, double th, struct zp_err *err)
+{
+    const struct zp_table *t = &r->kernels;
+    struct kcols c = kcols(t);
+    struct zp_bars b = {.use_max = 1, .log_y = 1};
+    /* Our float kernel first, then the schemes, then the anchors: a stable legend. */
+    for (int pass = 0; pass < 3; pass++)
+        for (size_t i = 0; i < t->nrows; i++) {
+            if (!row_in(t, i, &c, th))
+                continue;
+            const char *kernel = zp_table_str(t, i, c.kernel);
+            const char *scheme = zp_table_str(t, i, c.scheme);
+            int anchor = is_anchor(kernel);
+            int is_float = !anchor && strcmp(scheme, "float") == 0;
+            if ((pass == 0) != is_float || (pass == 2) != anchor)
+                continue;
+            char sh[96], series[160];
+            shape(t, i, &c, sh, sizeof sh);
+            if (anchor)
+                snprintf(series, sizeof series, "%s (%s)", kernel, scheme);
+            else
+                snprintf(series, sizeof series, "%s", scheme);
+            double g = zp_table_num(t, i, c.gops);
+            if (g > 0) /* log axis */
+                zp_bars_add(&b, sh, NULL, series, anchor ? kernel : scheme, g);
+        }
+    enum zp_status st = ZP_OK;
+    if (b.groups.n) {
+        char tt[64];
+        threads_text(th, tt, sizeof tt);
+        struct zp_sbuf extra = {0};
+        /* The instruction peaks of this core, scaled to the thread count. */
+        if (r->has_peaks) {
+            int ccl = zp_table_col(&r->peaks, "class"), cisa = zp_table_col(&r->peaks, "isa");
+            int cg = zp_table_col(&r->peaks, "gops_per_core");
+            /* one line per instruction family (the text before '_' of the class:
+             * fma, vpdpbusd, maddubs, xor...), at its fastest variant */
+            struct zp_bars fam = {.use_max = 1};
+            for (size_t i = 0; i < r->peaks.nrows; i++) {
+                char f[64];
+                snprintf(f, sizeof f, "%s", zp_table_str(&r->peaks, i, ccl));
+                f[strcspn(f, "_")] = '\0';
+                zp_bars_add(&fam, f, NULL, "peak", NULL, zp_table_num(&r->peaks, i, cg));
+            }
+            size_t nl = 0;
+            for (size_t i = 0; i < r->peaks.nrows && nl < 6; i++) {
+                char f[64];
+                snprintf(f, sizeof f, "%s", zp_table_str(&r->peaks, i, ccl));
+                f[strcspn(f, "_")] = '\0';
+                double pc = zp_table_num(&r->peaks, i, cg);
+                int g = zp_strset_find(&fam.groups, f);
+                if (g < 0 || pc != zp_bars_get(&fam, (size_t)g, 0))
+                    continue;
+                fam.cnt[(size_t)g * fam.scap] = 0; /* one line per family even on ties */
+                double p = pc * (isnan(th) ? 1.0 : th);
+                if (isnan(p) || p <= 0)
+                    continue;
+                char title[200];
+                snprintf(title, sizeof title, "peak %s (%s)", zp_table_str(&r->peaks, i, ccl),
+                         zp_table_str(&r->peaks, i, cisa));
+                zp_sbuf_printf(&extra, "%s(%.6g) with lines lc rgb zp_ref_colour dt %zu lw 1.5 title ",
+                               nl ? ", \\\n     " : "", p, nl % 5 + 2);
+                zp_plot_quote(&extra, title);
+                nl++;
+            }
+            zp_bars_free(&fam);
+        }
+        struct zp_sbuf gp = {0};
+        zp_plot_script_begin(&gp, "kernel_throughput",
+                             "kernel throughput by scheme and shape, with float, anchors and peaks",
+                             "../kernels.csv (columns kernel, scheme, m, n, k, threads, gops), "
+                             "../peaks.csv (class, isa, gops_per_core)");
+        zp_sbuf_printf(&gp, "set title 'Kernel throughput by scheme and GEMM shape MxNxK (%s)'\n", tt);
+        zp_sbuf_printf(&gp, "set xlabel 'GEMM shape MxNxK'\nset ylabel 'throughput (GOP/s, log scale)'\n"
+                            "set logscale y\nset yrange [*:*]\nset offsets 0, 0, 0, 0\n");
+        st = zp_bars_emit(r, &b, "kernel_throughput", &gp, extra.s, err);
+        zp_plot_script_end(&gp);
+        zp_sbuf_free(&extra);
+        st = write_fig(r, &gp, "kernel_throughput", "Kernel throughput",
+                       "Throughput (GOP/s, 2*M*N*K per call) of each scheme's fastest kernel per GEMM "
+                       "shape, next to our float kernel and the library anchors; dashed lines are the "
+                       "measured instruction peaks.",
+                       st, err);
+    }
+    zp_bars_free(&b);
+    return st;
+}
+
+static enum zp_status fig_speedup(struct zp_plot_run *r, double th, struct zp_err *err)
+{
+    const struct zp_table *t = &r->kernels;
+    struct kcols c = kcols(t);
+    if (c.speedup < 0)
+        return ZP_OK;
+    struct zp_bars b = {.use_max = 1, .value_fmt = "%.1f"};
+    for (size_t i = 0; i < t->nrows; i++) {
+        const char *kernel = zp_table_str(t, i, c.kernel);
+        const char *scheme = zp_table_str(t, i, c.scheme);
+        if (!row_in(t, i, &c, th) || is_anchor(kernel) || strcmp(scheme, "float") == 0)
+            continue;
+        char sh[96];
+        shape(t, i, &c, sh, sizeof sh);
+        zp_bars_add(&b, sh, NULL, scheme, scheme, zp_table_num(t, i, c.speedup));
+    }
+    enum zp_status st = ZP_OK;
+    if (b.groups.n) {
+        char tt[64];
+        threads_text(th, tt, sizeof tt);
+        struct zp_sbuf gp = {0};
+        zp_plot_script_begin(&gp, "kernel_speedup", "speedup over the float kernel by scheme and shape",
+                             "../kernels.csv (columns kernel, scheme, m, n, k, threads, speedup_vs_f32)");
+        zp_sbuf_printf(&gp, "set title 'Speedup over our float kernel (%s)'\n", tt);
+        zp_sbuf_printf(&gp, "set xlabel 'GEMM shape MxNxK'\nset ylabel 'speedup over f32 (x)'\n"
+                            "set yrange [0:*]\n");
+        st = zp_bars_emit(r, &b, "kernel_speedup", &gp,
+                          "(1) with lines lc rgb zp_ref_colour dt 2 lw 1.5 title 'float (1x)'", err);
+        zp_plot_script_end(&gp);
+        st = write_fig(r, &gp, "kernel_speedup", "Speedup over float",
+                       "Speedup of each scheme's fastest kernel over the harness's own float kernel "
+                       "on the same shape in the same run (1x = as fast as float).",
+                       st, err);
+    }
+    zp_bars_free(&b);
+    return st;
+}
+
+static enum zp_status fig_acc_vs_speed(struct zp_plot_run *r, double th, struct zp_err *err)
+{
+    if (!r->has_accuracy)
+        return ZP_OK;
+    const struct zp_table *t = &r->kernels, *a = &r->accuracy;
+    struct kcols c = kcols(t);
+    const char *mode = zp_plot_primary_mode(r);
+    if (!mode)
+        return ZP_OK;
+    /* best gops per (scheme, shape), then the geometric mean over shapes */
+    struct zp_bars g = {.use_max = 1};
+    for (size_t i = 0; i < t->nrows; i++) {
+        if (!row_in(t, i, &c, th) || is_anchor(zp_table_str(t, i, c.kernel)))
+            continue;
+        /* GEMM shapes only: depthwise kernels exist for two schemes, and their
+         * low GOP/s would drag those schemes' means down against the others. */
+        if (strstr(zp_table_str(t, i, c.kernel), "_dw"))
+            continue;
+        char sh[96];
+        shape(t, i, &c, sh, sizeof sh);
+        double v = zp_table_num(t, i, c.gops);
+        if (v > 0)
+            zp_bars_add(&g, zp_table_str(t, i, c.scheme), NULL, sh, NULL, v);
+    }
+    int as = zp_table_col(a, "scheme"), at = zp_table_col(a, "top1"), am = zp_table_col(a, "mode");
+    struct zp_lines lines = {0};
+    size_t npts = 0;
+    for (size_t s = 0; s < g.groups.n; s++) {
+        const char *scheme = g.groups.v[s];
+        double logsum = 0, acc = NAN;
+        size_t n = 0;
+        for (size_t k = 0; k < g.series.n; k++) {
+            double v = zp_bars_get(&g, s, k);
+            if (!isnan(v)) {
+                logsum += log(v);
+                n++;
+            }
+        }
+        if (strcmp(scheme, "float") == 0) {
+            acc = zp_plot_float_top1(r);
+        } else {
+            for (size_t i = 0; i < a->nrows; i++) {
+                if (strcmp(zp_table_str(a, i, as), scheme) != 0)
+                    continue;
+                if (am >= 0 && strcmp(zp_table_str(a, i, am), mode) != 0)
+                    continue;
+                double v = zp_table_num(a, i, at);
+                if (!isnan(v) && (isnan(acc) || v > acc))
+                    acc = v;
+            }
+        }
+        if (!n || isnan(acc))
+            continue;
+        zp_line_add(zp_lines_get(&lines, scheme, scheme), exp(logsum / (double)n), 100.0 * acc, scheme);
+        npts++;
+    }
+    enum zp_status st = ZP_OK;
+    if (npts) {
+        char tt[64];
+        threads_text(th, tt, sizeof tt);
+        struct zp_sbuf gp = {0};
+        zp_plot_script_begin(&gp, "accuracy_vs_throughput", "top-1 accuracy against kernel throughput",
+                             "../accuracy.csv (scheme, mode, top1) joined on scheme with "
+                             "../kernels.csv (scheme, gops)");
+        zp_sbuf_printf(&gp, "set title 'Accuracy against kernel throughput (PTQ mode %s; %s)'\n", mode, tt);
+        zp_sbuf_printf(&gp, "set xlabel 'GEMM throughput, geometric mean over shapes (GOP/s, log scale)'\n"
+                            "set ylabel 'top-1 accuracy (%%)'\nset logscale x\nset yrange [0:*]\n"
+                            "set offsets graph 0.08, graph 0.08, graph 0.05, 0\n");
+        /* each point labelled with its scheme; neighbours' labels at different
+         * heights so that close points stay readable */
+        struct zp_sbuf lab = {0};
+        for (size_t i = 0; i < lines.n; i++)
+            zp_sbuf_printf(&lab, "%s'accuracy_vs_throughput.dat' index %zu using 1:2:3 with labels "
+                                 "offset char 1,%.1f left notitle",
+                           i ? ", \\\n     " : "", i, 0.9 - 1.0 * (double)(i % 3));
+        st = zp_lines_emit(r, &lines, "accuracy_vs_throughput", &gp, 0, lab.s, err);
+        zp_sbuf_free(&lab);
+        zp_plot_script_end(&gp);
+        st = write_fig(r, &gp, "accuracy_vs_throughput", "Accuracy against throughput",
+                       "One point per scheme: best top-1 accuracy (%) against the geometric-mean "
+                       "throughput of its fastest kernels over the benchmarked shapes.",
+                       st, err);
+    }
+    zp_lines_free(&lines);
+    zp_bars_free(&g);
+    return st;
+}
+
+enum zp_status zp_plot_figs_kernels(struct zp_plot_run *r, struct zp_err *err)
+{
+    if (!r->has_kernels || r->kernels.nrows == 0)
+        return ZP_OK;
+    struct kcols c = kcols(&r->kernels);
+    if (c.gops < 0 || c.scheme < 0)
+        return ZP_OK;
+    double th = c.threads >= 0 ? pick_threads(&r->kernels, &c) : NAN;
+    enum zp_status st = fig_throughput(r, th, err);
+    if (st == ZP_OK)
+        st = fig_speedup(r, th, err);
+    if (st == ZP_OK)
+        st = fig_acc_vs_speed(r, th, err);
+    return st;
+}

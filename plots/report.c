@@ -1,0 +1,396 @@
+/* report.md and report.html of a run folder: headline findings, the machine and
+ * configuration from run.json, every figure with its caption (the HTML embeds
+ * plots/<name>.png), and readable tables of accuracy.csv and kernels.csv.
+ * Markdown and HTML are built side by side from the same walk. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plots/report.h"
+
+static void html_esc(struct zp_sbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': zp_sbuf_printf(b, "&lt;"); break;
+        case '>': zp_sbuf_printf(b, "&gt;"); break;
+        case '&': zp_sbuf_printf(b, "&amp;"); break;
+        case '"': zp_sbuf_printf(b, "&quot;"); break;
+        default: zp_sbuf_printf(b, "%c", *s);
+        }
+    }
+}
+
+static void md_cell(struct zp_sbuf *b, const char *s)
+{
+    for (; *s; s++)
+        zp_sbuf_printf(b, *s == '|' ? "\\|" : "%c", *s);
+}
+
+/* The Markdown findings as an HTML list (only **bold** is used). */
+static void findings_html(struct zp_sbuf *h, const char *md)
+{
+    zp_sbuf_printf(h, "<ul class=\"findings\">\n");
+    const char *p = md;
+    while (p && *p) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > 2 && p[0] == '-' && p[1] == ' ') {
+            zp_sbuf_printf(h, "<li>");
+            int bold = 0;
+            for (size_t i = 2; i < len; i++) {
+                if (p[i] == '*' && i + 1 < len && p[i + 1] == '*') {
+                    zp_sbuf_printf(h, bold ? "</strong>" : "<strong>");
+                    bold = !bold;
+                    i++;
+                    continue;
+                }
+                char c[2] = {p[i], 0};
+                html_esc(h, c);
+            }
+            zp_sbuf_printf(h, "%s</li>\n", bold ? "</strong>" : "");
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    zp_sbuf_printf(h, "</ul>\n");
+}
+
+/* ---- run.json: machine facts and the whole configuration ---- */
+
+/* Which table a run.json field belongs to: 1 machine (CPU, compiler, revision,
+ * timing), 0 configuration, -1 left out (the plan lists every cell: too long). */
+static int field_kind(const char *path)
+{
+    if (!strncmp(path, "plan", 4))
+        return -1;
+    if (!strncmp(path, "machine.", 8) || strstr(path, "time") || strstr(path, "wall") ||
+        strstr(path, "cpu") || strstr(path, "compiler") || strstr(path, "git") ||
+        !strncmp(path, "phase_seconds.", 14))
+        return 1;
+    return 0;
+}
+
+static void field_rows(const cJSON *node, const char *prefix, int depth, int kind,
+                       struct zp_sbuf *md, struct zp_sbuf *h, size_t *n)
+{
+    for (const cJSON *c = node ? node->child : NULL; c && *n < 80; c = c->next) {
+        if (!c->string)
+            continue;
+        char path[256];
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", c->string);
+        if (cJSON_IsObject(c)) {
+            if (depth < 2)
+                field_rows(c, path, depth + 1, kind, md, h, n);
+            continue;
+        }
+        if (field_kind(path) != kind)
+            continue;
+        char *val = NULL;
+        if (cJSON_IsString(c)) {
+            val = strdup(c->valuestring);
+        } else if (cJSON_IsNumber(c)) {
+            char num[64];
+            double v = c->valuedouble;
+            if (v == floor(v) && fabs(v) < 1e15)
+                snprintf(num, sizeof num, "%.0f", v);
+            else
+                snprintf(num, sizeof num, "%.4g", v);
+            val = strdup(num);
+        } else if (cJSON_IsBool(c) || cJSON_IsArray(c) || cJSON_IsNull(c)) {
+            val = cJSON_PrintUnformatted(c);
+        }
+        if (!val)
+            continue;
+        if (strlen(val) > 300)
+            strcpy(val + 296, "...");
+        zp_sbuf_printf(md, "| %s | ", path);
+        md_cell(md, val);
+        zp_sbuf_printf(md, " |\n");
+        zp_sbuf_printf(h, "<tr><th>");
+        html_esc(h, path);
+        zp_sbuf_printf(h, "</th><td>");
+        html_esc(h, val);
+        zp_sbuf_printf(h, "</td></tr>\n");
+        (*n)++;
+        free(val);
+    }
+}
+
+static void config_section(const struct zp_plot_run *r, struct zp_sbuf *md, struct zp_sbuf *h)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/run.json", r->dir);
+    FILE *f = fopen(path, "rb");
+    zp_sbuf_printf(md, "## Configuration and machine\n\n");
+    zp_sbuf_printf(h, "<h2 id=\"config\">Configuration and machine</h2>\n");
+    if (!f) {
+        zp_sbuf_printf(md, "No run.json in this folder.\n\n");
+        zp_sbuf_printf(h, "<p>No run.json in this folder.</p>\n");
+        return;
+    }
+    struct zp_sbuf text = {0};
+    char buf[8192];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf - 1, f)) > 0) {
+        buf[got] = '\0';
+        zp_sbuf_printf(&text, "%s", buf);
+    }
+    fclose(f);
+    cJSON *root = text.s ? cJSON_ParseWithLength(text.s, text.len) : NULL;
+    if (!root) {
+        zp_sbuf_printf(md, "run.json could not be parsed as JSON; shown as is.\n\n```\n%s\n```\n\n",
+                       text.s ? text.s : "");
+        zp_sbuf_printf(h, "<p>run.json could not be parsed as JSON; shown as is.</p><pre>");
+        html_esc(h, text.s ? text.s : "");
+        zp_sbuf_printf(h, "</pre>\n");
+        zp_sbuf_free(&text);
+        return;
+    }
+    static const char *const heads[2] = {"Configuration", "Machine"};
+    for (int kind = 0; kind < 2; kind++) {
+        size_t n = 0;
+        zp_sbuf_printf(md, "### %s\n\n| field | value |\n|---|---|\n", heads[kind]);
+        zp_sbuf_printf(h, "<h3>%s</h3>\n<table class=\"kv\">\n", heads[kind]);
+        field_rows(root, "", 0, kind, md, h, &n);
+        zp_sbuf_printf(h, "</table>\n");
+        if (!n)
+            zp_sbuf_printf(md, "| (none in run.json) | |\n");
+        zp_sbuf_printf(md, "\n");
+    }
+    char *pretty = cJSON_Print(root);
+    zp_sbuf_printf(md, "\nThe whole run.json:\n\n```json\n%s\n```\n\n", pretty ? pretty : "");
+    zp_sbuf_printf(h, "<details><summary>The whole run.json</summary><pre>");
+    html_esc(h, pretty ? pretty : "");
+    zp_sbuf_printf(h, "</pre></details>\n");
+    free(pretty);
+    cJSON_Delete(root);
+    zp_sbuf_free(&text);
+}
+
+/* ---- tables ---- */
+
+enum colfmt { RAW, PCT, PTS, NUM };
+
+struct colspec {
+    const char *csv, *head;
+    enum colfmt fmt;
+};
+
+static void cell_text(const struct zp_table *t, size_t i, int c, enum colfmt f, char *out, size_t n)
+{
+    double v = zp_table_num(t, i, c);
+    if (f == RAW || isnan(v)) {
+        snprintf(out, n, "%s", zp_table_str(t, i, c));
+        return;
+    }
+    if (f == PTS) /* the drop, recomputed from the fractions when possible */
+        v = zp_plot_drop_points(t, i);
+    if (f == PCT || f == PTS)
+        snprintf(out, n, "%.2f", f == PCT ? 100.0 * v : v);
+    else
+        snprintf(out, n, "%.4g", v);
+}
+
+static void table(const struct zp_table *t, const struct colspec *cols, size_t ncols,
+                  struct zp_sbuf *md, struct zp_sbuf *h)
+{
+    int idx[32];
+    size_t shown = 0;
+    const struct colspec *sc[32];
+    for (size_t j = 0; j < ncols && shown < 32; j++) {
+        int c = zp_table_col(t, cols[j].csv);
+        if (c >= 0) {
+            idx[shown] = c;
+            sc[shown++] = &cols[j];
+        }
+    }
+    zp_sbuf_printf(h, "<div class=\"scroll\"><table class=\"data\">\n<tr>");
+    zp_sbuf_printf(md, "|");
+    for (size_t j = 0; j < shown; j++) {
+        zp_sbuf_printf(md, " %s |", sc[j]->head);
+        zp_sbuf_printf(h, "<th>");
+        html_esc(h, sc[j]->head);
+        zp_sbuf_printf(h, "</th>");
+    }
+    zp_sbuf_printf(md, "\n|");
+    for (size_t j = 0; j < shown; j++)
+        zp_sbuf_printf(md, "%s|", sc[j]->fmt == RAW ? "---" : "---:");
+    zp_sbuf_printf(md, "\n");
+    zp_sbuf_printf(h, "</tr>\n");
+    for (size_t i = 0; i < t->nrows; i++) {
+        zp_sbuf_printf(md, "|");
+        zp_sbuf_printf(h, "<tr>");
+        for (size_t j = 0; j < shown; j++) {
+            char v[512];
+            cell_text(t, i, idx[j], sc[j]->fmt, v, sizeof v);
+            zp_sbuf_printf(md, " ");
+            md_cell(md, v);
+            zp_sbuf_printf(md, " |");
+            zp_sbuf_printf(h, "<td%s>", sc[j]->fmt == RAW ? "" : " class=\"n\"");
+            html_esc(h, v);
+            zp_sbuf_printf(h, "</td>");
+        }
+        zp_sbuf_printf(md, "\n");
+        zp_sbuf_printf(h, "</tr>\n");
+    }
+    zp_sbuf_printf(md, "\n");
+    zp_sbuf_printf(h, "</table></div>\n");
+}
+
+static const struct colspec acc_cols[] = {
+    {"model", "model", RAW},          {"dataset", "dataset", RAW},
+    {"label", "variant", RAW},        {"scheme", "scheme", RAW},
+    {"bits", "bits", RAW},            {"granularity", "granularity", RAW},
+    {"mode", "mode", RAW},            {"calibration", "calibration", RAW},
+    {"calib_size", "calib. size", RAW}, {"bias_correction", "bias corr.", RAW},
+    {"act_scheme", "act. scheme", RAW}, {"act_bits", "act. bits", RAW},
+    {"n_eval", "n eval", RAW},        {"float_top1", "float top-1 %", PCT},
+    {"top1", "top-1 %", PCT},         {"top5", "top-5 %", PCT},
+    {"drop", "drop (points)", PTS},   {"agreement", "agreement %", PCT},
+    {"kl", "KL (nats)", NUM},         {"logit_sqnr_db", "logit SQNR (dB)", NUM},
+};
+
+static const struct colspec kern_cols[] = {
+    {"kernel", "kernel", RAW},          {"scheme", "scheme", RAW},
+    {"isa", "ISA", RAW},                {"m", "M", RAW},
+    {"n", "N", RAW},                    {"k", "K", RAW},
+    {"threads", "threads", RAW},        {"gops", "GOP/s", NUM},
+    {"ns_per_call", "ns/call", NUM},    {"speedup_vs_f32", "speedup vs f32", NUM},
+    {"vs_anchor", "vs anchor", NUM},    {"anchor", "anchor", RAW},
+    {"peak_fraction", "% of peak", PCT},
+};
+
+static const char *base_name(const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    const char *end = dir + n;
+    const char *p = end;
+    while (p > dir && p[-1] != '/')
+        p--;
+    static char out[256];
+    snprintf(out, sizeof out, "%.*s", (int)(end - p), p);
+    return out;
+}
+
+static const char *const css =
+    "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;max-width:1200px;margin:2em auto;"
+    "padding:0 1em;color:#222;line-height:1.45}\n"
+    "h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}\n"
+    "figure{margin:1.5em 0}figure img{max-width:100%;border:1px solid #ddd}\n"
+    "figcaption{color:#444;font-size:.95em}\n"
+    ".scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.85em}\n"
+    "th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left}td.n{text-align:right;"
+    "font-variant-numeric:tabular-nums}tr:nth-child(even) td{background:#f6f6f6}\n"
+    "table.kv th{background:#f0f0f0;font-weight:normal}pre{background:#f6f6f6;padding:1em;"
+    "overflow-x:auto;font-size:.8em}\n"
+    ".missing{color:#a00}nav{font-size:.9em;background:#f6f6f6;padding:.1em .8em;"
+    "border:1px solid #e0e0e0}\n";
+
+enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err)
+{
+    struct zp_sbuf md = {0}, h = {0}, fnd = {0};
+    const char *name = base_name(r->dir);
+    zp_sbuf_printf(&md, "# zeropoint run report: %s\n\n", name);
+    zp_sbuf_printf(&md, "Generated by `harness plot` from the CSVs of this folder; figures are in "
+                        "plots/ with their gnuplot scripts.\n\n");
+    zp_sbuf_printf(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                       "<title>zeropoint run report: ");
+    html_esc(&h, name);
+    zp_sbuf_printf(&h, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>zeropoint run report: ", css);
+    html_esc(&h, name);
+    zp_sbuf_printf(&h, "</h1>\n<p>Generated by <code>harness plot</code> from the CSVs of this folder; "
+                       "figures are in <code>plots/</code> with their gnuplot scripts.</p>\n");
+
+    /* a table of contents: sections, then one link per figure */
+    zp_sbuf_printf(&h, "<nav><p><a href=\"#findings\">Headline findings</a> &middot; "
+                       "<a href=\"#figures\">Figures</a>%s%s &middot; "
+                       "<a href=\"#config\">Configuration and machine</a></p>\n<p>",
+                   r->has_accuracy ? " &middot; <a href=\"#accuracy\">Accuracy table</a>" : "",
+                   r->has_kernels ? " &middot; <a href=\"#kernels\">Kernel table</a>" : "");
+    for (size_t i = 0; i < r->nfigs; i++) {
+        zp_sbuf_printf(&h, "%s<a href=\"#fig-%s\">", i ? " &middot; " : "Figures: ", r->figs[i].name);
+        html_esc(&h, r->figs[i].title);
+        zp_sbuf_printf(&h, "</a>");
+    }
+    zp_sbuf_printf(&h, "</p></nav>\n");
+
+    zp_report_findings(r, &fnd);
+    zp_sbuf_printf(&md, "## Headline findings\n\n%s\n",
+                   fnd.len ? fnd.s : "- No accuracy, layer, tensor or kernel rows to summarise.\n");
+    zp_sbuf_printf(&h, "<h2 id=\"findings\">Headline findings</h2>\n");
+    findings_html(&h, fnd.len ? fnd.s : "- No accuracy, layer, tensor or kernel rows to summarise.\n");
+
+    zp_sbuf_printf(&md, "## Figures\n\n");
+    zp_sbuf_printf(&h, "<h2 id=\"figures\">Figures</h2>\n");
+    if (!r->nfigs) {
+        zp_sbuf_printf(&md, "No figure: the CSVs hold no rows a figure needs.\n\n");
+        zp_sbuf_printf(&h, "<p>No figure: the CSVs hold no rows a figure needs.</p>\n");
+    }
+    for (size_t i = 0; i < r->nfigs; i++) {
+        const struct zp_plot_fig *f = &r->figs[i];
+        zp_sbuf_printf(&md, "### %s\n\n", f->title);
+        if (f->rendered)
+            zp_sbuf_printf(&md, "![%s](plots/%s.png)\n\n", f->title, f->name);
+        else
+            zp_sbuf_printf(&md, "*Not rendered: gnuplot failed, see plots/%s.log.*\n\n", f->name);
+        zp_sbuf_printf(&md, "%s (plots/%s.png, .svg, .pdf; script plots/%s.gp)\n\n", f->caption, f->name,
+                       f->name);
+        zp_sbuf_printf(&h, "<figure id=\"fig-%s\">\n<h3>", f->name);
+        html_esc(&h, f->title);
+        zp_sbuf_printf(&h, "</h3>\n");
+        if (f->rendered) {
+            zp_sbuf_printf(&h, "<img src=\"plots/%s.png\" alt=\"", f->name);
+            html_esc(&h, f->title);
+            zp_sbuf_printf(&h, "\">\n");
+        } else {
+            zp_sbuf_printf(&h, "<p class=\"missing\">Not rendered: gnuplot failed, see "
+                               "plots/%s.log.</p>\n", f->name);
+        }
+        zp_sbuf_printf(&h, "<figcaption>");
+        html_esc(&h, f->caption);
+        zp_sbuf_printf(&h, " <a href=\"plots/%s.svg\">SVG</a> <a href=\"plots/%s.pdf\">PDF</a> "
+                           "<a href=\"plots/%s.gp\">script</a></figcaption>\n</figure>\n",
+                       f->name, f->name, f->name);
+    }
+
+    if (r->has_accuracy) {
+        zp_sbuf_printf(&md, "## Accuracy (accuracy.csv)\n\nAccuracies in %%, drop in points.\n\n");
+        zp_sbuf_printf(&h, "<h2 id=\"accuracy\">Accuracy (accuracy.csv)</h2>\n"
+                           "<p>Accuracies in %%, drop in points.</p>\n");
+        table(&r->accuracy, acc_cols, sizeof acc_cols / sizeof acc_cols[0], &md, &h);
+    }
+    if (r->has_kernels) {
+        zp_sbuf_printf(&md, "## Kernels (kernels.csv)\n\nThroughput in GOP/s (2*M*N*K per call).\n\n");
+        zp_sbuf_printf(&h, "<h2 id=\"kernels\">Kernels (kernels.csv)</h2>\n"
+                           "<p>Throughput in GOP/s (2*M*N*K per call).</p>\n");
+        table(&r->kernels, kern_cols, sizeof kern_cols / sizeof kern_cols[0], &md, &h);
+    }
+    config_section(r, &md, &h);
+    zp_sbuf_printf(&h, "</body>\n</html>\n");
+
+    enum zp_status st = ZP_OK;
+    if (md.oom || h.oom || fnd.oom)
+        st = zp_err_set(err, ZP_ENOMEM, "%s: out of memory writing the report", r->dir);
+    char path[4400];
+    const char *files[2] = {"report.md", "report.html"};
+    const struct zp_sbuf *bufs[2] = {&md, &h};
+    for (size_t i = 0; i < 2 && st == ZP_OK; i++) {
+        snprintf(path, sizeof path, "%s/%s", r->dir, files[i]);
+        FILE *f = fopen(path, "wb");
+        if (!f) {
+            st = zp_err_set(err, ZP_EIO, "%s: cannot write", path);
+            break;
+        }
+        int bad = fwrite(bufs[i]->s, 1, bufs[i]->len, f) != bufs[i]->len;
+        bad |= fclose(f) != 0;
+        if (bad)
+            st = zp_err_set(err, ZP_EIO, "%s: write failed", path);
+    }
+    zp_sbuf_free(&md);
+    zp_sbuf_free(&h);
+    zp_sbuf_free(&fnd);
+    return st;
+}

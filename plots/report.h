@@ -1,0 +1,28 @@
+/* The run report: <run_dir>/report.md and report.html, written from the CSVs,
+ * run.json and the figures of a zp_plot_run (plots/plot.h). The HTML embeds
+ * plots/<name>.png; both list every figure with its caption, the headline
+ * findings computed from the CSVs, the configuration and the machine, and
+ * readable tables of accuracy.csv and kernels.csv. */
+#ifndef ZP_HARNESS_REPORT_H
+#define ZP_HARNESS_REPORT_H
+
+#include "common/err.h"
+#include "plots/plot.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Writes report.md and report.html into r->dir. A missing or malformed run.json
+ * is reported inside the report, not as an error; ZP_EIO if a file can't be written. */
+enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err);
+
+/* Headline findings as Markdown bullet lines ("- ...\n"), appended to out:
+ * best scheme per bit width, largest per-layer loss, zero error nudged vs not,
+ * fastest kernel. (plots/report_findings.c) */
+void zp_report_findings(const struct zp_plot_run *r, struct zp_sbuf *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,224 @@
+/* Headline findings of a run, computed from its CSVs: the numbers a reader
+ * wants first, each a bullet that names the row it comes from. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plots/report.h"
+
+static void best_per_bits(const struct zp_plot_run *r, struct zp_sbuf *out)
+{
+    const struct zp_table *t = &r->accuracy;
+    const char *mode = zp_plot_primary_mode(r);
+    int cb = zp_table_col(t, "bits"), ct = zp_table_col(t, "top1"), cm = zp_table_col(t, "mode");
+    if (!mode || ct < 0)
+        return;
+    double ft = zp_plot_float_top1(r);
+    if (!isnan(ft))
+        zp_sbuf_printf(out, "- Float model: top-1 %.2f%%.\n", 100.0 * ft);
+    /* bit widths in ascending order */
+    double done = -INFINITY;
+    for (;;) {
+        double bits = INFINITY;
+        for (size_t i = 0; i < t->nrows; i++) {
+            double b = zp_table_num(t, i, cb);
+            if (!isnan(b) && b > done && b < bits)
+                bits = b;
+        }
+        if (isinf(bits))
+            break;
+        done = bits;
+        size_t best = 0;
+        double bv = -INFINITY;
+        for (size_t i = 0; i < t->nrows; i++) {
+            if (zp_table_num(t, i, cb) != bits || (cm >= 0 && strcmp(zp_table_str(t, i, cm), mode)))
+                continue;
+            double v = zp_table_num(t, i, ct);
+            if (!isnan(v) && v > bv) {
+                bv = v;
+                best = i;
+            }
+        }
+        if (isinf(bv))
+            continue;
+        char label[256];
+        zp_plot_row_label(t, best, label, sizeof label);
+        double drop = zp_plot_drop_points(t, best);
+        zp_sbuf_printf(out, "- Best at %g bits (PTQ, mode %s): **%s**, top-1 %.2f%% (drop %.2f points).\n",
+                       bits, mode, label, 100.0 * bv, drop);
+    }
+}
+
+static void qat_gain(const struct zp_plot_run *r, struct zp_sbuf *out)
+{
+    const struct zp_table *t = &r->accuracy;
+    int cm = zp_table_col(t, "mode"), ct = zp_table_col(t, "top1");
+    if (cm < 0 || ct < 0)
+        return;
+    for (size_t i = 0; i < t->nrows; i++) {
+        if (strcmp(zp_table_str(t, i, cm), "qat") != 0)
+            continue;
+        char label[256], other[256];
+        zp_plot_row_label(t, i, label, sizeof label);
+        double ptq = NAN;
+        for (size_t j = 0; j < t->nrows; j++) {
+            if (!strcmp(zp_table_str(t, j, cm), "qat"))
+                continue;
+            zp_plot_row_label(t, j, other, sizeof other);
+            double v = zp_table_num(t, j, ct);
+            if (!strcmp(other, label) && !isnan(v) && (isnan(ptq) || v > ptq))
+                ptq = v;
+        }
+        if (!isnan(ptq))
+            zp_sbuf_printf(out, "- QAT vs PTQ, %s: top-1 %.2f%% vs %.2f%% (%+.2f points).\n", label,
+                           100.0 * zp_table_num(t, i, ct), 100.0 * ptq,
+                           100.0 * (zp_table_num(t, i, ct) - ptq));
+    }
+}
+
+static void worst_layer(const struct zp_plot_run *r, struct zp_sbuf *out)
+{
+    const struct zp_table *t = &r->layers;
+    int cs = zp_table_col(t, "sqnr_db"), cl = zp_table_col(t, "layer"), co = zp_table_col(t, "op");
+    int cm = zp_table_col(t, "mode"), cms = zp_table_col(t, "mean_shift");
+    size_t w = 0, ws = 0;
+    double wv = INFINITY, sv = -INFINITY;
+    for (size_t i = 0; i < t->nrows; i++) {
+        double v = zp_table_num(t, i, cs), s = zp_table_num(t, i, cms);
+        if (!isnan(v) && v < wv) {
+            wv = v;
+            w = i;
+        }
+        if (!isnan(s) && s > sv) {
+            sv = s;
+            ws = i;
+        }
+    }
+    char label[256];
+    if (!isinf(wv)) {
+        zp_plot_row_label(t, w, label, sizeof label);
+        zp_sbuf_printf(out, "- Largest per-layer loss: layer **%s** (%s) under %s%s%s: output SQNR %.2f dB.\n",
+                       zp_table_str(t, w, cl), zp_table_str(t, w, co), label, cm >= 0 ? ", mode " : "",
+                       zp_table_str(t, w, cm), wv);
+    }
+    /* the layer that hurts across the board: lowest SQNR averaged over variants */
+    struct zp_bars per_layer = {0};
+    for (size_t i = 0; i < t->nrows; i++)
+        zp_bars_add(&per_layer, zp_table_str(t, i, cl), NULL, "sqnr", NULL, zp_table_num(t, i, cs));
+    size_t worst = 0;
+    double worst_v = INFINITY;
+    for (size_t g = 0; g < per_layer.groups.n; g++) {
+        double v = zp_bars_get(&per_layer, g, 0);
+        if (!isnan(v) && v < worst_v) {
+            worst_v = v;
+            worst = g;
+        }
+    }
+    if (!isinf(worst_v) && per_layer.groups.n > 1)
+        zp_sbuf_printf(out, "- Most sensitive layer over all variants: **%s**, mean output SQNR %.2f dB.\n",
+                       per_layer.groups.v[worst], worst_v);
+    zp_bars_free(&per_layer);
+    if (!isinf(sv)) {
+        zp_plot_row_label(t, ws, label, sizeof label);
+        zp_sbuf_printf(out, "- Largest mean shift: layer **%s** under %s: %.4g std.\n",
+                       zp_table_str(t, ws, cl), label, sv);
+    }
+}
+
+static void zero_error(const struct zp_plot_run *r, struct zp_sbuf *out)
+{
+    const struct zp_table *t = &r->tensors;
+    int cz = zp_table_col(t, "zero_error_lsb"), cn = zp_table_col(t, "nudge_zero");
+    int cs = zp_table_col(t, "scheme");
+    if (cz < 0 || cn < 0)
+        return;
+    /* asymmetric rows only: nudging is what makes its zero exact */
+    double sum[2] = {0, 0};
+    size_t n[2] = {0, 0};
+    for (size_t i = 0; i < t->nrows; i++) {
+        int nz = zp_table_bool(t, i, cn);
+        double v = zp_table_num(t, i, cz);
+        if (nz < 0 || isnan(v) || (cs >= 0 && strcmp(zp_table_str(t, i, cs), "asymmetric") != 0))
+            continue;
+        sum[nz] += v;
+        n[nz]++;
+    }
+    if (n[0] && n[1])
+        zp_sbuf_printf(out, "- Error at zero (asymmetric, mean over %zu+%zu tensors): %.3g LSB with naive "
+                            "min/max vs %.3g LSB nudged.\n",
+                       n[0], n[1], sum[0] / (double)n[0], sum[1] / (double)n[1]);
+}
+
+static void best_tensor_sqnr(const struct zp_plot_run *r, struct zp_sbuf *out)
+{
+    const struct zp_table *t = &r->tensors;
+    int cs = zp_table_col(t, "sqnr_db"), cb = zp_table_col(t, "bits");
+    if (cs < 0)
+        return;
+    /* synthetic tensors when there are any (as in the figure): every variant saw
+     * the same tensors, so the means compare */
+    int csrc = zp_table_col(t, "source"), synthetic = 0;
+    for (size_t i = 0; i < t->nrows; i++)
+        synthetic |= !strcmp(zp_table_str(t, i, csrc), "synthetic");
+    struct zp_bars b = {0}; /* mean SQNR per (label, bits) */
+    for (size_t i = 0; i < t->nrows; i++) {
+        if (synthetic && strcmp(zp_table_str(t, i, csrc), "synthetic") != 0)
+            continue;
+        char label[256];
+        zp_plot_row_label(t, i, label, sizeof label);
+        zp_bars_add(&b, zp_table_str(t, i, cb), NULL, label, NULL, zp_table_num(t, i, cs));
+    }
+    for (size_t g = 0; g < b.groups.n; g++) {
+        size_t best = 0;
+        double bv = -INFINITY;
+        for (size_t s = 0; s < b.series.n; s++) {
+            double v = zp_bars_get(&b, g, s);
+            if (!isnan(v) && v > bv) {
+                bv = v;
+                best = s;
+            }
+        }
+        if (!isinf(bv))
+            zp_sbuf_printf(out, "- Highest mean tensor SQNR at %s bits%s: %s, %.2f dB.\n", b.groups.v[g],
+                           synthetic ? " (synthetic tensors)" : "", b.series.v[best], bv);
+    }
+    zp_bars_free(&b);
+}
+
+static void fastest_kernel(const struct zp_plot_run *r, struct zp_sbuf *out)
+{
+    const struct zp_table *t = &r->kernels;
+    int cs = zp_table_col(t, "scheme"), cp = zp_table_col(t, "speedup_vs_f32");
+    int cm = zp_table_col(t, "m"), cn = zp_table_col(t, "n"), ck = zp_table_col(t, "k");
+    int cth = zp_table_col(t, "threads"), ck2 = zp_table_col(t, "kernel");
+    size_t best = 0;
+    double bv = -INFINITY;
+    for (size_t i = 0; i < t->nrows; i++) {
+        double v = zp_table_num(t, i, cp);
+        if (!isnan(v) && v > bv) {
+            bv = v;
+            best = i;
+        }
+    }
+    if (!isinf(bv))
+        zp_sbuf_printf(out, "- Largest speedup over float: %s (kernel %s) at %sx%sx%s, %s thread(s): %.2fx.\n",
+                       zp_table_str(t, best, cs), zp_table_str(t, best, ck2), zp_table_str(t, best, cm),
+                       zp_table_str(t, best, cn), zp_table_str(t, best, ck), zp_table_str(t, best, cth),
+                       bv);
+}
+
+void zp_report_findings(const struct zp_plot_run *r, struct zp_sbuf *out)
+{
+    if (r->has_accuracy) {
+        best_per_bits(r, out);
+        qat_gain(r, out);
+    }
+    if (r->has_layers)
+        worst_layer(r, out);
+    if (r->has_tensors) {
+        best_tensor_sqnr(r, out);
+        zero_error(r, out);
+    }
+    if (r->has_kernels)
+        fastest_kernel(r, out);
+}

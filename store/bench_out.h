@@ -1,0 +1,38 @@
+/* Output of `harness bench`: kernels.csv, peaks.csv, run.json, figures. */
+#ifndef ZP_STORE_BENCH_OUT_H
+#define ZP_STORE_BENCH_OUT_H
+
+#include <stdio.h>
+
+#include "common/err.h"
+#include "kernels/kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One kernels.csv row. */
+struct zp_bench_row {
+    char kernel[96], scheme[24], isa[40], anchor[24], peak_name[40];
+    int m, n, k, threads;
+    double gops, ns_per_call, speedup_vs_f32, vs_anchor, peak_fraction; /* NAN = empty */
+    int is_dw;
+};
+
+/* Writes <dir>/kernels.csv atomically (tmp + rename). */
+enum zp_status zp_bench_write_csv(const char *dir, const struct zp_bench_row *rows, int n, struct zp_err *err);
+/* Writes <dir>/peaks.csv (class, isa, gops_per_core, ops_per_group). */
+enum zp_status zp_bench_write_peaks(const char *dir, const struct zp_peak *p, int n, struct zp_err *err);
+/* Writes <dir>/run.json: the config as given, the CPU's ISA levels, the forced ISA
+ * (-1: none), machine and build facts (store/sysinfo.h), start/end time. */
+enum zp_status zp_bench_write_run_json(const char *dir, const char *config_path, const char *start, int forced_isa,
+                                       double wall_s, struct zp_err *err);
+/* Writes <dir>/plots/kernel_{throughput,speedup}.gp and renders PNG + SVG with
+ * gnuplot (a missing gnuplot is reported in err as ZP_EIO, the scripts stay). */
+enum zp_status zp_bench_plots(const char *dir, const struct zp_bench_row *rows, int n, const struct zp_peak *p,
+                              int np, struct zp_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
