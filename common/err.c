@@ -56,6 +56,7 @@ const char *zp_status_str(enum zp_status st)
     case ZP_ECONFIG: return "configuration error";
     case ZP_EUNSUPPORTED: return "unsupported";
     case ZP_EFORMAT: return "corrupt or truncated file";
+    case ZP_EINTERRUPTED: return "interrupted";
     }
     return "unknown status";
 }

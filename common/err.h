@@ -17,6 +17,7 @@ enum zp_status {
     ZP_ECONFIG,      /* a config or command-line value is wrong: exit code 2 */
     ZP_EUNSUPPORTED, /* valid input the harness does not handle (an ONNX op, an ISA) */
     ZP_EFORMAT,      /* a file is truncated or corrupt */
+    ZP_EINTERRUPTED, /* stopped by SIGINT / SIGTERM; finished work is kept (exit code 1) */
 };
 
 struct zp_err {

@@ -12,7 +12,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "plots/plot.h"
 #include "store/sysinfo.h"
 
 /* SIGINT / SIGTERM finish the current cell's commit, then stop: a finished cell is
@@ -108,6 +107,54 @@ static void phase_add(cJSON *phases, const char *name, double secs)
         cJSON_AddNumberToObject(phases, name, secs);
 }
 
+void zp_run_folder(const struct zp_config *cfg, const struct zp_run_opts *o, char *out, size_t n)
+{
+    if (o->out)
+        snprintf(out, n, "%s", o->out);
+    else
+        snprintf(out, n, "results/%s", cfg->name);
+}
+
+/* Loads every model of the plan with its datasets (and the QAT training set when
+ * the model has QAT cells), so that a bad input fails the run before its folder
+ * exists. The first model stays loaded in *first for the run; the others are
+ * loaded again when their cells come (one model in memory at a time). */
+static enum zp_status preflight(const struct zp_config *cfg, const struct zp_plan *plan,
+                                const struct zp_run_opts *o, struct zp_model_ctx **first,
+                                struct zp_err *err)
+{
+    *first = NULL;
+    for (size_t mi = 0; mi < cfg->n_models; mi++) {
+        int used = 0, qat = 0;
+        for (size_t i = 0; i < plan->n; i++) {
+            const struct zp_cell *c = &plan->cells[i];
+            if (o->shard_n > 1 && (int)(i % (size_t)o->shard_n) != o->shard_i)
+                continue;
+            if ((c->kind == ZP_CELL_MODEL || c->kind == ZP_CELL_HIST) && c->source == mi) {
+                used = 1;
+                qat |= c->kind == ZP_CELL_MODEL && c->mode == ZP_MODE_QAT;
+            }
+        }
+        if (!used)
+            continue;
+        struct zp_model_ctx *m;
+        struct zp_progress notes; /* the "loading ..." lines; the bar starts later */
+        zp_progress_init(&notes, 0, o->quiet);
+        if (zp_model_ctx_load(cfg, mi, o, qat, &notes, &m, err))
+            break;
+        if (!*first)
+            *first = m;
+        else
+            zp_model_ctx_free(m);
+    }
+    if (err->status) {
+        zp_model_ctx_free(*first);
+        *first = NULL;
+        return err->status;
+    }
+    return ZP_OK;
+}
+
 enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, struct zp_err *err)
 {
     double t0 = zp_now();
@@ -117,10 +164,7 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
         omp_set_num_threads(o->threads);
 
     char dir[1024];
-    if (o->out)
-        snprintf(dir, sizeof dir, "%s", o->out);
-    else
-        snprintf(dir, sizeof dir, "results/%s", cfg->name);
+    zp_run_folder(cfg, o, dir, sizeof dir);
 
     /* Same config text + same code version + same --only/--limit = resumable. */
     char fp_src[256], fingerprint[17];
@@ -138,13 +182,22 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
     struct zp_plan plan;
     if (zp_plan_build(cfg, o->only, &plan, err))
         return err->status;
+    /* Every input is opened and checked before anything is written: a run that
+     * fails on a model or dataset leaves --out exactly as it was. */
+    struct zp_model_ctx *m = NULL;
+    if (preflight(cfg, &plan, o, &m, err)) {
+        zp_plan_free(&plan);
+        return err->status;
+    }
     struct zp_run_dir rd;
     if (zp_run_dir_open(&rd, dir, o->resume, o->force, fingerprint, err)) {
+        zp_model_ctx_free(m);
         zp_plan_free(&plan);
         return err->status;
     }
     const char **ids = malloc((plan.n + 1) * sizeof *ids);
     if (!ids) {
+        zp_model_ctx_free(m);
         zp_plan_free(&plan);
         return zp_err_set(err, ZP_ENOMEM, "out of memory");
     }
@@ -187,7 +240,6 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
         struct zp_cell_out out;
         out_init(&out);
         double tc = zp_now();
-        struct zp_model_ctx *m = NULL;
         if (cell->kind == ZP_CELL_MODEL || cell->kind == ZP_CELL_HIST) {
             double tl = zp_now();
             st = zp_model_ctx_get(cfg, cell->source, o, &prog, &m, err);
@@ -226,17 +278,21 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
             st = zp_cell_commit(&rd, cell->id, rows, err);
             if (st == ZP_OK)
                 st = zp_run_assemble(&rd, ids, plan.n, err);
-            done++;
-            zp_progress_advance(&prog);
+            if (st == ZP_OK) {
+                done++;
+                zp_progress_advance(&prog);
+            } else {
+                failed++;
+            }
         } else {
             failed++;
             zp_err_prefix(err, "cell %s (%s)", cell->id, cell->desc);
         }
         out_free(&out);
     }
-    zp_model_ctx_release();
+    zp_model_ctx_free(m);
     if (st == ZP_OK && stop_requested) {
-        st = zp_err_set(err, ZP_EINVAL,
+        st = zp_err_set(err, ZP_EINTERRUPTED,
                         "interrupted by signal %d after %zu of %zu cells; finished cells are kept: "
                         "rerun with --resume",
                         (int)stop_requested, done, mine);
@@ -248,20 +304,10 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
     if (st2 == ZP_OK)
         st2 = write_run_json(cfg, o, &plan, dir, fingerprint, start, zp_now() - t0, phases, models,
                              done, failed, &e2);
-    if (st2 == ZP_OK && st == ZP_OK && !o->no_plots) {
-        double tp = zp_now();
-        st2 = zp_plots_render(dir, &e2);
-        phase_add(phases, "plots", zp_now() - tp);
-        if (st2 != ZP_OK) {
-            zp_err_prefix(&e2, "figures");
-        }
-    }
     if (st == ZP_OK && st2 != ZP_OK) {
         *err = e2;
         st = st2;
     }
-    if (!o->quiet && st == ZP_OK)
-        fprintf(stderr, "results: %s/\n", dir);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     cJSON_Delete(phases);

@@ -1,6 +1,7 @@
 /* Runs a plan: each cell's rows are committed to the run folder as soon as the
  * cell finishes (results.h), run.json records the config, the plan, the machine
- * and the time per phase, and the figures are rendered from the CSVs at the end. */
+ * and the time per phase. Figures are the caller's (plots/ renders them from the
+ * CSVs), so the experiment layer never depends on the figure layer. */
 #ifndef ZP_HARNESS_RUNNER_H
 #define ZP_HARNESS_RUNNER_H
 
@@ -18,6 +19,9 @@ struct zp_run_opts {
     int threads;          /* 0: all cores */
     long limit;           /* evaluate at most this many examples (0: config's) */
 };
+
+/* The run folder: --out, else results/<config name>. */
+void zp_run_folder(const struct zp_config *cfg, const struct zp_run_opts *opts, char *out, size_t n);
 
 /* Returns ZP_OK, or the status of the first failure (a failed cell stops the run
  * after its message; finished cells stay committed). */
@@ -41,11 +45,22 @@ void zp_csv_bool_or_empty(struct zp_csv *c, int v);
 enum zp_status zp_tensor_cell(const struct zp_config *cfg, const struct zp_cell *cell,
                               struct zp_cell_out *out, struct zp_err *err);
 
-/* Loads model `index` (its graph, datasets, float pass) or returns the one loaded. */
+/* Loads model `index`: its graph and datasets (and the QAT training set when
+ * with_train), checked against each other, pruned when the config says so; no
+ * float pass yet. Every input problem of a model surfaces here, which is why the
+ * runner calls it for every model before it creates the run folder. */
+enum zp_status zp_model_ctx_load(const struct zp_config *cfg, size_t index,
+                                 const struct zp_run_opts *opts, int with_train,
+                                 struct zp_progress *prog, struct zp_model_ctx **out,
+                                 struct zp_err *err);
+enum zp_status zp_model_ctx_load_train(struct zp_model_ctx *m, struct zp_progress *prog,
+                                       struct zp_err *err);
+/* Makes *slot (owned by the caller, NULL at first) model `index` with its float
+ * pass done: keeps it when it already is, else frees it and loads that model. */
 enum zp_status zp_model_ctx_get(const struct zp_config *cfg, size_t index,
                                 const struct zp_run_opts *opts, struct zp_progress *prog,
-                                struct zp_model_ctx **out, struct zp_err *err);
-void zp_model_ctx_release(void);
+                                struct zp_model_ctx **slot, struct zp_err *err);
+void zp_model_ctx_free(struct zp_model_ctx *m);
 enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *cell,
                              struct zp_model_ctx *m, struct zp_progress *prog,
                              struct zp_cell_out *out, const char *run_dir, struct zp_err *err);

@@ -6,6 +6,7 @@
 #include "harness/commands.h"
 #include "config/config.h"
 #include "experiment/runner.h"
+#include "plots/plot.h"
 
 #define MAX_CLI_PLUGINS 16
 
@@ -113,10 +114,18 @@ int zp_cmd_run(int argc, char **argv)
         return exit_code(err.status);
     }
     enum zp_status st = zp_run(&cfg, &o, &err);
+    char dir[1024];
+    zp_run_folder(&cfg, &o, dir, sizeof dir);
     zp_config_free(&cfg);
     if (st) {
         fprintf(stderr, "harness: %s\n", err.msg);
         return exit_code(st);
     }
+    /* Figures come last, from the CSVs alone; one that cannot be drawn is a
+     * warning: every cell of the run is already committed. */
+    if (!o.no_plots && zp_plots_render(dir, &err) != ZP_OK)
+        fprintf(stderr, "harness: warning: figures: %s\n", err.msg);
+    if (!o.quiet)
+        fprintf(stderr, "results: %s/\n", dir);
     return ZP_EXIT_OK;
 }

@@ -1,0 +1,208 @@
+/* Activation calibration: one pass of the float network over the calibration
+ * examples per calibration setting, observing every quantized layer input (and
+ * output, for quantize_at outputs) with the calibrator of calib/. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "calib/bias_correction.h"
+#include "calib/calib.h"
+#include "common/mem.h"
+#include "common/round.h"
+#include "common/rng.h"
+#include "experiment/metrics.h"
+#include "experiment/model_ctx.h"
+#include "experiment/runner.h"
+#include "model/graph.h"
+#include "schemes/granularity.h"
+#include "train/qat.h"
+
+/* ---- calibration ----------------------------------------------------------- */
+
+/* The calibration examples of setting k: `size` of them, shuffled with the seed or
+ * the first ones, capped at the dataset size. Caller frees. */
+uint32_t *mx_calib_indices(const struct zp_model_ctx *m, const struct zp_calib_cfg *c,
+                               int *n_out)
+{
+    uint32_t n = (uint32_t)m->calib.n;
+    uint32_t *idx = malloc((size_t)n * sizeof *idx);
+    if (!idx)
+        return NULL;
+    for (uint32_t i = 0; i < n; i++)
+        idx[i] = i;
+    if (c->shuffle) {
+        struct zp_rng r;
+        zp_rng_seed(&r, c->seed);
+        zp_rng_shuffle(&r, idx, n);
+    }
+    *n_out = c->size < (int)n ? c->size : (int)n;
+    return idx;
+}
+
+struct calib_obs {
+    struct zp_model_ctx *m;
+    struct zp_calib **cal;
+    struct zp_calib **cal_out; /* outputs, when the model quantizes them */
+    struct act_cal *out;
+    struct zp_rng rng;
+    long long *seen;
+    struct zp_err *err;
+    enum zp_status st;
+};
+
+static void observe_calib(void *ctx, int layer, float *x, int batch)
+{
+    struct calib_obs *o = ctx;
+    if (o->st)
+        return;
+    size_t n = mx_in_size(zp_graph_layer(o->m->g, layer)) * (size_t)batch;
+    o->st = zp_calib_observe(o->cal[layer], x, n, o->err);
+    if (o->st) {
+        zp_err_prefix(o->err, "input of layer '%s'", zp_graph_layer(o->m->g, layer)->name);
+        return;
+    }
+    /* Reservoir sample (algorithm R) for schemes that fit from data. */
+    struct act_cal *a = &o->out[layer];
+    for (size_t i = 0; i < n; i++) {
+        long long s = o->seen[layer]++;
+        if (a->n_sample < ACT_SAMPLE) {
+            a->sample[a->n_sample++] = x[i];
+        } else {
+            uint64_t j = zp_rng_below(&o->rng, (uint64_t)s + 1);
+            if (j < ACT_SAMPLE)
+                a->sample[j] = x[i];
+        }
+    }
+}
+
+/* Whether an affine scheme config is symmetric (zero point 0, signed codes) and
+ * narrow: probed by fitting it to [-1, 2]. mse / kl calibration optimise for it. */
+void mx_probe_symmetric(const struct zp_scheme_config *c, int *symmetric, int *narrow)
+{
+    *symmetric = *narrow = 0;
+    if (!c->scheme->fit_range)
+        return;
+    struct zp_qparams probe;
+    struct zp_err ignore = {0};
+    memset(&probe, 0, sizeof probe);
+    if (c->scheme->fit_range(c, -1.0f, 2.0f, &probe, &ignore) == ZP_OK &&
+        probe.zero_point == 0 && probe.qmin < 0 && probe.offset == 0.0f) {
+        *symmetric = 1;
+        *narrow = probe.qmin == -probe.qmax;
+    }
+}
+
+/* The calibrated ranges for setting k and the variant's activation quantizer. */
+static void observe_calib_out(void *ctx, int layer, const float *y, int batch)
+{
+    struct calib_obs *o = ctx;
+    if (o->st)
+        return;
+    const struct zp_layer_info *li = zp_graph_layer(o->m->g, layer);
+    size_t n = 1;
+    for (int d = 0; d < li->out_ndim; d++)
+        n *= (size_t)li->out_shape[d];
+    o->st = zp_calib_observe(o->cal_out[layer], y, n * (size_t)batch, o->err);
+    if (o->st)
+        zp_err_prefix(o->err, "output of layer '%s'", li->name);
+}
+
+enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_variant *v,
+                                struct zp_progress *prog, struct act_cal **result,
+                                struct zp_err *err)
+{
+    const struct zp_calib_cfg *cc = &m->mc->calib[k];
+    enum zp_calib_method method;
+    if (zp_calib_method_parse(cc->method, &method))
+        return zp_err_set(err, ZP_ECONFIG, "unknown calibration method '%s'", cc->method);
+    struct zp_calib_options co = zp_calib_options_default(method);
+    co.ema_constant = cc->ema_constant;
+    co.percentile = cc->percentile;
+    co.bins = cc->bins;
+    /* mse and kl optimise the range for the activation quantizer: its bits and
+     * whether it is symmetric (narrow for no-128). Probed from the scheme itself:
+     * fitted to [-1, 2], a symmetric quantizer keeps zero point 0 and signed codes. */
+    co.bits = v->a.bits < 2 ? 2 : v->a.bits;
+    mx_probe_symmetric(&v->a, &co.symmetric, &co.narrow_range);
+    int shaped = method == ZP_CALIB_MSE || method == ZP_CALIB_KL;
+    for (int i = 0; i < m->n_cal; i++) {
+        const struct cal_entry *e = &m->cal[i];
+        if (e->k == k && (!shaped || (e->bits == co.bits && e->symmetric == co.symmetric &&
+                                      e->narrow == co.narrow_range))) {
+            *result = e->layers;
+            return ZP_OK;
+        }
+    }
+    if (m->n_cal == (int)(sizeof m->cal / sizeof m->cal[0]))
+        return zp_err_set(err, ZP_EINVAL, "too many distinct calibrations in one model");
+    zp_progress_note(prog, "calibrating activation ranges: %s on %d examples of %s", cc->method,
+                     cc->size, m->mc->calib_data.name);
+    struct act_cal *out = calloc((size_t)m->n_layers, sizeof *out);
+    struct zp_calib **cal = calloc((size_t)m->n_layers * 2, sizeof *cal);
+    long long *seen = calloc((size_t)m->n_layers, sizeof *seen);
+    int n = 0;
+    uint32_t *idx = mx_calib_indices(m, cc, &n);
+    float *batch = zp_alloc((size_t)m->batch * zp_dataset_example_size(&m->calib) * sizeof(float));
+    float *logits = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
+    enum zp_status st = ZP_OK;
+    if (!out || !cal || !seen || !idx || !batch || !logits) {
+        st = zp_err_set(err, ZP_ENOMEM, "calibration: out of memory");
+        goto out;
+    }
+    for (int l = 0; l < m->n_layers && !st; l++) {
+        out[l].sample = malloc(ACT_SAMPLE * sizeof(float));
+        out[l].out_lo = out[l].out_hi = NAN;
+        cal[l] = zp_calib_new(&co, err);
+        if (m->mc->act_at && cal[l])
+            cal[m->n_layers + l] = zp_calib_new(&co, err);
+        if (!out[l].sample || !cal[l] || (m->mc->act_at && !cal[m->n_layers + l]))
+            st = err->status ? err->status : zp_err_set(err, ZP_ENOMEM, "out of memory");
+    }
+    struct calib_obs obs = {.m = m, .cal = cal, .cal_out = cal ? cal + m->n_layers : NULL,
+                            .out = out, .seen = seen, .err = err};
+    zp_rng_seed(&obs.rng, cc->seed ^ 0x5eed);
+    for (int b0 = 0; b0 < n && !st; b0 += m->batch) {
+        int bn = n - b0 < m->batch ? n - b0 : m->batch;
+        mx_gather(&m->calib, idx + b0, bn, batch);
+        struct zp_run_hooks h = {.ctx = &obs, .layer_input = observe_calib,
+                                 .layer_output = m->mc->act_at ? observe_calib_out : NULL,
+                                 .weights = (const float *const *)m->base_w};
+        st = zp_graph_run(m->g, batch, bn, logits, &h, err);
+        if (!st && obs.st)
+            st = obs.st;
+        zp_progress_sub(prog, 0);
+    }
+    for (int l = 0; l < m->n_layers && !st; l++) {
+        st = zp_calib_range(cal[l], &out[l].lo, &out[l].hi, err);
+        if (st)
+            zp_err_prefix(err, "input of layer '%s'", zp_graph_layer(m->g, l)->name);
+        if (!st && m->mc->act_at) {
+            st = zp_calib_range(cal[m->n_layers + l], &out[l].out_lo, &out[l].out_hi, err);
+            if (st)
+                zp_err_prefix(err, "output of layer '%s'", zp_graph_layer(m->g, l)->name);
+        }
+    }
+out:
+    if (cal)
+        for (int l = 0; l < m->n_layers * 2; l++)
+            zp_calib_free(cal[l]);
+    free(cal);
+    free(seen);
+    free(idx);
+    zp_free(batch);
+    zp_free(logits);
+    if (st) {
+        if (out)
+            for (int l = 0; l < m->n_layers; l++)
+                free(out[l].sample);
+        free(out);
+        zp_err_prefix(err, "calibration (%s)", cc->method);
+        return st;
+    }
+    m->cal[m->n_cal++] = (struct cal_entry){k, co.bits, co.symmetric, co.narrow_range, out};
+    *result = out;
+    return ZP_OK;
+}

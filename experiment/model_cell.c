@@ -1,0 +1,269 @@
+/* Model cells: one variant x mode x calibration setting evaluated on the whole
+ * eval set against the float run; the accuracy.csv and layers.csv rows; QAT cells
+ * (fine-tuned by train/qat.c, then evaluated like the PTQ cells). */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "calib/bias_correction.h"
+#include "calib/calib.h"
+#include "common/mem.h"
+#include "common/round.h"
+#include "common/rng.h"
+#include "experiment/metrics.h"
+#include "experiment/model_ctx.h"
+#include "experiment/runner.h"
+#include "model/graph.h"
+#include "schemes/granularity.h"
+#include "train/qat.h"
+
+static void variant_cols(struct zp_csv *r, const struct zp_model_ctx *m,
+                         const struct zp_variant *v, const struct zp_cell *cell)
+{
+    zp_csv_str(r, m->mc->name);
+    zp_csv_str(r, m->mc->eval.name);
+    zp_csv_str(r, v->w.scheme->name);
+    zp_csv_str(r, v->label);
+    zp_csv_int(r, v->w.bits);
+    zp_csv_str(r, zp_granularity_name(v->w.granularity));
+    zp_csv_str(r, zp_mode_name(cell->mode));
+    zp_csv_str(r, cell->calib >= 0                           ? m->mc->calib[cell->calib].method
+                  : cell->mode == ZP_MODE_QAT && v->qat_acts ? "qat-ema"
+                                                             : "none");
+}
+
+static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
+                         const struct zp_variant *v, const struct zp_cell *cell, int quant_a,
+                         const struct zp_model_metrics *mm)
+{
+    variant_cols(r, m, v, cell);
+    if (cell->calib >= 0)
+        zp_csv_int(r, m->mc->calib[cell->calib].size);
+    else
+        zp_csv_empty(r);
+    zp_csv_bool_or_empty(r, zp_variant_nudge(&v->w));
+    zp_csv_bool_or_empty(r, zp_variant_narrow(&v->w));
+    zp_csv_bool(r, v->bias_correction);
+    if (quant_a) {
+        zp_csv_str(r, v->a.scheme->name);
+        zp_csv_int(r, v->a.bits);
+    } else {
+        zp_csv_empty(r);
+        zp_csv_empty(r);
+    }
+    zp_csv_str(r, v->options);
+    zp_csv_int(r, mm->n);
+    zp_csv_num(r, m->float_top1);
+    zp_csv_num(r, mm->top1);
+    zp_csv_num(r, mm->top5);
+    zp_csv_num(r, (m->float_top1 - mm->top1) * 100.0);
+    zp_csv_num(r, mm->agreement);
+    zp_csv_num(r, mm->kl);
+    zp_csv_num(r, mm->logit_sqnr_db);
+    zp_csv_str(r, v->bias_int32 && quant_a && cell->mode != ZP_MODE_WEIGHTS ? "int32" : "float");
+    zp_csv_str(r, v->weight_calib[0] ? v->weight_calib : "minmax");
+    zp_csv_endrow(r);
+}
+
+/* Fake-quantization training: fine-tune the float checkpoint with the variant's
+ * quantizers (train/qat.h), then evaluate the result exactly as a PTQ cell would
+ * (weights re-quantized with the scheme, layer inputs with the ranges QAT
+ * learned), against the original float model's logits. No layers.csv rows: the
+ * fine-tuned layers are no longer the float model's. */
+static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell *cell,
+                               struct zp_model_ctx *m, struct zp_progress *prog,
+                               struct zp_cell_out *out, const char *run_dir, struct zp_err *err)
+{
+    const struct zp_variant *v = &cfg->variants[cell->variant];
+    if (zp_model_ctx_load_train(m, prog, err))
+        return err->status;
+    char dir[1200], path[1400];
+    snprintf(dir, sizeof dir, "%s/qat", run_dir);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/%s.onnx", dir, cell->id);
+    struct zp_qat_options o = {
+        .checkpoint = m->mc->checkpoint, .output = path, .epochs = v->qat_epochs,
+        .batch = v->qat_batch, .lr = v->qat_lr, .momentum = 0.9, .weight_decay = 5e-5,
+        .seed = cfg->seed, .bn_freeze_steps = v->qat_bn_freeze, .act_ema = 0.01,
+        .weights = &v->w, .acts = v->qat_acts ? &v->a : NULL, .train = &m->train,
+        .eval = &m->eval, .quiet = prog->quiet};
+    struct zp_qat_result *res = calloc(1, sizeof *res);
+    if (!res)
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    zp_progress_note(prog, "QAT: %s, %d epochs from %s", v->label, o.epochs, o.checkpoint);
+    enum zp_status st = zp_qat_finetune(&o, res, err);
+    struct zp_model_ctx mq = *m; /* the fine-tuned graph, sharing m's datasets */
+    mq.g = NULL;
+    mq.base_w = NULL;
+    mq.n_cal = 0;
+    if (!st)
+        st = zp_onnx_load(res->onnx_path, &mq.g, err);
+    if (!st && zp_graph_num_layers(mq.g) != m->n_layers)
+        st = zp_err_set(err, ZP_EINVAL, "%s: %d layers, the float model has %d", res->onnx_path,
+                        zp_graph_num_layers(mq.g), m->n_layers);
+    struct qnet q;
+    memset(&q, 0, sizeof q);
+    q.m = &mq;
+    if (!st)
+        st = mx_qnet_build(&q, &mq, v, 1, 0, -1, prog, err);
+    if (!st && v->qat_acts) {
+        q.quant_act = 1;
+        for (int l = 0; l < m->n_layers && !st; l++) {
+            const struct zp_scheme_config *c = &v->a;
+            q.act_cfg[l] = c;
+            q.act_lo[l] = res->act_lo[l];
+            q.act_hi[l] = res->act_hi[l];
+            if (!c->scheme->fit_range) {
+                st = zp_err_set(err, ZP_EUNSUPPORTED,
+                                "QAT activations with '%s' (a codebook scheme) need a range-based "
+                                "activation quantizer: set \"activations\"",
+                                c->scheme->name);
+                break;
+            }
+            st = c->scheme->fit_range(c, res->act_lo[l], res->act_hi[l], &q.act[l], err);
+            double x0, lsb;
+            if (!st) {
+                zp_zero_decode(c, &q.act[l], &x0, &lsb);
+                q.pad[l] = (float)x0;
+            }
+        }
+    }
+    float *logits = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
+    if (!st && !logits)
+        st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+    struct zp_model_acc acc = {0};
+    size_t ex = zp_dataset_example_size(&m->eval);
+    for (long b0 = 0; b0 < m->n_eval && !st; b0 += m->batch) {
+        int bn = (int)(m->n_eval - b0 < m->batch ? m->n_eval - b0 : m->batch);
+        struct zp_run_hooks h;
+        mx_qnet_hooks(&q, &h, 0);
+        st = zp_graph_run(mq.g, m->eval.x + (size_t)b0 * ex, bn, logits, &h, err);
+        if (!st)
+            zp_model_acc_add(&acc, m->float_logits + (size_t)b0 * (size_t)m->classes, logits,
+                             m->eval.labels + b0, bn, m->classes);
+    }
+    if (!st) {
+        struct zp_model_metrics mm;
+        zp_model_acc_finish(&acc, &mm);
+        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, v->qat_acts, &mm);
+        zp_progress_note(prog, "QAT %s: top-1 %.4f (float %.4f)", v->label, mm.top1,
+                         m->float_top1);
+    }
+    zp_free(logits);
+    if (q.weights)
+        mx_qnet_free(&q);
+    zp_graph_free(mq.g);
+    free(res);
+    return st;
+}
+
+enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *cell,
+                             struct zp_model_ctx *m, struct zp_progress *prog,
+                             struct zp_cell_out *out, const char *run_dir, struct zp_err *err)
+{
+    const struct zp_variant *v = &cfg->variants[cell->variant];
+    if (cell->mode == ZP_MODE_QAT)
+        return qat_cell(cfg, cell, m, prog, out, run_dir, err);
+    int quant_w = cell->mode == ZP_MODE_WEIGHTS || cell->mode == ZP_MODE_BOTH;
+    int quant_a = cell->mode == ZP_MODE_ACTIVATIONS || cell->mode == ZP_MODE_BOTH;
+    struct qnet q;
+    enum zp_status st = mx_qnet_build(&q, m, v, quant_w, quant_a, cell->calib, prog, err);
+    int n = m->n_layers;
+    if (!st)
+        st = mx_alloc_float_out(&q, err);
+    if (!st && v->bias_correction)
+        st = mx_bias_correct(&q, prog, err);
+    if (!st && v->bias_int32 && quant_w && quant_a)
+        mx_round_biases_int32(&q);
+    long stats_n = m->mc->layer_stats_samples;
+    if (stats_n <= 0 || stats_n > m->n_eval)
+        stats_n = m->n_eval;
+    if (!st) {
+        q.lacc = calloc((size_t)n, sizeof *q.lacc);
+        if (!q.lacc)
+            st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+        for (int l = 0; l < n && !st; l++) {
+            const struct zp_layer_info *li = zp_graph_layer(m->g, l);
+            int64_t ch = li->out_ndim > 1 ? li->out_shape[0] : (int64_t)mx_out_size(li);
+            if (zp_layer_acc_init(&q.lacc[l], ch))
+                st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+        }
+    }
+    float *logits = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
+    if (!st && !logits)
+        st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+    struct zp_model_acc acc = {0};
+    size_t ex = zp_dataset_example_size(&m->eval);
+    for (long b0 = 0; b0 < m->n_eval && !st; b0 += m->batch) {
+        int bn = (int)(m->n_eval - b0 < m->batch ? m->n_eval - b0 : m->batch);
+        const float *x = m->eval.x + (size_t)b0 * ex;
+        if (b0 < stats_n) {
+            st = mx_paired_batch(&q, x, bn, logits, err);
+        } else {
+            struct zp_run_hooks h;
+            mx_qnet_hooks(&q, &h, 0);
+            st = zp_graph_run(m->g, x, bn, logits, &h, err);
+        }
+        if (st)
+            break;
+        zp_model_acc_add(&acc, m->float_logits + (size_t)b0 * (size_t)m->classes, logits,
+                         m->eval.labels + b0, bn, m->classes);
+        zp_progress_sub(prog, (double)(b0 + bn) / (double)m->n_eval);
+    }
+    if (!st) {
+        struct zp_model_metrics mm;
+        zp_model_acc_finish(&acc, &mm);
+        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, quant_a, &mm);
+
+        struct zp_csv *lr = &out->rows[ZP_TABLE_LAYERS];
+        for (int l = 0; l < n; l++) {
+            const struct zp_layer_info *li = zp_graph_layer(m->g, l);
+            double sq, shift;
+            zp_layer_acc_finish(&q.lacc[l], &sq, &shift);
+            variant_cols(lr, m, v, cell);
+            zp_csv_bool_or_empty(lr, zp_variant_nudge(&v->w));
+            zp_csv_bool_or_empty(lr, zp_variant_narrow(&v->w));
+            zp_csv_bool(lr, v->bias_correction);
+            zp_csv_int(lr, l);
+            zp_csv_str(lr, li->name);
+            zp_csv_str(lr, li->depthwise ? "DepthwiseConv" : li->op);
+            zp_csv_num(lr, sq);
+            zp_csv_num(lr, shift);
+            zp_csv_num(lr, m->zf_relu[l] + m->zf_pad[l]);
+            zp_csv_num(lr, m->zf_relu[l]);
+            zp_csv_num(lr, m->zf_pad[l]);
+            if (quant_a) {
+                double x0, lsb;
+                zp_zero_decode(q.act_cfg[l], &q.act[l], &x0, &lsb);
+                zp_csv_num(lr, fabs(x0));
+                zp_csv_num(lr, lsb > 0 ? fabs(x0) / lsb : 0);
+                zp_csv_num(lr, x0); /* every 0.0 of a per-tensor quantized input decodes to x0 */
+                zp_csv_num(lr, q.act_lo[l]);
+                zp_csv_num(lr, q.act_hi[l]);
+            } else {
+                for (int e = 0; e < 5; e++)
+                    zp_csv_empty(lr);
+            }
+            if (quant_a && q.outq) { /* the quantization point at the layer output */
+                double x0, lsb;
+                zp_zero_decode(q.act_cfg[l], &q.outq[l], &x0, &lsb);
+                zp_csv_num(lr, fabs(x0));
+                zp_csv_num(lr, lsb > 0 ? fabs(x0) / lsb : 0);
+            } else {
+                zp_csv_empty(lr);
+                zp_csv_empty(lr);
+            }
+            if (cell->calib >= 0)
+                zp_csv_int(lr, m->mc->calib[cell->calib].size);
+            else
+                zp_csv_empty(lr);
+            zp_csv_endrow(lr);
+        }
+    }
+    zp_free(logits);
+    mx_qnet_free(&q);
+    return st;
+}

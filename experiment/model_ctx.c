@@ -1,0 +1,345 @@
+/* The model context of a run: a model loaded once with its datasets (pruned
+ * weights when the config says so) and run once in float; the float logits and
+ * the per-layer zero statistics are kept for every cell. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "calib/bias_correction.h"
+#include "calib/calib.h"
+#include "common/mem.h"
+#include "common/round.h"
+#include "common/rng.h"
+#include "experiment/metrics.h"
+#include "experiment/model_ctx.h"
+#include "experiment/runner.h"
+#include "model/graph.h"
+#include "schemes/granularity.h"
+#include "train/qat.h"
+
+/* The float weights every run starts from (pruned when the config says so). */
+const float *mx_base_weight(const struct zp_model_ctx *m, int l)
+{
+    return m->base_w && m->base_w[l] ? m->base_w[l] : zp_graph_layer(m->g, l)->weight;
+}
+
+size_t mx_weight_count(const struct zp_layer_info *li)
+{
+    size_t wn = 1;
+    for (int d = 0; d < li->wndim; d++)
+        wn *= (size_t)li->wshape[d];
+    return wn;
+}
+
+static int cmp_abs(const void *a, const void *b)
+{
+    float x = fabsf(*(const float *)a), y = fabsf(*(const float *)b);
+    return (x > y) - (x < y);
+}
+
+/* Magnitude pruning (Deep Compression): the share `prune` of each layer's weights
+ * with the smallest |w| becomes exactly 0. */
+static enum zp_status prune_weights(struct zp_model_ctx *m, struct zp_err *err)
+{
+    m->base_w = calloc((size_t)m->n_layers, sizeof *m->base_w);
+    if (!m->base_w)
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    for (int l = 0; l < m->n_layers; l++) {
+        const struct zp_layer_info *li = zp_graph_layer(m->g, l);
+        size_t n = mx_weight_count(li), k = (size_t)(m->mc->prune * (double)n);
+        float *w = zp_alloc(n * sizeof *w), *sorted = zp_alloc(n * sizeof *w);
+        if (!w || !sorted) {
+            zp_free(w);
+            zp_free(sorted);
+            return zp_err_set(err, ZP_ENOMEM, "out of memory");
+        }
+        memcpy(w, li->weight, n * sizeof *w);
+        memcpy(sorted, li->weight, n * sizeof *w);
+        qsort(sorted, n, sizeof *sorted, cmp_abs);
+        float thr = k ? fabsf(sorted[k - 1]) : -1.0f;
+        size_t zeroed = 0;
+        for (size_t i = 0; i < n && zeroed < k; i++)
+            if (fabsf(w[i]) <= thr) {
+                w[i] = 0.0f;
+                zeroed++;
+            }
+        zp_free(sorted);
+        m->base_w[l] = w;
+    }
+    return ZP_OK;
+}
+
+size_t mx_in_size(const struct zp_layer_info *li)
+{
+    size_t n = 1;
+    for (int d = 0; d < li->in_ndim; d++)
+        n *= (size_t)li->in_shape[d];
+    return n;
+}
+
+size_t mx_out_size(const struct zp_layer_info *li)
+{
+    size_t n = 1;
+    for (int d = 0; d < li->out_ndim; d++)
+        n *= (size_t)li->out_shape[d];
+    return n;
+}
+
+int64_t mx_out_spatial(const struct zp_layer_info *li)
+{
+    return li->out_ndim > 1 ? (int64_t)(mx_out_size(li) / (size_t)li->out_shape[0]) : 1;
+}
+
+void zp_model_ctx_free(struct zp_model_ctx *m)
+{
+    if (!m)
+        return;
+    zp_graph_free(m->g);
+    if (m->train_loaded)
+        zp_dataset_free(&m->train);
+    zp_dataset_free(&m->eval);
+    if (!m->calib_is_eval)
+        zp_dataset_free(&m->calib);
+    zp_free(m->float_logits);
+    free(m->zf_relu);
+    if (m->base_w)
+        for (int l = 0; l < m->n_layers; l++)
+            zp_free(m->base_w[l]);
+    free(m->base_w);
+    for (int k = 0; k < m->n_cal; k++) {
+        for (int l = 0; l < m->n_layers; l++)
+            free(m->cal[k].layers[l].sample);
+        free(m->cal[k].layers);
+    }
+    free(m);
+}
+
+/* ---- running batches ----------------------------------------------------- */
+
+/* Copies examples idx[0..n) of ds into a contiguous batch. */
+void mx_gather(const struct zp_dataset *ds, const uint32_t *idx, int n, float *dst)
+{
+    size_t ex = zp_dataset_example_size(ds);
+    for (int i = 0; i < n; i++)
+        memcpy(dst + (size_t)i * ex, ds->x + (size_t)idx[i] * ex, ex * sizeof *dst);
+}
+
+/* Zero statistics of each layer input (float pass). */
+struct zero_obs {
+    const struct zp_graph *g;
+    long long *zeros, *total;
+};
+
+static void observe_zeros(void *ctx, int layer, float *x, int batch)
+{
+    struct zero_obs *z = ctx;
+    size_t n = mx_in_size(zp_graph_layer(z->g, layer)) * (size_t)batch;
+    long long c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += x[i] == 0.0f;
+    z->zeros[layer] += c;
+    z->total[layer] += (long long)n;
+}
+
+/* Padding zeros: the share of the padded input grid that is padding. */
+static double pad_share(const struct zp_layer_info *li)
+{
+    if (strcmp(li->op, "Conv") != 0 || li->in_ndim != 3)
+        return 0;
+    double h = (double)li->in_shape[1], w = (double)li->in_shape[2];
+    double ph = h + (double)li->pads[0] + (double)li->pads[2];
+    double pw = w + (double)li->pads[1] + (double)li->pads[3];
+    return ph * pw > 0 ? 1.0 - (h * w) / (ph * pw) : 0;
+}
+
+/* The model and its eval dataset agree: values per example, label range. */
+static enum zp_status check_io(struct zp_model_ctx *m, struct zp_err *err)
+{
+    int64_t ishape[4];
+    int nd = zp_graph_input_shape(m->g, ishape);
+    size_t ex = zp_dataset_example_size(&m->eval);
+    size_t want = 1;
+    for (int d = 0; d < nd; d++)
+        want *= (size_t)ishape[d];
+    if (want != ex)
+        return zp_err_set(err, ZP_EINVAL,
+                          "%s: the model's input has %zu values per example but dataset '%s' "
+                          "gives %lldx%lldx%lld = %zu",
+                          m->mc->path, want, m->mc->eval.name, (long long)m->eval.c,
+                          (long long)m->eval.h, (long long)m->eval.w, ex);
+    m->classes = zp_graph_output_size(m->g);
+    if (m->eval.n_classes > m->classes)
+        return zp_err_set(err, ZP_EINVAL,
+                          "%s: dataset '%s' has labels up to %d but the model gives %lld outputs",
+                          m->mc->path, m->mc->eval.name, m->eval.n_classes - 1,
+                          (long long)m->classes);
+    return ZP_OK;
+}
+
+static enum zp_status float_pass(struct zp_model_ctx *m, struct zp_progress *prog,
+                                 struct zp_err *err)
+{
+    size_t ex = zp_dataset_example_size(&m->eval);
+    m->float_logits = zp_alloc((size_t)m->n_eval * (size_t)m->classes * sizeof(float));
+    long long *zeros = calloc((size_t)m->n_layers * 2, sizeof(long long));
+    m->zf_relu = calloc((size_t)m->n_layers * 2, sizeof(double));
+    if (!m->float_logits || !zeros || !m->zf_relu) {
+        free(zeros);
+        return zp_err_set(err, ZP_ENOMEM, "%s: out of memory for the float pass", m->mc->path);
+    }
+    m->zf_pad = m->zf_relu + m->n_layers;
+    struct zero_obs zo = {m->g, zeros, zeros + m->n_layers};
+    long stats_n = m->mc->layer_stats_samples;
+    if (stats_n <= 0 || stats_n > m->n_eval)
+        stats_n = m->n_eval;
+    for (long b0 = 0; b0 < m->n_eval; b0 += m->batch) {
+        int bn = (int)(m->n_eval - b0 < m->batch ? m->n_eval - b0 : m->batch);
+        struct zp_run_hooks h = {.weights = (const float *const *)m->base_w};
+        if (b0 < stats_n) {
+            h.ctx = &zo;
+            h.layer_input = observe_zeros;
+        }
+        if (zp_graph_run(m->g, m->eval.x + (size_t)b0 * ex, bn,
+                         m->float_logits + (size_t)b0 * (size_t)m->classes, &h, err)) {
+            free(zeros);
+            zp_err_prefix(err, "%s: float pass", m->mc->path);
+            return err->status;
+        }
+        zp_progress_sub(prog, 0);
+    }
+    for (int l = 0; l < m->n_layers; l++) {
+        double ps = pad_share(zp_graph_layer(m->g, l));
+        double zr = zo.total[l] ? (double)zo.zeros[l] / (double)zo.total[l] : 0;
+        m->zf_relu[l] = zr * (1.0 - ps);
+        m->zf_pad[l] = ps;
+    }
+    free(zeros);
+    m->float_top1 = zp_top1(m->float_logits, m->eval.labels, m->n_eval, m->classes);
+    return ZP_OK;
+}
+
+enum zp_status zp_model_ctx_load(const struct zp_config *cfg, size_t index,
+                                 const struct zp_run_opts *opts, int with_train,
+                                 struct zp_progress *prog, struct zp_model_ctx **out,
+                                 struct zp_err *err)
+{
+    *out = NULL;
+    double t0 = zp_now();
+    struct zp_model_ctx *m = calloc(1, sizeof *m);
+    if (!m)
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    m->index = index;
+    m->mc = &cfg->models[index];
+    m->batch = m->mc->batch;
+    zp_progress_note(prog, "loading model %s (%s)", m->mc->name, m->mc->path);
+    if (zp_onnx_load(m->mc->path, &m->g, err))
+        goto fail;
+    m->n_layers = zp_graph_num_layers(m->g);
+    if (m->n_layers == 0) {
+        zp_err_set(err, ZP_EINVAL, "%s: no Conv, Gemm or MatMul layer with constant weights",
+                   m->mc->path);
+        goto fail;
+    }
+    struct zp_dataset_spec spec = m->mc->eval.spec;
+    if (opts->limit > 0 && (spec.limit == 0 || spec.limit > opts->limit))
+        spec.limit = (int)opts->limit;
+    zp_progress_note(prog, "loading dataset %s", m->mc->eval.name);
+    if (zp_dataset_load(&spec, &m->eval, err)) {
+        zp_err_prefix(err, "models[%zu].eval", index);
+        goto fail;
+    }
+    m->n_eval = (long)m->eval.n;
+    if (strcmp(m->mc->calib_data.images, m->mc->eval.images) == 0 &&
+        m->mc->calib_data.spec.limit == m->mc->eval.spec.limit) {
+        m->calib = m->eval;
+        m->calib_is_eval = 1;
+    } else {
+        zp_progress_note(prog, "loading dataset %s", m->mc->calib_data.name);
+        if (zp_dataset_load(&m->mc->calib_data.spec, &m->calib, err)) {
+            zp_err_prefix(err, "models[%zu].calibration_data", index);
+            goto fail;
+        }
+    }
+    if (with_train && zp_model_ctx_load_train(m, prog, err))
+        goto fail;
+    if (check_io(m, err))
+        goto fail;
+    if (m->mc->prune > 0 && prune_weights(m, err))
+        goto fail;
+    m->load_seconds = zp_now() - t0;
+    *out = m;
+    return ZP_OK;
+fail:
+    zp_model_ctx_free(m);
+    return err->status;
+}
+
+enum zp_status zp_model_ctx_load_train(struct zp_model_ctx *m, struct zp_progress *prog,
+                                       struct zp_err *err)
+{
+    if (m->train_loaded)
+        return ZP_OK;
+    zp_progress_note(prog, "loading dataset %s (QAT)", m->mc->train_data.name);
+    if (zp_dataset_load(&m->mc->train_data.spec, &m->train, err)) {
+        zp_err_prefix(err, "models[%zu].train_data", m->index);
+        return err->status;
+    }
+    m->train_loaded = 1;
+    return ZP_OK;
+}
+
+enum zp_status zp_model_ctx_get(const struct zp_config *cfg, size_t index,
+                                const struct zp_run_opts *opts, struct zp_progress *prog,
+                                struct zp_model_ctx **slot, struct zp_err *err)
+{
+    struct zp_model_ctx *m = *slot;
+    if (m && m->index != index) {
+        zp_model_ctx_free(m);
+        *slot = m = NULL;
+    }
+    if (!m && zp_model_ctx_load(cfg, index, opts, 0, prog, slot, err))
+        return err->status;
+    m = *slot;
+    if (m->float_logits)
+        return ZP_OK;
+    double t1 = zp_now();
+    zp_progress_note(prog, "float pass over %ld examples", m->n_eval);
+    if (float_pass(m, prog, err))
+        return err->status;
+    m->float_seconds = zp_now() - t1;
+    zp_progress_note(prog, "float %s: top-1 %.4f on %ld examples (%.1f s, %.0f examples/s)",
+                     m->mc->name, m->float_top1, m->n_eval, m->float_seconds,
+                     (double)m->n_eval / fmax(m->float_seconds, 1e-9));
+    return ZP_OK;
+}
+
+void zp_model_ctx_describe(const struct zp_model_ctx *m, void *obj)
+{
+    cJSON *o = obj;
+    cJSON_AddStringToObject(o, "name", m->mc->name);
+    cJSON_AddStringToObject(o, "path", m->mc->path);
+    cJSON_AddStringToObject(o, "eval_dataset", m->mc->eval.name);
+    cJSON_AddNumberToObject(o, "n_eval", (double)m->n_eval);
+    cJSON_AddNumberToObject(o, "float_top1", m->float_top1);
+    cJSON_AddNumberToObject(o, "layers", m->n_layers);
+    cJSON_AddNumberToObject(o, "load_seconds", m->load_seconds);
+    cJSON_AddNumberToObject(o, "float_pass_seconds", m->float_seconds);
+    cJSON_AddNumberToObject(o, "float_examples_per_second",
+                            (double)m->n_eval / fmax(m->float_seconds, 1e-9));
+    cJSON *cal = cJSON_AddArrayToObject(o, "calibration");
+    for (int k = 0; k < m->mc->n_calib; k++) {
+        const struct zp_calib_cfg *c = &m->mc->calib[k];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "method", c->method);
+        cJSON_AddNumberToObject(e, "size", c->size);
+        cJSON_AddNumberToObject(e, "seed", (double)c->seed);
+        cJSON_AddStringToObject(e, "order", c->shuffle ? "shuffled" : "first");
+        cJSON_AddStringToObject(e, "dataset", m->mc->calib_data.name);
+        cJSON_AddItemToArray(cal, e);
+    }
+}

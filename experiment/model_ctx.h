@@ -1,0 +1,102 @@
+/* Internal to the model experiments (experiment/model_ctx.c, calibrate.c, qnet.c,
+ * model_cell.c, hist_cell.c): the loaded model context, the quantized network of a
+ * cell, and the functions they share. Not used outside experiment/. */
+#ifndef ZP_EXPERIMENT_MODEL_CTX_H
+#define ZP_EXPERIMENT_MODEL_CTX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "calib/bias_correction.h"
+#include "experiment/metrics.h"
+#include "experiment/runner.h"
+#include "model/graph.h"
+#include "schemes/granularity.h"
+
+/* Values kept per layer input during calibration, for schemes that fit from data
+ * (codebooks) rather than from a range. */
+#define ACT_SAMPLE 16384
+
+struct act_cal {
+    float lo, hi;
+    float *sample;
+    size_t n_sample;
+    float out_lo, out_hi; /* range of the layer output before its activation (quantize_at
+                             "inputs+outputs"; NAN when not calibrated) */
+};
+
+struct zp_model_ctx {
+    size_t index;
+    const struct zp_model_cfg *mc;
+    struct zp_graph *g;
+    int n_layers;
+    int64_t classes;
+    struct zp_dataset eval, calib;
+    int calib_is_eval;
+    long n_eval;
+    float *float_logits;
+    double float_top1;
+    double *zf_relu, *zf_pad;         /* per layer input, from the float pass */
+    /* Calibrated ranges: one entry per calibration setting and, for mse / kl (which
+     * optimise for a quantizer), per activation quantizer shape. */
+    struct cal_entry {
+        int k, bits, symmetric, narrow;
+        struct act_cal *layers; /* n_layers entries */
+    } cal[4 * ZP_MAX_CALIB];
+    int n_cal;
+    double load_seconds, float_seconds;
+    int batch;
+    float **base_w; /* per layer: pruned weights, or NULL entries = the model's own */
+    struct zp_dataset train; /* QAT only, loaded on first use */
+    int train_loaded;
+};
+
+struct qnet {
+    struct zp_model_ctx *m;
+    const struct zp_variant *v;
+    float **weights;               /* fake-quantized weights per layer */
+    float **biases;                /* corrected biases per layer, NULL entries = model's */
+    struct zp_qparams *act;        /* per layer, when activations are quantized */
+    const struct zp_scheme_config **act_cfg;
+    float *pad;                    /* per layer: what padding decodes to */
+    double *act_lo, *act_hi;
+    int quant_act;
+    struct zp_qparams *outq;       /* per layer: output quantizer (quantize_at outputs), or NULL */
+    struct zp_tensor_qparams *wqp; /* per layer: the weight quantizer's slice parameters */
+    int bias_corrected;            /* biases[] hold corrected float biases */
+    /* paired pass state */
+    float **float_out;             /* per layer: batch x out_size, the float run's output */
+    struct zp_layer_acc *lacc;     /* layer stats, or NULL */
+    struct zp_bias_corr **bc;      /* bias-correction accumulators, or NULL */
+};
+
+
+/* experiment/model_ctx.c */
+const float *mx_base_weight(const struct zp_model_ctx *m, int l);
+size_t mx_weight_count(const struct zp_layer_info *li);
+size_t mx_in_size(const struct zp_layer_info *li);
+size_t mx_out_size(const struct zp_layer_info *li);
+int64_t mx_out_spatial(const struct zp_layer_info *li);
+void mx_gather(const struct zp_dataset *ds, const uint32_t *idx, int n, float *dst);
+
+/* experiment/calibrate.c */
+uint32_t *mx_calib_indices(const struct zp_model_ctx *m, const struct zp_calib_cfg *c,
+                               int *n_out);
+void mx_probe_symmetric(const struct zp_scheme_config *c, int *symmetric, int *narrow);
+enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_variant *v,
+                                struct zp_progress *prog, struct act_cal **result,
+                                struct zp_err *err);
+
+/* experiment/qnet.c */
+void mx_round_biases_int32(struct qnet *q);
+void mx_qnet_free(struct qnet *q);
+enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
+                                 const struct zp_variant *v, int quant_w, int quant_act, int k,
+                                 struct zp_progress *prog, struct zp_err *err);
+void mx_qnet_hooks(struct qnet *q, struct zp_run_hooks *h, int compare);
+enum zp_status mx_alloc_float_out(struct qnet *q, struct zp_err *err);
+enum zp_status mx_paired_batch(struct qnet *q, const float *x, int bn, float *logits,
+                                   struct zp_err *err);
+enum zp_status mx_bias_correct(struct qnet *q, struct zp_progress *prog, struct zp_err *err);
+
+#endif

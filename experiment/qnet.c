@@ -1,0 +1,417 @@
+/* The quantized network of one cell: fake-quantized weights, activation
+ * quantizers at the layer inputs (and outputs), the runtime hooks that apply them,
+ * the paired float/quantized pass behind per-layer metrics, and empirical bias
+ * correction. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "calib/bias_correction.h"
+#include "calib/calib.h"
+#include "common/mem.h"
+#include "common/round.h"
+#include "common/rng.h"
+#include "experiment/metrics.h"
+#include "experiment/model_ctx.h"
+#include "experiment/runner.h"
+#include "model/graph.h"
+#include "schemes/granularity.h"
+#include "train/qat.h"
+
+/* ---- the quantized network of one cell -------------------------------------- */
+
+
+
+/* The weight quantizer of layer l: an override if one names the layer. */
+static const struct zp_scheme_config *layer_wcfg(const struct zp_model_ctx *m,
+                                                 const struct zp_variant *v, int l,
+                                                 const char **label)
+{
+    const struct zp_layer_info *li = zp_graph_layer(m->g, l);
+    for (int o = 0; o < m->mc->n_overrides; o++) {
+        const struct zp_override *ov = &m->mc->overrides[o];
+        for (int k = 0; k < ov->n_layers; k++) {
+            const char *name = ov->layers[k];
+            int hit = strcmp(name, li->name) == 0 || (strcmp(name, "first") == 0 && l == 0) ||
+                      (strcmp(name, "last") == 0 && l == m->n_layers - 1);
+            if (name[0] == '#') {
+                int i = atoi(name + 1);
+                hit |= i == l || (i < 0 && m->n_layers + i == l);
+            }
+            if (hit) {
+                if (label)
+                    *label = ov->label;
+                return &ov->w;
+            }
+        }
+    }
+    return &v->w;
+}
+
+/* Fake-quantizes layer l's weights with the variant's quantizer. With a weight
+ * calibration method (affine schemes) each slice's range comes from it instead
+ * of min/max, which clips outliers; qp receives the slice parameters. */
+static enum zp_status quant_weights(const struct zp_model_ctx *m, const struct zp_variant *v,
+                                    int l, float *out, struct zp_tensor_qparams *qp,
+                                    struct zp_err *err)
+{
+    const struct zp_layer_info *li = zp_graph_layer(m->g, l);
+    const struct zp_scheme_config *cfg = layer_wcfg(m, v, l, NULL);
+    char what[300];
+    snprintf(what, sizeof what, "%s: weights of layer '%s'", m->mc->path, li->name);
+    if (!v->weight_calib[0] || cfg != &v->w) /* overrides keep their own fit */
+        return zp_fake_quant(cfg, mx_base_weight(m, l), li->wshape, li->wndim, what, out, qp, err);
+    if (cfg->granularity == ZP_PER_CHANNEL && cfg->axis != 0)
+        return zp_err_set(err, ZP_ECONFIG, "%s: weight_calibration needs axis 0", what);
+    enum zp_calib_method method;
+    zp_calib_method_parse(v->weight_calib, &method);
+    struct zp_calib_options o = zp_calib_options_default(method);
+    o.percentile = v->weight_calib_percentile;
+    o.bits = cfg->bits < 2 ? 2 : cfg->bits;
+    mx_probe_symmetric(cfg, &o.symmetric, &o.narrow_range);
+    if (method == ZP_CALIB_KL && o.bins < (1 << o.bits))
+        o.bins = 1 << o.bits;
+    size_t n = mx_weight_count(li);
+    int64_t ch = cfg->granularity == ZP_PER_CHANNEL ? li->wshape[0] : 1;
+    float *lo = malloc((size_t)ch * 2 * sizeof *lo);
+    qp->n_slices = (size_t)ch;
+    qp->slice = calloc((size_t)ch, sizeof *qp->slice);
+    if (!lo || !qp->slice) {
+        free(lo);
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    }
+    float *hi = lo + ch;
+    enum zp_status st =
+        zp_calib_tensor(&o, mx_base_weight(m, l), ch, (int64_t)(n / (size_t)ch), lo, hi, err);
+    for (int64_t c = 0; c < ch && !st; c++)
+        st = cfg->scheme->fit_range(cfg, lo[c], hi[c], &qp->slice[c], err);
+    free(lo);
+    if (st) {
+        zp_err_prefix(err, "%s (weight_calibration %s)", what, v->weight_calib);
+        return st;
+    }
+    zp_tensor_apply(cfg, qp, mx_base_weight(m, l), li->wshape, li->wndim, out, NULL);
+    return ZP_OK;
+}
+
+/* int32 biases, as integer inference stores them: each rounded to a multiple of
+ * input scale x weight scale of its output channel (affine quantizers only). */
+void mx_round_biases_int32(struct qnet *q)
+{
+    struct zp_model_ctx *m = q->m;
+    for (int l = 0; l < m->n_layers; l++) {
+        const struct zp_layer_info *li = zp_graph_layer(m->g, l);
+        const struct zp_tensor_qparams *wq = &q->wqp[l];
+        if (!q->act_cfg[l] || q->act[l].n_levels > 0 || !wq->n_slices || !li->bias)
+            continue;
+        if (!q->biases[l] && !(q->biases[l] = zp_alloc((size_t)li->n_out * sizeof(float))))
+            continue;
+        const float *b = q->biases[l];
+        size_t per_ch = wq->n_slices / (size_t)li->n_out;
+        for (int64_t c = 0; c < li->n_out; c++) {
+            const struct zp_qparams *wp =
+                &wq->slice[wq->n_slices == 1 ? 0 : (size_t)c * (per_ch ? per_ch : 1)];
+            double step = (double)q->act[l].scale * (double)wp->scale;
+            double src = q->bias_corrected ? b[c] : li->bias[c];
+            q->biases[l][c] = wp->n_levels > 0 || step <= 0
+                                  ? (float)src
+                                  : (float)(zp_round_half_even(src / step) * step);
+        }
+    }
+}
+
+void mx_qnet_free(struct qnet *q)
+{
+    int n = q->m->n_layers;
+    for (int l = 0; l < n; l++) {
+        if (q->weights)
+            zp_free(q->weights[l]);
+        if (q->biases)
+            zp_free(q->biases[l]);
+        if (q->float_out)
+            zp_free(q->float_out[l]);
+        if (q->lacc)
+            zp_layer_acc_free(&q->lacc[l]);
+        if (q->bc)
+            zp_bias_corr_free(q->bc[l]);
+        if (q->wqp)
+            zp_tensor_qparams_free(&q->wqp[l]);
+    }
+    free(q->wqp);
+    free(q->weights);
+    free(q->biases);
+    free(q->float_out);
+    free(q->lacc);
+    free(q->bc);
+    free(q->act);
+    free(q->outq);
+    free(q->act_cfg);
+    free(q->pad);
+    free(q->act_lo);
+}
+
+/* x = dequantize(quantize(x)) for n values under one slice's parameters, in
+ * chunks whose codes fit on the stack (thread-safe, no allocation). */
+#define ZP_QCHUNK 2048
+static void fake_quant_inplace(const struct zp_scheme_config *c, const struct zp_qparams *p,
+                               float *x, size_t n)
+{
+    int32_t codes[ZP_QCHUNK];
+    for (size_t i0 = 0; i0 < n; i0 += ZP_QCHUNK) {
+        size_t len = n - i0 < ZP_QCHUNK ? n - i0 : ZP_QCHUNK;
+        c->scheme->quantize(c, p, x + i0, codes, len);
+        c->scheme->dequantize(c, p, codes, x + i0, len);
+    }
+}
+
+/* A layer input of a whole batch (node-by-node schedule), in parallel chunks. */
+static void quant_input(void *ctx, int layer, float *x, int batch)
+{
+    struct qnet *q = ctx;
+    if (!q->quant_act)
+        return;
+    size_t n = mx_in_size(zp_graph_layer(q->m->g, layer)) * (size_t)batch;
+    long nchunks = (long)((n + ZP_QCHUNK - 1) / ZP_QCHUNK);
+#pragma omp parallel for schedule(static)
+    for (long ci = 0; ci < nchunks; ci++) {
+        size_t i0 = (size_t)ci * ZP_QCHUNK;
+        fake_quant_inplace(q->act_cfg[layer], &q->act[layer], x + i0,
+                           n - i0 < ZP_QCHUNK ? n - i0 : ZP_QCHUNK);
+    }
+}
+
+/* One image's layer input, from the runtime's worker threads (fast schedule). */
+static void quant_input_image(void *ctx, int layer, float *x)
+{
+    struct qnet *q = ctx;
+    fake_quant_inplace(q->act_cfg[layer], &q->act[layer], x,
+                       mx_in_size(zp_graph_layer(q->m->g, layer)));
+}
+
+/* A quantization point at the layer output, before its activation. */
+static void quant_output(void *ctx, int layer, float *y, int batch)
+{
+    struct qnet *q = ctx;
+    fake_quant_inplace(q->act_cfg[layer], &q->outq[layer], y,
+                       mx_out_size(zp_graph_layer(q->m->g, layer)) * (size_t)batch);
+}
+
+static void capture_output(void *ctx, int layer, const float *y, int batch)
+{
+    struct qnet *q = ctx;
+    size_t n = mx_out_size(zp_graph_layer(q->m->g, layer)) * (size_t)batch;
+    memcpy(q->float_out[layer], y, n * sizeof *y);
+}
+
+static void compare_output(void *ctx, int layer, const float *y, int batch)
+{
+    struct qnet *q = ctx;
+    const struct zp_layer_info *li = zp_graph_layer(q->m->g, layer);
+    int64_t ch = li->out_ndim > 1 ? li->out_shape[0] : (int64_t)mx_out_size(li);
+    int64_t sp = mx_out_spatial(li);
+    if (q->lacc)
+        zp_layer_acc_add(&q->lacc[layer], q->float_out[layer], y, batch, sp);
+    if (q->bc && q->bc[layer])
+        zp_bias_corr_add(q->bc[layer], q->float_out[layer], y, batch, ch, sp);
+}
+
+enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
+                                 const struct zp_variant *v, int quant_w, int quant_act, int k,
+                                 struct zp_progress *prog, struct zp_err *err)
+{
+    memset(q, 0, sizeof *q);
+    q->m = m;
+    q->v = v;
+    q->quant_act = quant_act;
+    int n = m->n_layers;
+    q->weights = calloc((size_t)n, sizeof *q->weights);
+    q->biases = calloc((size_t)n, sizeof *q->biases);
+    q->act = calloc((size_t)n, sizeof *q->act);
+    q->act_cfg = calloc((size_t)n, sizeof *q->act_cfg);
+    q->pad = calloc((size_t)n, sizeof *q->pad);
+    q->act_lo = calloc((size_t)n * 2, sizeof *q->act_lo);
+    q->wqp = calloc((size_t)n, sizeof *q->wqp);
+    if (!q->weights || !q->biases || !q->act || !q->act_cfg || !q->pad || !q->act_lo || !q->wqp)
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    q->act_hi = q->act_lo + n;
+    for (int l = 0; l < n; l++) {
+        q->act_lo[l] = q->act_hi[l] = NAN;
+        if (!quant_w) {
+            if (m->base_w) { /* activations only: the (pruned) float weights */
+                size_t wn = mx_weight_count(zp_graph_layer(m->g, l));
+                q->weights[l] = zp_alloc(wn * sizeof(float));
+                if (!q->weights[l])
+                    return zp_err_set(err, ZP_ENOMEM, "out of memory");
+                memcpy(q->weights[l], m->base_w[l], wn * sizeof(float));
+            }
+            continue;
+        }
+        const struct zp_layer_info *li = zp_graph_layer(m->g, l);
+        size_t wn = 1;
+        for (int d = 0; d < li->wndim; d++)
+            wn *= (size_t)li->wshape[d];
+        q->weights[l] = zp_alloc(wn * sizeof(float));
+        if (!q->weights[l])
+            return zp_err_set(err, ZP_ENOMEM, "out of memory");
+        if (quant_weights(m, v, l, q->weights[l], &q->wqp[l], err))
+            return err->status;
+    }
+    if (!quant_act)
+        return ZP_OK;
+    struct act_cal *cal = NULL;
+    if (mx_calibrate(m, k, v, prog, &cal, err))
+        return err->status;
+    for (int l = 0; l < n; l++) {
+        const struct act_cal *a = &cal[l];
+        const struct zp_scheme_config *c = &v->a;
+        q->act_cfg[l] = c;
+        q->act_lo[l] = a->lo;
+        q->act_hi[l] = a->hi;
+        if (c->scheme->fit_range) {
+            if (c->scheme->fit_range(c, a->lo, a->hi, &q->act[l], err))
+                goto act_fail;
+        } else {
+            /* Codebook schemes fit on the calibration sample, clipped to the range. */
+            float *s = malloc((a->n_sample + 2) * sizeof *s);
+            if (!s)
+                return zp_err_set(err, ZP_ENOMEM, "out of memory");
+            size_t ns = 0;
+            for (size_t i = 0; i < a->n_sample; i++)
+                s[ns++] = fminf(fmaxf(a->sample[i], a->lo), a->hi);
+            s[ns++] = a->lo;
+            s[ns++] = a->hi;
+            enum zp_status st = c->scheme->fit(c, s, ns, &q->act[l], err);
+            free(s);
+            if (st)
+                goto act_fail;
+        }
+        double x0, lsb;
+        zp_zero_decode(c, &q->act[l], &x0, &lsb);
+        q->pad[l] = (float)x0;
+        if (m->mc->act_at) {
+            if (!q->outq && !(q->outq = calloc((size_t)n, sizeof *q->outq)))
+                return zp_err_set(err, ZP_ENOMEM, "out of memory");
+            if (!c->scheme->fit_range)
+                return zp_err_set(err, ZP_EUNSUPPORTED,
+                                  "quantize_at \"inputs+outputs\" needs a range-based activation "
+                                  "scheme, not '%s'",
+                                  c->scheme->name);
+            if (c->scheme->fit_range(c, a->out_lo, a->out_hi, &q->outq[l], err)) {
+                zp_err_prefix(err, "output quantizer of layer '%s'", zp_graph_layer(m->g, l)->name);
+                return err->status;
+            }
+        }
+        continue;
+    act_fail:
+        zp_err_prefix(err, "activation quantizer of layer '%s' (range [%g, %g])",
+                      zp_graph_layer(m->g, l)->name, a->lo, a->hi);
+        return err->status;
+    }
+    return ZP_OK;
+}
+
+void mx_qnet_hooks(struct qnet *q, struct zp_run_hooks *h, int compare)
+{
+    memset(h, 0, sizeof *h);
+    h->ctx = q;
+    h->weights = (const float *const *)q->weights;
+    h->biases = (const float *const *)q->biases;
+    /* Paired (compare) runs go node by node over the batch; the rest take the
+     * runtime's fast per-image schedule. */
+    int hooked = compare || q->outq; /* output points exist on the batch schedule only */
+    h->layer_input = q->quant_act && hooked ? quant_input : NULL;
+    h->layer_input_image = q->quant_act && !hooked ? quant_input_image : NULL;
+    h->layer_output_edit = q->quant_act && q->outq ? quant_output : NULL;
+    h->pad_value = q->quant_act ? q->pad : NULL;
+    h->layer_output = compare ? compare_output : NULL;
+}
+
+/* Allocates the float-output buffers used by paired passes. */
+enum zp_status mx_alloc_float_out(struct qnet *q, struct zp_err *err)
+{
+    int n = q->m->n_layers;
+    q->float_out = calloc((size_t)n, sizeof *q->float_out);
+    if (!q->float_out)
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    for (int l = 0; l < n; l++) {
+        q->float_out[l] =
+            zp_alloc(mx_out_size(zp_graph_layer(q->m->g, l)) * (size_t)q->m->batch * sizeof(float));
+        if (!q->float_out[l])
+            return zp_err_set(err, ZP_ENOMEM, "out of memory for per-layer outputs");
+    }
+    return ZP_OK;
+}
+
+/* One paired batch: float run capturing layer outputs, then the quantized run
+ * comparing against them. logits receives the quantized logits. */
+enum zp_status mx_paired_batch(struct qnet *q, const float *x, int bn, float *logits,
+                                   struct zp_err *err)
+{
+    struct zp_run_hooks fh = {.ctx = q, .layer_output = capture_output,
+                              .weights = (const float *const *)q->m->base_w};
+    if (zp_graph_run(q->m->g, x, bn, logits, &fh, err))
+        return err->status;
+    struct zp_run_hooks qh;
+    mx_qnet_hooks(q, &qh, 1);
+    return zp_graph_run(q->m->g, x, bn, logits, &qh, err);
+}
+
+/* Empirical bias correction (Nagel et al. 2019): layer by layer in execution
+ * order, E[y' - y] per output channel is measured on the calibration examples
+ * with the layers before it already corrected, and subtracted from its bias.
+ * Sequential on purpose: correcting every layer from one pass would also cancel
+ * the error each layer inherits from upstream, which upstream corrections then
+ * remove a second time. Uses at most ZP_BC_EXAMPLES calibration examples. */
+#define ZP_BC_EXAMPLES 256
+enum zp_status mx_bias_correct(struct qnet *q, struct zp_progress *prog, struct zp_err *err)
+{
+    struct zp_model_ctx *m = q->m;
+    int n = m->n_layers;
+    const struct zp_calib_cfg *cc = &m->mc->calib[0];
+    int cn = 0;
+    uint32_t *idx = mx_calib_indices(m, cc, &cn);
+    if (cn > ZP_BC_EXAMPLES)
+        cn = ZP_BC_EXAMPLES;
+    zp_progress_note(prog, "bias correction, layer by layer, on %d calibration examples", cn);
+    q->bc = calloc((size_t)n, sizeof *q->bc);
+    float *batch = zp_alloc((size_t)m->batch * zp_dataset_example_size(&m->calib) * sizeof(float));
+    float *logits = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
+    enum zp_status st = (!q->bc || !idx || !batch || !logits)
+                            ? zp_err_set(err, ZP_ENOMEM, "out of memory")
+                            : ZP_OK;
+    for (int l = 0; l < n && !st; l++) {
+        const struct zp_layer_info *li = zp_graph_layer(m->g, l);
+        q->bc[l] = zp_bias_corr_new(li->n_out);
+        if (!q->bc[l]) {
+            st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+            break;
+        }
+        for (int b0 = 0; b0 < cn && !st; b0 += m->batch) {
+            int bn = cn - b0 < m->batch ? cn - b0 : m->batch;
+            mx_gather(&m->calib, idx + b0, bn, batch);
+            st = mx_paired_batch(q, batch, bn, logits, err);
+        }
+        float *corr = zp_alloc((size_t)li->n_out * sizeof(float));
+        q->biases[l] = zp_alloc((size_t)li->n_out * sizeof(float));
+        if (!st && (!corr || !q->biases[l]))
+            st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+        if (!st) {
+            zp_bias_corr_result(q->bc[l], corr);
+            for (int64_t c = 0; c < li->n_out; c++)
+                q->biases[l][c] = (li->bias ? li->bias[c] : 0.0f) - corr[c];
+        }
+        zp_free(corr);
+        zp_bias_corr_free(q->bc[l]);
+        q->bc[l] = NULL;
+        zp_progress_sub(prog, 0);
+    }
+    free(q->bc);
+    q->bc = NULL;
+    free(idx);
+    zp_free(batch);
+    zp_free(logits);
+    return st;
+}
