@@ -54,7 +54,7 @@ PLUGIN_SRCS := $(wildcard plugins/*.c)
 PLUGINS     := $(PLUGIN_SRCS:plugins/%.c=$(BUILD)/plugins/%.so)
 FUZZ_SRCS   := $(wildcard fuzz/fuzz_*.c)
 
-.PHONY: all deps test test-release asan unit fuzz install clean help run bench check-headers
+.PHONY: all deps test test-release asan unit fuzz install clean help run bench check-headers check-layers
 all: deps
 	@$(MAKE) --no-print-directory build-all
 
@@ -72,6 +72,7 @@ help:
 	@echo "make asan       unit tests under ASan + UBSan only"
 	@echo "make fuzz       bounded libFuzzer runs of every parser (FUZZ_SECONDS=60 each)"
 	@echo "make bench      kernel benchmark: harness bench configs/bench_mobilenet.json"
+	@echo "make check-layers  includes point down the layers (scripts/check_layers.sh)"
 	@echo "make install    install bin/harness and plugins under PREFIX ($(PREFIX))"
 	@echo "make deps       install missing Debian packages (needs root)"
 
@@ -119,13 +120,20 @@ unit: deps
 unit-run: $(TEST_BINS) $(PLUGINS) $(HARNESS)
 	@ZP_BUILD=$(BUILD) ZP_HARNESS=$(HARNESS) sh tests/run.sh $(TEST_BINS)
 
-# Both builds run even when the first fails; the last line sums them up.
+# The layering rule (scripts/check_layers.sh holds the table of layers).
+check-layers:
+	@sh scripts/check_layers.sh && echo "check-layers: ok"
+
+# Both builds run even when the first fails; the last line sums them up (a
+# layering violation counts as one failure).
 test: deps
-	@rm -f build/release/test-counts build/asan/test-counts
+	@rm -f build/release/test-counts build/asan/test-counts build/layers-count
+	@mkdir -p build; if sh scripts/check_layers.sh; then echo "check-layers: ok"; \
+	 echo "1 0 0" > build/layers-count; else echo "0 1 0" > build/layers-count; fi
 	@$(MAKE) --no-print-directory MODE=release BUILD=build/release unit; \
 	 $(MAKE) --no-print-directory MODE=asan BUILD=build/asan unit; \
-	 cat build/release/test-counts build/asan/test-counts 2>/dev/null | \
-	 awk '{p+=$$1; f+=$$2; s+=$$3; n++} END {if (n < 2) f++; \
+	 cat build/layers-count build/release/test-counts build/asan/test-counts 2>/dev/null | \
+	 awk '{p+=$$1; f+=$$2; s+=$$3; n++} END {if (n < 3) f++; \
 	      printf "%d passed, %d failed, %d skipped\n", p, f, s; exit f > 0}'
 
 asan: deps

@@ -13,7 +13,7 @@
 
 #include "common/rng.h"
 #include "model/graph.h"
-#include "model/onnx_export.h"
+#include "train/onnx_export.h"
 #include "onnx.pb-c.h"
 #include "data/dataset.h"
 #include "train/tnet.h"

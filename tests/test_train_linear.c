@@ -15,7 +15,7 @@
 #include "common/rng.h"
 #include "data/dataset.h"
 #include "model/graph.h"
-#include "model/onnx_export.h"
+#include "train/onnx_export.h"
 #include "onnx.pb-c.h"
 #include "train/tnet.h"
 #include "config/train_config.h"

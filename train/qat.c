@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/mem.h"
-#include "model/onnx_export.h"
+#include "train/onnx_export.h"
 #include "schemes/granularity.h"
 #include "train/trainer.h"
 

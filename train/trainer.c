@@ -9,7 +9,7 @@
 
 #include "common/mem.h"
 #include "common/rng.h"
-#include "model/onnx_export.h"
+#include "train/onnx_export.h"
 
 static double now_s(void)
 {

@@ -3,9 +3,10 @@
  * ReLU6 as Clip(0, 6) with scalar min / max initializers (opset 13 input form),
  * ReLU, GlobalAveragePool, AveragePool, Flatten(axis 1) and Gemm(transB = 1):
  * the operators the loader (model/graph.h) supports. Input "input" is NCHW with
- * a symbolic batch dimension "N"; the output is "logits". */
-#ifndef ZP_MODEL_ONNX_EXPORT_H
-#define ZP_MODEL_ONNX_EXPORT_H
+ * a symbolic batch dimension "N"; the output is "logits". It lives in train/
+ * because it serialises a training network; the runtime (model/) only reads ONNX. */
+#ifndef ZP_TRAIN_ONNX_EXPORT_H
+#define ZP_TRAIN_ONNX_EXPORT_H
 
 #include "common/err.h"
 #include "train/tnet.h"

@@ -1,6 +1,6 @@
-/* ONNX export of a trained network (see model/onnx_export.h). Every message
+/* ONNX export of a trained network (see train/onnx_export.h). Every message
  * object is allocated from one pool and released together after packing. */
-#include "model/onnx_export.h"
+#include "train/onnx_export.h"
 
 #include <math.h>
 #include <stdio.h>
