@@ -155,18 +155,8 @@ void mx_qnet_free(struct qnet *q)
 
 /* x = dequantize(quantize(x)) for n values under one slice's parameters, in
  * chunks whose codes fit on the stack (thread-safe, no allocation). */
+/* Parallel chunks of a batch-sized layer input. */
 #define ZP_QCHUNK 2048
-static void fake_quant_inplace(const struct zp_scheme_config *c, const struct zp_qparams *p,
-                               float *x, size_t n)
-{
-    int32_t codes[ZP_QCHUNK];
-    for (size_t i0 = 0; i0 < n; i0 += ZP_QCHUNK) {
-        size_t len = n - i0 < ZP_QCHUNK ? n - i0 : ZP_QCHUNK;
-        c->scheme->quantize(c, p, x + i0, codes, len);
-        c->scheme->dequantize(c, p, codes, x + i0, len);
-    }
-}
-
 /* A layer input of a whole batch (node-by-node schedule), in parallel chunks. */
 static void quant_input(void *ctx, int layer, float *x, int batch)
 {
@@ -178,8 +168,8 @@ static void quant_input(void *ctx, int layer, float *x, int batch)
 #pragma omp parallel for schedule(static)
     for (long ci = 0; ci < nchunks; ci++) {
         size_t i0 = (size_t)ci * ZP_QCHUNK;
-        fake_quant_inplace(q->act_cfg[layer], &q->act[layer], x + i0,
-                           n - i0 < ZP_QCHUNK ? n - i0 : ZP_QCHUNK);
+        zp_fake_quant_run(q->act_cfg[layer], &q->act[layer], x + i0, x + i0,
+                          n - i0 < ZP_QCHUNK ? n - i0 : ZP_QCHUNK, NULL);
     }
 }
 
@@ -187,16 +177,16 @@ static void quant_input(void *ctx, int layer, float *x, int batch)
 static void quant_input_image(void *ctx, int layer, float *x)
 {
     struct qnet *q = ctx;
-    fake_quant_inplace(q->act_cfg[layer], &q->act[layer], x,
-                       mx_in_size(zp_graph_layer(q->m->g, layer)));
+    zp_fake_quant_run(q->act_cfg[layer], &q->act[layer], x, x,
+                      mx_in_size(zp_graph_layer(q->m->g, layer)), NULL);
 }
 
 /* A quantization point at the layer output, before its activation. */
 static void quant_output(void *ctx, int layer, float *y, int batch)
 {
     struct qnet *q = ctx;
-    fake_quant_inplace(q->act_cfg[layer], &q->outq[layer], y,
-                       mx_out_size(zp_graph_layer(q->m->g, layer)) * (size_t)batch);
+    zp_fake_quant_run(q->act_cfg[layer], &q->outq[layer], y, y,
+                      mx_out_size(zp_graph_layer(q->m->g, layer)) * (size_t)batch, NULL);
 }
 
 static void capture_output(void *ctx, int layer, const float *y, int batch)

@@ -212,6 +212,19 @@ enum zp_status zp_tensor_fit(const struct zp_scheme_config *cfg, const float *x,
     return ZP_OK;
 }
 
+void zp_fake_quant_run(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                       const float *x, float *out, size_t n, int32_t *codes)
+{
+    const struct zp_scheme *s = cfg->scheme;
+    int32_t qbuf[ZP_APPLY_CHUNK];
+    for (size_t i0 = 0; i0 < n; i0 += ZP_APPLY_CHUNK) {
+        size_t len = n - i0 < ZP_APPLY_CHUNK ? n - i0 : ZP_APPLY_CHUNK;
+        int32_t *q = codes ? codes + i0 : qbuf;
+        s->quantize(cfg, p, x + i0, q, len);
+        s->dequantize(cfg, p, q, out + i0, len);
+    }
+}
+
 void zp_tensor_apply(const struct zp_scheme_config *cfg, const struct zp_tensor_qparams *qp,
                      const float *x, const int64_t *shape, int ndim, float *out, int32_t *codes)
 {
@@ -219,12 +232,10 @@ void zp_tensor_apply(const struct zp_scheme_config *cfg, const struct zp_tensor_
     struct zp_err err = {0};
     ZP_ASSERT(make_layout(cfg, shape, ndim, "tensor", &L, &err) == ZP_OK);
     ZP_ASSERT(qp && qp->n_slices == L.n_slices && qp->slice);
-    const struct zp_scheme *s = cfg->scheme;
     size_t n_chunks = (L.n + ZP_APPLY_CHUNK - 1) / ZP_APPLY_CHUNK;
     int par = L.n >= ZP_PAR_MIN_ELEMS;
 #pragma omp parallel for schedule(static) if (par)
     for (size_t k = 0; k < n_chunks; k++) {
-        int32_t qbuf[ZP_APPLY_CHUNK];
         size_t f = k * ZP_APPLY_CHUNK;
         size_t end = f + ZP_APPLY_CHUNK < L.n ? f + ZP_APPLY_CHUNK : L.n;
         while (f < end) {
@@ -239,10 +250,8 @@ void zp_tensor_apply(const struct zp_scheme_config *cfg, const struct zp_tensor_
                 len = L.inner - i;
             if (L.gsize - e % L.gsize < len)
                 len = L.gsize - e % L.gsize;
-            const struct zp_qparams *p = &qp->slice[c * L.groups + g];
-            int32_t *q = codes ? codes + f : qbuf;
-            s->quantize(cfg, p, x + f, q, len);
-            s->dequantize(cfg, p, q, out + f, len);
+            zp_fake_quant_run(cfg, &qp->slice[c * L.groups + g], x + f, out + f, len,
+                              codes ? codes + f : NULL);
             f += len;
         }
     }

@@ -41,6 +41,12 @@ void zp_tensor_apply(const struct zp_scheme_config *cfg, const struct zp_tensor_
                      const float *x, const int64_t *shape, int ndim, float *out, int32_t *codes);
 
 /* fit + apply in one call. */
+/* x' = dequantize(quantize(x)) over n values that share one slice's parameters,
+ * in chunks through a stack buffer (codes, when non-NULL, receive the codes). x and
+ * out may be the same array. The one elementwise fake-quant loop: tensors, the
+ * runtime's activation hooks and QAT all call it. */
+void zp_fake_quant_run(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
+                       const float *x, float *out, size_t n, int32_t *codes);
 enum zp_status zp_fake_quant(const struct zp_scheme_config *cfg, const float *x,
                              const int64_t *shape, int ndim, const char *what, float *out,
                              struct zp_tensor_qparams *qp_out /* NULL: discarded */,

@@ -205,9 +205,6 @@ enum zp_status zp_qat_fake_quant_range(const struct zp_scheme_config *cfg, float
         return st;
     float clo, chi;
     slice_range(cfg, &p, &clo, &chi);
-    int32_t *codes = malloc((n ? n : 1) * sizeof(int32_t));
-    if (!codes)
-        return zp_err_set(err, ZP_ENOMEM, "qat: out of memory");
     /* elementwise with one set of parameters: chunks run on all threads */
     const size_t chunk = 16384;
     const long n_chunks = (long)((n + chunk - 1) / chunk);
@@ -216,10 +213,8 @@ enum zp_status zp_qat_fake_quant_range(const struct zp_scheme_config *cfg, float
         size_t i0 = (size_t)c * chunk, i1 = i0 + chunk < n ? i0 + chunk : n;
         for (size_t i = i0; i < i1; i++)
             mask[i] = x[i] >= clo && x[i] <= chi;
-        sc->quantize(cfg, &p, x + i0, codes + i0, i1 - i0);
-        sc->dequantize(cfg, &p, codes + i0, out + i0, i1 - i0);
+        zp_fake_quant_run(cfg, &p, x + i0, out + i0, i1 - i0, NULL);
     }
-    free(codes);
     return ZP_OK;
 }
 
