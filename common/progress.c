@@ -98,3 +98,16 @@ void zp_progress_end(struct zp_progress *p)
         fprintf(stderr, "\r\033[K");
     fprintf(stderr, "done: %ld/%ld cells in %.1f s\n", p->done, p->total, zp_now() - p->start);
 }
+
+void zp_progress_warn(struct zp_progress *p, const char *fmt, ...)
+{
+    if (p->tty && !p->quiet)
+        fprintf(stderr, "\r\033[K");
+    fputs("warning: ", stderr);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+}

@@ -18,6 +18,9 @@ void zp_progress_step(struct zp_progress *p, const char *fmt, ...)
 void zp_progress_sub(struct zp_progress *p, double frac);
 void zp_progress_advance(struct zp_progress *p);
 /* A message line that doesn't fight with the bar. */
+/* A warning line ("warning: ..."), printed even when quiet: quiet silences
+ * progress, not what the user must know about the results. */
+void zp_progress_warn(struct zp_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void zp_progress_note(struct zp_progress *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void zp_progress_end(struct zp_progress *p);

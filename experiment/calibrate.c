@@ -38,7 +38,7 @@ uint32_t *mx_calib_indices(const struct zp_model_ctx *m, const struct zp_calib_c
         zp_rng_seed(&r, c->seed);
         zp_rng_shuffle(&r, idx, n);
     }
-    *n_out = c->size < (int)n ? c->size : (int)n;
+    *n_out = c->size < (int)n ? c->size : (int)n; /* = m->calib_used[k] */
     return idx;
 }
 
@@ -139,7 +139,7 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
     if (m->n_cal == (int)(sizeof m->cal / sizeof m->cal[0]))
         return zp_err_set(err, ZP_EINVAL, "too many distinct calibrations in one model");
     zp_progress_note(prog, "calibrating activation ranges: %s on %d examples of %s", cc->method,
-                     cc->size, m->mc->calib_data.name);
+                     m->calib_used[k], m->mc->calib_data.name);
     struct act_cal *out = calloc((size_t)m->n_layers, sizeof *out);
     struct zp_calib **cal = calloc((size_t)m->n_layers * 2, sizeof *cal);
     long long *seen = calloc((size_t)m->n_layers, sizeof *seen);

@@ -41,7 +41,7 @@ static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
 {
     variant_cols(r, m, v, cell);
     if (cell->calib >= 0)
-        zp_csv_int(r, m->mc->calib[cell->calib].size);
+        zp_csv_int(r, m->calib_used[cell->calib]);
     else
         zp_csv_empty(r);
     zp_csv_bool_or_empty(r, zp_variant_nudge(&v->w));
@@ -257,7 +257,7 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
                 zp_csv_empty(lr);
             }
             if (cell->calib >= 0)
-                zp_csv_int(lr, m->mc->calib[cell->calib].size);
+                zp_csv_int(lr, m->calib_used[cell->calib]);
             else
                 zp_csv_empty(lr);
             zp_csv_endrow(lr);

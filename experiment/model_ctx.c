@@ -265,6 +265,16 @@ enum zp_status zp_model_ctx_load(const struct zp_config *cfg, size_t index,
             goto fail;
         }
     }
+    /* A calibration set larger than its dataset uses every example; the size used
+     * is what the CSVs record, and the log says so. */
+    for (int k = 0; k < m->mc->n_calib; k++) {
+        int want = m->mc->calib[k].size;
+        m->calib_used[k] = want < (int)m->calib.n ? want : (int)m->calib.n;
+        if (want > m->calib_used[k])
+            zp_progress_warn(prog, "models[%zu].calibration[%d].size: %d examples asked, dataset '%s' "
+                             "has %d: using %d",
+                             index, k, want, m->mc->calib_data.name, m->calib_used[k], m->calib_used[k]);
+    }
     if (with_train && zp_model_ctx_load_train(m, prog, err))
         goto fail;
     if (check_io(m, err))
@@ -336,7 +346,8 @@ void zp_model_ctx_describe(const struct zp_model_ctx *m, void *obj)
         const struct zp_calib_cfg *c = &m->mc->calib[k];
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "method", c->method);
-        cJSON_AddNumberToObject(e, "size", c->size);
+        cJSON_AddNumberToObject(e, "size", m->calib_used[k]);
+        cJSON_AddNumberToObject(e, "size_requested", c->size);
         cJSON_AddNumberToObject(e, "seed", (double)c->seed);
         cJSON_AddStringToObject(e, "order", c->shuffle ? "shuffled" : "first");
         cJSON_AddStringToObject(e, "dataset", m->mc->calib_data.name);

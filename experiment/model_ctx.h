@@ -49,6 +49,7 @@ struct zp_model_ctx {
     float **base_w; /* per layer: pruned weights, or NULL entries = the model's own */
     struct zp_dataset train; /* QAT only, loaded on first use */
     int train_loaded;
+    int calib_used[ZP_MAX_CALIB]; /* per calibration setting: its size, capped at the data */
 };
 
 struct qnet {

@@ -162,6 +162,58 @@ static void existing_folder_untouched(void **state)
     free(log);
 }
 
+/* A calibration size above the data is capped, with a warning, and the CSVs record
+ * the size used (here the eval set is the calibration set, cut to 20 by --limit). */
+static void calibration_size_capped_and_recorded(void **state)
+{
+    (void)state;
+    if (!have_fashion())
+        skip();
+    const char *d = zp_test_tmpdir("preflight_calib");
+    char cfg[512], out[512], text[2048];
+    snprintf(cfg, sizeof cfg, "%s/c.json", d);
+    snprintf(text, sizeof text,
+             "{\"name\": \"calsize\", \"seed\": 1,\n"
+             " \"schemes\": [{\"scheme\": \"symmetric\", \"bits\": 8}],\n"
+             " \"datasets\": {\"test\": {\"format\": \"idx\", \"images\": \"" IDX "t10k-images-idx3-ubyte.gz\",\n"
+             "   \"labels\": \"" IDX "t10k-labels-idx1-ubyte.gz\", \"mean\": [72.94], \"std\": [90.0]}},\n"
+             " \"models\": [{\"name\": \"a\", \"path\": \"models/fashion_mobilenet.onnx\", \"eval\": \"test\",\n"
+             "   \"modes\": [\"both\"], \"calibration\": {\"method\": \"minmax\", \"size\": 50},\n"
+             "   \"batch\": 10}]}\n");
+    zp_test_write_file(cfg, text);
+    snprintf(out, sizeof out, "%s/out", d);
+    char *log = NULL;
+    int rc = zp_test_sh(&log, "%s run %s --out %s --limit 20 --quiet --no-plots 2>&1", zp_test_harness(),
+                        cfg, out);
+    if (rc != 0)
+        fail_msg("run failed: %s", log);
+    assert_non_null(strstr(log, "warning: models[0].calibration[0].size: 50 examples asked"));
+    char p[600];
+    snprintf(p, sizeof p, "%s/accuracy.csv", out);
+    char *csv = zp_test_read_file(p, NULL);
+    assert_non_null(csv);
+    /* the calib_size column holds 20, the size used */
+    char *hdr_end = strchr(csv, '\n');
+    assert_non_null(hdr_end);
+    *hdr_end = '\0';
+    int col = 0, want = -1;
+    for (char *t = strtok(csv, ","); t; t = strtok(NULL, ","), col++)
+        if (strcmp(t, "calib_size") == 0)
+            want = col;
+    assert_true(want >= 0);
+    char *row = hdr_end + 1;
+    col = 0;
+    char *f = row;
+    for (char *c = row; *c && col < want; c++)
+        if (*c == ',') {
+            col++;
+            f = c + 1;
+        }
+    assert_int_equal(atoi(f), 20);
+    free(csv);
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +222,7 @@ int main(void)
         cmocka_unit_test(bad_labels_leave_nothing),
         cmocka_unit_test(shape_mismatch_leaves_nothing),
         cmocka_unit_test(existing_folder_untouched),
+        cmocka_unit_test(calibration_size_capped_and_recorded),
     };
     return ZP_RUN_TESTS(tests);
 }
