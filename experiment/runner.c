@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "model/graph.h"
 #include "store/sysinfo.h"
 
 /* SIGINT / SIGTERM finish the current cell's commit, then stop: a finished cell is
@@ -146,6 +147,14 @@ static enum zp_status preflight(const struct zp_config *cfg, const struct zp_pla
             *first = m;
         else
             zp_model_ctx_free(m);
+    }
+    /* The models of the tensor experiments (tensors.models) are read per cell. */
+    for (size_t wi = 0; wi < cfg->n_weight_models && !err->status; wi++) {
+        struct zp_graph *g = NULL;
+        if (zp_onnx_load(cfg->weight_models[wi], &g, err) == ZP_OK)
+            zp_graph_free(g);
+        else
+            zp_err_prefix(err, "tensors.models[%zu]", wi);
     }
     if (err->status) {
         zp_model_ctx_free(*first);
