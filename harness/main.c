@@ -86,7 +86,25 @@ static int cmd_help(int argc, char **argv)
  * the program once with OMP_WAIT_POLICY=PASSIVE. */
 static void reexec_passive(char **argv)
 {
-    if (getenv("OMP_WAIT_POLICY") || setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0)
+    if (getenv("OMP_WAIT_POLICY"))
+        return;
+    /* Re-execution would leave valgrind (the new image runs natively) or, under an
+     * explicit loader (ld.so bin/harness ...), start the loader with our arguments:
+     * there, run with libgomp's default policy and say how to choose it. (Setting
+     * the variable from the executable's preinit array is too early: libc's own
+     * initializer resets environ afterwards, before libgomp reads it.) */
+    const char *pre = getenv("LD_PRELOAD");
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = '\0';
+    const char *base = strrchr(self, '/') ? strrchr(self, '/') + 1 : self;
+    if (n <= 0 || (pre && strstr(pre, "vgpreload")) || strncmp(base, "ld-", 3) == 0 ||
+        strncmp(base, "ld.so", 5) == 0) {
+        fprintf(stderr, "harness: note: OpenMP threads wait actively (libgomp's default); set "
+                        "OMP_WAIT_POLICY=PASSIVE when the machine is shared\n");
+        return;
+    }
+    if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0)
         return;
     execv("/proc/self/exe", argv); /* on failure: carry on with the active policy */
 }
