@@ -7,6 +7,24 @@
 
 #include "store/results.h"
 
+/* The label a config entry gave ("A8" of "A8: asymmetric 8b per-channel ..."),
+ * or the whole label when the entry gave none. */
+static void entry_label(const struct zp_variant *v, char *out, size_t n)
+{
+    const char *colon = strstr(v->label, ": ");
+    size_t len = colon ? (size_t)(colon - v->label) : strlen(v->label);
+    snprintf(out, n, "%.*s", (int)len, v->label);
+}
+
+/* A name of --only selects a variant by its label, its entry's label (every
+ * variant a sweep entry expands to) or its scheme's name. */
+static int matches(const struct zp_variant *v, const char *tok)
+{
+    char entry[160];
+    entry_label(v, entry, sizeof entry);
+    return strcmp(tok, v->label) == 0 || strcmp(tok, entry) == 0 || strcmp(tok, v->w.scheme->name) == 0;
+}
+
 static int selected(const struct zp_variant *v, const char *only)
 {
     if (!only)
@@ -14,9 +32,48 @@ static int selected(const struct zp_variant *v, const char *only)
     char buf[2048];
     snprintf(buf, sizeof buf, "%s", only);
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-        if (strcmp(tok, v->label) == 0 || strcmp(tok, v->w.scheme->name) == 0)
+        if (matches(v, tok))
             return 1;
     return 0;
+}
+
+/* Appends name to the comma list in out unless it is there already. */
+static void add_name(char *out, size_t n, const char *name)
+{
+    size_t len = strlen(out), k = strlen(name);
+    for (const char *p = out; (p = strstr(p, name)) != NULL; p += k)
+        if ((p == out || p[-1] == ' ') && (p[k] == ',' || p[k] == '\0'))
+            return;
+    if (len + k + 3 < n)
+        snprintf(out + len, n - len, "%s%s", len ? ", " : "", name);
+    else if (len + 4 < n)
+        snprintf(out + len, n - len, "...");
+}
+
+/* Every name in --only must match a label or a scheme name: a typo would else
+ * silently drop cells. The error lists what the config offers. */
+static enum zp_status check_only(const struct zp_config *cfg, const char *only, struct zp_err *err)
+{
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", only);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int hit = 0;
+        for (size_t v = 0; v < cfg->n_variants && !hit; v++)
+            hit = matches(&cfg->variants[v], tok);
+        if (hit)
+            continue;
+        char schemes[300] = "", labels[600] = "";
+        for (size_t v = 0; v < cfg->n_variants; v++) {
+            char entry[160];
+            entry_label(&cfg->variants[v], entry, sizeof entry);
+            add_name(schemes, sizeof schemes, cfg->variants[v].w.scheme->name);
+            add_name(labels, sizeof labels, entry);
+        }
+        return zp_err_set(err, ZP_ECONFIG,
+                          "--only: '%s' is no scheme name or label of %s; schemes: %s; labels: %s", tok,
+                          cfg->path, schemes, labels);
+    }
+    return ZP_OK;
 }
 
 static enum zp_status push(struct zp_plan *plan, size_t *cap, struct zp_cell *c, struct zp_err *err)
@@ -40,14 +97,9 @@ enum zp_status zp_plan_build(const struct zp_config *cfg, const char *only, stru
                              struct zp_err *err)
 {
     memset(plan, 0, sizeof *plan);
-    size_t cap = 0, n_sel = 0;
-    for (size_t v = 0; v < cfg->n_variants; v++)
-        n_sel += selected(&cfg->variants[v], only);
-    if (!n_sel)
-        return zp_err_set(err, ZP_ECONFIG,
-                          "--only %s: matches no scheme name or label of %s (see the labels with "
-                          "'harness run %s --only x' errors or in accuracy.csv)",
-                          only, cfg->path, cfg->path);
+    size_t cap = 0;
+    if (only && check_only(cfg, only, err))
+        return err->status;
     struct zp_cell c;
     for (size_t s = 0; s < cfg->n_synth; s++)
         for (size_t v = 0; v < cfg->n_variants; v++) {
