@@ -231,6 +231,17 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
     if (skipped)
         zp_progress_note(&prog, "resume: %zu of %zu cells already done in %s", skipped, mine, dir);
     prog.done = (long)skipped;
+    /* ETA classes: cells of one kind and mode cost about the same */
+    int *classes = malloc((plan.n + 1) * sizeof *classes);
+    long n_classes = 0;
+    for (size_t i = 0; classes && i < plan.n; i++) {
+        const struct zp_cell *c = &plan.cells[i];
+        if ((o->shard_n > 1 && (int)(i % (size_t)o->shard_n) != o->shard_i) || zp_cell_done(&rd, c->id))
+            continue;
+        classes[n_classes++] = (int)c->kind * 4 + (c->kind == ZP_CELL_MODEL ? (int)c->mode : 0);
+    }
+    zp_progress_plan(&prog, classes, n_classes);
+    free(classes);
     cJSON *phases = cJSON_CreateObject();
     cJSON *models = cJSON_CreateArray();
     size_t done = skipped, failed = 0;
@@ -255,6 +266,7 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
             if (loaded_model != (long)cell->source && st == ZP_OK) {
                 loaded_model = (long)cell->source;
                 phase_add(phases, "load_and_float_pass", zp_now() - tl);
+                zp_progress_exclude(&prog, zp_now() - tl);
                 cJSON *mo = cJSON_CreateObject();
                 zp_model_ctx_describe(m, mo);
                 cJSON_AddItemToArray(models, mo);
