@@ -8,10 +8,39 @@
 #include "config/bench_config.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/graph.h"
+
+/* The bench's scheme names (config `schemes`, kernels.csv `scheme`) and the
+ * storage format whose kernels each one runs: the scheme -> kernel-format
+ * mapping. The schemes name the same formats in their kernel_family (f32 aside:
+ * "float" is the unquantized baseline); kernels/formats.c holds the formats. */
+static const struct {
+    const char *scheme;
+    enum zp_kfmt fmt;
+} bench_schemes[] = {
+    {"float", ZP_KF_F32},  {"asymmetric", ZP_KF_U8}, {"symmetric", ZP_KF_S8}, {"no-128", ZP_KF_S8N},
+    {"linear4", ZP_KF_Q4}, {"lut4", ZP_KF_LUT4},     {"binary", ZP_KF_BIN},
+};
+
+int zp_bench_scheme_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof bench_schemes / sizeof bench_schemes[0]; i++)
+        if (strcmp(name, bench_schemes[i].scheme) == 0)
+            return (int)bench_schemes[i].fmt;
+    return -1;
+}
+
+const char *zp_bench_scheme_name(enum zp_kfmt f)
+{
+    for (size_t i = 0; i < sizeof bench_schemes / sizeof bench_schemes[0]; i++)
+        if (bench_schemes[i].fmt == f)
+            return bench_schemes[i].scheme;
+    return zp_kfmt_name(f);
+}
 
 static const struct zp_bench_shape mobilenet_pw[] = {
     {3136, 128, 128, "mobilenet_v1_pointwise"},
@@ -241,13 +270,16 @@ static enum zp_status parse(const char *path, const cJSON *root, struct zp_bench
             return zp_err_set(err, ZP_ECONFIG, "%s: schemes: expected a non-empty array of scheme names", path);
         int i = 0;
         for (const cJSON *s = v->child; s; s = s->next, i++) {
-            int f = cJSON_IsString(s) ? zp_kfmt_parse(s->valuestring) : -1;
-            if (f < 0)
-                return zp_err_set(err, ZP_ECONFIG,
-                                  "%s: schemes[%d]: unknown scheme %s%s%s (expected float, asymmetric, symmetric, "
-                                  "no-128, linear4, lut4, binary)",
-                                  path, i, cJSON_IsString(s) ? "'" : "", cJSON_IsString(s) ? s->valuestring : "(not a string)",
-                                  cJSON_IsString(s) ? "'" : "");
+            int f = cJSON_IsString(s) ? zp_bench_scheme_parse(s->valuestring) : -1;
+            if (f < 0) {
+                char names[256] = "";
+                for (size_t b = 0; b < sizeof bench_schemes / sizeof bench_schemes[0]; b++)
+                    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", b ? ", " : "",
+                             bench_schemes[b].scheme);
+                return zp_err_set(err, ZP_ECONFIG, "%s: schemes[%d]: unknown scheme %s%s%s (expected %s)", path, i,
+                                  cJSON_IsString(s) ? "'" : "", cJSON_IsString(s) ? s->valuestring : "(not a string)",
+                                  cJSON_IsString(s) ? "'" : "", names);
+            }
             int dup = 0;
             for (int j = 0; j < c->n_schemes; j++)
                 dup |= c->schemes[j] == f;
@@ -255,8 +287,8 @@ static enum zp_status parse(const char *path, const cJSON *root, struct zp_bench
                 c->schemes[c->n_schemes++] = f;
         }
     } else {
-        for (int f = 0; f < ZP_KF_COUNT; f++)
-            c->schemes[c->n_schemes++] = f;
+        for (size_t b = 0; b < sizeof bench_schemes / sizeof bench_schemes[0]; b++)
+            c->schemes[c->n_schemes++] = (int)bench_schemes[b].fmt;
     }
 
     c->n_isas = 0;
@@ -269,7 +301,7 @@ static enum zp_status parse(const char *path, const cJSON *root, struct zp_bench
             int isa = !cJSON_IsString(s) ? -2 : strcmp(s->valuestring, "best") == 0 ? -1 : zp_isa_parse(s->valuestring);
             if (isa == -2 || (isa == -1 && strcmp(s->valuestring, "best") != 0))
                 return zp_err_set(err, ZP_ECONFIG,
-                                  "%s: isa[%d]: expected best, ref, avx2, avx512bw, avx512vnni, avx512vpopcnt or amx",
+                                  "%s: isa[%d]: expected best, ref, avx2, avx512bw, avx512vnni, avx512vpopcnt, avx512bf16 or amx",
                                   path, i);
             if (c->n_isas == ZP_BENCH_MAX_ISAS)
                 return zp_err_set(err, ZP_ECONFIG, "%s: isa: at most %d entries", path, ZP_BENCH_MAX_ISAS);

@@ -44,6 +44,12 @@ struct zp_bench_config {
     unsigned seed;
 };
 
+/* The bench's scheme names ("float", "symmetric", ...) and the storage format each
+ * one's kernels run on (config/bench_config.c): the format, or -1 if unknown;
+ * the name of a format (its kernels/formats.c name if no bench scheme has it). */
+int zp_bench_scheme_parse(const char *name);
+const char *zp_bench_scheme_name(enum zp_kfmt f);
+
 /* Parses a bench config (errors name the file and JSON path; status ZP_ECONFIG
  * for bad content, ZP_EIO for an unreadable file). Release with zp_bench_config_free. */
 enum zp_status zp_bench_config_load(const char *path, struct zp_bench_config *cfg, struct zp_err *err);

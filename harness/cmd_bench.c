@@ -44,7 +44,7 @@ struct job {
 static void run_gemm(void *p)
 {
     struct job *j = p;
-    j->uk->run(&j->call);
+    zp_gemm_run(j->uk, &j->call);
 }
 
 static void run_dw(void *p)
@@ -169,7 +169,7 @@ static enum zp_status add_gemm(struct ctx *c, const struct zp_gemm_ukernel *uk, 
     j->uk = uk;
     j->call = (struct zp_gemm_call){.a = &j->pa, .b = &j->pb, .c = j->c, .ldc = (size_t)n, .threads = t};
     j->ops = 2.0 * m * n * k;
-    set_identity(&j->row, uk->name, zp_kfmt_scheme(uk->fmt), zp_isa_name(uk->isa), m, n, k, t);
+    set_identity(&j->row, uk->name, zp_bench_scheme_name(uk->fmt), zp_isa_name(uk->isa), m, n, k, t);
     const char *pk = zp_peak_for(uk);
     snprintf(j->row.peak_name, sizeof j->row.peak_name, "%s", pk ? pk : "");
     c->n++;
@@ -224,7 +224,7 @@ static enum zp_status add_dw(struct ctx *c, const struct zp_dw_ukernel *dk, cons
     j->dk = dk;
     j->dp = (struct zp_dw_problem){dk->fmt, d->h, d->w, d->c, d->stride, j->a, j->b, j->c};
     j->ops = 2.0 * ho * wo * d->c * 9;
-    set_identity(&j->row, dk->name, zp_kfmt_scheme(dk->fmt), zp_isa_name(dk->isa), ho * wo, d->c, 9, 1);
+    set_identity(&j->row, dk->name, zp_bench_scheme_name(dk->fmt), zp_isa_name(dk->isa), ho * wo, d->c, 9, 1);
     j->row.is_dw = 1;
     snprintf(j->row.peak_name, sizeof j->row.peak_name, "%s",
              dk->fmt == ZP_KF_F32 && dk->isa != ZP_ISA_REF ? "fma_zmm" : "");
@@ -329,7 +329,7 @@ int zp_cmd_bench(int argc, char **argv)
             isa = zp_isa_parse(argv[++i]);
             if (isa < 0) {
                 char m[160];
-                snprintf(m, sizeof m, "--isa: unknown ISA '%s' (expected ref, avx2, avx512bw, avx512vnni, avx512vpopcnt)",
+                snprintf(m, sizeof m, "--isa: unknown ISA '%s' (expected ref, avx2, avx512bw, avx512vnni, avx512vpopcnt, avx512bf16)",
                          argv[i]);
                 return usage(m);
             }
@@ -420,7 +420,7 @@ int zp_cmd_bench(int argc, char **argv)
                     if (!uk) {
                         if (s == 0 && ti == 0 && !quiet)
                             fprintf(stderr, "harness: bench: no %s kernel for isa %s: skipped\n",
-                                    zp_kfmt_scheme((enum zp_kfmt)cfg.schemes[f]), zp_isa_name((enum zp_isa)isas[v]));
+                                    zp_bench_scheme_name((enum zp_kfmt)cfg.schemes[f]), zp_isa_name((enum zp_isa)isas[v]));
                         continue;
                     }
                     st = add_gemm(&c, uk, sh->m, sh->n, sh->k, t, &rng, &err);

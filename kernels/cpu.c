@@ -1,6 +1,8 @@
-/* CPU feature detection: which ISA levels this machine (and OS) can run. AMX would
- * additionally need arch_prctl(ARCH_REQ_XCOMP_PERM); no AMX kernel exists, so the
- * AMX level is never reported (docs/kernels.md). */
+/* CPU feature detection, the one source of it in the tree: which ISA levels this
+ * machine (and OS) can run, capped by the ISA limit, plus the model name and the
+ * relevant /proc/cpuinfo flags for run.json. AMX would additionally need
+ * arch_prctl(ARCH_REQ_XCOMP_PERM); no AMX kernel exists, so the AMX level is
+ * never reported (docs/kernels.md). */
 #include "kernels/kernels.h"
 
 #include <stdio.h>
@@ -23,27 +25,52 @@ static unsigned detect(void)
     if ((m & (1u << ZP_ISA_AVX512BW)) && __builtin_cpu_supports("avx512vpopcntdq") &&
         __builtin_cpu_supports("avx512bitalg"))
         m |= 1u << ZP_ISA_AVX512VPOPCNT;
+    if ((m & (1u << ZP_ISA_AVX512BW)) && __builtin_cpu_supports("avx512bf16"))
+        m |= 1u << ZP_ISA_AVX512BF16;
 #endif
     return m;
 }
 
-/* ZP_ISA_LIMIT=NAME caps the detected levels at NAME (enum order), so the
- * no-AVX-512 and portable paths can be exercised on a bigger CPU:
- * ZP_ISA_LIMIT=avx2 make unit. Unknown names are ignored. */
-static unsigned apply_limit(unsigned m)
+/* -2: not read yet; -1: no limit; else an enum zp_isa. Benign races: every
+ * thread computes the same values, and callers set the limit before kernels run. */
+static int limit = -2;
+static unsigned detected, mask;
+
+/* An unknown name is ignored (the kernels print nothing; zp_cpu_limit() == -1
+ * then tells the caller no limit is in force). */
+static int env_limit(void)
 {
     const char *lim = getenv("ZP_ISA_LIMIT");
-    int l = lim && *lim ? zp_isa_parse(lim) : -1;
-    if (l >= 0)
-        m &= (2u << l) - 1u;
-    return m;
+    return lim && *lim ? zp_isa_parse(lim) : -1;
 }
 
+int zp_cpu_limit(void)
+{
+    if (limit == -2)
+        limit = env_limit();
+    return limit;
+}
+
+int zp_cpu_set_limit(int isa)
+{
+    if (isa < -1 || isa >= ZP_ISA_COUNT)
+        return -1;
+    limit = isa;
+    mask = 0;
+    return 0;
+}
+
+/* ZP_ISA_LIMIT=NAME caps the detected levels at NAME (enum order), so the
+ * no-AVX-512 and portable paths can be exercised on a bigger CPU:
+ * ZP_ISA_LIMIT=avx2 make unit. */
 unsigned zp_cpu_isa_mask(void)
 {
-    static unsigned mask; /* benign race: every thread computes the same value */
-    if (!mask)
-        mask = apply_limit(detect());
+    if (!mask) {
+        if (!detected)
+            detected = detect();
+        int l = zp_cpu_limit();
+        mask = l >= 0 ? detected & ((2u << l) - 1u) : detected;
+    }
     return mask;
 }
 
@@ -52,12 +79,22 @@ int zp_cpu_has(enum zp_isa isa)
     return (int)(isa < ZP_ISA_COUNT && (zp_cpu_isa_mask() >> isa) & 1u);
 }
 
+enum zp_isa zp_cpu_best(void)
+{
+    enum zp_isa best = ZP_ISA_REF;
+    for (int i = 0; i < ZP_ISA_COUNT; i++)
+        if (zp_cpu_has((enum zp_isa)i))
+            best = (enum zp_isa)i;
+    return best;
+}
+
 static const char *const isa_names[ZP_ISA_COUNT] = {
     [ZP_ISA_REF] = "ref",
     [ZP_ISA_AVX2] = "avx2",
     [ZP_ISA_AVX512BW] = "avx512bw",
     [ZP_ISA_AVX512VNNI] = "avx512vnni",
     [ZP_ISA_AVX512VPOPCNT] = "avx512vpopcnt",
+    [ZP_ISA_AVX512BF16] = "avx512bf16",
     [ZP_ISA_AMX] = "amx",
 };
 
@@ -74,48 +111,53 @@ int zp_isa_parse(const char *name)
     return -1;
 }
 
+/* /proc/cpuinfo, read once: the first "model name" and "flags" lines. */
+static char model[256], flags[8192];
+
+static void read_cpuinfo(void)
+{
+    if (model[0])
+        return;
+    char m[256] = "unknown";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[16384];
+        while (fgets(line, sizeof line, f)) {
+            char *colon = strchr(line, ':');
+            if (!colon)
+                continue;
+            char *val = colon + 1;
+            while (*val == ' ')
+                val++;
+            val[strcspn(val, "\n")] = '\0';
+            if (strncmp(line, "model name", 10) == 0 && strcmp(m, "unknown") == 0)
+                snprintf(m, sizeof m, "%s", val);
+            if (strncmp(line, "flags", 5) == 0 && !flags[0])
+                snprintf(flags, sizeof flags, " %s ", val);
+        }
+        fclose(f);
+    }
+    snprintf(model, sizeof model, "%s", m);
+}
+
 const char *zp_cpu_model(void)
 {
-    static char model[128];
-    if (model[0])
-        return model;
-    snprintf(model, sizeof model, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return model;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0) {
-            char *c = strchr(line, ':');
-            if (c) {
-                c++;
-                while (*c == ' ')
-                    c++;
-                c[strcspn(c, "\n")] = '\0';
-                snprintf(model, sizeof model, "%s", c);
-            }
-            break;
-        }
-    }
-    fclose(f);
+    read_cpuinfo();
     return model;
 }
 
-static const char *const scheme_names[ZP_KF_COUNT] = {
-    [ZP_KF_F32] = "float",   [ZP_KF_U8] = "asymmetric", [ZP_KF_S8] = "symmetric",
-    [ZP_KF_S8N] = "no-128",  [ZP_KF_Q4] = "linear4",    [ZP_KF_LUT4] = "lut4",
-    [ZP_KF_BIN] = "binary",
-};
-
-const char *zp_kfmt_scheme(enum zp_kfmt f)
+int zp_cpu_flags(const char **out, int max)
 {
-    return f < ZP_KF_COUNT ? scheme_names[f] : "?";
-}
-
-int zp_kfmt_parse(const char *scheme)
-{
-    for (int i = 0; i < ZP_KF_COUNT; i++)
-        if (strcmp(scheme, scheme_names[i]) == 0)
-            return i;
-    return -1;
+    static const char *const keep[] = {"avx2", "fma", "avx512f", "avx512bw", "avx512vl",
+                                       "avx512_vnni", "avx512_vpopcntdq", "avx512_bf16",
+                                       "avx512vbmi", "avx_vnni", "amx_tile", "amx_int8"};
+    read_cpuinfo();
+    int n = 0;
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0] && n < max; i++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, " %s ", keep[i]);
+        if (strstr(flags, pat))
+            out[n++] = keep[i];
+    }
+    return n;
 }

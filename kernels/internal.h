@@ -21,11 +21,10 @@ extern "C" {
 /* Bytes of one packed B panel. */
 static inline size_t zp_panel_bytes(enum zp_kfmt f, int kp)
 {
-    switch (f) {
-    case ZP_KF_F32: return (size_t)kp * ZP_NR * sizeof(float);
-    case ZP_KF_Q4:
-    case ZP_KF_LUT4: return (size_t)kp / 2 * ZP_NR;
-    case ZP_KF_BIN: return (size_t)kp * ZP_NR * sizeof(uint64_t);
+    switch (zp_kfmt_traits(f)->pack) {
+    case ZP_KP_F32: return (size_t)kp * ZP_NR * sizeof(float);
+    case ZP_KP_NIB8: return (size_t)kp / 2 * ZP_NR;
+    case ZP_KP_BITS: return (size_t)kp * ZP_NR * sizeof(uint64_t);
     default: return (size_t)kp * ZP_NR;
     }
 }
@@ -37,7 +36,7 @@ static inline int32_t zp_out_i32(int32_t acc, const struct zp_packed_a *a, const
     return (int32_t)((uint32_t)acc + (uint32_t)b->col_corr[j] + (uint32_t)b->row_mult * (uint32_t)a->rowsum[i]);
 }
 
-/* Splits [0, n) into chunks for OpenMP-less threading decisions. */
+/* Column panels of a packed B. */
 static inline int zp_npanels(const struct zp_packed_b *b) { return b->np / ZP_NR; }
 
 #ifdef __cplusplus

@@ -29,21 +29,40 @@ enum zp_isa {
     ZP_ISA_AVX512BW,       /* AVX-512 F/BW/DQ/VL, no VNNI (the "no VNNI" int8 paths) */
     ZP_ISA_AVX512VNNI,     /* + vpdpbusd */
     ZP_ISA_AVX512VPOPCNT,  /* + vpopcntq */
+    ZP_ISA_AVX512BF16,     /* + vdpbf16ps */
     ZP_ISA_AMX,            /* AMX-INT8: not implemented (see docs/kernels.md) */
     ZP_ISA_COUNT
 };
 
-/* Bit i set = ISA i usable on this CPU (and OS). Computed once. */
+/* The one CPU-feature source of the tree (kernels/cpu.c): the kernels' dispatch,
+ * the float runtime's vector paths, the bench and run.json all ask these.
+ * Bit i set = ISA i usable on this CPU (and OS), capped by the ISA limit. */
 unsigned zp_cpu_isa_mask(void);
 int zp_cpu_has(enum zp_isa isa);
+/* The highest level zp_cpu_has reports. */
+enum zp_isa zp_cpu_best(void);
+/* The ISA limit: levels above it (in enum order) count as absent. Initially the
+ * environment's ZP_ISA_LIMIT=NAME (an unknown name is ignored); zp_cpu_set_limit replaces it (-1: no limit). Set it before kernels
+ * run: selection is not synchronised with it. zp_cpu_set_limit returns -1 for an
+ * isa out of range. */
+int zp_cpu_limit(void);
+int zp_cpu_set_limit(int isa);
 const char *zp_isa_name(enum zp_isa isa);
-/* Parses "ref", "avx2", "avx512bw", "avx512vnni", "avx512vpopcnt", "amx"; -1 if unknown. */
+/* Parses "ref", "avx2", "avx512bw", "avx512vnni", "avx512vpopcnt", "avx512bf16",
+ * "amx"; -1 if unknown. */
 int zp_isa_parse(const char *name);
 /* "AMD EPYC ..." from /proc/cpuinfo or "unknown" (static storage). */
 const char *zp_cpu_model(void);
+/* The /proc/cpuinfo flags that matter for kernels (avx2, fma, avx512f, ...,
+ * amx_int8) which this CPU lists, in a fixed order: writes up to max names
+ * (static storage) and returns how many. Not capped by the ISA limit: these are
+ * the machine's facts. */
+int zp_cpu_flags(const char **out, int max);
 
 /* ---- storage formats ------------------------------------------------------------ */
 
+/* One value per storage format; its traits (name, code range, ...) are the table
+ * in kernels/formats.c, which a static assertion keeps the same length as this. */
 enum zp_kfmt {
     ZP_KF_F32 = 0,  /* float x float -> float */
     ZP_KF_U8,       /* uint8 (za) x uint8 (zb) -> int32 sum (a-za)(b-zb) */
@@ -54,10 +73,40 @@ enum zp_kfmt {
     ZP_KF_BIN,      /* sign(a) x sign(b) with alphas -> float */
     ZP_KF_COUNT
 };
-/* The kernels.csv scheme name: "float", "asymmetric", "symmetric", "no-128", ... */
-const char *zp_kfmt_scheme(enum zp_kfmt f);
-/* Inverse of zp_kfmt_scheme; -1 if unknown. */
-int zp_kfmt_parse(const char *scheme);
+
+/* What zp_gemm_problem.a holds for a format. */
+enum zp_ain {
+    ZP_AIN_F32 = 0,  /* float rows */
+    ZP_AIN_U8,       /* uint8 rows with zero point za */
+    ZP_AIN_S8,       /* int8 rows */
+};
+
+/* Packed-B layout family (kernels/internal.h has the byte layout of each). */
+enum zp_kpack {
+    ZP_KP_F32 = 0,   /* [k][32] floats */
+    ZP_KP_I8X4,      /* [kp/4][32][4] int8 (vpdpbusd operand order) */
+    ZP_KP_NIB8,      /* [kp/8][32][4] bytes, two nibbles each */
+    ZP_KP_BITS,      /* [kp words][32] uint64 sign bits */
+};
+
+/* Traits of a storage format. `name` is the name the schemes use for the format
+ * their codes are stored in (struct zp_scheme.kernel_family): the kernels know
+ * formats, never scheme names. */
+struct zp_kfmt_traits {
+    enum zp_kfmt fmt;
+    const char *name;        /* "f32", "u8", "s8", "s8-narrow", "q4", "lut4", "binary" */
+    int code_min, code_max;  /* range of one weight code in zp_gemm_problem.b (float formats: 0, 0) */
+    int code_bits;           /* bits of one stored weight code (32 for f32, 1 for binary) */
+    enum zp_ain ain;         /* what zp_gemm_problem.a holds */
+    enum zp_kpack pack;      /* packed-B layout */
+    int c_float;             /* C is float (else int32) */
+    const char *what;        /* one line for listings */
+};
+const struct zp_kfmt_traits *zp_kfmt_traits(enum zp_kfmt f);
+/* traits name of f, or "?" */
+const char *zp_kfmt_name(enum zp_kfmt f);
+/* Inverse of zp_kfmt_name; -1 if unknown. */
+int zp_kfmt_find(const char *name);
 
 /* How a kernel wants its activations packed. */
 enum zp_afmt {
@@ -121,15 +170,26 @@ struct zp_gemm_call {
     int threads;
 };
 
+/* One row block of a GEMM: rows [i0, i1) of A against every column of B, over the
+ * reduction range [k0, k1) (k0 > 0 adds to what C holds). Called by zp_gemm_run,
+ * possibly on several OpenMP threads at once for disjoint row blocks. */
+typedef void zp_gemm_block_fn(const struct zp_gemm_call *call, int i0, int i1, int k0, int k1);
+
 struct zp_gemm_ukernel {
     const char *name;     /* zp_<fmt>_gemm_ukernel_<MR>x<NR>c<KR>__<isa> */
     enum zp_kfmt fmt;
     enum zp_isa isa;
     enum zp_afmt afmt;
     int mr, nr, kr;
+    int mc;               /* rows per block (the unit of OpenMP work) */
+    int kc;               /* reduction block (0: all of K in one pass) */
     const char *path;     /* short label for the exactness caveat: "vnni", "3op", "i16", ... */
-    void (*run)(const struct zp_gemm_call *call);
+    zp_gemm_block_fn *block;
 };
+
+/* Runs one GEMM through a variant: the OpenMP tiling loop over row blocks (and
+ * reduction blocks), the same for every variant (kernels/driver.c). */
+void zp_gemm_run(const struct zp_gemm_ukernel *uk, const struct zp_gemm_call *call);
 
 /* Every compiled GEMM variant, best first per format (whether or not the CPU has it). */
 const struct zp_gemm_ukernel *zp_gemm_ukernels(size_t *count);

@@ -5,6 +5,7 @@ ISA_FLAGS_avx2       := -mavx2 -mfma -mf16c -mbmi2
 ISA_FLAGS_avx512     := $(ISA_FLAGS_avx2) -mavx512f -mavx512bw -mavx512dq -mavx512vl
 ISA_FLAGS_avx512vnni := $(ISA_FLAGS_avx512) -mavx512vnni
 ISA_FLAGS_avx512vpopcnt := $(ISA_FLAGS_avx512) -mavx512vpopcntdq -mavx512bitalg
+ISA_FLAGS_avx512bf16 := $(ISA_FLAGS_avx512) -mavx512bf16
 ISA_FLAGS_avx512vbmi := $(ISA_FLAGS_avx512) -mavx512vbmi -mavx512vnni
 ISA_FLAGS_amx        := $(ISA_FLAGS_avx512vnni) -mamx-tile -mamx-int8
 
@@ -13,5 +14,6 @@ isa_flags = $(strip \
   $(if $(filter %-avx512.c,$(1)),$(ISA_FLAGS_avx512)) \
   $(if $(filter %-avx512vnni.c,$(1)),$(ISA_FLAGS_avx512vnni)) \
   $(if $(filter %-avx512vpopcnt.c,$(1)),$(ISA_FLAGS_avx512vpopcnt)) \
+  $(if $(filter %-avx512bf16.c,$(1)),$(ISA_FLAGS_avx512bf16)) \
   $(if $(filter %-avx512vbmi.c,$(1)),$(ISA_FLAGS_avx512vbmi)) \
   $(if $(filter %-amx.c,$(1)),$(ISA_FLAGS_amx)))

@@ -89,6 +89,12 @@ void zp_graph_print(const struct zp_graph *g, void *file /* FILE* */);
 enum zp_status zp_graph_run(struct zp_graph *g, const float *input, int batch, float *logits,
                             const struct zp_run_hooks *hooks, struct zp_err *err);
 
+/* The ISA level (enum zp_isa of kernels/kernels.h) the runtime's float vector
+ * paths run at: ZP_ISA_AVX512BW when the CPU (under the ISA limit) has it and
+ * the AVX-512 convolution paths are on, else ZP_ISA_REF (OpenBLAS sgemm and
+ * portable loops). For run.json. */
+int zp_model_isa(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,6 +7,7 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "model/graph_internal.h"
 
 struct geom {
@@ -57,14 +58,18 @@ int64_t zp_op_conv_scratch(const struct zp_graph *g, const struct zp_node *n)
 
 int zp_model_portable_only;
 
+/* The CPU question goes to kernels/cpu.c, the tree's one feature source, so the
+ * ISA limit (ZP_ISA_LIMIT, zp_cpu_set_limit) caps the runtime as it caps the
+ * kernels. ops_conv-avx512.c is built with the avx512 flags of mk/isa.mk
+ * (F/BW/DQ/VL), which is the ZP_ISA_AVX512BW level. */
 int zp_model_avx512(void)
 {
-    static int has = -1;
-    if (has < 0) {
-        __builtin_cpu_init();
-        has = __builtin_cpu_supports("avx512f") != 0;
-    }
-    return has && !zp_model_portable_only;
+    return zp_cpu_has(ZP_ISA_AVX512BW) && !zp_model_portable_only;
+}
+
+int zp_model_isa(void)
+{
+    return zp_model_avx512() ? ZP_ISA_AVX512BW : ZP_ISA_REF;
 }
 
 /* One output plane of a depthwise conv from a padded input plane p (Wp wide):

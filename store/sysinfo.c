@@ -6,6 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernels/kernels.h"
+#include "model/graph.h"
+
 void zp_iso_time(char out[32])
 {
     time_t t = time(NULL);
@@ -16,36 +19,16 @@ void zp_iso_time(char out[32])
 
 void zp_sysinfo_add(cJSON *obj)
 {
-    char model[256] = "unknown", flags[8192] = "";
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f) {
-        char line[16384];
-        while (fgets(line, sizeof line, f)) {
-            char *colon = strchr(line, ':');
-            if (!colon)
-                continue;
-            char *val = colon + 2;
-            val[strcspn(val, "\n")] = '\0';
-            if (strncmp(line, "model name", 10) == 0 && strcmp(model, "unknown") == 0)
-                snprintf(model, sizeof model, "%s", val);
-            if (strncmp(line, "flags", 5) == 0 && !flags[0])
-                snprintf(flags, sizeof flags, "%s", val);
-        }
-        fclose(f);
-    }
-    cJSON_AddStringToObject(obj, "cpu_model", model);
-    static const char *const keep[] = {"avx2", "fma", "avx512f", "avx512bw", "avx512vl",
-                                       "avx512_vnni", "avx512_vpopcntdq", "avx512_bf16",
-                                       "avx512vbmi", "avx_vnni", "amx_tile", "amx_int8", NULL};
+    /* CPU facts from kernels/cpu.c, the one feature source */
+    cJSON_AddStringToObject(obj, "cpu_model", zp_cpu_model());
+    const char *flags[32];
+    int nf = zp_cpu_flags(flags, 32);
     cJSON *arr = cJSON_AddArrayToObject(obj, "cpu_flags");
-    for (const char *const *k = keep; *k; k++) {
-        char pat[64];
-        snprintf(pat, sizeof pat, " %s ", *k);
-        char padded[8300];
-        snprintf(padded, sizeof padded, " %s ", flags);
-        if (strstr(padded, pat))
-            cJSON_AddItemToArray(arr, cJSON_CreateString(*k));
-    }
+    for (int i = 0; i < nf; i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(flags[i]));
+    int lim = zp_cpu_limit();
+    cJSON_AddStringToObject(obj, "isa_limit", lim >= 0 ? zp_isa_name((enum zp_isa)lim) : "none");
+    cJSON_AddStringToObject(obj, "runtime_isa", zp_isa_name((enum zp_isa)zp_model_isa()));
     cJSON_AddNumberToObject(obj, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
 #ifdef __VERSION__
     char comp[128];

@@ -4,8 +4,9 @@
 
 #include <cjson/cJSON.h>
 
-/* Adds cpu_model, cpu_flags (the ones that matter for kernels), cores, compiler,
- * version and git revision to obj. */
+/* Adds cpu_model, cpu_flags (the ones that matter for kernels), isa_limit (the
+ * ISA limit in force, "none"), runtime_isa (the level the float runtime's vector
+ * paths ran at), cores, compiler, version and git revision to obj. */
 void zp_sysinfo_add(cJSON *obj);
 /* ISO-8601 UTC time now. */
 void zp_iso_time(char out[32]);

@@ -13,6 +13,8 @@
 
 #include "common/rng.h"
 #include "kernels/kernels.h"
+#include "model/graph.h"
+#include "schemes/scheme.h"
 
 static struct zp_rng rng;
 
@@ -93,7 +95,7 @@ static int check_gemm_t(const struct zp_gemm_ukernel *uk, int M, int N, int K, c
     float *ref = malloc((size_t)M * N * 4), *got = malloc((size_t)M * ldc * 4);
     memset(got, 0x5a, (size_t)M * ldc * 4);
     zp_ref_gemm(&p, ref);
-    uk->run(&(struct zp_gemm_call){.a = &pa, .b = &pb, .c = got, .ldc = ldc, .threads = threads});
+    zp_gemm_run(uk, &(struct zp_gemm_call){.a = &pa, .b = &pb, .c = got, .ldc = ldc, .threads = threads});
     int bad = 0;
     for (int i = 0; i < M; i++) {
         for (int j = 0; j < (int)ldc; j++) {
@@ -185,11 +187,47 @@ static void test_dispatch(void **state)
         assert_true(zp_cpu_has(uk->isa));
         assert_int_equal(uk->fmt, f);
         assert_non_null(zp_gemm_select((enum zp_kfmt)f, ZP_ISA_REF));
-        assert_int_equal(zp_kfmt_parse(zp_kfmt_scheme((enum zp_kfmt)f)), f);
+        assert_int_equal(zp_kfmt_find(zp_kfmt_name((enum zp_kfmt)f)), f);
+        const struct zp_kfmt_traits *tr = zp_kfmt_traits((enum zp_kfmt)f);
+        assert_non_null(tr);
+        assert_int_equal(tr->fmt, f); /* the table's rows are in enum order */
+        assert_true(tr->code_min <= tr->code_max);
     }
     assert_int_equal(zp_isa_parse("avx512bw"), ZP_ISA_AVX512BW);
     assert_int_equal(zp_isa_parse("nope"), -1);
     assert_null(zp_gemm_select(ZP_KF_F32, ZP_ISA_AMX));
+    assert_null(zp_kfmt_traits(ZP_KF_COUNT));
+    assert_int_equal(zp_kfmt_find("symmetric"), -1); /* scheme names are not format names */
+    /* every table entry is complete */
+    size_t n;
+    const struct zp_gemm_ukernel *t = zp_gemm_ukernels(&n);
+    for (size_t i = 0; i < n; i++) {
+        assert_non_null(t[i].block);
+        assert_true(t[i].mc >= t[i].mr && t[i].kc >= 0);
+    }
+    /* every scheme's kernel_family is a format name of the traits table */
+    for (int i = 0; i < zp_scheme_count(); i++) {
+        const struct zp_scheme *s = zp_scheme_at(i);
+        if (s->kernel_family && zp_kfmt_find(s->kernel_family) < 0)
+            fail_msg("scheme %s: kernel_family '%s' is not a kernels/formats.c name", s->name, s->kernel_family);
+    }
+}
+
+/* The ISA limit caps what the CPU reports (and so dispatch). */
+static void test_isa_limit(void **state)
+{
+    (void)state;
+    int before = zp_cpu_limit();
+    assert_int_equal(zp_cpu_set_limit(ZP_ISA_COUNT), -1);
+    assert_int_equal(zp_cpu_set_limit(ZP_ISA_REF), 0);
+    assert_int_equal(zp_cpu_best(), ZP_ISA_REF);
+    assert_int_equal(zp_cpu_isa_mask(), 1u);
+    assert_int_equal(zp_gemm_select(ZP_KF_S8, -1)->isa, ZP_ISA_REF);
+    assert_int_equal(zp_model_isa(), ZP_ISA_REF); /* the float runtime obeys the same limit */
+    assert_int_equal(zp_cpu_set_limit(before), 0);
+    assert_int_equal(zp_cpu_limit(), before);
+    assert_true(zp_cpu_has(zp_cpu_best()));
+    assert_int_equal(zp_model_isa(), zp_cpu_has(ZP_ISA_AVX512BW) ? ZP_ISA_AVX512BW : ZP_ISA_REF);
 }
 
 /* One GEMM row: 1 x 1 x K with chosen values, through a given variant. */
@@ -201,7 +239,7 @@ static int32_t run_one(const struct zp_gemm_ukernel *uk, const int8_t *a, const 
     assert_int_equal(zp_pack_b(&p, &pb, NULL), ZP_OK);
     assert_int_equal(zp_pack_a(&p, uk->afmt, &pa, NULL), ZP_OK);
     int32_t c = 0;
-    uk->run(&(struct zp_gemm_call){.a = &pa, .b = &pb, .c = &c, .ldc = 1, .threads = 1});
+    zp_gemm_run(uk, &(struct zp_gemm_call){.a = &pa, .b = &pb, .c = &c, .ldc = 1, .threads = 1});
     zp_packed_a_free(&pa);
     zp_packed_b_free(&pb);
     return c;
@@ -385,6 +423,7 @@ int main(void)
 {
     const struct CMUnitTest t[] = {
         cmocka_unit_test(test_dispatch),
+        cmocka_unit_test(test_isa_limit),
         cmocka_unit_test(test_gemm_all_variants),
         cmocka_unit_test(test_narrow_range_claims),
         cmocka_unit_test(test_dw_variants),

@@ -3,17 +3,17 @@
  * (6x32 tile: 24 zmm). Output = alpha_a[i] * alpha_b[j] * (K - 2 popcount), the
  * alphas applied once per output (XNOR-net). Padding bits are 0 in A and B, so
  * they never count. */
+#include <assert.h>
 #include <immintrin.h>
 
 #include "kernels/internal.h"
-#include "kernels/scalar.h"
+#include "kernels/variants.h"
 
 #define MR 6
-#define MC 60
 
-static inline __attribute__((always_inline)) void tile(int mr, int kw, int K, const uint64_t *a,
-                                                        const uint64_t *b, float *c, size_t ldc, int nv,
-                                                        const float *alpha_a, const float *alpha_b)
+static inline __attribute__((always_inline)) void tile(int mr, int kw, int K, const uint64_t *restrict a,
+                                                        const uint64_t *restrict b, float *restrict c, size_t ldc, int nv,
+                                                        const float *restrict alpha_a, const float *restrict alpha_b)
 {
     __m512i acc[MR][4];
 #pragma GCC unroll 6
@@ -52,32 +52,28 @@ static inline __attribute__((always_inline)) void tile(int mr, int kw, int K, co
     }
 }
 
-void zp_bin_gemm_ukernel_6x32__avx512vpopcnt(const struct zp_gemm_call *call)
+void zp_bin_gemm_ukernel_6x32__avx512vpopcnt(const struct zp_gemm_call *call, int i0, int i1, int k0, int k1)
 {
     const struct zp_packed_a *A = call->a;
     const struct zp_packed_b *B = call->b;
-    const int M = A->m, N = B->n, kw = B->kp, npan = zp_npanels(B);
+    const int N = B->n, kw = B->kp, npan = zp_npanels(B);
+    assert(0 <= i0 && i0 < i1 && i1 <= A->m && k0 == 0 && k1 == B->k); /* one pass over K (kc 0) */
     const size_t ldc = call->ldc;
     float *C = call->c;
-    const int nt = call->threads > 1 ? call->threads : 1;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int i0 = 0; i0 < M; i0 += MC) {
-        int i1 = i0 + MC < M ? i0 + MC : M;
-        for (int p = 0; p < npan; p++) {
-            const uint64_t *bp = (const uint64_t *)B->data + (size_t)p * kw * ZP_NR;
-            for (int i = i0; i < i1; i += MR) {
-                int mr = i1 - i < MR ? i1 - i : MR;
-                const uint64_t *a = (const uint64_t *)A->data + (size_t)i * kw;
-                float *c = C + (size_t)i * ldc + (size_t)p * ZP_NR;
-                const float *aa = A->alpha + i, *ab = B->alpha + (size_t)p * ZP_NR;
-                switch (mr) {
-                case 1: tile(1, kw, B->k, a, bp, c, ldc, N - p * ZP_NR, aa, ab); break;
-                case 2: tile(2, kw, B->k, a, bp, c, ldc, N - p * ZP_NR, aa, ab); break;
-                case 3: tile(3, kw, B->k, a, bp, c, ldc, N - p * ZP_NR, aa, ab); break;
-                case 4: tile(4, kw, B->k, a, bp, c, ldc, N - p * ZP_NR, aa, ab); break;
-                case 5: tile(5, kw, B->k, a, bp, c, ldc, N - p * ZP_NR, aa, ab); break;
-                default: tile(MR, kw, B->k, a, bp, c, ldc, N - p * ZP_NR, aa, ab); break;
-                }
+    for (int p = 0; p < npan; p++) {
+        const uint64_t *bp = (const uint64_t *)B->data + (size_t)p * kw * ZP_NR;
+        for (int i = i0; i < i1; i += MR) {
+            int mr = i1 - i < MR ? i1 - i : MR;
+            const uint64_t *a = (const uint64_t *)A->data + (size_t)i * kw;
+            float *c = C + (size_t)i * ldc + (size_t)p * ZP_NR;
+            const float *aa = A->alpha + i, *ab = B->alpha + (size_t)p * ZP_NR;
+            switch (mr) {
+            case 1: tile(1, kw, B->k, a, bp, c, ldc, N - p * ZP_NR, aa, ab); break;
+            case 2: tile(2, kw, B->k, a, bp, c, ldc, N - p * ZP_NR, aa, ab); break;
+            case 3: tile(3, kw, B->k, a, bp, c, ldc, N - p * ZP_NR, aa, ab); break;
+            case 4: tile(4, kw, B->k, a, bp, c, ldc, N - p * ZP_NR, aa, ab); break;
+            case 5: tile(5, kw, B->k, a, bp, c, ldc, N - p * ZP_NR, aa, ab); break;
+            default: tile(MR, kw, B->k, a, bp, c, ldc, N - p * ZP_NR, aa, ab); break;
             }
         }
     }

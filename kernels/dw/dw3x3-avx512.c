@@ -6,7 +6,7 @@
 #include <immintrin.h>
 
 #include "kernels/internal.h"
-#include "kernels/scalar.h"
+#include "kernels/variants.h"
 
 static inline __mmask16 cmask(int left) { return left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1); }
 

@@ -1,19 +1,18 @@
 /* f32 GEMM, AVX2 + FMA: 6x16 register tile over each half of a 32-column panel,
  * same K/M blocking as the AVX-512 variant. Ragged N goes through a stack tile. */
+#include <assert.h>
 #include <immintrin.h>
 #include <string.h>
 
 #include "kernels/internal.h"
-#include "kernels/scalar.h"
+#include "kernels/variants.h"
 
 #define MR 6
-#define KC 256
-#define MC 48
 
 /* mr x 16 tile over half h of a 32-column panel: 12 ymm accumulators, 2 weight
  * vectors, 1 broadcast (all 16 ymm registers). */
-static inline __attribute__((always_inline)) void tile(int mr, int kc, const float *a, size_t lda,
-                                                        const float *b, float *c, size_t ldc, int nv,
+static inline __attribute__((always_inline)) void tile(int mr, int kc, const float *restrict a, size_t lda,
+                                                        const float *restrict b, float *restrict c, size_t ldc, int nv,
                                                         int accumulate)
 {
     __m256 acc[MR][2];
@@ -61,33 +60,25 @@ static void tile_any(int mr, int kc, const float *a, size_t lda, const float *b,
     }
 }
 
-void zp_f32_gemm_ukernel_6x16__avx2(const struct zp_gemm_call *call)
+void zp_f32_gemm_ukernel_6x16__avx2(const struct zp_gemm_call *call, int i0, int i1, int k0, int k1)
 {
     const struct zp_packed_a *A = call->a;
     const struct zp_packed_b *B = call->b;
-    const int M = A->m, N = B->n, K = B->k, npan = zp_npanels(B);
+    const int N = B->n, K = B->k, npan = zp_npanels(B);
+    assert(0 <= i0 && i0 < i1 && i1 <= A->m && 0 <= k0 && k0 < k1 && k1 <= K);
     float *C = call->c;
     const size_t ldc = call->ldc, lda = A->lda;
-    const int nt = call->threads > 1 ? call->threads : 1;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    for (int k0 = 0; k0 < K; k0 += KC) {
-        int kc = K - k0 < KC ? K - k0 : KC;
-#pragma omp for schedule(static)
-        for (int i0 = 0; i0 < M; i0 += MC) {
-            int i1 = i0 + MC < M ? i0 + MC : M;
-            for (int p = 0; p < npan; p++)
-                for (int h = 0; h < 2; h++) {
-                    int nv = N - p * ZP_NR - 16 * h;
-                    if (nv <= 0)
-                        break;
-                    const float *bp = (const float *)B->data + (size_t)p * K * ZP_NR + (size_t)k0 * ZP_NR + 16 * h;
-                    float *cp = C + (size_t)p * ZP_NR + 16 * h;
-                    for (int i = i0; i < i1; i += MR) {
-                        int mr = i1 - i < MR ? i1 - i : MR;
-                        tile_any(mr, kc, A->f32 + (size_t)i * lda + k0, lda, bp, cp + (size_t)i * ldc, ldc, nv,
-                                 k0 > 0);
-                    }
-                }
+    const int kc = k1 - k0;
+    for (int p = 0; p < npan; p++)
+        for (int h = 0; h < 2; h++) {
+            int nv = N - p * ZP_NR - 16 * h;
+            if (nv <= 0)
+                break;
+            const float *bp = (const float *)B->data + (size_t)p * K * ZP_NR + (size_t)k0 * ZP_NR + 16 * h;
+            float *cp = C + (size_t)p * ZP_NR + 16 * h;
+            for (int i = i0; i < i1; i += MR) {
+                int mr = i1 - i < MR ? i1 - i : MR;
+                tile_any(mr, kc, A->f32 + (size_t)i * lda + k0, lda, bp, cp + (size_t)i * ldc, ldc, nv, k0 > 0);
+            }
         }
-    }
 }

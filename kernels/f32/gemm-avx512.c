@@ -1,17 +1,17 @@
 /* f32 GEMM, AVX-512: 12x32 register tile (24 zmm accumulators, B from the packed
  * panel, A broadcast straight from its rows), K blocked by 256 so a B slice stays
- * in L2, M blocked by 48 rows. Ragged N uses masked loads/stores. */
+ * in L2, M blocked by 48 rows (both in kernels/variants.inc; the loop over the
+ * blocks is kernels/driver.c). Ragged N uses masked loads/stores. */
+#include <assert.h>
 #include <immintrin.h>
 
 #include "kernels/internal.h"
-#include "kernels/scalar.h"
+#include "kernels/variants.h"
 
 #define MR 12
-#define KC 256
-#define MC 48
 
-static inline __attribute__((always_inline)) void tile(int mr, int kc, const float *a, size_t lda,
-                                                        const float *b, float *c, size_t ldc,
+static inline __attribute__((always_inline)) void tile(int mr, int kc, const float *restrict a, size_t lda,
+                                                        const float *restrict b, float *restrict c, size_t ldc,
                                                         __mmask16 m0, __mmask16 m1, int accumulate)
 {
     __m512 c0[MR], c1[MR];
@@ -50,31 +50,24 @@ static void tile_any(int mr, int kc, const float *a, size_t lda, const float *b,
     }
 }
 
-void zp_f32_gemm_ukernel_12x32__avx512(const struct zp_gemm_call *call)
+void zp_f32_gemm_ukernel_12x32__avx512(const struct zp_gemm_call *call, int i0, int i1, int k0, int k1)
 {
     const struct zp_packed_a *A = call->a;
     const struct zp_packed_b *B = call->b;
-    const int M = A->m, N = B->n, K = B->k, npan = zp_npanels(B);
+    const int N = B->n, K = B->k, npan = zp_npanels(B);
+    assert(0 <= i0 && i0 < i1 && i1 <= A->m && 0 <= k0 && k0 < k1 && k1 <= K);
     float *C = call->c;
     const size_t ldc = call->ldc, lda = A->lda;
-    const int nt = call->threads > 1 ? call->threads : 1;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    for (int k0 = 0; k0 < K; k0 += KC) {
-        int kc = K - k0 < KC ? K - k0 : KC;
-#pragma omp for schedule(static)
-        for (int i0 = 0; i0 < M; i0 += MC) {
-            int i1 = i0 + MC < M ? i0 + MC : M;
-            for (int p = 0; p < npan; p++) {
-                int nv = N - p * ZP_NR;
-                __mmask16 m0 = nv >= 16 ? 0xffff : (__mmask16)((1u << nv) - 1);
-                __mmask16 m1 = nv >= 32 ? 0xffff : nv <= 16 ? 0 : (__mmask16)((1u << (nv - 16)) - 1);
-                const float *bp = (const float *)B->data + (size_t)p * K * ZP_NR + (size_t)k0 * ZP_NR;
-                for (int i = i0; i < i1; i += MR) {
-                    int mr = i1 - i < MR ? i1 - i : MR;
-                    tile_any(mr, kc, A->f32 + (size_t)i * lda + k0, lda, bp, C + (size_t)i * ldc + (size_t)p * ZP_NR,
-                             ldc, m0, m1, k0 > 0);
-                }
-            }
+    const int kc = k1 - k0;
+    for (int p = 0; p < npan; p++) {
+        int nv = N - p * ZP_NR;
+        __mmask16 m0 = nv >= 16 ? 0xffff : (__mmask16)((1u << nv) - 1);
+        __mmask16 m1 = nv >= 32 ? 0xffff : nv <= 16 ? 0 : (__mmask16)((1u << (nv - 16)) - 1);
+        const float *bp = (const float *)B->data + (size_t)p * K * ZP_NR + (size_t)k0 * ZP_NR;
+        for (int i = i0; i < i1; i += MR) {
+            int mr = i1 - i < MR ? i1 - i : MR;
+            tile_any(mr, kc, A->f32 + (size_t)i * lda + k0, lda, bp, C + (size_t)i * ldc + (size_t)p * ZP_NR, ldc,
+                     m0, m1, k0 > 0);
         }
     }
 }

@@ -3,14 +3,14 @@
  * vpmaddubsw forms exact int16 pair sums when no weight is -128; 3op widens each
  * group with vpmaddwd + vpaddd, i16 first adds two groups with vpaddsw.
  * Register tile 2x32 (8 ymm accumulators). */
+#include <assert.h>
 #include <immintrin.h>
 #include <string.h>
 
 #include "kernels/internal.h"
-#include "kernels/scalar.h"
+#include "kernels/variants.h"
 
 #define MR 2
-#define MC 64
 
 static inline __m256i bcast4(const void *p)
 {
@@ -19,8 +19,8 @@ static inline __m256i bcast4(const void *p)
     return _mm256_set1_epi32(v);
 }
 
-static inline __attribute__((always_inline)) void tile(int i16, int mr, int kp, const uint8_t *a,
-                                                        const int8_t *s, const uint8_t *b, int32_t *c,
+static inline __attribute__((always_inline)) void tile(int i16, int mr, int kp, const uint8_t *restrict a,
+                                                        const int8_t *restrict s, const uint8_t *restrict b, int32_t *restrict c,
                                                         size_t ldc, int nv)
 {
     __m256i acc[MR][4];
@@ -61,15 +61,14 @@ static inline __attribute__((always_inline)) void tile(int i16, int mr, int kp, 
     }
 }
 
-static inline __attribute__((always_inline)) void block(int i16, const struct zp_gemm_call *call, int i0)
+static inline __attribute__((always_inline)) void block(int i16, const struct zp_gemm_call *call, int i0, int i1)
 {
     const struct zp_packed_a *A = call->a;
     const struct zp_packed_b *B = call->b;
-    const int M = A->m, N = B->n, kp = B->kp, npan = zp_npanels(B);
+    const int N = B->n, kp = B->kp, npan = zp_npanels(B);
     const size_t pb = zp_panel_bytes(B->fmt, kp), ldc = call->ldc;
     int32_t *C = call->c;
     {
-        int i1 = i0 + MC < M ? i0 + MC : M;
         for (int p = 0; p < npan; p++) {
             const uint8_t *bp = (const uint8_t *)B->data + (size_t)p * pb;
             for (int i = i0; i < i1; i += MR) {
@@ -85,13 +84,14 @@ static inline __attribute__((always_inline)) void block(int i16, const struct zp
     }
 }
 
-#define DEFINE_GEMM(fn, i16)                                                         \
-    void fn(const struct zp_gemm_call *call)                                         \
-    {                                                                                \
-        const int nt = call->threads > 1 ? call->threads : 1, M = call->a->m;        \
-        _Pragma("omp parallel for num_threads(nt) if (nt > 1) schedule(static)")     \
-        for (int i0 = 0; i0 < M; i0 += MC)                                           \
-            block(i16, call, i0);                                                    \
+/* The exported row-block functions (kernels/driver.c runs the loop over blocks):
+ * one pass over all of K, kc = 0 in kernels/variants.inc. */
+#define DEFINE_GEMM(fn, i16)                                                                        \
+    void fn(const struct zp_gemm_call *call, int i0, int i1, int k0, int k1)                        \
+    {                                                                                              \
+        assert(0 <= i0 && i0 < i1 && i1 <= call->a->m && k0 == 0 && k1 == call->b->k);             \
+        assert(call->a->kp == call->b->kp);                                                        \
+        block(i16, call, i0, i1);                                                                   \
     }
 
 DEFINE_GEMM(zp_s8_gemm_ukernel_2x32c4_3op__avx2, 0)

@@ -9,14 +9,14 @@
  *        narrow weights with |a| <= 64 (4*64*127 = 32512); larger data may saturate.
  * Register tile 4x32 (8 zmm accumulators). No corrections: the sign trick computes
  * sum a w directly. */
+#include <assert.h>
 #include <immintrin.h>
 #include <string.h>
 
 #include "kernels/internal.h"
-#include "kernels/scalar.h"
+#include "kernels/variants.h"
 
 #define MR 4
-#define MC 64
 
 static inline __m512i bcast4(const void *p)
 {
@@ -32,8 +32,8 @@ static inline __m512i bcast4(const void *p)
         t1 = _mm512_maddubs_epi16(av, _mm512_mask_sub_epi8(w1, sm, _mm512_setzero_si512(), w1)); \
     } while (0)
 
-static inline __attribute__((always_inline)) void tile(int i16, int mr, int kp, const uint8_t *a,
-                                                        const int8_t *s, const uint8_t *b, int32_t *c,
+static inline __attribute__((always_inline)) void tile(int i16, int mr, int kp, const uint8_t *restrict a,
+                                                        const int8_t *restrict s, const uint8_t *restrict b, int32_t *restrict c,
                                                         size_t ldc, __mmask16 m0, __mmask16 m1)
 {
     __m512i c0[MR], c1[MR];
@@ -71,15 +71,14 @@ static inline __attribute__((always_inline)) void tile(int i16, int mr, int kp, 
     }
 }
 
-static inline __attribute__((always_inline)) void block(int i16, const struct zp_gemm_call *call, int i0)
+static inline __attribute__((always_inline)) void block(int i16, const struct zp_gemm_call *call, int i0, int i1)
 {
     const struct zp_packed_a *A = call->a;
     const struct zp_packed_b *B = call->b;
-    const int M = A->m, N = B->n, kp = B->kp, npan = zp_npanels(B);
+    const int N = B->n, kp = B->kp, npan = zp_npanels(B);
     const size_t pb = zp_panel_bytes(B->fmt, kp), ldc = call->ldc;
     int32_t *C = call->c;
     {
-        int i1 = i0 + MC < M ? i0 + MC : M;
         for (int p = 0; p < npan; p++) {
             int nv = N - p * ZP_NR;
             __mmask16 m0 = nv >= 16 ? 0xffff : (__mmask16)((1u << nv) - 1);
@@ -101,13 +100,14 @@ static inline __attribute__((always_inline)) void block(int i16, const struct zp
     }
 }
 
-#define DEFINE_GEMM(fn, i16)                                                         \
-    void fn(const struct zp_gemm_call *call)                                         \
-    {                                                                                \
-        const int nt = call->threads > 1 ? call->threads : 1, M = call->a->m;        \
-        _Pragma("omp parallel for num_threads(nt) if (nt > 1) schedule(static)")     \
-        for (int i0 = 0; i0 < M; i0 += MC)                                           \
-            block(i16, call, i0);                                                    \
+/* The exported row-block functions (kernels/driver.c runs the loop over blocks):
+ * one pass over all of K, kc = 0 in kernels/variants.inc. */
+#define DEFINE_GEMM(fn, i16)                                                                        \
+    void fn(const struct zp_gemm_call *call, int i0, int i1, int k0, int k1)                        \
+    {                                                                                              \
+        assert(0 <= i0 && i0 < i1 && i1 <= call->a->m && k0 == 0 && k1 == call->b->k);             \
+        assert(call->a->kp == call->b->kp);                                                        \
+        block(i16, call, i0, i1);                                                                   \
     }
 
 DEFINE_GEMM(zp_s8_gemm_ukernel_4x32c4_3op__avx512bw, 0)

@@ -6,14 +6,14 @@
  *   lut4     as q4, then vpshufb into the 16-entry int8 codebook (one 128-bit lane
  *            holds the whole table, so the in-lane shuffle is a full lookup)
  * Zero-point / shift corrections come from packing (kernels/pack.c). */
+#include <assert.h>
 #include <immintrin.h>
 #include <string.h>
 
 #include "kernels/internal.h"
-#include "kernels/scalar.h"
+#include "kernels/variants.h"
 
 #define MR 8
-#define MC 64
 
 enum dec { DEC_S8, DEC_Q4, DEC_LUT4 };
 
@@ -183,10 +183,10 @@ static void tile8_s8_asm(int kp, const uint8_t *a, const uint8_t *b, int32_t *c,
         : "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm6", "zmm7", "zmm8", "zmm9", "zmm10", "zmm11", "zmm12", "zmm13", "zmm14", "zmm15", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
 }
 
-static inline __attribute__((always_inline)) void tile(enum dec dec, int mr, int kp, const uint8_t *a,
-                                                        const uint8_t *b, __m512i cb, int32_t *c, size_t ldc,
-                                                        __mmask16 m0, __mmask16 m1, const int32_t *colc,
-                                                        const int32_t *rowsum, int32_t row_mult)
+static inline __attribute__((always_inline)) void tile(enum dec dec, int mr, int kp, const uint8_t *restrict a,
+                                                        const uint8_t *restrict b, __m512i cb, int32_t *restrict c, size_t ldc,
+                                                        __mmask16 m0, __mmask16 m1, const int32_t *restrict colc,
+                                                        const int32_t *restrict rowsum, int32_t row_mult)
 {
     __m512i c0[MR], c1[MR];
 #pragma GCC unroll 8
@@ -259,17 +259,16 @@ static inline __attribute__((always_inline)) void tile(enum dec dec, int mr, int
  * decode, so each exported kernel below is its own specialised loop nest (an
  * OpenMP region inside a shared template would be outlined once, with the decode
  * as a run-time variable). */
-static inline __attribute__((always_inline)) void block(enum dec dec, const struct zp_gemm_call *call, int i0)
+static inline __attribute__((always_inline)) void block(enum dec dec, const struct zp_gemm_call *call, int i0, int i1)
 {
     const struct zp_packed_a *A = call->a;
     const struct zp_packed_b *B = call->b;
-    const int M = A->m, N = B->n, kp = B->kp, npan = zp_npanels(B);
+    const int N = B->n, kp = B->kp, npan = zp_npanels(B);
     const size_t pb = zp_panel_bytes(B->fmt, kp), ldc = call->ldc;
     int32_t *C = call->c;
     __m512i cb = _mm512_setzero_si512();
     if (dec == DEC_LUT4)
         cb = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)B->codebook));
-    int i1 = i0 + MC < M ? i0 + MC : M;
     for (int p = 0; p < npan; p++) {
         int nv = N - p * ZP_NR;
         __mmask16 m0 = nv >= 16 ? 0xffff : (__mmask16)((1u << nv) - 1);
@@ -294,13 +293,14 @@ static inline __attribute__((always_inline)) void block(enum dec dec, const stru
     }
 }
 
-#define DEFINE_GEMM(fn, dec)                                                         \
-    void fn(const struct zp_gemm_call *call)                                         \
-    {                                                                                \
-        const int nt = call->threads > 1 ? call->threads : 1, M = call->a->m;        \
-        _Pragma("omp parallel for num_threads(nt) if (nt > 1) schedule(static)")     \
-        for (int i0 = 0; i0 < M; i0 += MC)                                           \
-            block(dec, call, i0);                                                    \
+/* The exported row-block functions (kernels/driver.c runs the loop over blocks):
+ * one pass over all of K, kc = 0 in kernels/variants.inc. */
+#define DEFINE_GEMM(fn, dec)                                                                        \
+    void fn(const struct zp_gemm_call *call, int i0, int i1, int k0, int k1)                        \
+    {                                                                                              \
+        assert(0 <= i0 && i0 < i1 && i1 <= call->a->m && k0 == 0 && k1 == call->b->k);             \
+        assert(call->a->kp == call->b->kp);                                                        \
+        block(dec, call, i0, i1);                                                                   \
     }
 
 DEFINE_GEMM(zp_s8_gemm_ukernel_8x32c4__avx512vnni, DEC_S8)
