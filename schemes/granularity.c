@@ -300,17 +300,24 @@ double zp_bits_per_weight(const struct zp_scheme_config *cfg, const int64_t *sha
     return cfg->bits + 32.0 * (double)L.n_slices / (double)L.n;
 }
 
-double zp_tensor_clip_share(const struct zp_scheme_config *cfg,
-                            const struct zp_tensor_qparams *qp, const float *x,
-                            const int64_t *shape, int ndim)
+enum zp_status zp_tensor_clip_count(const struct zp_scheme_config *cfg,
+                                    const struct zp_tensor_qparams *qp, const float *x,
+                                    const int64_t *shape, int ndim, size_t *n_clipped,
+                                    struct zp_err *err)
 {
     struct layout L;
-    struct zp_err err = {0};
-    ZP_ASSERT(make_layout(cfg, shape, ndim, "tensor", &L, &err) == ZP_OK);
-    ZP_ASSERT(qp && qp->n_slices == L.n_slices && qp->slice);
+    *n_clipped = 0;
+    enum zp_status st = make_layout(cfg, shape, ndim, "tensor", &L, err);
+    if (st != ZP_OK)
+        return st;
+    if (!qp || qp->n_slices != L.n_slices || !qp->slice)
+        return zp_err_set(err, ZP_EINVAL,
+                          "clip count: parameters of %zu slices do not match the %zu slices of "
+                          "this shape and granularity",
+                          qp ? qp->n_slices : 0, L.n_slices);
     unsigned char *clips = zp_calloc(L.n_slices, 1);
     if (!clips)
-        return -1.0;
+        return zp_err_set(err, ZP_ENOMEM, "clip count: cannot allocate %zu flags", L.n_slices);
     /* Walk the slices run by run, as zp_tensor_apply does. */
     for (size_t f = 0; f < L.n;) {
         size_t i = f % L.inner, t = f / L.inner;
@@ -344,5 +351,6 @@ double zp_tensor_clip_share(const struct zp_scheme_config *cfg,
     for (size_t k = 0; k < L.n_slices; k++)
         n_clip += clips[k];
     zp_free(clips);
-    return (double)n_clip / (double)L.n_slices;
+    *n_clipped = n_clip;
+    return ZP_OK;
 }

@@ -55,14 +55,17 @@ void zp_tensor_qparams_free(struct zp_tensor_qparams *qp);
 double zp_bits_per_weight(const struct zp_scheme_config *cfg, const int64_t *shape, int ndim,
                           struct zp_err *err);
 
-/* Share of the slices (blocks, for mx / nvfp4 / nf4) of x whose largest element
- * clips: some value lies outside the slice's clip range [lo, hi], i.e. beyond
- * the largest (or below the smallest) level, so it decodes to the saturated end
- * point (with 4 float ulps of slack for the rounding of a level fitted to the
- * slice maximum). In [0, 1]; -1 if out of memory. qp, cfg and shape as for apply. */
-double zp_tensor_clip_share(const struct zp_scheme_config *cfg,
-                            const struct zp_tensor_qparams *qp, const float *x,
-                            const int64_t *shape, int ndim);
+/* Number of the slices (blocks, for mx / nvfp4 / nf4) of x whose largest
+ * element clips: some value lies outside the slice's clip range [lo, hi], i.e.
+ * beyond the largest (or below the smallest) level, so it decodes to the
+ * saturated end point (with 4 float ulps of slack for the rounding of a level
+ * fitted to the slice maximum). The share is *n_clipped / qp->n_slices; counts
+ * add up over the tensors of a model. qp, cfg and shape as for apply (a
+ * mismatch is an error). */
+enum zp_status zp_tensor_clip_count(const struct zp_scheme_config *cfg,
+                                    const struct zp_tensor_qparams *qp, const float *x,
+                                    const int64_t *shape, int ndim, size_t *n_clipped,
+                                    struct zp_err *err);
 
 #ifdef __cplusplus
 }

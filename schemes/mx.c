@@ -17,7 +17,7 @@
  * Elements: FP8 E4M3 / E5M2, FP6 E2M3 / E3M2, FP4 E2M1 (minifloat_codec.h) and
  * INT8 (section "Element Data Types", INT8: two's complement with an implicit
  * scale 2^-6, -2..1.984375, emax_elem 0): x' = X * 2^-6 * clamp(rne(x / X * 64),
- * -128, 127). The clip share of a tensor: zp_tensor_clip_share. */
+ * -128, 127). Blocks that clip: zp_tensor_clip_count (schemes/granularity.h). */
 #include "schemes/scheme.h"
 
 #include <math.h>

@@ -30,6 +30,15 @@ static struct zp_scheme_config cfg_of(const char *name, int bits)
     return cfg;
 }
 
+static double clip_share(const struct zp_scheme_config *cfg, const struct zp_tensor_qparams *qp,
+                         const float *x, const int64_t *shape, int ndim)
+{
+    size_t n = 0;
+    struct zp_err err = {0};
+    assert_int_equal(zp_tensor_clip_count(cfg, qp, x, shape, ndim, &n, &err), ZP_OK);
+    return (double)n / (double)qp->n_slices;
+}
+
 static void set_opt(struct zp_scheme_config *cfg, const char *name, double v)
 {
     int i = zp_scheme_option_index(cfg->scheme, name);
@@ -308,7 +317,15 @@ static void test_mx_block_end_to_end(void **state)
     for (size_t i = 0; i < sizeof w1 / sizeof w1[0]; i++)
         assert_true(y[32 + i] == w1[i]);
     /* one block of two clips (7 > 6 X) */
-    assert_true(zp_tensor_clip_share(&cfg, &qp, x, shape, 2) == 0.5);
+    assert_true(clip_share(&cfg, &qp, x, shape, 2) == 0.5);
+    int64_t wrong[2] = {1, 64}; /* 2 blocks too, but ... */
+    int64_t other[2] = {4, 32}; /* 4 blocks: does not match qp */
+    size_t nc = 99;
+    assert_int_equal(zp_tensor_clip_count(&cfg, &qp, x, wrong, 2, &nc, &err), ZP_OK);
+    assert_int_equal(nc, 1);
+    assert_int_equal(zp_tensor_clip_count(&cfg, &qp, x, other, 2, &nc, &err), ZP_EINVAL);
+    assert_non_null(strstr(err.msg, "do not match"));
+    zp_err_clear(&err);
     zp_tensor_qparams_free(&qp);
     /* ceil: block 0 X = 2, 7/2 = 3.5 ties to 4 -> 8? No: 3.5 lies between 3 (odd)
      * and 4 (even): 4 * 2 = 8; nothing clips. */
@@ -317,7 +334,7 @@ static void test_mx_block_end_to_end(void **state)
     assert_true(qp.slice[0].scale == 2.0f);
     assert_true(y[0] == 8.0f);
     assert_true(y[1] == -3.0f); /* -1.55 -> -1.5 */
-    assert_true(zp_tensor_clip_share(&cfg, &qp, x, shape, 2) == 0.0);
+    assert_true(clip_share(&cfg, &qp, x, shape, 2) == 0.0);
     zp_tensor_qparams_free(&qp);
     /* MXINT8: X = 2^-? for amax 7: floor 2 - 0 = 2, X = 4, element 7/4*64 = 112 */
     cfg = cfg_of("mx", 8);
