@@ -45,7 +45,7 @@ void zp_fp_quantize(enum zp_mf_format f, int saturate, const struct zp_qparams *
     }
     double s = p->scale;
     for (size_t i = 0; i < n; i++)
-        q[i] = zp_fp_index_of_code(f, zp_mf_encode(f, (float)((double)x[i] / s), saturate));
+        q[i] = zp_fp_index_of_code(f, zp_mf_encode_double(f, (double)x[i] / s, saturate));
 }
 
 void zp_fp_dequantize(const struct zp_qparams *p, const int32_t *q, float *y, size_t n)

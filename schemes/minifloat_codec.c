@@ -1,7 +1,6 @@
 /* Element-format codecs (see minifloat_codec.h for the sources). Encoding works
- * in double: a float x and a power-of-two step give an exact quotient, so the
- * tie test of round-to-nearest-even is exact (no tolerance is needed, unlike
- * the affine schemes whose scales are not powers of two). */
+ * in double: a double x and a power-of-two step give an exact quotient, so the
+ * tie test of round-to-nearest-even is exact. */
 #include "schemes/minifloat_codec.h"
 
 #include <math.h>
@@ -66,13 +65,18 @@ static uint32_t overflow_code(const struct zp_mf_info *in, uint32_t sign, int sa
 
 uint32_t zp_mf_encode(enum zp_mf_format f, float x, int saturate)
 {
+    return zp_mf_encode_double(f, (double)x, saturate);
+}
+
+uint32_t zp_mf_encode_double(enum zp_mf_format f, double x, int saturate)
+{
     const struct zp_mf_info *in = &infos[f];
     uint32_t sign = signbit(x) ? zp_mf_sign_bit(in) : 0u;
     if (isnan(x))
         return in->nan == ZP_MF_NAN_NONE ? 0u : nan_code(in, sign);
     if (isinf(x))
         return overflow_code(in, sign, saturate);
-    double a = fabs((double)x);
+    double a = fabs(x);
     if (a == 0.0)
         return sign;
     /* Grid step at a: 2^(e - mbits) in binade e, the subnormal step below 2^emin. */

@@ -73,6 +73,10 @@ float zp_mf_decode(enum zp_mf_format f, uint32_t code);
  * overflow. NaN input gives the canonical NaN (E4M3 0x7F, E5M2 0x7E with the
  * input's sign); FP6/FP4 have none and give +0. +-inf input overflows as above. */
 uint32_t zp_mf_encode(enum zp_mf_format f, float x, int saturate);
+/* The same for a double, so a scaled value x / s is rounded once, straight to
+ * the format, not first to float (a double rounding could land a value just off
+ * a tie exactly on it). */
+uint32_t zp_mf_encode_double(enum zp_mf_format f, double x, int saturate);
 /* The code of -0 / +0 and the sign bit. */
 static inline uint32_t zp_mf_sign_bit(const struct zp_mf_info *i)
 {

@@ -199,6 +199,13 @@ static void test_encode_every_tie(void **state)
                 assert_int_equal(zp_mf_encode(f, -nextafterf(mid, INFINITY), sat), (c + 1) | sb);
             }
         }
+        /* the double entry point sees ties a float cannot carry: one double
+         * ulp past a midpoint whose float neighbour is the midpoint itself */
+        for (uint32_t c = 0; c < in->max_mag; c++) {
+            double a = zp_mf_decode(f, c), b = zp_mf_decode(f, c + 1), mid = 0.5 * (a + b);
+            assert_int_equal(zp_mf_encode_double(f, nextafter(mid, 1e300), 1), c + 1);
+            assert_int_equal(zp_mf_encode_double(f, nextafter(mid, 0.0), 1), c);
+        }
         /* below the smallest subnormal: half of it ties to 0 (even) */
         float mins = zp_mf_decode(f, 1);
         assert_int_equal(zp_mf_encode(f, mins / 2, 1), 0);
@@ -564,6 +571,32 @@ static void test_bits_per_weight_all(void **state)
     assert_non_null(strstr(err.msg, "axis"));
 }
 
+/* ABI 2 descriptor fields: block_size sets the defaults and needs per-group. */
+static void test_block_size_descriptor(void **state)
+{
+    (void)state;
+    static const char *const block[] = {"mx", "nvfp4", "nf4"};
+    static const int size[] = {32, 16, 64};
+    for (int i = 0; i < 3; i++) {
+        struct zp_scheme_config c = cfg_of(block[i], 0);
+        assert_int_equal(c.granularity, ZP_PER_GROUP);
+        assert_int_equal(c.group_size, size[i]);
+        assert_non_null(c.scheme->bits_per_weight);
+    }
+    struct zp_scheme_config c = cfg_of("minifloat", 0);
+    assert_int_equal(c.granularity, ZP_PER_TENSOR);
+    for (int i = 0; i < zp_scheme_count(); i++)
+        assert_non_null(zp_scheme_at(i)->bits_per_weight); /* every built-in counts its bits */
+    struct zp_scheme bad = *zp_scheme_find("nf4");
+    bad.name = "nf4_no_group";
+    bad.granularities = ZP_GRAN_BIT(ZP_PER_TENSOR) | ZP_GRAN_BIT(ZP_PER_CHANNEL);
+    struct zp_err err = {0};
+    int before = zp_scheme_count();
+    assert_int_equal(zp_scheme_register(&bad, &err), ZP_EINVAL);
+    assert_non_null(strstr(err.msg, "block_size"));
+    assert_int_equal(zp_scheme_count(), before);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -580,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_nf4_blocks),
         cmocka_unit_test(test_minifloat_scheme),
         cmocka_unit_test(test_bits_per_weight_all),
+        cmocka_unit_test(test_block_size_descriptor),
     };
     return ZP_RUN_TESTS(t);
 }
