@@ -7,14 +7,15 @@
 int32_t zp_fp_index_of_code(enum zp_mf_format f, uint32_t code)
 {
     const struct zp_mf_info *in = zp_mf_info(f);
-    float v = zp_mf_decode(f, code);
-    if (isnan(v))
+    uint32_t sb = zp_mf_sign_bit(in);
+    uint32_t mag = code & (sb - 1u);
+    if (mag > in->max_mag) { /* the patterns past the largest finite: inf or NaN */
+        uint32_t inf = ((1u << in->ebits) - 1u) << in->mbits;
+        if (in->has_inf && mag == inf)
+            return (code & sb) ? ZP_FP_Q_NEG_INF : ZP_FP_Q_POS_INF;
         return ZP_FP_Q_NAN;
-    if (isinf(v))
-        return v > 0 ? ZP_FP_Q_POS_INF : ZP_FP_Q_NEG_INF;
-    uint32_t sign = code & zp_mf_sign_bit(in);
-    int32_t mag = (int32_t)(code & (zp_mf_sign_bit(in) - 1u));
-    return (int32_t)in->max_mag + (sign ? -mag : mag);
+    }
+    return (int32_t)in->max_mag + ((code & sb) ? -(int32_t)mag : (int32_t)mag);
 }
 
 void zp_fp_set_levels(enum zp_mf_format f, float scale, struct zp_qparams *p)

@@ -1,10 +1,21 @@
 /* Element-format codecs (see minifloat_codec.h for the sources). Encoding works
- * in double: a double x and a power-of-two step give an exact quotient, so the
- * tie test of round-to-nearest-even is exact. */
+ * in double: a double x scaled by a power of two is exact, so rounding the
+ * scaled value to an integer is exactly round-to-nearest-even on the format's
+ * grid; no libm call on this path (activations go through it). */
 #include "schemes/minifloat_codec.h"
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
+
+/* 2^k for |k| < 1023, built from the exponent field. */
+static double pow2i(int k)
+{
+    uint64_t b = (uint64_t)(k + 1023) << 52;
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
 
 /* Field layout per format. max_mag: E4M3 exponent 1111 mantissa 110 (111 is the
  * NaN), E5M2 exponent 11110 mantissa 11 (11111 is inf/NaN), FP6/FP4 every bit
@@ -77,36 +88,36 @@ uint32_t zp_mf_encode_double(enum zp_mf_format f, double x, int saturate)
     if (isinf(x))
         return overflow_code(in, sign, saturate);
     double a = fabs(x);
-    if (a == 0.0)
-        return sign;
-    /* Grid step at a: 2^(e - mbits) in binade e, the subnormal step below 2^emin. */
-    int e;
-    frexp(a, &e);
-    e -= 1; /* a in [2^e, 2^(e+1)) */
+    /* Binade of a from its double exponent field (a double subnormal, < 2^-1022,
+     * counts as below emin, which it is for every format here). */
+    uint64_t bits;
+    memcpy(&bits, &a, sizeof bits);
+    int e = (int)((bits >> 52) & 0x7ffu) - 1023; /* a in [2^e, 2^(e+1)) */
     if (e < in->emin)
-        e = in->emin;
-    double step = ldexp(1.0, e - in->mbits);
-    double q = a / step; /* exact: power-of-two divisor */
-    double r = floor(q);
-    double frac = q - r;
-    if (frac > 0.5 || (frac == 0.5 && fmod(r, 2.0) != 0.0))
-        r += 1.0; /* nearest, ties to the even multiple (even mantissa) */
-    double v = r * step;
-    if (v > (double)in->max)
-        return overflow_code(in, sign, saturate);
-    if (v == 0.0)
-        return sign;
-    /* r counts steps of binade e; r == 2^(mbits+1) moved to the next binade. */
-    uint32_t mag;
-    if (v < ldexp(1.0, in->emin)) {
-        mag = (uint32_t)r; /* subnormal: exponent field 0, mantissa r */
-    } else {
-        int ev;
-        frexp(v, &ev);
-        ev -= 1;
-        uint32_t man = (uint32_t)(ldexp(v, in->mbits - ev) - ldexp(1.0, in->mbits));
-        mag = (uint32_t)(ev + in->bias) << in->mbits | man;
+        e = in->emin; /* subnormal range: the step of the lowest binade */
+    if (e > in->emax + 1)
+        return overflow_code(in, sign, saturate); /* >= 2^(emax+2): past any rounding */
+    /* q = a / step with step = 2^(e - mbits): a power-of-two scaling, exact.
+     * q < 2^(mbits+1) <= 16, so adding and subtracting 1.5 * 2^52 leaves the
+     * integer that the default rounding mode picks: nearest, ties to even. */
+    double q = a * pow2i(in->mbits - e);
+    volatile double magic = 0x1.8p52; /* volatile: keep the add/sub pair */
+    double r = (q + magic) - magic;
+    uint32_t ri = (uint32_t)r;
+    uint32_t one = 1u << in->mbits;
+    if (ri >= 2 * one) { /* rounded up to the next binade */
+        ri = one;
+        e++;
     }
+    uint32_t mag;
+    if (ri < one) /* only when e == emin: subnormal (or zero), exponent field 0 */
+        mag = ri;
+    else if (e + in->bias > (1 << in->ebits) - 1)
+        return overflow_code(in, sign, saturate);
+    else
+        mag = (uint32_t)(e + in->bias) << in->mbits | (ri - one);
+    if (mag > in->max_mag) /* E4M3 S.1111.111, E5M2 S.11111.xx: past the largest */
+        return overflow_code(in, sign, saturate);
     return sign | mag;
 }
 
