@@ -17,7 +17,11 @@
  * Elements: FP8 E4M3 / E5M2, FP6 E2M3 / E3M2, FP4 E2M1 (minifloat_codec.h) and
  * INT8 (section "Element Data Types", INT8: two's complement with an implicit
  * scale 2^-6, -2..1.984375, emax_elem 0): x' = X * 2^-6 * clamp(rne(x / X * 64),
- * -128, 127). Blocks that clip: zp_tensor_clip_count (schemes/granularity.h). */
+ * -128, 127). -128 (= -2) is a valid INT8 element in the spec and is kept;
+ * Microsoft's microxcaling emulator clamps symmetrically to +-127/64 instead.
+ * The floor rule matches microxcaling's shared exponent (floor of log2 amax,
+ * minus emax_elem) and oneDNN's MX RFC (E8M0(amax) / E8M0(max_elem), both
+ * rounded down to a power of two). Blocks that clip: zp_tensor_clip_count. */
 #include "schemes/scheme.h"
 
 #include <math.h>
