@@ -35,6 +35,14 @@ static enum zp_status asym_fit(const struct zp_scheme_config *cfg, const float *
     return asym_fit_range(cfg, lo, hi, p, err);
 }
 
+/* Nudged: a float scale and a bits-wide zero point per slice; naive: a float
+ * scale and a float offset (the minimum). */
+static double asym_bpw(const struct zp_scheme_config *cfg, size_t n, size_t n_slices)
+{
+    return nudged(cfg) ? zp_bpw_scale_zero_point(cfg, n, n_slices)
+                       : cfg->bits + 64.0 * (double)n_slices / (double)n;
+}
+
 const struct zp_scheme zp_scheme_asymmetric = {
     .abi = ZP_SCHEME_ABI,
     .name = "asymmetric",
@@ -53,4 +61,5 @@ const struct zp_scheme zp_scheme_asymmetric = {
     .quantize = zp_affine_quantize,
     .dequantize = zp_affine_dequantize,
     .clip_range = zp_affine_clip_range,
+    .bits_per_weight = asym_bpw,
 };

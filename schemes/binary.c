@@ -55,4 +55,5 @@ const struct zp_scheme zp_scheme_binary = {
     .quantize = bin_quantize,
     .dequantize = zp_lut_dequantize,
     .clip_range = zp_lut_clip_range,
+    .bits_per_weight = zp_bpw_scale,
 };

@@ -10,6 +10,7 @@
  * run by run, with no buffer. Both are parallel (OpenMP) for large tensors. */
 #include "schemes/granularity.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -207,6 +208,16 @@ enum zp_status zp_tensor_fit(const struct zp_scheme_config *cfg, const float *x,
         zp_free(slices);
         return zp_err_set(err, bad.status, "%s", bad.msg);
     }
+    if (cfg->scheme->fit_tensor) {
+        struct zp_err local = {0};
+        st = cfg->scheme->fit_tensor(cfg, slices, L.n_slices, &local);
+        if (st != ZP_OK) {
+            zp_free(slices);
+            if (local.status == ZP_OK)
+                zp_err_set(&local, st, "%s: fit_tensor failed", cfg->scheme->name);
+            return zp_err_set(err, st, "%s: %s", what, local.msg);
+        }
+    }
     out->n_slices = L.n_slices;
     out->slice = slices;
     return ZP_OK;
@@ -285,4 +296,70 @@ void zp_tensor_qparams_free(struct zp_tensor_qparams *qp)
     zp_free(qp->slice);
     qp->slice = NULL;
     qp->n_slices = 0;
+}
+
+double zp_bits_per_weight(const struct zp_scheme_config *cfg, const int64_t *shape, int ndim,
+                          struct zp_err *err)
+{
+    struct layout L;
+    if (make_layout(cfg, shape, ndim, "tensor", &L, err) != ZP_OK)
+        return -1.0;
+    if (cfg->scheme->bits_per_weight)
+        return cfg->scheme->bits_per_weight(cfg, L.n, L.n_slices);
+    return cfg->bits + 32.0 * (double)L.n_slices / (double)L.n;
+}
+
+enum zp_status zp_tensor_clip_count(const struct zp_scheme_config *cfg,
+                                    const struct zp_tensor_qparams *qp, const float *x,
+                                    const int64_t *shape, int ndim, size_t *n_clipped,
+                                    struct zp_err *err)
+{
+    struct layout L;
+    *n_clipped = 0;
+    enum zp_status st = make_layout(cfg, shape, ndim, "tensor", &L, err);
+    if (st != ZP_OK)
+        return st;
+    if (!qp || qp->n_slices != L.n_slices || !qp->slice)
+        return zp_err_set(err, ZP_EINVAL,
+                          "clip count: parameters of %zu slices do not match the %zu slices of "
+                          "this shape and granularity",
+                          qp ? qp->n_slices : 0, L.n_slices);
+    unsigned char *clips = zp_calloc(L.n_slices, 1);
+    if (!clips)
+        return zp_err_set(err, ZP_ENOMEM, "clip count: cannot allocate %zu flags", L.n_slices);
+    /* Walk the slices run by run, as zp_tensor_apply does. */
+    for (size_t f = 0; f < L.n;) {
+        size_t i = f % L.inner, t = f / L.inner;
+        size_t c = t % L.C, o = t / L.C;
+        size_t e = o * L.inner + i;
+        size_t g = e / L.gsize;
+        size_t len = L.n - f;
+        if (L.inner - i < len)
+            len = L.inner - i;
+        if (L.gsize - e % L.gsize < len)
+            len = L.gsize - e % L.gsize;
+        size_t sl = c * L.groups + g;
+        float lo, hi;
+        const struct zp_qparams *p = &qp->slice[sl];
+        if (cfg->scheme->clip_range)
+            cfg->scheme->clip_range(cfg, p, &lo, &hi);
+        else if (p->n_levels > 0)
+            zp_lut_clip_range(cfg, p, &lo, &hi);
+        else
+            zp_affine_clip_range(cfg, p, &lo, &hi);
+        /* 4 float ulps of slack: a level computed as scale * max can land an ulp
+         * below the slice maximum it was fitted to, which is rounding, not clipping. */
+        lo -= 4.0f * FLT_EPSILON * fabsf(lo);
+        hi += 4.0f * FLT_EPSILON * fabsf(hi);
+        for (size_t k = 0; k < len && !clips[sl]; k++)
+            if (x[f + k] < lo || x[f + k] > hi)
+                clips[sl] = 1;
+        f += len;
+    }
+    size_t n_clip = 0;
+    for (size_t k = 0; k < L.n_slices; k++)
+        n_clip += clips[k];
+    zp_free(clips);
+    *n_clipped = n_clip;
+    return ZP_OK;
 }

@@ -54,6 +54,25 @@ enum zp_status zp_fake_quant(const struct zp_scheme_config *cfg, const float *x,
 
 void zp_tensor_qparams_free(struct zp_tensor_qparams *qp);
 
+/* Storage cost in bits per element of a tensor of this shape under cfg: the
+ * element codes plus every scale, zero point and codebook, amortised (the
+ * scheme's bits_per_weight; cfg->bits + 32 per slice for a plugin without one).
+ * -1 with err set when the shape or granularity is invalid. */
+double zp_bits_per_weight(const struct zp_scheme_config *cfg, const int64_t *shape, int ndim,
+                          struct zp_err *err);
+
+/* Number of the slices (blocks, for mx / nvfp4 / nf4) of x whose largest
+ * element clips: some value lies outside the slice's clip range [lo, hi], i.e.
+ * beyond the largest (or below the smallest) level, so it decodes to the
+ * saturated end point (with 4 float ulps of slack for the rounding of a level
+ * fitted to the slice maximum). The share is *n_clipped / qp->n_slices; counts
+ * add up over the tensors of a model. qp, cfg and shape as for apply (a
+ * mismatch is an error). */
+enum zp_status zp_tensor_clip_count(const struct zp_scheme_config *cfg,
+                                    const struct zp_tensor_qparams *qp, const float *x,
+                                    const int64_t *shape, int ndim, size_t *n_clipped,
+                                    struct zp_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,6 +34,14 @@ static enum zp_status lin4_fit(const struct zp_scheme_config *cfg, const float *
     return lin4_fit_range(cfg, lo, hi, p, err);
 }
 
+/* Symmetric: a float scale per slice; asymmetric: plus a 4-bit zero point. */
+static double lin4_bpw(const struct zp_scheme_config *cfg, size_t n, size_t n_slices)
+{
+    return (int)zp_scheme_opt(cfg, "mode") == MODE_ASYMMETRIC
+               ? zp_bpw_scale_zero_point(cfg, n, n_slices)
+               : zp_bpw_scale(cfg, n, n_slices);
+}
+
 const struct zp_scheme zp_scheme_linear4 = {
     .abi = ZP_SCHEME_ABI,
     .name = "linear4",
@@ -52,4 +60,5 @@ const struct zp_scheme zp_scheme_linear4 = {
     .quantize = zp_affine_quantize,
     .dequantize = zp_affine_dequantize,
     .clip_range = zp_affine_clip_range,
+    .bits_per_weight = lin4_bpw,
 };

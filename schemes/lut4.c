@@ -225,4 +225,5 @@ const struct zp_scheme zp_scheme_lut4 = {
     .quantize = zp_lut_quantize,
     .dequantize = zp_lut_dequantize,
     .clip_range = zp_lut_clip_range,
+    .bits_per_weight = zp_bpw_codebook,
 };

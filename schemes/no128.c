@@ -62,4 +62,5 @@ const struct zp_scheme zp_scheme_no128 = {
     .quantize = zp_affine_quantize,
     .dequantize = zp_affine_dequantize,
     .clip_range = zp_affine_clip_range,
+    .bits_per_weight = zp_bpw_scale,
 };

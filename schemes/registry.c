@@ -83,6 +83,12 @@ static enum zp_status check_descriptor(const struct zp_scheme *s, struct zp_err 
                           "scheme '%s': granularities mask 0x%x must include per-tensor and "
                           "only per-tensor/per-channel/per-group",
                           s->name, s->granularities);
+    if (s->block_size < 0 ||
+        (s->block_size > 0 && !(s->granularities & ZP_GRAN_BIT(ZP_PER_GROUP))))
+        return zp_err_set(err, ZP_EINVAL,
+                          "scheme '%s': block_size %d must be >= 0, and > 0 only with per-group "
+                          "in the granularities",
+                          s->name, s->block_size);
     if (s->n_options < 0 || s->n_options > ZP_MAX_OPTIONS || (s->n_options > 0 && !s->options))
         return zp_err_set(err, ZP_EINVAL,
                           "scheme '%s': n_options %d must be 0..%d with a non-NULL options array",
@@ -176,6 +182,10 @@ void zp_scheme_config_defaults(struct zp_scheme_config *cfg, const struct zp_sch
     cfg->granularity = ZP_PER_TENSOR;
     cfg->axis = 0;
     cfg->group_size = 32;
+    if (s->block_size > 0) {
+        cfg->granularity = ZP_PER_GROUP;
+        cfg->group_size = s->block_size;
+    }
     for (int i = 0; i < s->n_options && i < ZP_MAX_OPTIONS; i++)
         cfg->opt[i].num = s->options[i].def;
 }

@@ -24,7 +24,7 @@ extern "C" {
 
 /* Bumped whenever this header changes incompatibly; the registry rejects a plugin
  * built against another value. */
-#define ZP_SCHEME_ABI 1
+#define ZP_SCHEME_ABI 2 /* 2: block_size, bits_per_weight, fit_tensor; qparams amax */
 
 #define ZP_MAX_OPTIONS 8     /* options per scheme */
 #define ZP_MAX_LEVELS 256    /* codebook entries (8-bit lookup tables) */
@@ -80,6 +80,8 @@ struct zp_qparams {
     int32_t qmin, qmax;
     int32_t n_levels;            /* > 0 for codebook schemes */
     float levels[ZP_MAX_LEVELS]; /* codebook, ascending */
+    float amax; /* max |x| of the slice as fitted; set by the schemes whose fit_tensor
+                   derives a second-level scale from it (nvfp4, nf4), else 0 */
 };
 
 struct zp_scheme {
@@ -120,6 +122,25 @@ struct zp_scheme {
      * NULL means [min level, max level]. */
     void (*clip_range)(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
                        float *lo, float *hi);
+
+    /* > 0 for a block-scaled format (mx 32, nvfp4 16, nf4 64): its defaults are
+     * per-group with this group_size, a block being a slice. 0: per-tensor. */
+    int block_size;
+
+    /* Storage cost in bits per element of a tensor of n elements cut into
+     * n_slices slices by cfg: element bits plus every scale, zero point and
+     * codebook, amortised (docs/schemes.md says what each scheme counts). NULL
+     * (plugins): cfg->bits + 32 bits (one float scale) per slice. Call it through
+     * zp_bits_per_weight (schemes/granularity.h), which knows the slicing. */
+    double (*bits_per_weight)(const struct zp_scheme_config *cfg, size_t n, size_t n_slices);
+
+    /* Second pass over the fitted parameters of all slices of one tensor, in
+     * slice order, for schemes whose slices share a tensor-wide quantity (NVFP4's
+     * FP32 per-tensor scale, NF4's double-quantized block scales). Called by
+     * zp_tensor_fit after every fit; a slice fitted alone (activations) is
+     * already complete. NULL if none. */
+    enum zp_status (*fit_tensor)(const struct zp_scheme_config *cfg, struct zp_qparams *slices,
+                                 size_t n_slices, struct zp_err *err);
 };
 
 /* Registry (schemes/registry.c). */
@@ -131,7 +152,8 @@ enum zp_status zp_scheme_load_plugin(const char *path, struct zp_err *err);
 /* Registers a descriptor (used by plugins through their entry point). */
 enum zp_status zp_scheme_register(const struct zp_scheme *s, struct zp_err *err);
 
-/* Fills cfg with the scheme's defaults (bits, per-tensor, axis 0, group 32, option defaults). */
+/* Fills cfg with the scheme's defaults (bits, per-tensor, axis 0, group 32, option
+ * defaults; per-group with group_size = block_size for a block-scaled scheme). */
 void zp_scheme_config_defaults(struct zp_scheme_config *cfg, const struct zp_scheme *s);
 /* Index of an option by name, or -1. */
 int zp_scheme_option_index(const struct zp_scheme *s, const char *name);
@@ -169,7 +191,8 @@ const char *zp_granularity_name(enum zp_granularity g);
  * (schemes/scheme_util.c, schemes/affine.c). */
 
 /* Checks bits against the scheme's range and that per-group is used only with
- * bits <= 4 (the lookup-table and packed-nibble kernels group; 8-bit ones don't). */
+ * bits <= 4 by schemes with a kernel family (the lookup-table and packed-nibble
+ * kernels group; 8-bit ones don't). Schemes without kernels group at any width. */
 enum zp_status zp_scheme_check_bits(const struct zp_scheme_config *cfg, struct zp_err *err);
 /* Minimum and maximum of n >= 1 finite values. */
 void zp_minmax(const float *x, size_t n, float *lo, float *hi);
@@ -201,6 +224,13 @@ void zp_lut_dequantize(const struct zp_scheme_config *cfg, const struct zp_qpara
                        const int32_t *q, float *y, size_t n);
 void zp_lut_clip_range(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
                        float *lo, float *hi);
+
+/* bits_per_weight of the common layouts, for descriptors: cfg->bits per element
+ * plus, per slice, a float scale (32); a float scale and a bits-wide zero point;
+ * a codebook of 2^bits float levels. */
+double zp_bpw_scale(const struct zp_scheme_config *cfg, size_t n, size_t n_slices);
+double zp_bpw_scale_zero_point(const struct zp_scheme_config *cfg, size_t n, size_t n_slices);
+double zp_bpw_codebook(const struct zp_scheme_config *cfg, size_t n, size_t n_slices);
 
 #ifdef __cplusplus
 }

@@ -83,7 +83,7 @@ enum zp_status zp_scheme_check_bits(const struct zp_scheme_config *cfg, struct z
         return zp_err_set(err, ZP_ECONFIG, "%s: bits %d out of range (expected %d..%d)", s->name,
                           cfg->bits, s->min_bits, s->max_bits);
     }
-    if (cfg->granularity == ZP_PER_GROUP && cfg->bits > 4)
+    if (cfg->granularity == ZP_PER_GROUP && cfg->bits > 4 && s->kernel_family)
         return zp_err_set(err, ZP_ECONFIG,
                           "%s: granularity per-group needs bits <= 4, got bits %d "
                           "(use per-channel or per-tensor at this width)",
@@ -222,4 +222,19 @@ float zp_qparams_decode_zero(const struct zp_scheme *s, const struct zp_scheme_c
     s->quantize(cfg, p, &zero, &q, 1);
     s->dequantize(cfg, p, &q, &out, 1);
     return out;
+}
+
+double zp_bpw_scale(const struct zp_scheme_config *cfg, size_t n, size_t n_slices)
+{
+    return cfg->bits + 32.0 * (double)n_slices / (double)n;
+}
+
+double zp_bpw_scale_zero_point(const struct zp_scheme_config *cfg, size_t n, size_t n_slices)
+{
+    return cfg->bits + (32.0 + cfg->bits) * (double)n_slices / (double)n;
+}
+
+double zp_bpw_codebook(const struct zp_scheme_config *cfg, size_t n, size_t n_slices)
+{
+    return cfg->bits + 32.0 * (double)(1 << cfg->bits) * (double)n_slices / (double)n;
 }

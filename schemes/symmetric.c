@@ -48,4 +48,5 @@ const struct zp_scheme zp_scheme_symmetric = {
     .quantize = zp_affine_quantize,
     .dequantize = zp_affine_dequantize,
     .clip_range = zp_affine_clip_range,
+    .bits_per_weight = zp_bpw_scale,
 };
