@@ -217,8 +217,7 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
             }
         }
         for (int t = 0; t < ZP_N_TABLES && st == ZP_OK; t++)
-            if (out.rows[t].oom)
-                st = zp_err_set(err, ZP_ENOMEM, "out of memory while writing rows");
+            st = zp_csv_check(&out.rows[t], err);
         if (st == ZP_OK) {
             const char *rows[ZP_N_TABLES];
             for (int t = 0; t < ZP_N_TABLES; t++)

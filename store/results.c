@@ -12,38 +12,6 @@
 
 #include <cjson/cJSON.h>
 
-static const char *const tensors_cols[] = {
-    "source", "tensor", "distribution", "n", "scheme", "label", "bits", "granularity",
-    "nudge_zero", "narrow_range", "options", "mse", "sqnr_db", "zero_error", "zero_error_lsb",
-    "zero_fraction", "bias", "bias_at_zero", NULL};
-static const char *const accuracy_cols[] = {
-    "model", "dataset", "scheme", "label", "bits", "granularity", "mode", "calibration",
-    "calib_size", "nudge_zero", "narrow_range", "bias_correction", "act_scheme", "act_bits",
-    "options", "n_eval", "float_top1", "top1", "top5", "drop", "agreement", "kl", "logit_sqnr_db",
-    "bias", "weight_calibration", NULL};
-static const char *const layers_cols[] = {
-    "model", "dataset", "scheme", "label", "bits", "granularity", "mode", "calibration",
-    "nudge_zero", "narrow_range", "bias_correction", "layer_index", "layer", "op", "sqnr_db",
-    "mean_shift", "zero_fraction", "zero_fraction_relu", "zero_fraction_pad", "zero_error",
-    "zero_error_lsb", "bias_at_zero", "act_lo", "act_hi", "out_zero_error", "out_zero_error_lsb",
-    "calib_size", NULL};
-static const char *const hist_cols[] = {"model", "layer", "x", "count", NULL};
-static const char *const levels_cols[] = {"model", "scheme", "label", "layer", "level", NULL};
-
-const char *zp_table_file(enum zp_result_table t)
-{
-    static const char *const f[] = {"tensors.csv", "accuracy.csv", "layers.csv",
-                                    "weights_hist.csv", "levels.csv"};
-    return f[t];
-}
-
-const char *const *zp_table_columns(enum zp_result_table t)
-{
-    static const char *const *const c[] = {tensors_cols, accuracy_cols, layers_cols, hist_cols,
-                                           levels_cols};
-    return c[t];
-}
-
 void zp_fingerprint(const char *text, size_t len, char out[17])
 {
     unsigned long long h = 1469598103934665603ULL;
@@ -52,52 +20,6 @@ void zp_fingerprint(const char *text, size_t len, char out[17])
         h *= 1099511628211ULL;
     }
     snprintf(out, 17, "%016llx", h);
-}
-
-enum zp_status zp_write_atomic(const char *path, const char *data, size_t len, struct zp_err *err)
-{
-    char tmp[1200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return zp_err_set(err, ZP_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return zp_err_set(err, ZP_EIO, "%s: write failed: %s", tmp, strerror(e));
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        unlink(tmp);
-        return zp_err_set(err, ZP_EIO, "%s: cannot flush: %s", tmp, strerror(errno));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return zp_err_set(err, ZP_EIO, "%s: cannot replace: %s", path, strerror(e));
-    }
-    return ZP_OK;
-}
-
-static int mkdir_p(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return (mkdir(buf, 0755) != 0 && errno != EEXIST) ? -1 : 0;
 }
 
 static int dir_is_empty(const char *path)
@@ -184,7 +106,7 @@ enum zp_status zp_run_dir_open(struct zp_run_dir *rd, const char *dir, int resum
                               dir);
         }
     }
-    if (mkdir_p(rd->cells) != 0)
+    if (zp_store_mkdir_p(rd->cells) != 0)
         return zp_err_set(err, ZP_EIO, "%s: cannot create: %s", rd->cells, strerror(errno));
     char p[1300];
     snprintf(p, sizeof p, "%s/FINGERPRINT", rd->cells);
@@ -237,9 +159,9 @@ enum zp_status zp_run_assemble(const struct zp_run_dir *rd, const char *const *i
         FILE *mem = open_memstream(&text, &len);
         if (!mem)
             return zp_err_set(err, ZP_ENOMEM, "out of memory");
-        const char *const *cols = zp_table_columns((enum zp_result_table)t);
-        for (const char *const *c = cols; *c; c++)
-            fprintf(mem, "%s%s", c == cols ? "" : ",", *c);
+        const struct zp_table_def *def = zp_table_def((enum zp_result_table)t);
+        for (int c = 0; c < def->ncols; c++)
+            fprintf(mem, "%s%s", c ? "," : "", def->cols[c].name);
         fputc('\n', mem);
         int any = 0;
         char p[1300];

@@ -11,11 +11,8 @@
 
 #include "common/err.h"
 
-/* The result tables and their columns (public interface: add, never rename). */
-enum zp_result_table { ZP_TABLE_TENSORS, ZP_TABLE_ACCURACY, ZP_TABLE_LAYERS, ZP_TABLE_WEIGHTS_HIST,
-                ZP_TABLE_LEVELS, ZP_N_TABLES };
-const char *zp_table_file(enum zp_result_table t);           /* "tensors.csv" */
-const char *const *zp_table_columns(enum zp_result_table t); /* NULL-terminated */
+#include "store/columns.h"
+#include "store/store_fs.h"
 
 struct zp_run_dir {
     char dir[1024];
@@ -41,9 +38,6 @@ enum zp_status zp_cell_commit(const struct zp_run_dir *rd, const char *id,
  * a table none of whose cells has rows is not written. */
 enum zp_status zp_run_assemble(const struct zp_run_dir *rd, const char *const *ids, size_t n,
                                struct zp_err *err);
-
-/* Writes a whole file atomically (tmp + fsync + rename). */
-enum zp_status zp_write_atomic(const char *path, const char *data, size_t len, struct zp_err *err);
 
 /* Fingerprint of a text (64-bit FNV-1a as 16 hex digits). */
 void zp_fingerprint(const char *text, size_t len, char out[17]);
