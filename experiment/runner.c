@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <cjson/cJSON.h>
-
 #include "plots/plot.h"
+#include "store/inputs.h"
+#include "store/run_json.h"
 #include "store/sysinfo.h"
 
 /* SIGINT / SIGTERM finish the current cell's commit, then stop: a finished cell is
@@ -37,75 +37,30 @@ static void out_free(struct zp_cell_out *o)
         zp_csv_free(&o->rows[t]);
 }
 
-static enum zp_status write_run_json(const struct zp_config *cfg, const struct zp_run_opts *o,
-                                     const struct zp_plan *plan, const char *dir,
-                                     const char *fingerprint, const char *start, double wall,
-                                     cJSON *phases, cJSON *models, size_t done, size_t failed,
-                                     struct zp_err *err)
+/* The run-specific part of run.json (store/run_json.h writes the common keys). */
+static void run_json_fill(struct zp_run_json *rj, const struct zp_config *cfg, const struct zp_run_opts *o,
+                          const struct zp_plan *plan, const char *fingerprint, size_t done, size_t failed)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "harness", "zeropoint");
-    cJSON_AddStringToObject(root, "config_path", cfg->path);
-    cJSON_AddStringToObject(root, "fingerprint", fingerprint);
-    cJSON *given = cJSON_Parse(cfg->raw);
-    cJSON_AddItemToObject(root, "config", given ? given : cJSON_CreateNull());
-    cJSON_AddNumberToObject(root, "seed", (double)cfg->seed);
-    cJSON *opts = cJSON_AddObjectToObject(root, "options");
-    cJSON_AddStringToObject(opts, "only", o->only ? o->only : "");
-    cJSON_AddBoolToObject(opts, "resume", o->resume);
+    struct zp_json *root = rj->root;
+    zp_json_set_str(root, "fingerprint", fingerprint);
+    zp_json_set_num(root, "seed", (double)cfg->seed);
+    struct zp_json *opts = zp_json_obj(root, "options");
+    zp_json_set_str(opts, "only", o->only ? o->only : "");
+    zp_json_set_bool(opts, "resume", o->resume);
     char shard[32];
     snprintf(shard, sizeof shard, "%d/%d", o->shard_i, o->shard_n);
-    cJSON_AddStringToObject(opts, "shard", shard);
-    cJSON_AddNumberToObject(opts, "threads", omp_get_max_threads());
-    cJSON_AddNumberToObject(opts, "limit", (double)o->limit);
-    cJSON *pl = cJSON_AddArrayToObject(root, "plan");
+    zp_json_set_str(opts, "shard", shard);
+    zp_json_set_num(opts, "threads", omp_get_max_threads());
+    zp_json_set_num(opts, "limit", (double)o->limit);
+    struct zp_json *pl = zp_json_arr(root, "plan");
     for (size_t i = 0; i < plan->n; i++) {
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddStringToObject(c, "id", plan->cells[i].id);
-        cJSON_AddStringToObject(c, "cell", plan->cells[i].desc);
-        cJSON_AddItemToArray(pl, c);
+        struct zp_json *c = zp_json_push_obj(pl);
+        zp_json_set_str(c, "id", plan->cells[i].id);
+        zp_json_set_str(c, "cell", plan->cells[i].desc);
     }
-    cJSON_AddNumberToObject(root, "cells_total", (double)plan->n);
-    cJSON_AddNumberToObject(root, "cells_done", (double)done);
-    cJSON_AddNumberToObject(root, "cells_failed", (double)failed);
-    cJSON *machine = cJSON_AddObjectToObject(root, "machine");
-    zp_sysinfo_add(machine);
-    cJSON_AddStringToObject(root, "start_time", start);
-    char end[32];
-    zp_iso_time(end);
-    cJSON_AddStringToObject(root, "end_time", end);
-    cJSON_AddNumberToObject(root, "wall_seconds", wall);
-    cJSON_AddItemToObject(root, "phase_seconds", cJSON_Duplicate(phases, 1));
-    cJSON_AddItemToObject(root, "models", cJSON_Duplicate(models, 1));
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text)
-        return zp_err_set(err, ZP_ENOMEM, "run.json: out of memory");
-    char p[1200];
-    snprintf(p, sizeof p, "%s/run.json", dir);
-    size_t len = strlen(text);
-    text[len] = '\0';
-    char *with_nl = malloc(len + 2);
-    enum zp_status st;
-    if (!with_nl) {
-        st = zp_err_set(err, ZP_ENOMEM, "run.json: out of memory");
-    } else {
-        memcpy(with_nl, text, len);
-        with_nl[len] = '\n';
-        st = zp_write_atomic(p, with_nl, len + 1, err);
-        free(with_nl);
-    }
-    free(text);
-    return st;
-}
-
-static void phase_add(cJSON *phases, const char *name, double secs)
-{
-    cJSON *it = cJSON_GetObjectItemCaseSensitive(phases, name);
-    if (it)
-        cJSON_SetNumberValue(it, it->valuedouble + secs);
-    else
-        cJSON_AddNumberToObject(phases, name, secs);
+    zp_json_set_num(root, "cells_total", (double)plan->n);
+    zp_json_set_num(root, "cells_done", (double)done);
+    zp_json_set_num(root, "cells_failed", (double)failed);
 }
 
 enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, struct zp_err *err)
@@ -138,19 +93,45 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
     struct zp_plan plan;
     if (zp_plan_build(cfg, o->only, &plan, err))
         return err->status;
-    struct zp_run_dir rd;
-    if (zp_run_dir_open(&rd, dir, o->resume, o->force, fingerprint, err)) {
+    /* The plan's size before any work (a sweep's size is easy to misjudge). */
+    if (!o->quiet)
+        fprintf(stderr, "plan: %zu cells\n", plan.n);
+    if (plan.n > ZP_PLAN_MAX_CELLS && !o->yes) {
+        zp_plan_free(&plan);
+        return zp_err_set(err, ZP_ECONFIG,
+                          "%s: the plan has %zu cells, more than %d: check the config's lists, or pass "
+                          "--yes to run it anyway (docs/sweeps.md)",
+                          cfg->path, plan.n, ZP_PLAN_MAX_CELLS);
+    }
+    /* Input fingerprints before the folder is touched: an unreadable input leaves it as it was. */
+    struct zp_inputs inputs = {0};
+    if (zp_inputs_from_config(&inputs, cfg, err)) {
+        zp_inputs_free(&inputs);
         zp_plan_free(&plan);
         return err->status;
     }
+    struct zp_run_dir rd;
     const char **ids = malloc((plan.n + 1) * sizeof *ids);
-    if (!ids) {
+    if (!ids || zp_run_dir_open(&rd, dir, o->resume, o->force, fingerprint, err)) {
+        if (!ids)
+            zp_err_set(err, ZP_ENOMEM, "out of memory");
+        free(ids);
+        zp_inputs_free(&inputs);
         zp_plan_free(&plan);
-        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+        return err->status;
     }
+    for (size_t i = 0; i < plan.n; i++)
+        ids[i] = plan.cells[i].id;
+    if (zp_run_dir_inputs(&rd, &inputs, err) || zp_run_dir_plan(&rd, ids, plan.n, err)) {
+        zp_run_dir_close(&rd);
+        free(ids);
+        zp_inputs_free(&inputs);
+        zp_plan_free(&plan);
+        return err->status;
+    }
+    zp_inputs_free(&inputs);
     size_t mine = 0, skipped = 0;
     for (size_t i = 0; i < plan.n; i++) {
-        ids[i] = plan.cells[i].id;
         if (o->shard_n <= 1 || (int)(i % (size_t)o->shard_n) == o->shard_i) {
             mine++;
             skipped += zp_cell_done(&rd, plan.cells[i].id);
@@ -169,8 +150,14 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
     if (skipped)
         zp_progress_note(&prog, "resume: %zu of %zu cells already done in %s", skipped, mine, dir);
     prog.done = (long)skipped;
-    cJSON *phases = cJSON_CreateObject();
-    cJSON *models = cJSON_CreateArray();
+    struct zp_run_json rj;
+    struct zp_json *models = NULL;
+    enum zp_status st_rj = zp_run_json_init(&rj, dir, "run", cfg->path, cfg->raw, err);
+    if (st_rj == ZP_OK) {
+        rj.t0 = zp_run_json_now() - (zp_now() - t0);
+        zp_json_set_str(rj.root, "start_time", start);
+        models = zp_json_arr(rj.root, "models");
+    }
     size_t done = skipped, failed = 0;
     enum zp_status st = ZP_OK;
     long loaded_model = -1;
@@ -193,10 +180,10 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
             st = zp_model_ctx_get(cfg, cell->source, o, &prog, &m, err);
             if (loaded_model != (long)cell->source && st == ZP_OK) {
                 loaded_model = (long)cell->source;
-                phase_add(phases, "load_and_float_pass", zp_now() - tl);
-                cJSON *mo = cJSON_CreateObject();
-                zp_model_ctx_describe(m, mo);
-                cJSON_AddItemToArray(models, mo);
+                zp_run_json_phase_add(&rj, "load_and_float_pass", zp_now() - tl);
+                struct zp_json *mo = zp_json_push_obj(models);
+                if (mo) /* a struct zp_json is the cJSON object describe fills */
+                    zp_model_ctx_describe(m, mo);
             }
         }
         if (st == ZP_OK) {
@@ -204,7 +191,7 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
             case ZP_CELL_SYNTH:
             case ZP_CELL_WEIGHTS:
                 st = zp_tensor_cell(cfg, cell, &out, err);
-                phase_add(phases, "tensor_cells", zp_now() - tc);
+                zp_run_json_phase_add(&rj, "tensor_cells", zp_now() - tc);
                 break;
             case ZP_CELL_HIST:
                 st = zp_hist_cell(cfg, cell, m, &out, err);
@@ -212,7 +199,7 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
             case ZP_CELL_MODEL:
                 tc = zp_now();
                 st = zp_model_cell(cfg, cell, m, &prog, &out, dir, err);
-                phase_add(phases, "model_cells", zp_now() - tc);
+                zp_run_json_phase_add(&rj, "model_cells", zp_now() - tc);
                 break;
             }
         }
@@ -222,11 +209,12 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
             const char *rows[ZP_N_TABLES];
             for (int t = 0; t < ZP_N_TABLES; t++)
                 rows[t] = out.rows[t].buf;
+            /* the rows are appended to the CSVs by the commit (store/cells.c) */
             st = zp_cell_commit(&rd, cell->id, rows, err);
-            if (st == ZP_OK)
-                st = zp_run_assemble(&rd, ids, plan.n, err);
-            done++;
-            zp_progress_advance(&prog);
+            if (st == ZP_OK) {
+                done++;
+                zp_progress_advance(&prog);
+            }
         } else {
             failed++;
             zp_err_prefix(err, "cell %s (%s)", cell->id, cell->desc);
@@ -244,15 +232,23 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
 
     struct zp_err e2 = {0};
     enum zp_status st2 = zp_run_assemble(&rd, ids, plan.n, &e2);
-    if (st2 == ZP_OK)
-        st2 = write_run_json(cfg, o, &plan, dir, fingerprint, start, zp_now() - t0, phases, models,
-                             done, failed, &e2);
+    if (st2 == ZP_OK && st_rj != ZP_OK)
+        st2 = zp_err_set(&e2, st_rj, "run.json: %s", err->msg);
+    if (st2 == ZP_OK) {
+        run_json_fill(&rj, cfg, o, &plan, fingerprint, done, failed);
+        st2 = zp_run_json_write(&rj, &e2);
+    }
     if (st2 == ZP_OK && st == ZP_OK && !o->no_plots) {
         double tp = zp_now();
         st2 = zp_plots_render(dir, &e2);
-        phase_add(phases, "plots", zp_now() - tp);
-        if (st2 != ZP_OK) {
+        zp_run_json_phase_add(&rj, "plots", zp_now() - tp);
+        if (st2 != ZP_OK)
             zp_err_prefix(&e2, "figures");
+        /* written again so the figures' phase is recorded too */
+        struct zp_err e3 = {0};
+        if (zp_run_json_write(&rj, &e3) && st2 == ZP_OK) {
+            e2 = e3;
+            st2 = e3.status;
         }
     }
     if (st == ZP_OK && st2 != ZP_OK) {
@@ -263,8 +259,8 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
         fprintf(stderr, "results: %s/\n", dir);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    cJSON_Delete(phases);
-    cJSON_Delete(models);
+    zp_run_json_free(&rj);
+    zp_run_dir_close(&rd);
     free(ids);
     zp_plan_free(&plan);
     return st;

@@ -10,6 +10,9 @@
 #include "common/progress.h"
 #include "store/results.h"
 
+/* Plans larger than this are refused without --yes (docs/sweeps.md). */
+#define ZP_PLAN_MAX_CELLS 10000
+
 struct zp_run_opts {
     const char *out;      /* run folder; NULL: results/<config name> */
     const char *only;     /* comma list of labels / scheme names, or NULL */
@@ -17,6 +20,7 @@ struct zp_run_opts {
     int shard_i, shard_n; /* run cells with index % shard_n == shard_i */
     int threads;          /* 0: all cores */
     long limit;           /* evaluate at most this many examples (0: config's) */
+    int yes;              /* run a plan larger than ZP_PLAN_MAX_CELLS */
 };
 
 /* Returns ZP_OK, or the status of the first failure (a failed cell stops the run

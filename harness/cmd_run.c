@@ -90,6 +90,8 @@ int zp_cmd_run(int argc, char **argv)
             o.quiet = 1;
         } else if (strcmp(a, "--no-plots") == 0) {
             o.no_plots = 1;
+        } else if (strcmp(a, "--yes") == 0) {
+            o.yes = 1;
         } else if (a[0] == '-') {
             return usage_error("unknown option '%s'", a);
         } else if (!config) {
