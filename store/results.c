@@ -116,8 +116,21 @@ static enum zp_status busy(const char *dir, int fd, struct zp_err *err)
                       dir, who);
 }
 
-/* Refuses early, before anything is created, when DIR's lock is held. */
-static enum zp_status probe_lock(const char *dir, struct zp_err *err)
+/* flock(LOCK_EX | LOCK_NB). A holder that was just killed releases its lock as
+ * the kernel tears it down: a few short retries keep a kill-then-restart from
+ * being refused. 0 or -1 with errno. */
+static int lock_nb(int fd)
+{
+    for (int tries = 0;; tries++) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK || tries == 10)
+            return -1;
+        usleep(30000);
+    }
+}
+
+enum zp_status zp_run_dir_busy(const char *dir, struct zp_err *err)
 {
     char p[1200];
     snprintf(p, sizeof p, "%s/.cells/LOCK", dir);
@@ -125,7 +138,7 @@ static enum zp_status probe_lock(const char *dir, struct zp_err *err)
     if (fd < 0)
         return ZP_OK;
     enum zp_status st = ZP_OK;
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+    if (lock_nb(fd) != 0 && errno == EWOULDBLOCK)
         st = busy(dir, fd, err);
     close(fd); /* also releases the probe's lock */
     return st;
@@ -138,7 +151,7 @@ static enum zp_status take_lock(struct zp_run_dir *rd, struct zp_err *err)
     int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return zp_err_set(err, ZP_EIO, "%s: cannot create: %s", p, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (lock_nb(fd) != 0) {
         enum zp_status st = errno == EWOULDBLOCK
                                 ? busy(rd->dir, fd, err)
                                 : zp_err_set(err, ZP_EIO, "%s: cannot lock: %s", p, strerror(errno));
@@ -168,7 +181,7 @@ enum zp_status zp_run_dir_open(struct zp_run_dir *rd, const char *dir, int resum
     if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
         return zp_err_set(err, ZP_ECONFIG, "--out %s: exists and is not a directory", dir);
     /* Checks that change nothing come first, so a refused run leaves DIR as it was. */
-    if (probe_lock(dir, err))
+    if (zp_run_dir_busy(dir, err))
         return err->status;
     int empty = dir_is_empty(dir);
     if (!empty && resume) {

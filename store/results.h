@@ -45,6 +45,9 @@ struct zp_run_dir {
  * process holds is refused (ZP_ECONFIG) with that process's pid and command. */
 enum zp_status zp_run_dir_open(struct zp_run_dir *rd, const char *dir, int resume, int force,
                                const char *fingerprint, struct zp_err *err);
+/* ZP_ECONFIG naming the holder when another process holds DIR's lock, else ZP_OK
+ * (nothing is created). */
+enum zp_status zp_run_dir_busy(const char *dir, struct zp_err *err);
 /* Releases the lock and the plan state (safe to call twice). */
 void zp_run_dir_close(struct zp_run_dir *rd);
 

@@ -136,6 +136,49 @@ enum zp_status zp_run_json_init(struct zp_run_json *rj, const char *dir, const c
     return ZP_OK;
 }
 
+enum zp_status zp_run_json_load(struct zp_run_json *rj, const char *from_dir, const char *to_dir,
+                                struct zp_err *err)
+{
+    memset(rj, 0, sizeof *rj);
+    char from[4200];
+    snprintf(from, sizeof from, "%s/run.json", from_dir);
+    if ((size_t)snprintf(rj->path, sizeof rj->path, "%s/run.json", to_dir) >= sizeof rj->path)
+        return zp_err_set(err, ZP_EINVAL, "%s: path too long", to_dir);
+    size_t len;
+    char *text = zp_store_read_file(from, &len, err);
+    if (!text)
+        return err->status;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return zp_err_set(err, ZP_EFORMAT, "%s: not a JSON object", from);
+    }
+    rj->root = JSON(root);
+    rj->keep_times = 1;
+    rj->t0 = zp_run_json_now();
+    return ZP_OK;
+}
+
+const char **zp_run_json_plan_ids(struct zp_run_json *rj, size_t *n)
+{
+    *n = 0;
+    cJSON *plan = cJSON_GetObjectItemCaseSensitive(NODE(rj->root), "plan");
+    int np = cJSON_IsArray(plan) ? cJSON_GetArraySize(plan) : 0;
+    if (np <= 0)
+        return NULL;
+    const char **ids = calloc((size_t)np, sizeof *ids);
+    if (!ids)
+        return NULL;
+    int k = 0;
+    for (cJSON *c = plan->child; c; c = c->next) {
+        cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
+        ids[k++] = cJSON_IsString(id) ? id->valuestring : "";
+    }
+    *n = (size_t)k;
+    return ids;
+}
+
 void zp_run_json_phase_add(struct zp_run_json *rj, const char *phase, double secs)
 {
     cJSON *ph = NODE(zp_json_obj(rj->root, "phase_seconds"));
@@ -152,10 +195,12 @@ enum zp_status zp_run_json_write(struct zp_run_json *rj, struct zp_err *err)
 {
     if (!rj->root)
         return zp_err_set(err, ZP_ENOMEM, "run.json: out of memory");
-    char end[32];
-    iso_time(end);
-    zp_json_set_str(rj->root, "end_time", end);
-    zp_json_set_num(rj->root, "wall_seconds", zp_run_json_now() - rj->t0);
+    if (!rj->keep_times) {
+        char end[32];
+        iso_time(end);
+        zp_json_set_str(rj->root, "end_time", end);
+        zp_json_set_num(rj->root, "wall_seconds", zp_run_json_now() - rj->t0);
+    }
     /* phase_seconds last, so a reader sees the totals after the rest */
     cJSON *ph = cJSON_DetachItemFromObjectCaseSensitive(NODE(rj->root), "phase_seconds");
     if (ph)

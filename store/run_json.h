@@ -13,6 +13,8 @@
 #ifndef ZP_STORE_RUN_JSON_H
 #define ZP_STORE_RUN_JSON_H
 
+#include <stddef.h>
+
 #include "common/err.h"
 
 #ifdef __cplusplus
@@ -36,6 +38,7 @@ void zp_json_set_raw(struct zp_json *obj, const char *key, const char *json_text
 struct zp_run_json {
     char path[4200];      /* DIR/run.json */
     struct zp_json *root; /* owned */
+    int keep_times;       /* 1: write leaves end_time and wall_seconds as they are */
     double t0;            /* monotonic start (zp_run_json_now), for wall_seconds; set
                              by init, a caller that started earlier may set its own */
 };
@@ -44,6 +47,13 @@ struct zp_run_json {
  * given (NULL: read from config_path; unreadable or not JSON: null). */
 enum zp_status zp_run_json_init(struct zp_run_json *rj, const char *dir, const char *command,
                                 const char *config_path, const char *config_text, struct zp_err *err);
+/* An existing run.json (FROM/run.json) to amend and write to TO/run.json, times
+ * kept as they were (merge: the shards' times are the run's). */
+enum zp_status zp_run_json_load(struct zp_run_json *rj, const char *from_dir, const char *to_dir,
+                                struct zp_err *err);
+/* The plan recorded in a loaded run.json: the cell ids in plan order (strings
+ * owned by rj, array malloc'd; NULL and *n = 0 when absent). */
+const char **zp_run_json_plan_ids(struct zp_run_json *rj, size_t *n);
 /* phase_seconds.<phase> += secs. */
 void zp_run_json_phase_add(struct zp_run_json *rj, const char *phase, double secs);
 /* Sets end_time and wall_seconds (since init) and writes DIR/run.json atomically. */
