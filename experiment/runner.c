@@ -97,11 +97,12 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
     if (!o->quiet)
         fprintf(stderr, "plan: %zu cells\n", plan.n);
     if (plan.n > ZP_PLAN_MAX_CELLS && !o->yes) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "%s: the plan has %zu cells, more than %d: check the config's lists, or pass --yes to "
+                   "run it anyway (docs/sweeps.md)",
+                   cfg->path, plan.n, ZP_PLAN_MAX_CELLS);
         zp_plan_free(&plan);
-        return zp_err_set(err, ZP_ECONFIG,
-                          "%s: the plan has %zu cells, more than %d: check the config's lists, or pass "
-                          "--yes to run it anyway (docs/sweeps.md)",
-                          cfg->path, plan.n, ZP_PLAN_MAX_CELLS);
+        return err->status;
     }
     /* Input fingerprints before the folder is touched: an unreadable input leaves it as it was. */
     struct zp_inputs inputs = {0};
