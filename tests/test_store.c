@@ -16,7 +16,9 @@
 #include "store/inputs.h"
 #include "store/merge.h"
 #include "store/results.h"
+#include "store/run_info.h"
 #include "store/run_json.h"
+#include "store/table.h"
 #include "tests/util.h"
 
 /* A cleared error (the first error set is kept, so each call gets a fresh one). */
@@ -455,6 +457,60 @@ static void test_run_json_rewrite(void **state)
     assert_non_null(strstr(t, "\"plots\":\t0.25"));
     free(t);
     zp_run_json_free(&rj);
+    /* read back for the report, without cJSON */
+    struct zp_run_info ri;
+    assert_int_equal(zp_run_info_read(dir, &ri, E), ZP_OK);
+    assert_true(ri.present && ri.parsed);
+    assert_string_equal(zp_run_info_get(&ri, "phase_seconds.plots"), "0.25");
+    assert_string_equal(zp_run_info_get(&ri, "phase_seconds.model_cells"), "2.5");
+    assert_string_equal(zp_run_info_get(&ri, "config.a"), "1");
+    assert_string_equal(zp_run_info_get(&ri, "list"), "[\"one\"]");
+    assert_non_null(zp_run_info_get(&ri, "machine.cpu_model"));
+    assert_null(zp_run_info_get(&ri, "nothing"));
+    assert_non_null(strstr(ri.pretty, "\"fingerprint\""));
+    zp_run_info_free(&ri);
+    char p[1200];
+    snprintf(p, sizeof p, "%s/run.json", dir);
+    zp_test_write_file(p, "{not json");
+    assert_int_equal(zp_run_info_read(dir, &ri, E), ZP_OK);
+    assert_true(ri.present && !ri.parsed);
+    assert_string_equal(ri.raw, "{not json");
+    zp_run_info_free(&ri);
+    unlink(p);
+    assert_int_equal(zp_run_info_read(dir, &ri, E), ZP_OK);
+    assert_false(ri.present);
+    zp_run_info_free(&ri);
+}
+
+/* The CSV reader reads what the writer wrote (quotes, empty fields). */
+static void test_table_roundtrip(void **state)
+{
+    (void)state;
+    const char *dir = zp_test_tmpdir("store-table");
+    char *rows = rows_for(3, 2);
+    struct zp_csv c;
+    zp_csv_init(&c);
+    zp_csv_header_of(&c, ZP_TABLE_TENSORS);
+    size_t hl = c.len;
+    char p[1200];
+    snprintf(p, sizeof p, "%s/tensors.csv", dir);
+    char *all = malloc(hl + strlen(rows) + 1);
+    memcpy(all, c.buf, hl);
+    strcpy(all + hl, rows);
+    zp_test_write_file(p, all);
+    struct zp_err err = {0};
+    struct zp_table t;
+    assert_int_equal(zp_table_read(p, &t, E), ZP_OK);
+    assert_int_equal(t.nrows, 2);
+    assert_int_equal((int)t.ncols, zp_table_def(ZP_TABLE_TENSORS)->ncols);
+    assert_string_equal(zp_table_str(&t, 1, zp_table_col(&t, "label")), "a,\"b\"");
+    assert_true(isnan(zp_table_num(&t, 0, zp_table_col(&t, "sqnr_db"))));
+    assert_int_equal(zp_table_bool(&t, 0, zp_table_col(&t, "nudge_zero")), 1);
+    zp_table_free(&t);
+    assert_int_equal(zp_table_read(dir, &t, E), ZP_EIO); /* a folder is not a CSV */
+    free(all);
+    free(rows);
+    zp_csv_free(&c);
 }
 
 /* A shard folder with the given cells done. */
@@ -533,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_damaged_cells),     cmocka_unit_test(test_rows_check),
         cmocka_unit_test(test_lock),              cmocka_unit_test(test_inputs),
         cmocka_unit_test(test_run_json_rewrite),  cmocka_unit_test(test_merge_checks),
+        cmocka_unit_test(test_table_roundtrip),
     };
     return ZP_RUN_TESTS(t);
 }
