@@ -72,10 +72,10 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
         omp_set_num_threads(o->threads);
 
     char dir[1024];
-    if (o->out)
-        snprintf(dir, sizeof dir, "%s", o->out);
-    else
-        snprintf(dir, sizeof dir, "results/%s", cfg->name);
+    int dl = o->out ? snprintf(dir, sizeof dir, "%s", o->out) : snprintf(dir, sizeof dir, "results/%s", cfg->name);
+    if (dl < 0 || (size_t)dl >= sizeof dir) /* never cut silently */
+        return zp_err_set(err, ZP_ECONFIG, "--out %.60s...: path of %d bytes, the limit is %zu", dir, dl,
+                          sizeof dir - 1);
 
     /* Same config text + same code version + same --only/--limit = resumable. */
     char fp_src[256], fingerprint[17];

@@ -530,6 +530,13 @@ static void test_exit_codes(void **state)
     assert_int_equal(zp_test_sh(&out, "%s run %s --out %s/o2 --quiet --resume", H, cfg2, d), 2);
     assert_non_null(strstr(out, "different config"));
     free(out);
+    /* an --out too long for the run folder's buffers is refused, not cut */
+    char longout[1200];
+    memset(longout, 'x', 1100);
+    longout[1100] = '\0';
+    assert_int_equal(zp_test_sh(&out, "%s run %s --out %s/%s --quiet --no-plots", H, cfg, d, longout), 2);
+    assert_non_null(strstr(out, "the limit is 1023"));
+    free(out);
     assert_int_equal(zp_test_sh(&out, "%s --version", H), 0);
     assert_non_null(strstr(out, "zeropoint"));
     free(out);
