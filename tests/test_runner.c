@@ -367,7 +367,7 @@ static void test_concurrent_runs_refused(void **state)
     /* the first run holds the folder while the second tries to --force it */
     int rc = zp_test_sh(&out,
                         "%s run %s --out %s/o --quiet --no-plots & pid=$!; "
-                        "while [ ! -s %s/o/.cells/LOCK ]; do sleep 0.05; done; "
+                        "i=0; while [ ! -s %s/o/.cells/LOCK ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; "
                         "%s run %s --out %s/o --quiet --no-plots --force; rc=$?; wait $pid; exit $rc",
                         H, cfg1, d, d, H, cfg2, d);
     if (strstr(out, "in use by another harness process") == NULL)
