@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <cjson/cJSON.h>
 
 #include "calib/bias_correction.h"
 #include "calib/calib.h"
@@ -20,6 +19,7 @@
 #include "experiment/runner.h"
 #include "model/graph.h"
 #include "schemes/granularity.h"
+#include "store/run_json.h"
 #include "train/qat.h"
 
 /* The float weights every run starts from (pruned when the config says so). */
@@ -328,29 +328,28 @@ enum zp_status zp_model_ctx_get(const struct zp_config *cfg, size_t index,
     return ZP_OK;
 }
 
-void zp_model_ctx_describe(const struct zp_model_ctx *m, void *obj)
+void zp_model_ctx_describe(const struct zp_model_ctx *m, struct zp_json *o)
 {
-    cJSON *o = obj;
-    cJSON_AddStringToObject(o, "name", m->mc->name);
-    cJSON_AddStringToObject(o, "path", m->mc->path);
-    cJSON_AddStringToObject(o, "eval_dataset", m->mc->eval.name);
-    cJSON_AddNumberToObject(o, "n_eval", (double)m->n_eval);
-    cJSON_AddNumberToObject(o, "float_top1", m->float_top1);
-    cJSON_AddNumberToObject(o, "layers", m->n_layers);
-    cJSON_AddNumberToObject(o, "load_seconds", m->load_seconds);
-    cJSON_AddNumberToObject(o, "float_pass_seconds", m->float_seconds);
-    cJSON_AddNumberToObject(o, "float_examples_per_second",
-                            (double)m->n_eval / fmax(m->float_seconds, 1e-9));
-    cJSON *cal = cJSON_AddArrayToObject(o, "calibration");
+    zp_json_set_str(o, "name", m->mc->name);
+    zp_json_set_str(o, "path", m->mc->path);
+    zp_json_set_str(o, "eval_dataset", m->mc->eval.name);
+    zp_json_set_num(o, "n_eval", (double)m->n_eval);
+    zp_json_set_num(o, "float_top1", m->float_top1);
+    zp_json_set_num(o, "layers", m->n_layers);
+    zp_json_set_num(o, "load_seconds", m->load_seconds);
+    zp_json_set_num(o, "float_pass_seconds", m->float_seconds);
+    zp_json_set_num(o, "float_examples_per_second", (double)m->n_eval / fmax(m->float_seconds, 1e-9));
+    struct zp_json *cal = zp_json_arr(o, "calibration");
     for (int k = 0; k < m->mc->n_calib; k++) {
         const struct zp_calib_cfg *c = &m->mc->calib[k];
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "method", c->method);
-        cJSON_AddNumberToObject(e, "size", m->calib_used[k]);
-        cJSON_AddNumberToObject(e, "size_requested", c->size);
-        cJSON_AddNumberToObject(e, "seed", (double)c->seed);
-        cJSON_AddStringToObject(e, "order", c->shuffle ? "shuffled" : "first");
-        cJSON_AddStringToObject(e, "dataset", m->mc->calib_data.name);
-        cJSON_AddItemToArray(cal, e);
+        struct zp_json *e = zp_json_push_obj(cal);
+        if (!e)
+            continue;
+        zp_json_set_str(e, "method", c->method);
+        zp_json_set_num(e, "size", m->calib_used[k]);
+        zp_json_set_num(e, "size_requested", c->size);
+        zp_json_set_num(e, "seed", (double)c->seed);
+        zp_json_set_str(e, "order", c->shuffle ? "shuffled" : "first");
+        zp_json_set_str(e, "dataset", m->mc->calib_data.name);
     }
 }

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <cjson/cJSON.h>
-
 #include "model/graph.h"
+#include "store/inputs.h"
+#include "store/run_json.h"
 #include "store/sysinfo.h"
 
 /* SIGINT / SIGTERM finish the current cell's commit, then stop: a finished cell is
@@ -37,83 +37,35 @@ static void out_free(struct zp_cell_out *o)
         zp_csv_free(&o->rows[t]);
 }
 
-static enum zp_status write_run_json(const struct zp_config *cfg, const struct zp_run_opts *o,
-                                     const struct zp_plan *plan, const char *dir,
-                                     const char *fingerprint, const char *start, double wall,
-                                     cJSON *phases, cJSON *models, size_t done, size_t failed,
-                                     struct zp_err *err)
+/* The run-specific part of run.json (store/run_json.h writes the common keys). */
+static void run_json_fill(struct zp_run_json *rj, const struct zp_config *cfg, const struct zp_run_opts *o,
+                          const struct zp_plan *plan, const char *fingerprint, size_t done, size_t failed)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "harness", "zeropoint");
-    cJSON_AddStringToObject(root, "config_path", cfg->path);
-    cJSON_AddStringToObject(root, "fingerprint", fingerprint);
-    cJSON *given = cJSON_Parse(cfg->raw);
-    cJSON_AddItemToObject(root, "config", given ? given : cJSON_CreateNull());
-    cJSON_AddNumberToObject(root, "seed", (double)cfg->seed);
-    cJSON *opts = cJSON_AddObjectToObject(root, "options");
-    cJSON_AddStringToObject(opts, "only", o->only ? o->only : "");
-    cJSON_AddBoolToObject(opts, "resume", o->resume);
+    struct zp_json *root = rj->root;
+    zp_json_set_str(root, "fingerprint", fingerprint);
+    zp_json_set_num(root, "seed", (double)cfg->seed);
+    struct zp_json *opts = zp_json_obj(root, "options");
+    zp_json_set_str(opts, "only", o->only ? o->only : "");
+    zp_json_set_bool(opts, "resume", o->resume);
     char shard[32];
     snprintf(shard, sizeof shard, "%d/%d", o->shard_i, o->shard_n);
-    cJSON_AddStringToObject(opts, "shard", shard);
-    cJSON_AddNumberToObject(opts, "threads", omp_get_max_threads());
-    cJSON_AddNumberToObject(opts, "limit", (double)o->limit);
-    cJSON *pl = cJSON_AddArrayToObject(root, "plan");
+    zp_json_set_str(opts, "shard", shard);
+    zp_json_set_num(opts, "threads", omp_get_max_threads());
+    zp_json_set_num(opts, "limit", (double)o->limit);
+    struct zp_json *pl = zp_json_arr(root, "plan");
     for (size_t i = 0; i < plan->n; i++) {
-        cJSON *c = cJSON_CreateObject();
-        cJSON_AddStringToObject(c, "id", plan->cells[i].id);
-        cJSON_AddStringToObject(c, "cell", plan->cells[i].desc);
-        cJSON_AddItemToArray(pl, c);
+        struct zp_json *c = zp_json_push_obj(pl);
+        zp_json_set_str(c, "id", plan->cells[i].id);
+        zp_json_set_str(c, "cell", plan->cells[i].desc);
     }
-    cJSON_AddNumberToObject(root, "cells_total", (double)plan->n);
-    cJSON_AddNumberToObject(root, "cells_done", (double)done);
-    cJSON_AddNumberToObject(root, "cells_failed", (double)failed);
-    cJSON *machine = cJSON_AddObjectToObject(root, "machine");
-    zp_sysinfo_add(machine);
-    cJSON_AddStringToObject(root, "start_time", start);
-    char end[32];
-    zp_iso_time(end);
-    cJSON_AddStringToObject(root, "end_time", end);
-    cJSON_AddNumberToObject(root, "wall_seconds", wall);
-    cJSON_AddItemToObject(root, "phase_seconds", cJSON_Duplicate(phases, 1));
-    cJSON_AddItemToObject(root, "models", cJSON_Duplicate(models, 1));
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text)
-        return zp_err_set(err, ZP_ENOMEM, "run.json: out of memory");
-    char p[1200];
-    snprintf(p, sizeof p, "%s/run.json", dir);
-    size_t len = strlen(text);
-    text[len] = '\0';
-    char *with_nl = malloc(len + 2);
-    enum zp_status st;
-    if (!with_nl) {
-        st = zp_err_set(err, ZP_ENOMEM, "run.json: out of memory");
-    } else {
-        memcpy(with_nl, text, len);
-        with_nl[len] = '\n';
-        st = zp_write_atomic(p, with_nl, len + 1, err);
-        free(with_nl);
-    }
-    free(text);
-    return st;
+    zp_json_set_num(root, "cells_total", (double)plan->n);
+    zp_json_set_num(root, "cells_done", (double)done);
+    zp_json_set_num(root, "cells_failed", (double)failed);
 }
 
-static void phase_add(cJSON *phases, const char *name, double secs)
+int zp_run_folder(const struct zp_config *cfg, const struct zp_run_opts *o, char *out, size_t n)
 {
-    cJSON *it = cJSON_GetObjectItemCaseSensitive(phases, name);
-    if (it)
-        cJSON_SetNumberValue(it, it->valuedouble + secs);
-    else
-        cJSON_AddNumberToObject(phases, name, secs);
-}
-
-void zp_run_folder(const struct zp_config *cfg, const struct zp_run_opts *o, char *out, size_t n)
-{
-    if (o->out)
-        snprintf(out, n, "%s", o->out);
-    else
-        snprintf(out, n, "results/%s", cfg->name);
+    return o->out ? snprintf(out, n, "%s", o->out) : snprintf(out, n, "results/%s", cfg->name);
 }
 
 /* Loads every model of the plan with its datasets (and the QAT training set when
@@ -173,7 +125,10 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
         omp_set_num_threads(o->threads);
 
     char dir[1024];
-    zp_run_folder(cfg, o, dir, sizeof dir);
+    int dl = zp_run_folder(cfg, o, dir, sizeof dir);
+    if (dl < 0 || (size_t)dl >= sizeof dir) /* never cut silently */
+        return zp_err_set(err, ZP_ECONFIG, "--out %.60s...: path of %d bytes, the limit is %zu", dir, dl,
+                          sizeof dir - 1);
 
     /* Same config text + same code version + same --only/--limit = resumable. */
     char fp_src[256], fingerprint[17];
@@ -191,6 +146,17 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
     struct zp_plan plan;
     if (zp_plan_build(cfg, o->only, &plan, err))
         return err->status;
+    /* The plan's size before any work (a sweep's size is easy to misjudge). */
+    if (!o->quiet)
+        fprintf(stderr, "plan: %zu cells\n", plan.n);
+    if (plan.n > ZP_PLAN_MAX_CELLS && !o->yes) {
+        zp_err_set(err, ZP_ECONFIG,
+                   "%s: the plan has %zu cells, more than %d: check the config's lists, or pass --yes to "
+                   "run it anyway (docs/sweeps.md)",
+                   cfg->path, plan.n, ZP_PLAN_MAX_CELLS);
+        zp_plan_free(&plan);
+        return err->status;
+    }
     /* Every input is opened and checked before anything is written: a run that
      * fails on a model or dataset leaves --out exactly as it was. */
     struct zp_model_ctx *m = NULL;
@@ -198,21 +164,38 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
         zp_plan_free(&plan);
         return err->status;
     }
-    struct zp_run_dir rd;
-    if (zp_run_dir_open(&rd, dir, o->resume, o->force, fingerprint, err)) {
+    /* Input fingerprints before the folder is touched: an unreadable input leaves it as it was. */
+    struct zp_inputs inputs = {0};
+    if (zp_inputs_from_config(&inputs, cfg, err)) {
+        zp_inputs_free(&inputs);
         zp_model_ctx_free(m);
         zp_plan_free(&plan);
         return err->status;
     }
+    struct zp_run_dir rd;
     const char **ids = malloc((plan.n + 1) * sizeof *ids);
-    if (!ids) {
+    if (!ids || zp_run_dir_open(&rd, dir, o->resume, o->force, fingerprint, err)) {
+        if (!ids)
+            zp_err_set(err, ZP_ENOMEM, "out of memory");
+        free(ids);
+        zp_inputs_free(&inputs);
         zp_model_ctx_free(m);
         zp_plan_free(&plan);
-        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+        return err->status;
     }
+    for (size_t i = 0; i < plan.n; i++)
+        ids[i] = plan.cells[i].id;
+    if (zp_run_dir_inputs(&rd, &inputs, err) || zp_run_dir_plan(&rd, ids, plan.n, err)) {
+        zp_run_dir_close(&rd);
+        free(ids);
+        zp_inputs_free(&inputs);
+        zp_model_ctx_free(m);
+        zp_plan_free(&plan);
+        return err->status;
+    }
+    zp_inputs_free(&inputs);
     size_t mine = 0, skipped = 0;
     for (size_t i = 0; i < plan.n; i++) {
-        ids[i] = plan.cells[i].id;
         if (o->shard_n <= 1 || (int)(i % (size_t)o->shard_n) == o->shard_i) {
             mine++;
             skipped += zp_cell_done(&rd, plan.cells[i].id);
@@ -242,8 +225,14 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
     }
     zp_progress_plan(&prog, classes, n_classes);
     free(classes);
-    cJSON *phases = cJSON_CreateObject();
-    cJSON *models = cJSON_CreateArray();
+    struct zp_run_json rj;
+    struct zp_json *models = NULL;
+    enum zp_status st_rj = zp_run_json_init(&rj, dir, "run", cfg->path, cfg->raw, err);
+    if (st_rj == ZP_OK) {
+        rj.t0 = zp_run_json_now() - (zp_now() - t0);
+        zp_json_set_str(rj.root, "start_time", start);
+        models = zp_json_arr(rj.root, "models");
+    }
     size_t done = skipped, failed = 0;
     enum zp_status st = ZP_OK;
     long loaded_model = -1;
@@ -265,11 +254,11 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
             st = zp_model_ctx_get(cfg, cell->source, o, &prog, &m, err);
             if (loaded_model != (long)cell->source && st == ZP_OK) {
                 loaded_model = (long)cell->source;
-                phase_add(phases, "load_and_float_pass", zp_now() - tl);
+                zp_run_json_phase_add(&rj, "load_and_float_pass", zp_now() - tl);
                 zp_progress_exclude(&prog, zp_now() - tl);
-                cJSON *mo = cJSON_CreateObject();
-                zp_model_ctx_describe(m, mo);
-                cJSON_AddItemToArray(models, mo);
+                struct zp_json *mo = zp_json_push_obj(models);
+                if (mo)
+                    zp_model_ctx_describe(m, mo);
             }
         }
         if (st == ZP_OK) {
@@ -277,7 +266,7 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
             case ZP_CELL_SYNTH:
             case ZP_CELL_WEIGHTS:
                 st = zp_tensor_cell(cfg, cell, &out, err);
-                phase_add(phases, "tensor_cells", zp_now() - tc);
+                zp_run_json_phase_add(&rj, "tensor_cells", zp_now() - tc);
                 break;
             case ZP_CELL_HIST:
                 st = zp_hist_cell(cfg, cell, m, &out, err);
@@ -285,20 +274,18 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
             case ZP_CELL_MODEL:
                 tc = zp_now();
                 st = zp_model_cell(cfg, cell, m, &prog, &out, dir, err);
-                phase_add(phases, "model_cells", zp_now() - tc);
+                zp_run_json_phase_add(&rj, "model_cells", zp_now() - tc);
                 break;
             }
         }
         for (int t = 0; t < ZP_N_TABLES && st == ZP_OK; t++)
-            if (out.rows[t].oom)
-                st = zp_err_set(err, ZP_ENOMEM, "out of memory while writing rows");
+            st = zp_csv_check(&out.rows[t], err);
         if (st == ZP_OK) {
             const char *rows[ZP_N_TABLES];
             for (int t = 0; t < ZP_N_TABLES; t++)
                 rows[t] = out.rows[t].buf;
+            /* the rows are appended to the CSVs by the commit (store/cells.c) */
             st = zp_cell_commit(&rd, cell->id, rows, err);
-            if (st == ZP_OK)
-                st = zp_run_assemble(&rd, ids, plan.n, err);
             if (st == ZP_OK) {
                 done++;
                 zp_progress_advance(&prog);
@@ -322,17 +309,37 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
 
     struct zp_err e2 = {0};
     enum zp_status st2 = zp_run_assemble(&rd, ids, plan.n, &e2);
-    if (st2 == ZP_OK)
-        st2 = write_run_json(cfg, o, &plan, dir, fingerprint, start, zp_now() - t0, phases, models,
-                             done, failed, &e2);
+    if (st2 == ZP_OK && st_rj != ZP_OK)
+        st2 = zp_err_set(&e2, st_rj, "run.json: %s", err->msg);
+    if (st2 == ZP_OK) {
+        run_json_fill(&rj, cfg, o, &plan, fingerprint, done, failed);
+        st2 = zp_run_json_write(&rj, &e2);
+    }
+    /* Figures are the caller's (o->figures, plots/ in `harness run`): this layer
+     * does not depend on the figure layer. A figure that cannot be drawn is a
+     * warning, never a failed run; run.json is written again so that the figures'
+     * phase is recorded too. */
+    if (st2 == ZP_OK && st == ZP_OK && !o->no_plots && o->figures) {
+        double tp = zp_now();
+        struct zp_err ef = {0};
+        if (o->figures(dir, &ef) != ZP_OK)
+            zp_progress_warn(&prog, "figures: %s", ef.msg);
+        zp_run_json_phase_add(&rj, "plots", zp_now() - tp);
+        st2 = zp_run_json_write(&rj, &e2);
+        if (st2 == ZP_OK && stop_requested) /* a signal while the figures were drawn */
+            st = zp_err_set(err, ZP_EINTERRUPTED,
+                            "interrupted by signal %d while drawing the figures; every cell is kept: "
+                            "'harness plot %s' draws them again",
+                            (int)stop_requested, dir);
+    }
     if (st == ZP_OK && st2 != ZP_OK) {
         *err = e2;
         st = st2;
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    cJSON_Delete(phases);
-    cJSON_Delete(models);
+    zp_run_json_free(&rj);
+    zp_run_dir_close(&rd);
     free(ids);
     zp_plan_free(&plan);
     return st;

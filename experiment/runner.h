@@ -11,6 +11,9 @@
 #include "common/progress.h"
 #include "store/results.h"
 
+/* Plans larger than this are refused without --yes (docs/sweeps.md). */
+#define ZP_PLAN_MAX_CELLS 10000
+
 struct zp_run_opts {
     const char *out;      /* run folder; NULL: results/<config name> */
     const char *only;     /* comma list of labels / scheme names, or NULL */
@@ -18,10 +21,14 @@ struct zp_run_opts {
     int shard_i, shard_n; /* run cells with index % shard_n == shard_i */
     int threads;          /* 0: all cores */
     long limit;           /* evaluate at most this many examples (0: config's) */
+    int yes;              /* run a plan larger than ZP_PLAN_MAX_CELLS */
+    /* Draws the figures of the finished run folder (plots/ in `harness run`; NULL:
+     * none). Its failure is a warning: the cells are committed by then. */
+    enum zp_status (*figures)(const char *run_dir, struct zp_err *err);
 };
 
-/* The run folder: --out, else results/<config name>. */
-void zp_run_folder(const struct zp_config *cfg, const struct zp_run_opts *opts, char *out, size_t n);
+/* The run folder: --out, else results/<config name>; snprintf's result. */
+int zp_run_folder(const struct zp_config *cfg, const struct zp_run_opts *opts, char *out, size_t n);
 
 /* Returns ZP_OK, or the status of the first failure (a failed cell stops the run
  * after its message; finished cells stay committed). */
@@ -67,6 +74,7 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
 enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *cell,
                             struct zp_model_ctx *m, struct zp_cell_out *out, struct zp_err *err);
 /* Facts about the loaded model for run.json (name, n_eval, float_top1, times). */
-void zp_model_ctx_describe(const struct zp_model_ctx *m, void *cjson_obj);
+struct zp_json;
+void zp_model_ctx_describe(const struct zp_model_ctx *m, struct zp_json *obj);
 
 #endif

@@ -37,7 +37,8 @@ static int parse_long(const char *s, long min, long max, long *out)
 
 int zp_cmd_run(int argc, char **argv)
 {
-    struct zp_run_opts o = {.shard_n = 1};
+    /* the figures are drawn from the CSVs once every cell is committed */
+    struct zp_run_opts o = {.shard_n = 1, .figures = zp_plots_render};
     const char *config = NULL, *data = NULL;
     const char *plugins[MAX_CLI_PLUGINS];
     int n_plugins = 0;
@@ -91,6 +92,8 @@ int zp_cmd_run(int argc, char **argv)
             o.quiet = 1;
         } else if (strcmp(a, "--no-plots") == 0) {
             o.no_plots = 1;
+        } else if (strcmp(a, "--yes") == 0) {
+            o.yes = 1;
         } else if (a[0] == '-') {
             return usage_error("unknown option '%s'", a);
         } else if (!config) {
@@ -121,10 +124,6 @@ int zp_cmd_run(int argc, char **argv)
         fprintf(stderr, "harness: %s\n", err.msg);
         return exit_code(st);
     }
-    /* Figures come last, from the CSVs alone; one that cannot be drawn is a
-     * warning: every cell of the run is already committed. */
-    if (!o.no_plots && zp_plots_render(dir, &err) != ZP_OK)
-        fprintf(stderr, "harness: warning: figures: %s\n", err.msg);
     if (!o.quiet)
         fprintf(stderr, "results: %s/\n", dir);
     return ZP_EXIT_OK;

@@ -27,6 +27,7 @@ static const struct command commands[] = {
      "  --threads N      threads for inference (default: all cores)\n"
      "  --limit N        evaluate at most N examples (quick look; recorded in run.json)\n"
      "  --no-plots       skip rendering figures\n"
+     "  --yes            run a plan of more than 10000 cells (docs/sweeps.md)\n"
      "  --quiet          no progress output\n"},
     {"list", zp_cmd_list, "list every registered scheme with its options, ranges and defaults",
      "usage: harness list [--plugin SO]... [--json]\n"},

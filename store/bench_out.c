@@ -1,12 +1,12 @@
-/* Output of harness bench: kernels.csv and peaks.csv (libcsv quoting, written to
- * a temporary name and renamed so a reader never sees half a file) and the two
+/* Output of harness bench: kernels.csv and peaks.csv (the store's one CSV writer,
+ * columns from store/columns.inc), run.json (store/run_json.h) and the two
  * gnuplot figures, whose scripts read ../kernels.csv themselves so a figure can be
  * restyled without rerunning the benchmark. */
 #include "store/bench_out.h"
-#include "store/sysinfo.h"
+#include "store/csv_out.h"
+#include "store/store_fs.h"
+#include "store/run_json.h"
 
-#include <cjson/cJSON.h>
-#include <csv.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,75 +14,53 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Plain when nothing needs quoting (the usual case), else libcsv's quoting. */
-static void put_str(FILE *f, const char *s, int last)
+static enum zp_status write_table(const char *dir, struct zp_csv *c, enum zp_result_table t, struct zp_err *err)
 {
-    if (strpbrk(s, ",\"\r\n"))
-        csv_fwrite(f, s, strlen(s));
-    else
-        fputs(s, f);
-    fputc(last ? '\n' : ',', f);
-}
-
-static void put_num(FILE *f, double v, int last)
-{
-    if (isfinite(v))
-        fprintf(f, "%.6g", v);
-    fputc(last ? '\n' : ',', f);
-}
-
-static enum zp_status finish(FILE *f, const char *tmp, const char *path, struct zp_err *err)
-{
-    int bad = ferror(f);
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return zp_err_set(err, ZP_EIO, "%s: cannot write: %s", path, strerror(errno));
-    }
-    return ZP_OK;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, zp_table_file(t));
+    enum zp_status st = zp_csv_write_file(c, path, err);
+    zp_csv_free(c);
+    return st;
 }
 
 enum zp_status zp_bench_write_csv(const char *dir, const struct zp_bench_row *rows, int n, struct zp_err *err)
 {
-    char path[4200], tmp[4220];
-    snprintf(path, sizeof path, "%s/kernels.csv", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return zp_err_set(err, ZP_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    fputs("kernel,scheme,isa,m,n,k,threads,gops,ns_per_call,speedup_vs_f32,vs_anchor,anchor,peak_fraction\n", f);
+    struct zp_csv c;
+    zp_csv_init(&c);
+    zp_csv_header_of(&c, ZP_TABLE_KERNELS);
     for (int i = 0; i < n; i++) {
         const struct zp_bench_row *r = &rows[i];
-        put_str(f, r->kernel, 0);
-        put_str(f, r->scheme, 0);
-        put_str(f, r->isa, 0);
-        fprintf(f, "%d,%d,%d,%d,", r->m, r->n, r->k, r->threads);
-        put_num(f, r->gops, 0);
-        put_num(f, r->ns_per_call, 0);
-        put_num(f, r->speedup_vs_f32, 0);
-        put_num(f, r->vs_anchor, 0);
-        put_str(f, r->anchor, 0);
-        put_num(f, r->peak_fraction, 1);
+        zp_csv_set_str(&c, ZP_KERN_KERNEL, r->kernel);
+        zp_csv_set_str(&c, ZP_KERN_SCHEME, r->scheme);
+        zp_csv_set_str(&c, ZP_KERN_ISA, r->isa);
+        zp_csv_set_int(&c, ZP_KERN_M, r->m);
+        zp_csv_set_int(&c, ZP_KERN_N, r->n);
+        zp_csv_set_int(&c, ZP_KERN_K, r->k);
+        zp_csv_set_int(&c, ZP_KERN_THREADS, r->threads);
+        zp_csv_set_num(&c, ZP_KERN_GOPS, r->gops);
+        zp_csv_set_num(&c, ZP_KERN_NS_PER_CALL, r->ns_per_call);
+        zp_csv_set_num(&c, ZP_KERN_SPEEDUP_VS_F32, r->speedup_vs_f32);
+        zp_csv_set_num(&c, ZP_KERN_VS_ANCHOR, r->vs_anchor);
+        zp_csv_set_str(&c, ZP_KERN_ANCHOR, r->anchor);
+        zp_csv_set_num(&c, ZP_KERN_PEAK_FRACTION, r->peak_fraction);
+        zp_csv_end_row(&c);
     }
-    return finish(f, tmp, path, err);
+    return write_table(dir, &c, ZP_TABLE_KERNELS, err);
 }
 
 enum zp_status zp_bench_write_peaks(const char *dir, const struct zp_peak *p, int n, struct zp_err *err)
 {
-    char path[4200], tmp[4220];
-    snprintf(path, sizeof path, "%s/peaks.csv", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return zp_err_set(err, ZP_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    fputs("class,isa,gops_per_core,ops_per_group\n", f);
+    struct zp_csv c;
+    zp_csv_init(&c);
+    zp_csv_header_of(&c, ZP_TABLE_PEAKS);
     for (int i = 0; i < n; i++) {
-        put_str(f, p[i].name, 0);
-        put_str(f, zp_isa_name(p[i].isa), 0);
-        put_num(f, p[i].gops, 0);
-        put_num(f, p[i].ops_per_instr_group, 1);
+        zp_csv_set_str(&c, ZP_PEAK_CLASS, p[i].name);
+        zp_csv_set_str(&c, ZP_PEAK_ISA, zp_isa_name(p[i].isa));
+        zp_csv_set_num(&c, ZP_PEAK_GOPS_PER_CORE, p[i].gops);
+        zp_csv_set_num(&c, ZP_PEAK_OPS_PER_GROUP, p[i].ops_per_instr_group);
+        zp_csv_end_row(&c);
     }
-    return finish(f, tmp, path, err);
+    return write_table(dir, &c, ZP_TABLE_PEAKS, err);
 }
 
 static int is_anchor(const struct zp_bench_row *r)
@@ -195,9 +173,12 @@ enum zp_status zp_bench_plots(const char *dir, const struct zp_bench_row *rows, 
     for (int fig = 0; fig < 2 && !st; fig++) {
         char path[4300];
         snprintf(path, sizeof path, "%s/%s.gp", pd, names[fig]);
-        FILE *f = fopen(path, "w");
+        /* built in memory, then written atomically like every file of the store */
+        char *text = NULL;
+        size_t tlen = 0;
+        FILE *f = open_memstream(&text, &tlen);
         if (!f) {
-            st = zp_err_set(err, ZP_EIO, "%s: cannot create: %s", path, strerror(errno));
+            st = zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
             break;
         }
         fprintf(f, "# %s: generated by harness bench from ../kernels.csv%s; run: gnuplot %s.gp\n", names[fig],
@@ -225,8 +206,11 @@ enum zp_status zp_bench_plots(const char *dir, const struct zp_bench_row *rows, 
         }
         fprintf(f, "set terminal svg size 1400,800 noenhanced font 'sans,10'\nset output '%s.svg'\nreplot\nunset output\n",
                 names[fig]);
-        if (fclose(f) != 0)
-            st = zp_err_set(err, ZP_EIO, "%s: cannot write", path);
+        if (fclose(f) != 0 || !text)
+            st = zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
+        else
+            st = zp_write_atomic(path, text, tlen, err);
+        free(text);
         if (!st)
             st = render(dir, names[fig], err);
     }
@@ -237,48 +221,18 @@ enum zp_status zp_bench_plots(const char *dir, const struct zp_bench_row *rows, 
 enum zp_status zp_bench_write_run_json(const char *dir, const char *config_path, const char *start, int forced_isa,
                                        double wall_s, struct zp_err *err)
 {
-    cJSON *root = cJSON_CreateObject();
-    if (!root)
-        return zp_err_set(err, ZP_ENOMEM, "run.json: out of memory");
-    cJSON_AddStringToObject(root, "command", "bench");
-    cJSON_AddStringToObject(root, "config_path", config_path);
-    /* the config as given */
-    FILE *cf = fopen(config_path, "rb");
-    if (cf) {
-        char buf[1 << 16];
-        size_t n = fread(buf, 1, sizeof buf - 1, cf);
-        fclose(cf);
-        buf[n] = '\0';
-        cJSON *cfg = cJSON_Parse(buf);
-        if (cfg)
-            cJSON_AddItemToObject(root, "config", cfg);
-    }
-    cJSON *isas = cJSON_AddArrayToObject(root, "cpu_isa_levels");
+    struct zp_run_json rj;
+    if (zp_run_json_init(&rj, dir, "bench", config_path, NULL, err))
+        return err->status;
+    rj.t0 = zp_run_json_now() - wall_s;
+    zp_json_set_str(rj.root, "start_time", start);
+    struct zp_json *isas = zp_json_arr(rj.root, "cpu_isa_levels");
     for (int i = 0; i < ZP_ISA_COUNT; i++)
         if (zp_cpu_has((enum zp_isa)i))
-            cJSON_AddItemToArray(isas, cJSON_CreateString(zp_isa_name((enum zp_isa)i)));
-    cJSON_AddStringToObject(root, "forced_isa", forced_isa >= 0 ? zp_isa_name((enum zp_isa)forced_isa) : "none");
-    cJSON_AddStringToObject(root, "timing", "median over repetitions; CPU time at 1 thread, wall time otherwise");
-    zp_sysinfo_add(root);
-    char end[32];
-    zp_iso_time(end);
-    cJSON_AddStringToObject(root, "start", start);
-    cJSON_AddStringToObject(root, "end", end);
-    cJSON_AddNumberToObject(root, "wall_seconds", wall_s);
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    if (!text)
-        return zp_err_set(err, ZP_ENOMEM, "run.json: out of memory");
-    char path[4200], tmp[4220];
-    snprintf(path, sizeof path, "%s/run.json", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        free(text);
-        return zp_err_set(err, ZP_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    }
-    fputs(text, f);
-    fputc('\n', f);
-    free(text);
-    return finish(f, tmp, path, err);
+            zp_json_push_str(isas, zp_isa_name((enum zp_isa)i));
+    zp_json_set_str(rj.root, "forced_isa", forced_isa >= 0 ? zp_isa_name((enum zp_isa)forced_isa) : "none");
+    zp_json_set_str(rj.root, "timing", "median over repetitions; CPU time at 1 thread, wall time otherwise");
+    enum zp_status st = zp_run_json_write(&rj, err);
+    zp_run_json_free(&rj);
+    return st;
 }

@@ -1,21 +1,65 @@
-/* CSV rows for the result tables. Values are quoted (by libcsv) only when they
- * hold a comma, quote or newline, so gnuplot and spreadsheets read the files as
- * they are. A text buffer collects the rows of one cell; results.c writes it. */
-#ifndef ZP_HARNESS_CSV_OUT_H
-#define ZP_HARNESS_CSV_OUT_H
+/* CSV text for every table zeropoint writes (the one CSV writer). Values are
+ * quoted (by libcsv) only when they hold a comma, quote or newline, so gnuplot and
+ * spreadsheets read the files as they are. A buffer collects rows; results.c
+ * (cells) or zp_csv_write_file (whole files) puts it on disk atomically.
+ *
+ * Two ways to fill a row:
+ *  - by column (the interface to use): zp_csv_set_*(c, ZP_ACC_TOP1, v) in any
+ *    order, then zp_csv_end_row. The first set binds the buffer to the column's
+ *    table (store/columns.h); each value is formatted by the column's declared
+ *    kind and format; a column never set, a column of another table or a value of
+ *    the wrong kind is recorded and reported by zp_csv_check.
+ *  - by position (zp_csv_str/int/num/bool/empty + zp_csv_endrow): the older
+ *    interface, kept until every writer is converted; numbers are %.9g. */
+#ifndef ZP_STORE_CSV_OUT_H
+#define ZP_STORE_CSV_OUT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/err.h"
+#include "store/columns.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct zp_csv {
     char *buf;      /* NUL-terminated text; owned */
     size_t len, cap;
-    int field;      /* fields written on the current line */
+    int field;      /* fields written on the current line (positional interface) */
     int oom;        /* an allocation failed: the text is incomplete */
+    size_t rows;    /* complete rows in buf (header excluded) */
+    /* by-column rows */
+    const struct zp_table_def *def; /* bound by the first zp_csv_set_* */
+    char *row;      /* the current row's formatted fields, back to back */
+    size_t row_len, row_cap;
+    uint32_t off[ZP_COL_MAX], flen[ZP_COL_MAX];
+    uint8_t is_set[ZP_COL_MAX];
+    char misuse[160]; /* first misuse, "" if none */
 };
 
 void zp_csv_init(struct zp_csv *c);
 void zp_csv_free(struct zp_csv *c);
+
+/* ---- by column ---- */
+void zp_csv_set_str(struct zp_csv *c, int col, const char *s);   /* NULL = empty */
+void zp_csv_set_int(struct zp_csv *c, int col, long long v);
+void zp_csv_set_num(struct zp_csv *c, int col, double v);        /* NUM and FNUM columns */
+void zp_csv_set_bool(struct zp_csv *c, int col, int v);          /* -1: empty (does not apply) */
+void zp_csv_set_empty(struct zp_csv *c, int col);                /* any kind: no value */
+/* Appends the row in file order and clears it; an unset column is a misuse. */
+void zp_csv_end_row(struct zp_csv *c);
+/* The header row of table t. */
+void zp_csv_header_of(struct zp_csv *c, enum zp_result_table t);
+/* ZP_OK, ZP_ENOMEM (an allocation failed) or ZP_EINVAL naming the first misuse
+ * ("accuracy.csv: column 'top5' not set"): call before the text is stored. */
+enum zp_status zp_csv_check(const struct zp_csv *c, struct zp_err *err);
+/* Writes c's text to path atomically (store/atomic_file.h); c should start with
+ * its header (zp_csv_header_of). */
+enum zp_status zp_csv_write_file(const struct zp_csv *c, const char *path, struct zp_err *err);
+
+/* ---- by position (older interface) ---- */
 void zp_csv_str(struct zp_csv *c, const char *s);
 void zp_csv_int(struct zp_csv *c, long long v);
 /* %.9g; NaN becomes an empty field (undefined metric); +-Inf is written as +-1e308. */
@@ -23,7 +67,8 @@ void zp_csv_num(struct zp_csv *c, double v);
 void zp_csv_bool(struct zp_csv *c, int v);
 void zp_csv_empty(struct zp_csv *c);
 void zp_csv_endrow(struct zp_csv *c);
-/* A header row from a NULL-terminated list of column names. */
-void zp_csv_header(struct zp_csv *c, const char *const *cols);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

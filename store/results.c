@@ -1,4 +1,5 @@
-/* Run folder, cell fragments and atomic table assembly: see results.h. */
+/* The run folder: opening (empty / resume / force), its lock and the config
+ * fingerprint. Fragments and assembly are in store/cells.c. See results.h. */
 #include "store/results.h"
 
 #include <dirent.h>
@@ -7,42 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <cjson/cJSON.h>
-
-static const char *const tensors_cols[] = {
-    "source", "tensor", "distribution", "n", "scheme", "label", "bits", "granularity",
-    "nudge_zero", "narrow_range", "options", "mse", "sqnr_db", "zero_error", "zero_error_lsb",
-    "zero_fraction", "bias", "bias_at_zero", NULL};
-static const char *const accuracy_cols[] = {
-    "model", "dataset", "scheme", "label", "bits", "granularity", "mode", "calibration",
-    "calib_size", "nudge_zero", "narrow_range", "bias_correction", "act_scheme", "act_bits",
-    "options", "n_eval", "float_top1", "top1", "top5", "drop", "agreement", "kl", "logit_sqnr_db",
-    "bias", "weight_calibration", NULL};
-static const char *const layers_cols[] = {
-    "model", "dataset", "scheme", "label", "bits", "granularity", "mode", "calibration",
-    "nudge_zero", "narrow_range", "bias_correction", "layer_index", "layer", "op", "sqnr_db",
-    "mean_shift", "zero_fraction", "zero_fraction_relu", "zero_fraction_pad", "zero_error",
-    "zero_error_lsb", "bias_at_zero", "act_lo", "act_hi", "out_zero_error", "out_zero_error_lsb",
-    "calib_size", NULL};
-static const char *const hist_cols[] = {"model", "layer", "x", "count", NULL};
-static const char *const levels_cols[] = {"model", "scheme", "label", "layer", "level", NULL};
-
-const char *zp_table_file(enum zp_result_table t)
-{
-    static const char *const f[] = {"tensors.csv", "accuracy.csv", "layers.csv",
-                                    "weights_hist.csv", "levels.csv"};
-    return f[t];
-}
-
-const char *const *zp_table_columns(enum zp_result_table t)
-{
-    static const char *const *const c[] = {tensors_cols, accuracy_cols, layers_cols, hist_cols,
-                                           levels_cols};
-    return c[t];
-}
 
 void zp_fingerprint(const char *text, size_t len, char out[17])
 {
@@ -52,52 +21,6 @@ void zp_fingerprint(const char *text, size_t len, char out[17])
         h *= 1099511628211ULL;
     }
     snprintf(out, 17, "%016llx", h);
-}
-
-enum zp_status zp_write_atomic(const char *path, const char *data, size_t len, struct zp_err *err)
-{
-    char tmp[1200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return zp_err_set(err, ZP_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return zp_err_set(err, ZP_EIO, "%s: write failed: %s", tmp, strerror(e));
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        unlink(tmp);
-        return zp_err_set(err, ZP_EIO, "%s: cannot flush: %s", tmp, strerror(errno));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return zp_err_set(err, ZP_EIO, "%s: cannot replace: %s", path, strerror(e));
-    }
-    return ZP_OK;
-}
-
-static int mkdir_p(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return (mkdir(buf, 0755) != 0 && errno != EEXIST) ? -1 : 0;
 }
 
 static int dir_is_empty(const char *path)
@@ -131,7 +54,7 @@ static void remove_previous(const struct zp_run_dir *rd)
     if (d) {
         struct dirent *e;
         while ((e = readdir(d))) {
-            if (e->d_name[0] == '.')
+            if (e->d_name[0] == '.' || strcmp(e->d_name, "LOCK") == 0)
                 continue;
             snprintf(p, sizeof p, "%s/%s", rd->cells, e->d_name);
             unlink(p);
@@ -140,7 +63,7 @@ static void remove_previous(const struct zp_run_dir *rd)
     }
 }
 
-/* The fingerprint of the config a folder was made with (run.json "fingerprint"). */
+/* The fingerprint of the config a folder was made with. */
 static int read_fingerprint(const char *dir, char out[17])
 {
     char p[1100];
@@ -153,111 +76,163 @@ static int read_fingerprint(const char *dir, char out[17])
     return ok ? 0 : -1;
 }
 
+/* Who holds a lock: the LOCK file's one line, written by the holder. */
+static void holder_text(int fd, char *out, size_t cap)
+{
+    ssize_t n = pread(fd, out, cap - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    if (!out[0])
+        snprintf(out, cap, "a process that has not written its name yet");
+}
+
+/* This process, for the LOCK file: pid, command line, start time. */
+static void self_text(char *out, size_t cap)
+{
+    char cmd[600] = "";
+    FILE *f = fopen("/proc/self/cmdline", "rb");
+    if (f) {
+        size_t n = fread(cmd, 1, sizeof cmd - 1, f);
+        fclose(f);
+        for (size_t i = 0; i + 1 < n; i++)
+            if (cmd[i] == '\0')
+                cmd[i] = ' ';
+        cmd[n] = '\0';
+    }
+    char when[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(out, cap, "pid %d (%s), since %s\n", (int)getpid(), cmd[0] ? cmd : "harness", when);
+}
+
+static enum zp_status busy(const char *dir, int fd, struct zp_err *err)
+{
+    char who[800];
+    holder_text(fd, who, sizeof who);
+    return zp_err_set(err, ZP_ECONFIG,
+                      "%s: in use by another harness process: %s; wait for it to finish or use another --out",
+                      dir, who);
+}
+
+/* flock(LOCK_EX | LOCK_NB). A holder that was just killed releases its lock as
+ * the kernel tears it down: a few short retries keep a kill-then-restart from
+ * being refused. 0 or -1 with errno. */
+static int lock_nb(int fd)
+{
+    for (int tries = 0;; tries++) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK || tries == 10)
+            return -1;
+        usleep(30000);
+    }
+}
+
+enum zp_status zp_run_dir_busy(const char *dir, struct zp_err *err)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/.cells/LOCK", dir);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ZP_OK;
+    enum zp_status st = ZP_OK;
+    if (lock_nb(fd) != 0 && errno == EWOULDBLOCK)
+        st = busy(dir, fd, err);
+    close(fd); /* also releases the probe's lock */
+    return st;
+}
+
+static enum zp_status take_lock(struct zp_run_dir *rd, struct zp_err *err)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/LOCK", rd->cells);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return zp_err_set(err, ZP_EIO, "%s: cannot create: %s", p, strerror(errno));
+    if (lock_nb(fd) != 0) {
+        enum zp_status st = errno == EWOULDBLOCK
+                                ? busy(rd->dir, fd, err)
+                                : zp_err_set(err, ZP_EIO, "%s: cannot lock: %s", p, strerror(errno));
+        close(fd);
+        return st;
+    }
+    char me[800];
+    self_text(me, sizeof me);
+    /* best effort: the lock is the flock, the text only names its holder */
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, me, strlen(me), 0) < 0)
+        fprintf(stderr, "harness: warning: %s: cannot record the lock holder: %s\n", p, strerror(errno));
+    rd->lock_fd = fd;
+    return ZP_OK;
+}
+
 enum zp_status zp_run_dir_open(struct zp_run_dir *rd, const char *dir, int resume, int force,
                                const char *fingerprint, struct zp_err *err)
 {
-    snprintf(rd->dir, sizeof rd->dir, "%s", dir);
+    memset(rd, 0, sizeof *rd);
+    rd->lock_fd = -1;
+    rd->last_in_csv = -1;
+    rd->resume = resume;
+    if ((size_t)snprintf(rd->dir, sizeof rd->dir, "%s", dir) >= sizeof rd->dir)
+        return zp_err_set(err, ZP_ECONFIG, "--out %.40s...: path longer than %zu bytes", dir, sizeof rd->dir - 1);
     snprintf(rd->cells, sizeof rd->cells, "%s/.cells", dir);
     struct stat st;
     if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
         return zp_err_set(err, ZP_ECONFIG, "--out %s: exists and is not a directory", dir);
-    if (!dir_is_empty(dir)) {
-        if (resume) {
-            char old[17] = "";
-            if (read_fingerprint(dir, old) != 0)
-                return zp_err_set(err, ZP_ECONFIG,
-                                  "%s: --resume: not a run folder of this harness (no "
-                                  ".cells/FINGERPRINT)",
-                                  dir);
-            if (strcmp(old, fingerprint) != 0)
-                return zp_err_set(err, ZP_ECONFIG,
-                                  "%s: --resume: the folder was made by a different config or "
-                                  "code version (fingerprint %s, now %s); use --force to start "
-                                  "over",
-                                  dir, old, fingerprint);
-        } else if (force) {
-            remove_previous(rd);
-        } else {
+    /* Checks that change nothing come first, so a refused run leaves DIR as it was. */
+    if (zp_run_dir_busy(dir, err))
+        return err->status;
+    int empty = dir_is_empty(dir);
+    if (!empty && resume) {
+        char old[17] = "";
+        if (read_fingerprint(dir, old) != 0)
             return zp_err_set(err, ZP_ECONFIG,
-                              "%s: exists and is not empty: use --resume to continue it or "
-                              "--force to replace its results",
-                              dir);
-        }
+                              "%s: --resume: not a run folder of this harness (no .cells/FINGERPRINT)", dir);
+    } else if (!empty && !force) {
+        return zp_err_set(err, ZP_ECONFIG,
+                          "%s: exists and is not empty: use --resume to continue it or --force to replace its "
+                          "results",
+                          dir);
     }
-    if (mkdir_p(rd->cells) != 0)
+    if (zp_store_mkdir_p(rd->cells) != 0)
         return zp_err_set(err, ZP_EIO, "%s: cannot create: %s", rd->cells, strerror(errno));
+    if (take_lock(rd, err))
+        return err->status;
+    /* Under the lock: the folder cannot change under us any more. */
+    if (!empty && resume) {
+        char old[17] = "";
+        if (read_fingerprint(dir, old) != 0 || strcmp(old, fingerprint) != 0) {
+            zp_run_dir_close(rd);
+            return zp_err_set(err, ZP_ECONFIG,
+                              "%s: --resume: the folder was made by a different config or code version "
+                              "(fingerprint %s, now %s); use --force to start over",
+                              dir, old[0] ? old : "none", fingerprint);
+        }
+    } else if (!empty && force) {
+        remove_previous(rd);
+    }
     char p[1300];
     snprintf(p, sizeof p, "%s/FINGERPRINT", rd->cells);
     char line[32];
     snprintf(line, sizeof line, "%s\n", fingerprint);
-    return zp_write_atomic(p, line, strlen(line), err);
-}
-
-int zp_cell_done(const struct zp_run_dir *rd, const char *id)
-{
-    char p[1300];
-    snprintf(p, sizeof p, "%s/%s.done", rd->cells, id);
-    return access(p, F_OK) == 0;
-}
-
-enum zp_status zp_cell_commit(const struct zp_run_dir *rd, const char *id,
-                              const char *const rows[ZP_N_TABLES], struct zp_err *err)
-{
-    char p[1300];
-    for (int t = 0; t < ZP_N_TABLES; t++) {
-        if (!rows[t] || !rows[t][0])
-            continue;
-        snprintf(p, sizeof p, "%s/%s.%s", rd->cells, id, zp_table_file((enum zp_result_table)t));
-        if (zp_write_atomic(p, rows[t], strlen(rows[t]), err))
-            return err->status;
-    }
-    snprintf(p, sizeof p, "%s/%s.done", rd->cells, id);
-    return zp_write_atomic(p, "", 0, err);
-}
-
-static int append_file(FILE *out, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        fwrite(buf, 1, n, out);
-    fclose(f);
-    return 1;
-}
-
-enum zp_status zp_run_assemble(const struct zp_run_dir *rd, const char *const *ids, size_t n,
-                               struct zp_err *err)
-{
-    for (int t = 0; t < ZP_N_TABLES; t++) {
-        char *text = NULL;
-        size_t len = 0;
-        FILE *mem = open_memstream(&text, &len);
-        if (!mem)
-            return zp_err_set(err, ZP_ENOMEM, "out of memory");
-        const char *const *cols = zp_table_columns((enum zp_result_table)t);
-        for (const char *const *c = cols; *c; c++)
-            fprintf(mem, "%s%s", c == cols ? "" : ",", *c);
-        fputc('\n', mem);
-        int any = 0;
-        char p[1300];
-        for (size_t i = 0; i < n; i++) {
-            if (!zp_cell_done(rd, ids[i]))
-                continue;
-            snprintf(p, sizeof p, "%s/%s.%s", rd->cells, ids[i], zp_table_file((enum zp_result_table)t));
-            any |= append_file(mem, p);
-        }
-        fclose(mem);
-        enum zp_status st = ZP_OK;
-        if (any) {
-            snprintf(p, sizeof p, "%s/%s", rd->dir, zp_table_file((enum zp_result_table)t));
-            st = zp_write_atomic(p, text, len, err);
-        }
-        free(text);
-        if (st)
-            return st;
+    if (zp_write_atomic(p, line, strlen(line), err)) {
+        zp_run_dir_close(rd);
+        return err->status;
     }
     return ZP_OK;
+}
+
+void zp_run_dir_close(struct zp_run_dir *rd)
+{
+    if (rd->lock_fd >= 0) {
+        flock(rd->lock_fd, LOCK_UN);
+        close(rd->lock_fd);
+        rd->lock_fd = -1;
+    }
+    free(rd->done);
+    free(rd->in_csv);
+    rd->done = rd->in_csv = NULL;
+    rd->ids = NULL;
+    rd->n = 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "store/store_fs.h"
 #include "store/table.h"
 
 struct parse_state {
@@ -153,35 +154,11 @@ enum zp_status zp_table_parse(const char *name, const char *text, size_t len, st
 enum zp_status zp_table_read(const char *path, struct zp_table *t, struct zp_err *err)
 {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return zp_err_set(err, ZP_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    enum zp_status st = ZP_OK;
-    while (buf) {
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-        if (len == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
+    size_t len;
+    char *buf = zp_store_read_file(path, &len, err);
     if (!buf)
-        st = zp_err_set(err, ZP_ENOMEM, "%s: out of memory reading the file", path);
-    else if (ferror(f))
-        st = zp_err_set(err, ZP_EIO, "%s: read error", path);
-    fclose(f);
-    if (st == ZP_OK)
-        st = zp_table_parse(path, buf, len, t, err);
+        return err->status;
+    enum zp_status st = zp_table_parse(path, buf, len, t, err);
     free(buf);
     return st;
 }

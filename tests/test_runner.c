@@ -74,7 +74,7 @@ static void test_tensor_run_outputs(void **state)
     assert_non_null(rj);
     const char *keys[] = {"\"config\"", "\"plan\"", "\"git_revision\"", "\"compiler\"",
                           "\"cpu_model\"", "\"start_time\"", "\"end_time\"", "\"seed\"",
-                          "\"phase_seconds\""};
+                          "\"phase_seconds\"", "\"plots\":"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         if (!strstr(rj, keys[i]))
             fail_msg("run.json lacks %s", keys[i]);
@@ -349,6 +349,143 @@ static void test_shard_and_merge(void **state)
     }
 }
 
+
+/* Issue 17.10: a second run on a folder in use is refused and names the holder;
+ * the first run's folder is left alone. */
+static void test_concurrent_runs_refused(void **state)
+{
+    (void)state;
+    const char *dir = zp_test_tmpdir("lock");
+    char d[1024];
+    snprintf(d, sizeof d, "%s", dir);
+    const char *big = ",{\"distribution\":\"laplace\",\"n\":4194304,\"channels\":256,\"seed\":5},"
+                      "{\"distribution\":\"gaussian\",\"n\":4194304,\"channels\":256,\"seed\":6}";
+    char cfg1[1100];
+    snprintf(cfg1, sizeof cfg1, "%s", write_config(d, "l1", big));
+    const char *cfg2 = write_config(d, "l2", NULL);
+    char *out = NULL;
+    /* the first run holds the folder while the second tries to --force it */
+    int rc = zp_test_sh(&out,
+                        "%s run %s --out %s/o --quiet --no-plots & pid=$!; "
+                        "i=0; while [ ! -s %s/o/.cells/LOCK ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; "
+                        "%s run %s --out %s/o --quiet --no-plots --force; rc=$?; wait $pid; exit $rc",
+                        H, cfg1, d, d, H, cfg2, d);
+    if (strstr(out, "in use by another harness process") == NULL)
+        fail_msg("second run not refused (exit %d):\n%s", rc, out);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, "pid "));
+    assert_non_null(strstr(out, "l1.json"));
+    free(out);
+    /* the first run finished with its own config's rows only */
+    char p[1200];
+    snprintf(p, sizeof p, "%s/o/tensors.csv", d);
+    assert_int_equal(count_lines(p), 1 + 8 * 4);
+    /* and once it is done, the folder is free again */
+    assert_int_equal(zp_test_sh(NULL, "%s run %s --out %s/o --quiet --no-plots --force", H, cfg2, d), 0);
+}
+
+/* Issue 17.11: resuming with a replaced input file is refused, naming it. */
+static void test_resume_checks_inputs(void **state)
+{
+    (void)state;
+    const char *dir = zp_test_tmpdir("inputs");
+    char d[1024], cfg[1200], text[2048];
+    snprintf(d, sizeof d, "%s", dir);
+    assert_int_equal(zp_test_sh(NULL, "cp models/fashion_mobilenet.onnx %s/m.onnx", d), 0);
+    snprintf(cfg, sizeof cfg, "%s/w.json", d);
+    snprintf(text, sizeof text,
+             "{\"name\": \"w\", \"schemes\": [{\"scheme\": \"asymmetric\", \"bits\": [4, 8]}],"
+             " \"tensors\": {\"models\": [\"%s/m.onnx\"]}}",
+             d);
+    zp_test_write_file(cfg, text);
+    assert_int_equal(zp_test_sh(NULL, "%s run %s --out %s/o --quiet --no-plots", H, cfg, d), 0);
+    /* the same inputs resume (nothing left to do) */
+    assert_int_equal(zp_test_sh(NULL, "%s run %s --out %s/o --quiet --no-plots --resume", H, cfg, d), 0);
+    /* another model under the same name */
+    assert_int_equal(zp_test_sh(NULL, "cp models/fashion_mobilenet_linear.onnx %s/m.onnx", d), 0);
+    char *out = NULL;
+    int rc = zp_test_sh(&out, "%s run %s --out %s/o --quiet --no-plots --resume", H, cfg, d);
+    if (rc != 2 || !strstr(out, "m.onnx") || !strstr(out, "changed"))
+        fail_msg("resume with a replaced model: exit %d:\n%s", rc, out);
+    free(out);
+}
+
+/* Issue 17.11: a damaged fragment is recomputed by --resume (to the same CSV) and
+ * refused by merge. */
+static void test_damaged_fragment(void **state)
+{
+    (void)state;
+    const char *dir = zp_test_tmpdir("damaged");
+    char d[1024];
+    snprintf(d, sizeof d, "%s", dir);
+    const char *cfg = write_config(d, "dm", NULL);
+    assert_int_equal(zp_test_sh(NULL, "%s run %s --out %s/ref --quiet --no-plots", H, cfg, d), 0);
+    assert_int_equal(zp_test_sh(NULL, "%s run %s --out %s/o --quiet --no-plots", H, cfg, d), 0);
+    /* truncate one fragment, empty another */
+    assert_int_equal(zp_test_sh(NULL,
+                                "cd %s/o/.cells && set -- $(ls *.tensors.csv) && "
+                                "head -c 20 $1 > t && mv t $1 && : > $3",
+                                d),
+                     0);
+    char *out = NULL;
+    int rc = zp_test_sh(&out, "%s run %s --out %s/o --quiet --no-plots --resume", H, cfg, d);
+    if (rc != 0 || !strstr(out, "the cell is run again"))
+        fail_msg("resume over damaged fragments: exit %d:\n%s", rc, out);
+    free(out);
+    char a[1200], b[1200];
+    snprintf(a, sizeof a, "%s/ref/tensors.csv", d);
+    snprintf(b, sizeof b, "%s/o/tensors.csv", d);
+    assert_true(same_file(a, b));
+    /* merge refuses a shard with a damaged cell */
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(zp_test_sh(NULL, "%s run %s --out %s/s%d --shard %d/2 --quiet --no-plots", H,
+                                    cfg, d, i, i),
+                         0);
+    assert_int_equal(zp_test_sh(NULL, "cd %s/s1/.cells && set -- $(ls *.tensors.csv) && : > $1", d), 0);
+    rc = zp_test_sh(&out, "%s merge --out %s/m --no-plots %s/s0 %s/s1", H, d, d, d);
+    if (rc != 1 || !strstr(out, "damaged"))
+        fail_msg("merge with a damaged shard: exit %d:\n%s", rc, out);
+    free(out);
+}
+
+/* Issue 17.12: the plan's size is reported, and a plan over the limit is refused
+ * without --yes before anything is written. */
+static void test_plan_size(void **state)
+{
+    (void)state;
+    const char *dir = zp_test_tmpdir("plansize");
+    char d[1024];
+    snprintf(d, sizeof d, "%s", dir);
+    char *out = NULL;
+    const char *cfg = write_config(d, "ps", NULL);
+    assert_int_equal(zp_test_sh(&out, "%s run %s --out %s/small --no-plots", H, cfg, d), 0);
+    assert_non_null(strstr(out, "plan: 16 cells"));
+    free(out);
+    /* 8 variants x 1260 synthetic tensors = 10080 cells */
+    size_t cap = 1 << 17, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)snprintf(text + len, cap - len,
+                            "{\"name\": \"huge\", \"schemes\": [{\"scheme\": \"asymmetric\", \"bits\": [2, 3, 4, "
+                            "5, 6, 7, 8], \"nudge_zero\": true}, {\"scheme\": \"binary\"}],\n"
+                            " \"tensors\": {\"synthetic\": [");
+    for (int i = 0; i < 1260; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                "%s{\"distribution\": \"uniform\", \"n\": 64, \"channels\": 1, \"seed\": %d}",
+                                i ? "," : "", i + 1);
+    snprintf(text + len, cap - len, "]}}\n");
+    char p[1200];
+    snprintf(p, sizeof p, "%s/huge.json", d);
+    zp_test_write_file(p, text);
+    free(text);
+    int rc = zp_test_sh(&out, "%s run %s --out %s/huge --quiet --no-plots", H, p, d);
+    if (rc != 2 || !strstr(out, "10080 cells") || !strstr(out, "--yes"))
+        fail_msg("a 10080-cell plan: exit %d:\n%s", rc, out);
+    free(out);
+    struct stat st;
+    snprintf(p, sizeof p, "%s/huge", d);
+    assert_true(stat(p, &st) != 0);
+}
+
 static void test_exit_codes(void **state)
 {
     (void)state;
@@ -393,6 +530,13 @@ static void test_exit_codes(void **state)
     assert_int_equal(zp_test_sh(&out, "%s run %s --out %s/o2 --quiet --resume", H, cfg2, d), 2);
     assert_non_null(strstr(out, "different config"));
     free(out);
+    /* an --out too long for the run folder's buffers is refused, not cut */
+    char longout[1200];
+    memset(longout, 'x', 1100);
+    longout[1100] = '\0';
+    assert_int_equal(zp_test_sh(&out, "%s run %s --out %s/%s --quiet --no-plots", H, cfg, d, longout), 2);
+    assert_non_null(strstr(out, "the limit is 1023"));
+    free(out);
     assert_int_equal(zp_test_sh(&out, "%s --version", H), 0);
     assert_non_null(strstr(out, "zeropoint"));
     free(out);
@@ -425,7 +569,9 @@ int main(void)
         cmocka_unit_test(test_tensor_run_outputs), cmocka_unit_test(test_metrics_independent),
         cmocka_unit_test(test_kill_and_resume),    cmocka_unit_test(test_sigint_keeps_cells),
         cmocka_unit_test(test_shard_and_merge),    cmocka_unit_test(test_exit_codes),
-        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_list),              cmocka_unit_test(test_concurrent_runs_refused),
+        cmocka_unit_test(test_resume_checks_inputs), cmocka_unit_test(test_damaged_fragment),
+        cmocka_unit_test(test_plan_size),
     };
     return ZP_RUN_TESTS(t);
 }
