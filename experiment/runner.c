@@ -250,8 +250,10 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
                              done, failed, &e2);
     if (st2 == ZP_OK && st == ZP_OK && !o->no_plots) {
         double tp = zp_now();
-        st2 = zp_plots_render(dir, &e2);
+        struct zp_plot_warnings pw;
+        st2 = zp_plots_render(dir, &pw, &e2); /* a figure that fails is a warning */
         phase_add(phases, "plots", zp_now() - tp);
+        zp_plot_warnings_print(&pw, stderr, "harness: figures: ");
         if (st2 != ZP_OK) {
             zp_err_prefix(&e2, "figures");
         }

@@ -168,9 +168,14 @@ int zp_cmd_merge(int argc, char **argv)
                 missing, np);
         goto out;
     }
-    if (!no_plots && zp_plots_render(out, &err)) {
-        fprintf(stderr, "harness merge: figures: %s\n", err.msg);
-        goto out;
+    if (!no_plots) {
+        struct zp_plot_warnings pw;
+        st = zp_plots_render(out, &pw, &err);
+        zp_plot_warnings_print(&pw, stderr, "harness merge: figures: ");
+        if (st) {
+            fprintf(stderr, "harness merge: figures: %s\n", err.msg);
+            goto out;
+        }
     }
     fprintf(stderr, "merged %d shard folders into %s/ (%d cells)\n", n, out, np);
     rc = ZP_EXIT_OK;
