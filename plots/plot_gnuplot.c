@@ -148,18 +148,23 @@ static void reap(struct zp_plot_run *r, size_t i, pid_t pid)
     } else if (pid <= 0) {
         zp_plot_warn(r, "figure %s not drawn: cannot start gnuplot: %s", f->name, strerror(errno));
     } else if (!(WIFEXITED(ws) && WEXITSTATUS(ws) == 0)) {
-        /* the first error line of gnuplot's output names the cause */
-        char first[240] = "";
+        /* gnuplot reports an error as `"NAME.gp" line N: message`; warnings carry
+         * "warning:". The first error line (else the last line) names the cause. */
+        char first[240] = "", last[240] = "";
         FILE *lf = fopen(path, "r");
         char line[512];
-        while (lf && fgets(line, sizeof line, lf))
-            if (strstr(line, "error") || strstr(line, "rror:")) {
-                line[strcspn(line, "\n")] = '\0';
+        while (lf && fgets(line, sizeof line, lf)) {
+            line[strcspn(line, "\n")] = '\0';
+            if (!*line)
+                continue;
+            snprintf(last, sizeof last, ": %s", line);
+            if (!*first && strstr(line, " line ") && strchr(line, ':') && !strstr(line, "warning:"))
                 snprintf(first, sizeof first, ": %s", line);
-                break;
-            }
+        }
         if (lf)
             fclose(lf);
+        if (!*first)
+            memcpy(first, last, sizeof first);
         zp_plot_warn(r, "figure %s not drawn: gnuplot refused plots/%s.gp%s (see plots/%s.log)",
                      f->name, f->name, first, f->name);
     }
