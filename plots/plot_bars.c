@@ -316,7 +316,9 @@ enum zp_status zp_plot_bar_figure(struct zp_plot_run *r, const struct zp_bar_fig
     size_t maxlen = 0;
     for (size_t s = 0; s < b->series.n; s++)
         maxlen = strlen(b->series.v[s]) > maxlen ? strlen(b->series.v[s]) : maxlen;
-    zp_plot_key(&gp, b->series.n + (f->extra_plot ? 1 : 0), maxlen);
+    size_t nkey = b->series.n;
+    zp_plot_key_extra(f->extra_plot, &nkey, &maxlen);
+    zp_plot_key(&gp, nkey, maxlen);
     if (f->settings)
         zp_sbuf_printf(&gp, "%s", f->settings);
     struct zp_bars with_label = *b;

@@ -116,6 +116,8 @@ void zp_plot_script_end(struct zp_sbuf *gp);
 /* Sets the key: outside right when the titles are few and short, else above the
  * plot in columns, so that a legend never takes a third of the width. */
 void zp_plot_key(struct zp_sbuf *gp, size_t n, size_t maxlen);
+/* Adds the titled items of extra plot text (reference lines) to n and maxlen. */
+void zp_plot_key_extra(const char *extra_plot, size_t *n, size_t *maxlen);
 /* Ends a figure whose script is in gp: closes the script, writes <name>.gp,
  * registers the figure and frees gp. st is the status of building it so far. */
 enum zp_status zp_plot_fig_finish(struct zp_plot_run *r, struct zp_sbuf *gp, const char *name,

@@ -142,7 +142,9 @@ enum zp_status zp_lines_emit(struct zp_plot_run *r, const struct zp_lines *l,
     size_t maxlen = 0;
     for (size_t i = 0; i < l->n; i++)
         maxlen = strlen(l->v[i].title) > maxlen ? strlen(l->v[i].title) : maxlen;
-    zp_plot_key(gp, l->n + (extra_plot && *extra_plot ? 1 : 0), maxlen);
+    size_t nkey = l->n;
+    zp_plot_key_extra(extra_plot, &nkey, &maxlen);
+    zp_plot_key(gp, nkey, maxlen);
     /* Colour is the scheme's, dash tells variants of one scheme apart; when every
      * line is of one scheme (a nudge / bias-correction study), colours cycle
      * through the 14 linetypes of style.gp instead, then dashes. */

@@ -57,6 +57,17 @@ void zp_plot_script_end(struct zp_sbuf *gp)
     zp_sbuf_printf(gp, "unset output\n}\n");
 }
 
+void zp_plot_key_extra(const char *extra_plot, size_t *n, size_t *maxlen)
+{
+    for (const char *p = extra_plot ? strstr(extra_plot, "title '") : NULL; p;
+         p = strstr(p + 1, "title '")) {
+        const char *q = strchr(p + 7, '\'');
+        size_t len = q ? (size_t)(q - (p + 7)) : strlen(p + 7);
+        (*n)++;
+        *maxlen = len > *maxlen ? len : *maxlen;
+    }
+}
+
 void zp_plot_key(struct zp_sbuf *gp, size_t n, size_t maxlen)
 {
     /* Outside right costs the plot about (maxlen + 6) characters of a ~140-wide
