@@ -176,10 +176,11 @@ void zp_plot_run_gnuplot(struct zp_plot_run *r)
         return;
     if (!gnuplot_works()) {
         r->warn->no_gnuplot = 1;
-        zp_plot_warn(r, "gnuplot not found or not working (`%s --version` failed): the %zu figure "
-                        "scripts are in %s, no figure was drawn (install the Debian package "
-                        "gnuplot-nox, or set ZP_GNUPLOT)",
-                     gnuplot_bin(), r->nfigs, r->plots);
+        zp_plot_warn(r, "gnuplot not found or not working (`%s --version` failed): no figure was "
+                        "drawn, the %zu script%s %s in %s (install the Debian package gnuplot-nox, "
+                        "or set ZP_GNUPLOT)",
+                     gnuplot_bin(), r->nfigs, r->nfigs == 1 ? "" : "s", r->nfigs == 1 ? "is" : "are",
+                     r->plots);
         return;
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);

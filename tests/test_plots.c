@@ -767,6 +767,39 @@ static void test_bench_kernel_figures(void **state)
     }
 }
 
+static void test_run_survives_figures(void **state)
+{
+    (void)state;
+    struct stat sb;
+    if (stat(zp_test_harness(), &sb) != 0)
+        skip();
+    /* a finished `harness run` whose every figure is refused still exits 0; the
+     * warnings are in its log and its report */
+    const char *d = zp_test_tmpdir("plots-run");
+    char fake[4400], cfg[4400];
+    snprintf(fake, sizeof fake, "%s/fake-gnuplot", d);
+    zp_test_write_file(fake, "#!/bin/sh\n[ \"$1\" = --version ] && exit 0\n"
+                             "echo '\"x.gp\" line 1: forced failure' >&2; exit 1\n");
+    assert_int_equal(zp_test_sh(NULL, "chmod +x '%s'", fake), 0);
+    snprintf(cfg, sizeof cfg, "%s/tiny.json", d);
+    zp_test_write_file(cfg, "{\"name\": \"tiny\", \"seed\": 1, \"schemes\": [{\"scheme\": \"symmetric\", "
+                            "\"bits\": 8, \"granularity\": \"per-tensor\"}], \"tensors\": {\"synthetic\": "
+                            "[{\"distribution\": \"gaussian\", \"n\": 4096, \"channels\": 8, \"seed\": 2}]}}\n");
+    char *out = NULL;
+    int rc = zp_test_sh(&out, "ZP_GNUPLOT='%s' %s run '%s' --out '%s/run' --quiet 2>&1", fake,
+                        zp_test_harness(), cfg, d);
+    if (rc != 0)
+        fail_msg("harness run exited %d: %s", rc, out);
+    assert_non_null(strstr(out, "harness: figures: warning: figure tensors_sqnr not drawn"));
+    free(out);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/run/report.md", d);
+    char *md = zp_test_read_file(path, NULL);
+    assert_non_null(md);
+    assert_non_null(strstr(md, "forced failure"));
+    free(md);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -780,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_failed_figure_is_warning), cmocka_unit_test(test_atomic_outputs),
         cmocka_unit_test(test_axes_fit),        cmocka_unit_test(test_legends_and_line_styles),
         cmocka_unit_test(test_hist_channel_rows), cmocka_unit_test(test_bench_kernel_figures),
+        cmocka_unit_test(test_run_survives_figures),
     };
     return ZP_RUN_TESTS(t);
 }
