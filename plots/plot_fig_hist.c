@@ -113,7 +113,7 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
     size_t maxlen = 0;
     for (size_t k = 0; k < labels.n; k++)
         maxlen = strlen(labels.v[k]) > maxlen ? strlen(labels.v[k]) : maxlen;
-    double lmargin = 0.06 + 0.0062 * (double)maxlen;
+    double lmargin = 0.035 + 0.0058 * (double)maxlen; /* ~6.4 px per character at 9 pt */
     lmargin = lmargin < 0.1 ? 0.1 : lmargin > 0.4 ? 0.4 : lmargin;
     zp_sbuf_printf(&gp, "\nset xrange [%.8g:%.8g]\nset lmargin at screen %.3f\nset rmargin at screen 0.97\n",
                    xmin - pad, xmax + pad, lmargin);
