@@ -89,6 +89,14 @@ $(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
 
 $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/harness/main.o: | $(BUILD)/gen/onnx.pb-c.h
 
+# plots/style.gp is the one copy of the figure style: it is compiled into the
+# harness as a C string literal (each line quoted, \ and " escaped), so the
+# binary needs no installed data file and the text can never drift from the file.
+$(BUILD)/gen/style_gp.inc: plots/style.gp
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@.tmp && mv $@.tmp $@
+$(BUILD)/plots/plot_style.o: $(BUILD)/gen/style_gp.inc
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(call isa_flags,$<) -c $< -o $@

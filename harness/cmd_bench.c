@@ -3,7 +3,7 @@
  * against our float kernel and the library anchors (OpenBLAS sgemm, oneDNN f32 and
  * u8s8 matmul), all registered with Google Benchmark through bench/gbench_shim.h
  * and run in this one process. Writes kernels.csv, kernels_gbench.json, peaks.csv
- * and plots/kernel_{throughput,speedup}.{gp,png,svg}. `--peak` alone measures the
+ * and plots/kernel_{throughput,speedup}.{gp,png,svg,pdf} (plots/plot.h). `--peak` alone measures the
  * instruction peaks only. Timing policy: docs/kernels.md. */
 #include <errno.h>
 #include <math.h>
@@ -18,6 +18,7 @@
 #include "common/rng.h"
 #include "experiment/bench.h"
 #include "harness/commands.h"
+#include "plots/plot.h"
 #include "store/sysinfo.h"
 #include "kernels/kernels.h"
 
@@ -504,11 +505,15 @@ int zp_cmd_bench(int argc, char **argv)
     } else {
         if (!quiet)
             print_table(&c);
-        if (zp_bench_plots(dir, rows, nrows, peaks, np, &err))
+        /* the same figures as `harness plot` draws; a figure never fails the bench */
+        struct zp_plot_warnings pw;
+        if (zp_plots_render_kernels(dir, &pw, &err))
             fprintf(stderr, "harness: bench: figures not rendered: %s\n", err.msg); /* CSVs are complete */
+        else
+            zp_plot_warnings_print(&pw, stderr, "harness: bench: ");
         if (!quiet)
             printf("wrote %s/kernels.csv, kernels_gbench.json, peaks.csv, run.json, "
-                   "plots/kernel_{throughput,speedup}.{gp,png,svg}\n",
+                   "plots/kernel_{throughput,speedup}.{gp,png,svg,pdf}\n",
                    dir);
     }
     free(rows);

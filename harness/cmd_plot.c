@@ -1,6 +1,8 @@
 /* harness plot RESULTS_DIR: regenerate every figure and the report of a run
- * folder from its CSVs (plots/plot.h). Exit 0 on success, 1 when the folder
- * holds no results CSV or rendering fails, 2 on a usage error. */
+ * folder from its CSVs (plots/plot.h). Exit 0 on success, also when a figure
+ * could not be drawn (a warning, printed and in the report); 1 when the folder
+ * holds no results CSV, a CSV or the report can't be read or written, or gnuplot
+ * is missing (nothing could be drawn); 2 on a usage error. */
 #include <stdio.h>
 #include <string.h>
 
@@ -31,11 +33,15 @@ int zp_cmd_plot(int argc, char **argv)
         return ZP_EXIT_USAGE;
     }
     struct zp_err err = {0};
-    enum zp_status st = zp_plots_render(dir, &err);
+    struct zp_plot_warnings warn;
+    enum zp_status st = zp_plots_render(dir, &warn, &err);
     if (st != ZP_OK) {
         fprintf(stderr, "harness plot: %s\n", err.msg);
         return st == ZP_ECONFIG ? ZP_EXIT_USAGE : ZP_EXIT_FAILED;
     }
-    fprintf(stderr, "harness plot: figures in %s/plots, report in %s/report.html\n", dir, dir);
-    return ZP_EXIT_OK;
+    zp_plot_warnings_print(&warn, stderr, "harness plot: ");
+    fprintf(stderr, "harness plot: %zu of %zu figures drawn in %s/plots, report in %s/report.html\n",
+            warn.nrendered, warn.nfigs, dir, dir);
+    /* drawing figures is this command's whole job: without gnuplot it failed */
+    return warn.no_gnuplot ? ZP_EXIT_FAILED : ZP_EXIT_OK;
 }

@@ -35,10 +35,20 @@ static int parse_long(const char *s, long min, long max, long *out)
     return 0;
 }
 
+/* The figures and the report of a finished run; a figure that cannot be drawn is
+ * printed as a warning (and listed in the report), not a failure. */
+static enum zp_status draw_figures(const char *dir, struct zp_err *err)
+{
+    struct zp_plot_warnings pw;
+    enum zp_status st = zp_plots_render(dir, &pw, err);
+    zp_plot_warnings_print(&pw, stderr, "harness: figures: ");
+    return st;
+}
+
 int zp_cmd_run(int argc, char **argv)
 {
     /* the figures are drawn from the CSVs once every cell is committed */
-    struct zp_run_opts o = {.shard_n = 1, .figures = zp_plots_render};
+    struct zp_run_opts o = {.shard_n = 1, .figures = draw_figures};
     const char *config = NULL, *data = NULL;
     const char *plugins[MAX_CLI_PLUGINS];
     int n_plugins = 0;

@@ -1,16 +1,14 @@
 /* zp_plots_render: load a run folder's CSVs, write every figure's script and
- * derived data into plots/, run gnuplot on them (in parallel, one process per
- * core), then write the report. gnuplot is $ZP_GNUPLOT or "gnuplot" on PATH. */
+ * derived data into plots/, run gnuplot on them (plots/plot_gnuplot.c), then
+ * write the report. What goes wrong with one figure is a warning: the caller
+ * gets the list (struct zp_plot_warnings) and the report shows it. */
 #include <errno.h>
-#include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "plots/plot.h"
+#include "plots/plot_int.h"
 #include "plots/report.h"
 
 static enum zp_status load_one(const char *dir, const char *file, struct zp_table *t, int *has,
@@ -73,113 +71,70 @@ void zp_plot_run_free(struct zp_plot_run *r)
     zp_table_free(&r->levels);
 }
 
-static const char *gnuplot_bin(void)
+void zp_plot_warn(struct zp_plot_run *r, const char *fmt, ...)
 {
-    const char *g = getenv("ZP_GNUPLOT");
-    return g && *g ? g : "gnuplot";
-}
-
-/* Starts `gnuplot NAME.gp` inside plots/ with its output in NAME.log; -1 on failure. */
-static pid_t spawn_gnuplot(const char *plots, const char *name)
-{
-    char script[128], log[128];
-    const char *bin = gnuplot_bin();
-    snprintf(script, sizeof script, "%s.gp", name);
-    snprintf(log, sizeof log, "%s.log", name);
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    /* child: only async-signal-safe calls until exec */
-    if (chdir(plots) != 0)
-        _exit(126);
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
+    struct zp_plot_warnings *w = r->warn;
+    if (w->n < ZP_PLOT_MAX_WARN) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(w->msg[w->n], sizeof w->msg[0], fmt, ap);
+        va_end(ap);
     }
-    execlp(bin, bin, script, (char *)NULL);
-    _exit(127);
+    w->n++;
 }
 
-static int file_nonempty(const char *dir, const char *name, const char *ext)
+void zp_plot_warnings_print(const struct zp_plot_warnings *w, FILE *f, const char *prefix)
 {
-    char path[4400];
-    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
+    size_t kept = w->n < ZP_PLOT_MAX_WARN ? w->n : ZP_PLOT_MAX_WARN;
+    for (size_t i = 0; i < kept; i++)
+        fprintf(f, "%swarning: %s\n", prefix, w->msg[i]);
+    if (w->n > kept)
+        fprintf(f, "%swarning: %zu more figure warnings (see the report)\n", prefix, w->n - kept);
+}
+
+/* The style every script loads: $ZP_PLOT_STYLE (a house style kept for a paper)
+ * replaces plots/style.gp; otherwise an existing style.gp is the user's
+ * restyling of this run and is kept; else the built-in one is written. */
+static enum zp_status write_style(struct zp_plot_run *r, struct zp_err *err)
+{
+    char style[4400];
+    snprintf(style, sizeof style, "%s/style.gp", r->plots);
+    const char *user_style = getenv("ZP_PLOT_STYLE");
+    if (user_style && *user_style) {
+        FILE *in = fopen(user_style, "rb");
+        if (!in)
+            return zp_err_set(err, ZP_EIO, "ZP_PLOT_STYLE=%s: cannot open: %s", user_style,
+                              strerror(errno));
+        struct zp_sbuf text = {0};
+        char buf[4096];
+        size_t got;
+        while ((got = fread(buf, 1, sizeof buf - 1, in)) > 0) {
+            buf[got] = '\0';
+            zp_sbuf_printf(&text, "%s", buf);
+        }
+        int bad = ferror(in);
+        fclose(in);
+        enum zp_status st = bad ? zp_err_set(err, ZP_EIO, "ZP_PLOT_STYLE=%s: read error", user_style)
+                          : text.oom ? zp_err_set(err, ZP_ENOMEM, "ZP_PLOT_STYLE: out of memory")
+                                     : zp_plot_write(r, "style.gp", text.s ? text.s : "", err);
+        zp_sbuf_free(&text);
+        return st;
+    }
     struct stat sb;
-    return stat(path, &sb) == 0 && sb.st_size > 0;
+    if (stat(style, &sb) == 0)
+        return ZP_OK;
+    return zp_plot_write(r, "style.gp", zp_plot_style_text(), err);
 }
 
-static enum zp_status check_gnuplot(struct zp_err *err)
-{
-    pid_t pid = fork();
-    if (pid < 0)
-        return zp_err_set(err, ZP_EIO, "cannot start gnuplot: fork: %s", strerror(errno));
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execlp(gnuplot_bin(), gnuplot_bin(), "--version", (char *)NULL);
-        _exit(127);
-    }
-    int ws = 0;
-    while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-        ;
-    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
-        return zp_err_set(err, ZP_EUNSUPPORTED,
-                          "%s: gnuplot not found or not working: expected `%s --version` to succeed "
-                          "(install the Debian package gnuplot-nox, or set ZP_GNUPLOT)",
-                          gnuplot_bin(), gnuplot_bin());
-    return ZP_OK;
-}
+typedef enum zp_status (*fig_writer)(struct zp_plot_run *, struct zp_err *);
 
-static void reap(struct zp_plot_run *r, size_t i, pid_t pid)
+static enum zp_status render(const char *run_dir, const fig_writer *writers, size_t nwriters,
+                             int report, struct zp_plot_warnings *warn, struct zp_err *err)
 {
-    /* waits for this child only: the caller's other children are not ours to reap */
-    int ws = 0;
-    pid_t got;
-    while ((got = waitpid(pid, &ws, 0)) < 0 && errno == EINTR)
-        ;
-    struct zp_plot_fig *f = &r->figs[i];
-    f->rendered = got == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 0 &&
-                  file_nonempty(r->plots, f->name, "png");
-    if (f->rendered) {
-        char log[4400];
-        snprintf(log, sizeof log, "%s/%s.log", r->plots, f->name);
-        unlink(log); /* kept only when it explains a failure */
-    }
-}
-
-static enum zp_status run_all(struct zp_plot_run *r, struct zp_err *err)
-{
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t par = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (size_t)ncpu;
-    pid_t pids[ZP_PLOT_MAX_FIGS];
-    size_t oldest = 0;
-    /* at most `par` scripts at once, reaped in start order */
-    for (size_t i = 0; i < r->nfigs; i++) {
-        if (i - oldest >= par) {
-            if (pids[oldest] > 0)
-                reap(r, oldest, pids[oldest]);
-            oldest++;
-        }
-        pids[i] = spawn_gnuplot(r->plots, r->figs[i].name);
-    }
-    for (; oldest < r->nfigs; oldest++)
-        if (pids[oldest] > 0)
-            reap(r, oldest, pids[oldest]);
-    enum zp_status st = ZP_OK;
-    for (size_t i = 0; i < r->nfigs; i++)
-        if (!r->figs[i].rendered && st == ZP_OK)
-            st = zp_err_set(err, ZP_EIO, "%s/%s.gp: gnuplot failed: see %s/%s.log", r->plots,
-                            r->figs[i].name, r->plots, r->figs[i].name);
-    return st;
-}
-
-enum zp_status zp_plots_render(const char *run_dir, struct zp_err *err)
-{
+    struct zp_plot_warnings local;
+    if (!warn)
+        warn = &local;
+    memset(warn, 0, sizeof *warn);
     struct zp_plot_run *r = calloc(1, sizeof *r);
     if (!r)
         return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", run_dir);
@@ -188,60 +143,45 @@ enum zp_status zp_plots_render(const char *run_dir, struct zp_err *err)
         free(r);
         return st;
     }
+    r->warn = warn;
     if (mkdir(r->plots, 0755) != 0 && errno != EEXIST) {
         st = zp_err_set(err, ZP_EIO, "%s: cannot create: %s", r->plots, strerror(errno));
         goto out_free_run;
     }
-    /* $ZP_PLOT_STYLE (a house style kept for a paper) replaces style.gp; otherwise
-     * an existing style.gp is the user's restyling of this run: keep it. */
-    char style[4400];
-    snprintf(style, sizeof style, "%s/style.gp", r->plots);
-    struct stat sb;
-    const char *user_style = getenv("ZP_PLOT_STYLE");
-    if (user_style && *user_style) {
-        FILE *in = fopen(user_style, "rb");
-        if (!in) {
-            st = zp_err_set(err, ZP_EIO, "ZP_PLOT_STYLE=%s: cannot open: %s", user_style, strerror(errno));
-            goto out_free_run;
-        }
-        struct zp_sbuf text = {0};
-        char buf[4096];
-        size_t got;
-        while ((got = fread(buf, 1, sizeof buf - 1, in)) > 0) {
-            buf[got] = '\0';
-            zp_sbuf_printf(&text, "%s", buf);
-        }
-        fclose(in);
-        st = zp_plot_write(r, "style.gp", text.s ? text.s : "", err);
-        zp_sbuf_free(&text);
-        if (st != ZP_OK)
-            goto out_free_run;
-    } else if (stat(style, &sb) != 0 &&
-               (st = zp_plot_write(r, "style.gp", zp_plot_style_text(), err)) != ZP_OK) {
+    if ((st = write_style(r, err)) != ZP_OK)
         goto out_free_run;
+    /* a writer that fails (a full disk, out of memory) costs its figures only */
+    for (size_t i = 0; i < nwriters; i++) {
+        struct zp_err ferr = {0};
+        if (writers[i](r, &ferr) != ZP_OK)
+            zp_plot_warn(r, "figures skipped: %s", ferr.msg);
     }
-
-    enum zp_status (*const writers[])(struct zp_plot_run *, struct zp_err *) = {
-        zp_plot_figs_tensors, zp_plot_figs_accuracy, zp_plot_figs_layers,
-        zp_plot_figs_kernels, zp_plot_figs_hist,
-    };
-    for (size_t i = 0; i < sizeof writers / sizeof writers[0] && st == ZP_OK; i++)
-        st = writers[i](r, err);
-    if (st != ZP_OK)
-        goto out_free_run;
-    st = check_gnuplot(err);
-    if (st == ZP_OK)
-        st = run_all(r, err);
+    zp_plot_run_gnuplot(r);
+    warn->nfigs = r->nfigs;
+    for (size_t i = 0; i < r->nfigs; i++)
+        warn->nrendered += r->figs[i].rendered;
     /* The report is written even when a figure failed: it says which. */
-    struct zp_err rerr = {0};
-    enum zp_status rst = zp_report_write(r, &rerr);
-    if (st == ZP_OK && rst != ZP_OK) {
-        st = rst;
-        if (err)
-            *err = rerr;
-    }
+    if (report)
+        st = zp_report_write(r, err);
 out_free_run:
     zp_plot_run_free(r);
     free(r);
     return st;
+}
+
+enum zp_status zp_plots_render(const char *run_dir, struct zp_plot_warnings *warn,
+                               struct zp_err *err)
+{
+    static const fig_writer all[] = {
+        zp_plot_figs_tensors, zp_plot_figs_accuracy, zp_plot_figs_layers,
+        zp_plot_figs_kernels, zp_plot_figs_hist,
+    };
+    return render(run_dir, all, sizeof all / sizeof all[0], 1, warn, err);
+}
+
+enum zp_status zp_plots_render_kernels(const char *run_dir, struct zp_plot_warnings *warn,
+                                       struct zp_err *err)
+{
+    static const fig_writer kernels[] = {zp_plot_figs_kernels};
+    return render(run_dir, kernels, 1, 0, warn, err);
 }

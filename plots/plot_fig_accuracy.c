@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plots/plot.h"
+#include "plots/plot_int.h"
 
 struct acc_cols {
     int scheme, bits, gran, mode, calib, nudge, top1, drop, calib_size;
@@ -40,22 +40,7 @@ static double row_drop(const struct zp_table *t, size_t i, const struct acc_cols
     return zp_plot_drop_points(t, i);
 }
 
-static enum zp_status finish(struct zp_plot_run *r, struct zp_sbuf *gp, const char *name,
-                             const char *title, const char *caption, enum zp_status st,
-                             struct zp_err *err)
-{
-    char file[128];
-    snprintf(file, sizeof file, "%s.gp", name);
-    if (st == ZP_OK)
-        st = gp->oom ? zp_err_set(err, ZP_ENOMEM, "%s: out of memory", file)
-                     : zp_plot_write(r, file, gp->s, err);
-    if (st == ZP_OK)
-        zp_plot_add_fig(r, name, title, caption);
-    zp_sbuf_free(gp);
-    return st;
-}
-
-static void float_line(struct zp_plot_run *r, char *out, size_t n)
+static void float_line(const struct zp_plot_run *r, char *out, size_t n)
 {
     double f = zp_plot_float_top1(r);
     if (isnan(f))
@@ -79,7 +64,8 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
     struct acc_cols c = acc_cols(t);
     if (c.top1 < 0)
         return ZP_OK;
-    struct zp_bars top = {.colour_by_group = 1, .use_max = 1, .value_fmt = "%.1f"};
+    struct zp_bars top = {.colour_by_group = 1, .use_max = 1, .value_fmt = "%.1f", .y_cap = 100,
+                          .ylabel = "top-1 accuracy (%)"};
     struct zp_bars negdrop = {.colour_by_group = 1, .use_max = 1};
     for (size_t i = 0; i < t->nrows; i++) {
         if (!is_mode(t, i, &c, mode))
@@ -96,16 +82,15 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
     }
     /* The drop panel shows the drop of the same best variant as the top panel:
      * the largest -drop, negated back (same insertion order, so same bars). */
-    struct zp_bars drop = {.colour_by_group = 1};
-    char key[128];
-    for (size_t s = 0; s < negdrop.series.n; s++) {
-        zp_strset_add(&drop.series, negdrop.series.v[s]);
-        snprintf(key, sizeof key, "%zu|", s);
-        zp_strset_add(&drop.series_scheme, key);
-    }
+    /* Its axis fits the drops: symlog when they span decades (8-bit drops of
+     * 0.1-0.3 points next to a binary variant's 80), each bar labelled. */
+    struct zp_bars drop = {.colour_by_group = 1, .symlog_ok = 1, .value_fmt = "%.2f",
+                           .ylabel = "drop (points)"};
+    for (size_t s = 0; s < negdrop.series.n; s++)
+        zp_bars_series(&drop, negdrop.series.v[s]);
     for (size_t g = 0; g < negdrop.groups.n; g++)
         for (size_t s = 0; s < negdrop.series.n; s++)
-            zp_bars_add(&drop, negdrop.groups.v[g], strchr(negdrop.group_scheme.v[g], '|') + 1,
+            zp_bars_add(&drop, negdrop.groups.v[g], zp_bars_group_scheme(&negdrop, g),
                         negdrop.series.v[s], "", -zp_bars_get(&negdrop, g, s));
     enum zp_status st = ZP_OK;
     if (top.groups.n) {
@@ -116,16 +101,17 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
                              "../accuracy.csv (columns scheme, bits, granularity, mode, top1, drop)");
         zp_sbuf_printf(&gp, "set multiplot layout 2,1 title 'Top-1 accuracy by scheme and "
                             "granularity (PTQ, mode %s; best variant of each)'\n", mode);
-        zp_sbuf_printf(&gp, "set ylabel 'top-1 accuracy (%%)'\nset rmargin at screen 0.82\n");
+        zp_sbuf_printf(&gp, "set rmargin at screen 0.82\n");
         st = zp_bars_emit(r, &top, "accuracy_top1", &gp, fl, err);
-        zp_sbuf_printf(&gp, "set ylabel 'drop vs float (points)'\nunset key\n");
+        zp_sbuf_printf(&gp, "unset key\n");
         if (st == ZP_OK)
             st = zp_bars_emit(r, &drop, "accuracy_top1_drop", &gp, NULL, err);
         zp_sbuf_printf(&gp, "unset multiplot\n");
-        zp_plot_script_end(&gp);
-        st = finish(r, &gp, "accuracy_top1", "Top-1 accuracy and drop by scheme and granularity",
+        st = zp_plot_fig_finish(r, &gp, "accuracy_top1", "Top-1 accuracy and drop by scheme and granularity",
                     "Top-1 accuracy (%, top) and drop against the float model (points, bottom) of "
-                    "each scheme and bit width per granularity; the dashed line is the float model.",
+                    "each scheme and bit width per granularity; the dashed line is the float model. "
+                    "When the drops span decades the drop axis is linear near 0 and logarithmic "
+                    "beyond (tick labels are the drops), so small drops stay visible.",
                     st, err);
     }
     zp_bars_free(&top);
@@ -173,10 +159,9 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
                             "best variant)'\n", mode);
         zp_sbuf_printf(&gp, "set xlabel 'bits per weight'\nset ylabel 'top-1 accuracy (%%)'\n"
                             "set logscale x 2\nset xtics (1, 2, 3, 4, 6, 8, 16)\n"
-                            "set xrange [0.8:10]\nset yrange [0:*]\n");
+                            "set xrange [0.8:10]\nset yrange [0:100]\n");
         st = zp_lines_emit(r, &lines, "accuracy_vs_bits", &gp, 0, fl, err);
-        zp_plot_script_end(&gp);
-        st = finish(r, &gp, "accuracy_vs_bits", "Accuracy against bits per weight",
+        st = zp_plot_fig_finish(r, &gp, "accuracy_vs_bits", "Accuracy against bits per weight",
                     "Top-1 accuracy of the best variant of each scheme at each bit width, one line "
                     "per scheme family; the dashed line is the float model.",
                     st, err);
@@ -236,11 +221,9 @@ static enum zp_status fig_nudge(struct zp_plot_run *r, const char *mode, struct 
         nudge_key(t, i, key, sizeof key);
         zp_strset_add(&keys[nz], key);
     }
-    struct zp_bars b = {.colour_by_group = 1, .value_fmt = "%.2f"};
-    zp_strset_add(&b.series, "nudge_zero=false");
-    zp_strset_add(&b.series_scheme, "0|");
-    zp_strset_add(&b.series, "nudge_zero=true");
-    zp_strset_add(&b.series_scheme, "1|");
+    struct zp_bars b = {.colour_by_group = 1, .value_fmt = "%.2f", .symlog_ok = 1};
+    zp_bars_series(&b, "nudge_zero=false");
+    zp_bars_series(&b, "nudge_zero=true");
     for (size_t i = 0; i < t->nrows; i++) {
         int nz = zp_table_bool(t, i, c.nudge);
         if (nz < 0 || !is_mode(t, i, &c, mode) || !same_calibration(t, i, &c, ref))
@@ -252,26 +235,22 @@ static enum zp_status fig_nudge(struct zp_plot_run *r, const char *mode, struct 
         zp_bars_add(&b, key, zp_table_str(t, i, c.scheme), nz ? "nudge_zero=true" : "nudge_zero=false",
                     "", row_drop(t, i, &c));
     }
-    enum zp_status st = ZP_OK;
-    if (b.groups.n) {
-        struct zp_sbuf gp = {0};
-        zp_plot_script_begin(&gp, "accuracy_nudge", "accuracy drop, nudged zero vs naive min/max",
-                             "../accuracy.csv (columns label, nudge_zero, mode, drop)");
-        char cal[160] = "";
-        if (ref < t->nrows && c.calib >= 0)
-            snprintf(cal, sizeof cal, ", calibration %s%s%s", zp_table_str(t, ref, c.calib),
-                     c.calib_size >= 0 && *zp_table_str(t, ref, c.calib_size) ? " " : "",
-                     c.calib_size >= 0 ? zp_table_str(t, ref, c.calib_size) : "");
-        zp_sbuf_printf(&gp, "set title 'Accuracy drop: exact zero (nudged) vs naive min/max "
-                            "(mode %s%s)'\nset ylabel 'top-1 drop vs float (points)'\n"
-                            "set xtics rotate by 20 right\n", mode, cal);
-        st = zp_bars_emit(r, &b, "accuracy_nudge", &gp, NULL, err);
-        zp_plot_script_end(&gp);
-        st = finish(r, &gp, "accuracy_nudge", "Accuracy drop, nudged vs not",
-                    "Top-1 drop (points, lower is better) of each variant with the range nudged so "
-                    "that 0.0 is exact, next to the same variant with naive min/max.",
-                    st, err);
-    }
+    char cal[160] = "", title[300];
+    if (ref < t->nrows && c.calib >= 0)
+        snprintf(cal, sizeof cal, ", calibration %s%s%s", zp_table_str(t, ref, c.calib),
+                 c.calib_size >= 0 && *zp_table_str(t, ref, c.calib_size) ? " " : "",
+                 c.calib_size >= 0 ? zp_table_str(t, ref, c.calib_size) : "");
+    snprintf(title, sizeof title, "Accuracy drop: exact zero (nudged) vs naive min/max (mode %s%s)",
+             mode, cal);
+    const struct zp_bar_fig f = {
+        .name = "accuracy_nudge", .what = "accuracy drop, nudged zero vs naive min/max",
+        .sources = "../accuracy.csv (columns label, nudge_zero, mode, drop)",
+        .title = title, .ylabel = "top-1 drop vs float (points)",
+        .heading = "Accuracy drop, nudged vs not",
+        .caption = "Top-1 drop (points, lower is better) of each variant with the range nudged so "
+                   "that 0.0 is exact, next to the same variant with naive min/max.",
+    };
+    enum zp_status st = zp_plot_bar_figure(r, &f, &b, err);
     zp_bars_free(&b);
     zp_strset_free(&keys[0]);
     zp_strset_free(&keys[1]);
@@ -301,7 +280,7 @@ static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
         zp_plot_strip_word(label, "calibration", key, sizeof key);
         zp_bars_add(&count, key, NULL, cal, NULL, 1.0);
     }
-    struct zp_bars b = {.colour_by_group = 1, .value_fmt = "%.2f"};
+    struct zp_bars b = {.colour_by_group = 1, .value_fmt = "%.2f", .symlog_ok = 1};
     for (size_t i = 0; i < t->nrows; i++) {
         const char *cal = zp_table_str(t, i, c.calib);
         if (!calibrated_mode(t, i, &c) || !*cal)
@@ -319,17 +298,17 @@ static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
     zp_bars_free(&count);
     enum zp_status st = ZP_OK;
     if (b.series.n >= 2) {
-        struct zp_sbuf gp = {0};
-        zp_plot_script_begin(&gp, "accuracy_calibration", "accuracy drop by calibration method",
-                             "../accuracy.csv (columns label, calibration, mode, drop)");
-        zp_sbuf_printf(&gp, "set title 'Accuracy drop by calibration method (activation ranges)'\n"
-                            "set ylabel 'top-1 drop vs float (points)'\n");
-        st = zp_bars_emit(r, &b, "accuracy_calibration", &gp, NULL, err);
-        zp_plot_script_end(&gp);
-        st = finish(r, &gp, "accuracy_calibration", "Accuracy drop by calibration method",
-                    "Top-1 drop (points) of each variant whose activations are quantized, for each "
-                    "method of choosing activation ranges (fill pattern), mean over the other settings.",
-                    st, err);
+        const struct zp_bar_fig f = {
+            .name = "accuracy_calibration", .what = "accuracy drop by calibration method",
+            .sources = "../accuracy.csv (columns label, calibration, mode, drop)",
+            .title = "Accuracy drop by calibration method (activation ranges)",
+            .ylabel = "top-1 drop vs float (points)",
+            .heading = "Accuracy drop by calibration method",
+            .caption = "Top-1 drop (points) of each variant whose activations are quantized, for "
+                       "each method of choosing activation ranges (fill pattern), mean over the "
+                       "other settings.",
+        };
+        st = zp_plot_bar_figure(r, &f, &b, err);
     }
     zp_bars_free(&b);
     if (st != ZP_OK || c.calib_size < 0)
@@ -350,23 +329,8 @@ static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
         zp_strset_add(&sizes, zp_table_str(t, i, c.calib_size));
     }
     /* a line needs two sizes; drop the single points (every other variant at the default) */
-    size_t kept = 0;
-    for (size_t i = 0; i < lines.n; i++) {
-        if (lines.v[i].n >= 2) {
-            struct zp_line tmp = lines.v[kept];
-            lines.v[kept++] = lines.v[i];
-            lines.v[i] = tmp;
-        }
-    }
-    for (size_t i = kept; i < lines.n; i++) {
-        for (size_t j = 0; j < lines.v[i].n; j++)
-            free(lines.v[i].xlabel[j]);
-        free(lines.v[i].x);
-        free(lines.v[i].y);
-        free(lines.v[i].xlabel);
-    }
-    lines.n = kept;
-    if (sizes.n >= 2 && kept) {
+    zp_lines_keep(&lines, 2);
+    if (sizes.n >= 2 && lines.n) {
         struct zp_sbuf gp = {0};
         zp_plot_script_begin(&gp, "accuracy_calib_size", "accuracy drop against calibration-set size",
                              "../accuracy.csv (columns label, calibration, calib_size, drop)");
@@ -374,8 +338,7 @@ static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
                             "set xlabel 'calibration examples'\nset logscale x 2\n"
                             "set ylabel 'top-1 drop vs float (points)'\n");
         st = zp_lines_emit(r, &lines, "accuracy_calib_size", &gp, 0, NULL, err);
-        zp_plot_script_end(&gp);
-        st = finish(r, &gp, "accuracy_calib_size", "Accuracy drop against calibration-set size",
+        st = zp_plot_fig_finish(r, &gp, "accuracy_calib_size", "Accuracy drop against calibration-set size",
                     "Top-1 drop (points) against the number of calibration examples, one line per "
                     "variant and calibration method.",
                     st, err);
@@ -398,11 +361,9 @@ static enum zp_status fig_qat(struct zp_plot_run *r, struct zp_err *err)
             zp_plot_row_label(t, i, label, sizeof label);
             zp_strset_add(&qat, label);
         }
-    struct zp_bars b = {.colour_by_group = 1, .use_max = 1, .value_fmt = "%.1f"};
-    zp_strset_add(&b.series, "PTQ");
-    zp_strset_add(&b.series_scheme, "0|");
-    zp_strset_add(&b.series, "QAT");
-    zp_strset_add(&b.series_scheme, "1|");
+    struct zp_bars b = {.colour_by_group = 1, .use_max = 1, .value_fmt = "%.1f", .y_cap = 100};
+    zp_bars_series(&b, "PTQ");
+    zp_bars_series(&b, "QAT");
     /* PTQ partner: same variant label; mode "both" preferred, like the QAT model
      * (weights and activations fake-quantized), else the best other PTQ row. */
     int has_both = 0;
@@ -423,22 +384,17 @@ static enum zp_status fig_qat(struct zp_plot_run *r, struct zp_err *err)
         zp_bars_add(&b, label, zp_table_str(t, i, c.scheme), q ? "QAT" : "PTQ", "",
                     100.0 * zp_table_num(t, i, c.top1));
     }
-    enum zp_status st = ZP_OK;
-    if (b.groups.n) {
-        char fl[256];
-        float_line(r, fl, sizeof fl);
-        struct zp_sbuf gp = {0};
-        zp_plot_script_begin(&gp, "accuracy_qat", "PTQ vs QAT top-1 accuracy by scheme variant",
-                             "../accuracy.csv (columns label, mode, top1)");
-        zp_sbuf_printf(&gp, "set title 'Post-training quantization vs quantization-aware training'\n"
-                            "set ylabel 'top-1 accuracy (%%)'\nset yrange [0:*]\n");
-        st = zp_bars_emit(r, &b, "accuracy_qat", &gp, fl, err);
-        zp_plot_script_end(&gp);
-        st = finish(r, &gp, "accuracy_qat", "PTQ vs QAT",
-                    "Top-1 accuracy (%) of each variant trained with fake quantization (QAT, "
-                    "patterned) next to the same variant quantized after training (PTQ, solid).",
-                    st, err);
-    }
+    char fl[256];
+    float_line(r, fl, sizeof fl);
+    const struct zp_bar_fig f = {
+        .name = "accuracy_qat", .what = "PTQ vs QAT top-1 accuracy by scheme variant",
+        .sources = "../accuracy.csv (columns label, mode, top1)",
+        .title = "Post-training quantization vs quantization-aware training",
+        .ylabel = "top-1 accuracy (%)", .extra_plot = *fl ? fl : NULL, .heading = "PTQ vs QAT",
+        .caption = "Top-1 accuracy (%) of each variant trained with fake quantization (QAT, "
+                   "patterned) next to the same variant quantized after training (PTQ, solid).",
+    };
+    enum zp_status st = zp_plot_bar_figure(r, &f, &b, err);
     zp_bars_free(&b);
     zp_strset_free(&qat);
     return st;

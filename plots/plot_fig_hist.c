@@ -5,7 +5,19 @@
 #include <math.h>
 #include <string.h>
 
-#include "plots/plot.h"
+#include "plots/plot_int.h"
+
+/* The row label of a levels.csv row: the variant, and for a per-channel variant
+ * the channel whose levels the row holds when levels.csv names it (column
+ * channel), since a per-channel variant has one set of levels per channel. */
+static void level_label(const struct zp_table *lv, size_t j, char *out, size_t n)
+{
+    zp_plot_row_label(lv, j, out, n);
+    const char *ch = zp_table_str(lv, j, zp_table_col(lv, "channel"));
+    size_t len = strlen(out);
+    if (*ch && len < n)
+        snprintf(out + len, n - len, " (channel %s)", ch);
+}
 
 enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
 {
@@ -60,8 +72,8 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
         for (size_t j = 0; j < lv->nrows; j++)
             if (strcmp(zp_table_str(lv, j, ll), layer) == 0 &&
                 (lm < 0 || hm < 0 || strcmp(zp_table_str(lv, j, lm), model) == 0)) {
-                char label[256];
-                zp_plot_row_label(lv, j, label, sizeof label);
+                char label[300];
+                level_label(lv, j, label, sizeof label);
                 if ((size_t)zp_strset_add(&labels, label) == schemes.n) {
                     char key[128];
                     snprintf(key, sizeof key, "%zu|%s", schemes.n, zp_table_str(lv, j, lsch));
@@ -71,8 +83,8 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
         for (size_t k = 0; k < labels.n; k++) {
             zp_sbuf_printf(&dat, "# %s\n", labels.v[k]);
             for (size_t j = 0; j < lv->nrows; j++) {
-                char label[256];
-                zp_plot_row_label(lv, j, label, sizeof label);
+                char label[300];
+                level_label(lv, j, label, sizeof label);
                 double v = zp_table_num(lv, j, lval);
                 if (strcmp(zp_table_str(lv, j, ll), layer) != 0 || strcmp(label, labels.v[k]) != 0 ||
                     (lm >= 0 && hm >= 0 && strcmp(zp_table_str(lv, j, lm), model) != 0) || isnan(v))
@@ -101,7 +113,7 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
     size_t maxlen = 0;
     for (size_t k = 0; k < labels.n; k++)
         maxlen = strlen(labels.v[k]) > maxlen ? strlen(labels.v[k]) : maxlen;
-    double lmargin = 0.06 + 0.0062 * (double)maxlen;
+    double lmargin = 0.035 + 0.0058 * (double)maxlen; /* ~6.4 px per character at 9 pt */
     lmargin = lmargin < 0.1 ? 0.1 : lmargin > 0.4 ? 0.4 : lmargin;
     zp_sbuf_printf(&gp, "\nset xrange [%.8g:%.8g]\nset lmargin at screen %.3f\nset rmargin at screen 0.97\n",
                    xmin - pad, xmax + pad, lmargin);
@@ -126,23 +138,18 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
             zp_sbuf_printf(&gp, "%s'weights_hist.dat' index %zu using 1:($2-0.38):(0):(0.76) "
                                 "with vectors nohead lt %d lw 1.5 notitle",
                            k ? ", \\\n     " : "", k + 1,
-                           zp_plot_scheme_lt(strchr(schemes.v[k], '|') + 1));
+                           zp_plot_scheme_lt(&r->style, strchr(schemes.v[k], '|') + 1));
         zp_sbuf_printf(&gp, "\n");
     }
     zp_sbuf_printf(&gp, "unset multiplot\n");
-    zp_plot_script_end(&gp);
-    if (st == ZP_OK)
-        st = gp.oom ? zp_err_set(err, ZP_ENOMEM, "weights_hist.gp: out of memory")
-                    : zp_plot_write(r, "weights_hist.gp", gp.s, err);
-    if (st == ZP_OK) {
-        char caption[512];
-        snprintf(caption, sizeof caption,
-                 "Histogram of the float weights of layer %s; below, one row per scheme variant "
-                 "with a tick at every level it can represent (first channel or whole tensor).",
-                 layer);
-        zp_plot_add_fig(r, "weights_hist", "Weight histogram with quantization levels", caption);
-    }
-    zp_sbuf_free(&gp);
+    char caption[512];
+    snprintf(caption, sizeof caption,
+             "Histogram of the float weights of layer %s; below, one row per scheme variant "
+             "with a tick at every level it can represent (the whole tensor's levels for a "
+             "per-tensor variant, one channel's for a per-channel one when levels.csv names it).",
+             layer);
+    st = zp_plot_fig_finish(r, &gp, "weights_hist", "Weight histogram with quantization levels",
+                            caption, st, err);
     zp_strset_free(&labels);
     zp_strset_free(&schemes);
     return st;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plots/plot.h"
+#include "plots/plot_int.h"
 
 /* Established libraries measured as anchors have their library as kernel name. */
 static int is_anchor(const char *kernel)
@@ -64,21 +64,6 @@ static void shape(const struct zp_table *t, size_t i, const struct kcols *c, cha
     const char *kernel = zp_table_str(t, i, c->kernel);
     snprintf(out, n, "%s%sx%sx%s", strstr(kernel, "dw") ? "dw " : "", zp_table_str(t, i, c->m),
              zp_table_str(t, i, c->n), zp_table_str(t, i, c->k));
-}
-
-static enum zp_status write_fig(struct zp_plot_run *r, struct zp_sbuf *gp, const char *name,
-                                const char *title, const char *caption, enum zp_status st,
-                                struct zp_err *err)
-{
-    char file[128];
-    snprintf(file, sizeof file, "%s.gp", name);
-    if (st == ZP_OK)
-        st = gp->oom ? zp_err_set(err, ZP_ENOMEM, "%s: out of memory", file)
-                     : zp_plot_write(r, file, gp->s, err);
-    if (st == ZP_OK)
-        zp_plot_add_fig(r, name, title, caption);
-    zp_sbuf_free(gp);
-    return st;
 }
 
 static void threads_text(double th, char *out, size_t n)
@@ -149,29 +134,31 @@ static enum zp_status fig_throughput(struct zp_plot_run *r, double th, struct zp
                 char title[200];
                 snprintf(title, sizeof title, "peak %s (%s)", zp_table_str(&r->peaks, i, ccl),
                          zp_table_str(&r->peaks, i, cisa));
-                zp_sbuf_printf(&extra, "%s(%.6g) with lines lc rgb zp_ref_colour dt %zu lw 1.5 title ",
-                               nl ? ", \\\n     " : "", p, nl % 5 + 2);
+                /* dashes 2..7 of zp_plot_dash: no two peaks alike, none solid like a bar edge */
+                zp_sbuf_printf(&extra, "%s(%.6g) with lines lc rgb zp_ref_colour dt %s lw 1.5 title ",
+                               nl ? ", \\\n     " : "", p, zp_plot_dash(nl + 1));
                 zp_plot_quote(&extra, title);
                 nl++;
             }
             zp_bars_free(&fam);
         }
-        struct zp_sbuf gp = {0};
-        zp_plot_script_begin(&gp, "kernel_throughput",
-                             "kernel throughput by scheme and shape, with float, anchors and peaks",
-                             "../kernels.csv (columns kernel, scheme, m, n, k, threads, gops), "
-                             "../peaks.csv (class, isa, gops_per_core)");
-        zp_sbuf_printf(&gp, "set title 'Kernel throughput by scheme and GEMM shape MxNxK (%s)'\n", tt);
-        zp_sbuf_printf(&gp, "set xlabel 'GEMM shape MxNxK'\nset ylabel 'throughput (GOP/s, log scale)'\n"
-                            "set logscale y\nset yrange [*:*]\nset offsets 0, 0, 0, 0\n");
-        st = zp_bars_emit(r, &b, "kernel_throughput", &gp, extra.s, err);
-        zp_plot_script_end(&gp);
+        char title[160];
+        snprintf(title, sizeof title, "Kernel throughput by scheme and GEMM shape MxNxK (%s)", tt);
+        const struct zp_bar_fig f = {
+            .name = "kernel_throughput",
+            .what = "kernel throughput by scheme and shape, with float, anchors and peaks",
+            .sources = "../kernels.csv (columns kernel, scheme, m, n, k, threads, gops), "
+                       "../peaks.csv (class, isa, gops_per_core)",
+            .title = title, .xlabel = "GEMM shape MxNxK (dw: depthwise outputs x channels x 9)",
+            .ylabel = "throughput (GOP/s, log scale)",
+            .settings = "set logscale y\nset yrange [*:*]\nset offsets 0, 0, 0, 0\n",
+            .extra_plot = extra.s, .heading = "Kernel throughput",
+            .caption = "Throughput (GOP/s, 2*M*N*K per call) of each scheme's fastest kernel per "
+                       "GEMM shape, next to our float kernel and the library anchors; dashed lines "
+                       "are the measured instruction peaks.",
+        };
+        st = zp_plot_bar_figure(r, &f, &b, err);
         zp_sbuf_free(&extra);
-        st = write_fig(r, &gp, "kernel_throughput", "Kernel throughput",
-                       "Throughput (GOP/s, 2*M*N*K per call) of each scheme's fastest kernel per GEMM "
-                       "shape, next to our float kernel and the library anchors; dashed lines are the "
-                       "measured instruction peaks.",
-                       st, err);
     }
     zp_bars_free(&b);
     return st;
@@ -197,19 +184,19 @@ static enum zp_status fig_speedup(struct zp_plot_run *r, double th, struct zp_er
     if (b.groups.n) {
         char tt[64];
         threads_text(th, tt, sizeof tt);
-        struct zp_sbuf gp = {0};
-        zp_plot_script_begin(&gp, "kernel_speedup", "speedup over the float kernel by scheme and shape",
-                             "../kernels.csv (columns kernel, scheme, m, n, k, threads, speedup_vs_f32)");
-        zp_sbuf_printf(&gp, "set title 'Speedup over our float kernel (%s)'\n", tt);
-        zp_sbuf_printf(&gp, "set xlabel 'GEMM shape MxNxK'\nset ylabel 'speedup over f32 (x)'\n"
-                            "set yrange [0:*]\n");
-        st = zp_bars_emit(r, &b, "kernel_speedup", &gp,
-                          "(1) with lines lc rgb zp_ref_colour dt 2 lw 1.5 title 'float (1x)'", err);
-        zp_plot_script_end(&gp);
-        st = write_fig(r, &gp, "kernel_speedup", "Speedup over float",
-                       "Speedup of each scheme's fastest kernel over the harness's own float kernel "
+        char title[160];
+        snprintf(title, sizeof title, "Speedup over our float kernel (%s)", tt);
+        const struct zp_bar_fig f = {
+            .name = "kernel_speedup", .what = "speedup over the float kernel by scheme and shape",
+            .sources = "../kernels.csv (columns kernel, scheme, m, n, k, threads, speedup_vs_f32)",
+            .title = title, .xlabel = "GEMM shape MxNxK (dw: depthwise outputs x channels x 9)",
+            .ylabel = "speedup over f32 (x)",
+            .extra_plot = "(1) with lines lc rgb zp_ref_colour dt 2 lw 1.5 title 'float (1x)'",
+            .heading = "Speedup over float",
+            .caption = "Speedup of each scheme's fastest kernel over the harness's own float kernel "
                        "on the same shape in the same run (1x = as fast as float).",
-                       st, err);
+        };
+        st = zp_plot_bar_figure(r, &f, &b, err);
     }
     zp_bars_free(&b);
     return st;
@@ -281,7 +268,7 @@ static enum zp_status fig_acc_vs_speed(struct zp_plot_run *r, double th, struct 
                              "../kernels.csv (scheme, gops)");
         zp_sbuf_printf(&gp, "set title 'Accuracy against kernel throughput (PTQ mode %s; %s)'\n", mode, tt);
         zp_sbuf_printf(&gp, "set xlabel 'GEMM throughput, geometric mean over shapes (GOP/s, log scale)'\n"
-                            "set ylabel 'top-1 accuracy (%%)'\nset logscale x\nset yrange [0:*]\n"
+                            "set ylabel 'top-1 accuracy (%%)'\nset logscale x\nset yrange [0:100]\n"
                             "set offsets graph 0.08, graph 0.08, graph 0.05, 0\n");
         /* each point labelled with its scheme; neighbours' labels at different
          * heights so that close points stay readable */
@@ -292,8 +279,7 @@ static enum zp_status fig_acc_vs_speed(struct zp_plot_run *r, double th, struct 
                            i ? ", \\\n     " : "", i, 0.9 - 1.0 * (double)(i % 3));
         st = zp_lines_emit(r, &lines, "accuracy_vs_throughput", &gp, 0, lab.s, err);
         zp_sbuf_free(&lab);
-        zp_plot_script_end(&gp);
-        st = write_fig(r, &gp, "accuracy_vs_throughput", "Accuracy against throughput",
+        st = zp_plot_fig_finish(r, &gp, "accuracy_vs_throughput", "Accuracy against throughput",
                        "One point per scheme: best top-1 accuracy (%) against the geometric-mean "
                        "throughput of its fastest kernels over the benchmarked shapes.",
                        st, err);

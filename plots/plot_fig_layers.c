@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "plots/plot.h"
+#include "plots/plot_int.h"
 
 static const char *layers_mode(const struct zp_table *t)
 {
@@ -90,15 +90,7 @@ static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, 
         if (log_ok && vmax > 1000 * vmin)
             zp_sbuf_printf(&gp, "set logscale y\nset format y '%%.0e'\n");
         st = zp_lines_emit(r, &lines, name, &gp, 1, NULL, err);
-        zp_plot_script_end(&gp);
-        char file[128];
-        snprintf(file, sizeof file, "%s.gp", name);
-        if (st == ZP_OK)
-            st = gp.oom ? zp_err_set(err, ZP_ENOMEM, "%s: out of memory", file)
-                        : zp_plot_write(r, file, gp.s, err);
-        if (st == ZP_OK)
-            zp_plot_add_fig(r, name, title, caption);
-        zp_sbuf_free(&gp);
+        st = zp_plot_fig_finish(r, &gp, name, title, caption, st, err);
     }
     zp_lines_free(&lines);
     zp_strset_free(&layer_names);

@@ -3,10 +3,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "plots/plot.h"
+#include "plots/plot_int.h"
 
 /* Rows of synthetic tensors when there are any (the controlled comparison); else
- * every row, grouped by the distribution column (a layer name for model weights). */
+ * every row, grouped by the distribution column, which for a model's weights holds
+ * the layer type (Conv, depthwise, Gemm: experiment/tensor_exp.c). */
 static int use_row(const struct zp_table *t, size_t i, int synthetic_only)
 {
     if (!synthetic_only)
@@ -35,27 +36,39 @@ static enum zp_status fig_sqnr(struct zp_plot_run *r, int synthetic_only, struct
         const char *sch = zp_table_str(t, i, csch);
         zp_bars_add(&b, *dist ? dist : "all", sch, label, sch, zp_table_num(t, i, csq));
     }
-    enum zp_status st = ZP_OK;
-    if (b.groups.n) {
-        struct zp_sbuf gp = {0};
-        zp_plot_script_begin(&gp, "tensors_sqnr",
-                             "SQNR of quantize-dequantize by scheme variant and distribution",
-                             "../tensors.csv (columns distribution, label, sqnr_db)");
-        zp_sbuf_printf(&gp, "set title 'SQNR by scheme and %s'\n",
-                       synthetic_only ? "distribution (synthetic tensors)" : "tensor");
-        zp_sbuf_printf(&gp, "set ylabel 'SQNR (dB)'\nset xlabel '%s'\nset yrange [0:*]\n",
-                       synthetic_only ? "distribution" : "tensor");
-        st = zp_bars_emit(r, &b, "tensors_sqnr", &gp, NULL, err);
-        zp_plot_script_end(&gp);
-        if (st == ZP_OK)
-            st = gp.oom ? zp_err_set(err, ZP_ENOMEM, "tensors_sqnr.gp: out of memory")
-                        : zp_plot_write(r, "tensors_sqnr.gp", gp.s, err);
-        if (st == ZP_OK)
-            zp_plot_add_fig(r, "tensors_sqnr", "SQNR by scheme and distribution",
-                            "Signal-to-quantization-noise ratio (dB, higher is better) of each scheme "
-                            "variant, mean over the tensors of each distribution.");
-        zp_sbuf_free(&gp);
-    }
+    /* the title says what a group is and what a bar averages */
+    size_t ntensors = 0;
+    struct zp_strset names = {0};
+    int cten = zp_table_col(t, "tensor"), csrc = zp_table_col(t, "source");
+    for (size_t i = 0; i < t->nrows; i++)
+        if (use_row(t, i, synthetic_only)) {
+            char key[512];
+            snprintf(key, sizeof key, "%s|%s", zp_table_str(t, i, csrc), zp_table_str(t, i, cten));
+            zp_strset_add(&names, key);
+        }
+    ntensors = names.n;
+    zp_strset_free(&names);
+    char title[256];
+    snprintf(title, sizeof title, synthetic_only
+             ? "SQNR by scheme variant and distribution (%zu synthetic tensors; mean per distribution)"
+             : "SQNR by scheme variant and layer type (%zu weight tensors; mean per layer type)",
+             ntensors);
+    const struct zp_bar_fig f = {
+        .name = "tensors_sqnr",
+        .what = "SQNR of quantize-dequantize by scheme variant, grouped by distribution (synthetic "
+                "tensors) or by layer type (a model's weights)",
+        .sources = "../tensors.csv (columns source, tensor, distribution, label, sqnr_db)",
+        .title = title, .ylabel = "SQNR (dB)",
+        .xlabel = synthetic_only ? "distribution the synthetic tensors were drawn from"
+                                 : "layer type (Conv, depthwise Conv, Gemm)",
+        .heading = synthetic_only ? "SQNR by scheme and distribution" : "SQNR by scheme and layer type",
+        .caption = synthetic_only
+                       ? "Signal-to-quantization-noise ratio (dB, higher is better) of each scheme "
+                         "variant on synthetic tensors, mean over the tensors of each distribution."
+                       : "Signal-to-quantization-noise ratio (dB, higher is better) of each scheme "
+                         "variant on the model's weight tensors, mean over the layers of each type.",
+    };
+    enum zp_status st = zp_plot_bar_figure(r, &f, &b, err);
     zp_bars_free(&b);
     return st;
 }
@@ -82,10 +95,8 @@ static enum zp_status fig_zero_error(struct zp_plot_run *r, struct zp_err *err)
     }
     if (!seen[0] || !seen[1])
         return ZP_OK; /* nothing to compare */
-    zp_strset_add(&b.series, "nudge_zero=false");
-    zp_strset_add(&b.series_scheme, "0|");
-    zp_strset_add(&b.series, "nudge_zero=true");
-    zp_strset_add(&b.series_scheme, "1|");
+    zp_bars_series(&b, "nudge_zero=false");
+    zp_bars_series(&b, "nudge_zero=true");
     for (size_t i = 0; i < t->nrows; i++) {
         int nz = zp_table_bool(t, i, cn);
         if (nz < 0)
@@ -97,26 +108,19 @@ static enum zp_status fig_zero_error(struct zp_plot_run *r, struct zp_err *err)
         zp_bars_add(&b, key, sch, nz ? "nudge_zero=true" : "nudge_zero=false", "",
                     zp_table_num(t, i, cz));
     }
-    enum zp_status st = ZP_OK;
-    struct zp_sbuf gp = {0};
-    zp_plot_script_begin(&gp, "tensors_zero_error",
-                         "error at real 0.0 by scheme variant, nudged range vs naive min/max",
-                         "../tensors.csv (columns label, nudge_zero, zero_error_lsb)");
-    zp_sbuf_printf(&gp, "set title 'Error at zero: nudged vs naive range'\n");
-    zp_sbuf_printf(&gp, "set ylabel '%s'\nset yrange [0:*]\n",
-                   in_lsb ? "|decoded 0.0| (LSB = steps of the scale)" : "|decoded 0.0| (tensor units)");
-    st = zp_bars_emit(r, &b, "tensors_zero_error", &gp, NULL, err);
-    zp_plot_script_end(&gp);
-    if (st == ZP_OK)
-        st = gp.oom ? zp_err_set(err, ZP_ENOMEM, "tensors_zero_error.gp: out of memory")
-                    : zp_plot_write(r, "tensors_zero_error.gp", gp.s, err);
-    if (st == ZP_OK)
-        zp_plot_add_fig(r, "tensors_zero_error", "Error at zero, nudged vs not",
-                        in_lsb ? "The value real 0.0 decodes to, in steps of the scale (mean over "
-                                 "tensors), with the range nudged to make zero exact vs naive min/max."
-                               : "The value real 0.0 decodes to (mean over tensors), with the range "
-                                 "nudged to make zero exact vs naive min/max.");
-    zp_sbuf_free(&gp);
+    const struct zp_bar_fig f = {
+        .name = "tensors_zero_error",
+        .what = "error at real 0.0 by scheme variant, nudged range vs naive min/max",
+        .sources = "../tensors.csv (columns label, nudge_zero, zero_error_lsb)",
+        .title = "Error at zero: nudged vs naive range (mean over tensors)",
+        .ylabel = in_lsb ? "|decoded 0.0| (LSB = steps of the scale)" : "|decoded 0.0| (tensor units)",
+        .heading = "Error at zero, nudged vs not",
+        .caption = in_lsb ? "The value real 0.0 decodes to, in steps of the scale (mean over "
+                            "tensors), with the range nudged to make zero exact vs naive min/max."
+                          : "The value real 0.0 decodes to (mean over tensors), with the range "
+                            "nudged to make zero exact vs naive min/max.",
+    };
+    enum zp_status st = zp_plot_bar_figure(r, &f, &b, err);
     zp_bars_free(&b);
     return st;
 }

@@ -2,14 +2,14 @@
  * configuration from run.json, every figure with its caption (the HTML embeds
  * plots/<name>.png), and readable tables of accuracy.csv and kernels.csv.
  * Markdown and HTML are built side by side from the same walk. */
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plots/report.h"
+#include "store/results.h"
 
-static void html_esc(struct zp_sbuf *b, const char *s)
+void zp_report_html_esc(struct zp_sbuf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
@@ -22,7 +22,7 @@ static void html_esc(struct zp_sbuf *b, const char *s)
     }
 }
 
-static void md_cell(struct zp_sbuf *b, const char *s)
+void zp_report_md_cell(struct zp_sbuf *b, const char *s)
 {
     for (; *s; s++)
         zp_sbuf_printf(b, *s == '|' ? "\\|" : "%c", *s);
@@ -47,125 +47,13 @@ static void findings_html(struct zp_sbuf *h, const char *md)
                     continue;
                 }
                 char c[2] = {p[i], 0};
-                html_esc(h, c);
+                zp_report_html_esc(h, c);
             }
             zp_sbuf_printf(h, "%s</li>\n", bold ? "</strong>" : "");
         }
         p = eol ? eol + 1 : NULL;
     }
     zp_sbuf_printf(h, "</ul>\n");
-}
-
-/* ---- run.json: machine facts and the whole configuration ---- */
-
-/* Which table a run.json field belongs to: 1 machine (CPU, compiler, revision,
- * timing), 0 configuration, -1 left out (the plan lists every cell: too long). */
-static int field_kind(const char *path)
-{
-    if (!strncmp(path, "plan", 4))
-        return -1;
-    if (!strncmp(path, "machine.", 8) || strstr(path, "time") || strstr(path, "wall") ||
-        strstr(path, "cpu") || strstr(path, "compiler") || strstr(path, "git") ||
-        !strncmp(path, "phase_seconds.", 14))
-        return 1;
-    return 0;
-}
-
-static void field_rows(const cJSON *node, const char *prefix, int depth, int kind,
-                       struct zp_sbuf *md, struct zp_sbuf *h, size_t *n)
-{
-    for (const cJSON *c = node ? node->child : NULL; c && *n < 80; c = c->next) {
-        if (!c->string)
-            continue;
-        char path[256];
-        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", c->string);
-        if (cJSON_IsObject(c)) {
-            if (depth < 2)
-                field_rows(c, path, depth + 1, kind, md, h, n);
-            continue;
-        }
-        if (field_kind(path) != kind)
-            continue;
-        char *val = NULL;
-        if (cJSON_IsString(c)) {
-            val = strdup(c->valuestring);
-        } else if (cJSON_IsNumber(c)) {
-            char num[64];
-            double v = c->valuedouble;
-            if (v == floor(v) && fabs(v) < 1e15)
-                snprintf(num, sizeof num, "%.0f", v);
-            else
-                snprintf(num, sizeof num, "%.4g", v);
-            val = strdup(num);
-        } else if (cJSON_IsBool(c) || cJSON_IsArray(c) || cJSON_IsNull(c)) {
-            val = cJSON_PrintUnformatted(c);
-        }
-        if (!val)
-            continue;
-        if (strlen(val) > 300)
-            strcpy(val + 296, "...");
-        zp_sbuf_printf(md, "| %s | ", path);
-        md_cell(md, val);
-        zp_sbuf_printf(md, " |\n");
-        zp_sbuf_printf(h, "<tr><th>");
-        html_esc(h, path);
-        zp_sbuf_printf(h, "</th><td>");
-        html_esc(h, val);
-        zp_sbuf_printf(h, "</td></tr>\n");
-        (*n)++;
-        free(val);
-    }
-}
-
-static void config_section(const struct zp_plot_run *r, struct zp_sbuf *md, struct zp_sbuf *h)
-{
-    char path[4400];
-    snprintf(path, sizeof path, "%s/run.json", r->dir);
-    FILE *f = fopen(path, "rb");
-    zp_sbuf_printf(md, "## Configuration and machine\n\n");
-    zp_sbuf_printf(h, "<h2 id=\"config\">Configuration and machine</h2>\n");
-    if (!f) {
-        zp_sbuf_printf(md, "No run.json in this folder.\n\n");
-        zp_sbuf_printf(h, "<p>No run.json in this folder.</p>\n");
-        return;
-    }
-    struct zp_sbuf text = {0};
-    char buf[8192];
-    size_t got;
-    while ((got = fread(buf, 1, sizeof buf - 1, f)) > 0) {
-        buf[got] = '\0';
-        zp_sbuf_printf(&text, "%s", buf);
-    }
-    fclose(f);
-    cJSON *root = text.s ? cJSON_ParseWithLength(text.s, text.len) : NULL;
-    if (!root) {
-        zp_sbuf_printf(md, "run.json could not be parsed as JSON; shown as is.\n\n```\n%s\n```\n\n",
-                       text.s ? text.s : "");
-        zp_sbuf_printf(h, "<p>run.json could not be parsed as JSON; shown as is.</p><pre>");
-        html_esc(h, text.s ? text.s : "");
-        zp_sbuf_printf(h, "</pre>\n");
-        zp_sbuf_free(&text);
-        return;
-    }
-    static const char *const heads[2] = {"Configuration", "Machine"};
-    for (int kind = 0; kind < 2; kind++) {
-        size_t n = 0;
-        zp_sbuf_printf(md, "### %s\n\n| field | value |\n|---|---|\n", heads[kind]);
-        zp_sbuf_printf(h, "<h3>%s</h3>\n<table class=\"kv\">\n", heads[kind]);
-        field_rows(root, "", 0, kind, md, h, &n);
-        zp_sbuf_printf(h, "</table>\n");
-        if (!n)
-            zp_sbuf_printf(md, "| (none in run.json) | |\n");
-        zp_sbuf_printf(md, "\n");
-    }
-    char *pretty = cJSON_Print(root);
-    zp_sbuf_printf(md, "\nThe whole run.json:\n\n```json\n%s\n```\n\n", pretty ? pretty : "");
-    zp_sbuf_printf(h, "<details><summary>The whole run.json</summary><pre>");
-    html_esc(h, pretty ? pretty : "");
-    zp_sbuf_printf(h, "</pre></details>\n");
-    free(pretty);
-    cJSON_Delete(root);
-    zp_sbuf_free(&text);
 }
 
 /* ---- tables ---- */
@@ -210,7 +98,7 @@ static void table(const struct zp_table *t, const struct colspec *cols, size_t n
     for (size_t j = 0; j < shown; j++) {
         zp_sbuf_printf(md, " %s |", sc[j]->head);
         zp_sbuf_printf(h, "<th>");
-        html_esc(h, sc[j]->head);
+        zp_report_html_esc(h, sc[j]->head);
         zp_sbuf_printf(h, "</th>");
     }
     zp_sbuf_printf(md, "\n|");
@@ -225,10 +113,10 @@ static void table(const struct zp_table *t, const struct colspec *cols, size_t n
             char v[512];
             cell_text(t, i, idx[j], sc[j]->fmt, v, sizeof v);
             zp_sbuf_printf(md, " ");
-            md_cell(md, v);
+            zp_report_md_cell(md, v);
             zp_sbuf_printf(md, " |");
             zp_sbuf_printf(h, "<td%s>", sc[j]->fmt == RAW ? "" : " class=\"n\"");
-            html_esc(h, v);
+            zp_report_html_esc(h, v);
             zp_sbuf_printf(h, "</td>");
         }
         zp_sbuf_printf(md, "\n");
@@ -261,7 +149,7 @@ static const struct colspec kern_cols[] = {
     {"peak_fraction", "% of peak", PCT},
 };
 
-static const char *base_name(const char *dir)
+static void base_name(const char *dir, char *out, size_t outn)
 {
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
@@ -270,9 +158,31 @@ static const char *base_name(const char *dir)
     const char *p = end;
     while (p > dir && p[-1] != '/')
         p--;
-    static char out[256];
-    snprintf(out, sizeof out, "%.*s", (int)(end - p), p);
-    return out;
+    snprintf(out, outn, "%.*s", (int)(end - p), p);
+}
+
+/* What went wrong with the figures, above them: a figure never fails a run, so
+ * the report is where a missing one is explained. */
+static void warnings_section(const struct zp_plot_warnings *w, struct zp_sbuf *md, struct zp_sbuf *h)
+{
+    if (!w->n)
+        return;
+    size_t kept = w->n < ZP_PLOT_MAX_WARN ? w->n : ZP_PLOT_MAX_WARN;
+    zp_sbuf_printf(md, "**Figure warnings** (%zu):\n\n", w->n);
+    zp_sbuf_printf(h, "<div class=\"warnings\"><p><strong>Figure warnings</strong> (%zu):</p>\n<ul>\n",
+                   w->n);
+    for (size_t i = 0; i < kept; i++) {
+        zp_sbuf_printf(md, "- warning: %s\n", w->msg[i]);
+        zp_sbuf_printf(h, "<li>warning: ");
+        zp_report_html_esc(h, w->msg[i]);
+        zp_sbuf_printf(h, "</li>\n");
+    }
+    if (w->n > kept) {
+        zp_sbuf_printf(md, "- and %zu more\n", w->n - kept);
+        zp_sbuf_printf(h, "<li>and %zu more</li>\n", w->n - kept);
+    }
+    zp_sbuf_printf(md, "\n");
+    zp_sbuf_printf(h, "</ul></div>\n");
 }
 
 static const char *const css =
@@ -286,21 +196,23 @@ static const char *const css =
     "font-variant-numeric:tabular-nums}tr:nth-child(even) td{background:#f6f6f6}\n"
     "table.kv th{background:#f0f0f0;font-weight:normal}pre{background:#f6f6f6;padding:1em;"
     "overflow-x:auto;font-size:.8em}\n"
-    ".missing{color:#a00}nav{font-size:.9em;background:#f6f6f6;padding:.1em .8em;"
+    ".missing{color:#a00}.warnings{border:1px solid #e0b0b0;background:#fff6f6;padding:0 .8em}"
+    "nav{font-size:.9em;background:#f6f6f6;padding:.1em .8em;"
     "border:1px solid #e0e0e0}\n";
 
 enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err)
 {
     struct zp_sbuf md = {0}, h = {0}, fnd = {0};
-    const char *name = base_name(r->dir);
+    char name[256];
+    base_name(r->dir, name, sizeof name);
     zp_sbuf_printf(&md, "# zeropoint run report: %s\n\n", name);
     zp_sbuf_printf(&md, "Generated by `harness plot` from the CSVs of this folder; figures are in "
                         "plots/ with their gnuplot scripts.\n\n");
     zp_sbuf_printf(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                        "<title>zeropoint run report: ");
-    html_esc(&h, name);
+    zp_report_html_esc(&h, name);
     zp_sbuf_printf(&h, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>zeropoint run report: ", css);
-    html_esc(&h, name);
+    zp_report_html_esc(&h, name);
     zp_sbuf_printf(&h, "</h1>\n<p>Generated by <code>harness plot</code> from the CSVs of this folder; "
                        "figures are in <code>plots/</code> with their gnuplot scripts.</p>\n");
 
@@ -312,7 +224,7 @@ enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err)
                    r->has_kernels ? " &middot; <a href=\"#kernels\">Kernel table</a>" : "");
     for (size_t i = 0; i < r->nfigs; i++) {
         zp_sbuf_printf(&h, "%s<a href=\"#fig-%s\">", i ? " &middot; " : "Figures: ", r->figs[i].name);
-        html_esc(&h, r->figs[i].title);
+        zp_report_html_esc(&h, r->figs[i].title);
         zp_sbuf_printf(&h, "</a>");
     }
     zp_sbuf_printf(&h, "</p></nav>\n");
@@ -325,6 +237,7 @@ enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err)
 
     zp_sbuf_printf(&md, "## Figures\n\n");
     zp_sbuf_printf(&h, "<h2 id=\"figures\">Figures</h2>\n");
+    warnings_section(r->warn, &md, &h);
     if (!r->nfigs) {
         zp_sbuf_printf(&md, "No figure: the CSVs hold no rows a figure needs.\n\n");
         zp_sbuf_printf(&h, "<p>No figure: the CSVs hold no rows a figure needs.</p>\n");
@@ -332,25 +245,32 @@ enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err)
     for (size_t i = 0; i < r->nfigs; i++) {
         const struct zp_plot_fig *f = &r->figs[i];
         zp_sbuf_printf(&md, "### %s\n\n", f->title);
-        if (f->rendered)
+        if (f->has_png)
             zp_sbuf_printf(&md, "![%s](plots/%s.png)\n\n", f->title, f->name);
+        else if (f->rendered)
+            zp_sbuf_printf(&md, "*No PNG (zp_formats in plots/style.gp leaves it out).*\n\n");
         else
-            zp_sbuf_printf(&md, "*Not rendered: gnuplot failed, see plots/%s.log.*\n\n", f->name);
+            zp_sbuf_printf(&md, "*Not drawn: see the warnings above%s%s%s.*\n\n",
+                           r->warn->no_gnuplot ? "" : " and plots/", r->warn->no_gnuplot ? "" : f->name,
+                           r->warn->no_gnuplot ? "" : ".log");
         zp_sbuf_printf(&md, "%s (plots/%s.png, .svg, .pdf; script plots/%s.gp)\n\n", f->caption, f->name,
                        f->name);
         zp_sbuf_printf(&h, "<figure id=\"fig-%s\">\n<h3>", f->name);
-        html_esc(&h, f->title);
+        zp_report_html_esc(&h, f->title);
         zp_sbuf_printf(&h, "</h3>\n");
-        if (f->rendered) {
+        if (f->has_png) {
             zp_sbuf_printf(&h, "<img src=\"plots/%s.png\" alt=\"", f->name);
-            html_esc(&h, f->title);
+            zp_report_html_esc(&h, f->title);
             zp_sbuf_printf(&h, "\">\n");
+        } else if (f->rendered) {
+            zp_sbuf_printf(&h, "<p>No PNG (zp_formats in plots/style.gp leaves it out).</p>\n");
         } else {
-            zp_sbuf_printf(&h, "<p class=\"missing\">Not rendered: gnuplot failed, see "
-                               "plots/%s.log.</p>\n", f->name);
+            zp_sbuf_printf(&h, "<p class=\"missing\">Not drawn: see the warnings above%s%s%s.</p>\n",
+                           r->warn->no_gnuplot ? "" : " and plots/", r->warn->no_gnuplot ? "" : f->name,
+                           r->warn->no_gnuplot ? "" : ".log");
         }
         zp_sbuf_printf(&h, "<figcaption>");
-        html_esc(&h, f->caption);
+        zp_report_html_esc(&h, f->caption);
         zp_sbuf_printf(&h, " <a href=\"plots/%s.svg\">SVG</a> <a href=\"plots/%s.pdf\">PDF</a> "
                            "<a href=\"plots/%s.gp\">script</a></figcaption>\n</figure>\n",
                        f->name, f->name, f->name);
@@ -368,7 +288,7 @@ enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err)
                            "<p>Throughput in GOP/s (2*M*N*K per call).</p>\n");
         table(&r->kernels, kern_cols, sizeof kern_cols / sizeof kern_cols[0], &md, &h);
     }
-    config_section(r, &md, &h);
+    zp_report_run_json(r, &md, &h);
     zp_sbuf_printf(&h, "</body>\n</html>\n");
 
     enum zp_status st = ZP_OK;
@@ -379,15 +299,7 @@ enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err)
     const struct zp_sbuf *bufs[2] = {&md, &h};
     for (size_t i = 0; i < 2 && st == ZP_OK; i++) {
         snprintf(path, sizeof path, "%s/%s", r->dir, files[i]);
-        FILE *f = fopen(path, "wb");
-        if (!f) {
-            st = zp_err_set(err, ZP_EIO, "%s: cannot write", path);
-            break;
-        }
-        int bad = fwrite(bufs[i]->s, 1, bufs[i]->len, f) != bufs[i]->len;
-        bad |= fclose(f) != 0;
-        if (bad)
-            st = zp_err_set(err, ZP_EIO, "%s: write failed", path);
+        st = zp_write_atomic(path, bufs[i]->s, bufs[i]->len, err);
     }
     zp_sbuf_free(&md);
     zp_sbuf_free(&h);

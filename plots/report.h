@@ -3,24 +3,33 @@
  * plots/<name>.png; both list every figure with its caption, the headline
  * findings computed from the CSVs, the configuration and the machine, and
  * readable tables of accuracy.csv and kernels.csv. */
-#ifndef ZP_HARNESS_REPORT_H
-#define ZP_HARNESS_REPORT_H
+#ifndef ZP_PLOTS_REPORT_H
+#define ZP_PLOTS_REPORT_H
 
 #include "common/err.h"
-#include "plots/plot.h"
+#include "plots/plot_int.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Writes report.md and report.html into r->dir. A missing or malformed run.json
- * is reported inside the report, not as an error; ZP_EIO if a file can't be written. */
+/* Writes report.md and report.html into r->dir, each atomically (temporary name,
+ * fsync, rename). A missing or malformed run.json is reported inside the report,
+ * not as an error; the figure warnings (r->warn) get a section of their own.
+ * ZP_EIO naming the file and errno if one can't be written. */
 enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err);
 
 /* Headline findings as Markdown bullet lines ("- ...\n"), appended to out:
  * best scheme per bit width, largest per-layer loss, zero error nudged vs not,
  * fastest kernel. (plots/report_findings.c) */
 void zp_report_findings(const struct zp_plot_run *r, struct zp_sbuf *out);
+
+/* The configuration and machine section from run.json (plots/report_runjson.c). */
+void zp_report_run_json(const struct zp_plot_run *r, struct zp_sbuf *md, struct zp_sbuf *h);
+
+/* s escaped for HTML text / for a Markdown table cell, appended to b. */
+void zp_report_html_esc(struct zp_sbuf *b, const char *s);
+void zp_report_md_cell(struct zp_sbuf *b, const char *s);
 
 #ifdef __cplusplus
 }

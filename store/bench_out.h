@@ -1,4 +1,4 @@
-/* Output of `harness bench`: kernels.csv, peaks.csv, run.json, figures. */
+/* Output of `harness bench`: kernels.csv, peaks.csv, run.json (figures: plots/plot.h). */
 #ifndef ZP_STORE_BENCH_OUT_H
 #define ZP_STORE_BENCH_OUT_H
 
@@ -27,10 +27,6 @@ enum zp_status zp_bench_write_peaks(const char *dir, const struct zp_peak *p, in
  * (-1: none), machine and build facts (store/sysinfo.h), start/end time. */
 enum zp_status zp_bench_write_run_json(const char *dir, const char *config_path, const char *start, int forced_isa,
                                        double wall_s, struct zp_err *err);
-/* Writes <dir>/plots/kernel_{throughput,speedup}.gp and renders PNG + SVG with
- * gnuplot (a missing gnuplot is reported in err as ZP_EIO, the scripts stay). */
-enum zp_status zp_bench_plots(const char *dir, const struct zp_bench_row *rows, int n, const struct zp_peak *p,
-                              int np, struct zp_err *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,225 @@
+/* The internal interface of plots/: the run being rendered, the figure writers
+ * and the building blocks they share. Only the files of plots/ and the tests include it. */
+#ifndef ZP_PLOTS_PLOT_INT_H
+#define ZP_PLOTS_PLOT_INT_H
+
+#include <stddef.h>
+
+#include "common/err.h"
+#include "plots/plot.h"
+#include "store/table.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- the run's data and the list of figures (plots/plot.c) ---- */
+
+#define ZP_PLOT_MAX_FIGS 32
+#define ZP_PLOT_N_EXTRA 5 /* linetypes 10..14 of style.gp: schemes not in its table */
+
+struct zp_plot_fig {
+    char name[64];     /* file stem: plots/<name>.{gp,png,svg,pdf} */
+    char title[160];   /* heading in the report */
+    char caption[512]; /* one line for the report */
+    int rendered;      /* gnuplot drew it (at least one output format) */
+    int has_png;       /* plots/<name>.png exists: the report embeds it */
+};
+
+/* Which extra linetype each plugin scheme got, in order of first use: one colour
+ * per scheme across every figure of one render (owned by the render, not global). */
+struct zp_plot_style {
+    char extra[ZP_PLOT_N_EXTRA][64];
+    size_t nextra;
+};
+
+struct zp_plot_run {
+    char dir[4096];        /* the run folder */
+    char plots[4200];      /* <dir>/plots */
+    struct zp_table tensors, accuracy, layers, kernels, peaks, whist, levels;
+    int has_tensors, has_accuracy, has_layers, has_kernels, has_peaks, has_whist, has_levels;
+    struct zp_plot_fig figs[ZP_PLOT_MAX_FIGS];
+    size_t nfigs;
+    struct zp_plot_style style;
+    struct zp_plot_warnings *warn; /* never NULL during a render */
+};
+
+/* Loads every CSV present (missing ones leave has_x = 0). */
+enum zp_status zp_plot_run_load(struct zp_plot_run *r, const char *run_dir, struct zp_err *err);
+void zp_plot_run_free(struct zp_plot_run *r);
+
+/* Runs gnuplot on every registered figure (plots/plot_gnuplot.c): each writes
+ * <name>.part.<fmt>, renamed to <name>.<fmt> once gnuplot succeeded; a failure is
+ * a warning naming plots/<name>.log. */
+void zp_plot_run_gnuplot(struct zp_plot_run *r);
+
+/* Adds a warning (kept in r->warn, printed by the caller, listed in the report). */
+void zp_plot_warn(struct zp_plot_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The figure writers (plots/plot_fig_*.c): each writes plots/<name>.gp and its
+ * data files and registers the figure, or does nothing when its CSVs lack the rows
+ * it needs. */
+enum zp_status zp_plot_figs_tensors(struct zp_plot_run *r, struct zp_err *err);
+enum zp_status zp_plot_figs_accuracy(struct zp_plot_run *r, struct zp_err *err);
+enum zp_status zp_plot_figs_layers(struct zp_plot_run *r, struct zp_err *err);
+enum zp_status zp_plot_figs_kernels(struct zp_plot_run *r, struct zp_err *err);
+enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err);
+
+/* ---- growable string and string set (plots/plot_sbuf.c) ---- */
+
+struct zp_sbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+};
+void zp_sbuf_printf(struct zp_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void zp_sbuf_free(struct zp_sbuf *b);
+
+/* A string set, in first-seen order. */
+struct zp_strset {
+    char **v;
+    size_t n, cap;
+};
+/* Index of s, adding it when new; -1 on allocation failure. */
+int zp_strset_add(struct zp_strset *set, const char *s);
+int zp_strset_find(const struct zp_strset *set, const char *s);
+void zp_strset_free(struct zp_strset *set);
+
+/* ---- the style (plots/plot_style.c) ---- */
+
+/* The text of the default style.gp: plots/style.gp, compiled in. */
+const char *zp_plot_style_text(void);
+/* The fixed gnuplot linetype of a scheme (or anchor library) name, 1-based, as
+ * style.gp defines it; plugin schemes get 10..14 in order of first use. */
+int zp_plot_scheme_lt(struct zp_plot_style *st, const char *scheme);
+/* The i-th fill style ("solid 0.85 ..." / "pattern 4 ...") for the i-th bar of a colour. */
+const char *zp_plot_fill(size_t i);
+/* The i-th dash pattern (gnuplot dt argument): 8 distinct ones, then they repeat
+ * (lines then also change marker: zp_plot_marker). */
+const char *zp_plot_dash(size_t i);
+/* The i-th replacement marker (5 distinct ones), for the lines of one colour
+ * beyond the eighth: keeps (colour, dash, marker) unique within a figure. */
+int zp_plot_marker(size_t i);
+
+/* ---- scripts and figure files (plots/plot_script.c) ---- */
+
+/* Appends s as a gnuplot single-quoted string (quotes doubled). */
+void zp_plot_quote(struct zp_sbuf *b, const char *s);
+/* Writes text to <plots>/<file> atomically (temporary name, fsync, rename). */
+enum zp_status zp_plot_write(const struct zp_plot_run *r, const char *file, const char *text,
+                             struct zp_err *err);
+/* Opening lines of every script: header comment, style, the loop over formats. */
+void zp_plot_script_begin(struct zp_sbuf *gp, const char *name, const char *what,
+                          const char *sources);
+/* Closing lines: ends the loop over formats. */
+void zp_plot_script_end(struct zp_sbuf *gp);
+/* Sets the key: outside right when the titles are few and short, else above the
+ * plot in columns, so that a legend never takes a third of the width. */
+void zp_plot_key(struct zp_sbuf *gp, size_t n, size_t maxlen);
+/* Adds the titled items of extra plot text (reference lines) to n and maxlen. */
+void zp_plot_key_extra(const char *extra_plot, size_t *n, size_t *maxlen);
+/* Ends a figure whose script is in gp: closes the script, writes <name>.gp,
+ * registers the figure and frees gp. st is the status of building it so far. */
+enum zp_status zp_plot_fig_finish(struct zp_plot_run *r, struct zp_sbuf *gp, const char *name,
+                                  const char *title, const char *caption, enum zp_status st,
+                                  struct zp_err *err);
+
+/* ---- grouped bars (plots/plot_bars.c) ---- */
+
+/* Grouped bars: groups along x, one bar per series in each group. */
+struct zp_bars {
+    struct zp_strset groups, series;
+    struct zp_strset group_scheme, series_scheme; /* scheme of each, for the colour */
+    int colour_by_group; /* 1: a bar's colour is its group's scheme, series differ by fill */
+    double *sum;         /* groups.n * series.n, grown on add */
+    double *best;
+    size_t *cnt;
+    size_t gcap, scap;
+    int use_max;         /* 1: a cell holds the largest value added, else the mean */
+    int log_y;           /* 1: a log y axis (no zero baseline, the caller sets logscale) */
+    double y_cap;        /* > 0: the axis never goes above it (100 for an accuracy in %) */
+    int symlog_ok;       /* 1: when the bars span decades (a 0.3-point drop next to an
+                            80-point one) the y axis is linear up to c and logarithmic
+                            beyond, for both signs (symlog), so that every bar reads */
+    const char *ylabel;  /* y axis title (emit adds the symlog note), or NULL */
+    const char *value_fmt; /* printf format of a value label at each bar's end, or NULL */
+};
+/* Adds one value to the (group, series) cell; NaN values are ignored. */
+void zp_bars_add(struct zp_bars *b, const char *group, const char *group_scheme,
+                 const char *series, const char *series_scheme, double v);
+/* Declares a series up front (fixes the order of the bars within a group). */
+void zp_bars_series(struct zp_bars *b, const char *series);
+/* The cell's value (mean or max), NaN when empty. */
+double zp_bars_get(const struct zp_bars *b, size_t g, size_t s);
+/* The scheme recorded for group g. */
+const char *zp_bars_group_scheme(const struct zp_bars *b, size_t g);
+void zp_bars_free(struct zp_bars *b);
+/* Writes <name>.dat and the axis settings and plot command for the bars into gp
+ * (after the caller's settings). Returns ZP_OK without writing anything when b is
+ * empty. The y range is always a valid one: all-zero bars get [0:1]. */
+enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, const char *name,
+                            struct zp_sbuf *gp, const char *extra_plot, struct zp_err *err);
+
+/* One bar chart with its report entry: script, data, registration. */
+struct zp_bar_fig {
+    const char *name;     /* file stem */
+    const char *what;     /* script header: what the figure shows */
+    const char *sources;  /* script header: which CSV columns */
+    const char *title;    /* plot title */
+    const char *xlabel, *ylabel;
+    const char *settings; /* more gnuplot lines before the plot, or NULL */
+    const char *extra_plot; /* more plot items (reference lines), or NULL */
+    const char *heading, *caption; /* report */
+};
+/* Does nothing when b has no bars. */
+enum zp_status zp_plot_bar_figure(struct zp_plot_run *r, const struct zp_bar_fig *f,
+                                  const struct zp_bars *b, struct zp_err *err);
+
+/* ---- line series (plots/plot_lines.c) ---- */
+
+struct zp_line {
+    char title[256];
+    char scheme[64];
+    size_t n, cap;
+    double *x, *y;
+    char **xlabel; /* optional label of each point (layer names) */
+};
+struct zp_lines {
+    struct zp_line *v;
+    size_t n, cap;
+};
+/* The series titled title (created on first use). NULL on allocation failure. */
+struct zp_line *zp_lines_get(struct zp_lines *l, const char *title, const char *scheme);
+void zp_line_add(struct zp_line *line, double x, double y, const char *xlabel);
+/* Keeps only the series with at least min_points points. */
+void zp_lines_keep(struct zp_lines *l, size_t min_points);
+void zp_lines_free(struct zp_lines *l);
+/* Writes <name>.dat (one block per series, sorted by x), the key and the plot
+ * command. No two series of one figure share colour, dash and marker. */
+enum zp_status zp_lines_emit(struct zp_plot_run *r, const struct zp_lines *l,
+                             const char *name, struct zp_sbuf *gp, int use_xlabels,
+                             const char *extra_plot, struct zp_err *err);
+
+/* ---- lookups shared by the figures (plots/plot_rows.c) ---- */
+
+/* Which PTQ mode the summary figures show: "both" when present, else "weights",
+ * else "activations" (NULL when accuracy.csv has no PTQ row). */
+const char *zp_plot_primary_mode(const struct zp_plot_run *r);
+/* The variant label of an accuracy/layers/tensors row: the label column, or built
+ * from scheme, bits, granularity when the column is absent or empty. */
+void zp_plot_row_label(const struct zp_table *t, size_t row, char *out, size_t n);
+/* The label with a " nudge=..." / " calibration=..." part removed (key=value word). */
+void zp_plot_strip_word(const char *label, const char *key, char *out, size_t n);
+/* The top-1 drop of an accuracy.csv row in percentage points: 100 * (float_top1 -
+ * top1) from the two fraction columns, which are unambiguous; the drop column (points)
+ * only when one of them is missing. */
+double zp_plot_drop_points(const struct zp_table *t, size_t row);
+/* Mean float_top1 of accuracy.csv (NaN when absent). */
+double zp_plot_float_top1(const struct zp_plot_run *r);
+/* "%.6g", or "NaN" for a non-finite value (what gnuplot skips). */
+void zp_plot_num(char *out, size_t n, double v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

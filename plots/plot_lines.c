@@ -1,0 +1,179 @@
+/* Line series: one (x, y) series per variant, the data file and the plot
+ * command, with a colour per scheme and, within a colour, a dash pattern (then a
+ * marker) per variant, so no two lines of a figure look alike. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plots/plot_int.h"
+
+struct zp_line *zp_lines_get(struct zp_lines *l, const char *title, const char *scheme)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i].title, title) == 0)
+            return &l->v[i];
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 8;
+        struct zp_line *nv = realloc(l->v, nc * sizeof *nv);
+        if (!nv)
+            return NULL;
+        l->v = nv;
+        l->cap = nc;
+    }
+    struct zp_line *line = &l->v[l->n++];
+    memset(line, 0, sizeof *line);
+    snprintf(line->title, sizeof line->title, "%s", title);
+    snprintf(line->scheme, sizeof line->scheme, "%s", scheme ? scheme : "");
+    return line;
+}
+
+void zp_line_add(struct zp_line *line, double x, double y, const char *xlabel)
+{
+    if (!line || isnan(x))
+        return;
+    if (line->n == line->cap) {
+        size_t nc = line->cap ? line->cap * 2 : 16;
+        double *nx = realloc(line->x, nc * sizeof *nx);
+        if (!nx)
+            return;
+        line->x = nx;
+        double *ny = realloc(line->y, nc * sizeof *ny);
+        if (!ny)
+            return;
+        line->y = ny;
+        char **nl = realloc(line->xlabel, nc * sizeof *nl);
+        if (!nl)
+            return;
+        line->xlabel = nl;
+        line->cap = nc;
+    }
+    line->x[line->n] = x;
+    line->y[line->n] = y;
+    line->xlabel[line->n] = xlabel ? strdup(xlabel) : NULL;
+    line->n++;
+}
+
+void zp_lines_free(struct zp_lines *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        for (size_t j = 0; j < l->v[i].n; j++)
+            free(l->v[i].xlabel[j]);
+        free(l->v[i].x);
+        free(l->v[i].y);
+        free(l->v[i].xlabel);
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static void line_sort(struct zp_line *line)
+{
+    /* insertion sort: series are short (layers, bit widths) */
+    for (size_t i = 1; i < line->n; i++)
+        for (size_t j = i; j > 0 && line->x[j - 1] > line->x[j]; j--) {
+            double tx = line->x[j], ty = line->y[j];
+            char *tl = line->xlabel[j];
+            line->x[j] = line->x[j - 1];
+            line->y[j] = line->y[j - 1];
+            line->xlabel[j] = line->xlabel[j - 1];
+            line->x[j - 1] = tx;
+            line->y[j - 1] = ty;
+            line->xlabel[j - 1] = tl;
+        }
+}
+
+static void csv_safe(char *out, size_t n, const char *s)
+{
+    /* derived files are read by gnuplot with ',' as separator: keep labels one field */
+    snprintf(out, n, "%s", s ? s : "");
+    for (char *p = out; *p; p++)
+        if (*p == ',' || *p == '"' || *p == '\n')
+            *p = ';';
+}
+
+static void line_free(struct zp_line *line)
+{
+    for (size_t j = 0; j < line->n; j++)
+        free(line->xlabel[j]);
+    free(line->x);
+    free(line->y);
+    free(line->xlabel);
+}
+
+void zp_lines_keep(struct zp_lines *l, size_t min_points)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->v[i].n >= min_points)
+            l->v[kept++] = l->v[i];
+        else
+            line_free(&l->v[i]);
+    }
+    l->n = kept;
+}
+
+enum zp_status zp_lines_emit(struct zp_plot_run *r, const struct zp_lines *l,
+                             const char *name, struct zp_sbuf *gp, int use_xlabels,
+                             const char *extra_plot, struct zp_err *err)
+{
+    if (l->n == 0)
+        return ZP_OK;
+    struct zp_sbuf dat = {0};
+    zp_sbuf_printf(&dat, "# %s: one block per series: x, y, x label\n", name);
+    for (size_t i = 0; i < l->n; i++) {
+        line_sort(&l->v[i]);
+        zp_sbuf_printf(&dat, "# series %zu: %s\n", i, l->v[i].title);
+        for (size_t j = 0; j < l->v[i].n; j++) {
+            char y[64], lab[256];
+            zp_plot_num(y, sizeof y, l->v[i].y[j]);
+            csv_safe(lab, sizeof lab, l->v[i].xlabel[j]);
+            zp_sbuf_printf(&dat, "%.6g,%s,%s\n", l->v[i].x[j], y, lab);
+        }
+        zp_sbuf_printf(&dat, "\n\n");
+    }
+    char file[128];
+    snprintf(file, sizeof file, "%s.dat", name);
+    enum zp_status st = dat.oom ? zp_err_set(err, ZP_ENOMEM, "%s: out of memory", file)
+                                : zp_plot_write(r, file, dat.s, err);
+    zp_sbuf_free(&dat);
+    if (st != ZP_OK)
+        return st;
+    size_t maxlen = 0;
+    for (size_t i = 0; i < l->n; i++)
+        maxlen = strlen(l->v[i].title) > maxlen ? strlen(l->v[i].title) : maxlen;
+    size_t nkey = l->n;
+    zp_plot_key_extra(extra_plot, &nkey, &maxlen);
+    zp_plot_key(gp, nkey, maxlen);
+    /* Colour is the scheme's, dash tells variants of one scheme apart; when every
+     * line is of one scheme (a nudge / bias-correction study), colours cycle
+     * through the 14 linetypes of style.gp instead, then dashes. */
+    int one_scheme = l->n > 1;
+    for (size_t i = 1; i < l->n; i++)
+        one_scheme &= zp_plot_scheme_lt(&r->style, l->v[i].scheme) ==
+                      zp_plot_scheme_lt(&r->style, l->v[0].scheme);
+    zp_sbuf_printf(gp, "plot ");
+    for (size_t i = 0; i < l->n; i++) {
+        int lt;
+        size_t ordinal = 0;
+        if (one_scheme) {
+            lt = (int)(i % 14) + 1;
+            ordinal = i / 14;
+        } else {
+            lt = zp_plot_scheme_lt(&r->style, l->v[i].scheme);
+            for (size_t p = 0; p < i; p++)
+                ordinal += zp_plot_scheme_lt(&r->style, l->v[p].scheme) == lt;
+        }
+        zp_sbuf_printf(gp, "%s'%s' index %zu using 1:2%s with linespoints lt %d dt %s",
+                       i ? ", \\\n     " : "", file, i, use_xlabels ? ":xtic(3)" : "", lt,
+                       zp_plot_dash(ordinal));
+        if (ordinal >= 8)
+            zp_sbuf_printf(gp, " pt %d", zp_plot_marker(ordinal / 8 - 1));
+        zp_sbuf_printf(gp, " title ");
+        zp_plot_quote(gp, l->v[i].title);
+    }
+    if (extra_plot && *extra_plot)
+        zp_sbuf_printf(gp, ", \\\n     %s", extra_plot);
+    zp_sbuf_printf(gp, "\n");
+    return ZP_OK;
+}

@@ -1,0 +1,100 @@
+/* Lookups every figure shares: the primary PTQ mode, a row's variant label, the
+ * drop in points, the float model's top-1, and number formatting for .dat files. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "plots/plot_int.h"
+
+void zp_plot_num(char *out, size_t n, double v)
+{
+    if (isnan(v) || isinf(v))
+        snprintf(out, n, "NaN");
+    else
+        snprintf(out, n, "%.6g", v);
+}
+
+const char *zp_plot_primary_mode(const struct zp_plot_run *r)
+{
+    if (!r->has_accuracy)
+        return NULL;
+    static const char *const order[] = {"both", "weights", "activations"};
+    int mc = zp_table_col(&r->accuracy, "mode");
+    for (size_t o = 0; o < 3; o++)
+        for (size_t i = 0; i < r->accuracy.nrows; i++)
+            if (mc < 0 || strcmp(zp_table_str(&r->accuracy, i, mc), order[o]) == 0)
+                return mc < 0 ? "" : order[o];
+    return NULL;
+}
+
+void zp_plot_row_label(const struct zp_table *t, size_t row, char *out, size_t n)
+{
+    const char *lab = zp_table_str(t, row, zp_table_col(t, "label"));
+    if (*lab) {
+        snprintf(out, n, "%s", lab);
+        return;
+    }
+    const char *scheme = zp_table_str(t, row, zp_table_col(t, "scheme"));
+    const char *bits = zp_table_str(t, row, zp_table_col(t, "bits"));
+    const char *gran = zp_table_str(t, row, zp_table_col(t, "granularity"));
+    int nz = zp_table_bool(t, row, zp_table_col(t, "nudge_zero"));
+    snprintf(out, n, "%s%s%s%s%s%s", scheme, *bits ? " " : "", bits, *bits ? "b" : "",
+             *gran ? " " : "", gran);
+    if (nz >= 0) {
+        size_t len = strlen(out);
+        snprintf(out + len, n - len, " nudge=%s", nz ? "true" : "false");
+    }
+}
+
+void zp_plot_strip_word(const char *label, const char *key, char *out, size_t n)
+{
+    /* drops every space-separated word that starts with "key" followed by '=' or '_' */
+    size_t o = 0, klen = strlen(key);
+    const char *p = label;
+    if (n == 0)
+        return;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ')
+            p++;
+        size_t wl = (size_t)(p - w);
+        if (wl == 0)
+            break;
+        int drop = wl > klen && strncmp(w, key, klen) == 0 && (w[klen] == '=' || w[klen] == '_');
+        if (!drop) {
+            if (o && o + 1 < n)
+                out[o++] = ' ';
+            for (size_t i = 0; i < wl && o + 1 < n; i++)
+                out[o++] = w[i];
+        }
+    }
+    out[o] = '\0';
+}
+
+double zp_plot_drop_points(const struct zp_table *t, size_t row)
+{
+    double f = zp_table_num(t, row, zp_table_col(t, "float_top1"));
+    double q = zp_table_num(t, row, zp_table_col(t, "top1"));
+    if (!isnan(f) && !isnan(q))
+        return 100.0 * (f - q);
+    return zp_table_num(t, row, zp_table_col(t, "drop"));
+}
+
+double zp_plot_float_top1(const struct zp_plot_run *r)
+{
+    if (!r->has_accuracy)
+        return NAN;
+    int c = zp_table_col(&r->accuracy, "float_top1");
+    double sum = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < r->accuracy.nrows; i++) {
+        double v = zp_table_num(&r->accuracy, i, c);
+        if (!isnan(v)) {
+            sum += v;
+            n++;
+        }
+    }
+    return n ? sum / (double)n : NAN;
+}
