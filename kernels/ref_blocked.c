@@ -5,8 +5,8 @@
  *   MXINT8, MXFP4, NVFP4  c = 0; per block of K: c = fma((float) d, sa * sb, c)
  *                         with d = sum a w exact (|d| < 2^24 fits a float), sa
  *                         the activation block's scale, sb the weight block's;
- *   NF4                   c = 0; per block: s = 0; per k: s = fma(a, level, s);
- *                         then c = fma(s, absmax, c);
+ *   NF4                   c = 0; per k: c = fma(a, level x absmax, c), the
+ *                         weight rounded once (float product);
  *   FP8                   s = 0; per k: s = fma(a, w, s); c = s * (sa * sb). */
 #include "kernels/internal.h"
 
@@ -37,11 +37,9 @@ void zp_ref_gemm_blocked(const struct zp_gemm_problem *p, float *c)
                 acc *= p->a_scale[i] * ((const float *)p->b_scale)[j];
             } else if (p->fmt == ZP_KF_NF4) {
                 const float *a = p->a;
-                for (int kb = 0; kb < K / bs; kb++) {
-                    float s = 0.0f;
-                    for (int k = kb * bs; k < (kb + 1) * bs; k++)
-                        s = fmaf(a[(size_t)i * K + k], zp_kd_nf4[b[(size_t)k * N + j] & 15], s);
-                    acc = fmaf(s, b_scale(p, (size_t)kb * N + j), acc);
+                for (int k = 0; k < K; k++) {
+                    float w = zp_kd_nf4[b[(size_t)k * N + j] & 15] * b_scale(p, (size_t)(k / bs) * N + j);
+                    acc = fmaf(a[(size_t)i * K + k], w, acc);
                 }
             } else {
                 const int8_t *a = p->a;

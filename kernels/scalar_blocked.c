@@ -56,14 +56,12 @@ void zp_nf4_gemm_scalar(const struct zp_gemm_call *call, int i0, int i1, int k0,
             const uint8_t *panel = (const uint8_t *)b->data + (size_t)(j / ZP_NR) * pb;
             const float *row = a->f32 + (size_t)i * a->lda;
             float acc = 0.0f;
-            for (int kb = 0; kb < nblk; kb++) {
-                float s = 0.0f;
+            for (int kb = 0; kb < nblk; kb++)
                 for (int k = kb * bs; k < (kb + 1) * bs; k++) {
                     uint8_t byte = panel[(size_t)(k / 2) * ZP_NR + j % ZP_NR];
-                    s = fmaf(row[k], zp_kd_nf4[k % 2 ? byte >> 4 : byte & 15], s);
+                    float w = zp_kd_nf4[k % 2 ? byte >> 4 : byte & 15] * b->scale[(size_t)kb * b->np + j];
+                    acc = fmaf(row[k], w, acc);
                 }
-                acc = fmaf(s, b->scale[(size_t)kb * b->np + j], acc);
-            }
             c[(size_t)i * call->ldc + j] = acc;
         }
 }

@@ -8,7 +8,8 @@
  *   per block  vpdpbusd into int32 (exact), + the block's -128 x column sum,
  *            vcvtdq2ps (exact: |d| < 2^24), then one FMA with the product of
  *            the two scales into the float accumulator (the reference's order).
- * Register tile 4x32: 8 int32 + 8 float accumulators. */
+ * Register tile 6x32: 12 int32 + 12 float accumulators (measured a few percent
+ * faster than 4x32 for the nibble formats, level for MXINT8). */
 #include <assert.h>
 #include <immintrin.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #include "kernels/minifloat.h"
 #include "kernels/variants.h"
 
-#define MR 4
+#define MR 6
 
 static inline __m512i bcast4(const uint8_t *p)
 {
@@ -34,17 +35,17 @@ static inline __attribute__((always_inline)) void tile(int nib, int bs, int mr, 
 {
     __m512 f0[MR], f1[MR];
     const __m512i lo4 = _mm512_set1_epi8(0x0f);
-#pragma GCC unroll 4
+#pragma GCC unroll 6
     for (int r = 0; r < mr; r++)
         f0[r] = f1[r] = _mm512_setzero_ps();
     for (int kb = 0; kb < nblk; kb++) {
         __m512i i0[MR], i1[MR];
-#pragma GCC unroll 4
+#pragma GCC unroll 6
         for (int r = 0; r < mr; r++)
             i0[r] = i1[r] = _mm512_setzero_si512();
         const int kbeg = kb * bs;
         if (nib) {
-#pragma GCC unroll 4
+#pragma GCC unroll 6
             for (int k = kbeg; k < kbeg + bs; k += 8) {
                 const uint8_t *bg = b + (size_t)k / 2 * ZP_NR;
                 __m512i v0 = _mm512_load_si512(bg), v1 = _mm512_load_si512(bg + 64);
@@ -52,13 +53,13 @@ static inline __attribute__((always_inline)) void tile(int nib, int bs, int mr, 
                 __m512i w01 = _mm512_shuffle_epi8(lut, _mm512_and_si512(v1, lo4));
                 __m512i w10 = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v0, 4), lo4));
                 __m512i w11 = _mm512_shuffle_epi8(lut, _mm512_and_si512(_mm512_srli_epi16(v1, 4), lo4));
-#pragma GCC unroll 4
+#pragma GCC unroll 6
                 for (int r = 0; r < mr; r++) {
                     __m512i av = bcast4(a + (size_t)r * lda + k);
                     i0[r] = _mm512_dpbusd_epi32(i0[r], av, w00);
                     i1[r] = _mm512_dpbusd_epi32(i1[r], av, w01);
                 }
-#pragma GCC unroll 4
+#pragma GCC unroll 6
                 for (int r = 0; r < mr; r++) {
                     __m512i av = bcast4(a + (size_t)r * lda + k + 4);
                     i0[r] = _mm512_dpbusd_epi32(i0[r], av, w10);
@@ -70,7 +71,7 @@ static inline __attribute__((always_inline)) void tile(int nib, int bs, int mr, 
             for (int k = kbeg; k < kbeg + bs; k += 4) {
                 const uint8_t *bg = b + (size_t)k * ZP_NR;
                 __m512i w0 = _mm512_load_si512(bg), w1 = _mm512_load_si512(bg + 64);
-#pragma GCC unroll 4
+#pragma GCC unroll 6
                 for (int r = 0; r < mr; r++) {
                     __m512i av = bcast4(a + (size_t)r * lda + k);
                     i0[r] = _mm512_dpbusd_epi32(i0[r], av, w0);
@@ -82,14 +83,14 @@ static inline __attribute__((always_inline)) void tile(int nib, int bs, int mr, 
          * (np entries per block, so the unmasked loads stay in bounds) */
         const __m512i c0 = _mm512_loadu_si512(corr + (size_t)kb * np), c1 = _mm512_loadu_si512(corr + (size_t)kb * np + 16);
         const __m512 s0 = _mm512_loadu_ps(bsc + (size_t)kb * np), s1 = _mm512_loadu_ps(bsc + (size_t)kb * np + 16);
-#pragma GCC unroll 4
+#pragma GCC unroll 6
         for (int r = 0; r < mr; r++) {
             __m512 sa = _mm512_set1_ps(asc[(size_t)r * nblk + kb]);
             f0[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i0[r], c0)), _mm512_mul_ps(sa, s0), f0[r]);
             f1[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(i1[r], c1)), _mm512_mul_ps(sa, s1), f1[r]);
         }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 6
     for (int r = 0; r < mr; r++) {
         _mm512_mask_storeu_ps(c + (size_t)r * ldc, m0, f0[r]);
         _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16, m1, f1[r]);
@@ -118,7 +119,7 @@ static inline __attribute__((always_inline)) void block(int nib, int bs, const s
             float *c = C + (size_t)i * ldc + (size_t)p * ZP_NR;
             switch (i1 - i < MR ? i1 - i : MR) {
 #define CASE(n) case n: tile(nib, bs, n, nblk, a, kp, asc, bp, bsc, corr, np, lut, c, ldc, m0, m1); break;
-            CASE(1) CASE(2) CASE(3)
+            CASE(1) CASE(2) CASE(3) CASE(4) CASE(5)
 #undef CASE
             default: tile(nib, bs, MR, nblk, a, kp, asc, bp, bsc, corr, np, lut, c, ldc, m0, m1); break;
             }
@@ -134,6 +135,6 @@ static inline __attribute__((always_inline)) void block(int nib, int bs, const s
         block(nib, bs, call, i0, i1);                                                              \
     }
 
-DEFINE_GEMM(zp_mxint8_gemm_ukernel_4x32c4__avx512vnni, 0, 32)
-DEFINE_GEMM(zp_mxfp4_gemm_ukernel_4x32c8__avx512vnni, 1, 32)
-DEFINE_GEMM(zp_nvfp4_gemm_ukernel_4x32c8__avx512vnni, 1, 16)
+DEFINE_GEMM(zp_mxint8_gemm_ukernel_6x32c4__avx512vnni, 0, 32)
+DEFINE_GEMM(zp_mxfp4_gemm_ukernel_6x32c8__avx512vnni, 1, 32)
+DEFINE_GEMM(zp_nvfp4_gemm_ukernel_6x32c8__avx512vnni, 1, 16)
