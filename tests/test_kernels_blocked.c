@@ -283,6 +283,54 @@ static void test_blocked_errors(void **state)
     zp_gemm_operands_free(&o);
 }
 
+/* harness bench runs the new formats: a row per format with positive throughput,
+ * a speedup over our float kernel and, for the SIMD variants, a peak fraction. */
+static void test_bench_formats(void **state)
+{
+    (void)state;
+    const char *dir = zp_test_tmpdir("bench_formats");
+    char cfg[4200], out_dir[4200];
+    snprintf(cfg, sizeof cfg, "%s/formats.json", dir);
+    snprintf(out_dir, sizeof out_dir, "%s/out", dir);
+    zp_test_write_file(cfg, "{\"name\": \"formats\", \"shapes\": [{\"m\": 20, \"n\": 40, \"k\": 128}],"
+                            " \"schemes\": [\"float\", \"mxint8\", \"mxfp4\", \"nvfp4\", \"nf4\", \"fp8-e4m3\"],"
+                            " \"isa\": [\"best\"], \"anchors\": [], \"threads\": [1], \"repetitions\": 1,"
+                            " \"min_time\": 0.002}");
+    char *out = NULL;
+    int rc = zp_test_sh(&out, "%s bench %s --out %s --quiet", zp_test_harness(), cfg, out_dir);
+    if (rc != 0)
+        print_error("%s\n", out ? out : "");
+    free(out);
+    assert_int_equal(rc, 0);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/kernels.csv", out_dir);
+    char *csv = zp_test_read_file(path, NULL);
+    assert_non_null(csv);
+    const char *names[] = {"mxint8", "mxfp4", "nvfp4", "nf4", "fp8-e4m3"};
+    for (size_t f = 0; f < sizeof names / sizeof *names; f++) {
+        int found = 0;
+        for (char *line = strchr(csv, '\n') + 1; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+            char kernel[128], scheme[32], isa[32];
+            int m, nn, k, th;
+            double gops, ns, speedup;
+            if (sscanf(line, "%127[^,],%31[^,],%31[^,],%d,%d,%d,%d,%lf,%lf,%lf", kernel, scheme, isa, &m, &nn, &k, &th,
+                       &gops, &ns, &speedup) != 10 || strcmp(scheme, names[f]) != 0)
+                continue;
+            found = 1;
+            assert_true(gops > 0 && speedup > 0);
+            char one[512]; /* this line alone: peak_fraction is its last column */
+            snprintf(one, sizeof one, "%.*s", (int)strcspn(line, "\n"), line);
+            const char *last = strrchr(one, ',');
+            assert_non_null(last);
+            if (strcmp(isa, "ref") != 0)
+                assert_true(atof(last + 1) > 0);
+        }
+        if (!found)
+            fail_msg("kernels.csv has no %s row", names[f]);
+    }
+    free(csv);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -291,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_blocked_variants),
         cmocka_unit_test(test_fp8_extremes),
         cmocka_unit_test(test_blocked_errors),
+        cmocka_unit_test(test_bench_formats),
     };
     return ZP_RUN_TESTS(t);
 }
