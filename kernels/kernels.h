@@ -1,8 +1,10 @@
-/* Kernels: GEMM per storage format (f32, u8 with zero points, s8 symmetric, s8
- * narrow "no-128", 4-bit linear, 4-bit lookup table, binary) and depthwise 3x3,
+/* Kernels: GEMM per storage format (f32, u8 with zero points, s8, s8 in
+ * [-127, 127], int4, 4-bit lookup table, binary, and the block-scaled / minifloat
+ * formats MXINT8, MXFP4, NVFP4, NF4, FP8 E4M3) and depthwise 3x3,
  * each with a plain C golden reference (zp_ref_*) and ISA variants picked at run
  * time from CPUID (kernels/dispatch.c).
  *
+ * Variants are listed once in kernels/variants.inc; zp_gemm_run drives them.
  * Contract: C[M][N] = A[M][K] * B[K][N]; A are activations (row-major), B weights.
  * Weights are packed once (zp_pack_b), activations once per call site (zp_pack_a);
  * packing allocates, kernels never allocate and never fail. Integer kernels write
