@@ -24,6 +24,9 @@ static const struct {
 } bench_schemes[] = {
     {"float", ZP_KF_F32},  {"asymmetric", ZP_KF_U8}, {"symmetric", ZP_KF_S8}, {"no-128", ZP_KF_S8N},
     {"linear4", ZP_KF_Q4}, {"lut4", ZP_KF_LUT4},     {"binary", ZP_KF_BIN},
+    /* issue 14's formats, under their kernel-format names until their schemes land */
+    {"mxint8", ZP_KF_MXINT8}, {"mxfp4", ZP_KF_MXFP4}, {"nvfp4", ZP_KF_NVFP4}, {"nf4", ZP_KF_NF4},
+    {"fp8-e4m3", ZP_KF_FP8},
 };
 
 int zp_bench_scheme_parse(const char *name)

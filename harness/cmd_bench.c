@@ -34,6 +34,7 @@ struct job {
     struct zp_packed_b pb;
     struct zp_gemm_call call;
     void *a, *b, *c;
+    struct zp_gemm_operands operands; /* block-scaled and FP8 formats: operands with scales */
     /* depthwise */
     const struct zp_dw_ukernel *dk;
     struct zp_dw_problem dp;
@@ -66,6 +67,7 @@ static void job_free(struct job *j)
     zp_free(j->a);
     zp_free(j->b);
     zp_free(j->c);
+    zp_gemm_operands_free(&j->operands);
     zp_anchor_free(j->anchor);
 }
 
@@ -156,9 +158,15 @@ static enum zp_status add_gemm(struct ctx *c, const struct zp_gemm_ukernel *uk, 
     struct job *j = new_job(c);
     if (!j)
         return zp_err_set(err, ZP_ENOMEM, "bench: out of memory");
-    struct zp_gemm_problem p;
+    struct zp_gemm_problem p = {.fmt = uk->fmt, .m = m, .n = n, .k = k};
     int8_t cb[16];
-    if (make_gemm_data(j, uk->fmt, m, n, k, rng, &p, cb)) {
+    if (zp_kfmt_traits(uk->fmt)->bscale != ZP_KS_NONE) { /* these need scales too */
+        if (zp_gemm_operands_random(&p, &j->operands, zp_rng_u64(rng), err) ||
+            !(j->c = zp_alloc((size_t)m * n * 4))) {
+            job_free(j);
+            return err->status ? err->status : zp_err_set(err, ZP_ENOMEM, "bench: %dx%dx%d: out of memory", m, n, k);
+        }
+    } else if (make_gemm_data(j, uk->fmt, m, n, k, rng, &p, cb)) {
         job_free(j);
         return zp_err_set(err, ZP_ENOMEM, "bench: %dx%dx%d: out of memory", m, n, k);
     }

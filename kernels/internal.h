@@ -5,6 +5,9 @@
  *   Q4, LUT4       [kp/8][32 cols][4 k] bytes; low nibble = k-group 2g, high = 2g+1
  *                  (Q4 nibble = w + 8, LUT4 nibble = codebook index)
  *   BIN            [kp words][32 cols] uint64, bit set = negative
+ *   MXINT8         as S8; MXFP4, NVFP4 as Q4 with the E2M1 code in each nibble
+ *   NF4            [kp/2][32 cols] bytes; low nibble = k even, high = k odd
+ *   FP8            [kp][32 cols] E4M3 bytes
  * Padding (k >= K or column >= N) is zero, so it adds nothing to any sum. */
 #ifndef ZP_KERNELS_INTERNAL_H
 #define ZP_KERNELS_INTERNAL_H
@@ -23,7 +26,8 @@ static inline size_t zp_panel_bytes(enum zp_kfmt f, int kp)
 {
     switch (zp_kfmt_traits(f)->pack) {
     case ZP_KP_F32: return (size_t)kp * ZP_NR * sizeof(float);
-    case ZP_KP_NIB8: return (size_t)kp / 2 * ZP_NR;
+    case ZP_KP_NIB8:
+    case ZP_KP_NIB2: return (size_t)kp / 2 * ZP_NR;
     case ZP_KP_BITS: return (size_t)kp * ZP_NR * sizeof(uint64_t);
     default: return (size_t)kp * ZP_NR;
     }
@@ -35,6 +39,16 @@ static inline int32_t zp_out_i32(int32_t acc, const struct zp_packed_a *a, const
 {
     return (int32_t)((uint32_t)acc + (uint32_t)b->col_corr[j] + (uint32_t)b->row_mult * (uint32_t)a->rowsum[i]);
 }
+
+/* Packing of the block-scaled and FP8 formats (kernels/pack_blocked.c): B
+ * after zp_pack_b has set fmt, k, n, np; A after zp_pack_a has set fmt, m, k
+ * (for the int8-activation formats it only adds the scales). */
+enum zp_status zp_pack_b_blocked(const struct zp_gemm_problem *p, struct zp_packed_b *out, struct zp_err *err);
+enum zp_status zp_pack_a_blocked(const struct zp_gemm_problem *p, enum zp_afmt fmt, struct zp_packed_a *out,
+                                 struct zp_err *err);
+
+/* zp_ref_gemm of the block-scaled and FP8 formats (kernels/ref_blocked.c). */
+void zp_ref_gemm_blocked(const struct zp_gemm_problem *p, float *c);
 
 /* Column panels of a packed B. */
 static inline int zp_npanels(const struct zp_packed_b *b) { return b->np / ZP_NR; }

@@ -1,8 +1,10 @@
-/* Kernels: GEMM per storage format (f32, u8 with zero points, s8 symmetric, s8
- * narrow "no-128", 4-bit linear, 4-bit lookup table, binary) and depthwise 3x3,
+/* Kernels: GEMM per storage format (f32, u8 with zero points, s8, s8 in
+ * [-127, 127], int4, 4-bit lookup table, binary, and the block-scaled / minifloat
+ * formats MXINT8, MXFP4, NVFP4, NF4, FP8 E4M3) and depthwise 3x3,
  * each with a plain C golden reference (zp_ref_*) and ISA variants picked at run
  * time from CPUID (kernels/dispatch.c).
  *
+ * Variants are listed once in kernels/variants.inc; zp_gemm_run drives them.
  * Contract: C[M][N] = A[M][K] * B[K][N]; A are activations (row-major), B weights.
  * Weights are packed once (zp_pack_b), activations once per call site (zp_pack_a);
  * packing allocates, kernels never allocate and never fail. Integer kernels write
@@ -71,6 +73,12 @@ enum zp_kfmt {
     ZP_KF_Q4,       /* int8 x int4 (weights in [-8,7]) -> int32 */
     ZP_KF_LUT4,     /* int8 x codebook[idx], idx in [0,15], int8 codebook -> int32 */
     ZP_KF_BIN,      /* sign(a) x sign(b) with alphas -> float */
+    /* Block-scaled and minifloat formats (docs/kernels.md, "Block-scaled formats"): */
+    ZP_KF_MXINT8,   /* MXINT8 weights (int8, E8M0 scale per 32 k) x int8 blocks -> float */
+    ZP_KF_MXFP4,    /* MXFP4 weights (E2M1 nibbles, E8M0 scale per 32 k) x int8 blocks -> float */
+    ZP_KF_NVFP4,    /* NVFP4 weights (E2M1 nibbles, E4M3 scale per 16 k, FP32 tensor scale) x int8 blocks -> float */
+    ZP_KF_NF4,      /* NF4 weights (NormalFloat4 nibbles, float absmax per 64 k) x f32 -> float */
+    ZP_KF_FP8,      /* FP8 E4M3 x FP8 E4M3, float scale per row of A and column of B -> float */
     ZP_KF_COUNT
 };
 
@@ -79,6 +87,7 @@ enum zp_ain {
     ZP_AIN_F32 = 0,  /* float rows */
     ZP_AIN_U8,       /* uint8 rows with zero point za */
     ZP_AIN_S8,       /* int8 rows */
+    ZP_AIN_E4M3,     /* FP8 E4M3 bytes (OCP "FN": 0x7f and 0xff are NaN and rejected) */
 };
 
 /* Packed-B layout family (kernels/internal.h has the byte layout of each). */
@@ -87,6 +96,16 @@ enum zp_kpack {
     ZP_KP_I8X4,      /* [kp/4][32][4] int8 (vpdpbusd operand order) */
     ZP_KP_NIB8,      /* [kp/8][32][4] bytes, two nibbles each */
     ZP_KP_BITS,      /* [kp words][32] uint64 sign bits */
+    ZP_KP_NIB2,      /* [kp/2][32] bytes: low nibble k even, high nibble k odd */
+    ZP_KP_I8,        /* [kp][32] bytes, one code per k and column */
+};
+
+/* How the block scales of B are coded in zp_gemm_problem.b_scale. */
+enum zp_kscale {
+    ZP_KS_NONE = 0,
+    ZP_KS_E8M0,      /* uint8 2^(e-127), 0xff (NaN) rejected */
+    ZP_KS_E4M3,      /* uint8 E4M3 times the FP32 tensor scale b_tensor_scale */
+    ZP_KS_F32,       /* float */
 };
 
 /* Traits of a storage format. `name` is the name the schemes use for the format
@@ -100,6 +119,8 @@ struct zp_kfmt_traits {
     enum zp_ain ain;         /* what zp_gemm_problem.a holds */
     enum zp_kpack pack;      /* packed-B layout */
     int c_float;             /* C is float (else int32) */
+    int block;               /* k per scale block of A and B (0: none); K must be a multiple */
+    enum zp_kscale bscale;   /* how zp_gemm_problem.b_scale codes the scales of B */
     const char *what;        /* one line for listings */
 };
 const struct zp_kfmt_traits *zp_kfmt_traits(enum zp_kfmt f);
@@ -115,6 +136,8 @@ enum zp_afmt {
     ZP_AF_S8SHIFT,   /* int8 + 128 as uint8 (for vpdpbusd), K padded */
     ZP_AF_S8SIGN,    /* |a| as uint8 plus a as int8 (vpmaddubsw sign trick), K padded */
     ZP_AF_BITS,      /* sign bits, 64 per word, bit set = negative */
+    ZP_AF_F32DEC,    /* FP8 decoded to float rows (kp = K) */
+    ZP_AF_BF16,      /* FP8 decoded to bf16, pairs of k per uint32 (kp = K rounded up to 2) */
 };
 
 /* Every packed K is a multiple of this (8 int8 = two vpdpbusd groups, 4-bit pairs). */
@@ -131,6 +154,7 @@ struct zp_packed_a {
     size_t lda;           /* F32: row stride in elements */
     int32_t *rowsum;      /* sum of the original activations of each row (int formats) */
     float *alpha;         /* BITS: mean |a| per row */
+    float *scale;         /* block formats: [m][k / block] scale per block; FP8: [m] per row */
 };
 
 struct zp_packed_b {
@@ -141,6 +165,10 @@ struct zp_packed_b {
     int32_t row_mult;     /* output += row_mult * rowsum[i] */
     float *alpha;         /* BIN: mean |b| per column */
     int8_t codebook[16];  /* LUT4 */
+    float *scale;         /* block formats: [kp / block][np] scale per block and column
+                           * (MXFP4/NVFP4: half the true scale, the codes are stored as
+                           * 2 x E2M1 in int8); FP8: [np] per column */
+    int32_t *blk_corr;    /* MXINT8/MXFP4/NVFP4: [kp / block][np], -128 x block column sum */
 };
 
 /* Inputs of a GEMM in their plain (unpacked) form. Unused members are ignored. */
@@ -151,6 +179,12 @@ struct zp_gemm_problem {
     const void *b;          /* K x N: f32, u8, s8 (S8, S8N, Q4 values), uint8 indices (LUT4), BIN float */
     int32_t za, zb;         /* U8 zero points */
     const int8_t *codebook; /* LUT4: 16 entries */
+    /* Block-scaled and FP8 formats. A: int8 (MXINT8, MXFP4, NVFP4), f32 (NF4),
+     * E4M3 bytes (FP8). B: int8 (MXINT8), 4-bit codes one per byte (MXFP4,
+     * NVFP4: E2M1; NF4: level index), E4M3 bytes (FP8). */
+    const float *a_scale;   /* [m][k / block] (MXINT8, MXFP4, NVFP4), [m] (FP8) */
+    const void *b_scale;    /* [k / block][n] coded as the traits' bscale; FP8: float [n] */
+    float b_tensor_scale;   /* NVFP4: the FP32 per-tensor scale */
 };
 
 /* Packing: allocates; release with zp_packed_*_free (NULL-safe). */
@@ -197,6 +231,21 @@ const struct zp_gemm_ukernel *zp_gemm_ukernels(size_t *count);
  * CPU lacks it or no variant exists). For S8 with isa avx512bw/avx2 this is the
  * 3-instruction vpmaddubsw+vpmaddwd+vpaddd path; for S8N the int16 vpaddsw path. */
 const struct zp_gemm_ukernel *zp_gemm_select(enum zp_kfmt fmt, int isa);
+
+/* Random plain operands of a format, for tests and the bench: codes spread over
+ * the format's code range (NaN codes excluded), positive finite scales (E8M0
+ * codes 120..134, E4M3 scale codes of 0.5..224 with tensor scale 1/64, NF4
+ * absmax 0.5..2). Sets p->a, p->b and the scale members (p->fmt, m, n, k given);
+ * allocates into o (release with zp_gemm_operands_free, NULL-safe). */
+struct zp_gemm_operands {
+    void *a, *b;
+    float *a_scale;
+    void *b_scale;
+    int8_t codebook[16];
+};
+enum zp_status zp_gemm_operands_random(struct zp_gemm_problem *p, struct zp_gemm_operands *o, uint64_t seed,
+                                       struct zp_err *err);
+void zp_gemm_operands_free(struct zp_gemm_operands *o);
 
 /* Golden references on the plain problem: c float (F32, BIN) or int32, ldc = N. */
 void zp_ref_gemm(const struct zp_gemm_problem *p, void *c);

@@ -18,6 +18,7 @@ void zp_packed_a_free(struct zp_packed_a *a)
     zp_free(a->sign);
     zp_free(a->rowsum);
     zp_free(a->alpha);
+    zp_free(a->scale);
     memset(a, 0, sizeof *a);
 }
 
@@ -28,6 +29,8 @@ void zp_packed_b_free(struct zp_packed_b *b)
     zp_free(b->data);
     zp_free(b->col_corr);
     zp_free(b->alpha);
+    zp_free(b->scale);
+    zp_free(b->blk_corr);
     memset(b, 0, sizeof *b);
 }
 
@@ -48,7 +51,7 @@ static enum zp_status check_problem(const struct zp_gemm_problem *p, struct zp_e
 static enum zp_status check_codes(const struct zp_gemm_problem *p, struct zp_err *err)
 {
     const struct zp_kfmt_traits *t = zp_kfmt_traits(p->fmt);
-    if (t->ain == ZP_AIN_F32 || t->code_bits >= 8)
+    if (t->pack == ZP_KP_F32 || t->pack == ZP_KP_BITS || t->code_bits >= 8)
         return ZP_OK;
     for (size_t i = 0; i < (size_t)p->k * p->n; i++) {
         int v = t->code_min < 0 ? ((const int8_t *)p->b)[i] : ((const uint8_t *)p->b)[i];
@@ -74,6 +77,12 @@ enum zp_status zp_pack_b(const struct zp_gemm_problem *p, struct zp_packed_b *ou
     out->k = K;
     out->n = N;
     out->np = round_up(N, ZP_NR);
+    if (zp_kfmt_traits(p->fmt)->bscale != ZP_KS_NONE) {
+        enum zp_status st = zp_pack_b_blocked(p, out, err);
+        if (st)
+            zp_packed_b_free(out);
+        return st;
+    }
     out->kp = p->fmt == ZP_KF_F32 ? K : p->fmt == ZP_KF_BIN ? (K + 63) / 64 : round_up(K, ZP_KPAD);
     const int kp = out->kp, npan = out->np / ZP_NR;
     size_t pb = zp_panel_bytes(p->fmt, kp);
@@ -168,6 +177,14 @@ enum zp_status zp_pack_a(const struct zp_gemm_problem *p, enum zp_afmt fmt, stru
     out->fmt = fmt;
     out->m = M;
     out->k = K;
+    if (zp_kfmt_traits(p->fmt)->bscale != ZP_KS_NONE) { /* scales (and FP8's decoded rows) */
+        enum zp_status st = zp_pack_a_blocked(p, fmt, out, err);
+        if (st || p->fmt == ZP_KF_FP8) {
+            if (st)
+                zp_packed_a_free(out);
+            return st;
+        }
+    }
     if (fmt == ZP_AF_F32) {
         out->f32 = p->a;
         out->lda = (size_t)K;

@@ -3,7 +3,8 @@
  * body count multiply and add as 2 ops per lane, as the kernels' gops do:
  *   fma zmm 16 lanes -> 32; vpdpbusd zmm 64 u8*s8 MACs -> 128;
  *   vpmaddubsw(+vpmaddwd+vpaddd | +vpaddsw) zmm 64 MACs -> 128 per group;
- *   xor+vpopcntq+vpaddq zmm 512 one-bit MACs -> 1024; ymm: half.
+ *   xor+vpopcntq+vpaddq zmm 512 one-bit MACs -> 1024; vdpbf16ps zmm 32 bf16
+ *   MACs -> 64; ymm: half.
  * Each probe runs ~2 ms slices 40 times and keeps the fastest: peaks are upper
  * bounds, and on a shared machine a short slice often runs without being
  * preempted, where one long run almost never does. */
@@ -30,6 +31,7 @@ static const struct probe probes[] = {
     {"maddubs_addsw_zmm", ZP_ISA_AVX512BW, 128, zp_peak_maddubs_adds_zmm},
     {"maddubs_addsw_ymm", ZP_ISA_AVX2, 64, zp_peak_maddubs_adds_ymm},
     {"xor_popcnt_zmm", ZP_ISA_AVX512VPOPCNT, 1024, zp_peak_xor_popcnt_zmm},
+    {"dpbf16_zmm", ZP_ISA_AVX512BF16, 64, zp_peak_dpbf16_zmm},
 #endif
 };
 
@@ -79,8 +81,10 @@ const char *zp_peak_for(const struct zp_gemm_ukernel *k)
 {
     if (k->isa == ZP_ISA_REF)
         return NULL;
-    if (k->fmt == ZP_KF_F32)
+    if (k->fmt == ZP_KF_F32 || strcmp(k->path, "fma") == 0)
         return k->isa == ZP_ISA_AVX2 ? "fma_ymm" : "fma_zmm";
+    if (strcmp(k->path, "bf16") == 0)
+        return "dpbf16_zmm";
     if (k->fmt == ZP_KF_BIN)
         return "xor_popcnt_zmm";
     if (strcmp(k->path, "vnni") == 0)

@@ -1,7 +1,7 @@
 /* Golden references: the plainest possible loops on the unpacked inputs, in 64-bit
  * integer (or double) arithmetic. Never optimised: every variant is tested against
  * these (tests/test_kernels.c). */
-#include "kernels/kernels.h"
+#include "kernels/internal.h"
 
 #include <math.h>
 
@@ -23,6 +23,10 @@ static int32_t a_at(const struct zp_gemm_problem *p, size_t idx)
 
 void zp_ref_gemm(const struct zp_gemm_problem *p, void *c)
 {
+    if (zp_kfmt_traits(p->fmt)->bscale != ZP_KS_NONE) {
+        zp_ref_gemm_blocked(p, c);
+        return;
+    }
     const int M = p->m, N = p->n, K = p->k;
     for (int i = 0; i < M; i++) {
         for (int j = 0; j < N; j++) {

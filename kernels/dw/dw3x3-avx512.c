@@ -3,6 +3,7 @@
  * of that block are swept; for stride 1 inside the image, 4 outputs at a time share
  * their input columns. int8: inputs and weights widened to int32 (vpmovsxbd),
  * vpmulld + vpaddd, exact. Ragged channel counts use masked loads/stores. */
+#include <assert.h>
 #include <immintrin.h>
 
 #include "kernels/internal.h"
@@ -32,6 +33,8 @@ static inline __m512 px_f32(const float *in, int H, int W, int C, int s, int oy,
 
 void zp_f32_dw3x3__avx512(const struct zp_dw_problem *p)
 {
+    assert(p && p->fmt == ZP_KF_F32 && p->in && p->weight && p->out && p->h >= 1 && p->w >= 1 && p->c >= 1 &&
+           (p->stride == 1 || p->stride == 2));
     const int H = p->h, W = p->w, C = p->c, s = p->stride;
     const int Ho = zp_dw_out_dim(H, s), Wo = zp_dw_out_dim(W, s);
     const float *in = p->in, *wt = p->weight;
@@ -116,6 +119,8 @@ static inline __m512i ld_s8(const int8_t *p, __mmask16 m)
 
 void zp_s8_dw3x3__avx512(const struct zp_dw_problem *p)
 {
+    assert(p && p->fmt == ZP_KF_S8 && p->in && p->weight && p->out && p->h >= 1 && p->w >= 1 && p->c >= 1 &&
+           (p->stride == 1 || p->stride == 2));
     const int H = p->h, W = p->w, C = p->c, s = p->stride;
     const int Ho = zp_dw_out_dim(H, s), Wo = zp_dw_out_dim(W, s);
     const int8_t *in = p->in, *wt = p->weight;

@@ -18,6 +18,7 @@ double zp_peak_maddubs3_ymm(long iters);
 double zp_peak_maddubs_adds_ymm(long iters);
 double zp_peak_vpdpbusd_zmm(long iters);
 double zp_peak_xor_popcnt_zmm(long iters);
+double zp_peak_dpbf16_zmm(long iters);
 
 #ifdef __cplusplus
 }
