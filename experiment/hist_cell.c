@@ -57,11 +57,11 @@ enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *c
     }
     struct zp_csv *h = &out->rows[ZP_TABLE_WEIGHTS_HIST];
     for (int b = 0; b < BINS; b++) {
-        zp_csv_str(h, m->mc->name);
-        zp_csv_str(h, li->name);
-        zp_csv_num(h, lo + (b + 0.5) * w);
-        zp_csv_int(h, count[b]);
-        zp_csv_endrow(h);
+        zp_csv_set_str(h, ZP_HIST_MODEL, m->mc->name);
+        zp_csv_set_str(h, ZP_HIST_LAYER, li->name);
+        zp_csv_set_num(h, ZP_HIST_X, lo + (b + 0.5) * w);
+        zp_csv_set_int(h, ZP_HIST_COUNT, count[b]);
+        zp_csv_end_row(h);
     }
     /* Levels of each variant fitted per tensor on that layer (one set of levels
      * per figure line; per-channel variants would have one set per channel). */
@@ -79,12 +79,12 @@ enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *c
         for (int32_t q = q0; q <= q1; q++) {
             float x;
             c.scheme->dequantize(&c, &p, &q, &x, 1);
-            zp_csv_str(lv, m->mc->name);
-            zp_csv_str(lv, c.scheme->name);
-            zp_csv_str(lv, cfg->variants[vi].label);
-            zp_csv_str(lv, li->name);
-            zp_csv_num(lv, x);
-            zp_csv_endrow(lv);
+            zp_csv_set_str(lv, ZP_LEV_MODEL, m->mc->name);
+            zp_csv_set_str(lv, ZP_LEV_SCHEME, c.scheme->name);
+            zp_csv_set_str(lv, ZP_LEV_LABEL, cfg->variants[vi].label);
+            zp_csv_set_str(lv, ZP_LEV_LAYER, li->name);
+            zp_csv_set_num(lv, ZP_LEV_LEVEL, x);
+            zp_csv_end_row(lv);
         }
     }
     (void)cell;

@@ -20,52 +20,60 @@
 #include "schemes/granularity.h"
 #include "train/qat.h"
 
-static void variant_cols(struct zp_csv *r, const struct zp_model_ctx *m,
+/* The columns that say which cell a row belongs to; accuracy.csv and layers.csv
+ * share them (model, dataset, scheme, label, bits, granularity, mode, calibration). */
+static const int acc_id_cols[8] = {ZP_ACC_MODEL, ZP_ACC_DATASET, ZP_ACC_SCHEME, ZP_ACC_LABEL,
+                                   ZP_ACC_BITS, ZP_ACC_GRANULARITY, ZP_ACC_MODE, ZP_ACC_CALIBRATION};
+static const int lay_id_cols[8] = {ZP_LAY_MODEL, ZP_LAY_DATASET, ZP_LAY_SCHEME, ZP_LAY_LABEL,
+                                   ZP_LAY_BITS, ZP_LAY_GRANULARITY, ZP_LAY_MODE, ZP_LAY_CALIBRATION};
+
+static void variant_cols(struct zp_csv *r, const int col[8], const struct zp_model_ctx *m,
                          const struct zp_variant *v, const struct zp_cell *cell)
 {
-    zp_csv_str(r, m->mc->name);
-    zp_csv_str(r, m->mc->eval.name);
-    zp_csv_str(r, v->w.scheme->name);
-    zp_csv_str(r, v->label);
-    zp_csv_int(r, v->w.bits);
-    zp_csv_str(r, zp_granularity_name(v->w.granularity));
-    zp_csv_str(r, zp_mode_name(cell->mode));
-    zp_csv_str(r, cell->calib >= 0                           ? m->mc->calib[cell->calib].method
-                  : cell->mode == ZP_MODE_QAT && v->qat_acts ? "qat-ema"
-                                                             : "none");
+    zp_csv_set_str(r, col[0], m->mc->name);
+    zp_csv_set_str(r, col[1], m->mc->eval.name);
+    zp_csv_set_str(r, col[2], v->w.scheme->name);
+    zp_csv_set_str(r, col[3], v->label);
+    zp_csv_set_int(r, col[4], v->w.bits);
+    zp_csv_set_str(r, col[5], zp_granularity_name(v->w.granularity));
+    zp_csv_set_str(r, col[6], zp_mode_name(cell->mode));
+    zp_csv_set_str(r, col[7], cell->calib >= 0                           ? m->mc->calib[cell->calib].method
+                              : cell->mode == ZP_MODE_QAT && v->qat_acts ? "qat-ema"
+                                                                         : "none");
 }
 
 static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
                          const struct zp_variant *v, const struct zp_cell *cell, int quant_a,
                          const struct zp_model_metrics *mm)
 {
-    variant_cols(r, m, v, cell);
+    variant_cols(r, acc_id_cols, m, v, cell);
     if (cell->calib >= 0)
-        zp_csv_int(r, m->calib_used[cell->calib]);
+        zp_csv_set_int(r, ZP_ACC_CALIB_SIZE, m->calib_used[cell->calib]);
     else
-        zp_csv_empty(r);
-    zp_csv_bool_or_empty(r, zp_variant_nudge(&v->w));
-    zp_csv_bool_or_empty(r, zp_variant_narrow(&v->w));
-    zp_csv_bool(r, v->bias_correction);
+        zp_csv_set_empty(r, ZP_ACC_CALIB_SIZE);
+    zp_csv_set_bool(r, ZP_ACC_NUDGE_ZERO, zp_variant_nudge(&v->w));
+    zp_csv_set_bool(r, ZP_ACC_NARROW_RANGE, zp_variant_narrow(&v->w));
+    zp_csv_set_bool(r, ZP_ACC_BIAS_CORRECTION, v->bias_correction);
     if (quant_a) {
-        zp_csv_str(r, v->a.scheme->name);
-        zp_csv_int(r, v->a.bits);
+        zp_csv_set_str(r, ZP_ACC_ACT_SCHEME, v->a.scheme->name);
+        zp_csv_set_int(r, ZP_ACC_ACT_BITS, v->a.bits);
     } else {
-        zp_csv_empty(r);
-        zp_csv_empty(r);
+        zp_csv_set_empty(r, ZP_ACC_ACT_SCHEME);
+        zp_csv_set_empty(r, ZP_ACC_ACT_BITS);
     }
-    zp_csv_str(r, v->options);
-    zp_csv_int(r, mm->n);
-    zp_csv_num(r, m->float_top1);
-    zp_csv_num(r, mm->top1);
-    zp_csv_num(r, mm->top5);
-    zp_csv_num(r, (m->float_top1 - mm->top1) * 100.0);
-    zp_csv_num(r, mm->agreement);
-    zp_csv_num(r, mm->kl);
-    zp_csv_num(r, mm->logit_sqnr_db);
-    zp_csv_str(r, v->bias_int32 && quant_a && cell->mode != ZP_MODE_WEIGHTS ? "int32" : "float");
-    zp_csv_str(r, v->weight_calib[0] ? v->weight_calib : "minmax");
-    zp_csv_endrow(r);
+    zp_csv_set_str(r, ZP_ACC_OPTIONS, v->options);
+    zp_csv_set_int(r, ZP_ACC_N_EVAL, mm->n);
+    zp_csv_set_num(r, ZP_ACC_FLOAT_TOP1, m->float_top1);
+    zp_csv_set_num(r, ZP_ACC_TOP1, mm->top1);
+    zp_csv_set_num(r, ZP_ACC_TOP5, mm->top5);
+    zp_csv_set_num(r, ZP_ACC_DROP, (m->float_top1 - mm->top1) * 100.0);
+    zp_csv_set_num(r, ZP_ACC_AGREEMENT, mm->agreement);
+    zp_csv_set_num(r, ZP_ACC_KL, mm->kl);
+    zp_csv_set_num(r, ZP_ACC_LOGIT_SQNR_DB, mm->logit_sqnr_db);
+    zp_csv_set_str(r, ZP_ACC_BIAS,
+                   v->bias_int32 && quant_a && cell->mode != ZP_MODE_WEIGHTS ? "int32" : "float");
+    zp_csv_set_str(r, ZP_ACC_WEIGHT_CALIBRATION, v->weight_calib[0] ? v->weight_calib : "minmax");
+    zp_csv_end_row(r);
 }
 
 /* Fake-quantization training: fine-tune the float checkpoint with the variant's
@@ -223,44 +231,47 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
             const struct zp_layer_info *li = zp_graph_layer(m->g, l);
             double sq, shift;
             zp_layer_acc_finish(&q.lacc[l], &sq, &shift);
-            variant_cols(lr, m, v, cell);
-            zp_csv_bool_or_empty(lr, zp_variant_nudge(&v->w));
-            zp_csv_bool_or_empty(lr, zp_variant_narrow(&v->w));
-            zp_csv_bool(lr, v->bias_correction);
-            zp_csv_int(lr, l);
-            zp_csv_str(lr, li->name);
-            zp_csv_str(lr, li->depthwise ? "DepthwiseConv" : li->op);
-            zp_csv_num(lr, sq);
-            zp_csv_num(lr, shift);
-            zp_csv_num(lr, m->zf_relu[l] + m->zf_pad[l]);
-            zp_csv_num(lr, m->zf_relu[l]);
-            zp_csv_num(lr, m->zf_pad[l]);
+            variant_cols(lr, lay_id_cols, m, v, cell);
+            zp_csv_set_bool(lr, ZP_LAY_NUDGE_ZERO, zp_variant_nudge(&v->w));
+            zp_csv_set_bool(lr, ZP_LAY_NARROW_RANGE, zp_variant_narrow(&v->w));
+            zp_csv_set_bool(lr, ZP_LAY_BIAS_CORRECTION, v->bias_correction);
+            zp_csv_set_int(lr, ZP_LAY_LAYER_INDEX, l);
+            zp_csv_set_str(lr, ZP_LAY_LAYER, li->name);
+            zp_csv_set_str(lr, ZP_LAY_OP, li->depthwise ? "DepthwiseConv" : li->op);
+            zp_csv_set_num(lr, ZP_LAY_SQNR_DB, sq);
+            zp_csv_set_num(lr, ZP_LAY_MEAN_SHIFT, shift);
+            zp_csv_set_num(lr, ZP_LAY_ZERO_FRACTION, m->zf_relu[l] + m->zf_pad[l]);
+            zp_csv_set_num(lr, ZP_LAY_ZERO_FRACTION_RELU, m->zf_relu[l]);
+            zp_csv_set_num(lr, ZP_LAY_ZERO_FRACTION_PAD, m->zf_pad[l]);
+            static const int act_cols[5] = {ZP_LAY_ZERO_ERROR, ZP_LAY_ZERO_ERROR_LSB, ZP_LAY_BIAS_AT_ZERO,
+                                            ZP_LAY_ACT_LO, ZP_LAY_ACT_HI};
             if (quant_a) {
                 double x0, lsb;
                 zp_zero_decode(q.act_cfg[l], &q.act[l], &x0, &lsb);
-                zp_csv_num(lr, fabs(x0));
-                zp_csv_num(lr, lsb > 0 ? fabs(x0) / lsb : 0);
-                zp_csv_num(lr, x0); /* every 0.0 of a per-tensor quantized input decodes to x0 */
-                zp_csv_num(lr, q.act_lo[l]);
-                zp_csv_num(lr, q.act_hi[l]);
+                zp_csv_set_num(lr, ZP_LAY_ZERO_ERROR, fabs(x0));
+                zp_csv_set_num(lr, ZP_LAY_ZERO_ERROR_LSB, lsb > 0 ? fabs(x0) / lsb : 0);
+                /* every 0.0 of a per-tensor quantized input decodes to x0 */
+                zp_csv_set_num(lr, ZP_LAY_BIAS_AT_ZERO, x0);
+                zp_csv_set_num(lr, ZP_LAY_ACT_LO, q.act_lo[l]);
+                zp_csv_set_num(lr, ZP_LAY_ACT_HI, q.act_hi[l]);
             } else {
                 for (int e = 0; e < 5; e++)
-                    zp_csv_empty(lr);
+                    zp_csv_set_empty(lr, act_cols[e]);
             }
             if (quant_a && q.outq) { /* the quantization point at the layer output */
                 double x0, lsb;
                 zp_zero_decode(q.act_cfg[l], &q.outq[l], &x0, &lsb);
-                zp_csv_num(lr, fabs(x0));
-                zp_csv_num(lr, lsb > 0 ? fabs(x0) / lsb : 0);
+                zp_csv_set_num(lr, ZP_LAY_OUT_ZERO_ERROR, fabs(x0));
+                zp_csv_set_num(lr, ZP_LAY_OUT_ZERO_ERROR_LSB, lsb > 0 ? fabs(x0) / lsb : 0);
             } else {
-                zp_csv_empty(lr);
-                zp_csv_empty(lr);
+                zp_csv_set_empty(lr, ZP_LAY_OUT_ZERO_ERROR);
+                zp_csv_set_empty(lr, ZP_LAY_OUT_ZERO_ERROR_LSB);
             }
             if (cell->calib >= 0)
-                zp_csv_int(lr, m->calib_used[cell->calib]);
+                zp_csv_set_int(lr, ZP_LAY_CALIB_SIZE, m->calib_used[cell->calib]);
             else
-                zp_csv_empty(lr);
-            zp_csv_endrow(lr);
+                zp_csv_set_empty(lr, ZP_LAY_CALIB_SIZE);
+            zp_csv_end_row(lr);
         }
     }
     zp_free(logits);

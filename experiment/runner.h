@@ -47,7 +47,6 @@ struct zp_cell_out {
  * booleans nudge_zero / narrow_range (empty where the scheme has no such notion). */
 int zp_variant_nudge(const struct zp_scheme_config *c);  /* 1, 0, or -1 (not applicable) */
 int zp_variant_narrow(const struct zp_scheme_config *c); /* 1, 0, or -1 */
-void zp_csv_bool_or_empty(struct zp_csv *c, int v);
 
 enum zp_status zp_tensor_cell(const struct zp_config *cfg, const struct zp_cell *cell,
                               struct zp_cell_out *out, struct zp_err *err);

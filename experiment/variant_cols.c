@@ -18,11 +18,3 @@ int zp_variant_narrow(const struct zp_scheme_config *c)
     const char *k = zp_scheme_kernel_family(c);
     return k && strcmp(k, "s8-narrow") == 0 ? 1 : -1;
 }
-
-void zp_csv_bool_or_empty(struct zp_csv *c, int v)
-{
-    if (v < 0)
-        zp_csv_empty(c);
-    else
-        zp_csv_bool(c, v);
-}

@@ -76,70 +76,10 @@ static int format_num(char *b, size_t n, double v, const char *fmt, int finite_o
     return snprintf(b, n, fmt, v);
 }
 
-/* ---- by position ---- */
-
-static void sep(struct zp_csv *c)
-{
-    if (c->field++)
-        put(c, ",", 1);
-}
-
 static void misuse(struct zp_csv *c, const char *fmt, const char *a, const char *b)
 {
     if (!c->misuse[0])
         snprintf(c->misuse, sizeof c->misuse, fmt, a, b);
-}
-
-static void positional(struct zp_csv *c)
-{
-    if (c->def)
-        misuse(c, "%s: a positional field in a by-column table%s", c->def->file, "");
-}
-
-void zp_csv_str(struct zp_csv *c, const char *s)
-{
-    positional(c);
-    sep(c);
-    if (s)
-        quoted(c, s, put);
-}
-
-void zp_csv_int(struct zp_csv *c, long long v)
-{
-    char b[32];
-    int n = snprintf(b, sizeof b, "%lld", v);
-    positional(c);
-    sep(c);
-    put(c, b, (size_t)n);
-}
-
-void zp_csv_num(struct zp_csv *c, double v)
-{
-    char b[64];
-    int n = format_num(b, sizeof b, v, "%.9g", 0);
-    positional(c);
-    sep(c);
-    put(c, b, (size_t)n);
-}
-
-void zp_csv_bool(struct zp_csv *c, int v)
-{
-    positional(c);
-    sep(c);
-    put(c, v ? "true" : "false", v ? 4 : 5);
-}
-
-void zp_csv_empty(struct zp_csv *c)
-{
-    positional(c);
-    sep(c);
-}
-
-void zp_csv_endrow(struct zp_csv *c)
-{
-    put(c, "\n", 1);
-    c->field = 0;
-    c->rows++;
 }
 
 /* ---- by column ---- */
@@ -156,8 +96,6 @@ static const struct zp_column *bind(struct zp_csv *c, int col, int *index)
         return NULL;
     }
     if (!c->def) {
-        if (c->field)
-            misuse(c, "%s: by-column fields after positional ones%s", d->file, "");
         c->def = d;
     } else if (c->def != d) {
         misuse(c, "%s: column '%s' belongs to another table", c->def->file, d->cols[ZP_COL_INDEX(col)].name);

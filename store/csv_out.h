@@ -27,7 +27,6 @@ extern "C" {
 struct zp_csv {
     char *buf;      /* NUL-terminated text; owned */
     size_t len, cap;
-    int field;      /* fields written on the current line (positional interface) */
     int oom;        /* an allocation failed: the text is incomplete */
     size_t rows;    /* complete rows in buf (header excluded) */
     /* by-column rows */
@@ -58,15 +57,6 @@ enum zp_status zp_csv_check(const struct zp_csv *c, struct zp_err *err);
 /* Writes c's text to path atomically (store/atomic_file.h); c should start with
  * its header (zp_csv_header_of). */
 enum zp_status zp_csv_write_file(const struct zp_csv *c, const char *path, struct zp_err *err);
-
-/* ---- by position (older interface) ---- */
-void zp_csv_str(struct zp_csv *c, const char *s);
-void zp_csv_int(struct zp_csv *c, long long v);
-/* %.9g; NaN becomes an empty field (undefined metric); +-Inf is written as +-1e308. */
-void zp_csv_num(struct zp_csv *c, double v);
-void zp_csv_bool(struct zp_csv *c, int v);
-void zp_csv_empty(struct zp_csv *c);
-void zp_csv_endrow(struct zp_csv *c);
 
 #ifdef __cplusplus
 }

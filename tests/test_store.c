@@ -59,13 +59,12 @@ static void test_headers_unchanged(void **state)
     assert_int_equal(zp_table_def_col(acc, "drop"), ZP_COL_INDEX(ZP_ACC_DROP));
 }
 
-/* By-column rows in any order give the bytes the positional writer gives. */
+/* By-column rows, set in any order, come out in the table's column order. */
 static void test_row_by_column(void **state)
 {
     (void)state;
-    struct zp_csv a, b;
+    struct zp_csv a;
     zp_csv_init(&a);
-    zp_csv_init(&b);
     zp_csv_set_int(&a, ZP_HIST_COUNT, 42);
     zp_csv_set_num(&a, ZP_HIST_X, 0.1);
     zp_csv_set_str(&a, ZP_HIST_LAYER, "conv,1 \"dw\"");
@@ -76,23 +75,11 @@ static void test_row_by_column(void **state)
     zp_csv_set_num(&a, ZP_HIST_X, INFINITY);
     zp_csv_set_empty(&a, ZP_HIST_COUNT);
     zp_csv_end_row(&a);
-    zp_csv_str(&b, "m");
-    zp_csv_str(&b, "conv,1 \"dw\"");
-    zp_csv_num(&b, 0.1);
-    zp_csv_int(&b, 42);
-    zp_csv_endrow(&b);
-    zp_csv_str(&b, "m");
-    zp_csv_str(&b, "l");
-    zp_csv_num(&b, INFINITY);
-    zp_csv_empty(&b);
-    zp_csv_endrow(&b);
-    assert_string_equal(a.buf, b.buf);
     assert_string_equal(a.buf, "m,\"conv,1 \"\"dw\"\"\",0.1,42\nm,l,1e+308,\n");
     struct zp_err err = {0};
     assert_int_equal(zp_csv_check(&a, E), ZP_OK);
     assert_int_equal(a.rows, 2);
     zp_csv_free(&a);
-    zp_csv_free(&b);
 }
 
 static void test_row_misuse(void **state)
