@@ -36,7 +36,7 @@ include mk/isa.mk
 
 # Every .c file under these folders is part of the library; harness/main.c is the
 # program. Adding a file needs no Makefile edit.
-LIB_DIRS := common schemes calib model data kernels kernels/* train harness
+LIB_DIRS := common stats schemes calib model data kernels kernels/* train harness
 LIB_SRCS := $(filter-out harness/main.c,$(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))))
 LIB_CXX  := $(wildcard bench/*.cc)
 GEN_SRCS := $(BUILD)/gen/onnx.pb-c.c
@@ -152,7 +152,7 @@ install: all
 
 # Every header compiles on its own.
 check-headers:
-	@for h in $$(find common schemes calib model data kernels train harness bench -name '*.h'); do \
+	@for h in $$(find common stats schemes calib model data kernels train harness bench -name '*.h'); do \
 	  echo "#include \"$$h\"" | $(CC) $(CPPFLAGS_ALL) -std=c11 $(WARN) -fsyntax-only -x c - || exit 1; done
 
 clean:
