@@ -14,10 +14,24 @@ void zp_boot_opts_default(struct zp_boot_opts *o)
     o->level = ZP_BOOT_LEVEL_DEFAULT;
 }
 
+/* Resample j's generator is seeded with the j-th output of a master generator
+ * seeded with `seed`: resamples can run in any order on any thread, and seeds s
+ * and s + 1 give unrelated resamples (seeding resample j with seed + j would make
+ * them share all but one). */
+static uint64_t resample_seed(uint64_t seed, uint32_t j)
+{
+    struct zp_rng m;
+    zp_rng_seed(&m, seed);
+    uint64_t v = 0;
+    for (uint32_t i = 0; i <= j; i++)
+        v = zp_rng_u64(&m);
+    return v;
+}
+
 void zp_boot_indices(uint64_t seed, uint32_t j, size_t n, uint32_t *idx)
 {
     struct zp_rng r;
-    zp_rng_seed(&r, seed + j);
+    zp_rng_seed(&r, resample_seed(seed, j));
     for (size_t i = 0; i < n; i++)
         idx[i] = (uint32_t)zp_rng_below(&r, n);
 }
@@ -98,15 +112,23 @@ enum zp_status zp_bootstrap(const struct zp_boot_col *cols, size_t k, size_t n,
     size_t nb = o->resamples;
     /* num[c * B + j] and den[c * B + j]: column-major so each column sorts in place. */
     double *num = zp_calloc(2 * k * nb, sizeof *num);
-    if (!num)
+    uint64_t *seeds = zp_calloc(nb, sizeof *seeds);
+    if (!num || !seeds) {
+        zp_free(num);
+        zp_free(seeds);
         return zp_err_set(err, ZP_ENOMEM, "bootstrap: %zu x %zu table", k, nb);
+    }
     double *den = num + k * nb;
+    struct zp_rng master;
+    zp_rng_seed(&master, o->seed);
+    for (size_t j = 0; j < nb; j++)
+        seeds[j] = zp_rng_u64(&master);
     int empty = 0;
     /* One generator per resample, so the result does not depend on thread count. */
 #pragma omp parallel for schedule(static) if ((double)n * (double)nb > 4e6) reduction(| : empty)
     for (size_t j = 0; j < nb; j++) {
         struct zp_rng r;
-        zp_rng_seed(&r, o->seed + j);
+        zp_rng_seed(&r, seeds[j]);
         for (size_t i = 0; i < n; i++) {
             size_t ix = (size_t)zp_rng_below(&r, n);
             for (size_t c = 0; c < k; c++) {
@@ -121,6 +143,7 @@ enum zp_status zp_bootstrap(const struct zp_boot_col *cols, size_t k, size_t n,
                 empty = 1;
         }
     }
+    zp_free(seeds);
     if (empty) {
         zp_free(num);
         return zp_err_set(err, ZP_EINVAL, "bootstrap: a resample drew only zero-weight examples; "

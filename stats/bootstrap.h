@@ -23,7 +23,8 @@ extern "C" {
 #define ZP_BOOT_SEED_DEFAULT 20260u
 
 struct zp_boot_opts {
-    uint64_t seed;      /* resample j draws from zp_rng_seed(seed + j) */
+    uint64_t seed;      /* resample j draws from a generator seeded with output j of
+                         * zp_rng_seed(seed) (docs/statistics.md) */
     uint32_t resamples; /* B >= 2 */
     double level;       /* two-sided coverage in (0, 1), e.g. 0.95 */
 };

@@ -5,13 +5,14 @@ tests/data/stats_ref.txt. Python standard library only.
   python3 tests/data/stats_ref.py > tests/data/stats_ref.txt
 
 - McNemar: exact rational arithmetic. P(X <= k) = sum_{i<=k} C(n,i) / 2^n with
-  Python's exact integers (full sum, no truncation, also for n = 10^6), turned into a
+  Python's exact integers (no truncation, also for n = 10^6; near the centre the
+  complement to the exact half total is summed, which is shorter), turned into a
   double by correctly rounded integer division. Nothing here shares code or method
   with stats/mcnemar.c (which uses a saddle-point term and a float recurrence).
 - Bootstrap: the resampling indices come from the SAME generator as the C code:
   xoshiro256** seeded through splitmix64, reimplemented below from the published
-  algorithm (as common/rng.c describes it), resample j seeded with seed + j, index
-  = next() % n. Sums run in the same order as stats/bootstrap.c, and quantiles are
+  algorithm (as common/rng.c describes it); resample j's generator is seeded with
+  output j of a master generator seeded with `seed`; index = next() % n. Sums run in the same order as stats/bootstrap.c, and quantiles are
   Hyndman-Fan type 7, so the C values should agree to the last bit or two.
 - Summary rows: the definitions of docs/statistics.md, written out again here.
 
@@ -65,13 +66,28 @@ class Xoshiro:
 
 # ---- McNemar ------------------------------------------------------------------
 
-def binom_half_tail(k, n):
-    """Exact P(X <= k), X ~ Bin(n, 1/2), as a Fraction."""
-    s, t = 0, 1
-    for i in range(k + 1):
+def binom_sum(lo, hi, n):
+    """Exact sum of C(n, i) for lo <= i <= hi (integers)."""
+    if hi < lo:
+        return 0
+    s, t = 0, math.comb(n, lo)
+    for i in range(lo, hi + 1):
         s += t
         t = t * (n - i) // (i + 1)
-    return Fraction(s, 1 << n)
+    return s
+
+
+def binom_half_tail(k, n):
+    """Exact P(X <= k), X ~ Bin(n, 1/2), k <= n/2, as a Fraction. Near the middle
+    the sum runs from k + 1 to the centre instead, with the exact half total:
+    sum_{i < n/2} C(n, i) = (2^n - [n even] C(n, n/2)) / 2."""
+    half = n // 2 if n % 2 else n // 2 - 1  # largest i with i < n/2
+    if k <= half - k:
+        return Fraction(binom_sum(0, k, n), 1 << n)
+    below_centre = ((1 << n) - (math.comb(n, n // 2) if n % 2 == 0 else 0)) // 2
+    if k > half:  # k = n/2 (n even): add the centre term
+        return Fraction(below_centre + math.comb(n, k), 1 << n)
+    return Fraction(below_centre - binom_sum(k + 1, half, n), 1 << n)
 
 
 def mcnemar(b, c):
@@ -87,8 +103,13 @@ def mcnemar(b, c):
 
 # ---- bootstrap ----------------------------------------------------------------
 
+def resample_seeds(seed, B):
+    m = Xoshiro(seed)
+    return [m.next() for _ in range(B)]
+
+
 def indices(seed, j, n):
-    r = Xoshiro(seed + j)
+    r = Xoshiro(resample_seeds(seed, j + 1)[j])
     return [r.below(n) for _ in range(n)]
 
 
@@ -105,8 +126,9 @@ def bootstrap(cols, seed, B, level):
     n = len(cols[0][0])
     num = [[0.0] * B for _ in cols]
     den = [[0.0] * B for _ in cols]
+    seeds = resample_seeds(seed, B)
     for j in range(B):
-        r = Xoshiro(seed + j)
+        r = Xoshiro(seeds[j])
         for _ in range(n):
             ix = r.below(n)
             for c, (s, w) in enumerate(cols):
