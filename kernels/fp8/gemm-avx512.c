@@ -1,6 +1,6 @@
 /* FP8 (E4M3 x E4M3) GEMM on AVX-512, decode-to-f32 path: A was decoded to float
  * once at packing; each k-row of 32 weight bytes is decoded in registers
- * (kernels/fp8/fp8_decode.h: and, add, shift, two vcvtph2ps) and fed to a 12x32
+ * (kernels/fp8/fp8_decode-avx512.h: and, add, shift, two vcvtph2ps) and fed to a 12x32
  * FMA tile (24 zmm accumulators) over all of K. Every output sees the FMAs in
  * k order, as the reference does; the /256 of the decode is undone exactly in
  * the output scale, so the result is bit-exact. docs/kernels.md compares it with
@@ -8,7 +8,7 @@
 #include <assert.h>
 #include <immintrin.h>
 
-#include "kernels/fp8/fp8_decode.h"
+#include "kernels/fp8/fp8_decode-avx512.h"
 #include "kernels/internal.h"
 #include "kernels/variants.h"
 

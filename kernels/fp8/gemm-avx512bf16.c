@@ -1,6 +1,6 @@
 /* FP8 (E4M3 x E4M3) GEMM on AVX-512 BF16, decode-to-bf16 path: A was decoded to
  * bf16 once at packing (exact: E4M3 has 3 mantissa bits), k in pairs. Each pair
- * of weight k-rows is decoded in registers to float (kernels/fp8/fp8_decode.h)
+ * of weight k-rows is decoded in registers to float (kernels/fp8/fp8_decode-avx512.h)
  * and the two rows interleaved into bf16 pairs (the upper half of an exactly
  * representable float is its bf16: shift + word blend), then vdpbf16ps adds
  * a_k b_k + a_k+1 b_k+1 into a 12x32 f32 tile. The products are exact, but
@@ -10,7 +10,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "kernels/fp8/fp8_decode.h"
+#include "kernels/fp8/fp8_decode-avx512.h"
 #include "kernels/internal.h"
 #include "kernels/variants.h"
 

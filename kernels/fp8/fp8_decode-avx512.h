@@ -5,8 +5,8 @@
  * subnormals (m x 2^-9) land on the half's subnormals (m x 2^-17), so one
  * vcvtph2ps gives value / 256 for every code (the kernels fold the 256 into the
  * output scale, exactly: a power of two). NaN codes are rejected at packing. */
-#ifndef ZP_KERNELS_FP8_DECODE_H
-#define ZP_KERNELS_FP8_DECODE_H
+#ifndef ZP_KERNELS_FP8_DECODE_AVX512_H
+#define ZP_KERNELS_FP8_DECODE_AVX512_H
 
 #include <immintrin.h>
 #include <stdint.h>
