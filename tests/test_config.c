@@ -7,10 +7,24 @@
 #include "config/config.h"
 #include "tests/util.h"
 
+/* The data root of these tests: a fresh folder holding the '@data/' files they name
+ * ('@data/' paths must exist). */
+static const char *data_root(void)
+{
+    static char root[512];
+    if (!root[0]) {
+        snprintf(root, sizeof root, "%s", zp_test_tmpdir("config_root"));
+        char p[600];
+        snprintf(p, sizeof p, "%s/i.gz", root);
+        zp_test_write_file(p, "x");
+    }
+    return root;
+}
+
 static enum zp_status parse(const char *text, struct zp_config *cfg, struct zp_err *err)
 {
     zp_err_clear(err);
-    struct zp_config_env env = {.data_root = "/tmp"};
+    struct zp_config_env env = {.data_root = data_root()};
     return zp_config_parse(text, "configs/x.json", &env, cfg, err);
 }
 
@@ -115,7 +129,9 @@ static void test_model_section(void **state)
     assert_int_equal(cfg.n_models, 1);
     const struct zp_model_cfg *m = &cfg.models[0];
     assert_string_equal(m->name, "m");
-    assert_string_equal(m->eval.images, "/tmp/i.gz"); /* @data/ resolved against the root */
+    char want[600];
+    snprintf(want, sizeof want, "%s/i.gz", data_root());
+    assert_string_equal(m->eval.images, want); /* @data/ resolved against the root */
     assert_string_equal(m->eval.labels, "l.gz");
     assert_true(m->eval.spec.mean[0] == 10.0f && m->eval.spec.std[0] == 20.0f);
     assert_int_equal(m->eval.spec.limit, 5);
