@@ -335,21 +335,15 @@ static enum zp_status parse(struct zp_jctx *c, const cJSON *root, struct zp_benc
     return ZP_OK;
 }
 
-enum zp_status zp_bench_config_load(const char *path, struct zp_bench_config *cfg,
-                                    struct zp_err *err)
+enum zp_status zp_bench_config_parse(const char *text, const char *path,
+                                     struct zp_bench_config *cfg, struct zp_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
-    char *text = zp_json_read_file(path, err);
-    if (!text)
-        return err ? err->status : ZP_EIO;
     struct zp_jctx *c = calloc(1, sizeof *c);
-    if (!c) {
-        free(text);
+    if (!c)
         return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
-    }
     zp_jctx_init(c, path, err);
     cJSON *root = zp_json_parse(c, text);
-    free(text);
     enum zp_status st = root ? ZP_OK : err->status;
     if (root) {
         /* default name: the file's base name without .json */
@@ -362,6 +356,18 @@ enum zp_status zp_bench_config_load(const char *path, struct zp_bench_config *cf
     free(c);
     if (st)
         zp_bench_config_free(cfg);
+    return st;
+}
+
+enum zp_status zp_bench_config_load(const char *path, struct zp_bench_config *cfg,
+                                    struct zp_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    char *text = zp_json_read_file(path, err);
+    if (!text)
+        return err ? err->status : ZP_EIO;
+    enum zp_status st = zp_bench_config_parse(text, path, cfg, err);
+    free(text);
     return st;
 }
 

@@ -268,8 +268,8 @@ static enum zp_status parse(struct zp_jctx *c, const cJSON *root, struct zp_trai
     return ZP_OK;
 }
 
-enum zp_status zp_train_config_load_root(const char *path, const char *data_root,
-                                         struct zp_train_config *cfg, struct zp_err *err)
+enum zp_status zp_train_config_parse(const char *text, const char *path, const char *data_root,
+                                     struct zp_train_config *cfg, struct zp_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->epochs = 10;
@@ -277,18 +277,12 @@ enum zp_status zp_train_config_load_root(const char *path, const char *data_root
     cfg->sgd = (struct zp_sgd){.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4,
                                .schedule = ZP_LR_COSINE, .warmup_epochs = 0.0,
                                .step_epochs = 1000, .step_gamma = 0.1};
-    char *text = zp_json_read_file(path, err);
-    if (!text)
-        return err && err->status ? err->status : ZP_EIO;
     struct tctx *t = calloc(1, sizeof *t);
-    if (!t) {
-        free(text);
+    if (!t)
         return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
-    }
     zp_jctx_init(&t->j, path, err);
     t->data_root = data_root;
     cJSON *root = zp_json_parse(&t->j, text);
-    free(text);
     enum zp_status s = root ? parse(&t->j, root, cfg) : (err->status ? err->status : ZP_ECONFIG);
     cJSON_Delete(root);
     free(t);
@@ -303,6 +297,18 @@ enum zp_status zp_train_config_load_root(const char *path, const char *data_root
     fill_spec(&cfg->train_spec, cfg->train_images, cfg->train_labels, cfg, cfg->limit_train);
     fill_spec(&cfg->test_spec, cfg->test_images, cfg->test_labels, cfg, cfg->limit_test);
     return ZP_OK;
+}
+
+enum zp_status zp_train_config_load_root(const char *path, const char *data_root,
+                                         struct zp_train_config *cfg, struct zp_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    char *text = zp_json_read_file(path, err);
+    if (!text)
+        return err && err->status ? err->status : ZP_EIO;
+    enum zp_status s = zp_train_config_parse(text, path, data_root, cfg, err);
+    free(text);
+    return s;
 }
 
 enum zp_status zp_train_config_load(const char *path, struct zp_train_config *cfg,
