@@ -88,14 +88,19 @@ char *zp_json_read_file(const char *path, struct zp_err *err)
 
 /* ---- duplicate keys ------------------------------------------------------ */
 
+struct keyed {
+    const cJSON *node;
+    size_t order; /* position in the object */
+};
+
 static int cmp_key(const void *a, const void *b)
 {
-    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-    int r = strcmp(x->string ? x->string : "", y->string ? y->string : "");
+    const struct keyed *x = a, *y = b;
+    int r = strcmp(x->node->string ? x->node->string : "", y->node->string ? y->node->string : "");
     if (r)
         return r;
     /* same name: document order, so the reported one is the second occurrence */
-    return x < y ? -1 : x > y;
+    return x->order < y->order ? -1 : x->order > y->order;
 }
 
 /* Appends ".key" or "[i]" to path (length *len) for the recursion below. */
@@ -115,22 +120,21 @@ static enum zp_status check_dups(struct zp_jctx *c, const cJSON *v, char *path, 
         for (const cJSON *it = v->child; it; it = it->next)
             n++;
         if (n > 1) {
-            const cJSON **kids = malloc(n * sizeof *kids);
+            struct keyed *kids = malloc(n * sizeof *kids);
             if (!kids)
                 return zp_err_set(c->err, ZP_ENOMEM, "%s: out of memory", c->file);
             size_t i = 0;
-            for (const cJSON *it = v->child; it; it = it->next)
-                kids[i++] = it;
+            for (const cJSON *it = v->child; it; it = it->next, i++)
+                kids[i] = (struct keyed){it, i};
             qsort(kids, n, sizeof *kids, cmp_key);
             const cJSON *dup = NULL;
             for (i = 1; i < n && !dup; i++)
-                if (strcmp(kids[i]->string ? kids[i]->string : "",
-                           kids[i - 1]->string ? kids[i - 1]->string : "") == 0)
-                    dup = kids[i];
+                if (strcmp(kids[i].node->string ? kids[i].node->string : "",
+                           kids[i - 1].node->string ? kids[i - 1].node->string : "") == 0)
+                    dup = kids[i].node;
             free(kids);
             if (dup) {
-                size_t l = path_push(path, len, dup->string ? dup->string : "", 0);
-                (void)l;
+                path_push(path, len, dup->string ? dup->string : "", 0);
                 enum zp_status st = zp_err_set(c->err, ZP_ECONFIG, "%s: %s: key given twice",
                                                c->file, path);
                 path[len] = '\0';
