@@ -4,7 +4,8 @@
  *   depthwise: [{"preset": "mobilenet_v1_depthwise"} | {"h","w","c","stride"}],
  *   schemes: ["float", "asymmetric", ...], isa: ["best", "avx512bw", ...],
  *   anchors: ["openblas", "onednn"], threads: [1, ...], repetitions, min_time, seed.
- * Unknown keys and out-of-range values are errors naming the JSON path. */
+ * Read through the shared validator (config/json_check.h): unknown keys,
+ * duplicate keys and out-of-range values are errors naming the file and JSON path. */
 #include "config/bench_config.h"
 
 #include <cjson/cJSON.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/json_check.h"
 #include "model/graph.h"
 
 /* The bench's scheme names (config `schemes`, kernels.csv `scheme`) and the
@@ -89,40 +91,39 @@ static int add_dw(struct zp_bench_config *c, int h, int w, int ch, int stride, c
     return 0;
 }
 
-static enum zp_status get_int(const char *path, const char *where, const cJSON *o, const char *key, int lo,
-                              int hi, int *out, struct zp_err *err)
+#define TRY(x)                   \
+    do {                         \
+        enum zp_status s_ = (x); \
+        if (s_ != ZP_OK)         \
+            return s_;           \
+    } while (0)
+
+static enum zp_status oom(struct zp_jctx *c)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!v)
-        return zp_err_set(err, ZP_ECONFIG, "%s: %s: missing \"%s\"", path, where, key);
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble || v->valuedouble < lo ||
-        v->valuedouble > hi)
-        return zp_err_set(err, ZP_ECONFIG, "%s: %s.%s: expected an integer in [%d, %d]", path, where, key, lo, hi);
-    *out = (int)v->valuedouble;
-    return ZP_OK;
+    return zp_err_set(c->err, ZP_ENOMEM, "%s: out of memory", c->file);
 }
 
-static enum zp_status check_keys(const char *path, const char *where, const cJSON *o, const char *const *keys,
-                                 struct zp_err *err)
+/* A required integer member. */
+static enum zp_status need_int(struct zp_jctx *c, const cJSON *o, const char *where,
+                               const char *key, int lo, int hi, int *out)
 {
-    for (const cJSON *c = o->child; c; c = c->next) {
-        int ok = 0;
-        for (const char *const *k = keys; *k; k++)
-            ok |= strcmp(c->string, *k) == 0;
-        if (!ok)
-            return zp_err_set(err, ZP_ECONFIG, "%s: %s: unknown key \"%s\"", path, where, c->string);
-    }
+    if (!cJSON_GetObjectItemCaseSensitive(o, key))
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: missing (an integer %d..%d)", c->file,
+                          zp_jpath_key(c, where, key), lo, hi);
+    long long v = 0;
+    TRY(zp_json_int(c, o, where, key, lo, hi, &v));
+    *out = (int)v;
     return ZP_OK;
 }
 
 /* The "model" shape source: every Conv / Gemm / MatMul layer of an ONNX model. */
-static enum zp_status shapes_from_model(const char *path, const char *where, const char *model,
-                                        struct zp_bench_config *c, struct zp_err *err)
+static enum zp_status shapes_from_model(struct zp_jctx *c, const char *where, const char *model,
+                                        struct zp_bench_config *cfg)
 {
     struct zp_graph *g = NULL;
-    if (zp_onnx_load(model, &g, err) != ZP_OK) {
-        zp_err_prefix(err, "%s: %s", path, where);
-        return err ? err->status : ZP_EIO;
+    if (zp_onnx_load(model, &g, c->err) != ZP_OK) {
+        zp_err_prefix(c->err, "%s: %s", c->file, where);
+        return c->err ? c->err->status : ZP_EIO;
     }
     int n = zp_graph_num_layers(g), bad = 0;
     for (int i = 0; i < n && !bad; i++) {
@@ -131,277 +132,275 @@ static enum zp_status shapes_from_model(const char *path, const char *where, con
         snprintf(origin, sizeof origin, "%s", L->name ? L->name : "layer");
         if (L->depthwise && L->kernel[0] == 3 && L->kernel[1] == 3 && L->in_ndim == 3 &&
             (L->strides[0] == 1 || L->strides[0] == 2)) {
-            bad = add_dw(c, (int)L->in_shape[1], (int)L->in_shape[2], (int)L->in_shape[0], (int)L->strides[0],
-                         origin);
-        } else if (strcmp(L->op, "Conv") == 0 && L->group == 1 && L->out_ndim == 3 && L->wndim == 4) {
-            bad = add_shape(c, (int)(L->out_shape[1] * L->out_shape[2]), (int)L->n_out,
+            bad = add_dw(cfg, (int)L->in_shape[1], (int)L->in_shape[2], (int)L->in_shape[0],
+                         (int)L->strides[0], origin);
+        } else if (strcmp(L->op, "Conv") == 0 && L->group == 1 && L->out_ndim == 3 &&
+                   L->wndim == 4) {
+            bad = add_shape(cfg, (int)(L->out_shape[1] * L->out_shape[2]), (int)L->n_out,
                             (int)(L->wshape[1] * L->wshape[2] * L->wshape[3]), origin);
         } else if (strcmp(L->op, "Conv") != 0 && L->wndim == 2) {
-            bad = add_shape(c, 1, (int)L->n_out, (int)L->wshape[1], origin);
+            bad = add_shape(cfg, 1, (int)L->n_out, (int)L->wshape[1], origin);
         }
     }
     zp_graph_free(g);
     if (bad)
-        return zp_err_set(err, ZP_ENOMEM, "%s: %s: out of memory", path, where);
-    if (c->n_shapes == 0 && c->n_dw == 0)
-        return zp_err_set(err, ZP_ECONFIG, "%s: %s: model '%s' has no Conv/Gemm/MatMul layer", path, where, model);
+        return oom(c);
+    if (cfg->n_shapes == 0 && cfg->n_dw == 0)
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: model '%s' has no Conv/Gemm/MatMul layer",
+                          c->file, where, model);
     return ZP_OK;
 }
 
-static enum zp_status parse_shapes(const char *path, const cJSON *arr, struct zp_bench_config *c,
-                                   struct zp_err *err)
+/* One shapes[] entry: exactly one of preset, square, model, or m + n + k. */
+static enum zp_status parse_shape(struct zp_jctx *c, const cJSON *s, const char *where,
+                                  struct zp_bench_config *cfg)
 {
-    if (!cJSON_IsArray(arr))
-        return zp_err_set(err, ZP_ECONFIG, "%s: shapes: expected an array", path);
+    TRY(zp_json_expect_object(c, s, where));
+    TRY(zp_json_check_section(c, s, where, "bench.shapes[]"));
+    const cJSON *preset = cJSON_GetObjectItemCaseSensitive(s, "preset");
+    const cJSON *square = cJSON_GetObjectItemCaseSensitive(s, "square");
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(s, "model");
+    int kinds = !!preset + !!square + !!model +
+                !!(cJSON_GetObjectItemCaseSensitive(s, "m") ||
+                   cJSON_GetObjectItemCaseSensitive(s, "n") ||
+                   cJSON_GetObjectItemCaseSensitive(s, "k"));
+    if (kinds > 1)
+        return zp_err_set(c->err, ZP_ECONFIG,
+                          "%s: %s: give one of preset, square, model, or m + n + k", c->file,
+                          where);
+    if (preset) {
+        char name[64];
+        TRY(zp_json_str(c, s, where, "preset", "mobilenet_v1_pointwise", name, sizeof name));
+        for (size_t j = 0; j < sizeof mobilenet_pw / sizeof *mobilenet_pw; j++)
+            if (add_shape(cfg, mobilenet_pw[j].m, mobilenet_pw[j].n, mobilenet_pw[j].k,
+                          mobilenet_pw[j].origin))
+                return oom(c);
+        return ZP_OK;
+    }
+    if (square) {
+        char sp[ZP_JPATH_LEN];
+        snprintf(sp, sizeof sp, "%s", zp_jpath_key(c, where, "square"));
+        if (!cJSON_IsArray(square) || !square->child)
+            return zp_err_set(c->err, ZP_ECONFIG,
+                              "%s: %s: expected a non-empty array of sizes, got %s", c->file, sp,
+                              zp_json_describe(c, square));
+        int j = 0;
+        for (const cJSON *v = square->child; v; v = v->next, j++) {
+            long long n;
+            TRY(zp_json_value_int(c, v, zp_jpath_index(c, sp, j), 1, 8192, &n));
+            if (add_shape(cfg, (int)n, (int)n, (int)n, "square"))
+                return oom(c);
+        }
+        return ZP_OK;
+    }
+    if (model) {
+        char file[1024];
+        TRY(zp_json_str(c, s, where, "model", NULL, file, sizeof file));
+        return shapes_from_model(c, where, file, cfg);
+    }
+    int m, n, k;
+    TRY(need_int(c, s, where, "m", 1, 1 << 16, &m));
+    TRY(need_int(c, s, where, "n", 1, 1 << 16, &n));
+    TRY(need_int(c, s, where, "k", 1, 1 << 16, &k));
+    return add_shape(cfg, m, n, k, "custom") ? oom(c) : ZP_OK;
+}
+
+static enum zp_status parse_dw(struct zp_jctx *c, const cJSON *s, const char *where,
+                               struct zp_bench_config *cfg)
+{
+    TRY(zp_json_expect_object(c, s, where));
+    TRY(zp_json_check_section(c, s, where, "bench.depthwise[]"));
+    if (cJSON_GetObjectItemCaseSensitive(s, "preset")) {
+        static const char *const only[] = {"preset", NULL};
+        char name[64];
+        TRY(zp_json_check_keys(c, s, where, only));
+        TRY(zp_json_str(c, s, where, "preset", "mobilenet_v1_depthwise", name, sizeof name));
+        for (size_t j = 0; j < sizeof mobilenet_dw / sizeof *mobilenet_dw; j++)
+            if (add_dw(cfg, mobilenet_dw[j].h, mobilenet_dw[j].w, mobilenet_dw[j].c,
+                       mobilenet_dw[j].stride, mobilenet_dw[j].origin))
+                return oom(c);
+        return ZP_OK;
+    }
+    int h, w, ch, st;
+    TRY(need_int(c, s, where, "h", 1, 4096, &h));
+    TRY(need_int(c, s, where, "w", 1, 4096, &w));
+    TRY(need_int(c, s, where, "c", 1, 65536, &ch));
+    TRY(need_int(c, s, where, "stride", 1, 2, &st));
+    return add_dw(cfg, h, w, ch, st, "custom") ? oom(c) : ZP_OK;
+}
+
+/* An array member whose elements go through fn; absent leaves the defaults. */
+static enum zp_status each(struct zp_jctx *c, const cJSON *root, const char *key, int max,
+                           enum zp_status (*fn)(struct zp_jctx *, const cJSON *, const char *,
+                                                struct zp_bench_config *),
+                           struct zp_bench_config *cfg)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!arr)
+        return ZP_OK;
+    if (!cJSON_IsArray(arr) || (max > 0 && !arr->child))
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected a%s array, got %s", c->file, key,
+                          max > 0 ? " non-empty" : "n", zp_json_describe(c, arr));
     int i = 0;
     for (const cJSON *s = arr->child; s; s = s->next, i++) {
         char where[64];
-        snprintf(where, sizeof where, "shapes[%d]", i);
-        if (!cJSON_IsObject(s))
-            return zp_err_set(err, ZP_ECONFIG, "%s: %s: expected an object", path, where);
-        const cJSON *preset = cJSON_GetObjectItemCaseSensitive(s, "preset");
-        const cJSON *square = cJSON_GetObjectItemCaseSensitive(s, "square");
-        const cJSON *model = cJSON_GetObjectItemCaseSensitive(s, "model");
-        if (preset) {
-            static const char *const keys[] = {"preset", NULL};
-            if (check_keys(path, where, s, keys, err))
-                return ZP_ECONFIG;
-            if (!cJSON_IsString(preset) || strcmp(preset->valuestring, "mobilenet_v1_pointwise") != 0)
-                return zp_err_set(err, ZP_ECONFIG, "%s: %s.preset: expected \"mobilenet_v1_pointwise\", got %s",
-                                  path, where, cJSON_IsString(preset) ? preset->valuestring : "a non-string");
-            for (size_t j = 0; j < sizeof mobilenet_pw / sizeof *mobilenet_pw; j++)
-                if (add_shape(c, mobilenet_pw[j].m, mobilenet_pw[j].n, mobilenet_pw[j].k, mobilenet_pw[j].origin))
-                    return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
-        } else if (square) {
-            static const char *const keys[] = {"square", NULL};
-            if (check_keys(path, where, s, keys, err))
-                return ZP_ECONFIG;
-            if (!cJSON_IsArray(square) || !square->child)
-                return zp_err_set(err, ZP_ECONFIG, "%s: %s.square: expected a non-empty array of sizes", path, where);
-            int j = 0;
-            for (const cJSON *v = square->child; v; v = v->next, j++) {
-                if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 8192 ||
-                    v->valuedouble != (double)(int)v->valuedouble)
-                    return zp_err_set(err, ZP_ECONFIG, "%s: %s.square[%d]: expected an integer in [1, 8192]", path,
-                                      where, j);
-                int n = (int)v->valuedouble;
-                if (add_shape(c, n, n, n, "square"))
-                    return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
-            }
-        } else if (model) {
-            static const char *const keys[] = {"model", NULL};
-            if (check_keys(path, where, s, keys, err))
-                return ZP_ECONFIG;
-            if (!cJSON_IsString(model))
-                return zp_err_set(err, ZP_ECONFIG, "%s: %s.model: expected a file path", path, where);
-            enum zp_status st = shapes_from_model(path, where, model->valuestring, c, err);
-            if (st)
-                return st;
-        } else {
-            static const char *const keys[] = {"m", "n", "k", NULL};
-            if (check_keys(path, where, s, keys, err))
-                return ZP_ECONFIG;
-            int m, n, k;
-            if (get_int(path, where, s, "m", 1, 1 << 16, &m, err) || get_int(path, where, s, "n", 1, 1 << 16, &n, err) ||
-                get_int(path, where, s, "k", 1, 1 << 16, &k, err))
-                return ZP_ECONFIG;
-            if (add_shape(c, m, n, k, "custom"))
-                return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
-        }
+        snprintf(where, sizeof where, "%s[%d]", key, i);
+        TRY(fn(c, s, where, cfg));
     }
     return ZP_OK;
 }
 
-static enum zp_status parse_dw(const char *path, const cJSON *arr, struct zp_bench_config *c, struct zp_err *err)
+/* Choice lists: the bench's scheme names above, and the kernels' own ISA names. */
+static void kfmt_choices(char *out, size_t n)
 {
-    if (!cJSON_IsArray(arr))
-        return zp_err_set(err, ZP_ECONFIG, "%s: depthwise: expected an array", path);
-    int i = 0;
-    for (const cJSON *s = arr->child; s; s = s->next, i++) {
-        char where[64];
-        snprintf(where, sizeof where, "depthwise[%d]", i);
-        if (!cJSON_IsObject(s))
-            return zp_err_set(err, ZP_ECONFIG, "%s: %s: expected an object", path, where);
-        const cJSON *preset = cJSON_GetObjectItemCaseSensitive(s, "preset");
-        if (preset) {
-            if (!cJSON_IsString(preset) || strcmp(preset->valuestring, "mobilenet_v1_depthwise") != 0)
-                return zp_err_set(err, ZP_ECONFIG, "%s: %s.preset: expected \"mobilenet_v1_depthwise\"", path, where);
-            for (size_t j = 0; j < sizeof mobilenet_dw / sizeof *mobilenet_dw; j++)
-                if (add_dw(c, mobilenet_dw[j].h, mobilenet_dw[j].w, mobilenet_dw[j].c, mobilenet_dw[j].stride,
-                           mobilenet_dw[j].origin))
-                    return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
-            continue;
-        }
-        static const char *const keys[] = {"h", "w", "c", "stride", NULL};
-        if (check_keys(path, where, s, keys, err))
-            return ZP_ECONFIG;
-        int h, w, ch, st;
-        if (get_int(path, where, s, "h", 1, 4096, &h, err) || get_int(path, where, s, "w", 1, 4096, &w, err) ||
-            get_int(path, where, s, "c", 1, 65536, &ch, err) || get_int(path, where, s, "stride", 1, 2, &st, err))
-            return ZP_ECONFIG;
-        if (add_dw(c, h, w, ch, st, "custom"))
-            return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
+    size_t j = 0;
+    out[0] = '\0';
+    for (size_t b = 0; b < sizeof bench_schemes / sizeof bench_schemes[0] && j + 1 < n; b++) {
+        int w = snprintf(out + j, n - j, "%s%s", b ? "|" : "", bench_schemes[b].scheme);
+        j = w < 0 ? j : j + (size_t)w;
     }
+}
+
+static void isa_choices(char *out, size_t n)
+{
+    size_t j = (size_t)snprintf(out, n, "best");
+    for (int i = 0; i < ZP_ISA_COUNT && j + 1 < n; i++) {
+        int w = snprintf(out + j, n - j, "|%s", zp_isa_name((enum zp_isa)i));
+        j = w < 0 ? j : j + (size_t)w;
+    }
+}
+
+static enum zp_status one_scheme(struct zp_jctx *c, const cJSON *s, const char *where,
+                                 struct zp_bench_config *cfg)
+{
+    char name[32], choices[256];
+    kfmt_choices(choices, sizeof choices);
+    TRY(zp_json_value_str(c, s, where, choices, name, sizeof name));
+    int f = zp_bench_scheme_parse(name);
+    if (f < 0)
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: no kernel for '%s'", c->file, where,
+                          name);
+    for (int j = 0; j < cfg->n_schemes; j++)
+        if (cfg->schemes[j] == f)
+            return ZP_OK;
+    cfg->schemes[cfg->n_schemes++] = f;
     return ZP_OK;
 }
 
-static enum zp_status parse(const char *path, const cJSON *root, struct zp_bench_config *c, struct zp_err *err)
+static enum zp_status one_isa(struct zp_jctx *c, const cJSON *s, const char *where,
+                              struct zp_bench_config *cfg)
 {
-    static const char *const keys[] = {"name", "description", "shapes", "depthwise", "schemes", "isa", "anchors",
-                                       "threads", "repetitions", "min_time", "seed", NULL};
-    if (!cJSON_IsObject(root))
-        return zp_err_set(err, ZP_ECONFIG, "%s: expected a JSON object at the top level", path);
-    if (check_keys(path, "$", root, keys, err))
-        return ZP_ECONFIG;
+    char name[32], choices[256];
+    isa_choices(choices, sizeof choices);
+    TRY(zp_json_value_str(c, s, where, choices, name, sizeof name));
+    int isa = strcmp(name, "best") == 0 ? -1 : zp_isa_parse(name);
+    if (isa < -1 || (isa == -1 && strcmp(name, "best") != 0))
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: unknown ISA '%s'", c->file, where, name);
+    if (cfg->n_isas == ZP_BENCH_MAX_ISAS)
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: isa: at most %d entries", c->file,
+                          ZP_BENCH_MAX_ISAS);
+    cfg->isas[cfg->n_isas++] = isa;
+    return ZP_OK;
+}
+
+static enum zp_status one_anchor(struct zp_jctx *c, const cJSON *s, const char *where,
+                                 struct zp_bench_config *cfg)
+{
+    char name[16];
+    TRY(zp_json_value_str(c, s, where, "openblas|onednn", name, sizeof name));
+    cfg->anchors |= strcmp(name, "openblas") == 0 ? ZP_ANCHOR_OPENBLAS : ZP_ANCHOR_ONEDNN;
+    return ZP_OK;
+}
+
+static enum zp_status one_threads(struct zp_jctx *c, const cJSON *s, const char *where,
+                                  struct zp_bench_config *cfg)
+{
+    long long t;
+    TRY(zp_json_value_int(c, s, where, 1, 1024, &t));
+    if (cfg->n_threads == ZP_BENCH_MAX_THREADS)
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: threads: at most %d entries", c->file,
+                          ZP_BENCH_MAX_THREADS);
+    cfg->threads[cfg->n_threads++] = (int)t;
+    return ZP_OK;
+}
+
+static enum zp_status parse(struct zp_jctx *c, const cJSON *root, struct zp_bench_config *cfg)
+{
+    TRY(zp_json_check_section(c, root, "", "bench"));
     const cJSON *v;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "name"))) {
         if (!cJSON_IsString(v) || !*v->valuestring || strchr(v->valuestring, '/'))
-            return zp_err_set(err, ZP_ECONFIG, "%s: name: expected a non-empty string without '/'", path);
-        snprintf(c->name, sizeof c->name, "%s", v->valuestring);
+            return zp_err_set(c->err, ZP_ECONFIG,
+                              "%s: name: expected a non-empty string without '/', got %s",
+                              c->file, zp_json_describe(c, v));
+        TRY(zp_json_value_str(c, v, "name", NULL, cfg->name, sizeof cfg->name));
     }
-    enum zp_status st;
-    if ((v = cJSON_GetObjectItemCaseSensitive(root, "shapes")) && (st = parse_shapes(path, v, c, err)))
-        return st;
-    if ((v = cJSON_GetObjectItemCaseSensitive(root, "depthwise")) && (st = parse_dw(path, v, c, err)))
-        return st;
-    if (c->n_shapes == 0 && c->n_dw == 0)
-        return zp_err_set(err, ZP_ECONFIG, "%s: shapes: expected at least one shape", path);
+    TRY(each(c, root, "shapes", 0, parse_shape, cfg));
+    TRY(each(c, root, "depthwise", 0, parse_dw, cfg));
+    if (cfg->n_shapes == 0 && cfg->n_dw == 0)
+        return zp_err_set(c->err, ZP_ECONFIG, "%s: shapes: expected at least one shape", c->file);
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "schemes");
-    if (v) {
-        if (!cJSON_IsArray(v) || !v->child)
-            return zp_err_set(err, ZP_ECONFIG, "%s: schemes: expected a non-empty array of scheme names", path);
-        int i = 0;
-        for (const cJSON *s = v->child; s; s = s->next, i++) {
-            int f = cJSON_IsString(s) ? zp_bench_scheme_parse(s->valuestring) : -1;
-            if (f < 0) {
-                char names[256] = "";
-                for (size_t b = 0; b < sizeof bench_schemes / sizeof bench_schemes[0]; b++)
-                    snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", b ? ", " : "",
-                             bench_schemes[b].scheme);
-                return zp_err_set(err, ZP_ECONFIG, "%s: schemes[%d]: unknown scheme %s%s%s (expected %s)", path, i,
-                                  cJSON_IsString(s) ? "'" : "", cJSON_IsString(s) ? s->valuestring : "(not a string)",
-                                  cJSON_IsString(s) ? "'" : "", names);
-            }
-            int dup = 0;
-            for (int j = 0; j < c->n_schemes; j++)
-                dup |= c->schemes[j] == f;
-            if (!dup)
-                c->schemes[c->n_schemes++] = f;
-        }
-    } else {
+    TRY(each(c, root, "schemes", 1, one_scheme, cfg));
+    if (cfg->n_schemes == 0)
         for (size_t b = 0; b < sizeof bench_schemes / sizeof bench_schemes[0]; b++)
-            c->schemes[c->n_schemes++] = (int)bench_schemes[b].fmt;
-    }
-
-    c->n_isas = 0;
-    v = cJSON_GetObjectItemCaseSensitive(root, "isa");
-    if (v) {
-        if (!cJSON_IsArray(v) || !v->child)
-            return zp_err_set(err, ZP_ECONFIG, "%s: isa: expected a non-empty array (\"best\", \"avx512bw\", ...)", path);
-        int i = 0;
-        for (const cJSON *s = v->child; s; s = s->next, i++) {
-            int isa = !cJSON_IsString(s) ? -2 : strcmp(s->valuestring, "best") == 0 ? -1 : zp_isa_parse(s->valuestring);
-            if (isa == -2 || (isa == -1 && strcmp(s->valuestring, "best") != 0))
-                return zp_err_set(err, ZP_ECONFIG,
-                                  "%s: isa[%d]: expected best, ref, avx2, avx512bw, avx512vnni, avx512vpopcnt, avx512bf16 or amx",
-                                  path, i);
-            if (c->n_isas == ZP_BENCH_MAX_ISAS)
-                return zp_err_set(err, ZP_ECONFIG, "%s: isa: at most %d entries", path, ZP_BENCH_MAX_ISAS);
-            c->isas[c->n_isas++] = isa;
-        }
+            cfg->schemes[cfg->n_schemes++] = (int)bench_schemes[b].fmt;
+    TRY(each(c, root, "isa", 1, one_isa, cfg));
+    if (cfg->n_isas == 0)
+        cfg->isas[cfg->n_isas++] = -1;
+    if (cJSON_GetObjectItemCaseSensitive(root, "anchors")) {
+        cfg->anchors = 0;
+        TRY(each(c, root, "anchors", 0, one_anchor, cfg));
     } else {
-        c->isas[c->n_isas++] = -1;
+        cfg->anchors = ZP_ANCHOR_OPENBLAS | ZP_ANCHOR_ONEDNN;
     }
-
-    c->anchors = ZP_ANCHOR_OPENBLAS | ZP_ANCHOR_ONEDNN;
-    v = cJSON_GetObjectItemCaseSensitive(root, "anchors");
-    if (v) {
-        if (!cJSON_IsArray(v))
-            return zp_err_set(err, ZP_ECONFIG, "%s: anchors: expected an array of \"openblas\", \"onednn\"", path);
-        c->anchors = 0;
-        int i = 0;
-        for (const cJSON *s = v->child; s; s = s->next, i++) {
-            if (cJSON_IsString(s) && strcmp(s->valuestring, "openblas") == 0)
-                c->anchors |= ZP_ANCHOR_OPENBLAS;
-            else if (cJSON_IsString(s) && strcmp(s->valuestring, "onednn") == 0)
-                c->anchors |= ZP_ANCHOR_ONEDNN;
-            else
-                return zp_err_set(err, ZP_ECONFIG, "%s: anchors[%d]: expected \"openblas\" or \"onednn\"", path, i);
-        }
-    }
-
-    c->n_threads = 0;
-    v = cJSON_GetObjectItemCaseSensitive(root, "threads");
-    if (v) {
-        if (!cJSON_IsArray(v) || !v->child)
-            return zp_err_set(err, ZP_ECONFIG, "%s: threads: expected a non-empty array of thread counts", path);
-        int i = 0;
-        for (const cJSON *s = v->child; s; s = s->next, i++) {
-            if (!cJSON_IsNumber(s) || s->valuedouble < 1 || s->valuedouble > 1024 ||
-                s->valuedouble != (double)(int)s->valuedouble)
-                return zp_err_set(err, ZP_ECONFIG, "%s: threads[%d]: expected an integer in [1, 1024]", path, i);
-            if (c->n_threads == ZP_BENCH_MAX_THREADS)
-                return zp_err_set(err, ZP_ECONFIG, "%s: threads: at most %d entries", path, ZP_BENCH_MAX_THREADS);
-            c->threads[c->n_threads++] = (int)s->valuedouble;
-        }
-    } else {
-        c->threads[c->n_threads++] = 1;
-    }
-    c->repetitions = 5;
-    if (cJSON_GetObjectItemCaseSensitive(root, "repetitions") &&
-        get_int(path, "$", root, "repetitions", 1, 1000, &c->repetitions, err))
-        return ZP_ECONFIG;
-    c->min_time = 0.1;
+    TRY(each(c, root, "threads", 1, one_threads, cfg));
+    if (cfg->n_threads == 0)
+        cfg->threads[cfg->n_threads++] = 1;
+    long long reps = 5, seed = 1;
+    TRY(zp_json_int(c, root, "", "repetitions", 1, 1000, &reps));
+    cfg->repetitions = (int)reps;
+    cfg->min_time = 0.1;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "min_time"))) {
-        if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) || v->valuedouble > 60)
-            return zp_err_set(err, ZP_ECONFIG, "%s: min_time: expected seconds in (0, 60]", path);
-        c->min_time = v->valuedouble;
+        TRY(zp_json_value_num(c, v, "min_time", 1e-9, 60, &cfg->min_time));
     }
-    int seed = 1;
-    if (cJSON_GetObjectItemCaseSensitive(root, "seed") && get_int(path, "$", root, "seed", 0, 1 << 30, &seed, err))
-        return ZP_ECONFIG;
-    c->seed = (unsigned)seed;
+    TRY(zp_json_int(c, root, "", "seed", 0, 1 << 30, &seed));
+    cfg->seed = (unsigned)seed;
     return ZP_OK;
 }
 
-enum zp_status zp_bench_config_load(const char *path, struct zp_bench_config *cfg, struct zp_err *err)
+enum zp_status zp_bench_config_parse(const char *text, const char *path,
+                                     struct zp_bench_config *cfg, struct zp_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return zp_err_set(err, ZP_EIO, "%s: cannot open the bench config", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (len < 0 || len > (1 << 24)) {
-        fclose(f);
-        return zp_err_set(err, ZP_ECONFIG, "%s: expected a JSON file under 16 MiB", path);
-    }
-    char *text = malloc((size_t)len + 1);
-    if (!text) {
-        fclose(f);
+    struct zp_jctx *c = calloc(1, sizeof *c);
+    if (!c)
         return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
+    zp_jctx_init(c, path, err);
+    cJSON *root = zp_json_parse(c, text);
+    enum zp_status st = root ? ZP_OK : err->status;
+    if (root) {
+        /* default name: the file's base name without .json */
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        snprintf(cfg->name, sizeof cfg->name, "%.*s", (int)strcspn(base, "."), base);
+        st = parse(c, root, cfg);
     }
-    size_t got = fread(text, 1, (size_t)len, f);
-    fclose(f);
-    text[got] = '\0';
-    cJSON *root = cJSON_Parse(text);
-    if (!root) {
-        const char *at = cJSON_GetErrorPtr();
-        long off = at && at >= text ? (long)(at - text) : -1;
-        free(text);
-        return zp_err_set(err, ZP_ECONFIG, "%s: invalid JSON near byte %ld", path, off);
-    }
-    /* default name: the file's base name without .json */
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    snprintf(cfg->name, sizeof cfg->name, "%.*s", (int)strcspn(base, "."), base);
-    enum zp_status st = parse(path, root, cfg, err);
     cJSON_Delete(root);
-    free(text);
+    free(c);
     if (st)
         zp_bench_config_free(cfg);
+    return st;
+}
+
+enum zp_status zp_bench_config_load(const char *path, struct zp_bench_config *cfg,
+                                    struct zp_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    char *text = zp_json_read_file(path, err);
+    if (!text)
+        return err ? err->status : ZP_EIO;
+    enum zp_status st = zp_bench_config_parse(text, path, cfg, err);
+    free(text);
     return st;
 }
 

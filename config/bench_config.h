@@ -53,6 +53,10 @@ const char *zp_bench_scheme_name(enum zp_kfmt f);
 /* Parses a bench config (errors name the file and JSON path; status ZP_ECONFIG
  * for bad content, ZP_EIO for an unreadable file). Release with zp_bench_config_free. */
 enum zp_status zp_bench_config_load(const char *path, struct zp_bench_config *cfg, struct zp_err *err);
+/* Same from text (the fuzz target); `path` names the file in messages and the
+ * default name. */
+enum zp_status zp_bench_config_parse(const char *text, const char *path,
+                                     struct zp_bench_config *cfg, struct zp_err *err);
 void zp_bench_config_free(struct zp_bench_config *cfg);
 
 #ifdef __cplusplus

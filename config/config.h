@@ -1,15 +1,16 @@
-/* Experiment configs: JSON (read with cJSON, the only cJSON user besides the
- * bench and train configs) parsed and validated into plain structs. Every error
+/* Experiment (run) configs: JSON (read with cJSON through config/json_check.h,
+ * like the bench and train configs) parsed and validated into plain structs. Every error
  * names the file and the JSON path: "configs/x.json: schemes[3].bits: expected
  * 1..8, got 12". Arrays in a scheme entry expand into a sweep (cartesian product).
  * The schema is documented in docs/config.md. */
-#ifndef ZP_HARNESS_CONFIG_H
-#define ZP_HARNESS_CONFIG_H
+#ifndef ZP_CONFIG_CONFIG_H
+#define ZP_CONFIG_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
+#include "config/data_cfg.h"
 #include "data/dataset.h"
 #include "schemes/scheme.h"
 
@@ -42,6 +43,8 @@ struct zp_variant {
     int qat_acts;            /* 1: QAT also fake-quantizes layer inputs */
     int qat_batch;
     long qat_bn_freeze;      /* steps before BN uses its running statistics */
+    unsigned modes;          /* the entry's own "modes" (1 << enum zp_mode), replacing the
+                                model's; 0 when the entry gives none */
 };
 
 /* Where activation ranges come from (mode activations / both). */
@@ -60,6 +63,9 @@ struct zp_dataset_cfg {
     char name[ZP_NAME_MAX];
     char images[ZP_PATH_MAX];
     char labels[ZP_PATH_MAX];
+    double scale;                /* x = (pixel * scale - mean) / std; 1 by default. Folded
+                                    into spec.mean / spec.std (config/data_cfg.h) until
+                                    the loaders apply it themselves */
     struct zp_dataset_spec spec; /* images/labels point into the arrays above */
 };
 
@@ -129,8 +135,9 @@ struct zp_config_env {
 };
 
 /* Loads and validates a config. Plugins named in the config are loaded (the
- * schemes they add are then valid names). '@data/' paths resolve against the data
- * root (env->data_root, else $ZP_DATA, else ./data). */
+ * schemes they add are then valid names); one that cannot be loaded is ZP_ECONFIG.
+ * '@data/' paths resolve against the data root (env->data_root, else $ZP_DATA; no
+ * default) and must exist. */
 enum zp_status zp_config_load(const char *path, const struct zp_config_env *env,
                               struct zp_config *cfg, struct zp_err *err);
 /* Same from text (the fuzz target); `path` is used in messages only. */
@@ -138,10 +145,6 @@ enum zp_status zp_config_parse(const char *text, const char *path,
                                const struct zp_config_env *env, struct zp_config *cfg,
                                struct zp_err *err);
 void zp_config_free(struct zp_config *cfg);
-
-/* Resolves a '@data/' path. */
-enum zp_status zp_resolve_data_path(const char *in, const char *data_root, char *out,
-                                    size_t out_len, const char *what, struct zp_err *err);
 
 /* Fills the scheme-related fields from one JSON-free description (used by QAT and
  * tests): scheme name with default options. */

@@ -2,60 +2,163 @@
 #include "config/json_check.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "config/keys.h"
+
+#define MAX_CONFIG_BYTES ((size_t)64 << 20)
+
+void zp_jctx_init(struct zp_jctx *c, const char *file, struct zp_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->file = file;
+    c->err = err;
+}
+
+/* Until common/ has a whole-file reader (common/file.h, another branch), the check
+ * for a regular file lives here: stat the opened descriptor, never block on it. */
 char *zp_json_read_file(const char *path, struct zp_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* O_NONBLOCK: opening a FIFO without a writer returns at once instead of
+     * hanging; the file type is then checked on the descriptor itself. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         zp_err_set(err, ZP_EIO, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        zp_err_set(err, ZP_EIO, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        zp_err_set(err, ZP_ECONFIG, "%s: not a regular file (%s): not a config", path,
+                   S_ISDIR(st.st_mode)    ? "a directory"
+                   : S_ISFIFO(st.st_mode) ? "a FIFO"
+                   : S_ISCHR(st.st_mode)  ? "a character device"
+                   : S_ISBLK(st.st_mode)  ? "a block device"
+                   : S_ISSOCK(st.st_mode) ? "a socket"
+                                          : "not a plain file");
+        close(fd);
+        return NULL;
+    }
+    if ((size_t)st.st_size > MAX_CONFIG_BYTES) {
+        zp_err_set(err, ZP_EINVAL, "%s: larger than 64 MiB: not a config", path);
+        close(fd);
+        return NULL;
+    }
+    size_t len = (size_t)st.st_size;
+    char *buf = malloc(len + 1);
     if (!buf) {
-        fclose(f);
+        close(fd);
         zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
         return NULL;
     }
-    size_t got;
-    while ((got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (cap - len < 2) {
-            if (cap > (size_t)64 << 20) {
-                free(buf);
-                fclose(f);
-                zp_err_set(err, ZP_EINVAL, "%s: larger than 64 MiB: not a config", path);
-                return NULL;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
-                return NULL;
-            }
-            buf = nb;
-            cap *= 2;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, buf + got, len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            zp_err_set(err, ZP_EIO, "%s: read error: %s", path, strerror(errno));
+            free(buf);
+            close(fd);
+            return NULL;
         }
+        if (r == 0)
+            break; /* shrank while read: take what is there */
+        got += (size_t)r;
     }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        zp_err_set(err, ZP_EIO, "%s: read error", path);
-        return NULL;
-    }
-    buf[len] = '\0';
-    if (strlen(buf) != len) {
+    close(fd);
+    buf[got] = '\0';
+    if (strlen(buf) != got) {
         free(buf);
         zp_err_set(err, ZP_ECONFIG, "%s: contains a NUL byte: not a JSON text file", path);
         return NULL;
     }
     return buf;
+}
+
+/* ---- duplicate keys ------------------------------------------------------ */
+
+struct keyed {
+    const cJSON *node;
+    size_t order; /* position in the object */
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+    const struct keyed *x = a, *y = b;
+    int r = strcmp(x->node->string ? x->node->string : "", y->node->string ? y->node->string : "");
+    if (r)
+        return r;
+    /* same name: document order, so the reported one is the second occurrence */
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Appends ".key" or "[i]" to path (length *len) for the recursion below. */
+static size_t path_push(char *path, size_t len, const char *key, int index)
+{
+    int n = key ? snprintf(path + len, ZP_JPATH_LEN - len, "%s%s", len ? "." : "", key)
+                : snprintf(path + len, ZP_JPATH_LEN - len, "[%d]", index);
+    size_t add = n < 0 ? 0 : (size_t)n;
+    return len + add >= ZP_JPATH_LEN ? ZP_JPATH_LEN - 1 : len + add;
+}
+
+/* Sorting the names keeps an object of many keys O(n log n), not O(n^2). */
+static enum zp_status check_dups(struct zp_jctx *c, const cJSON *v, char *path, size_t len)
+{
+    if (cJSON_IsObject(v)) {
+        size_t n = 0;
+        for (const cJSON *it = v->child; it; it = it->next)
+            n++;
+        if (n > 1) {
+            struct keyed *kids = malloc(n * sizeof *kids);
+            if (!kids)
+                return zp_err_set(c->err, ZP_ENOMEM, "%s: out of memory", c->file);
+            size_t i = 0;
+            for (const cJSON *it = v->child; it; it = it->next, i++)
+                kids[i] = (struct keyed){it, i};
+            qsort(kids, n, sizeof *kids, cmp_key);
+            const cJSON *dup = NULL;
+            for (i = 1; i < n && !dup; i++)
+                if (strcmp(kids[i].node->string ? kids[i].node->string : "",
+                           kids[i - 1].node->string ? kids[i - 1].node->string : "") == 0)
+                    dup = kids[i].node;
+            free(kids);
+            if (dup) {
+                path_push(path, len, dup->string ? dup->string : "", 0);
+                enum zp_status st = zp_err_set(c->err, ZP_ECONFIG, "%s: %s: key given twice",
+                                               c->file, path);
+                path[len] = '\0';
+                return st;
+            }
+        }
+        for (const cJSON *it = v->child; it; it = it->next) {
+            size_t l = path_push(path, len, it->string ? it->string : "", 0);
+            enum zp_status st = check_dups(c, it, path, l);
+            path[len] = '\0';
+            if (st)
+                return st;
+        }
+    } else if (cJSON_IsArray(v)) {
+        int i = 0;
+        for (const cJSON *it = v->child; it; it = it->next, i++) {
+            size_t l = path_push(path, len, NULL, i);
+            enum zp_status st = check_dups(c, it, path, l);
+            path[len] = '\0';
+            if (st)
+                return st;
+        }
+    }
+    return ZP_OK;
 }
 
 cJSON *zp_json_parse(struct zp_jctx *c, const char *text)
@@ -83,56 +186,59 @@ cJSON *zp_json_parse(struct zp_jctx *c, const char *text)
         zp_err_set(c->err, ZP_ECONFIG, "%s: expected a JSON object at the top level", c->file);
         return NULL;
     }
+    char path[ZP_JPATH_LEN] = "";
+    if (check_dups(c, root, path, 0)) {
+        cJSON_Delete(root);
+        return NULL;
+    }
     return root;
 }
 
-#define N_PATHBUF 8
-static char pathbuf[N_PATHBUF][512];
-static int pathnext;
+/* ---- paths and descriptions ---------------------------------------------- */
 
-static char *next_buf(void)
+static char *next_buf(struct zp_jctx *c)
 {
-    char *b = pathbuf[pathnext];
-    pathnext = (pathnext + 1) % N_PATHBUF;
+    char *b = c->buf[c->next];
+    c->next = (c->next + 1) % ZP_JPATH_BUFS;
     return b;
 }
 
-const char *zp_jpath_key(const char *path, const char *key)
+const char *zp_jpath_key(struct zp_jctx *c, const char *path, const char *key)
 {
-    char *b = next_buf();
+    char *b = next_buf(c);
     if (!path || !*path)
-        snprintf(b, 512, "%s", key);
+        snprintf(b, ZP_JPATH_LEN, "%s", key);
     else
-        snprintf(b, 512, "%s.%s", path, key);
+        snprintf(b, ZP_JPATH_LEN, "%s.%s", path, key);
     return b;
 }
 
-const char *zp_jpath_index(const char *path, int i)
+const char *zp_jpath_index(struct zp_jctx *c, const char *path, int i)
 {
-    char *b = next_buf();
-    snprintf(b, 512, "%s[%d]", path ? path : "", i);
+    char *b = next_buf(c);
+    snprintf(b, ZP_JPATH_LEN, "%s[%d]", path ? path : "", i);
     return b;
 }
 
-const char *zp_json_describe(const cJSON *v)
+const char *zp_json_describe(struct zp_jctx *c, const cJSON *v)
 {
-    char *b = next_buf();
+    char *b = next_buf(c);
     if (!v)
-        snprintf(b, 512, "nothing");
+        snprintf(b, ZP_JPATH_LEN, "nothing");
     else if (cJSON_IsBool(v))
-        snprintf(b, 512, "%s", cJSON_IsTrue(v) ? "true" : "false");
+        snprintf(b, ZP_JPATH_LEN, "%s", cJSON_IsTrue(v) ? "true" : "false");
     else if (cJSON_IsNull(v))
-        snprintf(b, 512, "null");
+        snprintf(b, ZP_JPATH_LEN, "null");
     else if (cJSON_IsNumber(v))
-        snprintf(b, 512, "%.10g", v->valuedouble);
+        snprintf(b, ZP_JPATH_LEN, "%.10g", v->valuedouble);
     else if (cJSON_IsString(v))
-        snprintf(b, 512, "\"%.80s\"", v->valuestring);
+        snprintf(b, ZP_JPATH_LEN, "\"%.80s\"", v->valuestring);
     else if (cJSON_IsArray(v))
-        snprintf(b, 512, "an array");
+        snprintf(b, ZP_JPATH_LEN, "an array");
     else if (cJSON_IsObject(v))
-        snprintf(b, 512, "an object");
+        snprintf(b, ZP_JPATH_LEN, "an object");
     else
-        snprintf(b, 512, "an unknown value");
+        snprintf(b, ZP_JPATH_LEN, "an unknown value");
     return b;
 }
 
@@ -153,7 +259,7 @@ int zp_choice_index(const char *choices, const char *word)
     return -1;
 }
 
-static void choices_list(const char *choices, char *out, size_t n)
+void zp_choices_list(const char *choices, char *out, size_t n)
 {
     size_t j = 0;
     for (const char *p = choices; *p && j + 3 < n; p++) {
@@ -167,28 +273,43 @@ static void choices_list(const char *choices, char *out, size_t n)
     out[j] = '\0';
 }
 
+/* ---- keys ---------------------------------------------------------------- */
+
+static enum zp_status unknown_key(struct zp_jctx *c, const char *path, const char *key,
+                                  const char *list)
+{
+    return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: unknown key (allowed: %s)", c->file,
+                      zp_jpath_key(c, path, key), list);
+}
+
 enum zp_status zp_json_check_keys(struct zp_jctx *c, const cJSON *obj, const char *path,
                                   const char *const *allowed)
 {
     for (const cJSON *it = obj->child; it; it = it->next) {
         int ok = 0;
-        for (const char *const *a = allowed; *a; a++)
-            if (it->string && strcmp(*a, it->string) == 0)
-                ok = 1;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = it->string && strcmp(*a, it->string) == 0;
         if (!ok) {
             char list[512] = "";
             size_t j = 0;
             for (const char *const *a = allowed; *a && j < sizeof list - 64; a++)
                 j += (size_t)snprintf(list + j, sizeof list - j, "%s%s", a == allowed ? "" : ", ",
                                       *a);
-            return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: unknown key (allowed: %s)", c->file,
-                              zp_jpath_key(path, it->string ? it->string : "?"), list);
+            return unknown_key(c, path, it->string ? it->string : "?", list);
         }
-        for (const cJSON *d = it->next; d; d = d->next)
-            if (it->string && d->string && strcmp(it->string, d->string) == 0)
-                return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: key given twice", c->file,
-                                  zp_jpath_key(path, it->string));
     }
+    return ZP_OK;
+}
+
+enum zp_status zp_json_check_section(struct zp_jctx *c, const cJSON *obj, const char *path,
+                                     const char *section)
+{
+    for (const cJSON *it = obj->child; it; it = it->next)
+        if (!it->string || !zp_config_key_find(section, it->string)) {
+            char list[768];
+            zp_config_key_list(section, list, sizeof list);
+            return unknown_key(c, path, it->string ? it->string : "?", list);
+        }
     return ZP_OK;
 }
 
@@ -196,19 +317,21 @@ enum zp_status zp_json_expect_object(struct zp_jctx *c, const cJSON *v, const ch
 {
     if (!cJSON_IsObject(v))
         return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected an object, got %s", c->file, path,
-                          zp_json_describe(v));
+                          zp_json_describe(c, v));
     return ZP_OK;
 }
+
+/* ---- typed values -------------------------------------------------------- */
 
 enum zp_status zp_json_value_int(struct zp_jctx *c, const cJSON *v, const char *path,
                                  long long min, long long max, long long *out)
 {
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || !isfinite(v->valuedouble))
         return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected an integer %lld..%lld, got %s",
-                          c->file, path, min, max, zp_json_describe(v));
+                          c->file, path, min, max, zp_json_describe(c, v));
     if (v->valuedouble < (double)min || v->valuedouble > (double)max)
         return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected %lld..%lld, got %s", c->file, path,
-                          min, max, zp_json_describe(v));
+                          min, max, zp_json_describe(c, v));
     *out = (long long)v->valuedouble;
     return ZP_OK;
 }
@@ -218,10 +341,10 @@ enum zp_status zp_json_value_num(struct zp_jctx *c, const cJSON *v, const char *
 {
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
         return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected a number %g..%g, got %s", c->file,
-                          path, min, max, zp_json_describe(v));
+                          path, min, max, zp_json_describe(c, v));
     if (v->valuedouble < min || v->valuedouble > max)
         return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected %g..%g, got %s", c->file, path,
-                          min, max, zp_json_describe(v));
+                          min, max, zp_json_describe(c, v));
     *out = v->valuedouble;
     return ZP_OK;
 }
@@ -230,7 +353,7 @@ enum zp_status zp_json_value_bool(struct zp_jctx *c, const cJSON *v, const char 
 {
     if (!cJSON_IsBool(v))
         return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected true or false, got %s", c->file,
-                          path, zp_json_describe(v));
+                          path, zp_json_describe(c, v));
     *out = cJSON_IsTrue(v) ? 1 : 0;
     return ZP_OK;
 }
@@ -238,21 +361,15 @@ enum zp_status zp_json_value_bool(struct zp_jctx *c, const cJSON *v, const char 
 enum zp_status zp_json_value_str(struct zp_jctx *c, const cJSON *v, const char *path,
                                  const char *choices, char *out, size_t out_len)
 {
-    if (!cJSON_IsString(v)) {
+    if (!cJSON_IsString(v) || (choices && zp_choice_index(choices, v->valuestring) < 0)) {
         if (choices) {
             char list[256];
-            choices_list(choices, list, sizeof list);
+            zp_choices_list(choices, list, sizeof list);
             return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected one of %s, got %s", c->file,
-                              path, list, zp_json_describe(v));
+                              path, list, zp_json_describe(c, v));
         }
         return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected a string, got %s", c->file, path,
-                          zp_json_describe(v));
-    }
-    if (choices && zp_choice_index(choices, v->valuestring) < 0) {
-        char list[256];
-        choices_list(choices, list, sizeof list);
-        return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected one of %s, got %s", c->file, path,
-                          list, zp_json_describe(v));
+                          zp_json_describe(c, v));
     }
     if (strlen(v->valuestring) >= out_len)
         return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: longer than %zu characters", c->file, path,
@@ -265,26 +382,26 @@ enum zp_status zp_json_int(struct zp_jctx *c, const cJSON *obj, const char *path
                            long long min, long long max, long long *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return v ? zp_json_value_int(c, v, zp_jpath_key(path, key), min, max, out) : ZP_OK;
+    return v ? zp_json_value_int(c, v, zp_jpath_key(c, path, key), min, max, out) : ZP_OK;
 }
 
 enum zp_status zp_json_num(struct zp_jctx *c, const cJSON *obj, const char *path, const char *key,
                            double min, double max, double *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return v ? zp_json_value_num(c, v, zp_jpath_key(path, key), min, max, out) : ZP_OK;
+    return v ? zp_json_value_num(c, v, zp_jpath_key(c, path, key), min, max, out) : ZP_OK;
 }
 
 enum zp_status zp_json_bool(struct zp_jctx *c, const cJSON *obj, const char *path, const char *key,
                             int *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return v ? zp_json_value_bool(c, v, zp_jpath_key(path, key), out) : ZP_OK;
+    return v ? zp_json_value_bool(c, v, zp_jpath_key(c, path, key), out) : ZP_OK;
 }
 
 enum zp_status zp_json_str(struct zp_jctx *c, const cJSON *obj, const char *path, const char *key,
                            const char *choices, char *out, size_t out_len)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return v ? zp_json_value_str(c, v, zp_jpath_key(path, key), choices, out, out_len) : ZP_OK;
+    return v ? zp_json_value_str(c, v, zp_jpath_key(c, path, key), choices, out, out_len) : ZP_OK;
 }

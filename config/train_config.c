@@ -1,11 +1,21 @@
-/* Train configs (harness train CONFIG). Every key is checked; a wrong key, type
- * or range names the file and the JSON path. Format: docs/training.md. */
+/* Train configs (harness train CONFIG). Every key is checked through the shared
+ * validator (config/json_check.h, keys in config/keys.c); a wrong key, type or range
+ * names the file and the JSON path. '@data/' paths resolve like a run config's
+ * (config/data_cfg.h); qat.weights / qat.activations are scheme objects
+ * (config/scheme_entry.h). Format: docs/training.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/data_cfg.h"
 #include "config/json_check.h"
+#include "config/scheme_entry.h"
 #include "config/train_config.h"
+
+struct tctx {
+    struct zp_jctx j;
+    const char *data_root;
+};
 
 #define TRY(x)                  \
     do {                        \
@@ -16,10 +26,8 @@
 
 static enum zp_status read_model(struct zp_jctx *c, const cJSON *m, struct zp_train_config *cfg)
 {
-    static const char *const keys[] = {"type", "input", "classes", "stem", "stem_stride", "blocks",
-                                       "hidden", NULL};
     TRY(zp_json_expect_object(c, m, "model"));
-    TRY(zp_json_check_keys(c, m, "model", keys));
+    TRY(zp_json_check_section(c, m, "model", "train.model"));
     char type[32] = "";
     TRY(zp_json_str(c, m, "model", "type", "mobilenet|mlp", type, sizeof type));
     if (!type[0])
@@ -32,9 +40,9 @@ static enum zp_status read_model(struct zp_jctx *c, const cJSON *m, struct zp_tr
         if (!cJSON_IsArray(inp) || cJSON_GetArraySize(inp) != 3)
             return zp_err_set(c->err, ZP_ECONFIG,
                               "%s: model.input: expected [channels, height, width], got %s",
-                              c->file, zp_json_describe(inp));
+                              c->file, zp_json_describe(c, inp));
         for (int i = 0; i < 3; i++)
-            TRY(zp_json_value_int(c, cJSON_GetArrayItem(inp, i), zp_jpath_index("model.input", i),
+            TRY(zp_json_value_int(c, cJSON_GetArrayItem(inp, i), zp_jpath_index(c, "model.input", i),
                                   1, 4096, &in[i]));
     }
     long long classes = 10, stem = 16, stem_stride = 1;
@@ -59,18 +67,18 @@ static enum zp_status read_model(struct zp_jctx *c, const cJSON *m, struct zp_tr
             return zp_err_set(c->err, ZP_ECONFIG,
                               "%s: model.blocks: expected an array of 1..%d [channels, stride] "
                               "or [channels, stride, \"linear\"] entries, got %s",
-                              c->file, ZP_TNET_MAX_BLOCKS, zp_json_describe(blocks));
+                              c->file, ZP_TNET_MAX_BLOCKS, zp_json_describe(c, blocks));
         a->n_blocks = cJSON_GetArraySize(blocks);
         for (int i = 0; i < a->n_blocks; i++) {
             const cJSON *bl = cJSON_GetArrayItem(blocks, i);
-            const char *p = zp_jpath_index("model.blocks", i);
+            const char *p = zp_jpath_index(c, "model.blocks", i);
             char path[96];
             snprintf(path, sizeof path, "%s", p);
             if (!cJSON_IsArray(bl) || cJSON_GetArraySize(bl) < 2 || cJSON_GetArraySize(bl) > 3)
                 return zp_err_set(c->err, ZP_ECONFIG,
                                   "%s: %s: expected [channels, stride] or [channels, stride, "
                                   "\"linear\"], got %s",
-                                  c->file, path, zp_json_describe(bl));
+                                  c->file, path, zp_json_describe(c, bl));
             /* A third element "linear" drops the ReLU6 after the pointwise conv
              * (MobileNet-v2 linear bottleneck): the next layer sees a signed
              * input, which is what configs/zero.json studies. */
@@ -79,13 +87,13 @@ static enum zp_status read_model(struct zp_jctx *c, const cJSON *m, struct zp_tr
                 const cJSON *f = cJSON_GetArrayItem(bl, 2);
                 if (!cJSON_IsString(f) || strcmp(f->valuestring, "linear") != 0)
                     return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected \"linear\", got %s",
-                                      c->file, zp_jpath_index(path, 2), zp_json_describe(f));
+                                      c->file, zp_jpath_index(c, path, 2), zp_json_describe(c, f));
                 a->block_linear[i] = 1;
             }
             long long ch, s;
-            TRY(zp_json_value_int(c, cJSON_GetArrayItem(bl, 0), zp_jpath_index(path, 0), 1, 4096,
+            TRY(zp_json_value_int(c, cJSON_GetArrayItem(bl, 0), zp_jpath_index(c, path, 0), 1, 4096,
                                   &ch));
-            TRY(zp_json_value_int(c, cJSON_GetArrayItem(bl, 1), zp_jpath_index(path, 1), 1, 2,
+            TRY(zp_json_value_int(c, cJSON_GetArrayItem(bl, 1), zp_jpath_index(c, path, 1), 1, 2,
                                   &s));
             a->block_out[i] = (int)ch;
             a->block_stride[i] = (int)s;
@@ -100,11 +108,11 @@ static enum zp_status read_model(struct zp_jctx *c, const cJSON *m, struct zp_tr
             return zp_err_set(c->err, ZP_ECONFIG,
                               "%s: model.hidden: expected an array of up to %d layer widths, "
                               "got %s",
-                              c->file, ZP_TNET_MAX_BLOCKS, zp_json_describe(hid));
+                              c->file, ZP_TNET_MAX_BLOCKS, zp_json_describe(c, hid));
         cfg->mlp.n_hidden = cJSON_GetArraySize(hid);
         for (int i = 0; i < cfg->mlp.n_hidden; i++) {
             long long v;
-            TRY(zp_json_value_int(c, cJSON_GetArrayItem(hid, i), zp_jpath_index("model.hidden", i),
+            TRY(zp_json_value_int(c, cJSON_GetArrayItem(hid, i), zp_jpath_index(c, "model.hidden", i),
                                   1, 65536, &v));
             cfg->mlp.hidden[i] = (int)v;
         }
@@ -114,36 +122,43 @@ static enum zp_status read_model(struct zp_jctx *c, const cJSON *m, struct zp_tr
     return ZP_OK;
 }
 
+/* A required path; '@data/' resolved. Inputs (must_exist) are checked to be there
+ * when they are '@data/' paths, so a wrong root is named before any work. */
 static enum zp_status read_path(struct zp_jctx *c, const cJSON *o, const char *path,
-                                const char *key, char *out, size_t len)
+                                const char *key, int must_exist, char *out, size_t len)
 {
     out[0] = '\0';
-    TRY(zp_json_str(c, o, path, key, NULL, out, len));
-    if (!out[0])
+    char raw[1024] = "";
+    TRY(zp_json_str(c, o, path, key, NULL, raw, sizeof raw));
+    if (!raw[0])
         return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: missing (a file path)", c->file,
-                          zp_jpath_key(path, key));
-    return ZP_OK;
+                          zp_jpath_key(c, path, key));
+    char where[600];
+    snprintf(where, sizeof where, "%s: %s", c->file, zp_jpath_key(c, path, key));
+    /* c is the first member of the struct tctx every reader here is given */
+    const char *root = ((const struct tctx *)(const void *)c)->data_root;
+    TRY(zp_resolve_data_path(raw, root, out, len, where, c->err));
+    return must_exist ? zp_check_data_path(raw, out, root, where, c->err) : ZP_OK;
 }
 
 static enum zp_status read_data(struct zp_jctx *c, const cJSON *d, struct zp_train_config *cfg)
 {
-    static const char *const keys[] = {"train_images", "train_labels", "test_images",
-                                       "test_labels", "mean", "std", "limit_train",
-                                       "limit_test", NULL};
     TRY(zp_json_expect_object(c, d, "data"));
-    TRY(zp_json_check_keys(c, d, "data", keys));
-    TRY(read_path(c, d, "data", "train_images", cfg->train_images, sizeof cfg->train_images));
-    TRY(read_path(c, d, "data", "train_labels", cfg->train_labels, sizeof cfg->train_labels));
-    TRY(read_path(c, d, "data", "test_images", cfg->test_images, sizeof cfg->test_images));
-    TRY(read_path(c, d, "data", "test_labels", cfg->test_labels, sizeof cfg->test_labels));
-    double mean = 0.0, sd = 255.0;
+    TRY(zp_json_check_section(c, d, "data", "train.data"));
+    TRY(read_path(c, d, "data", "train_images", 1, cfg->train_images, sizeof cfg->train_images));
+    TRY(read_path(c, d, "data", "train_labels", 1, cfg->train_labels, sizeof cfg->train_labels));
+    TRY(read_path(c, d, "data", "test_images", 1, cfg->test_images, sizeof cfg->test_images));
+    TRY(read_path(c, d, "data", "test_labels", 1, cfg->test_labels, sizeof cfg->test_labels));
+    double mean = 0.0, sd = 255.0, scale = 1.0;
     long long lt = 0, le = 0;
+    TRY(zp_json_num(c, d, "data", "scale", 1e-12, 1e12, &scale));
     TRY(zp_json_num(c, d, "data", "mean", -1e6, 1e6, &mean));
     TRY(zp_json_num(c, d, "data", "std", 1e-6, 1e6, &sd));
     TRY(zp_json_int(c, d, "data", "limit_train", 0, 1 << 30, &lt));
     TRY(zp_json_int(c, d, "data", "limit_test", 0, 1 << 30, &le));
     cfg->mean = (float)mean;
     cfg->std = (float)sd;
+    zp_cfg_fold_scale(scale, &cfg->mean, &cfg->std, 1);
     cfg->limit_train = (int)lt;
     cfg->limit_test = (int)le;
     return ZP_OK;
@@ -151,10 +166,8 @@ static enum zp_status read_data(struct zp_jctx *c, const cJSON *d, struct zp_tra
 
 static enum zp_status read_optim(struct zp_jctx *c, const cJSON *o, struct zp_train_config *cfg)
 {
-    static const char *const keys[] = {"lr", "momentum", "weight_decay", "schedule",
-                                       "warmup_epochs", "step_epochs", "step_gamma", NULL};
     TRY(zp_json_expect_object(c, o, "optimizer"));
-    TRY(zp_json_check_keys(c, o, "optimizer", keys));
+    TRY(zp_json_check_section(c, o, "optimizer", "train.optimizer"));
     struct zp_sgd *s = &cfg->sgd;
     TRY(zp_json_num(c, o, "optimizer", "lr", 1e-8, 10.0, &s->lr));
     TRY(zp_json_num(c, o, "optimizer", "momentum", 0.0, 0.999, &s->momentum));
@@ -172,46 +185,19 @@ static enum zp_status read_optim(struct zp_jctx *c, const cJSON *o, struct zp_tr
     return ZP_OK;
 }
 
+/* qat.weights / qat.activations: the scheme object every config shares. */
 static enum zp_status read_scheme(struct zp_jctx *c, const cJSON *o, const char *path,
                                   struct zp_scheme_config *sc)
 {
-    static const char *const keys[] = {"scheme", "bits", "granularity", "group_size", NULL};
-    TRY(zp_json_expect_object(c, o, path));
-    TRY(zp_json_check_keys(c, o, path, keys));
-    char name[64] = "";
-    TRY(zp_json_str(c, o, path, "scheme", NULL, name, sizeof name));
-    const struct zp_scheme *s = zp_scheme_find(name);
-    if (!s)
-        return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: unknown scheme '%s' (harness list shows "
-                                              "them)",
-                          c->file, zp_jpath_key(path, "scheme"), name);
-    zp_scheme_config_defaults(sc, s);
-    long long bits = sc->bits, gs = sc->group_size;
-    TRY(zp_json_int(c, o, path, "bits", s->min_bits, s->max_bits, &bits));
-    sc->bits = (int)bits;
-    char gran[16] = "per-tensor";
-    TRY(zp_json_str(c, o, path, "granularity", "per-tensor|per-channel|per-group", gran,
-                    sizeof gran));
-    sc->granularity = strcmp(gran, "per-channel") == 0 ? ZP_PER_CHANNEL
-                      : strcmp(gran, "per-group") == 0 ? ZP_PER_GROUP
-                                                       : ZP_PER_TENSOR;
-    if (!(s->granularities & ZP_GRAN_BIT(sc->granularity)))
-        return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: scheme %s does not support %s", c->file,
-                          zp_jpath_key(path, "granularity"), name, gran);
-    TRY(zp_json_int(c, o, path, "group_size", 1, 1 << 20, &gs));
-    sc->group_size = (int)gs;
-    sc->axis = 0;
-    return ZP_OK;
+    return zp_cfg_scheme_object(c, o, path, NULL, NULL, sc);
 }
 
 static enum zp_status read_qat(struct zp_jctx *c, const cJSON *o, struct zp_train_config *cfg)
 {
-    static const char *const keys[] = {"checkpoint", "epochs", "lr", "bn_freeze_steps",
-                                       "act_ema", "weights", "activations", NULL};
     TRY(zp_json_expect_object(c, o, "qat"));
-    TRY(zp_json_check_keys(c, o, "qat", keys));
+    TRY(zp_json_check_section(c, o, "qat", "train.qat"));
     cfg->qat.present = 1;
-    TRY(read_path(c, o, "qat", "checkpoint", cfg->qat.checkpoint, sizeof cfg->qat.checkpoint));
+    TRY(read_path(c, o, "qat", "checkpoint", 1, cfg->qat.checkpoint, sizeof cfg->qat.checkpoint));
     long long ep = 1, fr = 1000;
     cfg->qat.lr = 0.005;
     cfg->qat.act_ema = 0.01;
@@ -252,10 +238,8 @@ static void fill_spec(struct zp_dataset_spec *sp, const char *images, const char
 
 static enum zp_status parse(struct zp_jctx *c, const cJSON *root, struct zp_train_config *cfg)
 {
-    static const char *const keys[] = {"name", "model", "data", "epochs", "batch", "optimizer",
-                                       "hflip", "seed", "output", "checkpoint", "qat", NULL};
     TRY(zp_json_expect_object(c, root, ""));
-    TRY(zp_json_check_keys(c, root, "", keys));
+    TRY(zp_json_check_section(c, root, "", "train"));
     TRY(zp_json_str(c, root, "", "name", NULL, cfg->name, sizeof cfg->name));
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
     if (!m)
@@ -276,7 +260,7 @@ static enum zp_status parse(struct zp_jctx *c, const cJSON *root, struct zp_trai
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
     if (o)
         TRY(read_optim(c, o, cfg));
-    TRY(read_path(c, root, "", "output", cfg->output, sizeof cfg->output));
+    TRY(read_path(c, root, "", "output", 0, cfg->output, sizeof cfg->output));
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(root, "qat");
     if (q)
         TRY(read_qat(c, q, cfg));
@@ -284,8 +268,8 @@ static enum zp_status parse(struct zp_jctx *c, const cJSON *root, struct zp_trai
     return ZP_OK;
 }
 
-enum zp_status zp_train_config_load(const char *path, struct zp_train_config *cfg,
-                                    struct zp_err *err)
+enum zp_status zp_train_config_parse(const char *text, const char *path, const char *data_root,
+                                     struct zp_train_config *cfg, struct zp_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->epochs = 10;
@@ -293,16 +277,15 @@ enum zp_status zp_train_config_load(const char *path, struct zp_train_config *cf
     cfg->sgd = (struct zp_sgd){.lr = 0.1, .momentum = 0.9, .weight_decay = 5e-4,
                                .schedule = ZP_LR_COSINE, .warmup_epochs = 0.0,
                                .step_epochs = 1000, .step_gamma = 0.1};
-    char *text = zp_json_read_file(path, err);
-    if (!text)
-        return err && err->status ? err->status : ZP_EIO;
-    struct zp_jctx c = {.file = path, .err = err};
-    cJSON *root = zp_json_parse(&c, text);
-    free(text);
-    if (!root)
-        return err->status ? err->status : ZP_ECONFIG;
-    enum zp_status s = parse(&c, root, cfg);
+    struct tctx *t = calloc(1, sizeof *t);
+    if (!t)
+        return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
+    zp_jctx_init(&t->j, path, err);
+    t->data_root = data_root;
+    cJSON *root = zp_json_parse(&t->j, text);
+    enum zp_status s = root ? parse(&t->j, root, cfg) : (err->status ? err->status : ZP_ECONFIG);
     cJSON_Delete(root);
+    free(t);
     if (s != ZP_OK)
         return s;
     if (!cfg->name[0]) {
@@ -314,4 +297,22 @@ enum zp_status zp_train_config_load(const char *path, struct zp_train_config *cf
     fill_spec(&cfg->train_spec, cfg->train_images, cfg->train_labels, cfg, cfg->limit_train);
     fill_spec(&cfg->test_spec, cfg->test_images, cfg->test_labels, cfg, cfg->limit_test);
     return ZP_OK;
+}
+
+enum zp_status zp_train_config_load_root(const char *path, const char *data_root,
+                                         struct zp_train_config *cfg, struct zp_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    char *text = zp_json_read_file(path, err);
+    if (!text)
+        return err && err->status ? err->status : ZP_EIO;
+    enum zp_status s = zp_train_config_parse(text, path, data_root, cfg, err);
+    free(text);
+    return s;
+}
+
+enum zp_status zp_train_config_load(const char *path, struct zp_train_config *cfg,
+                                    struct zp_err *err)
+{
+    return zp_train_config_load_root(path, NULL, cfg, err);
 }

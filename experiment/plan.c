@@ -145,8 +145,10 @@ enum zp_status zp_plan_build(const struct zp_config *cfg, const char *only, stru
             const struct zp_variant *va = &cfg->variants[v];
             if (!selected(va, only))
                 continue;
+            /* a scheme entry's own "modes" replace the model's */
+            unsigned modes = va->modes ? va->modes : mc->modes;
             for (int mode = 0; mode < ZP_N_MODES; mode++) {
-                if (!(mc->modes & (1u << mode)))
+                if (!(modes & (1u << mode)))
                     continue;
                 int n_cal = (mode == ZP_MODE_ACTIVATIONS || mode == ZP_MODE_BOTH) ? mc->n_calib : 1;
                 for (int k = 0; k < n_cal; k++) {

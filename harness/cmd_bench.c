@@ -347,8 +347,9 @@ int zp_cmd_bench(int argc, char **argv)
         else if (strcmp(argv[i], "--quiet") == 0)
             quiet = 1;
         else if (argv[i][0] == '-') {
-            char m[160];
-            snprintf(m, sizeof m, "unknown or incomplete option '%s'", argv[i]);
+            char m[256], hint[96];
+            zp_flag_hint("bench", argv[i], hint, sizeof hint);
+            snprintf(m, sizeof m, "unknown or incomplete option '%s'%s", argv[i], hint);
             return usage(m);
         } else if (!config)
             config = argv[i];

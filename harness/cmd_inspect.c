@@ -15,7 +15,9 @@ int zp_cmd_inspect(int argc, char **argv)
             return ZP_EXIT_OK;
         }
         if (argv[i][0] == '-' || path) {
-            fprintf(stderr, "harness inspect: unexpected argument '%s'\n%s", argv[i],
+            char hint[96];
+            zp_flag_hint("inspect", argv[i], hint, sizeof hint);
+            fprintf(stderr, "harness inspect: unexpected argument '%s'%s\n%s", argv[i], hint,
                     zp_command_usage("inspect"));
             return ZP_EXIT_USAGE;
         }

@@ -47,7 +47,9 @@ int zp_cmd_list(int argc, char **argv)
                 return ZP_EXIT_USAGE;
             }
         } else {
-            fprintf(stderr, "harness list: unknown argument '%s'\n%s", argv[i],
+            char hint[96];
+            zp_flag_hint("list", argv[i], hint, sizeof hint);
+            fprintf(stderr, "harness list: unknown argument '%s'%s\n%s", argv[i], hint,
                     zp_command_usage("list"));
             return ZP_EXIT_USAGE;
         }

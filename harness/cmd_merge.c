@@ -18,7 +18,10 @@ int zp_cmd_merge(int argc, char **argv)
         else if (strcmp(argv[i], "--no-plots") == 0)
             no_plots = 1;
         else if (argv[i][0] == '-' || n == 4096) {
-            fprintf(stderr, "harness merge: unknown option '%s'\n%s", argv[i], zp_command_usage("merge"));
+            char hint[96];
+            zp_flag_hint("merge", argv[i], hint, sizeof hint);
+            fprintf(stderr, "harness merge: unknown option '%s'%s\n%s", argv[i], hint,
+                    zp_command_usage("merge"));
             return ZP_EXIT_USAGE;
         } else
             shards[n++] = argv[i];

@@ -18,7 +18,10 @@ int zp_cmd_plot(int argc, char **argv)
             return ZP_EXIT_OK;
         }
         if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "harness plot: unknown option '%s'\n%s", argv[i], zp_command_usage("plot"));
+            char hint[96];
+            zp_flag_hint("plot", argv[i], hint, sizeof hint);
+            fprintf(stderr, "harness plot: unknown option '%s'%s\n%s", argv[i], hint,
+                    zp_command_usage("plot"));
             return ZP_EXIT_USAGE;
         }
         if (dir) {

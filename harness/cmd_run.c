@@ -105,7 +105,10 @@ int zp_cmd_run(int argc, char **argv)
         } else if (strcmp(a, "--yes") == 0) {
             o.yes = 1;
         } else if (a[0] == '-') {
-            return usage_error("unknown option '%s'", a);
+            char hint[96], msg[160];
+            zp_flag_hint("run", a, hint, sizeof hint);
+            snprintf(msg, sizeof msg, "unknown option '%%s'%s", hint);
+            return usage_error(msg, a);
         } else if (!config) {
             config = a;
         } else {

@@ -54,7 +54,7 @@ static int usage(const char *msg)
 
 int zp_cmd_train(int argc, char **argv)
 {
-    const char *config = NULL, *out = NULL;
+    const char *config = NULL, *out = NULL, *data = NULL;
     struct zp_train_run run = {0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--resume") == 0) {
@@ -73,9 +73,14 @@ int zp_cmd_train(int argc, char **argv)
             if (*end || t < 1 || t > 1024)
                 return usage("--threads: expected 1..1024");
             run.threads = (int)t;
+        } else if (strcmp(argv[i], "--data") == 0) {
+            if (++i >= argc)
+                return usage("--data needs a directory");
+            data = argv[i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "unknown option '%s'", argv[i]);
+            char msg[300], hint[96];
+            zp_flag_hint("train", argv[i], hint, sizeof hint);
+            snprintf(msg, sizeof msg, "unknown option '%s'%s", argv[i], hint);
             return usage(msg);
         } else if (!config) {
             config = argv[i];
@@ -88,7 +93,7 @@ int zp_cmd_train(int argc, char **argv)
     static struct zp_train_config cfg; /* large: keep it off the stack */
     struct zp_err err;
     zp_err_clear(&err);
-    enum zp_status s = zp_train_config_load(config, &cfg, &err);
+    enum zp_status s = zp_train_config_load_root(config, data, &cfg, &err);
     if (s == ZP_OK && out) {
         if (strlen(out) >= sizeof cfg.output)
             return usage("--out: path too long");

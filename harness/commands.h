@@ -4,6 +4,8 @@
 #ifndef ZP_HARNESS_COMMANDS_H
 #define ZP_HARNESS_COMMANDS_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -22,6 +24,9 @@ int zp_cmd_merge(int argc, char **argv);   /* harness/cmd_merge.c */
 
 /* Usage text of a command, NULL for an unknown name (harness/main.c). */
 const char *zp_command_usage(const char *name);
+/* For an unknown option arg of command: " (did you mean --threads?)" naming the
+ * nearest flag of the command's usage text, or "" when none is close. */
+void zp_flag_hint(const char *command, const char *arg, char *out, size_t n);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/keys.h"
 #include "harness/commands.h"
 
 struct command {
@@ -21,7 +22,7 @@ static const struct command commands[] = {
      "  --only NAMES     run only the schemes whose label or name is in the comma list\n"
      "  --resume         keep finished cells of an existing run folder, run the rest\n"
      "  --force          replace an existing non-empty run folder\n"
-     "  --data DIR       data root for '@data/' paths (else $ZP_DATA, else ./data)\n"
+     "  --data DIR       data root for '@data/' paths (else $ZP_DATA; no default)\n"
      "  --plugin SO      load an external scheme plugin (repeatable)\n"
      "  --shard I/N      run only shard I of N (0-based) of the cells\n"
      "  --threads N      threads for inference (default: all cores)\n"
@@ -37,11 +38,12 @@ static const struct command commands[] = {
      "usage: harness bench CONFIG [--out DIR] [--isa NAME] [--peak] [--quiet]\n"
      "       harness bench --peak   measure the per-core instruction peaks only\n"},
     {"train", zp_cmd_train, "train a model (float or fake-quantized) from a config, write ONNX",
-     "usage: harness train CONFIG [--out FILE.onnx] [--resume] [--threads N] [--quiet]\n"},
+     "usage: harness train CONFIG [--out FILE.onnx] [--resume] [--threads N] [--data DIR] [--quiet]\n"
+     "  --data DIR       data root for '@data/' paths (else $ZP_DATA; no default)\n"},
     {"plot", zp_cmd_plot, "regenerate every figure and the report of a finished run folder",
      "usage: harness plot RESULTS_DIR\n"},
     {"merge", zp_cmd_merge, "join shard run folders into one run folder",
-     "usage: harness merge --out DIR SHARD_DIR...\n"},
+     "usage: harness merge --out DIR [--no-plots] SHARD_DIR...\n"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -53,6 +55,91 @@ const char *zp_command_usage(const char *name)
     return NULL;
 }
 
+/* Edit distance (insertions, deletions, substitutions), for "did you mean". */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return (size_t)-1;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The nearest of the candidates to word, or NULL when none is close: within a
+ * third of the word's length (at least 2 edits), or a candidate the word is a
+ * prefix of ("--thr" -> "--threads"). */
+static const char *nearest(const char *word, const char *const *cand, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1, wl = strlen(word);
+    size_t limit = wl / 3 > 2 ? wl / 3 : 2;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(word, cand[i]);
+        if (wl >= 3 && strncmp(cand[i], word, wl) == 0 && d > 1)
+            d = 1; /* an abbreviation */
+        if (d < best_d) {
+            best_d = d;
+            best = cand[i];
+        }
+    }
+    return best && best_d > 0 && best_d <= limit ? best : NULL;
+}
+
+void zp_flag_hint(const char *command, const char *arg, char *out, size_t n)
+{
+    out[0] = '\0';
+    const char *u = zp_command_usage(command);
+    if (!u || !arg || arg[0] != '-')
+        return;
+    /* The known flags are the ones the command's usage text names: one list. */
+    char flags[32][32];
+    const char *cand[32] = {"--help"}; /* every command takes it (main) */
+    size_t nf = 1;
+    for (const char *p = u; (p = strstr(p, "--")) && nf < 32;) {
+        size_t l = 2;
+        while ((p[l] >= 'a' && p[l] <= 'z') || p[l] == '-')
+            l++;
+        if (l > 2 && l < sizeof flags[0]) {
+            snprintf(flags[nf], sizeof flags[0], "%.*s", (int)l, p);
+            int dup = 0;
+            for (size_t k = 0; k < nf; k++)
+                dup |= strcmp(cand[k], flags[nf]) == 0;
+            if (!dup) {
+                cand[nf] = flags[nf];
+                nf++;
+            }
+        }
+        p += l;
+    }
+    char word[64];
+    snprintf(word, sizeof word, "%.*s", (int)strcspn(arg, "="), arg);
+    const char *near = nearest(word, cand, nf);
+    if (near)
+        snprintf(out, n, " (did you mean %s?)", near);
+    else if (strchr(arg, '='))
+        for (size_t k = 0; k < nf; k++)
+            if (strcmp(cand[k], word) == 0) {
+                snprintf(out, n, " (write '%s VALUE', not '%s=VALUE')", word, word);
+                break;
+            }
+}
+
 static void print_overview(FILE *f)
 {
     fprintf(f, "zeropoint %s: a benchmarking harness for neural-network quantization schemes\n\n"
@@ -60,6 +147,7 @@ static void print_overview(FILE *f)
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "  %-9s %s\n", "help", "show help for a command: harness help run");
+    fprintf(f, "  %-9s %s\n", "", "every config key: harness help config");
     fprintf(f, "\nexit codes: 0 success, 1 run failed (bad model, data or a runtime error),\n"
                "            2 usage or config error\n");
 }
@@ -68,6 +156,10 @@ static int cmd_help(int argc, char **argv)
 {
     if (argc < 2) {
         print_overview(stdout);
+        return ZP_EXIT_OK;
+    }
+    if (strcmp(argv[1], "config") == 0) {
+        zp_config_print_keys(stdout);
         return ZP_EXIT_OK;
     }
     const char *u = zp_command_usage(argv[1]);
@@ -135,6 +227,15 @@ int main(int argc, char **argv)
             return commands[i].fn(argc - 1, argv + 1);
         }
     }
-    fprintf(stderr, "harness: unknown command '%s' (try 'harness help')\n", verb);
+    const char *names[N_COMMANDS + 1];
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        names[i] = commands[i].name;
+    names[N_COMMANDS] = "help";
+    const char *near = nearest(verb, names, N_COMMANDS + 1);
+    if (near)
+        fprintf(stderr, "harness: unknown command '%s' (did you mean '%s'? try 'harness help')\n",
+                verb, near);
+    else
+        fprintf(stderr, "harness: unknown command '%s' (try 'harness help')\n", verb);
     return ZP_EXIT_USAGE;
 }

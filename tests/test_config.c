@@ -3,14 +3,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/config.h"
+#include "experiment/plan.h"
 #include "tests/util.h"
+
+/* The data root of these tests: a fresh folder holding the '@data/' files they name
+ * ('@data/' paths must exist). */
+static const char *data_root(void)
+{
+    static char root[512];
+    if (!root[0]) {
+        snprintf(root, sizeof root, "%s", zp_test_tmpdir("config_root"));
+        char p[600];
+        snprintf(p, sizeof p, "%s/i.gz", root);
+        zp_test_write_file(p, "x");
+    }
+    return root;
+}
 
 static enum zp_status parse(const char *text, struct zp_config *cfg, struct zp_err *err)
 {
     zp_err_clear(err);
-    struct zp_config_env env = {.data_root = "/tmp"};
+    struct zp_config_env env = {.data_root = data_root()};
     return zp_config_parse(text, "configs/x.json", &env, cfg, err);
 }
 
@@ -115,7 +132,9 @@ static void test_model_section(void **state)
     assert_int_equal(cfg.n_models, 1);
     const struct zp_model_cfg *m = &cfg.models[0];
     assert_string_equal(m->name, "m");
-    assert_string_equal(m->eval.images, "/tmp/i.gz"); /* @data/ resolved against the root */
+    char want[600];
+    snprintf(want, sizeof want, "%s/i.gz", data_root());
+    assert_string_equal(m->eval.images, want); /* @data/ resolved against the root */
     assert_string_equal(m->eval.labels, "l.gz");
     assert_true(m->eval.spec.mean[0] == 10.0f && m->eval.spec.std[0] == 20.0f);
     assert_int_equal(m->eval.spec.limit, 5);
@@ -205,6 +224,187 @@ static void test_shipped_configs(void **state)
     assert_true(checked >= 1);
 }
 
+/* issue 17.4: a key given twice in any object is an error naming its JSON path
+ * (cJSON keeps both; the readers took the first or the last silently). */
+static void test_duplicate_keys(void **state)
+{
+    (void)state;
+    expect_error("{\"schemes\":[{\"scheme\":\"asymmetric\",\"bits\":8,\"bits\":4}]" SYN "}",
+                 "configs/x.json: schemes[0].bits: key given twice");
+    expect_error("{\"schemes\":[{\"scheme\":\"asymmetric\",\"activations\":{\"scheme\":"
+                 "\"asymmetric\",\"bits\":8,\"bits\":7}}]" SYN "}",
+                 "schemes[0].activations.bits: key given twice");
+    expect_error("{\"schemes\":[{\"scheme\":\"binary\"}],\"datasets\":{"
+                 "\"t\":{\"format\":\"idx\",\"images\":\"a\",\"labels\":\"b\"},"
+                 "\"t\":{\"format\":\"idx\",\"images\":\"c\",\"labels\":\"d\"}}" SYN "}",
+                 "configs/x.json: datasets.t: key given twice");
+    expect_error("{\"seed\":1,\"schemes\":[{\"scheme\":\"binary\"}]" SYN ",\"seed\":2}",
+                 "configs/x.json: seed: key given twice");
+    expect_error("{\"schemes\":[{\"scheme\":\"binary\"}],\"tensors\":{\"synthetic\":"
+                 "[{\"distribution\":\"gaussian\"},{\"distribution\":\"gaussian\",\"n\":64,"
+                 "\"n\":32}]}}",
+                 "tensors.synthetic[1].n: key given twice");
+}
+
+/* issue 17.23: the unknown-key message of a scheme entry lists every entry key. */
+static void test_unknown_key_lists_all(void **state)
+{
+    (void)state;
+    struct zp_config cfg;
+    struct zp_err err;
+    assert_int_equal(parse("{\"schemes\":[{\"scheme\":\"asymmetric\",\"nudge\":true}]" SYN "}",
+                           &cfg, &err),
+                     ZP_ECONFIG);
+    const char *want[] = {"bits", "granularity", "axis", "group_size", "label", "bias_correction",
+                          "bias", "weight_calibration", "activations", "qat", "modes",
+                          "nudge_zero"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!strstr(err.msg, want[i]))
+            fail_msg("'%s' missing from: %s", want[i], err.msg);
+}
+
+/* issue 17.19: "modes" per scheme entry replaces the model's for that entry. */
+static void test_modes_per_entry(void **state)
+{
+    (void)state;
+    struct zp_config cfg;
+    struct zp_err err;
+    const char *text =
+        "{\"schemes\":[{\"scheme\":\"asymmetric\",\"modes\":[\"both\",\"weights\"]},"
+        "{\"scheme\":\"binary\"}],"
+        "\"models\":[{\"path\":\"m.onnx\",\"eval\":{\"format\":\"idx\",\"images\":\"a\","
+        "\"labels\":\"b\"},\"modes\":[\"weights\"]}]}";
+    assert_int_equal(parse(text, &cfg, &err), ZP_OK);
+    assert_int_equal(cfg.variants[0].modes, (1u << ZP_MODE_WEIGHTS) | (1u << ZP_MODE_BOTH));
+    assert_int_equal(cfg.variants[1].modes, 0u);
+    struct zp_plan plan;
+    assert_int_equal(zp_plan_build(&cfg, NULL, &plan, &err), ZP_OK);
+    int n[2][ZP_N_MODES] = {{0}};
+    for (size_t i = 0; i < plan.n; i++)
+        if (plan.cells[i].kind == ZP_CELL_MODEL)
+            n[plan.cells[i].variant][plan.cells[i].mode]++;
+    assert_int_equal(n[0][ZP_MODE_WEIGHTS], 1);
+    assert_int_equal(n[0][ZP_MODE_BOTH], 1);
+    assert_int_equal(n[1][ZP_MODE_WEIGHTS], 1);
+    assert_int_equal(n[1][ZP_MODE_BOTH], 0);
+    zp_plan_free(&plan);
+    zp_config_free(&cfg);
+    /* a mode "qat" asked for by an entry needs the model's training inputs */
+    expect_error("{\"schemes\":[{\"scheme\":\"asymmetric\",\"modes\":[\"qat\"]}],"
+                 "\"models\":[{\"path\":\"m.onnx\",\"eval\":{\"format\":\"idx\",\"images\":\"a\","
+                 "\"labels\":\"b\"}}]}",
+                 "schemes[0].modes: mode \"qat\" needs \"train_data\" in models[0]");
+    expect_error("{\"schemes\":[{\"scheme\":\"asymmetric\",\"modes\":[\"all\"]}]" SYN "}",
+                 "schemes[0].modes[0]: expected one of weights, activations, both, qat");
+}
+
+/* issue 17.17: scale applies before mean and std; the default keeps them as given. */
+static void test_dataset_scale(void **state)
+{
+    (void)state;
+    struct zp_config cfg;
+    struct zp_err err;
+    const char *text =
+        "{\"schemes\":[{\"scheme\":\"binary\"}],\"datasets\":{"
+        "\"a\":{\"format\":\"idx\",\"images\":\"a\",\"labels\":\"b\",\"mean\":[72.94],"
+        "\"std\":[90.0]},"
+        "\"t\":{\"format\":\"images\",\"images\":\"a\",\"labels\":\"b\",\"scale\":0.00392156862745098,"
+        "\"mean\":[0.485,0.456,0.406],\"std\":[0.229,0.224,0.225]}},"
+        "\"models\":[{\"path\":\"m.onnx\",\"eval\":\"a\",\"calibration_data\":\"t\"}]}";
+    assert_int_equal(parse(text, &cfg, &err), ZP_OK);
+    const struct zp_dataset_cfg *a = &cfg.models[0].eval, *t = &cfg.models[0].calib_data;
+    assert_true(a->scale == 1.0);
+    assert_true(a->spec.mean[0] == 72.94f && a->spec.std[0] == 90.0f); /* bit-identical */
+    assert_true(t->scale == 0.00392156862745098);
+    /* (p * scale - mean) / std at p = 200, against the spec's (p - mean') / std' */
+    for (int k = 0; k < 3; k++) {
+        const double mean[3] = {0.485, 0.456, 0.406}, sd[3] = {0.229, 0.224, 0.225};
+        double want = (200.0 / 255.0 - mean[k]) / sd[k];
+        double got = (200.0 - t->spec.mean[k]) / t->spec.std[k];
+        assert_true(zp_test_close(got, want, 1e-6));
+    }
+    zp_config_free(&cfg);
+    expect_error("{\"schemes\":[{\"scheme\":\"binary\"}],\"models\":[{\"path\":\"m.onnx\","
+                 "\"eval\":{\"format\":\"npy\",\"images\":\"a\",\"labels\":\"b\",\"scale\":2}}]}",
+                 "models[0].eval.scale: applies to 8-bit pixels");
+    expect_error("{\"schemes\":[{\"scheme\":\"binary\"}],\"models\":[{\"path\":\"m.onnx\","
+                 "\"eval\":{\"format\":\"idx\",\"images\":\"a\",\"labels\":\"b\",\"scale\":0}}]}",
+                 "models[0].eval.scale: expected 1e-12..1e+12, got 0");
+}
+
+/* issue 17.7: a plugin that is not a shared object is a config error (exit 2). */
+static void test_plugin_not_shared_object(void **state)
+{
+    (void)state;
+    struct zp_config cfg;
+    struct zp_err err = {0};
+    struct zp_config_env env = {.data_root = data_root()};
+    const char *text = "{\"plugins\":[\"configs/mobilenet.json\"],\"schemes\":[{\"scheme\":"
+                       "\"binary\"}]" SYN "}";
+    assert_int_equal(zp_config_parse(text, "configs/x.json", &env, &cfg, &err), ZP_ECONFIG);
+    assert_non_null(strstr(err.msg, "configs/x.json: plugins[0]: plugin configs/mobilenet.json: "
+                                    "not a shared object"));
+    const char *dir = zp_test_tmpdir("cfg_plugin");
+    char p[600];
+    snprintf(p, sizeof p, "%s/c.json", dir);
+    zp_test_write_file(p, text);
+    char *out = NULL;
+    int rc = zp_test_sh(&out, "%s run %s --out %s/out --quiet", zp_test_harness(), p, dir);
+    if (rc != 2)
+        fail_msg("exit %d, wanted 2: %s", rc, out ? out : "");
+    free(out);
+}
+
+/* issue 17.14: a config that is not a regular file (a FIFO without a writer hung the
+ * reader) is refused by name, at once. */
+static void test_fifo_config(void **state)
+{
+    (void)state;
+    const char *dir = zp_test_tmpdir("cfg_fifo");
+    char p[600];
+    snprintf(p, sizeof p, "%s/c.json", dir);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    alarm(20); /* before the fix this blocked in open(): fail instead of hanging */
+    struct zp_config cfg;
+    struct zp_err err = {0};
+    assert_int_equal(zp_config_load(p, NULL, &cfg, &err), ZP_ECONFIG);
+    assert_non_null(strstr(err.msg, "not a regular file (a FIFO)"));
+    zp_err_clear(&err);
+    assert_int_equal(zp_config_load(dir, NULL, &cfg, &err), ZP_ECONFIG);
+    assert_non_null(strstr(err.msg, "not a regular file (a directory)"));
+    alarm(0);
+}
+
+/* issue 17.15: no default data root; a missing '@data/' file names the root used. */
+static void test_data_root_messages(void **state)
+{
+    (void)state;
+    char out[256];
+    struct zp_err err = {0};
+    unsetenv("ZP_DATA");
+    assert_int_equal(zp_resolve_data_path("@data/x", NULL, out, sizeof out, "w", &err),
+                     ZP_ECONFIG);
+    assert_non_null(strstr(err.msg, "w: '@data/x' needs a data root: pass --data DIR or set "
+                                    "ZP_DATA"));
+    struct zp_config cfg;
+    zp_err_clear(&err);
+    assert_int_equal(parse("{\"schemes\":[{\"scheme\":\"binary\"}],\"models\":[{\"path\":"
+                           "\"@data/missing.onnx\",\"eval\":{\"format\":\"idx\",\"images\":\"a\","
+                           "\"labels\":\"b\"}}]}",
+                           &cfg, &err),
+                     ZP_EIO);
+    char want[700];
+    snprintf(want, sizeof want, "the data root '%s' comes from --data", data_root());
+    if (!strstr(err.msg, "configs/x.json: models[0].path: cannot open") || !strstr(err.msg, want))
+        fail_msg("%s", err.msg);
+    setenv("ZP_DATA", data_root(), 1);
+    zp_err_clear(&err);
+    assert_int_equal(zp_resolve_data_path("@data/y", NULL, out, sizeof out, "w", &err), ZP_OK);
+    assert_int_equal(zp_check_data_path("@data/y", out, NULL, "w", &err), ZP_EIO);
+    assert_non_null(strstr(err.msg, "comes from $ZP_DATA"));
+    unsetenv("ZP_DATA");
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -214,6 +414,13 @@ int main(void)
         cmocka_unit_test(test_data_root),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_shipped_configs),
+        cmocka_unit_test(test_duplicate_keys),
+        cmocka_unit_test(test_unknown_key_lists_all),
+        cmocka_unit_test(test_modes_per_entry),
+        cmocka_unit_test(test_dataset_scale),
+        cmocka_unit_test(test_plugin_not_shared_object),
+        cmocka_unit_test(test_fifo_config),
+        cmocka_unit_test(test_data_root_messages),
     };
     return ZP_RUN_TESTS(t);
 }

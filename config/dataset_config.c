@@ -1,0 +1,151 @@
+/* Run-config datasets and file paths: '@data/' resolution (config/data_cfg.h)
+ * and the dataset object (format, files, resize, normalization). */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config_internal.h"
+#include "config/data_cfg.h"
+
+enum zp_status zp_cfg_path_value(struct zp_cfg_ctx *c, const cJSON *v, const char *path,
+                                 char *out)
+{
+    char raw[ZP_PATH_MAX] = "";
+    char where[600];
+    snprintf(where, sizeof where, "%s: %s", c->j.file, path);
+    if (zp_json_value_str(&c->j, v, path, NULL, raw, sizeof raw))
+        return c->j.err->status;
+    if (!*raw)
+        return zp_err_set(c->j.err, ZP_ECONFIG, "%s: empty path", where);
+    const char *root = c->env ? c->env->data_root : NULL;
+    if (zp_resolve_data_path(raw, root, out, ZP_PATH_MAX, where, c->j.err) ||
+        zp_check_data_path(raw, out, root, where, c->j.err))
+        return c->j.err->status;
+    return ZP_OK;
+}
+
+enum zp_status zp_cfg_path_member(struct zp_cfg_ctx *c, const cJSON *obj, const char *path,
+                                  const char *key, int required, char *out)
+{
+    const char *p = zp_jpath_key(&c->j, path, key);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v) {
+        if (required)
+            return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: missing (a file path)", c->j.file,
+                              p);
+        return ZP_OK;
+    }
+    char pp[ZP_JPATH_LEN];
+    snprintf(pp, sizeof pp, "%s", p);
+    return zp_cfg_path_value(c, v, pp, out);
+}
+
+/* mean / std: one number for every channel or one per channel. */
+static enum zp_status norm_array(struct zp_cfg_ctx *c, const cJSON *v, const char *where,
+                                 const char *key, long long ch, double lo, float *out)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(v, key);
+    if (!arr)
+        return ZP_OK;
+    char ap[ZP_JPATH_LEN];
+    snprintf(ap, sizeof ap, "%s", zp_jpath_key(&c->j, where, key));
+    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : -1;
+    if (n != 1 && n != (int)ch)
+        return zp_err_set(c->j.err, ZP_ECONFIG,
+                          "%s: %s: expected an array of 1 or %lld numbers (pixel units 0..255)",
+                          c->j.file, ap, ch);
+    for (int k = 0; k < 3; k++) {
+        double x;
+        int i = n == 1 ? 0 : (k < n ? k : 0);
+        if (zp_json_value_num(&c->j, cJSON_GetArrayItem(arr, i), zp_jpath_index(&c->j, ap, i), lo,
+                              1e6, &x))
+            return c->j.err->status;
+        out[k] = (float)x;
+    }
+    return ZP_OK;
+}
+
+enum zp_status zp_cfg_dataset(struct zp_cfg_ctx *c, const cJSON *v, const char *path,
+                              struct zp_dataset_cfg *ds)
+{
+    char where[256];
+    snprintf(where, sizeof where, "%s", path);
+    if (cJSON_IsString(v)) {
+        const cJSON *def =
+            c->datasets ? cJSON_GetObjectItemCaseSensitive(c->datasets, v->valuestring) : NULL;
+        if (!def)
+            return zp_err_set(c->j.err, ZP_ECONFIG,
+                              "%s: %s: no dataset named \"%s\" in \"datasets\"", c->j.file, path,
+                              v->valuestring);
+        snprintf(where, sizeof where, "%s", zp_jpath_key(&c->j, "datasets", v->valuestring));
+        snprintf(ds->name, sizeof ds->name, "%s", v->valuestring);
+        v = def;
+    }
+    if (zp_json_expect_object(&c->j, v, where) ||
+        zp_json_check_section(&c->j, v, where, "dataset"))
+        return c->j.err->status;
+    struct zp_dataset_spec *sp = &ds->spec;
+    memset(sp, 0, sizeof *sp);
+    char fmt[16] = "";
+    if (!cJSON_GetObjectItemCaseSensitive(v, "format"))
+        return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: missing (idx, images or npy)", c->j.file,
+                          zp_jpath_key(&c->j, where, "format"));
+    if (zp_json_str(&c->j, v, where, "format", "idx|images|npy", fmt, sizeof fmt) ||
+        zp_json_str(&c->j, v, where, "name", NULL, ds->name, sizeof ds->name))
+        return c->j.err->status;
+    sp->format = (enum zp_dataset_format)zp_choice_index("idx|images|npy", fmt);
+    if (zp_cfg_path_member(c, v, where, "images", 1, ds->images) ||
+        zp_cfg_path_member(c, v, where, "labels", 1, ds->labels))
+        return c->j.err->status;
+    long long ch = sp->format == ZP_DATA_IMAGES ? 3 : 1, resize = 0, size = 0, limit = 0;
+    char mode[16] = "crop";
+    if (zp_json_int(&c->j, v, where, "channels", 1, 3, &ch) ||
+        zp_json_int(&c->j, v, where, "resize", 0, 65536, &resize) ||
+        zp_json_int(&c->j, v, where, "size", 0, 65536, &size) ||
+        zp_json_int(&c->j, v, where, "limit", 0, INT_MAX, &limit) ||
+        zp_json_str(&c->j, v, where, "resize_mode", "crop|stretch|none", mode, sizeof mode))
+        return c->j.err->status;
+    if (ch == 2)
+        return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: expected 1 or 3, got 2", c->j.file,
+                          zp_jpath_key(&c->j, where, "channels"));
+    sp->channels = (int)ch;
+    sp->resize = (int)resize;
+    sp->size = (int)size;
+    sp->limit = (int)limit;
+    sp->resize_mode = (enum zp_resize_mode)zp_choice_index("crop|stretch|none", mode);
+    if (sp->resize_mode == ZP_RESIZE_CROP && sp->format == ZP_DATA_IMAGES && size > 0 &&
+        resize < size)
+        return zp_err_set(c->j.err, ZP_ECONFIG,
+                          "%s: %s: crop mode resizes the shorter side to \"resize\" (%lld) before "
+                          "cropping \"size\" (%lld): resize must be >= size",
+                          c->j.file, where, resize, size);
+    char recipe[16] = "torchvision";
+    if (zp_json_str(&c->j, v, where, "crop_recipe", "torchvision|round-floor", recipe,
+                    sizeof recipe))
+        return c->j.err->status;
+    sp->crop_recipe = (enum zp_crop_recipe)zp_choice_index("torchvision|round-floor", recipe);
+    /* Defaults: pixels scaled to [0, 1]; .npy inputs are taken as they are (std 0
+     * means no normalization). */
+    for (int k = 0; k < 3; k++) {
+        sp->mean[k] = 0.0f;
+        sp->std[k] = sp->format == ZP_DATA_NPY ? 0.0f : 255.0f;
+    }
+    ds->scale = 1.0;
+    if (zp_json_num(&c->j, v, where, "scale", 1e-12, 1e12, &ds->scale) ||
+        norm_array(c, v, where, "mean", ch, -1e6, sp->mean) ||
+        norm_array(c, v, where, "std", ch, 1e-9, sp->std))
+        return c->j.err->status;
+    if (ds->scale != 1.0 && sp->format == ZP_DATA_NPY)
+        return zp_err_set(c->j.err, ZP_ECONFIG,
+                          "%s: %s: applies to 8-bit pixels (idx, images), not npy inputs",
+                          c->j.file, zp_jpath_key(&c->j, where, "scale"));
+    zp_cfg_fold_scale(ds->scale, sp->mean, sp->std, 3);
+    sp->images = ds->images;
+    sp->labels = ds->labels;
+    ds->present = 1;
+    if (!ds->name[0]) {
+        const char *b = strrchr(ds->images, '/');
+        snprintf(ds->name, sizeof ds->name, "%s", b ? b + 1 : ds->images);
+    }
+    return ZP_OK;
+}

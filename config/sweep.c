@@ -1,0 +1,234 @@
+/* Run-config scheme entries: the scheme object (config/scheme_entry.h) plus the
+ * entry-only keys, and sweeps: any key given as an array expands the entry into
+ * the cartesian product of its arrays (the last key varies fastest). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_internal.h"
+#include "config/scheme_entry.h"
+
+#define MAX_SWEEP_DIMS 12
+#define ENTRY_SECTION "run.schemes[]"
+
+static enum zp_status push_variant(struct zp_cfg_ctx *c, const struct zp_variant *v)
+{
+    struct zp_config *cfg = c->cfg;
+    struct zp_variant *nv = realloc(cfg->variants, (cfg->n_variants + 1) * sizeof *nv);
+    if (!nv)
+        return zp_err_set(c->j.err, ZP_ENOMEM, "out of memory");
+    cfg->variants = nv;
+    cfg->variants[cfg->n_variants++] = *v;
+    return ZP_OK;
+}
+
+/* Keys read on their own below, never swept (modes is an array by nature). */
+static int read_separately(const char *k)
+{
+    return strcmp(k, "scheme") == 0 || strcmp(k, "label") == 0 ||
+           strcmp(k, "activations") == 0 || strcmp(k, "qat") == 0 || strcmp(k, "bias") == 0 ||
+           strcmp(k, "weight_calibration") == 0 || strcmp(k, "modes") == 0;
+}
+
+static enum zp_status bias_correction(struct zp_cfg_ctx *c, const cJSON *v, const char *path,
+                                      int *out)
+{
+    char w[16];
+    if (zp_json_value_str(&c->j, v, path, "none|empirical", w, sizeof w))
+        return c->j.err->status;
+    *out = strcmp(w, "empirical") == 0;
+    return ZP_OK;
+}
+
+static enum zp_status weight_calibration(struct zp_cfg_ctx *c, const cJSON *entry,
+                                         const char *path, const struct zp_scheme *s,
+                                         struct zp_variant *base)
+{
+    const cJSON *wc = cJSON_GetObjectItemCaseSensitive(entry, "weight_calibration");
+    if (!wc)
+        return ZP_OK;
+    char wpath[96];
+    snprintf(wpath, sizeof wpath, "%s", zp_jpath_key(&c->j, path, "weight_calibration"));
+    base->weight_calib_percentile = 99.99;
+    if (zp_json_expect_object(&c->j, wc, wpath) ||
+        zp_json_check_section(&c->j, wc, wpath, ENTRY_SECTION ".weight_calibration") ||
+        zp_json_str(&c->j, wc, wpath, "method", "minmax|percentile|mse|kl", base->weight_calib,
+                    sizeof base->weight_calib) ||
+        zp_json_num(&c->j, wc, wpath, "percentile", 50, 100, &base->weight_calib_percentile))
+        return c->j.err->status;
+    if (!base->weight_calib[0])
+        return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: missing", c->j.file,
+                          zp_jpath_key(&c->j, wpath, "method"));
+    if (!s->fit_range)
+        return zp_err_set(c->j.err, ZP_ECONFIG,
+                          "%s: %s: scheme '%s' fits its levels from the data and cannot take "
+                          "a calibrated range",
+                          c->j.file, wpath, s->name);
+    return ZP_OK;
+}
+
+/* QAT settings (mode "qat"): defaults fine-tune 2 epochs at lr 0.002. */
+static enum zp_status qat_settings(struct zp_cfg_ctx *c, const cJSON *entry, const char *path,
+                                   struct zp_variant *base)
+{
+    const cJSON *qat = cJSON_GetObjectItemCaseSensitive(entry, "qat");
+    long long ep = 2, qbatch = 128, freeze = 200;
+    double lr = 0.002;
+    int acts = 1;
+    if (qat) {
+        char qp[96];
+        snprintf(qp, sizeof qp, "%s", zp_jpath_key(&c->j, path, "qat"));
+        if (zp_json_expect_object(&c->j, qat, qp) ||
+            zp_json_check_section(&c->j, qat, qp, ENTRY_SECTION ".qat") ||
+            zp_json_int(&c->j, qat, qp, "epochs", 1, 1000, &ep) ||
+            zp_json_num(&c->j, qat, qp, "lr", 1e-9, 10, &lr) ||
+            zp_json_bool(&c->j, qat, qp, "activations", &acts) ||
+            zp_json_int(&c->j, qat, qp, "batch", 1, 65536, &qbatch) ||
+            zp_json_int(&c->j, qat, qp, "bn_freeze_steps", 0, 1LL << 40, &freeze))
+            return c->j.err->status;
+    }
+    base->qat_epochs = (int)ep;
+    base->qat_lr = lr;
+    base->qat_acts = acts;
+    base->qat_batch = (int)qbatch;
+    base->qat_bn_freeze = (long)freeze;
+    return ZP_OK;
+}
+
+/* Label, uniqueness, then the variant joins the config. */
+static enum zp_status finish_variant(struct zp_cfg_ctx *c, struct zp_variant *v,
+                                     const char *path, const char *label, int swept)
+{
+    const char *name = v->w.scheme->name;
+    zp_cfg_option_string(&v->w, v->options, sizeof v->options);
+    char sweep_label[160];
+    snprintf(sweep_label, sizeof sweep_label, "%.24s %db %s%s%.100s%s%s%s%s", name, v->w.bits,
+             zp_granularity_name(v->w.granularity), v->options[0] ? " " : "", v->options,
+             v->bias_correction ? " bc" : "", v->bias_int32 ? " b32" : "",
+             v->weight_calib[0] ? " wclip=" : "", v->weight_calib);
+    if (v->weight_calib[0] && v->w.granularity == ZP_PER_GROUP)
+        return zp_err_set(c->j.err, ZP_ECONFIG,
+                          "%s: %s: weight_calibration works per tensor or per channel, not "
+                          "per group",
+                          c->j.file, path);
+    if (label[0] && !swept)
+        snprintf(v->label, sizeof v->label, "%.150s", label);
+    else if (label[0])
+        snprintf(v->label, sizeof v->label, "%.40s: %.110s", label, sweep_label);
+    else
+        snprintf(v->label, sizeof v->label, "%.150s", sweep_label);
+    for (size_t i = 0; i < c->cfg->n_variants; i++)
+        if (strcmp(c->cfg->variants[i].label, v->label) == 0)
+            return zp_err_set(c->j.err, ZP_ECONFIG,
+                              "%s: %s: variant '%s' repeats schemes[%d] (give a \"label\")",
+                              c->j.file, path, v->label, c->cfg->variants[i].entry);
+    return push_variant(c, v);
+}
+
+enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int index)
+{
+    char path[64];
+    snprintf(path, sizeof path, "%s", zp_jpath_index(&c->j, "schemes", index));
+    if (zp_json_expect_object(&c->j, entry, path))
+        return c->j.err->status;
+    const struct zp_scheme *s;
+    if (zp_cfg_scheme_name(&c->j, entry, path, &s))
+        return c->j.err->status;
+
+    struct zp_variant base;
+    memset(&base, 0, sizeof base);
+    base.entry = index;
+    zp_scheme_config_defaults(&base.w, s);
+    char label[ZP_NAME_MAX] = "";
+    if (zp_json_str(&c->j, entry, path, "label", NULL, label, sizeof label))
+        return c->j.err->status;
+
+    const cJSON *dims[MAX_SWEEP_DIMS];
+    int n_dims = 0;
+    for (const cJSON *it = entry->child; it; it = it->next) {
+        const char *k = it->string;
+        if (read_separately(k))
+            continue;
+        if (cJSON_IsArray(it)) {
+            if (cJSON_GetArraySize(it) == 0)
+                return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: empty list", c->j.file,
+                                  zp_jpath_key(&c->j, path, k));
+            if (n_dims == MAX_SWEEP_DIMS)
+                return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: more than %d swept keys",
+                                  c->j.file, path, MAX_SWEEP_DIMS);
+            dims[n_dims++] = it;
+            continue;
+        }
+        if (strcmp(k, "bias_correction") == 0) {
+            if (bias_correction(c, it, zp_jpath_key(&c->j, path, k), &base.bias_correction))
+                return c->j.err->status;
+            continue;
+        }
+        if (zp_cfg_scheme_key(&c->j, &base.w, k, it, zp_jpath_key(&c->j, path, k),
+                              ENTRY_SECTION))
+            return c->j.err->status;
+    }
+
+    /* Integer-inference details: int32 biases; clipped weight ranges. */
+    char biasw[16] = "float";
+    if (zp_json_str(&c->j, entry, path, "bias", "float|int32", biasw, sizeof biasw))
+        return c->j.err->status;
+    base.bias_int32 = strcmp(biasw, "int32") == 0;
+    if (weight_calibration(c, entry, path, s, &base))
+        return c->j.err->status;
+
+    /* Activation quantizer: the same scheme per-tensor unless given. */
+    base.a = base.w;
+    base.a.granularity = ZP_PER_TENSOR;
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(entry, "activations");
+    int act_given = act != NULL;
+    if (act) {
+        /* "label" and "layers" were accepted (and ignored) here before: still are */
+        static const char *const skip[] = {"label", "layers", NULL};
+        char ap[96];
+        snprintf(ap, sizeof ap, "%s", zp_jpath_key(&c->j, path, "activations"));
+        if (zp_cfg_scheme_object(&c->j, act, ap, skip, ENTRY_SECTION, &base.a))
+            return c->j.err->status;
+        if (base.a.granularity != ZP_PER_TENSOR)
+            return zp_err_set(c->j.err, ZP_ECONFIG,
+                              "%s: %s: activations are quantized per-tensor only", c->j.file,
+                              zp_jpath_key(&c->j, path, "activations.granularity"));
+    }
+    if (qat_settings(c, entry, path, &base))
+        return c->j.err->status;
+    const cJSON *modes = cJSON_GetObjectItemCaseSensitive(entry, "modes");
+    if (modes && zp_cfg_modes(c, modes, zp_jpath_key(&c->j, path, "modes"), &base.modes))
+        return c->j.err->status;
+
+    /* Walk the cartesian product of the swept keys. */
+    int idx[MAX_SWEEP_DIMS] = {0};
+    for (;;) {
+        struct zp_variant v = base;
+        for (int d = 0; d < n_dims; d++) {
+            const cJSON *val = cJSON_GetArrayItem(dims[d], idx[d]);
+            const char *vp =
+                zp_jpath_index(&c->j, zp_jpath_key(&c->j, path, dims[d]->string), idx[d]);
+            if (strcmp(dims[d]->string, "bias_correction") == 0) {
+                if (bias_correction(c, val, vp, &v.bias_correction))
+                    return c->j.err->status;
+            } else if (zp_cfg_scheme_key(&c->j, &v.w, dims[d]->string, val, vp, ENTRY_SECTION)) {
+                return c->j.err->status;
+            }
+        }
+        if (zp_cfg_scheme_check(&c->j, &v.w, path))
+            return c->j.err->status;
+        if (!act_given) {
+            struct zp_scheme_config keep = v.w;
+            keep.granularity = ZP_PER_TENSOR;
+            v.a = keep;
+        }
+        if (finish_variant(c, &v, path, label, n_dims > 0))
+            return c->j.err->status;
+        int d = n_dims - 1;
+        while (d >= 0 && ++idx[d] == cJSON_GetArraySize(dims[d]))
+            idx[d--] = 0;
+        if (d < 0)
+            break;
+    }
+    return ZP_OK;
+}
