@@ -1,7 +1,7 @@
-/* harness bench: the kernel benchmark (config, anchors, output). Internal to the
- * bench command (harness/cmd_bench.c, harness/bench_*.c). */
-#ifndef ZP_HARNESS_BENCH_H
-#define ZP_HARNESS_BENCH_H
+/* The kernel benchmark: the library anchors and the run (experiment/bench_run.c,
+ * experiment/bench_anchors.c); `harness bench` is its command. */
+#ifndef ZP_EXPERIMENT_BENCH_H
+#define ZP_EXPERIMENT_BENCH_H
 
 #include <stdio.h>
 
@@ -25,6 +25,21 @@ void zp_anchor_run(void *anchor);
 void zp_anchor_free(struct zp_anchor *a);
 /* Library ISA label, e.g. "avx512_core_vnni" (oneDNN) or "Zen" (OpenBLAS core). */
 const char *zp_anchor_isa(enum zp_anchor_kind kind);
+
+/* One bench run of a loaded config (experiment/bench_run.c). */
+struct zp_bench_opts {
+    const char *config_path; /* for run.json */
+    const char *out;         /* run folder; NULL: results/<config name> */
+    int isa;                 /* -1, or an ISA that replaces the config's list */
+    int quiet;
+    /* draws the kernel figures of the finished folder (NULL: none); a failure is a warning */
+    enum zp_status (*figures)(const char *dir, struct zp_err *err);
+};
+enum zp_status zp_bench_run(const struct zp_bench_config *cfg, const struct zp_bench_opts *o,
+                            struct zp_err *err);
+/* `harness bench --peak`: the per-core instruction peaks, printed and (out) written
+ * to out/peaks.csv. */
+enum zp_status zp_bench_peaks(const char *out, int quiet, struct zp_err *err);
 
 #ifdef __cplusplus
 }
