@@ -11,6 +11,7 @@
 
 #include "onnx.pb-c.h"
 
+#include "common/file.h"
 #include "common/mem.h"
 #include "model/graph_internal.h"
 
@@ -1276,34 +1277,14 @@ enum zp_status zp_onnx_load_buffer(const void *buf, size_t len, const char *what
 enum zp_status zp_onnx_load(const char *path, struct zp_graph **out, struct zp_err *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return zp_err_set(err, ZP_EIO, "%s: cannot open model file", path);
     char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 1 << 20;
-            char *p = realloc(buf, cap);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
-            }
-            buf = p;
-        }
-        size_t r = fread(buf + len, 1, cap - len, f);
-        len += r;
-        if (r == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return zp_err_set(err, ZP_EIO, "%s: read error", path);
-    }
-    enum zp_status st = zp_onnx_load_buffer(buf, len, path, out, err);
+    size_t len = 0;
+    /* Regular files only, read with the size fstat gives, at most the model
+     * file limit (ZP_MAX_MODEL_MB; see common/file.h). */
+    enum zp_status st = zp_file_read(path, zp_file_model_max_bytes(), "model file", &buf, &len, err);
+    if (st != ZP_OK)
+        return st;
+    st = zp_onnx_load_buffer(buf, len, path, out, err);
     free(buf);
     return st;
 }

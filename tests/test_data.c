@@ -233,6 +233,66 @@ static void test_idx_errors(void **state)
     assert_int_equal(zp_dataset_load(&s, &ds, &err), ZP_EFORMAT);
     assert_err_mentions(&err, "cut.gz");
 
+    /* Bytes after the gzip stream that are not another member: refused. */
+    g = zp_test_read_file(tpath(dir, "big.gz"), &glen);
+    char *gt = malloc(glen + 3);
+    memcpy(gt, g, glen);
+    memcpy(gt + glen, "xyz", 3);
+    write_bytes(tpath(dir, "trail.gz"), gt, glen + 3, 0);
+    free(gt);
+    free(g);
+    /* Two members concatenated (as `cat a.gz b.gz`, or gzopen "ab") read as one
+     * stream: header and first two images, then the last two. */
+    uint8_t whole[16 + sizeof big];
+    whole[0] = whole[1] = 0;
+    whole[2] = 0x08;
+    whole[3] = 3;
+    for (int d = 0; d < 3; d++) {
+        whole[4 + 4 * d] = whole[5 + 4 * d] = 0;
+        whole[6 + 4 * d] = (uint8_t)(db[d] >> 8);
+        whole[7 + 4 * d] = (uint8_t)db[d];
+    }
+    memcpy(whole + 16, big, sizeof big);
+    for (int part = 0; part < 2; part++) {
+        gzFile gf = gzopen(tpath(dir, "two.gz"), part ? "ab" : "wb");
+        assert_non_null(gf);
+        size_t at = part ? 16 + sizeof big / 2 : 0, n = part ? sizeof big / 2 : 16 + sizeof big / 2;
+        assert_int_equal(gzwrite(gf, whole + at, (unsigned)n), (int)n);
+        gzclose(gf);
+    }
+    uint8_t lab4v[4] = { 1, 2, 3, 4 };
+    uint32_t dl4b[1] = { 4 };
+    write_idx(tpath(dir, "lab4b"), 1, dl4b, lab4v, 4, 0);
+    zp_err_clear(&err);
+    s.images = tpath(dir, "two.gz");
+    s.labels = tpath(dir, "lab4b");
+    assert_int_equal(zp_dataset_load(&s, &ds, &err), ZP_OK);
+    assert_int_equal(ds.n, 4);
+    assert_float_equal(ds.x[3 * 1024 + 1023], (float)big[3 * 1024 + 1023], 0);
+    zp_dataset_free(&ds);
+    s.labels = tpath(dir, "lab");
+    zp_err_clear(&err);
+    s.images = tpath(dir, "trail.gz");
+    assert_int_equal(zp_dataset_load(&s, &ds, &err), ZP_EFORMAT);
+    assert_err_mentions(&err, "trail.gz: 3 bytes of trailing data after the gzip stream");
+
+    /* Issue 17 item 3: non-regular files are refused by name (a directory gave
+     * "read error", /dev/zero was read until memory ran out). */
+    zp_err_clear(&err);
+    s.images = "/dev/zero";
+    assert_int_equal(zp_dataset_load(&s, &ds, &err), ZP_EIO);
+    assert_err_mentions(&err, "/dev/zero: not a regular file (a character device)");
+    zp_err_clear(&err);
+    s.images = tpath(dir, "img");
+    s.labels = dir;
+    assert_int_equal(zp_dataset_load(&s, &ds, &err), ZP_EIO);
+    assert_err_mentions(&err, "not a regular file (a directory)");
+    zp_err_clear(&err);
+    s.labels = tpath(dir, "nolabels");
+    assert_int_equal(zp_dataset_load(&s, &ds, &err), ZP_EIO);
+    assert_err_mentions(&err, "nolabels: cannot open: No such file or directory");
+    s.labels = tpath(dir, "lab");
+
     /* Spec errors are config errors. */
     zp_err_clear(&err);
     s.images = tpath(dir, "img");

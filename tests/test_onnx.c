@@ -167,6 +167,41 @@ static void test_missing_and_empty_files(void **state)
     assert_null(g);
 }
 
+/* Issue 17 item 3: /dev/zero was read until memory ran out and a directory gave
+ * "read error"; both are refused by name, and the open error says why. */
+static void test_non_regular_and_size_cap(void **state)
+{
+    struct zp_graph *g = NULL;
+    struct zp_err err = {0};
+    assert_int_equal(zp_onnx_load("/dev/zero", &g, &err), ZP_EIO);
+    assert_null(g);
+    assert_non_null(strstr(err.msg, "/dev/zero: not a regular file (a character device)"));
+    zp_err_clear(&err);
+    const char *dir = zp_test_tmpdir("onnx_dir");
+    assert_int_equal(zp_onnx_load(dir, &g, &err), ZP_EIO);
+    assert_non_null(strstr(err.msg, dir));
+    assert_non_null(strstr(err.msg, "not a regular file (a directory)"));
+    zp_err_clear(&err);
+    assert_int_equal(zp_onnx_load(DATA "no_such_model.onnx", &g, &err), ZP_EIO);
+    assert_non_null(strstr(err.msg, "no_such_model.onnx: cannot open: No such file or directory"));
+    /* The model file limit is configurable: a 1 MiB cap refuses a 1 MiB + 1 file
+     * before parsing it, and the default accepts the shipped model. */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/big.onnx", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, (1L << 20), SEEK_SET), 0);
+    fputc(0, f);
+    fclose(f);
+    setenv("ZP_MAX_MODEL_MB", "1", 1);
+    zp_err_clear(&err);
+    assert_int_equal(zp_onnx_load(path, &g, &err), ZP_EFORMAT);
+    assert_non_null(strstr(err.msg, "big.onnx: 1048577 bytes: larger than the 1 MiB model file limit"));
+    unsetenv("ZP_MAX_MODEL_MB");
+    g = load_ok("models/fashion_mobilenet.onnx");
+    zp_graph_free(g);
+}
+
 /* Every prefix and many single-byte corruptions of a real file: an error with a
  * message or a graph that runs; never a crash (ASan watches). */
 static void test_truncated_and_corrupt(void **state)
@@ -238,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_clip_attribute_form),
         cmocka_unit_test(test_unknown_op_names_node),
         cmocka_unit_test(test_missing_and_empty_files),
+        cmocka_unit_test(test_non_regular_and_size_cap),
         cmocka_unit_test(test_truncated_and_corrupt),
         cmocka_unit_test(test_inspect_cli),
     };
