@@ -83,7 +83,7 @@ enum zp_status zp_atomic_commit(struct zp_atomic_file *af, struct zp_err *err)
     return ZP_OK;
 }
 
-enum zp_status zp_write_atomic(const char *path, const void *data, size_t len, struct zp_err *err)
+enum zp_status zp_file_write_atomic(const char *path, const void *data, size_t len, struct zp_err *err)
 {
     struct zp_atomic_file af;
     enum zp_status st = zp_atomic_open(&af, path, err);

@@ -16,7 +16,8 @@ extern "C" {
 #endif
 
 /* Writes len bytes to path atomically. */
-enum zp_status zp_write_atomic(const char *path, const void *data, size_t len, struct zp_err *err);
+enum zp_status zp_file_write_atomic(const char *path, const void *data, size_t len,
+                                    struct zp_err *err);
 
 /* The streaming form, for writers that fprintf:
  *   struct zp_atomic_file af;

@@ -261,8 +261,8 @@ static void test_atomic_write(void **state)
     const char *d = zp_test_tmpdir("common_atomic");
     const char *p = tpath(d, "out.csv");
     struct zp_err err = {0};
-    assert_int_equal(zp_write_atomic(p, "old\n", 4, &err), ZP_OK);
-    assert_int_equal(zp_write_atomic(p, "new,1\n", 6, &err), ZP_OK);
+    assert_int_equal(zp_file_write_atomic(p, "old\n", 4, &err), ZP_OK);
+    assert_int_equal(zp_file_write_atomic(p, "new,1\n", 6, &err), ZP_OK);
     char *t = zp_test_read_file(p, NULL);
     assert_string_equal(t, "new,1\n");
     free(t);
@@ -283,13 +283,13 @@ static void test_atomic_write(void **state)
     assert_string_equal(t, "7\n");
     free(t);
     /* A missing folder: the error names the temporary and the errno text. */
-    assert_int_equal(zp_write_atomic(tpath(d, "no/such.csv"), "x", 1, &err), ZP_EIO);
+    assert_int_equal(zp_file_write_atomic(tpath(d, "no/such.csv"), "x", 1, &err), ZP_EIO);
     expect_msg(&err, "no/such.csv.tmp.");
     expect_msg(&err, strerror(ENOENT));
     /* Replacing a directory fails at the rename, and the temporary is removed. */
     assert_int_equal(mkdir(tpath(d, "adir"), 0755), 0);
     zp_err_clear(&err);
-    assert_int_equal(zp_write_atomic(tpath(d, "adir"), "x", 1, &err), ZP_EIO);
+    assert_int_equal(zp_file_write_atomic(tpath(d, "adir"), "x", 1, &err), ZP_EIO);
     expect_msg(&err, "adir: cannot replace: ");
     assert_int_equal(count_entries(d), 2);
 }
