@@ -1092,6 +1092,178 @@ static void test_imagenet_1k(void **state)
     }
 }
 
+/* ------------------------------------------------- subsets and sources --- */
+
+/* Example i of a subset load equals example select[i] of the full load, bit for
+ * bit, for one spec; labels too; and the kept source maps to x through the LUT. */
+static void expect_subset_matches(struct zp_dataset_spec s, const int64_t *sel, int64_t nsel)
+{
+    struct zp_dataset full, sub;
+    struct zp_err err = { 0 };
+    s.n_select = 0;
+    s.select = NULL;
+    assert_int_equal(zp_dataset_load(&s, &full, &err), ZP_OK);
+    int64_t count = -1;
+    assert_int_equal(zp_dataset_count(&s, &count, &err), ZP_OK);
+    assert_int_equal(count, full.n);
+    s.select = sel;
+    s.n_select = nsel;
+    s.keep_source = 1;
+    if (zp_dataset_load(&s, &sub, &err) != ZP_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(sub.n, nsel);
+    assert_int_equal(sub.c, full.c);
+    assert_int_equal(sub.h, full.h);
+    assert_int_equal(sub.w, full.w);
+    size_t ex = zp_dataset_example_size(&full);
+    for (int64_t i = 0; i < nsel; i++) {
+        assert_int_equal(sub.labels[i], full.labels[sel[i]]);
+        assert_memory_equal(sub.x + (size_t)i * ex, full.x + (size_t)sel[i] * ex, ex * sizeof(float));
+    }
+    assert_non_null(sub.src);
+    size_t plane = (size_t)(sub.h * sub.w);
+    for (size_t k = 0; k < (size_t)nsel * ex; k++) {
+        int ch = (int)(k % ex / plane);
+        float want = zp_dataset_normalize(&s, s.channels == 3 || sub.c == 3 ? ch : 0, sub.src[k]);
+        if (memcmp(&want, &sub.x[k], sizeof want) != 0)
+            fail_msg("element %zu: x %g, from source %d %g", k, (double)sub.x[k], sub.src[k], (double)want);
+    }
+    zp_dataset_free(&full);
+    zp_dataset_free(&sub);
+}
+
+static void test_subset_idx_images_npy(void **state)
+{
+    (void)state;
+    const char *dir = zp_test_tmpdir("subset");
+    enum { N = 9, H = 6, W = 5 };
+    uint8_t px[N * H * W], lab[N];
+    for (int i = 0; i < N * H * W; i++)
+        px[i] = (uint8_t)(i * 37 % 256);
+    for (int i = 0; i < N; i++)
+        lab[i] = (uint8_t)(i * 3 % 7);
+    uint32_t di[3] = { N, H, W }, dl[1] = { N };
+    write_idx(tpath(dir, "img.gz"), 3, di, px, sizeof px, 1);
+    write_idx(tpath(dir, "lab"), 1, dl, lab, sizeof lab, 0);
+    const int64_t sel[] = { 7, 0, 7, 3, 8 }; /* out of order, a repeat, the last */
+    struct zp_dataset_spec s = spec_default(ZP_DATA_IDX, tpath(dir, "img.gz"), tpath(dir, "lab"));
+    s.mean[0] = 33.0f;
+    s.std[0] = 7.0f;
+    expect_subset_matches(s, sel, 5);
+    s.channels = 3;  /* grey replicated */
+    s.size = 4;      /* and through the resize + crop path */
+    s.resize = 4;
+    s.resize_mode = ZP_RESIZE_CROP;
+    for (int ch = 0; ch < 3; ch++) {
+        s.mean[ch] = 0.485f - 0.03f * ch;
+        s.std[ch] = 0.229f + 0.01f * ch;
+    }
+    s.scale = 1.0 / 255.0;
+    expect_subset_matches(s, sel, 5);
+    s.limit = 8; /* indices count after limit: 8 is now out of range */
+    struct zp_dataset ds;
+    struct zp_err err = { 0 };
+    s.select = sel;
+    s.n_select = 5;
+    assert_int_equal(zp_dataset_load(&s, &ds, &err), ZP_EINVAL);
+    assert_err_mentions(&err, "selected example 4 is index 8, the file has 8 examples");
+    assert_null(ds.x);
+
+    /* Image folder: only the selected files are opened (a missing file that is
+     * not selected does no harm). */
+    uint8_t a[4 * 3 * 3], b[5 * 4 * 3];
+    for (size_t i = 0; i < sizeof a; i++)
+        a[i] = (uint8_t)(i * 11);
+    for (size_t i = 0; i < sizeof b; i++)
+        b[i] = (uint8_t)(250 - i * 3);
+    write_png(tpath(dir, "a.png"), 4, 3, 3, a);
+    write_png(tpath(dir, "b.png"), 5, 4, 3, b);
+    zp_test_write_file(tpath(dir, "labels.csv"), "file,class_index\na.png,1\nb.png,4\na.png,2\n");
+    s = spec_default(ZP_DATA_IMAGES, dir, tpath(dir, "labels.csv"));
+    s.channels = 3;
+    s.size = 3;
+    s.resize = 3;
+    s.resize_mode = ZP_RESIZE_CROP;
+    for (int ch = 0; ch < 3; ch++)
+        s.mean[ch] = s.std[ch] = 127.5f;
+    const int64_t sel2[] = { 2, 1 };
+    expect_subset_matches(s, sel2, 2);
+    zp_test_write_file(tpath(dir, "gone.csv"), "file,class_index\na.png,1\nnot_here.png,4\nb.png,2\n");
+    s.labels = tpath(dir, "gone.csv");
+    const int64_t sel3[] = { 2, 0 };
+    s.select = sel3;
+    s.n_select = 2;
+    zp_err_clear(&err);
+    assert_int_equal(zp_dataset_load(&s, &ds, &err), ZP_OK);
+    assert_int_equal(ds.labels[0], 2);
+    zp_dataset_free(&ds);
+    int64_t count = 0;
+    assert_int_equal(zp_dataset_count(&s, &count, &err), ZP_OK);
+    assert_int_equal(count, 3);
+
+    /* u1 .npy keeps its source; f4 .npy has none. */
+    uint8_t xu[4 * 2 * 2];
+    for (int i = 0; i < 16; i++)
+        xu[i] = (uint8_t)(i * 17);
+    int64_t l8[4] = { 0, 1, 2, 3 };
+    write_npy(tpath(dir, "xu.npy"), 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (4, 1, 2, 2), }",
+              xu, sizeof xu);
+    write_npy(tpath(dir, "y.npy"), 1, "{'descr': '<i8', 'fortran_order': False, 'shape': (4,), }", l8,
+              sizeof l8);
+    s = spec_default(ZP_DATA_NPY, tpath(dir, "xu.npy"), tpath(dir, "y.npy"));
+    s.channels = 0;
+    s.mean[0] = s.std[0] = 127.5f;
+    const int64_t sel4[] = { 3, 1 };
+    expect_subset_matches(s, sel4, 2);
+}
+
+/* Issue 17 item 17: scale = 1/255 reproduces torchvision's ToTensor + Normalize,
+ * fl(fl(fl(p / 255) - mean) / std) in float32, for every pixel value; scaling by
+ * the float nearest 1/255 instead differs for some pixels, so the division is
+ * what is used. Any other scale multiplies. */
+static void test_scale_torchvision(void **state)
+{
+    (void)state;
+    struct zp_dataset_spec s = spec_default(ZP_DATA_IDX, "x", "y");
+    s.channels = 3;
+    const float mean[3] = { 0.485f, 0.456f, 0.406f }, std[3] = { 0.229f, 0.224f, 0.225f };
+    for (int ch = 0; ch < 3; ch++) {
+        s.mean[ch] = mean[ch];
+        s.std[ch] = std[ch];
+    }
+    s.scale = 0.00392156862745098; /* 1/255 as a config would write it */
+    int differs = 0;
+    for (int ch = 0; ch < 3; ch++)
+        for (int p = 0; p < 256; p++) {
+            volatile float t = (float)p / 255.0f; /* volatile: one rounding per step */
+            volatile float u = t - mean[ch];
+            volatile float wv = u / std[ch];
+            float want = wv, got = zp_dataset_normalize(&s, ch, (float)p);
+            if (memcmp(&got, &want, sizeof got) != 0)
+                fail_msg("channel %d pixel %d: %.9g, torchvision %.9g", ch, p, (double)got, (double)want);
+            volatile float m = (float)p * (float)(1.0 / 255.0);
+            differs += m != t;
+        }
+    assert_true(differs > 0);
+    /* Without std (no normalization) the scale alone applies; 0 means 1. */
+    struct zp_dataset_spec s2 = spec_default(ZP_DATA_IDX, "x", "y");
+    s2.scale = 0.5;
+    assert_float_equal(zp_dataset_normalize(&s2, 0, 255.0f), 127.5f, 0);
+    s2.scale = 0;
+    assert_float_equal(zp_dataset_normalize(&s2, 0, 255.0f), 255.0f, 0);
+    s2.scale = 2.0; /* > 1: a plain multiplier */
+    assert_float_equal(zp_dataset_normalize(&s2, 0, 3.0f), 6.0f, 0);
+    /* A bad scale is a config error naming the key. */
+    struct zp_dataset ds;
+    struct zp_err err = { 0 };
+    s2.scale = -1;
+    assert_int_equal(zp_dataset_load(&s2, &ds, &err), ZP_ECONFIG);
+    assert_err_mentions(&err, "scale");
+    zp_err_clear(&err);
+    s2.scale = NAN;
+    assert_int_equal(zp_dataset_load(&s2, &ds, &err), ZP_ECONFIG);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -1102,7 +1274,8 @@ int main(void)
         cmocka_unit_test(test_crop_geometry),    cmocka_unit_test(test_preprocess_crop),
         cmocka_unit_test(test_resize_vs_pillow), cmocka_unit_test(test_npy),
         cmocka_unit_test(test_npy_errors),       cmocka_unit_test(test_image_folder),
-        cmocka_unit_test(test_imagenet_1k),
+        cmocka_unit_test(test_imagenet_1k),      cmocka_unit_test(test_subset_idx_images_npy),
+        cmocka_unit_test(test_scale_torchvision),
     };
     return ZP_RUN_TESTS(t);
 }
