@@ -158,6 +158,10 @@ enum zp_status zp_data_read_file(const char *path, uint8_t **buf, size_t *len, s
  * labels[] (malloc'd); at most `limit` rows when limit > 0. */
 enum zp_status zp_labels_csv_read(const char *path, int limit, char ***files, int32_t **labels,
                                   int64_t *n, struct zp_err *err);
+/* The same on text held in memory (NUL-terminated; split in place, so it is
+ * modified); path names it in messages. */
+enum zp_status zp_labels_csv_parse(char *text, const char *path, int limit, char ***files,
+                                   int32_t **labels, int64_t *n, struct zp_err *err);
 
 /* Per-format loaders behind zp_dataset_load (spec already checked). */
 enum zp_status zp_dataset_load_idx(const struct zp_dataset_spec *spec, struct zp_dataset *ds,

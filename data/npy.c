@@ -146,6 +146,12 @@ enum zp_status zp_npy_parse(const uint8_t *buf, size_t len, const char *name, st
     if (have < need)
         return zp_err_set(err, ZP_EFORMAT,
                           "%s: truncated .npy data: shape needs %zu bytes, file has %zu", name, need, have);
+    /* numpy itself would ignore extra bytes, but they mean the header's shape
+     * is not the array's (a wrong shape, or two arrays in one file). */
+    if (have > need)
+        return zp_err_set(err, ZP_EFORMAT,
+                          "%s: %zu bytes of trailing data after the %zu the .npy header's shape needs",
+                          name, have - need, need);
     npy->data = buf + head + hl;
     return ZP_OK;
 }

@@ -877,6 +877,7 @@ static void test_npy_errors(void **state)
         { "nodict.npy", "descr", "dict", 16 },
         { "badshape.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", "shape", 16 },
         { "rank3.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1, 2), }", "dims", 16 },
+        { "trail.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }", "8 bytes of trailing data after the 8", 16 },
     };
     struct zp_dataset ds;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
