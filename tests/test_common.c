@@ -15,6 +15,7 @@
 #include "common/choice.h"
 #include "common/file.h"
 #include "common/path.h"
+#include "common/shared_object.h"
 #include "common/strbuf.h"
 
 static char *tpath(const char *dir, const char *name)
@@ -313,6 +314,49 @@ static void test_atomic_full_disk(void **state)
     assert_int_equal(count_entries(d), 0); /* and no temporary */
 }
 
+/* ------------------------------------------------------- shared objects --- */
+
+static void test_shared_object_check(void **state)
+{
+    (void)state;
+    const char *d = zp_test_tmpdir("common_so");
+    struct zp_err err = {0};
+    /* A real shared object of this machine passes: the C library. */
+    char *out = NULL;
+    zp_test_sh(&out, "%s", "ldd /bin/sh | sed -n 's/.*=> \\(.*libc\\.so[^ ]*\\) .*/\\1/p' | head -1");
+    out[strcspn(out, "\n")] = '\0';
+    assert_true(out[0] == '/');
+    if (zp_shared_object_check(out, &err) != ZP_OK)
+        fail_msg("%s: %s", out, err.msg);
+    /* The same file cut to a third: dlopen would die of SIGBUS on it. */
+    size_t len = 0;
+    char *so = zp_test_read_file(out, &len);
+    assert_non_null(so);
+    const char *cut = tpath(d, "cut.so");
+    FILE *f = fopen(cut, "wb");
+    assert_int_equal(fwrite(so, 1, len / 3, f), len / 3);
+    fclose(f);
+    free(so);
+    free(out);
+    assert_int_equal(zp_shared_object_check(cut, &err), ZP_EFORMAT);
+    expect_msg(&err, "cut.so: truncated");
+    /* Text, an empty file, an executable that is not a shared object. */
+    zp_test_write_file(tpath(d, "text.so"), "not a shared object\n");
+    zp_err_clear(&err);
+    assert_int_equal(zp_shared_object_check(tpath(d, "text.so"), &err), ZP_EFORMAT);
+    expect_msg(&err, "text.so: not a shared object (starts 6e 6f 74 20, not an ELF file)");
+    zp_test_write_file(tpath(d, "empty.so"), "");
+    zp_err_clear(&err);
+    assert_int_equal(zp_shared_object_check(tpath(d, "empty.so"), &err), ZP_EFORMAT);
+    expect_msg(&err, "empty.so: not a shared object (0 bytes");
+    zp_err_clear(&err);
+    assert_int_equal(zp_shared_object_check(d, &err), ZP_EIO);
+    expect_msg(&err, "not a regular file (a directory)");
+    zp_err_clear(&err);
+    assert_int_equal(zp_shared_object_check(tpath(d, "missing.so"), &err), ZP_EIO);
+    expect_msg(&err, "missing.so: cannot open: ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_choices),
         cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_atomic_full_disk),
+        cmocka_unit_test(test_shared_object_check),
     };
     return ZP_RUN_TESTS(tests);
 }
