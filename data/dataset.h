@@ -176,6 +176,19 @@ enum zp_status zp_dataset_check_labels(struct zp_dataset *ds, const char *name, 
  * pixel itself when every std is 0 (no normalization). */
 float zp_dataset_normalize(const struct zp_dataset_spec *spec, int ch, float pixel);
 
+/* Exact codes of the 256 pixel values of channel ch under an affine quantizer
+ * (issue 17 item 8): codes[p] = clamp(round(x(p) / s) + zero_point, qmin, qmax)
+ * with x(p) the input the dataset gives pixel p (zp_dataset_normalize, scale,
+ * mean and std as exact numbers) and s = (hi - lo) / levels, the quotient and
+ * its half-to-even rounding evaluated in exact arithmetic, so an input that is
+ * a tie in exact arithmetic (u8/127.5 - 1 against s = 2/255) rounds as one. The
+ * caller quantizes an input as codes[ch][ds->src[i]] (spec.keep_source).
+ * ZP_EUNSUPPORTED when the constants exceed 128-bit exact arithmetic (the
+ * caller then keeps its float path); ZP_EINVAL for a bad quantizer. */
+enum zp_status zp_dataset_exact_codes(const struct zp_dataset_spec *spec, int ch, float lo, float hi,
+                                      int levels, int zero_point, int qmin, int qmax,
+                                      int32_t codes[256], struct zp_err *err);
+
 /* Loader helpers for spec.select: *n_out is the number of examples to load
  * from a file holding `avail` (limit applied here); errors name `name` and the
  * first out-of-range index. zp_dataset_row maps output example i to its file row. */

@@ -1265,6 +1265,68 @@ static void test_scale_torchvision(void **state)
     assert_int_equal(zp_dataset_load(&s2, &ds, &err), ZP_ECONFIG);
 }
 
+/* Issue 17 item 8: u8/127.5 - 1 against s = 2/255 is p - 127.5 in exact
+ * arithmetic, a tie for every pixel; half to even picks whichever of p - 128
+ * and p - 127 is even, so with zero point 128 the code is p for even p and
+ * p + 1 for odd p (255 clamps to 255). The same inputs written as torchvision
+ * would (scale 1/255, mean = std = 0.5) give the same codes. */
+static void test_exact_input_codes(void **state)
+{
+    (void)state;
+    struct zp_dataset_spec s = spec_default(ZP_DATA_IDX, "x", "y");
+    s.mean[0] = s.std[0] = 127.5f;
+    int32_t codes[256], codes2[256];
+    struct zp_err err = { 0 };
+    assert_int_equal(zp_dataset_exact_codes(&s, 0, -1.0f, 1.0f, 255, 128, 0, 255, codes, &err), ZP_OK);
+    for (int p = 0; p < 256; p++) {
+        int want = p % 2 == 0 ? p : p + 1;
+        if (want > 255)
+            want = 255;
+        if (codes[p] != want)
+            fail_msg("pixel %d: code %d, expected %d", p, codes[p], want);
+    }
+    struct zp_dataset_spec t = spec_default(ZP_DATA_IDX, "x", "y");
+    t.scale = 0.00392156862745098;
+    t.mean[0] = t.std[0] = 0.5f;
+    assert_int_equal(zp_dataset_exact_codes(&t, 0, -1.0f, 1.0f, 255, 128, 0, 255, codes2, &err), ZP_OK);
+    assert_memory_equal(codes, codes2, sizeof codes);
+    /* The float computation does not see these ties: it rounds some pixels
+     * the other way (which is why the table exists). */
+    float sf = 2.0f / 255.0f;
+    int differ = 0;
+    for (int p = 0; p < 256; p++) {
+        float x = zp_dataset_normalize(&s, 0, (float)p);
+        double q = rint((double)(x / sf)) + 128;
+        differ += (int)(q > 255 ? 255 : q) != codes[p];
+    }
+    print_message("exact input codes: float rounding differs on %d of 256 pixels\n", differ);
+    /* No normalization, s = 1 (range 0..255 over 255 levels): code = p. A
+     * symmetric signed quantizer over [-4, 4] with 8 levels of 1: the pixels
+     * clamp at 4 (qmax) with zero point 0. */
+    struct zp_dataset_spec u = spec_default(ZP_DATA_IDX, "x", "y");
+    assert_int_equal(zp_dataset_exact_codes(&u, 0, 0.0f, 255.0f, 255, 0, 0, 255, codes, &err), ZP_OK);
+    for (int p = 0; p < 256; p++)
+        assert_int_equal(codes[p], p);
+    assert_int_equal(zp_dataset_exact_codes(&u, 0, -4.0f, 4.0f, 8, 0, -4, 4, codes, &err), ZP_OK);
+    assert_int_equal(codes[0], 0);
+    assert_int_equal(codes[3], 3);
+    assert_int_equal(codes[200], 4);
+    /* A non-tie that float gets right too: mean 72.94, std 90 (Fashion-MNIST),
+     * s = 0.01: the exact code is the nearest integer of the real quotient. */
+    struct zp_dataset_spec f = spec_default(ZP_DATA_IDX, "x", "y");
+    f.mean[0] = 72.94f;
+    f.std[0] = 90.0f;
+    assert_int_equal(zp_dataset_exact_codes(&f, 0, -1.0f, 1.56f, 256, 100, -1000, 1000, codes, &err), ZP_OK);
+    for (int p = 0; p < 256; p += 17) {
+        long double x = ((long double)p - (long double)72.94f) / 90.0L;
+        long double q = x / (((long double)1.56f - (long double)-1.0f) / 256.0L);
+        /* long double is close enough away from ties */
+        assert_int_equal(codes[p], (int)llrintl(q) + 100);
+    }
+    /* Bad quantizers are refused. */
+    assert_int_equal(zp_dataset_exact_codes(&u, 0, 1.0f, 1.0f, 255, 0, 0, 255, codes, &err), ZP_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -1276,7 +1338,7 @@ int main(void)
         cmocka_unit_test(test_resize_vs_pillow), cmocka_unit_test(test_npy),
         cmocka_unit_test(test_npy_errors),       cmocka_unit_test(test_image_folder),
         cmocka_unit_test(test_imagenet_1k),      cmocka_unit_test(test_subset_idx_images_npy),
-        cmocka_unit_test(test_scale_torchvision),
+        cmocka_unit_test(test_scale_torchvision), cmocka_unit_test(test_exact_input_codes),
     };
     return ZP_RUN_TESTS(t);
 }
