@@ -15,12 +15,13 @@
 # Usage: tests/malformed/run.sh [HARNESS]      (default $ZP_HARNESS or bin/harness)
 #        ZP_MALFORMED_ONLY=PATTERN runs the cases whose name contains PATTERN.
 #        ZP_MALFORMED_KEEP=1 keeps the work folder (printed at the end).
+#        ZP_MALFORMED_TIMEOUT=S limits each run (default 30 s; a hang fails the case).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 harness=${1:-${ZP_HARNESS:-bin/harness}}
 case $harness in /*) ;; *) harness=$(pwd)/$harness ;; esac
 [ -x "$harness" ] || { echo "malformed: no harness at $harness (build it first)" >&2; exit 1; }
-tmo=${ZP_MALFORMED_TIMEOUT:-60}
+tmo=${ZP_MALFORMED_TIMEOUT:-30}
 W=$(mktemp -d "${TMPDIR:-/tmp}/zp-malformed-XXXXXX")
 cleanup() { [ -n "${ZP_MALFORMED_KEEP:-}" ] || rm -rf "$W"; }
 trap cleanup EXIT
