@@ -27,7 +27,8 @@ size_t zp_file_model_max_bytes(void);
  * caps the size (0: no cap); `what` ("model file", "image file") names the
  * limit in the error message and may be NULL. On error *buf is NULL and err
  * says which file and why: ZP_EIO (open, read, not a regular file), ZP_EFORMAT
- * (over the cap), ZP_ENOMEM. */
+ * (over the cap), ZP_ENOMEM. Files whose size fstat reports as 0 although
+ * they have content (procfs) read as empty: inputs are never such files. */
 enum zp_status zp_file_read(const char *path, size_t max_bytes, const char *what, char **buf,
                             size_t *len, struct zp_err *err);
 

@@ -22,6 +22,10 @@ static enum zp_status gunzip(const char *path, const uint8_t *src, size_t n, uin
     size_t cap = n >= 18 ? (size_t)src[n - 4] | (size_t)src[n - 3] << 8 | (size_t)src[n - 2] << 16 |
                                (size_t)src[n - 1] << 24
                          : 0;
+    /* A forged trailer must not make us allocate gigabytes up front: deflate
+     * cannot expand more than 1032:1. */
+    if (cap / 1032 > n)
+        cap = n * 1032;
     if (cap < n)
         cap = n;
     if (cap < 4096)
