@@ -118,7 +118,14 @@ def case(name, files, make_cfg, expect=None, raw_config=None):
         write(cfg_path, json.dumps(make_cfg(d, paths), indent=1))
         exp = expect(paths) if callable(expect) else (expect or first)
     write(os.path.join(d, "expect"), exp + "\n")
+    write(os.path.join(d, "exit"), "%d\n" % exit_code(name))
     cases.append(name)
+
+
+def exit_code(name):
+    """README: 2 for a usage or config error (a bad config, a plugin path that
+    is not a shared object: issue 17 item 7), 1 for a bad model or data file."""
+    return 2 if name.startswith("config_") or name.startswith("plugin_") else 1
 
 
 os.makedirs(os.path.join(OUT, "control"), exist_ok=True)
@@ -189,11 +196,13 @@ for name, kind in (("config_is_directory", "DIR"), ("config_is_fifo", "FIFO"),
         os.mkfifo(p)
     write(os.path.join(d, "config_path"), p + "\n")
     write(os.path.join(d, "expect"), p + "\n")
+    write(os.path.join(d, "exit"), "2\n")
     cases.append(name)
 d = os.path.join(OUT, "cases", "%03d_%s" % (len(cases) + 1, "config_dev_zero"))
 os.makedirs(d, exist_ok=True)
 write(os.path.join(d, "config_path"), "/dev/zero\n")
 write(os.path.join(d, "expect"), "/dev/zero\n")
+write(os.path.join(d, "exit"), "2\n")
 cases.append("config_dev_zero")
 
 

@@ -2,7 +2,9 @@
 # The malformed-input catalogue (issue 17): generates every case with
 # make_cases.py (configs, ONNX files, IDX, JPEG/PNG images, labels CSVs, .npy,
 # plugins), runs `harness run` on each and checks that
-#   1. the exit code is non-zero and not a crash or a timeout (signal, >= 124),
+#   1. the exit code is the documented one (the case's `exit`: 2 for a config
+#      or plugin error, 1 for a bad model or data file), never a crash or a
+#      timeout (signal, >= 124),
 #   2. the error message names the bad file (the case's `expect` text),
 #   3. no sanitizer report appears (AddressSanitizer, LeakSanitizer, UBSan),
 #   4. --out is exactly as it was, for three kinds of --out:
@@ -64,6 +66,7 @@ for d in "$W"/cases/*/; do
   cfg="$d/config.json"
   [ -f "$d/config_path" ] && cfg=$(cat "$d/config_path")
   expect=$(cat "$d/expect")
+  want_rc=$(cat "$d/exit")
   why=""
   for kind in new empty force; do
     out="$d/out_$kind"; flags=""
@@ -76,7 +79,8 @@ for d in "$W"/cases/*/; do
     run "$cfg" "$out" "$d/log_$kind" $flags; rc=$?
     after=$(snapshot "$out")
     if [ $rc -eq 0 ]; then why="$why; $kind: exit 0"
-    elif [ $rc -ge 124 ]; then why="$why; $kind: exit $rc (crash, signal or timeout after ${tmo}s)"; fi
+    elif [ $rc -ge 124 ]; then why="$why; $kind: exit $rc (crash, signal or timeout after ${tmo}s)"
+    elif [ $rc -ne "$want_rc" ]; then why="$why; $kind: exit $rc, documented $want_rc"; fi
     if grep -q 'AddressSanitizer\|LeakSanitizer\|runtime error:\|UndefinedBehaviorSanitizer' "$d/log_$kind"; then
       why="$why; $kind: sanitizer report"
     fi
