@@ -202,6 +202,36 @@ enum zp_status zp_dataset_count(const struct zp_dataset_spec *spec, int64_t *n, 
     return ZP_OK;
 }
 
+enum zp_status zp_dataset_probe(const struct zp_dataset_spec *spec, int64_t *n, int64_t shape[3],
+                                struct zp_err *err)
+{
+    *n = 0;
+    shape[0] = shape[1] = shape[2] = 0;
+    int64_t count = 0;
+    enum zp_status st = zp_dataset_count(spec, &count, err);
+    if (st != ZP_OK)
+        return st;
+    if (spec->format == ZP_DATA_IMAGES && (st = zp_images_check_files(spec, err)) != ZP_OK)
+        return st;
+    /* Loading example 0 runs every check of a full load on the files and
+     * headers (and decodes that one example) at the cost of one example. */
+    struct zp_dataset_spec one = *spec;
+    const int64_t first = 0;
+    one.select = &first;
+    one.n_select = 1;
+    one.keep_source = 0;
+    struct zp_dataset ds;
+    st = zp_dataset_load(&one, &ds, err);
+    if (st != ZP_OK)
+        return st;
+    shape[0] = ds.c;
+    shape[1] = ds.h;
+    shape[2] = ds.w;
+    *n = count;
+    zp_dataset_free(&ds);
+    return ZP_OK;
+}
+
 void zp_dataset_free(struct zp_dataset *ds)
 {
     if (!ds)

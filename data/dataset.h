@@ -80,6 +80,17 @@ void zp_dataset_free(struct zp_dataset *ds);
  * caller needs to draw a subset before decoding anything. */
 enum zp_status zp_dataset_count(const struct zp_dataset_spec *spec, int64_t *n, struct zp_err *err);
 
+/* Checks a dataset before anything is written (issue 17 item 1): the labels
+ * file, every file and header a full load reads (for an image folder: that each
+ * listed file is a regular file), and decodes example 0; *n and shape (c, h, w)
+ * are what zp_dataset_load would return. Image files other than the first are
+ * not decoded: a corrupt one is still found only by the load. */
+enum zp_status zp_dataset_probe(const struct zp_dataset_spec *spec, int64_t *n, int64_t shape[3],
+                                struct zp_err *err);
+/* The image-folder part of the probe: every file the labels CSV lists (after
+ * limit) is a regular file; errors name the CSV row. */
+enum zp_status zp_images_check_files(const struct zp_dataset_spec *spec, struct zp_err *err);
+
 /* The 256 input values of 8-bit pixels for one channel: lut[p] ==
  * zp_dataset_normalize(spec, ch, p). */
 void zp_dataset_pixel_lut(const struct zp_dataset_spec *spec, int ch, float lut[256]);

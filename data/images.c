@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/file.h"
 #include "common/mem.h"
 
 static char *join_path(const char *dir, const char *file)
@@ -117,6 +118,28 @@ enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct
                         (long long)zp_dataset_row(spec, bad) + 1, spec->labels);
 out_free:
     for (int64_t i = 0; i < rows; i++)
+        free(files[i]);
+    free(files);
+    free(labels);
+    return st;
+}
+
+enum zp_status zp_images_check_files(const struct zp_dataset_spec *spec, struct zp_err *err)
+{
+    char **files = NULL;
+    int32_t *labels = NULL;
+    int64_t n = 0;
+    enum zp_status st = zp_labels_csv_read(spec->labels, spec->limit, &files, &labels, &n, err);
+    if (st != ZP_OK)
+        return st;
+    for (int64_t i = 0; i < n && st == ZP_OK; i++) {
+        char *path = join_path(spec->images, files[i]);
+        st = path ? zp_file_check_regular(path, NULL, err) : zp_err_set(err, ZP_ENOMEM, "out of memory");
+        if (st != ZP_OK)
+            zp_err_prefix(err, "%s: row %lld", spec->labels, (long long)i + 1);
+        free(path);
+    }
+    for (int64_t i = 0; i < n; i++)
         free(files[i]);
     free(files);
     free(labels);

@@ -1161,6 +1161,13 @@ static void test_subset_idx_images_npy(void **state)
     }
     s.scale = 1.0 / 255.0;
     expect_subset_matches(s, sel, 5);
+    int64_t pn = 0, pshape[3];
+    struct zp_err perr = { 0 };
+    assert_int_equal(zp_dataset_probe(&s, &pn, pshape, &perr), ZP_OK);
+    assert_int_equal(pn, N);
+    assert_int_equal(pshape[0], 3);
+    assert_int_equal(pshape[1], 4);
+    assert_int_equal(pshape[2], 4);
     s.limit = 8; /* indices count after limit: 8 is now out of range */
     struct zp_dataset ds;
     struct zp_err err = { 0 };
@@ -1201,6 +1208,21 @@ static void test_subset_idx_images_npy(void **state)
     int64_t count = 0;
     assert_int_equal(zp_dataset_count(&s, &count, &err), ZP_OK);
     assert_int_equal(count, 3);
+    /* The probe finds the missing file (CSV row 2) without decoding anything
+     * but example 0; with the file present it gives the load's shape. */
+    int64_t shape[3];
+    s.select = NULL;
+    s.n_select = 0;
+    assert_int_equal(zp_dataset_probe(&s, &count, shape, &err), ZP_EIO);
+    assert_err_mentions(&err, "gone.csv: row 2: ");
+    assert_err_mentions(&err, "not_here.png: cannot open: No such file or directory");
+    zp_err_clear(&err);
+    s.labels = tpath(dir, "labels.csv");
+    assert_int_equal(zp_dataset_probe(&s, &count, shape, &err), ZP_OK);
+    assert_int_equal(count, 3);
+    assert_int_equal(shape[0], 3);
+    assert_int_equal(shape[1], 3);
+    assert_int_equal(shape[2], 3);
 
     /* u1 .npy keeps its source; f4 .npy has none. */
     uint8_t xu[4 * 2 * 2];
