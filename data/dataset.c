@@ -2,6 +2,7 @@
  * checks and cleanup common to every format (labels, free). */
 #include "data/dataset.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,9 @@ static enum zp_status check_spec(const struct zp_dataset_spec *spec, struct zp_e
     if (spec->crop_recipe != ZP_CROP_TORCHVISION && spec->crop_recipe != ZP_CROP_ROUND_FLOOR)
         return zp_err_set(err, ZP_ECONFIG, "dataset (%s): crop_recipe: unknown value %d", fmt,
                           (int)spec->crop_recipe);
+    if (!(spec->scale >= 0.0 && spec->scale <= 1e30))
+        return zp_err_set(err, ZP_ECONFIG, "dataset (%s): scale: expected a finite number > 0, got %g",
+                          fmt, spec->scale);
     if (spec->limit < 0)
         return zp_err_set(err, ZP_ECONFIG, "dataset (%s): limit: expected >= 0, got %d", fmt,
                           spec->limit);
@@ -76,11 +80,52 @@ static enum zp_status check_spec(const struct zp_dataset_spec *spec, struct zp_e
     return ZP_OK;
 }
 
+/* The integer N when 1/scale is one (scale = 1/N), else 0. */
+static double scale_divisor(double scale)
+{
+    if (!(scale > 0.0) || scale >= 1.0)
+        return 0.0;
+    double inv = 1.0 / scale, n = floor(inv + 0.5);
+    return fabs(inv - n) <= 1e-9 * n ? n : 0.0;
+}
+
 float zp_dataset_normalize(const struct zp_dataset_spec *spec, int ch, float pixel)
 {
+    /* Every step is one float operation, as in torchvision (float32 tensors):
+     * fl(fl(fl(p / 255) - mean) / std). */
+    if (spec->scale != 0.0 && spec->scale != 1.0) {
+        double n = scale_divisor(spec->scale);
+        pixel = n > 0.0 ? pixel / (float)n : pixel * (float)spec->scale;
+    }
     if (spec->std[ch] == 0.0f)
         return pixel;
     return (pixel - spec->mean[ch]) / spec->std[ch];
+}
+
+void zp_dataset_pixel_lut(const struct zp_dataset_spec *spec, int ch, float lut[256])
+{
+    for (int v = 0; v < 256; v++)
+        lut[v] = zp_dataset_normalize(spec, ch, (float)v);
+}
+
+enum zp_status zp_dataset_rows(const struct zp_dataset_spec *spec, int64_t avail, const char *name,
+                               int64_t *n_out, struct zp_err *err)
+{
+    if (spec->limit > 0 && spec->limit < avail)
+        avail = spec->limit;
+    *n_out = avail;
+    if (spec->n_select <= 0)
+        return ZP_OK;
+    if (!spec->select)
+        return zp_err_set(err, ZP_EINVAL, "%s: %lld examples selected but no index list", name,
+                          (long long)spec->n_select);
+    for (int64_t i = 0; i < spec->n_select; i++)
+        if (spec->select[i] < 0 || spec->select[i] >= avail)
+            return zp_err_set(err, ZP_EINVAL, "%s: selected example %lld is index %lld, the file has "
+                              "%lld examples (after limit)", name, (long long)i,
+                              (long long)spec->select[i], (long long)avail);
+    *n_out = spec->n_select;
+    return ZP_OK;
 }
 
 enum zp_status zp_dataset_check_labels(struct zp_dataset *ds, const char *name, struct zp_err *err)
@@ -119,11 +164,80 @@ enum zp_status zp_dataset_load(const struct zp_dataset_spec *spec, struct zp_dat
     return st;
 }
 
+enum zp_status zp_dataset_count(const struct zp_dataset_spec *spec, int64_t *n, struct zp_err *err)
+{
+    *n = 0;
+    if (!spec)
+        return zp_err_set(err, ZP_EINVAL, "dataset: no spec given");
+    enum zp_status st = check_spec(spec, err);
+    if (st != ZP_OK)
+        return st;
+    int64_t avail = 0;
+    if (spec->format == ZP_DATA_IMAGES) {
+        char **files = NULL;
+        int32_t *labels = NULL;
+        st = zp_labels_csv_read(spec->labels, spec->limit, &files, &labels, &avail, err);
+        for (int64_t i = 0; st == ZP_OK && i < avail; i++)
+            free(files[i]);
+        free(files);
+        free(labels);
+    } else {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        st = zp_data_read_file(spec->labels, &buf, &len, err);
+        if (st == ZP_OK && spec->format == ZP_DATA_IDX) {
+            struct zp_idx lb;
+            st = zp_idx_parse(buf, len, spec->labels, &lb, err);
+            avail = lb.dims[0];
+        } else if (st == ZP_OK) {
+            struct zp_npy la;
+            st = zp_npy_parse(buf, len, spec->labels, &la, err);
+            avail = la.ndim >= 1 ? la.dims[0] : 0;
+        }
+        free(buf);
+    }
+    if (st != ZP_OK)
+        return st;
+    *n = spec->limit > 0 && spec->limit < avail ? spec->limit : avail;
+    return ZP_OK;
+}
+
+enum zp_status zp_dataset_probe(const struct zp_dataset_spec *spec, int64_t *n, int64_t shape[3],
+                                struct zp_err *err)
+{
+    *n = 0;
+    shape[0] = shape[1] = shape[2] = 0;
+    int64_t count = 0;
+    enum zp_status st = zp_dataset_count(spec, &count, err);
+    if (st != ZP_OK)
+        return st;
+    if (spec->format == ZP_DATA_IMAGES && (st = zp_images_check_files(spec, err)) != ZP_OK)
+        return st;
+    /* Loading example 0 runs every check of a full load on the files and
+     * headers (and decodes that one example) at the cost of one example. */
+    struct zp_dataset_spec one = *spec;
+    const int64_t first = 0;
+    one.select = &first;
+    one.n_select = 1;
+    one.keep_source = 0;
+    struct zp_dataset ds;
+    st = zp_dataset_load(&one, &ds, err);
+    if (st != ZP_OK)
+        return st;
+    shape[0] = ds.c;
+    shape[1] = ds.h;
+    shape[2] = ds.w;
+    *n = count;
+    zp_dataset_free(&ds);
+    return ZP_OK;
+}
+
 void zp_dataset_free(struct zp_dataset *ds)
 {
     if (!ds)
         return;
     zp_free(ds->x);
     zp_free(ds->labels);
+    zp_free(ds->src);
     memset(ds, 0, sizeof *ds);
 }

@@ -35,11 +35,26 @@ struct zp_dataset_spec {
     int size;            /* output height = width (e.g. 224); 0 keeps the file's size
                             (image folders: the first image's; all must match) */
     enum zp_resize_mode resize_mode;
+    double scale;        /* applied before mean and std: x = (pixel * scale - mean) / std;
+                            0 means 1. When 1/scale is an integer N (within 1e-9, e.g.
+                            scale = 1/255 given as 0.00392156862745098) the pixel is divided
+                            by N in float instead, exactly torchvision's ToTensor (div(255))
+                            followed by Normalize: (pixel/255 - mean)/std bit for bit */
     float mean[3], std[3]; /* x = (pixel - mean) / std per channel, pixel in 0..255
                               (ImageNet MobileNet: mean = std = 127.5); every std 0
                               means no normalization (npy floats as stored). npy
                               [N, K] or C != 3 uses mean[0] / std[0] throughout */
     int limit;           /* load at most this many (0: all), taken in file order */
+    const int64_t *select; /* when n_select > 0, load only these examples, in this order
+                              (0-based indices into the file order after `limit`; repeats
+                              allowed; borrowed). Each is decoded exactly as a full load
+                              decodes it, so example i of the subset equals example
+                              select[i] of the full dataset bit for bit: a calibration
+                              subset of 1000 images no longer decodes all 60,000. */
+    int64_t n_select;
+    int keep_source;     /* also return the 8-bit value every input came from (ds->src),
+                            for exact quantization from the integer source (issue 17
+                            item 8); only IDX, image folders and u1 .npy have one */
     enum zp_crop_recipe crop_recipe; /* CROP geometry; 0 = torchvision */
 };
 
@@ -48,13 +63,37 @@ struct zp_dataset {
     int64_t c, h, w;     /* per-example shape (h = w = 1 for flat data) */
     float *x;            /* n * c * h * w, NCHW; owned */
     int32_t *labels;     /* n; owned */
-    int32_t n_classes;   /* 1 + largest label */
+    int32_t n_classes;   /* 1 + largest label (of the examples loaded) */
+    uint8_t *src;        /* with spec.keep_source: n * c * h * w bytes, src[i] is the pixel
+                            (after resize and crop, before scale / mean / std) that x[i]
+                            was computed from, so x[i] == zp_dataset_normalize(spec, channel,
+                            src[i]); NULL for float data. Owned. */
 };
 
 /* Loads a dataset; errors name the file and the record at fault. */
 enum zp_status zp_dataset_load(const struct zp_dataset_spec *spec, struct zp_dataset *ds,
                                struct zp_err *err);
 void zp_dataset_free(struct zp_dataset *ds);
+
+/* The number of examples zp_dataset_load would return (limit applied, select
+ * ignored), read from the labels file alone (and the IDX images header): what a
+ * caller needs to draw a subset before decoding anything. */
+enum zp_status zp_dataset_count(const struct zp_dataset_spec *spec, int64_t *n, struct zp_err *err);
+
+/* Checks a dataset before anything is written (issue 17 item 1): the labels
+ * file, every file and header a full load reads (for an image folder: that each
+ * listed file is a regular file), and decodes example 0; *n and shape (c, h, w)
+ * are what zp_dataset_load would return. Image files other than the first are
+ * not decoded: a corrupt one is still found only by the load. */
+enum zp_status zp_dataset_probe(const struct zp_dataset_spec *spec, int64_t *n, int64_t shape[3],
+                                struct zp_err *err);
+/* The image-folder part of the probe: every file the labels CSV lists (after
+ * limit) is a regular file; errors name the CSV row. */
+enum zp_status zp_images_check_files(const struct zp_dataset_spec *spec, struct zp_err *err);
+
+/* The 256 input values of 8-bit pixels for one channel: lut[p] ==
+ * zp_dataset_normalize(spec, ch, p). */
+void zp_dataset_pixel_lut(const struct zp_dataset_spec *spec, int ch, float lut[256]);
 
 /* ---- Lower-level pieces: the loaders' building blocks, public so that tests,
  * fuzzers and tools can check each step on its own. ---- */
@@ -130,6 +169,10 @@ enum zp_status zp_data_read_file(const char *path, uint8_t **buf, size_t *len, s
  * labels[] (malloc'd); at most `limit` rows when limit > 0. */
 enum zp_status zp_labels_csv_read(const char *path, int limit, char ***files, int32_t **labels,
                                   int64_t *n, struct zp_err *err);
+/* The same on text held in memory (NUL-terminated; split in place, so it is
+ * modified); path names it in messages. */
+enum zp_status zp_labels_csv_parse(char *text, const char *path, int limit, char ***files,
+                                   int32_t **labels, int64_t *n, struct zp_err *err);
 
 /* Per-format loaders behind zp_dataset_load (spec already checked). */
 enum zp_status zp_dataset_load_idx(const struct zp_dataset_spec *spec, struct zp_dataset *ds,
@@ -140,8 +183,37 @@ enum zp_status zp_dataset_load_npy(const struct zp_dataset_spec *spec, struct zp
                                    struct zp_err *err);
 /* Checks labels (0 <= label < 2^20) and sets n_classes; errors name `name`. */
 enum zp_status zp_dataset_check_labels(struct zp_dataset *ds, const char *name, struct zp_err *err);
-/* (pixel - mean[ch]) / std[ch], or pixel itself when every std is 0 (no normalization). */
+/* (pixel * scale - mean[ch]) / std[ch] in float (see spec.scale), or the scaled
+ * pixel itself when every std is 0 (no normalization). */
 float zp_dataset_normalize(const struct zp_dataset_spec *spec, int ch, float pixel);
+
+/* Exact codes of the 256 pixel values of channel ch under an affine quantizer
+ * (issue 17 item 8): codes[p] = clamp(round(x(p) / s) + zero_point, qmin, qmax)
+ * with x(p) the input the dataset gives pixel p (zp_dataset_normalize, scale,
+ * mean and std as exact numbers) and s = (hi - lo) / levels, the quotient and
+ * its half-to-even rounding evaluated in exact arithmetic, so an input that is
+ * a tie in exact arithmetic (u8/127.5 - 1 against s = 2/255) rounds as one. The
+ * caller quantizes an input as codes[ch][ds->src[i]] (spec.keep_source).
+ * ZP_EUNSUPPORTED when the constants exceed 128-bit exact arithmetic (the
+ * caller then keeps its float path); ZP_EINVAL for a bad quantizer. */
+enum zp_status zp_dataset_exact_codes(const struct zp_dataset_spec *spec, int ch, float lo, float hi,
+                                      int levels, int zero_point, int qmin, int qmax,
+                                      int32_t codes[256], struct zp_err *err);
+
+/* Loader helpers for spec.select: *n_out is the number of examples to load
+ * from a file holding `avail` (limit applied here); errors name `name` and the
+ * first out-of-range index. zp_dataset_row maps output example i to its file row. */
+enum zp_status zp_dataset_rows(const struct zp_dataset_spec *spec, int64_t avail, const char *name,
+                               int64_t *n_out, struct zp_err *err);
+static inline int64_t zp_dataset_row(const struct zp_dataset_spec *spec, int64_t i)
+{
+    return spec->n_select > 0 ? spec->select[i] : i;
+}
+/* zp_image_preprocess that also writes each output's source pixel to src_out
+ * (same layout as out) when src_out is non-NULL. */
+enum zp_status zp_image_preprocess_src(const struct zp_image *in, const struct zp_dataset_spec *spec,
+                                       int out_h, int out_w, float *out, uint8_t *src_out,
+                                       const char *name, struct zp_err *err);
 
 /* Size of one example in floats. */
 static inline size_t zp_dataset_example_size(const struct zp_dataset *ds)

@@ -5,7 +5,6 @@
  * file unwinds into a clean error naming the file. */
 #include "data/dataset.h"
 
-#include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +14,15 @@
 #include <jerror.h>
 #include <png.h>
 
+#include "common/file.h"
 #include "common/mem.h"
 
 /* Larger images are rejected, as Pillow's DecompressionBombError does (twice
  * its MAX_IMAGE_PIXELS): a 158-byte progressive JPEG can declare 195 Mpixels. */
+/* Image files above 1 GiB are refused before reading: no JPEG or PNG within
+ * the pixel limit below needs that much. */
+#define ZP_IMAGE_MAX_FILE ((size_t)1 << 30)
+
 #define ZP_IMAGE_MAX_PIXELS ((int64_t)2 * (1024 * 1024 * 1024 / 4 / 3))
 
 static enum zp_status check_dims(const char *name, int64_t w, int64_t h, struct zp_err *err)
@@ -332,34 +336,12 @@ enum zp_status zp_image_decode_file(const char *path, int channels, struct zp_im
                                     struct zp_err *err)
 {
     memset(img, 0, sizeof *img);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return zp_err_set(err, ZP_EIO, "%s: cannot open: %s", path, strerror(errno));
-    enum zp_status st = ZP_OK;
-    uint8_t *buf = NULL;
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        n = ftell(f);
-    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        st = zp_err_set(err, ZP_EIO, "%s: cannot read: %s", path, strerror(errno));
-        goto out_close;
-    }
-    if (n > (long)1 << 30) {
-        st = zp_err_set(err, ZP_EFORMAT, "%s: %ld bytes: larger than the 1 GiB image file limit", path, n);
-        goto out_close;
-    }
-    buf = malloc((size_t)n + 1);
-    if (!buf) {
-        st = zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
-        goto out_close;
-    }
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        st = zp_err_set(err, ZP_EIO, "%s: short read", path);
-        goto out_close;
-    }
-    st = zp_image_decode_mem(buf, (size_t)n, path, channels, img, err);
-out_close:
+    char *buf = NULL;
+    size_t n = 0;
+    enum zp_status st = zp_file_read(path, ZP_IMAGE_MAX_FILE, "image file", &buf, &n, err);
+    if (st != ZP_OK)
+        return st;
+    st = zp_image_decode_mem((const uint8_t *)buf, n, path, channels, img, err);
     free(buf);
-    fclose(f);
     return st;
 }

@@ -108,9 +108,10 @@ enum zp_status zp_dataset_load_idx(const struct zp_dataset_spec *spec, struct zp
                         (long long)lb.dims[0], spec->images, (long long)im.dims[0]);
         goto out;
     }
-    int64_t n = im.dims[0];
-    if (spec->limit > 0 && spec->limit < n)
-        n = spec->limit;
+    int64_t n = 0;
+    st = zp_dataset_rows(spec, im.dims[0], spec->images, &n, err);
+    if (st != ZP_OK)
+        goto out;
     int ih = (int)im.dims[1], iw = (int)im.dims[2];
     int oh = ih, ow = iw;
     if (spec->size > 0 && spec->resize_mode != ZP_RESIZE_NONE)
@@ -124,7 +125,9 @@ enum zp_status zp_dataset_load_idx(const struct zp_dataset_spec *spec, struct zp
     size_t ex = (size_t)c * (size_t)oh * (size_t)ow;
     ds->x = zp_alloc((size_t)n * ex * sizeof(float));
     ds->labels = zp_alloc((size_t)n * sizeof(int32_t));
-    if (!ds->x || !ds->labels) {
+    if (spec->keep_source)
+        ds->src = zp_alloc((size_t)n * ex);
+    if (!ds->x || !ds->labels || (spec->keep_source && !ds->src)) {
         st = zp_err_set(err, ZP_ENOMEM, "%s: out of memory for %lld examples", spec->images, (long long)n);
         goto out;
     }
@@ -133,7 +136,7 @@ enum zp_status zp_dataset_load_idx(const struct zp_dataset_spec *spec, struct zp
     ds->h = oh;
     ds->w = ow;
     for (int64_t i = 0; i < n; i++)
-        ds->labels[i] = lb.data[i];
+        ds->labels[i] = lb.data[zp_dataset_row(spec, i)];
     st = zp_dataset_check_labels(ds, spec->labels, err);
     if (st != ZP_OK)
         goto out;
@@ -142,23 +145,30 @@ enum zp_status zp_dataset_load_idx(const struct zp_dataset_spec *spec, struct zp
     int short_side = ih < iw ? ih : iw;
     int crop_resamples = spec->resize_mode == ZP_RESIZE_CROP && spec->resize > 0 &&
                          spec->resize != short_side;
+    size_t plane = (size_t)ih * (size_t)iw;
     if (oh == ih && ow == iw && !crop_resamples) {
         /* The common case: no resize, the grey pixel replicated into each channel. */
-        size_t plane = (size_t)ih * (size_t)iw;
+        float lut[3][256];
+        for (int ch = 0; ch < c; ch++)
+            zp_dataset_pixel_lut(spec, ch, lut[ch]);
         for (int64_t i = 0; i < n; i++) {
-            const uint8_t *src = im.data + (size_t)i * plane;
+            const uint8_t *px = im.data + (size_t)zp_dataset_row(spec, i) * plane;
             float *dst = ds->x + (size_t)i * ex;
             for (int ch = 0; ch < c; ch++)
                 for (size_t k = 0; k < plane; k++)
-                    dst[(size_t)ch * plane + k] = zp_dataset_normalize(spec, ch, src[k]);
+                    dst[(size_t)ch * plane + k] = lut[ch][px[k]];
+            for (int ch = 0; ds->src && ch < c; ch++)
+                memcpy(ds->src + (size_t)i * ex + (size_t)ch * plane, px, plane);
         }
     } else {
         for (int64_t i = 0; i < n && st == ZP_OK; i++) {
+            int64_t row = zp_dataset_row(spec, i);
             struct zp_image g = { .w = iw, .h = ih, .c = 1,
-                                  .px = (uint8_t *)(uintptr_t)(im.data + (size_t)i * ih * iw) };
+                                  .px = (uint8_t *)(uintptr_t)(im.data + (size_t)row * plane) };
             char what[64];
-            snprintf(what, sizeof what, "image %lld", (long long)i);
-            st = zp_image_preprocess(&g, spec, oh, ow, ds->x + (size_t)i * ex, what, err);
+            snprintf(what, sizeof what, "image %lld", (long long)row);
+            st = zp_image_preprocess_src(&g, spec, oh, ow, ds->x + (size_t)i * ex,
+                                         ds->src ? ds->src + (size_t)i * ex : NULL, what, err);
         }
         if (st != ZP_OK)
             zp_err_prefix(err, "%s", spec->images);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/file.h"
 #include "common/mem.h"
 
 static char *join_path(const char *dir, const char *file)
@@ -30,7 +31,7 @@ static char *join_path(const char *dir, const char *file)
 }
 
 static enum zp_status load_one(const struct zp_dataset_spec *spec, const char *file, int oh, int ow,
-                               float *dst, struct zp_err *err)
+                               float *dst, uint8_t *src, struct zp_err *err)
 {
     char *path = join_path(spec->images, file);
     if (!path)
@@ -38,7 +39,7 @@ static enum zp_status load_one(const struct zp_dataset_spec *spec, const char *f
     struct zp_image img;
     enum zp_status st = zp_image_decode_file(path, spec->channels, &img, err);
     if (st == ZP_OK)
-        st = zp_image_preprocess(&img, spec, oh, ow, dst, path, err);
+        st = zp_image_preprocess_src(&img, spec, oh, ow, dst, src, path, err);
     zp_image_free(&img);
     free(path);
     return st;
@@ -49,13 +50,17 @@ enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct
 {
     char **files = NULL;
     int32_t *labels = NULL;
-    int64_t n = 0;
-    enum zp_status st = zp_labels_csv_read(spec->labels, spec->limit, &files, &labels, &n, err);
+    int64_t rows = 0, n = 0;
+    enum zp_status st = zp_labels_csv_read(spec->labels, spec->limit, &files, &labels, &rows, err);
     if (st != ZP_OK)
         return st;
+    st = zp_dataset_rows(spec, rows, spec->labels, &n, err);
+    if (st != ZP_OK)
+        goto out_free;
     int oh = spec->size, ow = spec->size;
     if (oh == 0) {
-        /* size 0 keeps the file's size: the first image sets it for all. */
+        /* size 0 keeps the file's size: the first image (of the file, so that a
+         * subset has the shape of the full set) sets it for all. */
         char *path = join_path(spec->images, files[0]);
         struct zp_image img;
         st = path ? zp_image_decode_file(path, spec->channels, &img, err)
@@ -70,7 +75,9 @@ enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct
     size_t ex = (size_t)spec->channels * oh * ow;
     ds->x = zp_alloc((size_t)n * ex * sizeof(float));
     ds->labels = zp_alloc((size_t)n * sizeof(int32_t));
-    if (!ds->x || !ds->labels) {
+    if (spec->keep_source)
+        ds->src = zp_alloc((size_t)n * ex);
+    if (!ds->x || !ds->labels || (spec->keep_source && !ds->src)) {
         st = zp_err_set(err, ZP_ENOMEM, "%s: out of memory for %lld images of %dx%d", spec->labels,
                         (long long)n, ow, oh);
         goto out_free;
@@ -79,7 +86,8 @@ enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct
     ds->c = spec->channels;
     ds->h = oh;
     ds->w = ow;
-    memcpy(ds->labels, labels, (size_t)n * sizeof(int32_t));
+    for (int64_t i = 0; i < n; i++)
+        ds->labels[i] = labels[zp_dataset_row(spec, i)];
     st = zp_dataset_check_labels(ds, spec->labels, err);
     if (st != ZP_OK)
         goto out_free;
@@ -95,7 +103,8 @@ enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct
         if (i > cur)
             continue;
         struct zp_err e = { 0 };
-        if (load_one(spec, files[i], oh, ow, ds->x + (size_t)i * ex, &e) != ZP_OK) {
+        if (load_one(spec, files[zp_dataset_row(spec, i)], oh, ow, ds->x + (size_t)i * ex,
+                     ds->src ? ds->src + (size_t)i * ex : NULL, &e) != ZP_OK) {
             #pragma omp critical(zp_images_err)
             if (i < bad) {
                 #pragma omp atomic write
@@ -105,9 +114,31 @@ enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct
         }
     }
     if (bad < n)
-        st = zp_err_set(err, first.status, "%s (row %lld of %s)", first.msg, (long long)bad + 1,
-                        spec->labels);
+        st = zp_err_set(err, first.status, "%s (row %lld of %s)", first.msg,
+                        (long long)zp_dataset_row(spec, bad) + 1, spec->labels);
 out_free:
+    for (int64_t i = 0; i < rows; i++)
+        free(files[i]);
+    free(files);
+    free(labels);
+    return st;
+}
+
+enum zp_status zp_images_check_files(const struct zp_dataset_spec *spec, struct zp_err *err)
+{
+    char **files = NULL;
+    int32_t *labels = NULL;
+    int64_t n = 0;
+    enum zp_status st = zp_labels_csv_read(spec->labels, spec->limit, &files, &labels, &n, err);
+    if (st != ZP_OK)
+        return st;
+    for (int64_t i = 0; i < n && st == ZP_OK; i++) {
+        char *path = join_path(spec->images, files[i]);
+        st = path ? zp_file_check_regular(path, NULL, err) : zp_err_set(err, ZP_ENOMEM, "out of memory");
+        if (st != ZP_OK)
+            zp_err_prefix(err, "%s: row %lld", spec->labels, (long long)i + 1);
+        free(path);
+    }
     for (int64_t i = 0; i < n; i++)
         free(files[i]);
     free(files);

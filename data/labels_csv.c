@@ -50,27 +50,13 @@ static int split_csv(char *line, char **fields, int max)
     return n;
 }
 
-enum zp_status zp_labels_csv_read(const char *path, int limit, char ***files, int32_t **labels,
-                                  int64_t *n, struct zp_err *err)
+enum zp_status zp_labels_csv_parse(char *text, const char *path, int limit, char ***files,
+                                   int32_t **labels, int64_t *n, struct zp_err *err)
 {
     *files = NULL;
     *labels = NULL;
     *n = 0;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    enum zp_status st = zp_data_read_file(path, &buf, &len, err);
-    if (st != ZP_OK)
-        return st;
-    char *text = realloc(buf, len + 1);
-    if (!text) {
-        free(buf);
-        return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
-    }
-    text[len] = '\0';
-    if (strlen(text) != len) {
-        free(text);
-        return zp_err_set(err, ZP_EFORMAT, "%s: a NUL byte in the text: not a CSV file", path);
-    }
+    enum zp_status st = ZP_OK;
     size_t cap = 0;
     char **f = NULL;
     int32_t *l = NULL;
@@ -162,7 +148,6 @@ enum zp_status zp_labels_csv_read(const char *path, int limit, char ***files, in
         st = zp_err_set(err, ZP_EFORMAT, "%s: no rows after the header", path);
         goto out_free;
     }
-    free(text);
     *files = f;
     *labels = l;
     *n = count;
@@ -172,6 +157,31 @@ out_free:
         free(f[i]);
     free(f);
     free(l);
+    return st;
+}
+
+enum zp_status zp_labels_csv_read(const char *path, int limit, char ***files, int32_t **labels,
+                                  int64_t *n, struct zp_err *err)
+{
+    *files = NULL;
+    *labels = NULL;
+    *n = 0;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    enum zp_status st = zp_data_read_file(path, &buf, &len, err);
+    if (st != ZP_OK)
+        return st;
+    char *text = realloc(buf, len + 1);
+    if (!text) {
+        free(buf);
+        return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
+    }
+    text[len] = '\0';
+    if (strlen(text) != len) {
+        free(text);
+        return zp_err_set(err, ZP_EFORMAT, "%s: a NUL byte in the text: not a CSV file", path);
+    }
+    st = zp_labels_csv_parse(text, path, limit, files, labels, n, err);
     free(text);
     return st;
 }

@@ -146,6 +146,12 @@ enum zp_status zp_npy_parse(const uint8_t *buf, size_t len, const char *name, st
     if (have < need)
         return zp_err_set(err, ZP_EFORMAT,
                           "%s: truncated .npy data: shape needs %zu bytes, file has %zu", name, need, have);
+    /* numpy itself would ignore extra bytes, but they mean the header's shape
+     * is not the array's (a wrong shape, or two arrays in one file). */
+    if (have > need)
+        return zp_err_set(err, ZP_EFORMAT,
+                          "%s: %zu bytes of trailing data after the %zu the .npy header's shape needs",
+                          name, have - need, need);
     npy->data = buf + head + hl;
     return ZP_OK;
 }
@@ -226,8 +232,9 @@ enum zp_status zp_dataset_load_npy(const struct zp_dataset_spec *spec, struct zp
         st = zp_err_set(err, ZP_EFORMAT, "%s: no examples (shape has a 0)", spec->images);
         goto out;
     }
-    if (spec->limit > 0 && spec->limit < n)
-        n = spec->limit;
+    st = zp_dataset_rows(spec, n, spec->images, &n, err);
+    if (st != ZP_OK)
+        goto out;
     int64_t c = xa.dims[1], h = xa.ndim == 4 ? xa.dims[2] : 1, w = xa.ndim == 4 ? xa.dims[3] : 1;
     if (xa.ndim == 4 && spec->channels > 0 && c != spec->channels) {
         st = zp_err_set(err, ZP_EFORMAT, "%s: inputs have %lld channels, spec says %d", spec->images,
@@ -242,7 +249,10 @@ enum zp_status zp_dataset_load_npy(const struct zp_dataset_spec *spec, struct zp
     size_t ex = (size_t)(c * h * w);
     ds->x = zp_alloc((size_t)n * ex * sizeof(float));
     ds->labels = zp_alloc((size_t)n * sizeof(int32_t));
-    if (!ds->x || !ds->labels) {
+    int u8 = xa.kind == 'u' && xa.item_size == 1;
+    if (spec->keep_source && u8)
+        ds->src = zp_alloc((size_t)n * ex);
+    if (!ds->x || !ds->labels || (spec->keep_source && u8 && !ds->src)) {
         st = zp_err_set(err, ZP_ENOMEM, "%s: out of memory for %lld examples", spec->images, (long long)n);
         goto out;
     }
@@ -251,10 +261,11 @@ enum zp_status zp_dataset_load_npy(const struct zp_dataset_spec *spec, struct zp
     ds->h = h;
     ds->w = w;
     for (int64_t i = 0; i < n; i++) {
-        double l = zp_npy_get(&la, i);
+        int64_t row = zp_dataset_row(spec, i);
+        double l = zp_npy_get(&la, row);
         if (l < 0 || l > 2147483647.0) {
             st = zp_err_set(err, ZP_EFORMAT, "%s: label %lld: expected >= 0, got %.0f", spec->labels,
-                            (long long)i, l);
+                            (long long)row, l);
             goto out;
         }
         ds->labels[i] = (int32_t)l;
@@ -263,19 +274,23 @@ enum zp_status zp_dataset_load_npy(const struct zp_dataset_spec *spec, struct zp
     if (st != ZP_OK)
         goto out;
     size_t plane = (size_t)(h * w);
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = 0; i < n; i++) {
+        int64_t row = zp_dataset_row(spec, i);
         for (size_t k = 0; k < ex; k++) {
             int64_t idx = i * (int64_t)ex + (int64_t)k;
-            double v = zp_npy_get(&xa, idx);
+            double v = zp_npy_get(&xa, row * (int64_t)ex + (int64_t)k);
             if (!(v == v) || v > 3.4e38 || v < -3.4e38) {
                 st = zp_err_set(err, ZP_EINVAL, "%s: example %lld, element %zu: not a finite float (%g)",
-                                spec->images, (long long)i, k, v);
+                                spec->images, (long long)row, k, v);
                 goto out;
             }
             /* Channel for the per-channel normalization: only [N, 3, H, W] has one. */
             int ch = (xa.ndim == 4 && c == 3) ? (int)(k / plane) : 0;
             ds->x[idx] = zp_dataset_normalize(spec, ch, (float)v);
+            if (ds->src)
+                ds->src[idx] = (uint8_t)v;
         }
+    }
 out:
     free(xbuf);
     free(lbuf);

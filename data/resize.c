@@ -264,6 +264,13 @@ enum zp_status zp_image_preprocess(const struct zp_image *in, const struct zp_da
                                    int out_h, int out_w, float *out, const char *name,
                                    struct zp_err *err)
 {
+    return zp_image_preprocess_src(in, spec, out_h, out_w, out, NULL, name, err);
+}
+
+enum zp_status zp_image_preprocess_src(const struct zp_image *in, const struct zp_dataset_spec *spec,
+                                       int out_h, int out_w, float *out, uint8_t *src_out,
+                                       const char *name, struct zp_err *err)
+{
     struct zp_image r = { 0 };
     const struct zp_image *src = in;
     int top = 0, left = 0;
@@ -306,22 +313,25 @@ enum zp_status zp_image_preprocess(const struct zp_image *in, const struct zp_da
     /* 256 possible pixel values: normalize each once. */
     float lut[3][256];
     for (int ch = 0; ch < c; ch++)
-        for (int v = 0; v < 256; v++)
-            lut[ch][v] = zp_dataset_normalize(spec, ch, (float)v);
+        zp_dataset_pixel_lut(spec, ch, lut[ch]);
     for (int y = 0; y < out_h; y++) {
         const uint8_t *row = src->px + ((size_t)(top + y) * src->w + left) * src->c;
         for (int x = 0; x < out_w; x++) {
             const uint8_t *p = row + (size_t)x * src->c;
             size_t o = (size_t)y * out_w + x;
+            uint8_t v[3];
             if (c == src->c) {
                 for (int ch = 0; ch < c; ch++)
-                    out[ch * plane + o] = lut[ch][p[ch]];
+                    v[ch] = p[ch];
             } else if (c == 3) { /* grey -> RGB */
-                for (int ch = 0; ch < 3; ch++)
-                    out[ch * plane + o] = lut[ch][p[0]];
+                v[0] = v[1] = v[2] = p[0];
             } else { /* RGB -> grey */
-                out[o] = lut[0][luma(p)];
+                v[0] = luma(p);
             }
+            for (int ch = 0; ch < c; ch++)
+                out[ch * plane + o] = lut[ch][v[ch]];
+            for (int ch = 0; src_out && ch < c; ch++)
+                src_out[ch * plane + o] = v[ch];
         }
     }
     zp_image_free(&r);

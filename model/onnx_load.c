@@ -11,6 +11,7 @@
 
 #include "onnx.pb-c.h"
 
+#include "common/file.h"
 #include "common/mem.h"
 #include "model/graph_internal.h"
 
@@ -179,6 +180,17 @@ static enum zp_status load_const(struct loader *L, const Onnx__TensorProto *tp, 
         T->data = buf;
     else
         T->idata = buf;
+    /* Non-finite weights are refused here, at load, before any cell fits a
+     * quantizer to them or writes a result (issue 17 item 6). A one-element
+     * +-Inf is kept: it is how an exporter may spell an open Clip bound. */
+    if (esz == 4) {
+        const float *v = buf;
+        for (int64_t i = 0; i < size; i++)
+            if (!isfinite(v[i]) && (isnan(v[i]) || size > 1))
+                return zp_err_set(L->err, ZP_EINVAL, "%s: tensor '%s': element %lld is %s: weights "
+                                  "must be finite", L->what, tn, (long long)i,
+                                  isnan(v[i]) ? "NaN" : v[i] > 0 ? "+Inf" : "-Inf");
+    }
     *out = t;
     return ZP_OK;
 }
@@ -762,6 +774,12 @@ static enum zp_status bn_node(struct nctx *c, struct zp_node *n, const int *cons
         double s = T(c, p[0])->data[k] / sqrt(v);
         sc[k] = (float)s;
         sh[k] = (float)(T(c, p[1])->data[k] - T(c, p[2])->data[k] * s);
+        if (!isfinite(sc[k]) || !isfinite(sh[k])) {
+            free(sc);
+            free(sh);
+            return NERR(c, ZP_EINVAL, "scale / sqrt(var + epsilon) or its shift overflows float at "
+                        "channel %lld", (long long)k);
+        }
     }
     struct zp_graph *g = c->L->g;
     int prod_node = T(c, x)->producer;
@@ -779,13 +797,22 @@ static enum zp_status bn_node(struct nctx *c, struct zp_node *n, const int *cons
                 return NERR(c, ZP_ENOMEM, "out of memory");
             }
         }
+        int64_t bad = -1;
         for (int64_t o = 0; o < O; o++) {
-            for (int64_t k = 0; k < per; k++)
+            for (int64_t k = 0; k < per; k++) {
                 w[o * per + k] *= sc[o];
+                if (bad < 0 && !isfinite(w[o * per + k]))
+                    bad = o;
+            }
             b[o] = b[o] * sc[o] + sh[o];
+            if (bad < 0 && !isfinite(b[o]))
+                bad = o;
         }
         free(sc);
         free(sh);
+        if (bad >= 0)
+            return NERR(c, ZP_EINVAL, "folding into Conv '%s' overflows float at output channel %lld",
+                        g->layers[l].name ? g->layers[l].name : "?", (long long)bad);
         return alias_output(c, x);
     }
     if ((st = unary_common(c, n, ZP_OP_AFFINE, x))) {
@@ -1276,34 +1303,14 @@ enum zp_status zp_onnx_load_buffer(const void *buf, size_t len, const char *what
 enum zp_status zp_onnx_load(const char *path, struct zp_graph **out, struct zp_err *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return zp_err_set(err, ZP_EIO, "%s: cannot open model file", path);
     char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 1 << 20;
-            char *p = realloc(buf, cap);
-            if (!p) {
-                free(buf);
-                fclose(f);
-                return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
-            }
-            buf = p;
-        }
-        size_t r = fread(buf + len, 1, cap - len, f);
-        len += r;
-        if (r == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return zp_err_set(err, ZP_EIO, "%s: read error", path);
-    }
-    enum zp_status st = zp_onnx_load_buffer(buf, len, path, out, err);
+    size_t len = 0;
+    /* Regular files only, read with the size fstat gives, at most the model
+     * file limit (ZP_MAX_MODEL_MB; see common/file.h). */
+    enum zp_status st = zp_file_read(path, zp_file_model_max_bytes(), "model file", &buf, &len, err);
+    if (st != ZP_OK)
+        return st;
+    st = zp_onnx_load_buffer(buf, len, path, out, err);
     free(buf);
     return st;
 }

@@ -3,6 +3,8 @@
  * the decoded value of real zero. */
 #include "schemes/scheme.h"
 
+#include "common/choice.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,19 +30,9 @@ const char *zp_scheme_kernel_family(const struct zp_scheme_config *cfg)
 
 int zp_option_choice_index(const struct zp_option_desc *o, const char *word)
 {
-    if (!o || o->type != ZP_OPT_ENUM || !o->choices || !word)
+    if (!o || o->type != ZP_OPT_ENUM)
         return -1;
-    size_t wl = strlen(word);
-    const char *c = o->choices;
-    for (int i = 0;; i++) {
-        const char *bar = strchr(c, '|');
-        size_t len = bar ? (size_t)(bar - c) : strlen(c);
-        if (len == wl && strncmp(c, word, len) == 0)
-            return i;
-        if (!bar)
-            return -1;
-        c = bar + 1;
-    }
+    return zp_choice_find(o->choices, word);
 }
 
 void zp_option_choice_name(const struct zp_option_desc *o, int idx, char *buf, size_t size)
@@ -48,29 +40,14 @@ void zp_option_choice_name(const struct zp_option_desc *o, int idx, char *buf, s
     if (!buf || size == 0)
         return;
     buf[0] = '\0';
-    if (!o || o->type != ZP_OPT_ENUM || !o->choices || idx < 0)
+    if (!o || o->type != ZP_OPT_ENUM)
         return;
-    const char *c = o->choices;
-    for (int i = 0; i < idx; i++) {
-        c = strchr(c, '|');
-        if (!c)
-            return;
-        c++;
-    }
-    const char *bar = strchr(c, '|');
-    size_t len = bar ? (size_t)(bar - c) : strlen(c);
-    if (len >= size)
-        len = size - 1;
-    memcpy(buf, c, len);
-    buf[len] = '\0';
+    zp_choice_name(o->choices, idx, buf, size);
 }
 
 static int n_choices(const struct zp_option_desc *o)
 {
-    int n = 1;
-    for (const char *c = o->choices; *c; c++)
-        n += *c == '|';
-    return n;
+    return zp_choice_count(o->choices);
 }
 
 enum zp_status zp_scheme_check_bits(const struct zp_scheme_config *cfg, struct zp_err *err)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "model/graph.h"
+#include "onnx.pb-c.h"
 
 #define DATA "tests/data/"
 
@@ -167,6 +168,126 @@ static void test_missing_and_empty_files(void **state)
     assert_null(g);
 }
 
+/* Writes `val` into element `at` of the float initializer `pick` (and `val2`
+ * into element 0 of initializer `pick2`, unless it is -1) of a real file and
+ * loads the result; name receives the first tensor's name. */
+static void load_with_poisons(const char *file, size_t pick, size_t at, float val, size_t pick2,
+                              float val2, char *name, size_t name_size, struct zp_err *err,
+                              enum zp_status *st)
+{
+    size_t len;
+    char *buf = zp_test_read_file(file, &len);
+    assert_non_null(buf);
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, (const uint8_t *)buf);
+    assert_non_null(m);
+    free(buf);
+    size_t seen = 0;
+    Onnx__TensorProto *tp = NULL;
+    for (size_t i = 0; i < m->graph->n_initializer; i++) {
+        Onnx__TensorProto *t = m->graph->initializer[i];
+        if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && t->raw_data.len >= 4 * (at + 1) &&
+            seen++ == pick) {
+            tp = t;
+            break;
+        }
+    }
+    assert_non_null(tp);
+    snprintf(name, name_size, "%s", tp->name);
+    memcpy(tp->raw_data.data + 4 * at, &val, 4);
+    seen = 0;
+    for (size_t i = 0; pick2 != (size_t)-1 && i < m->graph->n_initializer; i++) {
+        Onnx__TensorProto *t = m->graph->initializer[i];
+        if (t->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && t->raw_data.len >= 4 &&
+            seen++ == pick2)
+            memcpy(t->raw_data.data, &val2, 4);
+    }
+    size_t n = onnx__model_proto__get_packed_size(m);
+    uint8_t *out = malloc(n);
+    onnx__model_proto__pack(m, out);
+    onnx__model_proto__free_unpacked(m, NULL);
+    struct zp_graph *g = NULL;
+    zp_err_clear(err);
+    *st = zp_onnx_load_buffer(out, n, "poison.onnx", &g, err);
+    if (*st != ZP_OK)
+        assert_null(g);
+    zp_graph_free(g);
+    free(out);
+}
+
+static void load_with_poison(const char *file, size_t pick, size_t at, float val, char *name,
+                             size_t name_size, struct zp_err *err, enum zp_status *st)
+{
+    load_with_poisons(file, pick, at, val, (size_t)-1, 0, name, name_size, err, st);
+}
+
+/* Issue 17 item 6: NaN / Inf weights are refused at load, naming the tensor
+ * and the element, for the first and a later initializer. */
+static void test_non_finite_weights(void **state)
+{
+    struct zp_err err = {0};
+    enum zp_status st;
+    char name[256], want[400];
+    const float bad[3] = {NAN, INFINITY, -INFINITY};
+    const char *word[3] = {"NaN", "+Inf", "-Inf"};
+    for (int k = 0; k < 3; k++) {
+        load_with_poison("models/fashion_mobilenet.onnx", (size_t)k * 3, (size_t)k + 1, bad[k], name,
+                         sizeof name, &err, &st);
+        assert_int_equal(st, ZP_EINVAL);
+        snprintf(want, sizeof want, "poison.onnx: tensor '%s': element %d is %s", name, k + 1, word[k]);
+        if (!strstr(err.msg, want))
+            fail_msg("message \"%s\" lacks \"%s\"", err.msg, want);
+    }
+    /* A BatchNormalization whose folding overflows float is refused too: a
+     * 3e38 BN scale (or a conv weight it multiplies) cannot stay finite. */
+    /* (initializers 0 and 2 are conv1.weight and bn1.weight; 3e38 * 3e38 and
+     * 3e38 / sqrt(1e-5) overflow, each finite on its own) */
+    load_with_poisons(DATA "torch_small_bn.onnx", 2, 0, 3e38f, 5, 0.0f, name, sizeof name, &err, &st);
+    assert_string_equal(name, "bn1.weight");
+    assert_int_equal(st, ZP_EINVAL);
+    if (!strstr(err.msg, "overflows float at channel 0"))
+        fail_msg("message: %s", err.msg);
+    load_with_poisons(DATA "torch_small_bn.onnx", 0, 0, 3e38f, 2, 3e38f, name, sizeof name, &err, &st);
+    assert_string_equal(name, "conv1.weight");
+    assert_int_equal(st, ZP_EINVAL);
+    if (!strstr(err.msg, "overflows float"))
+        fail_msg("message: %s", err.msg);
+}
+
+/* Issue 17 item 3: /dev/zero was read until memory ran out and a directory gave
+ * "read error"; both are refused by name, and the open error says why. */
+static void test_non_regular_and_size_cap(void **state)
+{
+    struct zp_graph *g = NULL;
+    struct zp_err err = {0};
+    assert_int_equal(zp_onnx_load("/dev/zero", &g, &err), ZP_EIO);
+    assert_null(g);
+    assert_non_null(strstr(err.msg, "/dev/zero: not a regular file (a character device)"));
+    zp_err_clear(&err);
+    const char *dir = zp_test_tmpdir("onnx_dir");
+    assert_int_equal(zp_onnx_load(dir, &g, &err), ZP_EIO);
+    assert_non_null(strstr(err.msg, dir));
+    assert_non_null(strstr(err.msg, "not a regular file (a directory)"));
+    zp_err_clear(&err);
+    assert_int_equal(zp_onnx_load(DATA "no_such_model.onnx", &g, &err), ZP_EIO);
+    assert_non_null(strstr(err.msg, "no_such_model.onnx: cannot open: No such file or directory"));
+    /* The model file limit is configurable: a 1 MiB cap refuses a 1 MiB + 1 file
+     * before parsing it, and the default accepts the shipped model. */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/big.onnx", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, (1L << 20), SEEK_SET), 0);
+    fputc(0, f);
+    fclose(f);
+    setenv("ZP_MAX_MODEL_MB", "1", 1);
+    zp_err_clear(&err);
+    assert_int_equal(zp_onnx_load(path, &g, &err), ZP_EFORMAT);
+    assert_non_null(strstr(err.msg, "big.onnx: 1048577 bytes: larger than the 1 MiB model file limit"));
+    unsetenv("ZP_MAX_MODEL_MB");
+    g = load_ok("models/fashion_mobilenet.onnx");
+    zp_graph_free(g);
+}
+
 /* Every prefix and many single-byte corruptions of a real file: an error with a
  * message or a graph that runs; never a crash (ASan watches). */
 static void test_truncated_and_corrupt(void **state)
@@ -238,6 +359,8 @@ int main(void)
         cmocka_unit_test(test_clip_attribute_form),
         cmocka_unit_test(test_unknown_op_names_node),
         cmocka_unit_test(test_missing_and_empty_files),
+        cmocka_unit_test(test_non_regular_and_size_cap),
+        cmocka_unit_test(test_non_finite_weights),
         cmocka_unit_test(test_truncated_and_corrupt),
         cmocka_unit_test(test_inspect_cli),
     };
