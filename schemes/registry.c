@@ -3,6 +3,8 @@
  * registry name; built-ins come first and a plugin cannot shadow one. */
 #include "schemes/scheme.h"
 
+#include "common/shared_object.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -137,23 +139,12 @@ enum zp_status zp_scheme_load_plugin(const char *path, struct zp_err *err)
         snprintf(buf, sizeof buf, "./%s", path);
         open_path = buf;
     }
-    /* Check the file before dlopen: a FIFO would block it, and "not a shared object"
-     * says more than the loader's "invalid ELF header". */
-    int fd = open(open_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return zp_err_set(err, ZP_EIO, "plugin %s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    unsigned char magic[4] = {0};
-    int is_reg = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
-    ssize_t got = is_reg ? read(fd, magic, sizeof magic) : 0;
-    close(fd);
-    if (!is_reg)
-        return zp_err_set(err, ZP_EINVAL, "plugin %s: not a regular file", path);
-    if (got != 4 || memcmp(magic, "\177ELF", 4) != 0)
-        return zp_err_set(err, ZP_EINVAL,
-                          "plugin %s: not a shared object (no ELF header); build it with "
-                          "cc -shared -fPIC",
-                          path);
+    /* Check the file before dlopen: a FIFO would block it, a truncated .so kills
+     * the process with SIGBUS inside it, and "not a shared object" says more than
+     * the loader's "invalid ELF header". */
+    struct zp_err why_not = {0};
+    if (zp_shared_object_check(open_path, &why_not))
+        return zp_err_set(err, why_not.status, "plugin %s", why_not.msg);
     dlerror();
     void *h = dlopen(open_path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
