@@ -2,6 +2,7 @@
 #include "common/atomic.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,6 +46,20 @@ void zp_atomic_abort(struct zp_atomic_file *af)
     release(af);
 }
 
+/* fsync of the folder holding path, so that the rename itself survives a crash
+ * (best effort: some file systems refuse fsync on a folder). */
+static void sync_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
 enum zp_status zp_atomic_commit(struct zp_atomic_file *af, struct zp_err *err)
 {
     if (!af->f)
@@ -79,6 +94,7 @@ enum zp_status zp_atomic_commit(struct zp_atomic_file *af, struct zp_err *err)
         zp_atomic_abort(af);
         return ZP_EIO;
     }
+    sync_parent(af->path);
     release(af);
     return ZP_OK;
 }

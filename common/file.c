@@ -136,3 +136,14 @@ enum zp_status zp_file_read(const char *path, size_t max_bytes, const char *what
         *len = n;
     return ZP_OK;
 }
+
+char *zp_file_read_text(const char *path, size_t *len, struct zp_err *err)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    if (zp_file_read(path, 0, NULL, &buf, &n, err) != ZP_OK)
+        return NULL;
+    if (len)
+        *len = n;
+    return buf;
+}

@@ -32,6 +32,10 @@ size_t zp_file_model_max_bytes(void);
 enum zp_status zp_file_read(const char *path, size_t max_bytes, const char *what, char **buf,
                             size_t *len, struct zp_err *err);
 
+/* zp_file_read without a cap, returning the text (NULL with err set): the form
+ * the result files' readers use (CSV tables, fragments, run.json). */
+char *zp_file_read_text(const char *path, size_t *len, struct zp_err *err);
+
 /* Checks that `path` names a readable regular file (the same messages as
  * zp_file_read), without reading it; *size receives its size if non-NULL. */
 enum zp_status zp_file_check_regular(const char *path, size_t *size, struct zp_err *err);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/path.h"
 #include "config/json_check.h"
 #include "model/graph.h"
 
@@ -380,9 +381,7 @@ enum zp_status zp_bench_config_parse(const char *text, const char *path,
     enum zp_status st = root ? ZP_OK : err->status;
     if (root) {
         /* default name: the file's base name without .json */
-        const char *base = strrchr(path, '/');
-        base = base ? base + 1 : path;
-        snprintf(cfg->name, sizeof cfg->name, "%.*s", (int)strcspn(base, "."), base);
+        zp_path_stem(path, cfg->name, sizeof cfg->name);
         st = parse(c, root, cfg);
     }
     cJSON_Delete(root);

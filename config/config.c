@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/path.h"
 #include "config/config_internal.h"
 #include "config/scheme_entry.h"
 
@@ -162,11 +163,7 @@ static enum zp_status parse_name(struct zp_cfg_ctx *c, const cJSON *root)
         return c->j.err->status;
     cfg->seed = (uint64_t)seed;
     if (!cfg->name[0]) {
-        const char *b = strrchr(path, '/');
-        snprintf(cfg->name, sizeof cfg->name, "%s", b ? b + 1 : path);
-        char *dot = strrchr(cfg->name, '.');
-        if (dot)
-            *dot = '\0';
+        zp_path_stem(path, cfg->name, sizeof cfg->name);
     }
     for (const char *q = cfg->name; *q; q++)
         if (!(((*q | 32) >= 'a' && (*q | 32) <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' ||

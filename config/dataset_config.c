@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/path.h"
 #include "config/config_internal.h"
 #include "config/data_cfg.h"
 
@@ -144,8 +145,7 @@ enum zp_status zp_cfg_dataset(struct zp_cfg_ctx *c, const cJSON *v, const char *
     sp->labels = ds->labels;
     ds->present = 1;
     if (!ds->name[0]) {
-        const char *b = strrchr(ds->images, '/');
-        snprintf(ds->name, sizeof ds->name, "%s", b ? b + 1 : ds->images);
+        snprintf(ds->name, sizeof ds->name, "%s", zp_path_basename(ds->images));
     }
     return ZP_OK;
 }

@@ -1,6 +1,8 @@
 /* Validated JSON reads: see json_check.h. */
 #include "config/json_check.h"
 
+#include "common/file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -25,64 +27,18 @@ void zp_jctx_init(struct zp_jctx *c, const char *file, struct zp_err *err)
  * for a regular file lives here: stat the opened descriptor, never block on it. */
 char *zp_json_read_file(const char *path, struct zp_err *err)
 {
-    /* O_NONBLOCK: opening a FIFO without a writer returns at once instead of
-     * hanging; the file type is then checked on the descriptor itself. */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        zp_err_set(err, ZP_EIO, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
+    /* A config that exists but is not a regular file (a FIFO would hang a read, a
+     * directory gives a vague error) is a usage error: exit 2. */
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        zp_err_set(err, ZP_EIO, "%s: cannot open: %s", path, strerror(errno));
-        close(fd);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         zp_err_set(err, ZP_ECONFIG, "%s: not a regular file (%s): not a config", path,
-                   S_ISDIR(st.st_mode)    ? "a directory"
-                   : S_ISFIFO(st.st_mode) ? "a FIFO"
-                   : S_ISCHR(st.st_mode)  ? "a character device"
-                   : S_ISBLK(st.st_mode)  ? "a block device"
-                   : S_ISSOCK(st.st_mode) ? "a socket"
-                                          : "not a plain file");
-        close(fd);
+                   zp_file_kind((unsigned)st.st_mode));
         return NULL;
     }
-    if ((size_t)st.st_size > MAX_CONFIG_BYTES) {
-        zp_err_set(err, ZP_EINVAL, "%s: larger than 64 MiB: not a config", path);
-        close(fd);
+    char *buf = NULL;
+    size_t len = 0;
+    if (zp_file_read(path, MAX_CONFIG_BYTES, "config", &buf, &len, err) != ZP_OK)
         return NULL;
-    }
-    size_t len = (size_t)st.st_size;
-    char *buf = malloc(len + 1);
-    if (!buf) {
-        close(fd);
-        zp_err_set(err, ZP_ENOMEM, "%s: out of memory", path);
-        return NULL;
-    }
-    size_t got = 0;
-    while (got < len) {
-        ssize_t r = read(fd, buf + got, len - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            zp_err_set(err, ZP_EIO, "%s: read error: %s", path, strerror(errno));
-            free(buf);
-            close(fd);
-            return NULL;
-        }
-        if (r == 0)
-            break; /* shrank while read: take what is there */
-        got += (size_t)r;
-    }
-    close(fd);
-    buf[got] = '\0';
-    if (strlen(buf) != got) {
-        free(buf);
-        zp_err_set(err, ZP_ECONFIG, "%s: contains a NUL byte: not a JSON text file", path);
-        return NULL;
-    }
     return buf;
 }
 

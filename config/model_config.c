@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/path.h"
 #include "config/config_internal.h"
 #include "config/scheme_entry.h"
 
@@ -151,11 +152,7 @@ enum zp_status zp_cfg_model(struct zp_cfg_ctx *c, const cJSON *v, int index,
         zp_json_str(&c->j, v, path, "name", NULL, m->name, sizeof m->name))
         return c->j.err->status;
     if (!m->name[0]) {
-        const char *b = strrchr(m->path, '/');
-        snprintf(m->name, sizeof m->name, "%s", b ? b + 1 : m->path);
-        char *dot = strrchr(m->name, '.');
-        if (dot)
-            *dot = '\0';
+        zp_path_stem(m->path, m->name, sizeof m->name);
     }
     const cJSON *ev = cJSON_GetObjectItemCaseSensitive(v, "eval");
     if (!ev)

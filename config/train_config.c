@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/path.h"
 #include "config/data_cfg.h"
 #include "config/json_check.h"
 #include "config/scheme_entry.h"
@@ -289,10 +290,7 @@ enum zp_status zp_train_config_parse(const char *text, const char *path, const c
     if (s != ZP_OK)
         return s;
     if (!cfg->name[0]) {
-        const char *b = strrchr(path, '/');
-        b = b ? b + 1 : path;
-        size_t n = strcspn(b, ".");
-        snprintf(cfg->name, sizeof cfg->name, "%.*s", (int)n, b);
+        zp_path_stem(path, cfg->name, sizeof cfg->name);
     }
     fill_spec(&cfg->train_spec, cfg->train_images, cfg->train_labels, cfg, cfg->limit_train);
     fill_spec(&cfg->test_spec, cfg->test_images, cfg->test_labels, cfg, cfg->limit_test);

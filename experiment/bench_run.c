@@ -14,6 +14,7 @@
 
 #include "bench/gbench_shim.h"
 #include "common/mem.h"
+#include "common/path.h"
 #include "common/rng.h"
 #include "experiment/bench.h"
 #include "store/sysinfo.h"
@@ -238,21 +239,6 @@ static enum zp_status add_dw(struct ctx *c, const struct zp_dw_ukernel *dk, cons
     return ZP_OK;
 }
 
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static double peak_of(const struct zp_peak *p, int np, const char *name)
 {
     for (int i = 0; i < np; i++)
@@ -326,8 +312,8 @@ enum zp_status zp_bench_peaks(const char *out, int quiet, struct zp_err *err)
         print_peaks(peaks, np);
     if (!out)
         return ZP_OK;
-    if (mkdir_p(out) != 0)
-        return zp_err_set(err, ZP_EIO, "%s: cannot create: %s", out, strerror(errno));
+    if (zp_mkdir_p(out, err))
+        return err->status;
     return zp_bench_write_peaks(out, peaks, np, err);
 }
 
@@ -349,8 +335,8 @@ enum zp_status zp_bench_run(const struct zp_bench_config *cfgp, const struct zp_
         snprintf(dir, sizeof dir, "%s", out);
     else
         snprintf(dir, sizeof dir, "results/%s", cfg.name);
-    if (mkdir_p(dir) != 0)
-        return zp_err_set(err, ZP_EIO, "%s: cannot create: %s", dir, strerror(errno));
+    if (zp_mkdir_p(dir, err))
+        return err->status;
     if (!quiet) {
         printf("harness bench: %s on %s -> %s\n", config, zp_cpu_model(), dir);
         print_peaks(peaks, np);

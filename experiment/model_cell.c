@@ -11,6 +11,7 @@
 #include "calib/bias_correction.h"
 #include "calib/calib.h"
 #include "common/mem.h"
+#include "common/path.h"
 #include "common/round.h"
 #include "common/rng.h"
 #include "experiment/metrics.h"
@@ -90,7 +91,8 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
         return err->status;
     char dir[1200], path[1400];
     snprintf(dir, sizeof dir, "%s/qat", run_dir);
-    mkdir(dir, 0755);
+    if (zp_mkdir_p(dir, err))
+        return err->status;
     snprintf(path, sizeof path, "%s/%s.onnx", dir, cell->id);
     struct zp_qat_options o = {
         .checkpoint = m->mc->checkpoint, .output = path, .epochs = v->qat_epochs,

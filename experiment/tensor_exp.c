@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/mem.h"
+#include "common/path.h"
 #include "experiment/metrics.h"
 #include "experiment/runner.h"
 #include "experiment/synth.h"
@@ -71,12 +72,8 @@ enum zp_status zp_tensor_cell(const struct zp_config *cfg, const struct zp_cell 
     struct zp_graph *g = NULL;
     if (zp_onnx_load(path, &g, err))
         return err->status;
-    const char *base = strrchr(path, '/');
     char model[256];
-    snprintf(model, sizeof model, "%s", base ? base + 1 : path);
-    char *dot = strrchr(model, '.');
-    if (dot)
-        *dot = '\0';
+    zp_path_stem(path, model, sizeof model);
     enum zp_status st = ZP_OK;
     for (int l = 0; l < zp_graph_num_layers(g) && st == ZP_OK; l++) {
         const struct zp_layer_info *li = zp_graph_layer(g, l);

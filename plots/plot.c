@@ -105,19 +105,19 @@ static enum zp_status write_style(struct zp_plot_run *r, struct zp_err *err)
         if (!in)
             return zp_err_set(err, ZP_EIO, "ZP_PLOT_STYLE=%s: cannot open: %s", user_style,
                               strerror(errno));
-        struct zp_sbuf text = {0};
+        struct zp_strbuf text = {0};
         char buf[4096];
         size_t got;
         while ((got = fread(buf, 1, sizeof buf - 1, in)) > 0) {
             buf[got] = '\0';
-            zp_sbuf_printf(&text, "%s", buf);
+            zp_strbuf_printf(&text, "%s", buf);
         }
         int bad = ferror(in);
         fclose(in);
         enum zp_status st = bad ? zp_err_set(err, ZP_EIO, "ZP_PLOT_STYLE=%s: read error", user_style)
                           : text.oom ? zp_err_set(err, ZP_ENOMEM, "ZP_PLOT_STYLE: out of memory")
                                      : zp_plot_write(r, "style.gp", text.s ? text.s : "", err);
-        zp_sbuf_free(&text);
+        zp_strbuf_free(&text);
         return st;
     }
     struct stat sb;

@@ -167,9 +167,9 @@ static struct axis bar_axis(const struct zp_bars *b)
     return a;
 }
 
-static void symlog_tics(struct zp_sbuf *gp, const struct axis *a)
+static void symlog_tics(struct zp_strbuf *gp, const struct axis *a)
 {
-    zp_sbuf_printf(gp, "zp_c = %.6g\nzp_y(v) = (v >= 0 ? 1 : -1) * log10(1 + abs(v) / zp_c)\n"
+    zp_strbuf_printf(gp, "zp_c = %.6g\nzp_y(v) = (v >= 0 ? 1 : -1) * log10(1 + abs(v) / zp_c)\n"
                        "set ytics ('0' 0", a->c);
     for (int sign = 1; sign >= -1; sign -= 2) {
         double lim = sign > 0 ? a->hi : -a->lo;
@@ -181,40 +181,40 @@ static void symlog_tics(struct zp_sbuf *gp, const struct axis *a)
                 double v = dec * mant[m];
                 if (symlog(v, a->c) > lim)
                     goto next_sign;
-                zp_sbuf_printf(gp, ", '%g' %.6g", sign * v, sign * symlog(v, a->c));
+                zp_strbuf_printf(gp, ", '%g' %.6g", sign * v, sign * symlog(v, a->c));
             }
         }
     next_sign:;
     }
-    zp_sbuf_printf(gp, ")\n");
+    zp_strbuf_printf(gp, ")\n");
 }
 
 enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, const char *name,
-                            struct zp_sbuf *gp, const char *extra_plot, struct zp_err *err)
+                            struct zp_strbuf *gp, const char *extra_plot, struct zp_err *err)
 {
     size_t G = b->groups.n, S = b->series.n;
     if (G == 0 || S == 0)
         return ZP_OK;
     double width = 0.8 / (double)S;
-    struct zp_sbuf dat = {0};
-    zp_sbuf_printf(&dat, "# %s: grouped bars; one block per series: x, value, linetype\n", name);
+    struct zp_strbuf dat = {0};
+    zp_strbuf_printf(&dat, "# %s: grouped bars; one block per series: x, value, linetype\n", name);
     for (size_t s = 0; s < S; s++) {
-        zp_sbuf_printf(&dat, "# series %zu: %s\n", s, b->series.v[s]);
+        zp_strbuf_printf(&dat, "# series %zu: %s\n", s, b->series.v[s]);
         for (size_t g = 0; g < G; g++) {
             const char *sch = b->colour_by_group ? scheme_of(&b->group_scheme, g)
                                                  : scheme_of(&b->series_scheme, s);
             char v[64];
             zp_plot_num(v, sizeof v, zp_bars_get(b, g, s));
-            zp_sbuf_printf(&dat, "%.4f,%s,%d\n", (double)g + ((double)s - (double)(S - 1) / 2) * width,
+            zp_strbuf_printf(&dat, "%.4f,%s,%d\n", (double)g + ((double)s - (double)(S - 1) / 2) * width,
                            v, zp_plot_scheme_lt(&r->style, sch));
         }
-        zp_sbuf_printf(&dat, "\n\n");
+        zp_strbuf_printf(&dat, "\n\n");
     }
     char file[128];
     snprintf(file, sizeof file, "%s.dat", name);
     enum zp_status st = dat.oom ? zp_err_set(err, ZP_ENOMEM, "%s: out of memory", file)
                                 : zp_plot_write(r, file, dat.s, err);
-    zp_sbuf_free(&dat);
+    zp_strbuf_free(&dat);
     if (st != ZP_OK)
         return st;
 
@@ -226,7 +226,7 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
             symlog_tics(gp, &a);
             ycol = "(zp_y($2))";
         }
-        zp_sbuf_printf(gp, "set yrange [%.6g:%.6g]\n", a.lo, a.hi);
+        zp_strbuf_printf(gp, "set yrange [%.6g:%.6g]\n", a.lo, a.hi);
         if (b->ylabel) {
             /* "drop (points)" -> "drop (points; log beyond 0.1)" */
             char yl[300];
@@ -237,32 +237,32 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
                 snprintf(yl, sizeof yl, "%s (log beyond %g)", b->ylabel, a.c);
             else
                 snprintf(yl, sizeof yl, "%s", b->ylabel);
-            zp_sbuf_printf(gp, "set ylabel ");
+            zp_strbuf_printf(gp, "set ylabel ");
             zp_plot_quote(gp, yl);
-            zp_sbuf_printf(gp, "\n");
+            zp_strbuf_printf(gp, "\n");
         }
     } else if (b->ylabel) {
-        zp_sbuf_printf(gp, "set ylabel ");
+        zp_strbuf_printf(gp, "set ylabel ");
         zp_plot_quote(gp, b->ylabel);
-        zp_sbuf_printf(gp, "\n");
+        zp_strbuf_printf(gp, "\n");
     }
-    zp_sbuf_printf(gp, "zp_bw = %.4f\n", width * 0.92);
-    zp_sbuf_printf(gp, "set xrange [-0.6:%.1f]\n", (double)G - 0.4);
+    zp_strbuf_printf(gp, "zp_bw = %.4f\n", width * 0.92);
+    zp_strbuf_printf(gp, "set xrange [-0.6:%.1f]\n", (double)G - 0.4);
     size_t maxlen = 0;
     for (size_t g = 0; g < G; g++)
         if (strlen(b->groups.v[g]) > maxlen)
             maxlen = strlen(b->groups.v[g]);
-    zp_sbuf_printf(gp, "set xtics (");
+    zp_strbuf_printf(gp, "set xtics (");
     for (size_t g = 0; g < G; g++) {
         zp_plot_quote(gp, b->groups.v[g]);
-        zp_sbuf_printf(gp, " %zu%s", g, g + 1 < G ? ", " : "");
+        zp_strbuf_printf(gp, " %zu%s", g, g + 1 < G ? ", " : "");
     }
     int rotate = maxlen * G > 90;
-    zp_sbuf_printf(gp, ")%s\n", rotate ? " rotate by 30 right" : " norotate center");
+    zp_strbuf_printf(gp, ")%s\n", rotate ? " rotate by 30 right" : " norotate center");
     /* a rotated first label reaches left of the axis: leave it room */
     if (rotate)
-        zp_sbuf_printf(gp, "set lmargin %zu\n", maxlen > 40 ? 32 : (maxlen * 8) / 10 + 2);
-    zp_sbuf_printf(gp, "plot ");
+        zp_strbuf_printf(gp, "set lmargin %zu\n", maxlen > 40 ? 32 : (maxlen * 8) / 10 + 2);
+    zp_strbuf_printf(gp, "plot ");
     /* Within one colour, the n-th series gets the n-th fill, so variants of one
      * scheme stay apart in greyscale too. */
     for (size_t s = 0; s < S; s++) {
@@ -274,27 +274,27 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
                     zp_plot_scheme_lt(&r->style, scheme_of(&b->series_scheme, s)))
                     ordinal++;
         }
-        zp_sbuf_printf(gp, "%s'%s' index %zu using 1:%s:(zp_bw):3 with boxes lc variable fs %s ",
+        zp_strbuf_printf(gp, "%s'%s' index %zu using 1:%s:(zp_bw):3 with boxes lc variable fs %s ",
                        s ? ", \\\n     " : "", file, s, ycol, zp_plot_fill(ordinal));
         if (b->colour_by_group)
-            zp_sbuf_printf(gp, "notitle, \\\n     NaN with boxes lc rgb '#808080' fs %s title ",
+            zp_strbuf_printf(gp, "notitle, \\\n     NaN with boxes lc rgb '#808080' fs %s title ",
                            zp_plot_fill(ordinal));
         else
-            zp_sbuf_printf(gp, "title ");
+            zp_strbuf_printf(gp, "title ");
         zp_plot_quote(gp, b->series.v[s]);
     }
     /* value labels above a positive bar, below a negative one */
     for (size_t s = 0; b->value_fmt && s < S; s++)
         for (int neg = 0; neg < 2; neg++) {
-            zp_sbuf_printf(gp, ", \\\n     '%s' index %zu using 1:($2 %s 0 ? %s : NaN):(sprintf(",
+            zp_strbuf_printf(gp, ", \\\n     '%s' index %zu using 1:($2 %s 0 ? %s : NaN):(sprintf(",
                            file, s, neg ? "<" : ">=", ycol[0] == '2' ? "$2" : ycol);
             zp_plot_quote(gp, b->value_fmt);
-            zp_sbuf_printf(gp, ", $2)) with labels offset 0,%s font ',8' notitle",
+            zp_strbuf_printf(gp, ", $2)) with labels offset 0,%s font ',8' notitle",
                            neg ? "-0.7" : "0.7");
         }
     if (extra_plot && *extra_plot)
-        zp_sbuf_printf(gp, ", \\\n     %s", extra_plot);
-    zp_sbuf_printf(gp, "\n");
+        zp_strbuf_printf(gp, ", \\\n     %s", extra_plot);
+    zp_strbuf_printf(gp, "\n");
     return ZP_OK;
 }
 
@@ -303,15 +303,15 @@ enum zp_status zp_plot_bar_figure(struct zp_plot_run *r, const struct zp_bar_fig
 {
     if (!b->groups.n || !b->series.n)
         return ZP_OK;
-    struct zp_sbuf gp = {0};
+    struct zp_strbuf gp = {0};
     zp_plot_script_begin(&gp, f->name, f->what, f->sources);
-    zp_sbuf_printf(&gp, "set title ");
+    zp_strbuf_printf(&gp, "set title ");
     zp_plot_quote(&gp, f->title);
-    zp_sbuf_printf(&gp, "\n");
+    zp_strbuf_printf(&gp, "\n");
     if (f->xlabel) {
-        zp_sbuf_printf(&gp, "set xlabel ");
+        zp_strbuf_printf(&gp, "set xlabel ");
         zp_plot_quote(&gp, f->xlabel);
-        zp_sbuf_printf(&gp, "\n");
+        zp_strbuf_printf(&gp, "\n");
     }
     size_t maxlen = 0;
     for (size_t s = 0; s < b->series.n; s++)
@@ -320,7 +320,7 @@ enum zp_status zp_plot_bar_figure(struct zp_plot_run *r, const struct zp_bar_fig
     zp_plot_key_extra(f->extra_plot, &nkey, &maxlen);
     zp_plot_key(&gp, nkey, maxlen);
     if (f->settings)
-        zp_sbuf_printf(&gp, "%s", f->settings);
+        zp_strbuf_printf(&gp, "%s", f->settings);
     struct zp_bars with_label = *b;
     if (f->ylabel)
         with_label.ylabel = f->ylabel;

@@ -96,17 +96,17 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
     if (top.groups.n) {
         char fl[256];
         float_line(r, fl, sizeof fl);
-        struct zp_sbuf gp = {0};
+        struct zp_strbuf gp = {0};
         zp_plot_script_begin(&gp, "accuracy_top1", "top-1 accuracy and drop by scheme and granularity",
                              "../accuracy.csv (columns scheme, bits, granularity, mode, top1, drop)");
-        zp_sbuf_printf(&gp, "set multiplot layout 2,1 title 'Top-1 accuracy by scheme and "
+        zp_strbuf_printf(&gp, "set multiplot layout 2,1 title 'Top-1 accuracy by scheme and "
                             "granularity (PTQ, mode %s; best variant of each)'\n", mode);
-        zp_sbuf_printf(&gp, "set rmargin at screen 0.82\n");
+        zp_strbuf_printf(&gp, "set rmargin at screen 0.82\n");
         st = zp_bars_emit(r, &top, "accuracy_top1", &gp, fl, err);
-        zp_sbuf_printf(&gp, "unset key\n");
+        zp_strbuf_printf(&gp, "unset key\n");
         if (st == ZP_OK)
             st = zp_bars_emit(r, &drop, "accuracy_top1_drop", &gp, NULL, err);
-        zp_sbuf_printf(&gp, "unset multiplot\n");
+        zp_strbuf_printf(&gp, "unset multiplot\n");
         st = zp_plot_fig_finish(r, &gp, "accuracy_top1", "Top-1 accuracy and drop by scheme and granularity",
                     "Top-1 accuracy (%, top) and drop against the float model (points, bottom) of "
                     "each scheme and bit width per granularity; the dashed line is the float model. "
@@ -152,12 +152,12 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
         }
         char fl[256];
         float_line(r, fl, sizeof fl);
-        struct zp_sbuf gp = {0};
+        struct zp_strbuf gp = {0};
         zp_plot_script_begin(&gp, "accuracy_vs_bits", "top-1 accuracy against bits per weight",
                              "../accuracy.csv (columns scheme, bits, mode, top1)");
-        zp_sbuf_printf(&gp, "set title 'Top-1 accuracy against bits per weight (PTQ, mode %s; "
+        zp_strbuf_printf(&gp, "set title 'Top-1 accuracy against bits per weight (PTQ, mode %s; "
                             "best variant)'\n", mode);
-        zp_sbuf_printf(&gp, "set xlabel 'bits per weight'\nset ylabel 'top-1 accuracy (%%)'\n"
+        zp_strbuf_printf(&gp, "set xlabel 'bits per weight'\nset ylabel 'top-1 accuracy (%%)'\n"
                             "set logscale x 2\nset xtics (1, 2, 3, 4, 6, 8, 16)\n"
                             "set xrange [0.8:10]\nset yrange [0:100]\n");
         st = zp_lines_emit(r, &lines, "accuracy_vs_bits", &gp, 0, fl, err);
@@ -331,10 +331,10 @@ static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
     /* a line needs two sizes; drop the single points (every other variant at the default) */
     zp_lines_keep(&lines, 2);
     if (sizes.n >= 2 && lines.n) {
-        struct zp_sbuf gp = {0};
+        struct zp_strbuf gp = {0};
         zp_plot_script_begin(&gp, "accuracy_calib_size", "accuracy drop against calibration-set size",
                              "../accuracy.csv (columns label, calibration, calib_size, drop)");
-        zp_sbuf_printf(&gp, "set title 'Accuracy drop against calibration-set size'\n"
+        zp_strbuf_printf(&gp, "set title 'Accuracy drop against calibration-set size'\n"
                             "set xlabel 'calibration examples'\nset logscale x 2\n"
                             "set ylabel 'top-1 drop vs float (points)'\n");
         st = zp_lines_emit(r, &lines, "accuracy_calib_size", &gp, 0, NULL, err);

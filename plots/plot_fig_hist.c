@@ -46,9 +46,9 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
             }
         }
 
-    struct zp_sbuf dat = {0};
+    struct zp_strbuf dat = {0};
     double xmin = INFINITY, xmax = -INFINITY;
-    zp_sbuf_printf(&dat, "# weights_hist: block 0 = histogram of layer %s (x, count);\n"
+    zp_strbuf_printf(&dat, "# weights_hist: block 0 = histogram of layer %s (x, count);\n"
                          "# blocks 1.. = decoded levels of each scheme variant (level, row)\n", layer);
     size_t nbins = 0;
     for (size_t i = 0; i < h->nrows; i++) {
@@ -57,16 +57,16 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
         double x = zp_table_num(h, i, hx), n = zp_table_num(h, i, hc);
         if (isnan(x) || isnan(n))
             continue;
-        zp_sbuf_printf(&dat, "%.8g,%.8g\n", x, n);
+        zp_strbuf_printf(&dat, "%.8g,%.8g\n", x, n);
         xmin = fmin(xmin, x);
         xmax = fmax(xmax, x);
         nbins++;
     }
     if (!nbins) {
-        zp_sbuf_free(&dat);
+        zp_strbuf_free(&dat);
         return ZP_OK;
     }
-    zp_sbuf_printf(&dat, "\n\n");
+    zp_strbuf_printf(&dat, "\n\n");
     struct zp_strset labels = {0}, schemes = {0};
     if (r->has_levels && lval >= 0) {
         for (size_t j = 0; j < lv->nrows; j++)
@@ -81,7 +81,7 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
                 }
             }
         for (size_t k = 0; k < labels.n; k++) {
-            zp_sbuf_printf(&dat, "# %s\n", labels.v[k]);
+            zp_strbuf_printf(&dat, "# %s\n", labels.v[k]);
             for (size_t j = 0; j < lv->nrows; j++) {
                 char label[300];
                 level_label(lv, j, label, sizeof label);
@@ -89,22 +89,22 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
                 if (strcmp(zp_table_str(lv, j, ll), layer) != 0 || strcmp(label, labels.v[k]) != 0 ||
                     (lm >= 0 && hm >= 0 && strcmp(zp_table_str(lv, j, lm), model) != 0) || isnan(v))
                     continue;
-                zp_sbuf_printf(&dat, "%.8g,%zu\n", v, k);
+                zp_strbuf_printf(&dat, "%.8g,%zu\n", v, k);
                 xmin = fmin(xmin, v);
                 xmax = fmax(xmax, v);
             }
-            zp_sbuf_printf(&dat, "\n\n");
+            zp_strbuf_printf(&dat, "\n\n");
         }
     }
     enum zp_status st = dat.oom ? zp_err_set(err, ZP_ENOMEM, "weights_hist.dat: out of memory")
                                 : zp_plot_write(r, "weights_hist.dat", dat.s, err);
-    zp_sbuf_free(&dat);
+    zp_strbuf_free(&dat);
 
     double pad = (xmax - xmin) * 0.04 + 1e-12;
-    struct zp_sbuf gp = {0};
+    struct zp_strbuf gp = {0};
     zp_plot_script_begin(&gp, "weights_hist", "weight histogram of one layer with each scheme's levels",
                          "../weights_hist.csv (layer, x, count), ../levels.csv (scheme, label, layer, level)");
-    zp_sbuf_printf(&gp, "set multiplot title ");
+    zp_strbuf_printf(&gp, "set multiplot title ");
     char title[512];
     snprintf(title, sizeof title, "Weights of layer %s%s%s%s and the levels each scheme can represent",
              layer, *model ? " (" : "", model, *model ? ")" : "");
@@ -115,33 +115,33 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err)
         maxlen = strlen(labels.v[k]) > maxlen ? strlen(labels.v[k]) : maxlen;
     double lmargin = 0.035 + 0.0058 * (double)maxlen; /* ~6.4 px per character at 9 pt */
     lmargin = lmargin < 0.1 ? 0.1 : lmargin > 0.4 ? 0.4 : lmargin;
-    zp_sbuf_printf(&gp, "\nset xrange [%.8g:%.8g]\nset lmargin at screen %.3f\nset rmargin at screen 0.97\n",
+    zp_strbuf_printf(&gp, "\nset xrange [%.8g:%.8g]\nset lmargin at screen %.3f\nset rmargin at screen 0.97\n",
                    xmin - pad, xmax + pad, lmargin);
     double split = labels.n ? 0.50 : 0.12;
-    zp_sbuf_printf(&gp, "set tmargin at screen 0.90\nset bmargin at screen %.2f\n", split + 0.02);
-    zp_sbuf_printf(&gp, "set ylabel 'count'\nset yrange [0:*]\nunset key\n%s",
+    zp_strbuf_printf(&gp, "set tmargin at screen 0.90\nset bmargin at screen %.2f\n", split + 0.02);
+    zp_strbuf_printf(&gp, "set ylabel 'count'\nset yrange [0:*]\nunset key\n%s",
                    labels.n ? "set format x ''\nunset xlabel\n" : "set xlabel 'weight value'\n");
-    zp_sbuf_printf(&gp, "plot 'weights_hist.dat' index 0 using 1:2 with boxes lc rgb '#9a9a9a' "
+    zp_strbuf_printf(&gp, "plot 'weights_hist.dat' index 0 using 1:2 with boxes lc rgb '#9a9a9a' "
                         "fs solid 0.6 border lc rgb '#606060' title 'float weights'\n");
     if (labels.n) {
-        zp_sbuf_printf(&gp, "set tmargin at screen %.2f\nset bmargin at screen 0.12\n", split);
-        zp_sbuf_printf(&gp, "set format x '%%g'\nset xlabel 'weight value (levels decoded to float)'\n"
+        zp_strbuf_printf(&gp, "set tmargin at screen %.2f\nset bmargin at screen 0.12\n", split);
+        zp_strbuf_printf(&gp, "set format x '%%g'\nset xlabel 'weight value (levels decoded to float)'\n"
                             "unset ylabel\nunset grid\nset grid xtics lc rgb '#eeeeee'\n"
                             "set yrange [%.1f:-0.5]\n", (double)labels.n - 0.5);
-        zp_sbuf_printf(&gp, "set ytics (");
+        zp_strbuf_printf(&gp, "set ytics (");
         for (size_t k = 0; k < labels.n; k++) {
             zp_plot_quote(&gp, labels.v[k]);
-            zp_sbuf_printf(&gp, " %zu%s", k, k + 1 < labels.n ? ", " : "");
+            zp_strbuf_printf(&gp, " %zu%s", k, k + 1 < labels.n ? ", " : "");
         }
-        zp_sbuf_printf(&gp, ") font ',9'\nplot ");
+        zp_strbuf_printf(&gp, ") font ',9'\nplot ");
         for (size_t k = 0; k < labels.n; k++)
-            zp_sbuf_printf(&gp, "%s'weights_hist.dat' index %zu using 1:($2-0.38):(0):(0.76) "
+            zp_strbuf_printf(&gp, "%s'weights_hist.dat' index %zu using 1:($2-0.38):(0):(0.76) "
                                 "with vectors nohead lt %d lw 1.5 notitle",
                            k ? ", \\\n     " : "", k + 1,
                            zp_plot_scheme_lt(&r->style, strchr(schemes.v[k], '|') + 1));
-        zp_sbuf_printf(&gp, "\n");
+        zp_strbuf_printf(&gp, "\n");
     }
-    zp_sbuf_printf(&gp, "unset multiplot\n");
+    zp_strbuf_printf(&gp, "unset multiplot\n");
     char caption[512];
     snprintf(caption, sizeof caption,
              "Histogram of the float weights of layer %s; below, one row per scheme variant "

@@ -104,7 +104,7 @@ static enum zp_status fig_throughput(struct zp_plot_run *r, double th, struct zp
     if (b.groups.n) {
         char tt[64];
         threads_text(th, tt, sizeof tt);
-        struct zp_sbuf extra = {0};
+        struct zp_strbuf extra = {0};
         /* The instruction peaks of this core, scaled to the thread count. */
         if (r->has_peaks) {
             int ccl = zp_table_col(&r->peaks, "class"), cisa = zp_table_col(&r->peaks, "isa");
@@ -135,7 +135,7 @@ static enum zp_status fig_throughput(struct zp_plot_run *r, double th, struct zp
                 snprintf(title, sizeof title, "peak %s (%s)", zp_table_str(&r->peaks, i, ccl),
                          zp_table_str(&r->peaks, i, cisa));
                 /* dashes 2..7 of zp_plot_dash: no two peaks alike, none solid like a bar edge */
-                zp_sbuf_printf(&extra, "%s(%.6g) with lines lc rgb zp_ref_colour dt %s lw 1.5 title ",
+                zp_strbuf_printf(&extra, "%s(%.6g) with lines lc rgb zp_ref_colour dt %s lw 1.5 title ",
                                nl ? ", \\\n     " : "", p, zp_plot_dash(nl + 1));
                 zp_plot_quote(&extra, title);
                 nl++;
@@ -158,7 +158,7 @@ static enum zp_status fig_throughput(struct zp_plot_run *r, double th, struct zp
                        "are the measured instruction peaks.",
         };
         st = zp_plot_bar_figure(r, &f, &b, err);
-        zp_sbuf_free(&extra);
+        zp_strbuf_free(&extra);
     }
     zp_bars_free(&b);
     return st;
@@ -262,23 +262,23 @@ static enum zp_status fig_acc_vs_speed(struct zp_plot_run *r, double th, struct 
     if (npts) {
         char tt[64];
         threads_text(th, tt, sizeof tt);
-        struct zp_sbuf gp = {0};
+        struct zp_strbuf gp = {0};
         zp_plot_script_begin(&gp, "accuracy_vs_throughput", "top-1 accuracy against kernel throughput",
                              "../accuracy.csv (scheme, mode, top1) joined on scheme with "
                              "../kernels.csv (scheme, gops)");
-        zp_sbuf_printf(&gp, "set title 'Accuracy against kernel throughput (PTQ mode %s; %s)'\n", mode, tt);
-        zp_sbuf_printf(&gp, "set xlabel 'GEMM throughput, geometric mean over shapes (GOP/s, log scale)'\n"
+        zp_strbuf_printf(&gp, "set title 'Accuracy against kernel throughput (PTQ mode %s; %s)'\n", mode, tt);
+        zp_strbuf_printf(&gp, "set xlabel 'GEMM throughput, geometric mean over shapes (GOP/s, log scale)'\n"
                             "set ylabel 'top-1 accuracy (%%)'\nset logscale x\nset yrange [0:100]\n"
                             "set offsets graph 0.08, graph 0.08, graph 0.05, 0\n");
         /* each point labelled with its scheme; neighbours' labels at different
          * heights so that close points stay readable */
-        struct zp_sbuf lab = {0};
+        struct zp_strbuf lab = {0};
         for (size_t i = 0; i < lines.n; i++)
-            zp_sbuf_printf(&lab, "%s'accuracy_vs_throughput.dat' index %zu using 1:2:3 with labels "
+            zp_strbuf_printf(&lab, "%s'accuracy_vs_throughput.dat' index %zu using 1:2:3 with labels "
                                  "offset char 1,%.1f left notitle",
                            i ? ", \\\n     " : "", i, 0.9 - 1.0 * (double)(i % 3));
         st = zp_lines_emit(r, &lines, "accuracy_vs_throughput", &gp, 0, lab.s, err);
-        zp_sbuf_free(&lab);
+        zp_strbuf_free(&lab);
         st = zp_plot_fig_finish(r, &gp, "accuracy_vs_throughput", "Accuracy against throughput",
                        "One point per scheme: best top-1 accuracy (%) against the geometric-mean "
                        "throughput of its fastest kernels over the benchmarked shapes.",

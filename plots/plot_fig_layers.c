@@ -71,24 +71,24 @@ static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, 
     }
     enum zp_status st = ZP_OK;
     if (npoints) {
-        struct zp_sbuf gp = {0};
+        struct zp_strbuf gp = {0};
         char what[256];
         snprintf(what, sizeof what, "%s per layer, one line per scheme variant", metric);
         zp_plot_script_begin(&gp, name, what, "../layers.csv (columns label, mode, layer_index, layer)");
-        zp_sbuf_printf(&gp, "set title ");
+        zp_strbuf_printf(&gp, "set title ");
         char full[512];
         snprintf(full, sizeof full, "%s (%s%s%s)", title, *model ? model : "model",
                  mode ? ", mode " : "", mode ? mode : "");
         zp_plot_quote(&gp, full);
-        zp_sbuf_printf(&gp, "\nset xlabel 'layer'\nset ylabel ");
+        zp_strbuf_printf(&gp, "\nset xlabel 'layer'\nset ylabel ");
         zp_plot_quote(&gp, ylabel);
-        zp_sbuf_printf(&gp, "\n");
-        zp_sbuf_printf(&gp, "set xtics rotate by 45 right font ',%d'\nset offsets 0.5, 0.5, graph 0.05, 0\n",
+        zp_strbuf_printf(&gp, "\n");
+        zp_strbuf_printf(&gp, "set xtics rotate by 45 right font ',%d'\nset offsets 0.5, 0.5, graph 0.05, 0\n",
                        layer_names.n > 30 ? 7 : 9);
         /* a positive metric spanning decades (a binary variant's shift next to an
          * 8-bit one's) only reads on a log axis; zeros then drop out */
         if (log_ok && vmax > 1000 * vmin)
-            zp_sbuf_printf(&gp, "set logscale y\nset format y '%%.0e'\n");
+            zp_strbuf_printf(&gp, "set logscale y\nset format y '%%.0e'\n");
         st = zp_lines_emit(r, &lines, name, &gp, 1, NULL, err);
         st = zp_plot_fig_finish(r, &gp, name, title, caption, st, err);
     }

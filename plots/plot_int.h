@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "common/err.h"
+#include "common/strbuf.h"
 #include "plots/plot.h"
 #include "store/table.h"
 
@@ -67,13 +68,6 @@ enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err);
 
 /* ---- growable string and string set (plots/plot_sbuf.c) ---- */
 
-struct zp_sbuf {
-    char *s;
-    size_t len, cap;
-    int oom;
-};
-void zp_sbuf_printf(struct zp_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void zp_sbuf_free(struct zp_sbuf *b);
 
 /* A string set, in first-seen order. */
 struct zp_strset {
@@ -104,23 +98,23 @@ int zp_plot_marker(size_t i);
 /* ---- scripts and figure files (plots/plot_script.c) ---- */
 
 /* Appends s as a gnuplot single-quoted string (quotes doubled). */
-void zp_plot_quote(struct zp_sbuf *b, const char *s);
+void zp_plot_quote(struct zp_strbuf *b, const char *s);
 /* Writes text to <plots>/<file> atomically (temporary name, fsync, rename). */
 enum zp_status zp_plot_write(const struct zp_plot_run *r, const char *file, const char *text,
                              struct zp_err *err);
 /* Opening lines of every script: header comment, style, the loop over formats. */
-void zp_plot_script_begin(struct zp_sbuf *gp, const char *name, const char *what,
+void zp_plot_script_begin(struct zp_strbuf *gp, const char *name, const char *what,
                           const char *sources);
 /* Closing lines: ends the loop over formats. */
-void zp_plot_script_end(struct zp_sbuf *gp);
+void zp_plot_script_end(struct zp_strbuf *gp);
 /* Sets the key: outside right when the titles are few and short, else above the
  * plot in columns, so that a legend never takes a third of the width. */
-void zp_plot_key(struct zp_sbuf *gp, size_t n, size_t maxlen);
+void zp_plot_key(struct zp_strbuf *gp, size_t n, size_t maxlen);
 /* Adds the titled items of extra plot text (reference lines) to n and maxlen. */
 void zp_plot_key_extra(const char *extra_plot, size_t *n, size_t *maxlen);
 /* Ends a figure whose script is in gp: closes the script, writes <name>.gp,
  * registers the figure and frees gp. st is the status of building it so far. */
-enum zp_status zp_plot_fig_finish(struct zp_plot_run *r, struct zp_sbuf *gp, const char *name,
+enum zp_status zp_plot_fig_finish(struct zp_plot_run *r, struct zp_strbuf *gp, const char *name,
                                   const char *title, const char *caption, enum zp_status st,
                                   struct zp_err *err);
 
@@ -158,7 +152,7 @@ void zp_bars_free(struct zp_bars *b);
  * (after the caller's settings). Returns ZP_OK without writing anything when b is
  * empty. The y range is always a valid one: all-zero bars get [0:1]. */
 enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, const char *name,
-                            struct zp_sbuf *gp, const char *extra_plot, struct zp_err *err);
+                            struct zp_strbuf *gp, const char *extra_plot, struct zp_err *err);
 
 /* One bar chart with its report entry: script, data, registration. */
 struct zp_bar_fig {
@@ -197,7 +191,7 @@ void zp_lines_free(struct zp_lines *l);
 /* Writes <name>.dat (one block per series, sorted by x), the key and the plot
  * command. No two series of one figure share colour, dash and marker. */
 enum zp_status zp_lines_emit(struct zp_plot_run *r, const struct zp_lines *l,
-                             const char *name, struct zp_sbuf *gp, int use_xlabels,
+                             const char *name, struct zp_strbuf *gp, int use_xlabels,
                              const char *extra_plot, struct zp_err *err);
 
 /* ---- lookups shared by the figures (plots/plot_rows.c) ---- */

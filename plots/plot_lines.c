@@ -114,29 +114,29 @@ void zp_lines_keep(struct zp_lines *l, size_t min_points)
 }
 
 enum zp_status zp_lines_emit(struct zp_plot_run *r, const struct zp_lines *l,
-                             const char *name, struct zp_sbuf *gp, int use_xlabels,
+                             const char *name, struct zp_strbuf *gp, int use_xlabels,
                              const char *extra_plot, struct zp_err *err)
 {
     if (l->n == 0)
         return ZP_OK;
-    struct zp_sbuf dat = {0};
-    zp_sbuf_printf(&dat, "# %s: one block per series: x, y, x label\n", name);
+    struct zp_strbuf dat = {0};
+    zp_strbuf_printf(&dat, "# %s: one block per series: x, y, x label\n", name);
     for (size_t i = 0; i < l->n; i++) {
         line_sort(&l->v[i]);
-        zp_sbuf_printf(&dat, "# series %zu: %s\n", i, l->v[i].title);
+        zp_strbuf_printf(&dat, "# series %zu: %s\n", i, l->v[i].title);
         for (size_t j = 0; j < l->v[i].n; j++) {
             char y[64], lab[256];
             zp_plot_num(y, sizeof y, l->v[i].y[j]);
             csv_safe(lab, sizeof lab, l->v[i].xlabel[j]);
-            zp_sbuf_printf(&dat, "%.6g,%s,%s\n", l->v[i].x[j], y, lab);
+            zp_strbuf_printf(&dat, "%.6g,%s,%s\n", l->v[i].x[j], y, lab);
         }
-        zp_sbuf_printf(&dat, "\n\n");
+        zp_strbuf_printf(&dat, "\n\n");
     }
     char file[128];
     snprintf(file, sizeof file, "%s.dat", name);
     enum zp_status st = dat.oom ? zp_err_set(err, ZP_ENOMEM, "%s: out of memory", file)
                                 : zp_plot_write(r, file, dat.s, err);
-    zp_sbuf_free(&dat);
+    zp_strbuf_free(&dat);
     if (st != ZP_OK)
         return st;
     size_t maxlen = 0;
@@ -152,7 +152,7 @@ enum zp_status zp_lines_emit(struct zp_plot_run *r, const struct zp_lines *l,
     for (size_t i = 1; i < l->n; i++)
         one_scheme &= zp_plot_scheme_lt(&r->style, l->v[i].scheme) ==
                       zp_plot_scheme_lt(&r->style, l->v[0].scheme);
-    zp_sbuf_printf(gp, "plot ");
+    zp_strbuf_printf(gp, "plot ");
     for (size_t i = 0; i < l->n; i++) {
         int lt;
         size_t ordinal = 0;
@@ -164,16 +164,16 @@ enum zp_status zp_lines_emit(struct zp_plot_run *r, const struct zp_lines *l,
             for (size_t p = 0; p < i; p++)
                 ordinal += zp_plot_scheme_lt(&r->style, l->v[p].scheme) == lt;
         }
-        zp_sbuf_printf(gp, "%s'%s' index %zu using 1:2%s with linespoints lt %d dt %s",
+        zp_strbuf_printf(gp, "%s'%s' index %zu using 1:2%s with linespoints lt %d dt %s",
                        i ? ", \\\n     " : "", file, i, use_xlabels ? ":xtic(3)" : "", lt,
                        zp_plot_dash(ordinal));
         if (ordinal >= 8)
-            zp_sbuf_printf(gp, " pt %d", zp_plot_marker(ordinal / 8 - 1));
-        zp_sbuf_printf(gp, " title ");
+            zp_strbuf_printf(gp, " pt %d", zp_plot_marker(ordinal / 8 - 1));
+        zp_strbuf_printf(gp, " title ");
         zp_plot_quote(gp, l->v[i].title);
     }
     if (extra_plot && *extra_plot)
-        zp_sbuf_printf(gp, ", \\\n     %s", extra_plot);
-    zp_sbuf_printf(gp, "\n");
+        zp_strbuf_printf(gp, ", \\\n     %s", extra_plot);
+    zp_strbuf_printf(gp, "\n");
     return ZP_OK;
 }

@@ -4,20 +4,20 @@
 #include <string.h>
 
 #include "plots/plot_int.h"
-#include "store/results.h"
+#include "common/atomic.h"
 
-void zp_plot_quote(struct zp_sbuf *b, const char *s)
+void zp_plot_quote(struct zp_strbuf *b, const char *s)
 {
-    zp_sbuf_printf(b, "'");
+    zp_strbuf_printf(b, "'");
     for (const char *p = s; *p; p++) {
         if (*p == '\'')
-            zp_sbuf_printf(b, "''");
+            zp_strbuf_printf(b, "''");
         else if (*p == '\n' || *p == '\r')
-            zp_sbuf_printf(b, " ");
+            zp_strbuf_printf(b, " ");
         else
-            zp_sbuf_printf(b, "%c", *p);
+            zp_strbuf_printf(b, "%c", *p);
     }
-    zp_sbuf_printf(b, "'");
+    zp_strbuf_printf(b, "'");
 }
 
 enum zp_status zp_plot_write(const struct zp_plot_run *r, const char *file, const char *text,
@@ -25,17 +25,17 @@ enum zp_status zp_plot_write(const struct zp_plot_run *r, const char *file, cons
 {
     char path[4400];
     snprintf(path, sizeof path, "%s/%s", r->plots, file);
-    return zp_write_atomic(path, text, strlen(text), err);
+    return zp_file_write_atomic(path, text, strlen(text), err);
 }
 
-void zp_plot_script_begin(struct zp_sbuf *gp, const char *name, const char *what,
+void zp_plot_script_begin(struct zp_strbuf *gp, const char *name, const char *what,
                           const char *sources)
 {
     /* zp_part: `harness plot` passes -e "zp_part='.part'" so that gnuplot writes
      * NAME.part.FMT, renamed to NAME.FMT only once the whole script succeeded (a
      * full disk or a refused script never leaves a truncated figure behind). Run
      * by hand, the script writes NAME.FMT directly. */
-    zp_sbuf_printf(gp,
+    zp_strbuf_printf(gp,
                    "# %s\n"
                    "# Data: %s.\n"
                    "# The small files %s*.dat beside this script are derived from those CSVs\n"
@@ -52,9 +52,9 @@ void zp_plot_script_begin(struct zp_sbuf *gp, const char *name, const char *what
                    what, sources, name, name, name);
 }
 
-void zp_plot_script_end(struct zp_sbuf *gp)
+void zp_plot_script_end(struct zp_strbuf *gp)
 {
-    zp_sbuf_printf(gp, "unset output\n}\n");
+    zp_strbuf_printf(gp, "unset output\n}\n");
 }
 
 void zp_plot_key_extra(const char *extra_plot, size_t *n, size_t *maxlen)
@@ -68,7 +68,7 @@ void zp_plot_key_extra(const char *extra_plot, size_t *n, size_t *maxlen)
     }
 }
 
-void zp_plot_key(struct zp_sbuf *gp, size_t n, size_t maxlen)
+void zp_plot_key(struct zp_strbuf *gp, size_t n, size_t maxlen)
 {
     /* Outside right costs the plot about (maxlen + 6) characters of a ~140-wide
      * figure: fine for a few short titles, a third of the plot for variant labels,
@@ -76,11 +76,11 @@ void zp_plot_key(struct zp_sbuf *gp, size_t n, size_t maxlen)
     if (n <= 8 && maxlen <= 22)
         return; /* style.gp's default: outside right */
     size_t cols = maxlen > 34 ? 2 : maxlen > 22 ? 3 : 4;
-    zp_sbuf_printf(gp, "set key outside top center horizontal Left reverse maxcols %zu "
+    zp_strbuf_printf(gp, "set key outside top center horizontal Left reverse maxcols %zu "
                        "samplen 2 spacing 1.0 width 1\n", cols);
 }
 
-enum zp_status zp_plot_fig_finish(struct zp_plot_run *r, struct zp_sbuf *gp, const char *name,
+enum zp_status zp_plot_fig_finish(struct zp_plot_run *r, struct zp_strbuf *gp, const char *name,
                                   const char *title, const char *caption, enum zp_status st,
                                   struct zp_err *err)
 {
@@ -97,6 +97,6 @@ enum zp_status zp_plot_fig_finish(struct zp_plot_run *r, struct zp_sbuf *gp, con
         snprintf(f->title, sizeof f->title, "%s", title);
         snprintf(f->caption, sizeof f->caption, "%s", caption);
     }
-    zp_sbuf_free(gp);
+    zp_strbuf_free(gp);
     return st;
 }

@@ -7,41 +7,41 @@
 #include <string.h>
 
 #include "plots/report.h"
-#include "store/results.h"
+#include "common/atomic.h"
 
-void zp_report_html_esc(struct zp_sbuf *b, const char *s)
+void zp_report_html_esc(struct zp_strbuf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '<': zp_sbuf_printf(b, "&lt;"); break;
-        case '>': zp_sbuf_printf(b, "&gt;"); break;
-        case '&': zp_sbuf_printf(b, "&amp;"); break;
-        case '"': zp_sbuf_printf(b, "&quot;"); break;
-        default: zp_sbuf_printf(b, "%c", *s);
+        case '<': zp_strbuf_printf(b, "&lt;"); break;
+        case '>': zp_strbuf_printf(b, "&gt;"); break;
+        case '&': zp_strbuf_printf(b, "&amp;"); break;
+        case '"': zp_strbuf_printf(b, "&quot;"); break;
+        default: zp_strbuf_printf(b, "%c", *s);
         }
     }
 }
 
-void zp_report_md_cell(struct zp_sbuf *b, const char *s)
+void zp_report_md_cell(struct zp_strbuf *b, const char *s)
 {
     for (; *s; s++)
-        zp_sbuf_printf(b, *s == '|' ? "\\|" : "%c", *s);
+        zp_strbuf_printf(b, *s == '|' ? "\\|" : "%c", *s);
 }
 
 /* The Markdown findings as an HTML list (only **bold** is used). */
-static void findings_html(struct zp_sbuf *h, const char *md)
+static void findings_html(struct zp_strbuf *h, const char *md)
 {
-    zp_sbuf_printf(h, "<ul class=\"findings\">\n");
+    zp_strbuf_printf(h, "<ul class=\"findings\">\n");
     const char *p = md;
     while (p && *p) {
         const char *eol = strchr(p, '\n');
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
         if (len > 2 && p[0] == '-' && p[1] == ' ') {
-            zp_sbuf_printf(h, "<li>");
+            zp_strbuf_printf(h, "<li>");
             int bold = 0;
             for (size_t i = 2; i < len; i++) {
                 if (p[i] == '*' && i + 1 < len && p[i + 1] == '*') {
-                    zp_sbuf_printf(h, bold ? "</strong>" : "<strong>");
+                    zp_strbuf_printf(h, bold ? "</strong>" : "<strong>");
                     bold = !bold;
                     i++;
                     continue;
@@ -49,11 +49,11 @@ static void findings_html(struct zp_sbuf *h, const char *md)
                 char c[2] = {p[i], 0};
                 zp_report_html_esc(h, c);
             }
-            zp_sbuf_printf(h, "%s</li>\n", bold ? "</strong>" : "");
+            zp_strbuf_printf(h, "%s</li>\n", bold ? "</strong>" : "");
         }
         p = eol ? eol + 1 : NULL;
     }
-    zp_sbuf_printf(h, "</ul>\n");
+    zp_strbuf_printf(h, "</ul>\n");
 }
 
 /* ---- tables ---- */
@@ -81,7 +81,7 @@ static void cell_text(const struct zp_table *t, size_t i, int c, enum colfmt f, 
 }
 
 static void table(const struct zp_table *t, const struct colspec *cols, size_t ncols,
-                  struct zp_sbuf *md, struct zp_sbuf *h)
+                  struct zp_strbuf *md, struct zp_strbuf *h)
 {
     int idx[32];
     size_t shown = 0;
@@ -93,37 +93,37 @@ static void table(const struct zp_table *t, const struct colspec *cols, size_t n
             sc[shown++] = &cols[j];
         }
     }
-    zp_sbuf_printf(h, "<div class=\"scroll\"><table class=\"data\">\n<tr>");
-    zp_sbuf_printf(md, "|");
+    zp_strbuf_printf(h, "<div class=\"scroll\"><table class=\"data\">\n<tr>");
+    zp_strbuf_printf(md, "|");
     for (size_t j = 0; j < shown; j++) {
-        zp_sbuf_printf(md, " %s |", sc[j]->head);
-        zp_sbuf_printf(h, "<th>");
+        zp_strbuf_printf(md, " %s |", sc[j]->head);
+        zp_strbuf_printf(h, "<th>");
         zp_report_html_esc(h, sc[j]->head);
-        zp_sbuf_printf(h, "</th>");
+        zp_strbuf_printf(h, "</th>");
     }
-    zp_sbuf_printf(md, "\n|");
+    zp_strbuf_printf(md, "\n|");
     for (size_t j = 0; j < shown; j++)
-        zp_sbuf_printf(md, "%s|", sc[j]->fmt == RAW ? "---" : "---:");
-    zp_sbuf_printf(md, "\n");
-    zp_sbuf_printf(h, "</tr>\n");
+        zp_strbuf_printf(md, "%s|", sc[j]->fmt == RAW ? "---" : "---:");
+    zp_strbuf_printf(md, "\n");
+    zp_strbuf_printf(h, "</tr>\n");
     for (size_t i = 0; i < t->nrows; i++) {
-        zp_sbuf_printf(md, "|");
-        zp_sbuf_printf(h, "<tr>");
+        zp_strbuf_printf(md, "|");
+        zp_strbuf_printf(h, "<tr>");
         for (size_t j = 0; j < shown; j++) {
             char v[512];
             cell_text(t, i, idx[j], sc[j]->fmt, v, sizeof v);
-            zp_sbuf_printf(md, " ");
+            zp_strbuf_printf(md, " ");
             zp_report_md_cell(md, v);
-            zp_sbuf_printf(md, " |");
-            zp_sbuf_printf(h, "<td%s>", sc[j]->fmt == RAW ? "" : " class=\"n\"");
+            zp_strbuf_printf(md, " |");
+            zp_strbuf_printf(h, "<td%s>", sc[j]->fmt == RAW ? "" : " class=\"n\"");
             zp_report_html_esc(h, v);
-            zp_sbuf_printf(h, "</td>");
+            zp_strbuf_printf(h, "</td>");
         }
-        zp_sbuf_printf(md, "\n");
-        zp_sbuf_printf(h, "</tr>\n");
+        zp_strbuf_printf(md, "\n");
+        zp_strbuf_printf(h, "</tr>\n");
     }
-    zp_sbuf_printf(md, "\n");
-    zp_sbuf_printf(h, "</table></div>\n");
+    zp_strbuf_printf(md, "\n");
+    zp_strbuf_printf(h, "</table></div>\n");
 }
 
 static const struct colspec acc_cols[] = {
@@ -163,26 +163,26 @@ static void base_name(const char *dir, char *out, size_t outn)
 
 /* What went wrong with the figures, above them: a figure never fails a run, so
  * the report is where a missing one is explained. */
-static void warnings_section(const struct zp_plot_warnings *w, struct zp_sbuf *md, struct zp_sbuf *h)
+static void warnings_section(const struct zp_plot_warnings *w, struct zp_strbuf *md, struct zp_strbuf *h)
 {
     if (!w->n)
         return;
     size_t kept = w->n < ZP_PLOT_MAX_WARN ? w->n : ZP_PLOT_MAX_WARN;
-    zp_sbuf_printf(md, "**Figure warnings** (%zu):\n\n", w->n);
-    zp_sbuf_printf(h, "<div class=\"warnings\"><p><strong>Figure warnings</strong> (%zu):</p>\n<ul>\n",
+    zp_strbuf_printf(md, "**Figure warnings** (%zu):\n\n", w->n);
+    zp_strbuf_printf(h, "<div class=\"warnings\"><p><strong>Figure warnings</strong> (%zu):</p>\n<ul>\n",
                    w->n);
     for (size_t i = 0; i < kept; i++) {
-        zp_sbuf_printf(md, "- warning: %s\n", w->msg[i]);
-        zp_sbuf_printf(h, "<li>warning: ");
+        zp_strbuf_printf(md, "- warning: %s\n", w->msg[i]);
+        zp_strbuf_printf(h, "<li>warning: ");
         zp_report_html_esc(h, w->msg[i]);
-        zp_sbuf_printf(h, "</li>\n");
+        zp_strbuf_printf(h, "</li>\n");
     }
     if (w->n > kept) {
-        zp_sbuf_printf(md, "- and %zu more\n", w->n - kept);
-        zp_sbuf_printf(h, "<li>and %zu more</li>\n", w->n - kept);
+        zp_strbuf_printf(md, "- and %zu more\n", w->n - kept);
+        zp_strbuf_printf(h, "<li>and %zu more</li>\n", w->n - kept);
     }
-    zp_sbuf_printf(md, "\n");
-    zp_sbuf_printf(h, "</ul></div>\n");
+    zp_strbuf_printf(md, "\n");
+    zp_strbuf_printf(h, "</ul></div>\n");
 }
 
 static const char *const css =
@@ -202,107 +202,107 @@ static const char *const css =
 
 enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err)
 {
-    struct zp_sbuf md = {0}, h = {0}, fnd = {0};
+    struct zp_strbuf md = {0}, h = {0}, fnd = {0};
     char name[256];
     base_name(r->dir, name, sizeof name);
-    zp_sbuf_printf(&md, "# zeropoint run report: %s\n\n", name);
-    zp_sbuf_printf(&md, "Generated by `harness plot` from the CSVs of this folder; figures are in "
+    zp_strbuf_printf(&md, "# zeropoint run report: %s\n\n", name);
+    zp_strbuf_printf(&md, "Generated by `harness plot` from the CSVs of this folder; figures are in "
                         "plots/ with their gnuplot scripts.\n\n");
-    zp_sbuf_printf(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+    zp_strbuf_printf(&h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                        "<title>zeropoint run report: ");
     zp_report_html_esc(&h, name);
-    zp_sbuf_printf(&h, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>zeropoint run report: ", css);
+    zp_strbuf_printf(&h, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>zeropoint run report: ", css);
     zp_report_html_esc(&h, name);
-    zp_sbuf_printf(&h, "</h1>\n<p>Generated by <code>harness plot</code> from the CSVs of this folder; "
+    zp_strbuf_printf(&h, "</h1>\n<p>Generated by <code>harness plot</code> from the CSVs of this folder; "
                        "figures are in <code>plots/</code> with their gnuplot scripts.</p>\n");
 
     /* a table of contents: sections, then one link per figure */
-    zp_sbuf_printf(&h, "<nav><p><a href=\"#findings\">Headline findings</a> &middot; "
+    zp_strbuf_printf(&h, "<nav><p><a href=\"#findings\">Headline findings</a> &middot; "
                        "<a href=\"#figures\">Figures</a>%s%s &middot; "
                        "<a href=\"#config\">Configuration and machine</a></p>\n<p>",
                    r->has_accuracy ? " &middot; <a href=\"#accuracy\">Accuracy table</a>" : "",
                    r->has_kernels ? " &middot; <a href=\"#kernels\">Kernel table</a>" : "");
     for (size_t i = 0; i < r->nfigs; i++) {
-        zp_sbuf_printf(&h, "%s<a href=\"#fig-%s\">", i ? " &middot; " : "Figures: ", r->figs[i].name);
+        zp_strbuf_printf(&h, "%s<a href=\"#fig-%s\">", i ? " &middot; " : "Figures: ", r->figs[i].name);
         zp_report_html_esc(&h, r->figs[i].title);
-        zp_sbuf_printf(&h, "</a>");
+        zp_strbuf_printf(&h, "</a>");
     }
-    zp_sbuf_printf(&h, "</p></nav>\n");
+    zp_strbuf_printf(&h, "</p></nav>\n");
 
     zp_report_findings(r, &fnd);
-    zp_sbuf_printf(&md, "## Headline findings\n\n%s\n",
+    zp_strbuf_printf(&md, "## Headline findings\n\n%s\n",
                    fnd.len ? fnd.s : "- No accuracy, layer, tensor or kernel rows to summarise.\n");
-    zp_sbuf_printf(&h, "<h2 id=\"findings\">Headline findings</h2>\n");
+    zp_strbuf_printf(&h, "<h2 id=\"findings\">Headline findings</h2>\n");
     findings_html(&h, fnd.len ? fnd.s : "- No accuracy, layer, tensor or kernel rows to summarise.\n");
 
-    zp_sbuf_printf(&md, "## Figures\n\n");
-    zp_sbuf_printf(&h, "<h2 id=\"figures\">Figures</h2>\n");
+    zp_strbuf_printf(&md, "## Figures\n\n");
+    zp_strbuf_printf(&h, "<h2 id=\"figures\">Figures</h2>\n");
     warnings_section(r->warn, &md, &h);
     if (!r->nfigs) {
-        zp_sbuf_printf(&md, "No figure: the CSVs hold no rows a figure needs.\n\n");
-        zp_sbuf_printf(&h, "<p>No figure: the CSVs hold no rows a figure needs.</p>\n");
+        zp_strbuf_printf(&md, "No figure: the CSVs hold no rows a figure needs.\n\n");
+        zp_strbuf_printf(&h, "<p>No figure: the CSVs hold no rows a figure needs.</p>\n");
     }
     for (size_t i = 0; i < r->nfigs; i++) {
         const struct zp_plot_fig *f = &r->figs[i];
-        zp_sbuf_printf(&md, "### %s\n\n", f->title);
+        zp_strbuf_printf(&md, "### %s\n\n", f->title);
         if (f->has_png)
-            zp_sbuf_printf(&md, "![%s](plots/%s.png)\n\n", f->title, f->name);
+            zp_strbuf_printf(&md, "![%s](plots/%s.png)\n\n", f->title, f->name);
         else if (f->rendered)
-            zp_sbuf_printf(&md, "*No PNG (zp_formats in plots/style.gp leaves it out).*\n\n");
+            zp_strbuf_printf(&md, "*No PNG (zp_formats in plots/style.gp leaves it out).*\n\n");
         else
-            zp_sbuf_printf(&md, "*Not drawn: see the warnings above%s%s%s.*\n\n",
+            zp_strbuf_printf(&md, "*Not drawn: see the warnings above%s%s%s.*\n\n",
                            r->warn->no_gnuplot ? "" : " and plots/", r->warn->no_gnuplot ? "" : f->name,
                            r->warn->no_gnuplot ? "" : ".log");
-        zp_sbuf_printf(&md, "%s (plots/%s.png, .svg, .pdf; script plots/%s.gp)\n\n", f->caption, f->name,
+        zp_strbuf_printf(&md, "%s (plots/%s.png, .svg, .pdf; script plots/%s.gp)\n\n", f->caption, f->name,
                        f->name);
-        zp_sbuf_printf(&h, "<figure id=\"fig-%s\">\n<h3>", f->name);
+        zp_strbuf_printf(&h, "<figure id=\"fig-%s\">\n<h3>", f->name);
         zp_report_html_esc(&h, f->title);
-        zp_sbuf_printf(&h, "</h3>\n");
+        zp_strbuf_printf(&h, "</h3>\n");
         if (f->has_png) {
-            zp_sbuf_printf(&h, "<img src=\"plots/%s.png\" alt=\"", f->name);
+            zp_strbuf_printf(&h, "<img src=\"plots/%s.png\" alt=\"", f->name);
             zp_report_html_esc(&h, f->title);
-            zp_sbuf_printf(&h, "\">\n");
+            zp_strbuf_printf(&h, "\">\n");
         } else if (f->rendered) {
-            zp_sbuf_printf(&h, "<p>No PNG (zp_formats in plots/style.gp leaves it out).</p>\n");
+            zp_strbuf_printf(&h, "<p>No PNG (zp_formats in plots/style.gp leaves it out).</p>\n");
         } else {
-            zp_sbuf_printf(&h, "<p class=\"missing\">Not drawn: see the warnings above%s%s%s.</p>\n",
+            zp_strbuf_printf(&h, "<p class=\"missing\">Not drawn: see the warnings above%s%s%s.</p>\n",
                            r->warn->no_gnuplot ? "" : " and plots/", r->warn->no_gnuplot ? "" : f->name,
                            r->warn->no_gnuplot ? "" : ".log");
         }
-        zp_sbuf_printf(&h, "<figcaption>");
+        zp_strbuf_printf(&h, "<figcaption>");
         zp_report_html_esc(&h, f->caption);
-        zp_sbuf_printf(&h, " <a href=\"plots/%s.svg\">SVG</a> <a href=\"plots/%s.pdf\">PDF</a> "
+        zp_strbuf_printf(&h, " <a href=\"plots/%s.svg\">SVG</a> <a href=\"plots/%s.pdf\">PDF</a> "
                            "<a href=\"plots/%s.gp\">script</a></figcaption>\n</figure>\n",
                        f->name, f->name, f->name);
     }
 
     if (r->has_accuracy) {
-        zp_sbuf_printf(&md, "## Accuracy (accuracy.csv)\n\nAccuracies in %%, drop in points.\n\n");
-        zp_sbuf_printf(&h, "<h2 id=\"accuracy\">Accuracy (accuracy.csv)</h2>\n"
+        zp_strbuf_printf(&md, "## Accuracy (accuracy.csv)\n\nAccuracies in %%, drop in points.\n\n");
+        zp_strbuf_printf(&h, "<h2 id=\"accuracy\">Accuracy (accuracy.csv)</h2>\n"
                            "<p>Accuracies in %%, drop in points.</p>\n");
         table(&r->accuracy, acc_cols, sizeof acc_cols / sizeof acc_cols[0], &md, &h);
     }
     if (r->has_kernels) {
-        zp_sbuf_printf(&md, "## Kernels (kernels.csv)\n\nThroughput in GOP/s (2*M*N*K per call).\n\n");
-        zp_sbuf_printf(&h, "<h2 id=\"kernels\">Kernels (kernels.csv)</h2>\n"
+        zp_strbuf_printf(&md, "## Kernels (kernels.csv)\n\nThroughput in GOP/s (2*M*N*K per call).\n\n");
+        zp_strbuf_printf(&h, "<h2 id=\"kernels\">Kernels (kernels.csv)</h2>\n"
                            "<p>Throughput in GOP/s (2*M*N*K per call).</p>\n");
         table(&r->kernels, kern_cols, sizeof kern_cols / sizeof kern_cols[0], &md, &h);
     }
     zp_report_run_json(r, &md, &h);
-    zp_sbuf_printf(&h, "</body>\n</html>\n");
+    zp_strbuf_printf(&h, "</body>\n</html>\n");
 
     enum zp_status st = ZP_OK;
     if (md.oom || h.oom || fnd.oom)
         st = zp_err_set(err, ZP_ENOMEM, "%s: out of memory writing the report", r->dir);
     char path[4400];
     const char *files[2] = {"report.md", "report.html"};
-    const struct zp_sbuf *bufs[2] = {&md, &h};
+    const struct zp_strbuf *bufs[2] = {&md, &h};
     for (size_t i = 0; i < 2 && st == ZP_OK; i++) {
         snprintf(path, sizeof path, "%s/%s", r->dir, files[i]);
-        st = zp_write_atomic(path, bufs[i]->s, bufs[i]->len, err);
+        st = zp_file_write_atomic(path, bufs[i]->s, bufs[i]->len, err);
     }
-    zp_sbuf_free(&md);
-    zp_sbuf_free(&h);
-    zp_sbuf_free(&fnd);
+    zp_strbuf_free(&md);
+    zp_strbuf_free(&h);
+    zp_strbuf_free(&fnd);
     return st;
 }

@@ -22,14 +22,14 @@ enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err);
 /* Headline findings as Markdown bullet lines ("- ...\n"), appended to out:
  * best scheme per bit width, largest per-layer loss, zero error nudged vs not,
  * fastest kernel. (plots/report_findings.c) */
-void zp_report_findings(const struct zp_plot_run *r, struct zp_sbuf *out);
+void zp_report_findings(const struct zp_plot_run *r, struct zp_strbuf *out);
 
 /* The configuration and machine section from run.json (plots/report_runjson.c). */
-void zp_report_run_json(const struct zp_plot_run *r, struct zp_sbuf *md, struct zp_sbuf *h);
+void zp_report_run_json(const struct zp_plot_run *r, struct zp_strbuf *md, struct zp_strbuf *h);
 
 /* s escaped for HTML text / for a Markdown table cell, appended to b. */
-void zp_report_html_esc(struct zp_sbuf *b, const char *s);
-void zp_report_md_cell(struct zp_sbuf *b, const char *s);
+void zp_report_html_esc(struct zp_strbuf *b, const char *s);
+void zp_report_md_cell(struct zp_strbuf *b, const char *s);
 
 #ifdef __cplusplus
 }

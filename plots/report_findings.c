@@ -6,7 +6,7 @@
 
 #include "plots/report.h"
 
-static void best_per_bits(const struct zp_plot_run *r, struct zp_sbuf *out)
+static void best_per_bits(const struct zp_plot_run *r, struct zp_strbuf *out)
 {
     const struct zp_table *t = &r->accuracy;
     const char *mode = zp_plot_primary_mode(r);
@@ -15,7 +15,7 @@ static void best_per_bits(const struct zp_plot_run *r, struct zp_sbuf *out)
         return;
     double ft = zp_plot_float_top1(r);
     if (!isnan(ft))
-        zp_sbuf_printf(out, "- Float model: top-1 %.2f%%.\n", 100.0 * ft);
+        zp_strbuf_printf(out, "- Float model: top-1 %.2f%%.\n", 100.0 * ft);
     /* bit widths in ascending order */
     double done = -INFINITY;
     for (;;) {
@@ -44,12 +44,12 @@ static void best_per_bits(const struct zp_plot_run *r, struct zp_sbuf *out)
         char label[256];
         zp_plot_row_label(t, best, label, sizeof label);
         double drop = zp_plot_drop_points(t, best);
-        zp_sbuf_printf(out, "- Best at %g bits (PTQ, mode %s): **%s**, top-1 %.2f%% (drop %.2f points).\n",
+        zp_strbuf_printf(out, "- Best at %g bits (PTQ, mode %s): **%s**, top-1 %.2f%% (drop %.2f points).\n",
                        bits, mode, label, 100.0 * bv, drop);
     }
 }
 
-static void qat_gain(const struct zp_plot_run *r, struct zp_sbuf *out)
+static void qat_gain(const struct zp_plot_run *r, struct zp_strbuf *out)
 {
     const struct zp_table *t = &r->accuracy;
     int cm = zp_table_col(t, "mode"), ct = zp_table_col(t, "top1");
@@ -70,13 +70,13 @@ static void qat_gain(const struct zp_plot_run *r, struct zp_sbuf *out)
                 ptq = v;
         }
         if (!isnan(ptq))
-            zp_sbuf_printf(out, "- QAT vs PTQ, %s: top-1 %.2f%% vs %.2f%% (%+.2f points).\n", label,
+            zp_strbuf_printf(out, "- QAT vs PTQ, %s: top-1 %.2f%% vs %.2f%% (%+.2f points).\n", label,
                            100.0 * zp_table_num(t, i, ct), 100.0 * ptq,
                            100.0 * (zp_table_num(t, i, ct) - ptq));
     }
 }
 
-static void worst_layer(const struct zp_plot_run *r, struct zp_sbuf *out)
+static void worst_layer(const struct zp_plot_run *r, struct zp_strbuf *out)
 {
     const struct zp_table *t = &r->layers;
     int cs = zp_table_col(t, "sqnr_db"), cl = zp_table_col(t, "layer"), co = zp_table_col(t, "op");
@@ -97,7 +97,7 @@ static void worst_layer(const struct zp_plot_run *r, struct zp_sbuf *out)
     char label[256];
     if (!isinf(wv)) {
         zp_plot_row_label(t, w, label, sizeof label);
-        zp_sbuf_printf(out, "- Largest per-layer loss: layer **%s** (%s) under %s%s%s: output SQNR %.2f dB.\n",
+        zp_strbuf_printf(out, "- Largest per-layer loss: layer **%s** (%s) under %s%s%s: output SQNR %.2f dB.\n",
                        zp_table_str(t, w, cl), zp_table_str(t, w, co), label, cm >= 0 ? ", mode " : "",
                        zp_table_str(t, w, cm), wv);
     }
@@ -115,17 +115,17 @@ static void worst_layer(const struct zp_plot_run *r, struct zp_sbuf *out)
         }
     }
     if (!isinf(worst_v) && per_layer.groups.n > 1)
-        zp_sbuf_printf(out, "- Most sensitive layer over all variants: **%s**, mean output SQNR %.2f dB.\n",
+        zp_strbuf_printf(out, "- Most sensitive layer over all variants: **%s**, mean output SQNR %.2f dB.\n",
                        per_layer.groups.v[worst], worst_v);
     zp_bars_free(&per_layer);
     if (!isinf(sv)) {
         zp_plot_row_label(t, ws, label, sizeof label);
-        zp_sbuf_printf(out, "- Largest mean shift: layer **%s** under %s: %.4g std.\n",
+        zp_strbuf_printf(out, "- Largest mean shift: layer **%s** under %s: %.4g std.\n",
                        zp_table_str(t, ws, cl), label, sv);
     }
 }
 
-static void zero_error(const struct zp_plot_run *r, struct zp_sbuf *out)
+static void zero_error(const struct zp_plot_run *r, struct zp_strbuf *out)
 {
     const struct zp_table *t = &r->tensors;
     int cz = zp_table_col(t, "zero_error_lsb"), cn = zp_table_col(t, "nudge_zero");
@@ -144,12 +144,12 @@ static void zero_error(const struct zp_plot_run *r, struct zp_sbuf *out)
         n[nz]++;
     }
     if (n[0] && n[1])
-        zp_sbuf_printf(out, "- Error at zero (asymmetric, mean over %zu+%zu tensors): %.3g LSB with naive "
+        zp_strbuf_printf(out, "- Error at zero (asymmetric, mean over %zu+%zu tensors): %.3g LSB with naive "
                             "min/max vs %.3g LSB nudged.\n",
                        n[0], n[1], sum[0] / (double)n[0], sum[1] / (double)n[1]);
 }
 
-static void best_tensor_sqnr(const struct zp_plot_run *r, struct zp_sbuf *out)
+static void best_tensor_sqnr(const struct zp_plot_run *r, struct zp_strbuf *out)
 {
     const struct zp_table *t = &r->tensors;
     int cs = zp_table_col(t, "sqnr_db"), cb = zp_table_col(t, "bits");
@@ -179,13 +179,13 @@ static void best_tensor_sqnr(const struct zp_plot_run *r, struct zp_sbuf *out)
             }
         }
         if (!isinf(bv))
-            zp_sbuf_printf(out, "- Highest mean tensor SQNR at %s bits%s: %s, %.2f dB.\n", b.groups.v[g],
+            zp_strbuf_printf(out, "- Highest mean tensor SQNR at %s bits%s: %s, %.2f dB.\n", b.groups.v[g],
                            synthetic ? " (synthetic tensors)" : "", b.series.v[best], bv);
     }
     zp_bars_free(&b);
 }
 
-static void fastest_kernel(const struct zp_plot_run *r, struct zp_sbuf *out)
+static void fastest_kernel(const struct zp_plot_run *r, struct zp_strbuf *out)
 {
     const struct zp_table *t = &r->kernels;
     int cs = zp_table_col(t, "scheme"), cp = zp_table_col(t, "speedup_vs_f32");
@@ -201,13 +201,13 @@ static void fastest_kernel(const struct zp_plot_run *r, struct zp_sbuf *out)
         }
     }
     if (!isinf(bv))
-        zp_sbuf_printf(out, "- Largest speedup over float: %s (kernel %s) at %sx%sx%s, %s thread(s): %.2fx.\n",
+        zp_strbuf_printf(out, "- Largest speedup over float: %s (kernel %s) at %sx%sx%s, %s thread(s): %.2fx.\n",
                        zp_table_str(t, best, cs), zp_table_str(t, best, ck2), zp_table_str(t, best, cm),
                        zp_table_str(t, best, cn), zp_table_str(t, best, ck), zp_table_str(t, best, cth),
                        bv);
 }
 
-void zp_report_findings(const struct zp_plot_run *r, struct zp_sbuf *out)
+void zp_report_findings(const struct zp_plot_run *r, struct zp_strbuf *out)
 {
     if (r->has_accuracy) {
         best_per_bits(r, out);

@@ -3,7 +3,8 @@
  * are plots/'s (zp_plots_render_kernels), drawn from kernels.csv. */
 #include "store/bench_out.h"
 #include "store/csv_out.h"
-#include "store/store_fs.h"
+#include "common/atomic.h"
+#include "common/file.h"
 #include "store/run_json.h"
 
 #include <errno.h>

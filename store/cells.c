@@ -103,7 +103,7 @@ static char *read_fragment(const char *cells, const char *id, int t, const struc
         return NULL;
     }
     struct zp_err e = {0};
-    char *text = zp_store_read_file(p, len, &e);
+    char *text = zp_file_read_text(p, len, &e);
     if (!text) {
         zp_err_set(err, ZP_EFORMAT, "cell %s: its marker lists %s but %s", id, zp_table_file((enum zp_result_table)t),
                    e.msg);
@@ -137,7 +137,7 @@ enum zp_status zp_cell_verify(const char *cells, const char *id, struct zp_fragm
     char p[2300];
     snprintf(p, sizeof p, "%s/%s.done", cells, id);
     struct zp_err e = {0};
-    char *m = zp_store_read_file(p, NULL, &e);
+    char *m = zp_file_read_text(p, NULL, &e);
     if (!m)
         return zp_err_set(err, ZP_EIO, "cell %s: no marker (%s)", id, e.msg);
     int bad = parse_marker(m, info);
@@ -247,7 +247,7 @@ static enum zp_status write_marker(const struct zp_run_dir *rd, const char *id, 
     }
     char p[2300];
     snprintf(p, sizeof p, "%s/%s.done", rd->cells, id);
-    return zp_write_atomic(p, text, len, err);
+    return zp_file_write_atomic(p, text, len, err);
 }
 
 /* The header line of table t. */
@@ -286,7 +286,7 @@ static enum zp_status append_rows(const struct zp_run_dir *rd, const char *const
                 return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", p);
             }
             memcpy(all + hl, rows[t], n + 1);
-            enum zp_status st = zp_write_atomic(p, all, hl + n, err);
+            enum zp_status st = zp_file_write_atomic(p, all, hl + n, err);
             free(all);
             if (st)
                 return st;
@@ -321,7 +321,7 @@ enum zp_status zp_cell_commit(struct zp_run_dir *rd, const char *id, const char 
             continue;
         if (frag_path(p, sizeof p, rd->cells, id, t))
             return zp_err_set(err, ZP_EINVAL, "%s: path too long", rd->cells);
-        if (zp_write_atomic(p, rows[t], strlen(rows[t]), err))
+        if (zp_file_write_atomic(p, rows[t], strlen(rows[t]), err))
             return err->status;
     }
     if (write_marker(rd, id, rows, err))
@@ -360,7 +360,7 @@ enum zp_status zp_run_assemble(struct zp_run_dir *rd, const char *const *ids, si
         if (k >= 0 && !rd->done[k])
             continue;
         snprintf(p, sizeof p, "%s/%s.done", rd->cells, ids[i]);
-        char *m = k >= 0 || access(p, F_OK) == 0 ? zp_store_read_file(p, NULL, err) : NULL;
+        char *m = k >= 0 || access(p, F_OK) == 0 ? zp_file_read_text(p, NULL, err) : NULL;
         if (!m && k < 0)
             continue;
         if (!m || parse_marker(m, info[i])) {
@@ -403,7 +403,7 @@ enum zp_status zp_run_assemble(struct zp_run_dir *rd, const char *const *ids, si
             st = zp_err_set(err, ZP_ENOMEM, "out of memory");
         if (!st && any) {
             snprintf(p, sizeof p, "%s/%s", rd->dir, zp_table_file((enum zp_result_table)t));
-            st = zp_write_atomic(p, text, len, err);
+            st = zp_file_write_atomic(p, text, len, err);
         }
         free(text);
     }

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store_fs.h"
+#include "common/atomic.h"
+#include "common/file.h"
+#include "common/path.h"
 
 void zp_csv_init(struct zp_csv *c)
 {
@@ -231,5 +233,5 @@ enum zp_status zp_csv_write_file(const struct zp_csv *c, const char *path, struc
         zp_err_prefix(err, "%s", path);
         return err->status;
     }
-    return zp_write_atomic(path, c->buf ? c->buf : "", c->len, err);
+    return zp_file_write_atomic(path, c->buf ? c->buf : "", c->len, err);
 }

@@ -240,7 +240,7 @@ enum zp_status zp_run_dir_inputs(const struct zp_run_dir *rd, const struct zp_in
     char p[1300];
     snprintf(p, sizeof p, "%s/INPUTS", rd->cells);
     struct zp_err ignore = {0};
-    char *was = access(p, F_OK) == 0 ? zp_store_read_file(p, NULL, &ignore) : NULL;
+    char *was = access(p, F_OK) == 0 ? zp_file_read_text(p, NULL, &ignore) : NULL;
     enum zp_status st = ZP_OK;
     if (was) {
         char *d = zp_inputs_diff(was, now);
@@ -251,7 +251,7 @@ enum zp_status zp_run_dir_inputs(const struct zp_run_dir *rd, const struct zp_in
                             rd->dir, d);
         free(d);
     } else {
-        st = zp_write_atomic(p, now, strlen(now), err);
+        st = zp_file_write_atomic(p, now, strlen(now), err);
     }
     free(was);
     free(now);

@@ -14,7 +14,7 @@
 static char *first_line(const char *path)
 {
     struct zp_err ignore = {0};
-    char *t = zp_store_read_file(path, NULL, &ignore);
+    char *t = zp_file_read_text(path, NULL, &ignore);
     if (t)
         t[strcspn(t, "\n")] = '\0';
     return t;
@@ -23,10 +23,10 @@ static char *first_line(const char *path)
 static enum zp_status copy_file(const char *from, const char *to, struct zp_err *err)
 {
     size_t len;
-    char *buf = zp_store_read_file(from, &len, err);
+    char *buf = zp_file_read_text(from, &len, err);
     if (!buf)
         return err->status;
-    enum zp_status st = zp_write_atomic(to, buf, len, err);
+    enum zp_status st = zp_file_write_atomic(to, buf, len, err);
     free(buf);
     return st;
 }
@@ -75,7 +75,7 @@ enum zp_status zp_merge(const char *out, const char *const *shards, int n, struc
         }
         snprintf(p, sizeof p, "%s/.cells/INPUTS", shards[s]);
         struct zp_err ignore = {0};
-        char *inputs = access(p, F_OK) == 0 ? zp_store_read_file(p, NULL, &ignore) : NULL;
+        char *inputs = access(p, F_OK) == 0 ? zp_file_read_text(p, NULL, &ignore) : NULL;
         if (s == 0) {
             fp0 = fp;
             inputs0 = inputs;
@@ -112,12 +112,12 @@ enum zp_status zp_merge(const char *out, const char *const *shards, int n, struc
     if (!st && inputs0) {
         snprintf(p, sizeof p, "%s/INPUTS", rd.cells);
         struct zp_err ignore = {0};
-        char *have = access(p, F_OK) == 0 ? zp_store_read_file(p, NULL, &ignore) : NULL;
+        char *have = access(p, F_OK) == 0 ? zp_file_read_text(p, NULL, &ignore) : NULL;
         char *d = have ? zp_inputs_diff(have, inputs0) : NULL;
         if (d)
             st = zp_err_set(err, ZP_ECONFIG, "%s: made from other input files than the shards: %s", out, d);
         else if (!have)
-            st = zp_write_atomic(p, inputs0, strlen(inputs0), err);
+            st = zp_file_write_atomic(p, inputs0, strlen(inputs0), err);
         free(d);
         free(have);
     }

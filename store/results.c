@@ -2,6 +2,8 @@
  * fingerprint. Fragments and assembly are in store/cells.c. See results.h. */
 #include "store/results.h"
 
+#include "common/path.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -195,8 +197,8 @@ enum zp_status zp_run_dir_open(struct zp_run_dir *rd, const char *dir, int resum
                           "results",
                           dir);
     }
-    if (zp_store_mkdir_p(rd->cells) != 0)
-        return zp_err_set(err, ZP_EIO, "%s: cannot create: %s", rd->cells, strerror(errno));
+    if (zp_mkdir_p(rd->cells, err))
+        return err->status;
     if (take_lock(rd, err))
         return err->status;
     /* Under the lock: the folder cannot change under us any more. */
@@ -216,7 +218,7 @@ enum zp_status zp_run_dir_open(struct zp_run_dir *rd, const char *dir, int resum
     snprintf(p, sizeof p, "%s/FINGERPRINT", rd->cells);
     char line[32];
     snprintf(line, sizeof line, "%s\n", fingerprint);
-    if (zp_write_atomic(p, line, strlen(line), err)) {
+    if (zp_file_write_atomic(p, line, strlen(line), err)) {
         zp_run_dir_close(rd);
         return err->status;
     }

@@ -17,7 +17,8 @@
 
 #include "common/err.h"
 #include "store/columns.h"
-#include "store/store_fs.h"
+#include "common/atomic.h"
+#include "common/file.h"
 
 #ifdef __cplusplus
 extern "C" {

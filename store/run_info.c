@@ -10,7 +10,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "store/store_fs.h"
+#include "common/atomic.h"
+#include "common/file.h"
+#include "common/path.h"
 
 static int push(struct zp_run_info *ri, size_t *cap, const char *path, int depth, char *value)
 {
@@ -71,7 +73,7 @@ enum zp_status zp_run_info_read(const char *dir, struct zp_run_info *ri, struct 
     if (access(path, F_OK) != 0)
         return ZP_OK;
     size_t len;
-    ri->raw = zp_store_read_file(path, &len, err);
+    ri->raw = zp_file_read_text(path, &len, err);
     if (!ri->raw)
         return err->status;
     ri->present = 1;

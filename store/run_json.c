@@ -8,7 +8,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "store/store_fs.h"
+#include "common/atomic.h"
+#include "common/file.h"
+#include "common/path.h"
 #include "store/sysinfo.h"
 
 #define NODE(j) ((cJSON *)(void *)(j))
@@ -121,7 +123,7 @@ enum zp_status zp_run_json_init(struct zp_run_json *rj, const char *dir, const c
     char *owned = NULL;
     if (!config_text && config_path) {
         struct zp_err ignore = {0};
-        owned = zp_store_read_file(config_path, NULL, &ignore);
+        owned = zp_file_read_text(config_path, NULL, &ignore);
         config_text = owned;
     }
     zp_json_set_raw(rj->root, "config", config_text);
@@ -145,7 +147,7 @@ enum zp_status zp_run_json_load(struct zp_run_json *rj, const char *from_dir, co
     if ((size_t)snprintf(rj->path, sizeof rj->path, "%s/run.json", to_dir) >= sizeof rj->path)
         return zp_err_set(err, ZP_EINVAL, "%s: path too long", to_dir);
     size_t len;
-    char *text = zp_store_read_file(from, &len, err);
+    char *text = zp_file_read_text(from, &len, err);
     if (!text)
         return err->status;
     cJSON *root = cJSON_ParseWithLength(text, len);
@@ -216,7 +218,7 @@ enum zp_status zp_run_json_write(struct zp_run_json *rj, struct zp_err *err)
     }
     nl[len] = '\n';
     nl[len + 1] = '\0';
-    enum zp_status st = zp_write_atomic(rj->path, nl, len + 1, err);
+    enum zp_status st = zp_file_write_atomic(rj->path, nl, len + 1, err);
     free(nl);
     return st;
 }

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "store/store_fs.h"
+#include "common/atomic.h"
+#include "common/file.h"
+#include "common/path.h"
 #include "store/table.h"
 
 struct parse_state {
@@ -155,7 +157,7 @@ enum zp_status zp_table_read(const char *path, struct zp_table *t, struct zp_err
 {
     memset(t, 0, sizeof *t);
     size_t len;
-    char *buf = zp_store_read_file(path, &len, err);
+    char *buf = zp_file_read_text(path, &len, err);
     if (!buf)
         return err->status;
     enum zp_status st = zp_table_parse(path, buf, len, t, err);

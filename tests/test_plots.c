@@ -309,8 +309,8 @@ static void test_user_style_kept(void **state)
     snprintf(path, sizeof path, "%s/plots", dir);
     assert_int_equal(mkdir(path, 0755), 0);
     /* the default style, restricted to PNG output: a user's edit */
-    struct zp_sbuf style = {0};
-    zp_sbuf_printf(&style, "%s\nzp_formats = 'png'\n", zp_plot_style_text());
+    struct zp_strbuf style = {0};
+    zp_strbuf_printf(&style, "%s\nzp_formats = 'png'\n", zp_plot_style_text());
     snprintf(path, sizeof path, "%s/plots/style.gp", dir);
     zp_test_write_file(path, style.s);
     struct zp_err err = {0};
@@ -319,7 +319,7 @@ static void test_user_style_kept(void **state)
     char *kept = zp_test_read_file(path, NULL);
     assert_string_equal(kept, style.s);
     free(kept);
-    zp_sbuf_free(&style);
+    zp_strbuf_free(&style);
     assert_true(file_size(dir, "layers_sqnr", "png") > 0);
     assert_true(file_size(dir, "layers_sqnr", "svg") < 0);
 
@@ -335,9 +335,9 @@ static void test_user_style_kept(void **state)
 
     /* $ZP_PLOT_STYLE replaces the run's style: here SVG only */
     snprintf(path, sizeof path, "%s/house.gp", dir);
-    zp_sbuf_printf(&style, "%s\nzp_formats = 'svg'\n", zp_plot_style_text());
+    zp_strbuf_printf(&style, "%s\nzp_formats = 'svg'\n", zp_plot_style_text());
     zp_test_write_file(path, style.s);
-    zp_sbuf_free(&style);
+    zp_strbuf_free(&style);
     setenv("ZP_PLOT_STYLE", path, 1);
     enum zp_status st = zp_plots_render(dir, &warn, &err);
     unsetenv("ZP_PLOT_STYLE");
@@ -667,14 +667,14 @@ static void test_legends_and_line_styles(void **state)
         skip();
     /* 12 variants, 10 of one scheme: every line differs, the key is above */
     const char *dir = zp_test_tmpdir("plots-lines");
-    struct zp_sbuf csv = {0};
-    zp_sbuf_printf(&csv, "model,scheme,label,mode,layer_index,layer,sqnr_db,mean_shift\n");
+    struct zp_strbuf csv = {0};
+    zp_strbuf_printf(&csv, "model,scheme,label,mode,layer_index,layer,sqnr_db,mean_shift\n");
     for (int v = 0; v < 12; v++)
         for (int l = 0; l < 3; l++)
-            zp_sbuf_printf(&csv, "m,%s,variant number %d with a long label,both,%d,conv%d,%d,0.01\n",
+            zp_strbuf_printf(&csv, "m,%s,variant number %d with a long label,both,%d,conv%d,%d,0.01\n",
                            v < 10 ? "symmetric" : "asymmetric", v, l, l, 20 + v + l);
     write_in(dir, "layers.csv", csv.s);
-    zp_sbuf_free(&csv);
+    zp_strbuf_free(&csv);
     /* a model's weights only: groups are layer types, and the title says so */
     write_in(dir, "tensors.csv",
              "source,tensor,distribution,scheme,label,sqnr_db\n"

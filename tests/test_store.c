@@ -144,7 +144,7 @@ static void test_atomic_errors(void **state)
 {
     (void)state;
     struct zp_err err = {0};
-    assert_int_equal(zp_write_atomic("/nonexistent-dir/x.csv", "a", 1, E), ZP_EIO);
+    assert_int_equal(zp_file_write_atomic("/nonexistent-dir/x.csv", "a", 1, E), ZP_EIO);
     assert_non_null(strstr(err.msg, "/nonexistent-dir/x.csv.tmp."));
     assert_non_null(strstr(err.msg, strerror(ENOENT)));
     /* a full disk: the write (or its fsync) fails with ENOSPC, named, and no
@@ -158,7 +158,7 @@ static void test_atomic_errors(void **state)
         char tmp[1300];
         snprintf(tmp, sizeof tmp, "%s.tmp.%d", p, (int)getpid());
         assert_int_equal(symlink("/dev/full", tmp), 0);
-        assert_int_equal(zp_write_atomic(p, "abc", 3, E), ZP_EIO);
+        assert_int_equal(zp_file_write_atomic(p, "abc", 3, E), ZP_EIO);
         assert_non_null(strstr(err.msg, strerror(ENOSPC)));
         assert_int_equal(access(tmp, F_OK), -1); /* the temporary name is gone */
     }
