@@ -54,7 +54,7 @@ static enum zp_status parse_synth(struct zp_cfg_ctx *c, const cJSON *v, const ch
         return zp_err_set(c->j.err, ZP_ECONFIG,
                           "%s: %s: n (%lld) must be a multiple of channels (%lld)", c->j.file,
                           path, n, ch);
-    s->dist = (enum zp_distribution)zp_choice_index("uniform|gaussian|laplace|relu_gaussian", dist);
+    s->dist = (enum zp_distribution)zp_choice_find("uniform|gaussian|laplace|relu_gaussian", dist);
     s->n = n;
     s->channels = ch;
     s->seed = (uint64_t)seed;

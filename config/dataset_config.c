@@ -94,7 +94,7 @@ enum zp_status zp_cfg_dataset(struct zp_cfg_ctx *c, const cJSON *v, const char *
     if (zp_json_str(&c->j, v, where, "format", "idx|images|npy", fmt, sizeof fmt) ||
         zp_json_str(&c->j, v, where, "name", NULL, ds->name, sizeof ds->name))
         return c->j.err->status;
-    sp->format = (enum zp_dataset_format)zp_choice_index("idx|images|npy", fmt);
+    sp->format = (enum zp_dataset_format)zp_choice_find("idx|images|npy", fmt);
     if (zp_cfg_path_member(c, v, where, "images", 1, ds->images) ||
         zp_cfg_path_member(c, v, where, "labels", 1, ds->labels))
         return c->j.err->status;
@@ -113,7 +113,7 @@ enum zp_status zp_cfg_dataset(struct zp_cfg_ctx *c, const cJSON *v, const char *
     sp->resize = (int)resize;
     sp->size = (int)size;
     sp->limit = (int)limit;
-    sp->resize_mode = (enum zp_resize_mode)zp_choice_index("crop|stretch|none", mode);
+    sp->resize_mode = (enum zp_resize_mode)zp_choice_find("crop|stretch|none", mode);
     if (sp->resize_mode == ZP_RESIZE_CROP && sp->format == ZP_DATA_IMAGES && size > 0 &&
         resize < size)
         return zp_err_set(c->j.err, ZP_ECONFIG,
@@ -124,7 +124,7 @@ enum zp_status zp_cfg_dataset(struct zp_cfg_ctx *c, const cJSON *v, const char *
     if (zp_json_str(&c->j, v, where, "crop_recipe", "torchvision|round-floor", recipe,
                     sizeof recipe))
         return c->j.err->status;
-    sp->crop_recipe = (enum zp_crop_recipe)zp_choice_index("torchvision|round-floor", recipe);
+    sp->crop_recipe = (enum zp_crop_recipe)zp_choice_find("torchvision|round-floor", recipe);
     /* Defaults: pixels scaled to [0, 1]; .npy inputs are taken as they are (std 0
      * means no normalization). */
     for (int k = 0; k < 3; k++) {

@@ -1,6 +1,7 @@
 /* Validated JSON reads: see json_check.h. */
 #include "config/json_check.h"
 
+#include "common/choice.h"
 #include "common/file.h"
 
 #include <errno.h>
@@ -198,37 +199,6 @@ const char *zp_json_describe(struct zp_jctx *c, const cJSON *v)
     return b;
 }
 
-int zp_choice_index(const char *choices, const char *word)
-{
-    int idx = 0;
-    size_t wl = strlen(word);
-    for (const char *p = choices; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t l = bar ? (size_t)(bar - p) : strlen(p);
-        if (l == wl && strncmp(p, word, l) == 0)
-            return idx;
-        idx++;
-        if (!bar)
-            break;
-        p = bar + 1;
-    }
-    return -1;
-}
-
-void zp_choices_list(const char *choices, char *out, size_t n)
-{
-    size_t j = 0;
-    for (const char *p = choices; *p && j + 3 < n; p++) {
-        if (*p == '|') {
-            out[j++] = ',';
-            out[j++] = ' ';
-        } else {
-            out[j++] = *p;
-        }
-    }
-    out[j] = '\0';
-}
-
 /* ---- keys ---------------------------------------------------------------- */
 
 static enum zp_status unknown_key(struct zp_jctx *c, const char *path, const char *key,
@@ -317,10 +287,10 @@ enum zp_status zp_json_value_bool(struct zp_jctx *c, const cJSON *v, const char 
 enum zp_status zp_json_value_str(struct zp_jctx *c, const cJSON *v, const char *path,
                                  const char *choices, char *out, size_t out_len)
 {
-    if (!cJSON_IsString(v) || (choices && zp_choice_index(choices, v->valuestring) < 0)) {
+    if (!cJSON_IsString(v) || (choices && zp_choice_find(choices, v->valuestring) < 0)) {
         if (choices) {
             char list[256];
-            zp_choices_list(choices, list, sizeof list);
+            zp_choice_join(choices, ", ", list, sizeof list);
             return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: expected one of %s, got %s", c->file,
                               path, list, zp_json_describe(c, v));
         }

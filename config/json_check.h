@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/choice.h"
 #include "common/err.h"
 
 #define ZP_JPATH_BUFS 8
@@ -70,10 +71,6 @@ enum zp_status zp_json_value_num(struct zp_jctx *c, const cJSON *v, const char *
 enum zp_status zp_json_value_bool(struct zp_jctx *c, const cJSON *v, const char *path, int *out);
 enum zp_status zp_json_value_str(struct zp_jctx *c, const cJSON *v, const char *path,
                                  const char *choices, char *out, size_t out_len);
-/* Index of word in "a|b|c", or -1. */
-int zp_choice_index(const char *choices, const char *word);
-/* "a|b|c" as "a, b, c". */
-void zp_choices_list(const char *choices, char *out, size_t n);
 /* A short description of a JSON value for messages: 12, "abc", true, an object... */
 const char *zp_json_describe(struct zp_jctx *c, const cJSON *v);
 

@@ -24,7 +24,7 @@ enum zp_status zp_cfg_modes(struct zp_cfg_ctx *c, const cJSON *modes, const char
         if (zp_json_value_str(&c->j, cJSON_GetArrayItem(modes, i), zp_jpath_index(&c->j, mp, i),
                               ZP_MODE_CHOICES, w, sizeof w))
             return c->j.err->status;
-        *out |= 1u << zp_choice_index(ZP_MODE_CHOICES, w);
+        *out |= 1u << zp_choice_find(ZP_MODE_CHOICES, w);
     }
     return ZP_OK;
 }

@@ -66,7 +66,7 @@ enum zp_status zp_cfg_scheme_key(struct zp_jctx *c, struct zp_scheme_config *sc,
     if (strcmp(key, "granularity") == 0) {
         if (zp_json_value_str(c, v, path, GRAN_CHOICES, word, sizeof word))
             return c->err->status;
-        int g = zp_choice_index(GRAN_CHOICES, word);
+        int g = zp_choice_find(GRAN_CHOICES, word);
         if (!(s->granularities & ZP_GRAN_BIT(g)))
             return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: scheme '%s' does not support %s",
                               c->file, path, s->name, word);
@@ -109,7 +109,7 @@ enum zp_status zp_cfg_scheme_key(struct zp_jctx *c, struct zp_scheme_config *sc,
     case ZP_OPT_ENUM:
         if (zp_json_value_str(c, v, path, o->choices, word, sizeof word))
             return c->err->status;
-        num = zp_choice_index(o->choices, word);
+        num = zp_choice_find(o->choices, word);
         break;
     }
     sc->opt[oi].num = num;

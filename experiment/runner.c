@@ -283,7 +283,7 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
         if (st == ZP_OK) {
             const char *rows[ZP_N_TABLES];
             for (int t = 0; t < ZP_N_TABLES; t++)
-                rows[t] = out.rows[t].buf;
+                rows[t] = out.rows[t].text.s;
             /* the rows are appended to the CSVs by the commit (store/cells.c) */
             st = zp_cell_commit(&rd, cell->id, rows, err);
             if (st == ZP_OK) {

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/file.h"
+#include "common/path.h"
 #include "plots/plot_int.h"
 #include "plots/report.h"
 
@@ -101,23 +103,13 @@ static enum zp_status write_style(struct zp_plot_run *r, struct zp_err *err)
     snprintf(style, sizeof style, "%s/style.gp", r->plots);
     const char *user_style = getenv("ZP_PLOT_STYLE");
     if (user_style && *user_style) {
-        FILE *in = fopen(user_style, "rb");
-        if (!in)
-            return zp_err_set(err, ZP_EIO, "ZP_PLOT_STYLE=%s: cannot open: %s", user_style,
-                              strerror(errno));
-        struct zp_strbuf text = {0};
-        char buf[4096];
-        size_t got;
-        while ((got = fread(buf, 1, sizeof buf - 1, in)) > 0) {
-            buf[got] = '\0';
-            zp_strbuf_printf(&text, "%s", buf);
+        char *text = zp_file_read_text(user_style, NULL, err);
+        if (!text) {
+            zp_err_prefix(err, "ZP_PLOT_STYLE");
+            return err->status;
         }
-        int bad = ferror(in);
-        fclose(in);
-        enum zp_status st = bad ? zp_err_set(err, ZP_EIO, "ZP_PLOT_STYLE=%s: read error", user_style)
-                          : text.oom ? zp_err_set(err, ZP_ENOMEM, "ZP_PLOT_STYLE: out of memory")
-                                     : zp_plot_write(r, "style.gp", text.s ? text.s : "", err);
-        zp_strbuf_free(&text);
+        enum zp_status st = zp_plot_write(r, "style.gp", text, err);
+        free(text);
         return st;
     }
     struct stat sb;
@@ -144,10 +136,8 @@ static enum zp_status render(const char *run_dir, const fig_writer *writers, siz
         return st;
     }
     r->warn = warn;
-    if (mkdir(r->plots, 0755) != 0 && errno != EEXIST) {
-        st = zp_err_set(err, ZP_EIO, "%s: cannot create: %s", r->plots, strerror(errno));
+    if ((st = zp_mkdir_p(r->plots, err)) != ZP_OK)
         goto out_free_run;
-    }
     if ((st = write_style(r, err)) != ZP_OK)
         goto out_free_run;
     /* a writer that fails (a full disk, out of memory) costs its figures only */

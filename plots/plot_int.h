@@ -66,7 +66,7 @@ enum zp_status zp_plot_figs_layers(struct zp_plot_run *r, struct zp_err *err);
 enum zp_status zp_plot_figs_kernels(struct zp_plot_run *r, struct zp_err *err);
 enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err);
 
-/* ---- growable string and string set (plots/plot_sbuf.c) ---- */
+/* ---- string set (plots/plot_sbuf.c); strings are common/strbuf.h ---- */
 
 
 /* A string set, in first-seen order. */

@@ -18,34 +18,15 @@ void zp_csv_init(struct zp_csv *c)
 
 void zp_csv_free(struct zp_csv *c)
 {
-    free(c->buf);
-    free(c->row);
+    zp_strbuf_free(&c->text);
+    zp_strbuf_free(&c->row);
     memset(c, 0, sizeof *c);
-}
-
-/* Appends n bytes to a growable buffer; 0 on success. */
-static int grow_put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        size_t nc = *cap ? *cap : 1024;
-        while (nc < *len + n + 1)
-            nc *= 2;
-        char *nb = realloc(*buf, nc);
-        if (!nb)
-            return -1;
-        *buf = nb;
-        *cap = nc;
-    }
-    memcpy(*buf + *len, s, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-    return 0;
 }
 
 static void put(struct zp_csv *c, const char *s, size_t n)
 {
-    if (!c->oom && grow_put(&c->buf, &c->len, &c->cap, s, n) != 0)
-        c->oom = 1;
+    zp_strbuf_append(&c->text, s, n);
+    c->oom |= c->text.oom;
 }
 
 /* A text field as written: plain when nothing needs quoting (the usual case),
@@ -109,7 +90,8 @@ static const struct zp_column *bind(struct zp_csv *c, int col, int *index)
 
 static void row_put(struct zp_csv *c, const char *s, size_t n)
 {
-    if (!c->oom && grow_put(&c->row, &c->row_len, &c->row_cap, s, n) != 0)
+    zp_strbuf_append(&c->row, s, n);
+    if (c->row.oom)
         c->oom = 1;
 }
 
@@ -118,12 +100,12 @@ static void slot(struct zp_csv *c, int i, const char *s, size_t n, int is_text)
 {
     if (c->is_set[i])
         misuse(c, "%s: column '%s' set twice in one row", c->def->file, c->def->cols[i].name);
-    c->off[i] = (uint32_t)c->row_len;
+    c->off[i] = (uint32_t)c->row.len;
     if (is_text && n)
         quoted(c, s, row_put);
     else
         row_put(c, s, n);
-    c->flen[i] = (uint32_t)(c->row_len - c->off[i]);
+    c->flen[i] = (uint32_t)(c->row.len - c->off[i]);
     c->is_set[i] = 1;
 }
 
@@ -199,11 +181,11 @@ void zp_csv_end_row(struct zp_csv *c)
             continue;
         }
         if (!c->oom)
-            put(c, c->row + c->off[i], c->flen[i]);
+            put(c, c->row.s + c->off[i], c->flen[i]);
     }
     put(c, "\n", 1);
     c->rows++;
-    c->row_len = 0;
+    c->row.len = 0;
     memset(c->is_set, 0, sizeof c->is_set);
 }
 
@@ -233,5 +215,5 @@ enum zp_status zp_csv_write_file(const struct zp_csv *c, const char *path, struc
         zp_err_prefix(err, "%s", path);
         return err->status;
     }
-    return zp_file_write_atomic(path, c->buf ? c->buf : "", c->len, err);
+    return zp_file_write_atomic(path, c->text.s ? c->text.s : "", c->text.len, err);
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/strbuf.h"
 #include "store/columns.h"
 
 #ifdef __cplusplus
@@ -25,14 +26,12 @@ extern "C" {
 #endif
 
 struct zp_csv {
-    char *buf;      /* NUL-terminated text; owned */
-    size_t len, cap;
+    struct zp_strbuf text; /* the rows so far (text.s, NUL-terminated; NULL while empty) */
     int oom;        /* an allocation failed: the text is incomplete */
     size_t rows;    /* complete rows in buf (header excluded) */
     /* by-column rows */
     const struct zp_table_def *def; /* bound by the first zp_csv_set_* */
-    char *row;      /* the current row's formatted fields, back to back */
-    size_t row_len, row_cap;
+    struct zp_strbuf row; /* the current row's formatted fields, back to back */
     uint32_t off[ZP_COL_MAX], flen[ZP_COL_MAX];
     uint8_t is_set[ZP_COL_MAX];
     char misuse[160]; /* first misuse, "" if none */

@@ -47,7 +47,7 @@ static void test_headers_unchanged(void **state)
         struct zp_csv c;
         zp_csv_init(&c);
         zp_csv_header_of(&c, (enum zp_result_table)t);
-        assert_string_equal(c.buf, want[t]);
+        assert_string_equal(c.text.s, want[t]);
         zp_csv_free(&c);
         assert_ptr_equal(zp_table_def_by_file(zp_table_file((enum zp_result_table)t)), zp_table_def((enum zp_result_table)t));
     }
@@ -75,7 +75,7 @@ static void test_row_by_column(void **state)
     zp_csv_set_num(&a, ZP_HIST_X, INFINITY);
     zp_csv_set_empty(&a, ZP_HIST_COUNT);
     zp_csv_end_row(&a);
-    assert_string_equal(a.buf, "m,\"conv,1 \"\"dw\"\"\",0.1,42\nm,l,1e+308,\n");
+    assert_string_equal(a.text.s, "m,\"conv,1 \"\"dw\"\"\",0.1,42\nm,l,1e+308,\n");
     struct zp_err err = {0};
     assert_int_equal(zp_csv_check(&a, E), ZP_OK);
     assert_int_equal(a.rows, 2);
@@ -192,8 +192,7 @@ static char *rows_for(int seed, int n)
         zp_csv_set_num(&c, ZP_TENS_BIAS_AT_ZERO, 1e-9);
         zp_csv_end_row(&c);
     }
-    char *t = c.buf;
-    c.buf = NULL;
+    char *t = zp_strbuf_take(&c.text);
     zp_csv_free(&c);
     return t;
 }
@@ -478,11 +477,11 @@ static void test_table_roundtrip(void **state)
     struct zp_csv c;
     zp_csv_init(&c);
     zp_csv_header_of(&c, ZP_TABLE_TENSORS);
-    size_t hl = c.len;
+    size_t hl = c.text.len;
     char p[1200];
     snprintf(p, sizeof p, "%s/tensors.csv", dir);
     char *all = malloc(hl + strlen(rows) + 1);
-    memcpy(all, c.buf, hl);
+    memcpy(all, c.text.s, hl);
     strcpy(all + hl, rows);
     zp_test_write_file(p, all);
     struct zp_err err = {0};

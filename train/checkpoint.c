@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/atomic.h"
 #include "train/trainer.h"
 
 #define CKPT_MAGIC "ZPTCKPT2"
@@ -31,11 +32,11 @@ static void layer_header(const struct zp_tlayer *l, int32_t h[HDR_INTS])
 enum zp_status zp_checkpoint_save(const struct zp_tnet *net, int epochs_done, const char *path,
                                   struct zp_err *err)
 {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return zp_err_set(err, ZP_EIO, "%s: cannot write checkpoint", tmp);
+    /* atomic (common/atomic.h): a crash mid-save keeps the previous checkpoint */
+    struct zp_atomic_file af;
+    if (zp_atomic_open(&af, path, err))
+        return err->status;
+    FILE *f = af.f;
     int ok = fwrite(CKPT_MAGIC, 1, 8, f) == 8;
     int32_t hdr[2] = {net->n_layers, epochs_done};
     ok = ok && fwrite(hdr, sizeof hdr, 1, f) == 1;
@@ -53,13 +54,11 @@ enum zp_status zp_checkpoint_save(const struct zp_tnet *net, int epochs_done, co
             ok = fwrite(l->run_mean, sizeof(float), (size_t)l->c_in, f) == (size_t)l->c_in &&
                  fwrite(l->run_var, sizeof(float), (size_t)l->c_in, f) == (size_t)l->c_in;
     }
-    if (fclose(f) != 0)
-        ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
+    if (!ok) {
+        zp_atomic_abort(&af);
         return zp_err_set(err, ZP_EIO, "%s: cannot write checkpoint", path);
     }
-    return ZP_OK;
+    return zp_atomic_commit(&af, err);
 }
 
 static int read_floats(FILE *f, float *p, size_t n)
