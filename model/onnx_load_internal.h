@@ -1,0 +1,80 @@
+/* Internal to the ONNX importer (model/onnx_load.c, onnx_attrs.c,
+ * onnx_nodes_layers.c, onnx_nodes_other.c): the loader state, the node being
+ * converted and the functions they share. Not used outside model/. */
+#ifndef ZP_MODEL_ONNX_LOAD_INTERNAL_H
+#define ZP_MODEL_ONNX_LOAD_INTERNAL_H
+
+#include <stdint.h>
+
+#include "onnx.pb-c.h"
+
+#include "common/err.h"
+#include "model/graph_internal.h"
+
+struct loader {
+    struct zp_graph *g;
+    const char *what;
+    struct zp_err *err;
+    char **hkeys; /* name -> tensor index (open addressing) */
+    int *hvals;
+    size_t hcap;
+};
+
+struct nctx { /* the node being converted */
+    struct loader *L;
+    const Onnx__NodeProto *np;
+    const char *name, *op;
+};
+
+/* Attribute types, short: the check_attrs tables of the operators. */
+enum {
+    AI = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT,
+    AIS = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS,
+    AF = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT,
+    AS = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING,
+    AT = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR
+};
+
+#define NERR(c, st, ...) ol_node_err((c), (st), __VA_ARGS__)
+
+/* model/onnx_load.c */
+const char *ol_str_or(const char *s, const char *dflt);
+char *ol_keep_str(struct zp_graph *g, const char *s);
+int ol_lookup(const struct loader *L, const char *name);
+void ol_bind(struct loader *L, const char *name, int t);
+int ol_new_tensor(struct loader *L, const char *name);
+int64_t ol_prod(const int64_t *d, int n);
+int ol_dims_ok(const int64_t *d, int n, int64_t min_dim, int64_t *size);
+enum zp_status ol_load_const(struct loader *L, const Onnx__TensorProto *tp, const char *name,
+                                 int *out);
+
+/* model/onnx_attrs.c */
+enum zp_status ol_node_err(struct nctx *c, enum zp_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const Onnx__AttributeProto *ol_attr(struct nctx *c, const char *name);
+enum zp_status ol_check_attrs(struct nctx *c, const char *const *allowed, const int *types);
+int64_t ol_attr_i(struct nctx *c, const char *name, int64_t dflt);
+float ol_attr_f(struct nctx *c, const char *name, float dflt);
+enum zp_status ol_attr_ints(struct nctx *c, const char *name, int64_t *v, size_t n,
+                                int *present);
+enum zp_status ol_input_at(struct nctx *c, size_t i, int *t);
+enum zp_status ol_need_inputs(struct nctx *c, size_t lo, size_t hi);
+struct zp_tensor *ol_T(struct nctx *c, int t);
+enum zp_status ol_need_act(struct nctx *c, int t, const char *what, int min_nd, int max_nd);
+enum zp_status ol_need_const(struct nctx *c, int t, const char *what, int fl);
+enum zp_status ol_add_output(struct nctx *c, struct zp_node *n, int ndim, const int64_t *dims);
+enum zp_status ol_alias_output(struct nctx *c, int t);
+enum zp_status ol_window_attrs(struct nctx *c, struct zp_node *n, int64_t H, int64_t W,
+                                   int64_t *OH, int64_t *OW);
+
+/* model/onnx_nodes_layers.c */
+enum zp_status ol_conv_node(struct nctx *c, struct zp_node *n);
+enum zp_status ol_gemm_node(struct nctx *c, struct zp_node *n, int matmul);
+enum zp_status ol_binary_node(struct nctx *c, struct zp_node *n, enum zp_op op);
+enum zp_status ol_unary_common(struct nctx *c, struct zp_node *n, enum zp_op op, int x);
+enum zp_status ol_clip_node(struct nctx *c, struct zp_node *n);
+
+/* model/onnx_nodes_other.c */
+enum zp_status ol_convert_node(struct nctx *c, struct zp_node *n, const int *consumers);
+
+#endif
