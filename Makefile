@@ -49,7 +49,8 @@ BIN_LINK := $(if $(filter build/release,$(BUILD)),bin/harness)
 
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
-TEST_UTIL := $(BUILD)/tests/util.o $(BUILD)/tests/train_checks.o
+TEST_UTIL := $(BUILD)/tests/util.o $(BUILD)/tests/train_checks.o $(BUILD)/tests/data_files.o \
+             $(BUILD)/tests/onnx_builder.o
 PLUGIN_SRCS := $(wildcard plugins/*.c)
 PLUGINS     := $(PLUGIN_SRCS:plugins/%.c=$(BUILD)/plugins/%.so)
 FUZZ_SRCS   := $(wildcard fuzz/fuzz_*.c)
@@ -87,7 +88,7 @@ $(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: /usr/include/onnx/onnx.proto
 $(BUILD)/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
 	$(CC) -std=c11 $(OPT) -fPIC -I$(BUILD)/gen -c $< -o $@
 
-$(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/harness/main.o: | $(BUILD)/gen/onnx.pb-c.h
+$(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/harness/main.o $(TEST_BINS:%=%.o) $(TEST_UTIL): | $(BUILD)/gen/onnx.pb-c.h
 
 # plots/style.gp is the one copy of the figure style: it is compiled into the
 # harness as a C string literal (each line quoted, \ and " escaped), so the
