@@ -92,13 +92,6 @@ static int add_dw(struct zp_bench_config *c, int h, int w, int ch, int stride, c
     return 0;
 }
 
-#define TRY(x)                   \
-    do {                         \
-        enum zp_status s_ = (x); \
-        if (s_ != ZP_OK)         \
-            return s_;           \
-    } while (0)
-
 static enum zp_status oom(struct zp_jctx *c)
 {
     return zp_err_set(c->err, ZP_ENOMEM, "%s: out of memory", c->file);
@@ -112,7 +105,7 @@ static enum zp_status need_int(struct zp_jctx *c, const cJSON *o, const char *wh
         return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: missing (an integer %d..%d)", c->file,
                           zp_jpath_key(c, where, key), lo, hi);
     long long v = 0;
-    TRY(zp_json_int(c, o, where, key, lo, hi, &v));
+    ZP_TRY(zp_json_int(c, o, where, key, lo, hi, &v));
     *out = (int)v;
     return ZP_OK;
 }
@@ -156,8 +149,8 @@ static enum zp_status shapes_from_model(struct zp_jctx *c, const char *where, co
 static enum zp_status parse_shape(struct zp_jctx *c, const cJSON *s, const char *where,
                                   struct zp_bench_config *cfg)
 {
-    TRY(zp_json_expect_object(c, s, where));
-    TRY(zp_json_check_section(c, s, where, "bench.shapes[]"));
+    ZP_TRY(zp_json_expect_object(c, s, where));
+    ZP_TRY(zp_json_check_section(c, s, where, "bench.shapes[]"));
     const cJSON *preset = cJSON_GetObjectItemCaseSensitive(s, "preset");
     const cJSON *square = cJSON_GetObjectItemCaseSensitive(s, "square");
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(s, "model");
@@ -171,7 +164,7 @@ static enum zp_status parse_shape(struct zp_jctx *c, const cJSON *s, const char 
                           where);
     if (preset) {
         char name[64];
-        TRY(zp_json_str(c, s, where, "preset", "mobilenet_v1_pointwise", name, sizeof name));
+        ZP_TRY(zp_json_str(c, s, where, "preset", "mobilenet_v1_pointwise", name, sizeof name));
         for (size_t j = 0; j < sizeof mobilenet_pw / sizeof *mobilenet_pw; j++)
             if (add_shape(cfg, mobilenet_pw[j].m, mobilenet_pw[j].n, mobilenet_pw[j].k,
                           mobilenet_pw[j].origin))
@@ -188,7 +181,7 @@ static enum zp_status parse_shape(struct zp_jctx *c, const cJSON *s, const char 
         int j = 0;
         for (const cJSON *v = square->child; v; v = v->next, j++) {
             long long n;
-            TRY(zp_json_value_int(c, v, zp_jpath_index(c, sp, j), 1, 8192, &n));
+            ZP_TRY(zp_json_value_int(c, v, zp_jpath_index(c, sp, j), 1, 8192, &n));
             if (add_shape(cfg, (int)n, (int)n, (int)n, "square"))
                 return oom(c);
         }
@@ -196,26 +189,26 @@ static enum zp_status parse_shape(struct zp_jctx *c, const cJSON *s, const char 
     }
     if (model) {
         char file[1024];
-        TRY(zp_json_str(c, s, where, "model", NULL, file, sizeof file));
+        ZP_TRY(zp_json_str(c, s, where, "model", NULL, file, sizeof file));
         return shapes_from_model(c, where, file, cfg);
     }
     int m, n, k;
-    TRY(need_int(c, s, where, "m", 1, 1 << 16, &m));
-    TRY(need_int(c, s, where, "n", 1, 1 << 16, &n));
-    TRY(need_int(c, s, where, "k", 1, 1 << 16, &k));
+    ZP_TRY(need_int(c, s, where, "m", 1, 1 << 16, &m));
+    ZP_TRY(need_int(c, s, where, "n", 1, 1 << 16, &n));
+    ZP_TRY(need_int(c, s, where, "k", 1, 1 << 16, &k));
     return add_shape(cfg, m, n, k, "custom") ? oom(c) : ZP_OK;
 }
 
 static enum zp_status parse_dw(struct zp_jctx *c, const cJSON *s, const char *where,
                                struct zp_bench_config *cfg)
 {
-    TRY(zp_json_expect_object(c, s, where));
-    TRY(zp_json_check_section(c, s, where, "bench.depthwise[]"));
+    ZP_TRY(zp_json_expect_object(c, s, where));
+    ZP_TRY(zp_json_check_section(c, s, where, "bench.depthwise[]"));
     if (cJSON_GetObjectItemCaseSensitive(s, "preset")) {
         static const char *const only[] = {"preset", NULL};
         char name[64];
-        TRY(zp_json_check_keys(c, s, where, only));
-        TRY(zp_json_str(c, s, where, "preset", "mobilenet_v1_depthwise", name, sizeof name));
+        ZP_TRY(zp_json_check_keys(c, s, where, only));
+        ZP_TRY(zp_json_str(c, s, where, "preset", "mobilenet_v1_depthwise", name, sizeof name));
         for (size_t j = 0; j < sizeof mobilenet_dw / sizeof *mobilenet_dw; j++)
             if (add_dw(cfg, mobilenet_dw[j].h, mobilenet_dw[j].w, mobilenet_dw[j].c,
                        mobilenet_dw[j].stride, mobilenet_dw[j].origin))
@@ -223,10 +216,10 @@ static enum zp_status parse_dw(struct zp_jctx *c, const cJSON *s, const char *wh
         return ZP_OK;
     }
     int h, w, ch, st;
-    TRY(need_int(c, s, where, "h", 1, 4096, &h));
-    TRY(need_int(c, s, where, "w", 1, 4096, &w));
-    TRY(need_int(c, s, where, "c", 1, 65536, &ch));
-    TRY(need_int(c, s, where, "stride", 1, 2, &st));
+    ZP_TRY(need_int(c, s, where, "h", 1, 4096, &h));
+    ZP_TRY(need_int(c, s, where, "w", 1, 4096, &w));
+    ZP_TRY(need_int(c, s, where, "c", 1, 65536, &ch));
+    ZP_TRY(need_int(c, s, where, "stride", 1, 2, &st));
     return add_dw(cfg, h, w, ch, st, "custom") ? oom(c) : ZP_OK;
 }
 
@@ -246,7 +239,7 @@ static enum zp_status each(struct zp_jctx *c, const cJSON *root, const char *key
     for (const cJSON *s = arr->child; s; s = s->next, i++) {
         char where[64];
         snprintf(where, sizeof where, "%s[%d]", key, i);
-        TRY(fn(c, s, where, cfg));
+        ZP_TRY(fn(c, s, where, cfg));
     }
     return ZP_OK;
 }
@@ -276,7 +269,7 @@ static enum zp_status one_scheme(struct zp_jctx *c, const cJSON *s, const char *
 {
     char name[32], choices[256];
     kfmt_choices(choices, sizeof choices);
-    TRY(zp_json_value_str(c, s, where, choices, name, sizeof name));
+    ZP_TRY(zp_json_value_str(c, s, where, choices, name, sizeof name));
     int f = zp_bench_scheme_parse(name);
     if (f < 0)
         return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: no kernel for '%s'", c->file, where,
@@ -293,7 +286,7 @@ static enum zp_status one_isa(struct zp_jctx *c, const cJSON *s, const char *whe
 {
     char name[32], choices[256];
     isa_choices(choices, sizeof choices);
-    TRY(zp_json_value_str(c, s, where, choices, name, sizeof name));
+    ZP_TRY(zp_json_value_str(c, s, where, choices, name, sizeof name));
     int isa = strcmp(name, "best") == 0 ? -1 : zp_isa_parse(name);
     if (isa < -1 || (isa == -1 && strcmp(name, "best") != 0))
         return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: unknown ISA '%s'", c->file, where, name);
@@ -308,7 +301,7 @@ static enum zp_status one_anchor(struct zp_jctx *c, const cJSON *s, const char *
                                  struct zp_bench_config *cfg)
 {
     char name[16];
-    TRY(zp_json_value_str(c, s, where, "openblas|onednn", name, sizeof name));
+    ZP_TRY(zp_json_value_str(c, s, where, "openblas|onednn", name, sizeof name));
     cfg->anchors |= strcmp(name, "openblas") == 0 ? ZP_ANCHOR_OPENBLAS : ZP_ANCHOR_ONEDNN;
     return ZP_OK;
 }
@@ -317,7 +310,7 @@ static enum zp_status one_threads(struct zp_jctx *c, const cJSON *s, const char 
                                   struct zp_bench_config *cfg)
 {
     long long t;
-    TRY(zp_json_value_int(c, s, where, 1, 1024, &t));
+    ZP_TRY(zp_json_value_int(c, s, where, 1, 1024, &t));
     if (cfg->n_threads == ZP_BENCH_MAX_THREADS)
         return zp_err_set(c->err, ZP_ECONFIG, "%s: threads: at most %d entries", c->file,
                           ZP_BENCH_MAX_THREADS);
@@ -327,44 +320,44 @@ static enum zp_status one_threads(struct zp_jctx *c, const cJSON *s, const char 
 
 static enum zp_status parse(struct zp_jctx *c, const cJSON *root, struct zp_bench_config *cfg)
 {
-    TRY(zp_json_check_section(c, root, "", "bench"));
+    ZP_TRY(zp_json_check_section(c, root, "", "bench"));
     const cJSON *v;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "name"))) {
         if (!cJSON_IsString(v) || !*v->valuestring || strchr(v->valuestring, '/'))
             return zp_err_set(c->err, ZP_ECONFIG,
                               "%s: name: expected a non-empty string without '/', got %s",
                               c->file, zp_json_describe(c, v));
-        TRY(zp_json_value_str(c, v, "name", NULL, cfg->name, sizeof cfg->name));
+        ZP_TRY(zp_json_value_str(c, v, "name", NULL, cfg->name, sizeof cfg->name));
     }
-    TRY(each(c, root, "shapes", 0, parse_shape, cfg));
-    TRY(each(c, root, "depthwise", 0, parse_dw, cfg));
+    ZP_TRY(each(c, root, "shapes", 0, parse_shape, cfg));
+    ZP_TRY(each(c, root, "depthwise", 0, parse_dw, cfg));
     if (cfg->n_shapes == 0 && cfg->n_dw == 0)
         return zp_err_set(c->err, ZP_ECONFIG, "%s: shapes: expected at least one shape", c->file);
 
-    TRY(each(c, root, "schemes", 1, one_scheme, cfg));
+    ZP_TRY(each(c, root, "schemes", 1, one_scheme, cfg));
     if (cfg->n_schemes == 0)
         for (size_t b = 0; b < sizeof bench_schemes / sizeof bench_schemes[0]; b++)
             cfg->schemes[cfg->n_schemes++] = (int)bench_schemes[b].fmt;
-    TRY(each(c, root, "isa", 1, one_isa, cfg));
+    ZP_TRY(each(c, root, "isa", 1, one_isa, cfg));
     if (cfg->n_isas == 0)
         cfg->isas[cfg->n_isas++] = -1;
     if (cJSON_GetObjectItemCaseSensitive(root, "anchors")) {
         cfg->anchors = 0;
-        TRY(each(c, root, "anchors", 0, one_anchor, cfg));
+        ZP_TRY(each(c, root, "anchors", 0, one_anchor, cfg));
     } else {
         cfg->anchors = ZP_ANCHOR_OPENBLAS | ZP_ANCHOR_ONEDNN;
     }
-    TRY(each(c, root, "threads", 1, one_threads, cfg));
+    ZP_TRY(each(c, root, "threads", 1, one_threads, cfg));
     if (cfg->n_threads == 0)
         cfg->threads[cfg->n_threads++] = 1;
     long long reps = 5, seed = 1;
-    TRY(zp_json_int(c, root, "", "repetitions", 1, 1000, &reps));
+    ZP_TRY(zp_json_int(c, root, "", "repetitions", 1, 1000, &reps));
     cfg->repetitions = (int)reps;
     cfg->min_time = 0.1;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "min_time"))) {
-        TRY(zp_json_value_num(c, v, "min_time", 1e-9, 60, &cfg->min_time));
+        ZP_TRY(zp_json_value_num(c, v, "min_time", 1e-9, 60, &cfg->min_time));
     }
-    TRY(zp_json_int(c, root, "", "seed", 0, 1 << 30, &seed));
+    ZP_TRY(zp_json_int(c, root, "", "seed", 0, 1 << 30, &seed));
     cfg->seed = (unsigned)seed;
     return ZP_OK;
 }

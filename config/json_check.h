@@ -13,6 +13,15 @@
 #include "common/choice.h"
 #include "common/err.h"
 
+/* Returns from the calling reader with the status of x when it is not ZP_OK
+ * (every validator step reports into the context's error first). */
+#define ZP_TRY(x)                \
+    do {                         \
+        enum zp_status s_ = (x); \
+        if (s_ != ZP_OK)         \
+            return s_;           \
+    } while (0)
+
 #define ZP_JPATH_BUFS 8
 #define ZP_JPATH_LEN 512
 

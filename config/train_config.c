@@ -18,19 +18,12 @@ struct tctx {
     const char *data_root;
 };
 
-#define TRY(x)                  \
-    do {                        \
-        enum zp_status s_ = (x); \
-        if (s_ != ZP_OK)        \
-            return s_;          \
-    } while (0)
-
 static enum zp_status read_model(struct zp_jctx *c, const cJSON *m, struct zp_train_config *cfg)
 {
-    TRY(zp_json_expect_object(c, m, "model"));
-    TRY(zp_json_check_section(c, m, "model", "train.model"));
+    ZP_TRY(zp_json_expect_object(c, m, "model"));
+    ZP_TRY(zp_json_check_section(c, m, "model", "train.model"));
     char type[32] = "";
-    TRY(zp_json_str(c, m, "model", "type", "mobilenet|mlp", type, sizeof type));
+    ZP_TRY(zp_json_str(c, m, "model", "type", "mobilenet|mlp", type, sizeof type));
     if (!type[0])
         return zp_err_set(c->err, ZP_ECONFIG, "%s: model.type: missing (mobilenet or mlp)",
                           c->file);
@@ -43,13 +36,13 @@ static enum zp_status read_model(struct zp_jctx *c, const cJSON *m, struct zp_tr
                               "%s: model.input: expected [channels, height, width], got %s",
                               c->file, zp_json_describe(c, inp));
         for (int i = 0; i < 3; i++)
-            TRY(zp_json_value_int(c, cJSON_GetArrayItem(inp, i), zp_jpath_index(c, "model.input", i),
+            ZP_TRY(zp_json_value_int(c, cJSON_GetArrayItem(inp, i), zp_jpath_index(c, "model.input", i),
                                   1, 4096, &in[i]));
     }
     long long classes = 10, stem = 16, stem_stride = 1;
-    TRY(zp_json_int(c, m, "model", "classes", 2, 100000, &classes));
-    TRY(zp_json_int(c, m, "model", "stem", 1, 4096, &stem));
-    TRY(zp_json_int(c, m, "model", "stem_stride", 1, 2, &stem_stride));
+    ZP_TRY(zp_json_int(c, m, "model", "classes", 2, 100000, &classes));
+    ZP_TRY(zp_json_int(c, m, "model", "stem", 1, 4096, &stem));
+    ZP_TRY(zp_json_int(c, m, "model", "stem_stride", 1, 2, &stem_stride));
     struct zp_mobilenet_arch *a = &cfg->mobilenet;
     a->in_c = (int)in[0];
     a->in_h = (int)in[1];
@@ -92,9 +85,9 @@ static enum zp_status read_model(struct zp_jctx *c, const cJSON *m, struct zp_tr
                 a->block_linear[i] = 1;
             }
             long long ch, s;
-            TRY(zp_json_value_int(c, cJSON_GetArrayItem(bl, 0), zp_jpath_index(c, path, 0), 1, 4096,
+            ZP_TRY(zp_json_value_int(c, cJSON_GetArrayItem(bl, 0), zp_jpath_index(c, path, 0), 1, 4096,
                                   &ch));
-            TRY(zp_json_value_int(c, cJSON_GetArrayItem(bl, 1), zp_jpath_index(c, path, 1), 1, 2,
+            ZP_TRY(zp_json_value_int(c, cJSON_GetArrayItem(bl, 1), zp_jpath_index(c, path, 1), 1, 2,
                                   &s));
             a->block_out[i] = (int)ch;
             a->block_stride[i] = (int)s;
@@ -113,7 +106,7 @@ static enum zp_status read_model(struct zp_jctx *c, const cJSON *m, struct zp_tr
         cfg->mlp.n_hidden = cJSON_GetArraySize(hid);
         for (int i = 0; i < cfg->mlp.n_hidden; i++) {
             long long v;
-            TRY(zp_json_value_int(c, cJSON_GetArrayItem(hid, i), zp_jpath_index(c, "model.hidden", i),
+            ZP_TRY(zp_json_value_int(c, cJSON_GetArrayItem(hid, i), zp_jpath_index(c, "model.hidden", i),
                                   1, 65536, &v));
             cfg->mlp.hidden[i] = (int)v;
         }
@@ -130,7 +123,7 @@ static enum zp_status read_path(struct zp_jctx *c, const cJSON *o, const char *p
 {
     out[0] = '\0';
     char raw[1024] = "";
-    TRY(zp_json_str(c, o, path, key, NULL, raw, sizeof raw));
+    ZP_TRY(zp_json_str(c, o, path, key, NULL, raw, sizeof raw));
     if (!raw[0])
         return zp_err_set(c->err, ZP_ECONFIG, "%s: %s: missing (a file path)", c->file,
                           zp_jpath_key(c, path, key));
@@ -138,25 +131,25 @@ static enum zp_status read_path(struct zp_jctx *c, const cJSON *o, const char *p
     snprintf(where, sizeof where, "%s: %s", c->file, zp_jpath_key(c, path, key));
     /* c is the first member of the struct tctx every reader here is given */
     const char *root = ((const struct tctx *)(const void *)c)->data_root;
-    TRY(zp_resolve_data_path(raw, root, out, len, where, c->err));
+    ZP_TRY(zp_resolve_data_path(raw, root, out, len, where, c->err));
     return must_exist ? zp_check_data_path(raw, out, root, where, c->err) : ZP_OK;
 }
 
 static enum zp_status read_data(struct zp_jctx *c, const cJSON *d, struct zp_train_config *cfg)
 {
-    TRY(zp_json_expect_object(c, d, "data"));
-    TRY(zp_json_check_section(c, d, "data", "train.data"));
-    TRY(read_path(c, d, "data", "train_images", 1, cfg->train_images, sizeof cfg->train_images));
-    TRY(read_path(c, d, "data", "train_labels", 1, cfg->train_labels, sizeof cfg->train_labels));
-    TRY(read_path(c, d, "data", "test_images", 1, cfg->test_images, sizeof cfg->test_images));
-    TRY(read_path(c, d, "data", "test_labels", 1, cfg->test_labels, sizeof cfg->test_labels));
+    ZP_TRY(zp_json_expect_object(c, d, "data"));
+    ZP_TRY(zp_json_check_section(c, d, "data", "train.data"));
+    ZP_TRY(read_path(c, d, "data", "train_images", 1, cfg->train_images, sizeof cfg->train_images));
+    ZP_TRY(read_path(c, d, "data", "train_labels", 1, cfg->train_labels, sizeof cfg->train_labels));
+    ZP_TRY(read_path(c, d, "data", "test_images", 1, cfg->test_images, sizeof cfg->test_images));
+    ZP_TRY(read_path(c, d, "data", "test_labels", 1, cfg->test_labels, sizeof cfg->test_labels));
     double mean = 0.0, sd = 255.0, scale = 1.0;
     long long lt = 0, le = 0;
-    TRY(zp_json_num(c, d, "data", "scale", 1e-12, 1e12, &scale));
-    TRY(zp_json_num(c, d, "data", "mean", -1e6, 1e6, &mean));
-    TRY(zp_json_num(c, d, "data", "std", 1e-6, 1e6, &sd));
-    TRY(zp_json_int(c, d, "data", "limit_train", 0, 1 << 30, &lt));
-    TRY(zp_json_int(c, d, "data", "limit_test", 0, 1 << 30, &le));
+    ZP_TRY(zp_json_num(c, d, "data", "scale", 1e-12, 1e12, &scale));
+    ZP_TRY(zp_json_num(c, d, "data", "mean", -1e6, 1e6, &mean));
+    ZP_TRY(zp_json_num(c, d, "data", "std", 1e-6, 1e6, &sd));
+    ZP_TRY(zp_json_int(c, d, "data", "limit_train", 0, 1 << 30, &lt));
+    ZP_TRY(zp_json_int(c, d, "data", "limit_test", 0, 1 << 30, &le));
     cfg->mean = (float)mean;
     cfg->std = (float)sd;
     zp_cfg_fold_scale(scale, &cfg->mean, &cfg->std, 1);
@@ -167,22 +160,22 @@ static enum zp_status read_data(struct zp_jctx *c, const cJSON *d, struct zp_tra
 
 static enum zp_status read_optim(struct zp_jctx *c, const cJSON *o, struct zp_train_config *cfg)
 {
-    TRY(zp_json_expect_object(c, o, "optimizer"));
-    TRY(zp_json_check_section(c, o, "optimizer", "train.optimizer"));
+    ZP_TRY(zp_json_expect_object(c, o, "optimizer"));
+    ZP_TRY(zp_json_check_section(c, o, "optimizer", "train.optimizer"));
     struct zp_sgd *s = &cfg->sgd;
-    TRY(zp_json_num(c, o, "optimizer", "lr", 1e-8, 10.0, &s->lr));
-    TRY(zp_json_num(c, o, "optimizer", "momentum", 0.0, 0.999, &s->momentum));
-    TRY(zp_json_num(c, o, "optimizer", "weight_decay", 0.0, 1.0, &s->weight_decay));
+    ZP_TRY(zp_json_num(c, o, "optimizer", "lr", 1e-8, 10.0, &s->lr));
+    ZP_TRY(zp_json_num(c, o, "optimizer", "momentum", 0.0, 0.999, &s->momentum));
+    ZP_TRY(zp_json_num(c, o, "optimizer", "weight_decay", 0.0, 1.0, &s->weight_decay));
     char sch[16] = "cosine";
-    TRY(zp_json_str(c, o, "optimizer", "schedule", "cosine|step|constant", sch, sizeof sch));
+    ZP_TRY(zp_json_str(c, o, "optimizer", "schedule", "cosine|step|constant", sch, sizeof sch));
     s->schedule = strcmp(sch, "step") == 0       ? ZP_LR_STEP
                   : strcmp(sch, "constant") == 0 ? ZP_LR_CONSTANT
                                                  : ZP_LR_COSINE;
-    TRY(zp_json_num(c, o, "optimizer", "warmup_epochs", 0.0, 1000.0, &s->warmup_epochs));
+    ZP_TRY(zp_json_num(c, o, "optimizer", "warmup_epochs", 0.0, 1000.0, &s->warmup_epochs));
     long long se = s->step_epochs;
-    TRY(zp_json_int(c, o, "optimizer", "step_epochs", 1, 100000, &se));
+    ZP_TRY(zp_json_int(c, o, "optimizer", "step_epochs", 1, 100000, &se));
     s->step_epochs = (int)se;
-    TRY(zp_json_num(c, o, "optimizer", "step_gamma", 0.0, 1.0, &s->step_gamma));
+    ZP_TRY(zp_json_num(c, o, "optimizer", "step_gamma", 0.0, 1.0, &s->step_gamma));
     return ZP_OK;
 }
 
@@ -195,26 +188,26 @@ static enum zp_status read_scheme(struct zp_jctx *c, const cJSON *o, const char 
 
 static enum zp_status read_qat(struct zp_jctx *c, const cJSON *o, struct zp_train_config *cfg)
 {
-    TRY(zp_json_expect_object(c, o, "qat"));
-    TRY(zp_json_check_section(c, o, "qat", "train.qat"));
+    ZP_TRY(zp_json_expect_object(c, o, "qat"));
+    ZP_TRY(zp_json_check_section(c, o, "qat", "train.qat"));
     cfg->qat.present = 1;
-    TRY(read_path(c, o, "qat", "checkpoint", 1, cfg->qat.checkpoint, sizeof cfg->qat.checkpoint));
+    ZP_TRY(read_path(c, o, "qat", "checkpoint", 1, cfg->qat.checkpoint, sizeof cfg->qat.checkpoint));
     long long ep = 1, fr = 1000;
     cfg->qat.lr = 0.005;
     cfg->qat.act_ema = 0.01;
-    TRY(zp_json_int(c, o, "qat", "epochs", 0, 10000, &ep));
-    TRY(zp_json_num(c, o, "qat", "lr", 1e-9, 10.0, &cfg->qat.lr));
-    TRY(zp_json_int(c, o, "qat", "bn_freeze_steps", 0, 1LL << 40, &fr));
-    TRY(zp_json_num(c, o, "qat", "act_ema", 1e-6, 1.0, &cfg->qat.act_ema));
+    ZP_TRY(zp_json_int(c, o, "qat", "epochs", 0, 10000, &ep));
+    ZP_TRY(zp_json_num(c, o, "qat", "lr", 1e-9, 10.0, &cfg->qat.lr));
+    ZP_TRY(zp_json_int(c, o, "qat", "bn_freeze_steps", 0, 1LL << 40, &fr));
+    ZP_TRY(zp_json_num(c, o, "qat", "act_ema", 1e-6, 1.0, &cfg->qat.act_ema));
     cfg->qat.epochs = (int)ep;
     cfg->qat.bn_freeze_steps = (long)fr;
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "weights");
     if (!w)
         return zp_err_set(c->err, ZP_ECONFIG, "%s: qat.weights: missing", c->file);
-    TRY(read_scheme(c, w, "qat.weights", &cfg->qat.w));
+    ZP_TRY(read_scheme(c, w, "qat.weights", &cfg->qat.w));
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "activations");
     if (a && !cJSON_IsNull(a)) {
-        TRY(read_scheme(c, a, "qat.activations", &cfg->qat.a));
+        ZP_TRY(read_scheme(c, a, "qat.activations", &cfg->qat.a));
         cfg->qat.has_acts = 1;
     }
     return ZP_OK;
@@ -239,33 +232,33 @@ static void fill_spec(struct zp_dataset_spec *sp, const char *images, const char
 
 static enum zp_status parse(struct zp_jctx *c, const cJSON *root, struct zp_train_config *cfg)
 {
-    TRY(zp_json_expect_object(c, root, ""));
-    TRY(zp_json_check_section(c, root, "", "train"));
-    TRY(zp_json_str(c, root, "", "name", NULL, cfg->name, sizeof cfg->name));
+    ZP_TRY(zp_json_expect_object(c, root, ""));
+    ZP_TRY(zp_json_check_section(c, root, "", "train"));
+    ZP_TRY(zp_json_str(c, root, "", "name", NULL, cfg->name, sizeof cfg->name));
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
     if (!m)
         return zp_err_set(c->err, ZP_ECONFIG, "%s: model: missing", c->file);
-    TRY(read_model(c, m, cfg));
+    ZP_TRY(read_model(c, m, cfg));
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "data");
     if (!d)
         return zp_err_set(c->err, ZP_ECONFIG, "%s: data: missing", c->file);
-    TRY(read_data(c, d, cfg));
+    ZP_TRY(read_data(c, d, cfg));
     long long epochs = cfg->epochs, batch = cfg->batch, seed = 1;
-    TRY(zp_json_int(c, root, "", "epochs", 1, 100000, &epochs));
-    TRY(zp_json_int(c, root, "", "batch", 2, 65536, &batch));
-    TRY(zp_json_int(c, root, "", "seed", 0, (long long)1 << 62, &seed));
-    TRY(zp_json_bool(c, root, "", "hflip", &cfg->hflip));
+    ZP_TRY(zp_json_int(c, root, "", "epochs", 1, 100000, &epochs));
+    ZP_TRY(zp_json_int(c, root, "", "batch", 2, 65536, &batch));
+    ZP_TRY(zp_json_int(c, root, "", "seed", 0, (long long)1 << 62, &seed));
+    ZP_TRY(zp_json_bool(c, root, "", "hflip", &cfg->hflip));
     cfg->epochs = (int)epochs;
     cfg->batch = (int)batch;
     cfg->seed = (uint64_t)seed;
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "optimizer");
     if (o)
-        TRY(read_optim(c, o, cfg));
-    TRY(read_path(c, root, "", "output", 0, cfg->output, sizeof cfg->output));
+        ZP_TRY(read_optim(c, o, cfg));
+    ZP_TRY(read_path(c, root, "", "output", 0, cfg->output, sizeof cfg->output));
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(root, "qat");
     if (q)
-        TRY(read_qat(c, q, cfg));
-    TRY(zp_json_str(c, root, "", "checkpoint", NULL, cfg->checkpoint, sizeof cfg->checkpoint));
+        ZP_TRY(read_qat(c, q, cfg));
+    ZP_TRY(zp_json_str(c, root, "", "checkpoint", NULL, cfg->checkpoint, sizeof cfg->checkpoint));
     return ZP_OK;
 }
 
