@@ -244,6 +244,7 @@ enum zp_status zp_config_parse(const char *text, const char *path,
             st = zp_err_set(err, ZP_ENOMEM, "out of memory");
     }
     cJSON_Delete(root);
+    free(c->label_slots);
     free(c);
     if (st)
         zp_config_free(cfg);

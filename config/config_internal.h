@@ -11,6 +11,12 @@ struct zp_cfg_ctx {
     const struct zp_config_env *env;
     struct zp_config *cfg;
     const cJSON *datasets; /* top-level "datasets" object, may be NULL */
+    /* Expansion stays linear in the number of variants (a sweep can have 10^5):
+     * the variants array grows geometrically, and labels are checked for
+     * uniqueness through a hash set of variant indices (config/sweep.c). */
+    size_t variants_cap;
+    size_t *label_slots; /* open addressing: variant index + 1, 0 = empty */
+    size_t label_cap;    /* a power of two, or 0 */
 };
 
 #define ZP_MODE_CHOICES "weights|activations|both|qat"

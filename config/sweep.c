@@ -3,6 +3,7 @@
  * the cartesian product of its arrays (the last key varies fastest). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "config/config_internal.h"
@@ -11,14 +12,60 @@
 #define MAX_SWEEP_DIMS 12
 #define ENTRY_SECTION "run.schemes[]"
 
+static uint64_t label_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* The variant already carrying this label, or -1 (config_internal.h: the hash set). */
+static long label_find(const struct zp_cfg_ctx *c, const char *label)
+{
+    if (!c->label_cap)
+        return -1;
+    for (size_t i = label_hash(label) & (c->label_cap - 1);; i = (i + 1) & (c->label_cap - 1)) {
+        size_t slot = c->label_slots[i];
+        if (!slot)
+            return -1;
+        if (strcmp(c->cfg->variants[slot - 1].label, label) == 0)
+            return (long)(slot - 1);
+    }
+}
+
+static void label_insert(struct zp_cfg_ctx *c, size_t index)
+{
+    size_t i = label_hash(c->cfg->variants[index].label) & (c->label_cap - 1);
+    while (c->label_slots[i])
+        i = (i + 1) & (c->label_cap - 1);
+    c->label_slots[i] = index + 1;
+}
+
 static enum zp_status push_variant(struct zp_cfg_ctx *c, const struct zp_variant *v)
 {
     struct zp_config *cfg = c->cfg;
-    struct zp_variant *nv = realloc(cfg->variants, (cfg->n_variants + 1) * sizeof *nv);
-    if (!nv)
-        return zp_err_set(c->j.err, ZP_ENOMEM, "out of memory");
-    cfg->variants = nv;
-    cfg->variants[cfg->n_variants++] = *v;
+    if (cfg->n_variants == c->variants_cap) {
+        size_t nc = c->variants_cap ? 2 * c->variants_cap : 16;
+        struct zp_variant *nv = realloc(cfg->variants, nc * sizeof *nv);
+        if (!nv)
+            return zp_err_set(c->j.err, ZP_ENOMEM, "out of memory");
+        cfg->variants = nv;
+        c->variants_cap = nc;
+    }
+    if (2 * (cfg->n_variants + 1) > c->label_cap) { /* load factor at most 1/2 */
+        size_t nc = c->label_cap ? 2 * c->label_cap : 64;
+        size_t *ns = calloc(nc, sizeof *ns);
+        if (!ns)
+            return zp_err_set(c->j.err, ZP_ENOMEM, "out of memory");
+        free(c->label_slots);
+        c->label_slots = ns;
+        c->label_cap = nc;
+        for (size_t i = 0; i < cfg->n_variants; i++)
+            label_insert(c, i);
+    }
+    cfg->variants[cfg->n_variants] = *v;
+    label_insert(c, cfg->n_variants++);
     return ZP_OK;
 }
 
@@ -117,11 +164,11 @@ static enum zp_status finish_variant(struct zp_cfg_ctx *c, struct zp_variant *v,
         snprintf(v->label, sizeof v->label, "%.40s: %.110s", label, sweep_label);
     else
         snprintf(v->label, sizeof v->label, "%.150s", sweep_label);
-    for (size_t i = 0; i < c->cfg->n_variants; i++)
-        if (strcmp(c->cfg->variants[i].label, v->label) == 0)
-            return zp_err_set(c->j.err, ZP_ECONFIG,
-                              "%s: %s: variant '%s' repeats schemes[%d] (give a \"label\")",
-                              c->j.file, path, v->label, c->cfg->variants[i].entry);
+    long dup = label_find(c, v->label);
+    if (dup >= 0)
+        return zp_err_set(c->j.err, ZP_ECONFIG,
+                          "%s: %s: variant '%s' repeats schemes[%d] (give a \"label\")",
+                          c->j.file, path, v->label, c->cfg->variants[dup].entry);
     return push_variant(c, v);
 }
 
@@ -200,12 +247,18 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
     if (modes && zp_cfg_modes(c, modes, zp_jpath_key(&c->j, path, "modes"), &base.modes))
         return c->j.err->status;
 
-    /* Walk the cartesian product of the swept keys. */
-    int idx[MAX_SWEEP_DIMS] = {0};
+    /* Walk the cartesian product of the swept keys: a cursor per dimension (cJSON
+     * arrays are linked lists: indexing them would make the walk quadratic). */
+    int idx[MAX_SWEEP_DIMS] = {0}, size[MAX_SWEEP_DIMS];
+    const cJSON *cur[MAX_SWEEP_DIMS];
+    for (int d = 0; d < n_dims; d++) {
+        size[d] = cJSON_GetArraySize(dims[d]);
+        cur[d] = dims[d]->child;
+    }
     for (;;) {
         struct zp_variant v = base;
         for (int d = 0; d < n_dims; d++) {
-            const cJSON *val = cJSON_GetArrayItem(dims[d], idx[d]);
+            const cJSON *val = cur[d];
             const char *vp =
                 zp_jpath_index(&c->j, zp_jpath_key(&c->j, path, dims[d]->string), idx[d]);
             if (strcmp(dims[d]->string, "bias_correction") == 0) {
@@ -225,10 +278,14 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
         if (finish_variant(c, &v, path, label, n_dims > 0))
             return c->j.err->status;
         int d = n_dims - 1;
-        while (d >= 0 && ++idx[d] == cJSON_GetArraySize(dims[d]))
-            idx[d--] = 0;
+        while (d >= 0 && ++idx[d] == size[d]) {
+            idx[d] = 0;
+            cur[d] = dims[d]->child;
+            d--;
+        }
         if (d < 0)
             break;
+        cur[d] = cur[d]->next;
     }
     return ZP_OK;
 }
