@@ -67,13 +67,3 @@ enum zp_status zp_check_data_path(const char *in, const char *resolved, const ch
                       what, resolved, in, strerror(errno), root ? root : "?",
                       source ? source : "nowhere", in + 6);
 }
-
-void zp_cfg_fold_scale(double scale, float *mean, float *std, int n)
-{
-    if (scale == 1.0)
-        return;
-    for (int k = 0; k < n; k++) {
-        mean[k] = (float)((double)mean[k] / scale);
-        std[k] = (float)((double)std[k] / scale);
-    }
-}

@@ -19,11 +19,5 @@ enum zp_status zp_resolve_data_path(const char *in, const char *data_root, char 
 enum zp_status zp_check_data_path(const char *in, const char *resolved, const char *data_root,
                                   const char *what, struct zp_err *err);
 
-/* Until data/ applies a scale itself (a `scale` field in struct zp_dataset_spec,
- * another branch), the scale is folded into mean and std:
- * (p * scale - mean) / std = (p - mean / scale) / (std / scale), equal in exact
- * arithmetic and within float rounding otherwise. scale 1 leaves mean and std
- * bit-identical. */
-void zp_cfg_fold_scale(double scale, float *mean, float *std, int n);
 
 #endif

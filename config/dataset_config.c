@@ -140,7 +140,7 @@ enum zp_status zp_cfg_dataset(struct zp_cfg_ctx *c, const cJSON *v, const char *
         return zp_err_set(c->j.err, ZP_ECONFIG,
                           "%s: %s: applies to 8-bit pixels (idx, images), not npy inputs",
                           c->j.file, zp_jpath_key(&c->j, where, "scale"));
-    zp_cfg_fold_scale(ds->scale, sp->mean, sp->std, 3);
+    sp->scale = ds->scale; /* data/ applies it exactly (division by N for 1/N) */
     sp->images = ds->images;
     sp->labels = ds->labels;
     ds->present = 1;

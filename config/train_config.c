@@ -152,7 +152,7 @@ static enum zp_status read_data(struct zp_jctx *c, const cJSON *d, struct zp_tra
     ZP_TRY(zp_json_int(c, d, "data", "limit_test", 0, 1 << 30, &le));
     cfg->mean = (float)mean;
     cfg->std = (float)sd;
-    zp_cfg_fold_scale(scale, &cfg->mean, &cfg->std, 1);
+    cfg->scale = scale;
     cfg->limit_train = (int)lt;
     cfg->limit_test = (int)le;
     return ZP_OK;
@@ -227,6 +227,7 @@ static void fill_spec(struct zp_dataset_spec *sp, const char *images, const char
         sp->mean[i] = cfg->mean;
         sp->std[i] = cfg->std;
     }
+    sp->scale = cfg->scale;
     sp->limit = limit;
 }
 

@@ -316,12 +316,14 @@ static void test_dataset_scale(void **state)
     assert_true(a->scale == 1.0);
     assert_true(a->spec.mean[0] == 72.94f && a->spec.std[0] == 90.0f); /* bit-identical */
     assert_true(t->scale == 0.00392156862745098);
-    /* (p * scale - mean) / std at p = 200, against the spec's (p - mean') / std' */
+    /* the spec carries the scale (data/ applies it exactly): (p * scale - mean) / std at
+     * p = 200, mean and std as given */
+    assert_true(t->spec.scale == 0.00392156862745098 && a->spec.scale == 1.0);
     for (int k = 0; k < 3; k++) {
-        const double mean[3] = {0.485, 0.456, 0.406}, sd[3] = {0.229, 0.224, 0.225};
-        double want = (200.0 / 255.0 - mean[k]) / sd[k];
-        double got = (200.0 - t->spec.mean[k]) / t->spec.std[k];
-        assert_true(zp_test_close(got, want, 1e-6));
+        const float mean[3] = {0.485f, 0.456f, 0.406f}, sd[3] = {0.229f, 0.224f, 0.225f};
+        assert_true(t->spec.mean[k] == mean[k] && t->spec.std[k] == sd[k]);
+        float want = (200.0f / 255.0f - mean[k]) / sd[k]; /* torchvision's float steps */
+        assert_true(zp_dataset_normalize(&t->spec, k, 200.0f) == want);
     }
     zp_config_free(&cfg);
     expect_error("{\"schemes\":[{\"scheme\":\"binary\"}],\"models\":[{\"path\":\"m.onnx\","

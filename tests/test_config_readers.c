@@ -133,9 +133,9 @@ static void test_train_config(void **state)
     assert_int_equal(cfg.qat.w.bits, 4);
     assert_true(zp_scheme_opt(&cfg.qat.w, "nudge_zero") == 0.0);
     assert_true(cfg.qat.has_acts && zp_scheme_opt(&cfg.qat.a, "narrow_range") == 1.0);
-    /* scale: (p * scale - mean) / std */
-    double want = (200.0 / 255.0 - 0.5) / 0.25, got = (200.0 - cfg.mean) / cfg.std;
-    assert_true(zp_test_close(got, want, 1e-6));
+    /* scale: (p * scale - mean) / std, the scale carried to the dataset specs */
+    assert_true(cfg.scale == 0.00392156862745098 && cfg.train_spec.scale == cfg.scale);
+    assert_true(cfg.mean == 0.5f && cfg.std == 0.25f);
     /* the shipped configs still load, unchanged */
     assert_int_equal(zp_train_config_load("configs/train_mlp.json", &cfg, &err), ZP_OK);
     assert_true(cfg.mean == 72.94f && cfg.std == 90.0f);

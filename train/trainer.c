@@ -208,11 +208,13 @@ enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_t
             sum->epochs_done = cfg->epochs;
         if (start >= cfg->epochs || sum->test_top1 == 0.0)
             sum->test_top1 = zp_train_evaluate(net, &te, 500);
-        char doc[512];
+        char doc[512], pix[48] = "pixel";
+        if (cfg->scale != 0 && cfg->scale != 1.0)
+            snprintf(pix, sizeof pix, "pixel * %.17g", cfg->scale);
         snprintf(doc, sizeof doc,
-                 "zeropoint harness train %s: input = (pixel - %g) / %g, NCHW %dx%dx%d; "
+                 "zeropoint harness train %s: input = (%s - %g) / %g, NCHW %dx%dx%d; "
                  "%d epochs, seed %llu, test top1 %.4f",
-                 cfg->name, (double)cfg->mean, (double)cfg->std, (int)tr.c, (int)tr.h,
+                 cfg->name, pix, (double)cfg->mean, (double)cfg->std, (int)tr.c, (int)tr.h,
                  (int)tr.w, cfg->epochs, (unsigned long long)cfg->seed, sum->test_top1);
         s = zp_onnx_export(net, cfg->output, cfg->name, doc, err);
         if (s == ZP_OK && !run->quiet)

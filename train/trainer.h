@@ -35,7 +35,8 @@ struct zp_train_config {
     struct zp_mlp_arch mlp;
     struct zp_dataset_spec train_spec, test_spec; /* strings point into the path fields */
     char train_images[1024], train_labels[1024], test_images[1024], test_labels[1024];
-    float mean, std;        /* input normalization in pixel units: (pixel - mean) / std */
+    float mean, std;        /* input normalization: (pixel * scale - mean) / std */
+    double scale;           /* 1 unless the config says (exact for 1/N: data/dataset.h) */
     int epochs, batch;
     struct zp_sgd sgd;
     int hflip;              /* augmentation: random horizontal flip */
