@@ -22,13 +22,12 @@
 
 /* ---- calibration ----------------------------------------------------------- */
 
-/* The calibration examples of setting k: `size` of them, shuffled with the seed or
- * the first ones, capped at the dataset size. Caller frees. */
-uint32_t *mx_calib_indices(const struct zp_model_ctx *m, const struct zp_calib_cfg *c,
-                               int *n_out)
+/* The calibration draw of a setting over a dataset of n examples: all n indices,
+ * shuffled with the seed (or in file order); the first min(size, n) are used.
+ * Caller frees. The context loads only the union of these draws (model_ctx.c). */
+uint32_t *mx_calib_draw(const struct zp_calib_cfg *c, uint32_t n)
 {
-    uint32_t n = (uint32_t)m->calib.n;
-    uint32_t *idx = malloc((size_t)n * sizeof *idx);
+    uint32_t *idx = malloc((size_t)(n ? n : 1) * sizeof *idx);
     if (!idx)
         return NULL;
     for (uint32_t i = 0; i < n; i++)
@@ -38,7 +37,22 @@ uint32_t *mx_calib_indices(const struct zp_model_ctx *m, const struct zp_calib_c
         zp_rng_seed(&r, c->seed);
         zp_rng_shuffle(&r, idx, n);
     }
+    return idx;
+}
+
+/* The calibration examples of setting c as rows of m->calib: `size` of them (capped
+ * at the dataset size), in draw order. Caller frees. */
+uint32_t *mx_calib_indices(const struct zp_model_ctx *m, const struct zp_calib_cfg *c,
+                               int *n_out)
+{
+    uint32_t n = (uint32_t)m->calib_full_n;
+    uint32_t *idx = mx_calib_draw(c, n);
+    if (!idx)
+        return NULL;
     *n_out = c->size < (int)n ? c->size : (int)n; /* = m->calib_used[k] */
+    if (m->calib_row)
+        for (int i = 0; i < *n_out; i++)
+            idx[i] = (uint32_t)m->calib_row[idx[i]];
     return idx;
 }
 

@@ -111,6 +111,7 @@ void zp_model_ctx_free(struct zp_model_ctx *m)
         for (int l = 0; l < m->n_layers; l++)
             zp_free(m->base_w[l]);
     free(m->base_w);
+    free(m->calib_row);
     for (int k = 0; k < m->n_cal; k++) {
         for (int l = 0; l < m->n_layers; l++)
             free(m->cal[k].layers[l].sample);
@@ -223,6 +224,56 @@ static enum zp_status float_pass(struct zp_model_ctx *m, struct zp_progress *pro
     return ZP_OK;
 }
 
+/* The calibration dataset, decoded only where a calibration setting draws (the
+ * draws are those of mx_calib_indices over the whole set, so the examples and
+ * their order are what a full load would give): 1000 of 60,000 training images
+ * decode 1000 images, not 60,000. */
+static enum zp_status load_calibration(struct zp_model_ctx *m, struct zp_progress *prog,
+                                       struct zp_err *err)
+{
+    const struct zp_dataset_spec *spec = &m->mc->calib_data.spec;
+    int64_t shape[3];
+    if (zp_dataset_probe(spec, &m->calib_full_n, shape, err)) /* every file, even undrawn ones */
+        return err->status;
+    int64_t n = m->calib_full_n;
+    m->calib_row = malloc((size_t)(n ? n : 1) * sizeof *m->calib_row);
+    int64_t *sel = malloc((size_t)(n ? n : 1) * sizeof *sel);
+    if (!m->calib_row || !sel) {
+        free(sel);
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    }
+    for (int64_t i = 0; i < n; i++)
+        m->calib_row[i] = -1;
+    for (int k = 0; k < m->mc->n_calib; k++) {
+        const struct zp_calib_cfg *c = &m->mc->calib[k];
+        uint32_t *draw = mx_calib_draw(c, (uint32_t)n);
+        if (!draw) {
+            free(sel);
+            return zp_err_set(err, ZP_ENOMEM, "out of memory");
+        }
+        int64_t used = c->size < n ? c->size : n;
+        for (int64_t i = 0; i < used; i++)
+            m->calib_row[draw[i]] = 0; /* drawn; rows assigned below */
+        free(draw);
+    }
+    int64_t rows = 0;
+    for (int64_t i = 0; i < n; i++) /* file order: the subset reads the file forward */
+        if (m->calib_row[i] == 0) {
+            sel[rows] = i;
+            m->calib_row[i] = (int32_t)rows++;
+        }
+    struct zp_dataset_spec sub = *spec;
+    sub.select = sel;
+    sub.n_select = rows;
+    if (rows)
+        zp_progress_note(prog, "loading dataset %s (%lld of %lld examples: the calibration draws)",
+                         m->mc->calib_data.name, (long long)rows, (long long)n);
+    /* no calibration setting (weights-only cells): nothing to decode */
+    enum zp_status st = rows ? zp_dataset_load(&sub, &m->calib, err) : ZP_OK;
+    free(sel);
+    return st;
+}
+
 enum zp_status zp_model_ctx_load(const struct zp_config *cfg, size_t index,
                                  const struct zp_run_opts *opts, int with_train,
                                  struct zp_progress *prog, struct zp_model_ctx **out,
@@ -258,18 +309,16 @@ enum zp_status zp_model_ctx_load(const struct zp_config *cfg, size_t index,
         m->mc->calib_data.spec.limit == m->mc->eval.spec.limit) {
         m->calib = m->eval;
         m->calib_is_eval = 1;
-    } else {
-        zp_progress_note(prog, "loading dataset %s", m->mc->calib_data.name);
-        if (zp_dataset_load(&m->mc->calib_data.spec, &m->calib, err)) {
-            zp_err_prefix(err, "models[%zu].calibration_data", index);
-            goto fail;
-        }
+        m->calib_full_n = (int64_t)m->eval.n;
+    } else if (load_calibration(m, prog, err)) {
+        zp_err_prefix(err, "models[%zu].calibration_data", index);
+        goto fail;
     }
     /* A calibration set larger than its dataset uses every example; the size used
      * is what the CSVs record, and the log says so. */
     for (int k = 0; k < m->mc->n_calib; k++) {
         int want = m->mc->calib[k].size;
-        m->calib_used[k] = want < (int)m->calib.n ? want : (int)m->calib.n;
+        m->calib_used[k] = want < (int)m->calib_full_n ? want : (int)m->calib_full_n;
         if (want > m->calib_used[k])
             zp_progress_warn(prog, "models[%zu].calibration[%d].size: %d examples asked, dataset '%s' "
                              "has %d: using %d",

@@ -50,6 +50,11 @@ struct zp_model_ctx {
     struct zp_dataset train; /* QAT only, loaded on first use */
     int train_loaded;
     int calib_used[ZP_MAX_CALIB]; /* per calibration setting: its size, capped at the data */
+    /* Only the calibration examples some setting draws are decoded: calib holds
+     * them, calib_row maps an index of the whole dataset (calib_full_n examples)
+     * to its row in calib (-1: not drawn), NULL when calib is the whole set. */
+    int64_t calib_full_n;
+    int32_t *calib_row;
 };
 
 struct qnet {
@@ -81,6 +86,7 @@ int64_t mx_out_spatial(const struct zp_layer_info *li);
 void mx_gather(const struct zp_dataset *ds, const uint32_t *idx, int n, float *dst);
 
 /* experiment/calibrate.c */
+uint32_t *mx_calib_draw(const struct zp_calib_cfg *c, uint32_t n);
 uint32_t *mx_calib_indices(const struct zp_model_ctx *m, const struct zp_calib_cfg *c,
                                int *n_out);
 void mx_probe_symmetric(const struct zp_scheme_config *c, int *symmetric, int *narrow);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tests/data_files.h"
 #include "tests/util.h"
 
 #define IDX "/usr/share/datasets/fashion-mnist/"
@@ -214,6 +215,61 @@ static void calibration_size_capped_and_recorded(void **state)
     free(log);
 }
 
+/* Only the calibration examples a setting draws are decoded: an image folder whose
+ * 4th image is corrupt calibrates on its first two (order "first") without
+ * touching it; drawing all of them finds it, before anything is written. */
+static void only_drawn_calibration_examples_decoded(void **state)
+{
+    (void)state;
+    if (!have_fashion())
+        skip();
+    const char *d = zp_test_tmpdir("preflight_draw");
+    uint8_t px[28 * 28];
+    char csv[512] = "file,class_index\n";
+    for (int i = 0; i < 5; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "img%d.png", i);
+        for (int k = 0; k < 28 * 28; k++)
+            px[k] = (uint8_t)(k * (i + 3));
+        if (i == 3)
+            zp_test_write_file(zp_td_tpath(d, name), "\x89PNG truncated");
+        else
+            zp_td_write_png(zp_td_tpath(d, name), 28, 28, 1, px);
+        snprintf(csv + strlen(csv), sizeof csv - strlen(csv), "%s,%d\n", name, i);
+    }
+    zp_test_write_file(zp_td_tpath(d, "labels.csv"), csv);
+    for (int size = 2; size <= 5; size += 3) {
+        char cfg[512], out[512], text[2048];
+        snprintf(cfg, sizeof cfg, "%s/c%d.json", d, size);
+        snprintf(text, sizeof text,
+                 "{\"name\": \"draw\", \"seed\": 1,\n"
+                 " \"schemes\": [{\"scheme\": \"symmetric\", \"bits\": 8}],\n"
+                 " \"datasets\": {\"test\": {\"format\": \"idx\", \"images\": \"" IDX "t10k-images-idx3-ubyte.gz\",\n"
+                 "   \"labels\": \"" IDX "t10k-labels-idx1-ubyte.gz\", \"mean\": [72.94], \"std\": [90.0]},\n"
+                 "   \"cal\": {\"format\": \"images\", \"images\": \"%s\", \"labels\": \"%s/labels.csv\",\n"
+                 "     \"channels\": 1, \"size\": 28, \"resize\": 28, \"mean\": [72.94], \"std\": [90.0]}},\n"
+                 " \"models\": [{\"name\": \"a\", \"path\": \"models/fashion_mobilenet.onnx\", \"eval\": \"test\",\n"
+                 "   \"calibration_data\": \"cal\", \"modes\": [\"both\"],\n"
+                 "   \"calibration\": {\"method\": \"minmax\", \"size\": %d, \"order\": \"first\"},\n"
+                 "   \"batch\": 10}]}\n",
+                 d, d, size);
+        zp_test_write_file(cfg, text);
+        snprintf(out, sizeof out, "%s/out%d", d, size);
+        char *log = NULL;
+        int rc = zp_test_sh(&log, "%s run %s --out %s --limit 20 --no-plots 2>&1", zp_test_harness(), cfg, out);
+        if (size == 2) {
+            if (rc != 0)
+                fail_msg("calibrating on 2 of 5 failed: %s", log);
+            assert_non_null(strstr(log, "(2 of 5 examples: the calibration draws)"));
+        } else {
+            assert_int_equal(rc, 1);
+            assert_non_null(strstr(log, "img3.png"));
+            assert_absent(out);
+        }
+        free(log);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +279,7 @@ int main(void)
         cmocka_unit_test(shape_mismatch_leaves_nothing),
         cmocka_unit_test(existing_folder_untouched),
         cmocka_unit_test(calibration_size_capped_and_recorded),
+        cmocka_unit_test(only_drawn_calibration_examples_decoded),
     };
     return ZP_RUN_TESTS(tests);
 }
