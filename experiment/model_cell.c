@@ -44,7 +44,7 @@ static void variant_cols(struct zp_csv *r, const int col[8], const struct zp_mod
 
 static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
                          const struct zp_variant *v, const struct zp_cell *cell, int quant_a,
-                         const struct zp_model_metrics *mm)
+                         const struct zp_model_metrics *mm, const struct zp_wcost *wc)
 {
     variant_cols(r, acc_id_cols, m, v, cell);
     if (cell->calib >= 0)
@@ -73,6 +73,9 @@ static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
     zp_csv_set_str(r, ZP_ACC_BIAS,
                    v->bias_int32 && quant_a && cell->mode != ZP_MODE_WEIGHTS ? "int32" : "float");
     zp_csv_set_str(r, ZP_ACC_WEIGHT_CALIBRATION, v->weight_calib[0] ? v->weight_calib : "minmax");
+    /* float weights (mode activations) cost 32 bits and cannot clip */
+    zp_csv_set_num(r, ZP_ACC_BITS_PER_WEIGHT, wc->n > 0 ? zp_wcost_bits(wc) : 32.0);
+    zp_csv_set_num(r, ZP_ACC_CLIP_SHARE, zp_wcost_clip_share(wc));
     zp_csv_end_row(r);
 }
 
@@ -156,7 +159,7 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
     if (!st) {
         struct zp_model_metrics mm;
         zp_model_acc_finish(&acc, &mm);
-        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, v->qat_acts, &mm);
+        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, v->qat_acts, &mm, &q.wcost);
         zp_progress_note(prog, "QAT %s: top-1 %.4f (float %.4f)", v->label, mm.top1,
                          m->float_top1);
     }
@@ -224,7 +227,7 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
     if (!st) {
         struct zp_model_metrics mm;
         zp_model_acc_finish(&acc, &mm);
-        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, quant_a, &mm);
+        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, quant_a, &mm, &q.wcost);
 
         struct zp_csv *lr = &out->rows[ZP_TABLE_LAYERS];
         for (int l = 0; l < n; l++) {
