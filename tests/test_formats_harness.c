@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/rng.h"
+#include "config/bench_config.h"
 #include "config/config.h"
 #include "experiment/act_blocks.h"
 #include "experiment/runner.h"
@@ -336,6 +337,21 @@ static void test_list_block_defaults(void **state)
     free(out);
 }
 
+/* harness bench: each new scheme's name finds its kernel format. */
+static void test_bench_names(void **state)
+{
+    (void)state;
+    assert_int_equal(zp_bench_scheme_parse("minifloat"), ZP_KF_FP8);
+    assert_int_equal(zp_bench_scheme_parse("minifloat-e4m3"), ZP_KF_FP8);
+    assert_int_equal(zp_bench_scheme_parse("nvfp4"), ZP_KF_NVFP4);
+    assert_int_equal(zp_bench_scheme_parse("nf4"), ZP_KF_NF4);
+    assert_int_equal(zp_bench_scheme_parse("mx-fp4_e2m1"), ZP_KF_MXFP4);
+    assert_int_equal(zp_bench_scheme_parse("mx-int8"), ZP_KF_MXINT8);
+    assert_int_equal(zp_bench_scheme_parse("mx"), -1); /* MXFP8 (its default) has no kernel */
+    assert_string_equal(zp_bench_scheme_name(ZP_KF_FP8), "fp8-e4m3");
+    assert_string_equal(zp_bench_scheme_name(ZP_KF_MXFP4), "mxfp4");
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -347,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_config_block_activations),
         cmocka_unit_test(test_config_calib_refuses_float_grids),
         cmocka_unit_test(test_list_block_defaults),
+        cmocka_unit_test(test_bench_names),
     };
     return ZP_RUN_TESTS(t);
 }
