@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "experiment/act_blocks.h"
 #include "experiment/runner.h"
+#include "plots/plot.h"
 #include "schemes/granularity.h"
 #include "schemes/minifloat_codec.h"
 #include "tests/util.h"
@@ -352,6 +353,53 @@ static void test_bench_names(void **state)
     assert_string_equal(zp_bench_scheme_name(ZP_KF_MXFP4), "mxfp4");
 }
 
+/* accuracy_vs_bits: x is bits_per_weight when the table has it; lut4 is one line
+ * per codebook; without the column x stays the element bits. */
+static void test_figure_bits_per_weight(void **state)
+{
+    (void)state;
+    if (zp_test_sh(NULL, "gnuplot --version") != 0)
+        skip();
+    struct zp_err err = {0};
+    struct zp_plot_warnings warn;
+    const char *dir = zp_test_tmpdir("formats-bpw-fig");
+    char path[4400];
+    snprintf(path, sizeof path, "%s/accuracy.csv", dir);
+    zp_test_write_file(path,
+                       "scheme,label,bits,granularity,mode,options,float_top1,top1,bits_per_weight\n"
+                       "mx,a,4,per-group,weights,element=fp4_e2m1,0.9,0.81,4.3056\n"
+                       "mx,b,8,per-group,weights,element=fp8_e4m3,0.9,0.89,8.3056\n"
+                       "lut4,c,4,per-channel,weights,codebook=kmeans;iterations=20,0.9,0.88,14.79\n"
+                       "lut4,d,2,per-channel,weights,codebook=kmeans;iterations=20,0.9,0.5,3.1\n"
+                       "lut4,e,4,per-channel,weights,codebook=normal;iterations=20,0.9,0.87,14.79\n"
+                       "lut4,f,3,per-channel,weights,codebook=normal;iterations=20,0.9,0.7,7.2\n");
+    assert_int_equal(zp_plots_render(dir, &warn, &err), ZP_OK);
+    snprintf(path, sizeof path, "%s/plots/accuracy_vs_bits.gp", dir);
+    char *gp = zp_test_read_file(path, NULL);
+    assert_non_null(gp);
+    assert_non_null(strstr(gp, "scales and codebooks included"));
+    assert_non_null(strstr(gp, "lut4 kmeans"));
+    assert_non_null(strstr(gp, "lut4 normal"));
+    free(gp);
+    char *dat = NULL;
+    assert_int_equal(zp_test_sh(&dat, "cat '%s'/plots/accuracy_vs_bits*.dat", dir), 0);
+    assert_non_null(strstr(dat, "4.3056"));
+    assert_non_null(strstr(dat, "14.79"));
+    free(dat);
+    /* no bits_per_weight column: the element bits */
+    dir = zp_test_tmpdir("formats-bits-fig");
+    snprintf(path, sizeof path, "%s/accuracy.csv", dir);
+    zp_test_write_file(path, "scheme,label,bits,granularity,mode,float_top1,top1\n"
+                             "symmetric,s8,8,per-channel,both,0.94,0.937\n"
+                             "symmetric,s4,4,per-channel,both,0.94,0.78\n");
+    assert_int_equal(zp_plots_render(dir, &warn, &err), ZP_OK);
+    snprintf(path, sizeof path, "%s/plots/accuracy_vs_bits.gp", dir);
+    gp = zp_test_read_file(path, NULL);
+    assert_non_null(gp);
+    assert_null(strstr(gp, "scales and codebooks included"));
+    free(gp);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -364,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_config_calib_refuses_float_grids),
         cmocka_unit_test(test_list_block_defaults),
         cmocka_unit_test(test_bench_names),
+        cmocka_unit_test(test_figure_bits_per_weight),
     };
     return ZP_RUN_TESTS(t);
 }
