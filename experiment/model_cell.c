@@ -13,6 +13,7 @@
 #include "common/mem.h"
 #include "common/round.h"
 #include "common/rng.h"
+#include "experiment/act_blocks.h"
 #include "experiment/metrics.h"
 #include "experiment/model_ctx.h"
 #include "experiment/runner.h"
@@ -89,6 +90,12 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
                                struct zp_cell_out *out, const char *run_dir, struct zp_err *err)
 {
     const struct zp_variant *v = &cfg->variants[cell->variant];
+    if (v->qat_acts && zp_act_blocks_on(&v->a)) /* train/qat.c quantizes them per tensor */
+        return zp_err_set(err, ZP_EUNSUPPORTED,
+                          "QAT fake-quantizes activations per tensor: block activations of '%s' "
+                          "need \"activations\": {..., \"granularity\": \"per-tensor\"} or "
+                          "\"qat\": {\"activations\": false}",
+                          v->a.scheme->name);
     if (zp_model_ctx_load_train(m, prog, err))
         return err->status;
     char dir[1200], path[1400];
