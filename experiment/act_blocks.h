@@ -23,8 +23,8 @@ int zp_act_blocks_on(const struct zp_scheme_config *cfg);
  * (fit_range): schemes with a tensor-wide second scale (nvfp4's FP32 scale)
  * take it from max(tensor->amax, block amax) through the scheme's fit_tensor,
  * i.e. a static tensor scale with dynamic block scales. A block whose fit
- * fails (non-finite values) is left as it is. Thread-safe; no allocation for
- * blocks of up to 1024 values. */
+ * fails (non-finite values) is left as it is. Thread-safe; a Conv input
+ * allocates one S x group_size tile per call (left unquantized if that fails). */
 void zp_act_blocks_run(const struct zp_scheme_config *cfg, const struct zp_qparams *tensor,
                        float *x, size_t n_images, int64_t C, int64_t S);
 
