@@ -217,7 +217,7 @@ static enum zp_status parse_root(struct zp_cfg_ctx *c, const cJSON *root)
     if (!tensors && !models)
         return zp_err_set(err, ZP_ECONFIG,
                           "%s: nothing to run: give \"tensors\" and/or \"models\"", path);
-    return ZP_OK;
+    return zp_config_check_act_calib(cfg, err);
 }
 
 enum zp_status zp_config_parse(const char *text, const char *path,

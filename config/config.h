@@ -144,6 +144,12 @@ enum zp_status zp_config_load(const char *path, const struct zp_config_env *env,
 enum zp_status zp_config_parse(const char *text, const char *path,
                                const struct zp_config_env *env, struct zp_config *cfg,
                                struct zp_err *err);
+/* 1 when the scheme decodes on the integer affine grid (zp_affine_dequantize). */
+int zp_scheme_is_affine(const struct zp_scheme *s);
+/* mse / kl calibration with a non-affine activation scheme (minifloat, mx, nvfp4,
+ * nf4, lut4, binary) in a mode that quantizes activations: ZP_ECONFIG naming the
+ * model, method and entry. Run by zp_config_parse. */
+enum zp_status zp_config_check_act_calib(const struct zp_config *cfg, struct zp_err *err);
 void zp_config_free(struct zp_config *cfg);
 
 /* Fills the scheme-related fields from one JSON-free description (used by QAT and

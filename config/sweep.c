@@ -236,10 +236,15 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
         snprintf(ap, sizeof ap, "%s", zp_jpath_key(&c->j, path, "activations"));
         if (zp_cfg_scheme_object(&c->j, act, ap, skip, ENTRY_SECTION, &base.a))
             return c->j.err->status;
-        if (base.a.granularity != ZP_PER_TENSOR)
+        /* A block-scaled scheme's activations are per-group by default: blocks of
+         * group_size along the reduction axis, fitted at run time (experiment/
+         * act_blocks.c). Any other per-channel / per-group activation is refused. */
+        int blocks = base.a.scheme->block_size > 0 && base.a.granularity == ZP_PER_GROUP;
+        if (base.a.granularity != ZP_PER_TENSOR && !blocks)
             return zp_err_set(c->j.err, ZP_ECONFIG,
-                              "%s: %s: activations are quantized per-tensor only", c->j.file,
-                              zp_jpath_key(&c->j, path, "activations.granularity"));
+                              "%s: %s: activations are quantized per-tensor only (block-scaled "
+                              "schemes also per-group: blocks along the reduction axis)",
+                              c->j.file, zp_jpath_key(&c->j, path, "activations.granularity"));
     }
     if (qat_settings(c, entry, path, &base))
         return c->j.err->status;
@@ -272,7 +277,9 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
             return c->j.err->status;
         if (!act_given) {
             struct zp_scheme_config keep = v.w;
-            keep.granularity = ZP_PER_TENSOR;
+            /* block-scaled weights in blocks: activations in the same blocks */
+            if (!(keep.scheme->block_size > 0 && keep.granularity == ZP_PER_GROUP))
+                keep.granularity = ZP_PER_TENSOR;
             v.a = keep;
         }
         if (finish_variant(c, &v, path, label, n_dims > 0))

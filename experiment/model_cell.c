@@ -14,6 +14,7 @@
 #include "common/path.h"
 #include "common/round.h"
 #include "common/rng.h"
+#include "experiment/act_blocks.h"
 #include "experiment/metrics.h"
 #include "experiment/model_ctx.h"
 #include "experiment/runner.h"
@@ -45,7 +46,7 @@ static void variant_cols(struct zp_csv *r, const int col[8], const struct zp_mod
 
 static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
                          const struct zp_variant *v, const struct zp_cell *cell, int quant_a,
-                         const struct zp_model_metrics *mm)
+                         const struct zp_model_metrics *mm, const struct zp_wcost *wc)
 {
     variant_cols(r, acc_id_cols, m, v, cell);
     if (cell->calib >= 0)
@@ -74,6 +75,9 @@ static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
     zp_csv_set_str(r, ZP_ACC_BIAS,
                    v->bias_int32 && quant_a && cell->mode != ZP_MODE_WEIGHTS ? "int32" : "float");
     zp_csv_set_str(r, ZP_ACC_WEIGHT_CALIBRATION, v->weight_calib[0] ? v->weight_calib : "minmax");
+    /* float weights (mode activations) cost 32 bits and cannot clip */
+    zp_csv_set_num(r, ZP_ACC_BITS_PER_WEIGHT, wc->n > 0 ? zp_wcost_bits(wc) : 32.0);
+    zp_csv_set_num(r, ZP_ACC_CLIP_SHARE, zp_wcost_clip_share(wc));
     zp_csv_end_row(r);
 }
 
@@ -87,6 +91,12 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
                                struct zp_cell_out *out, const char *run_dir, struct zp_err *err)
 {
     const struct zp_variant *v = &cfg->variants[cell->variant];
+    if (v->qat_acts && zp_act_blocks_on(&v->a)) /* train/qat.c quantizes them per tensor */
+        return zp_err_set(err, ZP_EUNSUPPORTED,
+                          "QAT fake-quantizes activations per tensor: block activations of '%s' "
+                          "need \"activations\": {..., \"granularity\": \"per-tensor\"} or "
+                          "\"qat\": {\"activations\": false}",
+                          v->a.scheme->name);
     if (zp_model_ctx_load_train(m, prog, err))
         return err->status;
     char dir[1200], path[1400];
@@ -158,7 +168,7 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
     if (!st) {
         struct zp_model_metrics mm;
         zp_model_acc_finish(&acc, &mm);
-        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, v->qat_acts, &mm);
+        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, v->qat_acts, &mm, &q.wcost);
         zp_progress_note(prog, "QAT %s: top-1 %.4f (float %.4f)", v->label, mm.top1,
                          m->float_top1);
     }
@@ -226,7 +236,7 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
     if (!st) {
         struct zp_model_metrics mm;
         zp_model_acc_finish(&acc, &mm);
-        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, quant_a, &mm);
+        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, quant_a, &mm, &q.wcost);
 
         struct zp_csv *lr = &out->rows[ZP_TABLE_LAYERS];
         for (int l = 0; l < n; l++) {

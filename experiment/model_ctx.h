@@ -70,6 +70,7 @@ struct qnet {
     struct zp_qparams *outq;       /* per layer: output quantizer (quantize_at outputs), or NULL */
     struct zp_tensor_qparams *wqp; /* per layer: the weight quantizer's slice parameters */
     int bias_corrected;            /* biases[] hold corrected float biases */
+    struct zp_wcost wcost;         /* bits per weight and clipped slices of the quantized weights */
     /* paired pass state */
     float **float_out;             /* per layer: batch x out_size, the float run's output */
     struct zp_layer_acc *lacc;     /* layer stats, or NULL */

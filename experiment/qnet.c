@@ -14,6 +14,7 @@
 #include "common/mem.h"
 #include "common/round.h"
 #include "common/rng.h"
+#include "experiment/act_blocks.h"
 #include "experiment/metrics.h"
 #include "experiment/model_ctx.h"
 #include "experiment/runner.h"
@@ -105,7 +106,8 @@ void mx_round_biases_int32(struct qnet *q)
     for (int l = 0; l < m->n_layers; l++) {
         const struct zp_layer_info *li = zp_graph_layer(m->g, l);
         const struct zp_tensor_qparams *wq = &q->wqp[l];
-        if (!q->act_cfg[l] || q->act[l].n_levels > 0 || !wq->n_slices || !li->bias)
+        if (!q->act_cfg[l] || q->act[l].n_levels > 0 || !wq->n_slices || !li->bias ||
+            zp_act_blocks_on(q->act_cfg[l])) /* no single input scale */
             continue;
         if (!q->biases[l] && !(q->biases[l] = zp_alloc((size_t)li->n_out * sizeof(float))))
             continue;
@@ -158,12 +160,32 @@ void mx_qnet_free(struct qnet *q)
 /* Parallel chunks of a batch-sized layer input. */
 #define ZP_QCHUNK 2048
 /* A layer input of a whole batch (node-by-node schedule), in parallel chunks. */
+/* The activation layout act_blocks.c cuts into blocks: C channels (the first
+ * input dimension: Conv C of CHW, Gemm / MatMul K) by S positions. */
+static void in_layout(const struct zp_layer_info *li, int64_t *C, int64_t *S)
+{
+    *C = li->in_ndim > 0 ? li->in_shape[0] : 1;
+    *S = 1;
+    for (int d = 1; d < li->in_ndim; d++)
+        *S *= li->in_shape[d];
+}
+
 static void quant_input(void *ctx, int layer, float *x, int batch)
 {
     struct qnet *q = ctx;
     if (!q->quant_act)
         return;
-    size_t n = mx_in_size(zp_graph_layer(q->m->g, layer)) * (size_t)batch;
+    const struct zp_layer_info *li = zp_graph_layer(q->m->g, layer);
+    if (zp_act_blocks_on(q->act_cfg[layer])) { /* MX / NVFP4: run-time blocks of K */
+        int64_t C, S;
+        in_layout(li, &C, &S);
+        size_t per = (size_t)C * (size_t)S;
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < batch; b++)
+            zp_act_blocks_run(q->act_cfg[layer], &q->act[layer], x + (size_t)b * per, 1, C, S);
+        return;
+    }
+    size_t n = mx_in_size(li) * (size_t)batch;
     long nchunks = (long)((n + ZP_QCHUNK - 1) / ZP_QCHUNK);
 #pragma omp parallel for schedule(static)
     for (long ci = 0; ci < nchunks; ci++) {
@@ -177,8 +199,14 @@ static void quant_input(void *ctx, int layer, float *x, int batch)
 static void quant_input_image(void *ctx, int layer, float *x)
 {
     struct qnet *q = ctx;
-    zp_fake_quant_run(q->act_cfg[layer], &q->act[layer], x, x,
-                      mx_in_size(zp_graph_layer(q->m->g, layer)), NULL);
+    const struct zp_layer_info *li = zp_graph_layer(q->m->g, layer);
+    if (zp_act_blocks_on(q->act_cfg[layer])) {
+        int64_t C, S;
+        in_layout(li, &C, &S);
+        zp_act_blocks_run(q->act_cfg[layer], &q->act[layer], x, 1, C, S);
+        return;
+    }
+    zp_fake_quant_run(q->act_cfg[layer], &q->act[layer], x, x, mx_in_size(li), NULL);
 }
 
 /* A quantization point at the layer output, before its activation. */
@@ -248,6 +276,9 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
             return zp_err_set(err, ZP_ENOMEM, "out of memory");
         if (quant_weights(m, v, l, q->weights[l], &q->wqp[l], err))
             return err->status;
+        struct zp_err cerr = {0};
+        zp_wcost_add(&q->wcost, layer_wcfg(m, v, l, NULL), &q->wqp[l], mx_base_weight(m, l),
+                     li->wshape, li->wndim, &cerr);
     }
     if (!quant_act)
         return ZP_OK;
@@ -284,6 +315,11 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
         if (m->mc->act_at) {
             if (!q->outq && !(q->outq = calloc((size_t)n, sizeof *q->outq)))
                 return zp_err_set(err, ZP_ENOMEM, "out of memory");
+            if (zp_act_blocks_on(c))
+                return zp_err_set(err, ZP_EUNSUPPORTED,
+                                  "quantize_at \"inputs+outputs\" with per-group (block) "
+                                  "activations of '%s' is not supported: inputs only",
+                                  c->scheme->name);
             if (!c->scheme->fit_range)
                 return zp_err_set(err, ZP_EUNSUPPORTED,
                                   "quantize_at \"inputs+outputs\" needs a range-based activation "

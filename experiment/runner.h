@@ -10,6 +10,7 @@
 #include "experiment/plan.h"
 #include "common/progress.h"
 #include "store/results.h"
+#include "schemes/granularity.h"
 
 /* Plans larger than this are refused without --yes (docs/sweeps.md). */
 #define ZP_PLAN_MAX_CELLS 10000
@@ -47,6 +48,24 @@ struct zp_cell_out {
  * booleans nudge_zero / narrow_range (empty where the scheme has no such notion). */
 int zp_variant_nudge(const struct zp_scheme_config *c);  /* 1, 0, or -1 (not applicable) */
 int zp_variant_narrow(const struct zp_scheme_config *c); /* 1, 0, or -1 */
+/* 0 for codebooks fitted to means (binary, lut4 kmeans), whose clip_share is empty. */
+int zp_variant_can_clip(const struct zp_scheme_config *c);
+
+/* Storage cost and clipping summed over a model's quantized weight tensors:
+ * bits_per_weight weighted by element count, clip_share = clipped slices over all
+ * slices (docs/definitions.md). Zero-initialise, add each tensor with the config it
+ * was quantized with (a layer override's own). */
+struct zp_wcost {
+    double bits, n;        /* sum of bits_per_weight * elements, and of elements */
+    size_t clipped, slices;
+    int no_clip;           /* some tensor's scheme cannot clip: clip_share is empty */
+    int invalid;           /* a shape the scheme refused (not expected after the fit) */
+};
+void zp_wcost_add(struct zp_wcost *wc, const struct zp_scheme_config *c,
+                  const struct zp_tensor_qparams *qp, const float *x, const int64_t *shape,
+                  int ndim, struct zp_err *err);
+double zp_wcost_bits(const struct zp_wcost *wc);       /* NaN when nothing was added */
+double zp_wcost_clip_share(const struct zp_wcost *wc); /* NaN = empty */
 
 enum zp_status zp_tensor_cell(const struct zp_config *cfg, const struct zp_cell *cell,
                               struct zp_cell_out *out, struct zp_err *err);

@@ -45,6 +45,11 @@ static enum zp_status one_tensor(const struct zp_variant *v, const char *source,
         zp_csv_set_num(rows, ZP_TENS_ZERO_FRACTION, m.zero_fraction);
         zp_csv_set_num(rows, ZP_TENS_BIAS, m.bias);
         zp_csv_set_num(rows, ZP_TENS_BIAS_AT_ZERO, m.bias_at_zero);
+        struct zp_wcost wc = {0};
+        struct zp_err cerr = {0};
+        zp_wcost_add(&wc, &v->w, &qp, x, shape, ndim, &cerr);
+        zp_csv_set_num(rows, ZP_TENS_BITS_PER_WEIGHT, zp_wcost_bits(&wc));
+        zp_csv_set_num(rows, ZP_TENS_CLIP_SHARE, zp_wcost_clip_share(&wc));
         zp_csv_end_row(rows);
     }
     zp_tensor_qparams_free(&qp);

@@ -70,8 +70,13 @@ int zp_cmd_list(int argc, char **argv)
         else
             printf("    %-14s integer %d..%d, default %d\n", "bits", s->min_bits, s->max_bits,
                    s->default_bits);
-        printf("    %-14s %s (default per-tensor; axis default 0, group_size default 32)\n",
-               "granularity", gran);
+        if (s->block_size > 0) /* block-scaled: the block is the group (zp_scheme_default_config) */
+            printf("    %-14s %s (default per-group, group_size %d: the format's block; axis "
+                   "default 0)\n",
+                   "granularity", gran, s->block_size);
+        else
+            printf("    %-14s %s (default per-tensor; axis default 0, group_size default 32)\n",
+                   "granularity", gran);
         for (int k = 0; k < s->n_options; k++)
             print_option(&s->options[k]);
         printf("    %-14s %s\n", "kernel", s->kernel_family ? s->kernel_family : "none");

@@ -126,18 +126,29 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
     struct acc_cols c = acc_cols(t);
     if (c.top1 < 0 || c.bits < 0)
         return ZP_OK;
-    /* best top-1 per (scheme, bits) */
+    /* x: the storage cost (bits_per_weight, scales included) when the table has
+     * it, else the element bits. Best top-1 per (family, x); a family is the
+     * scheme, and for lut4 the scheme and its codebook. */
+    int bpw = zp_table_col(t, "bits_per_weight"), opts = zp_table_col(t, "options");
+    int use_bpw = 0;
+    for (size_t i = 0; bpw >= 0 && i < t->nrows && !use_bpw; i++)
+        use_bpw = is_mode(t, i, &c, mode) && !isnan(zp_table_num(t, i, bpw));
     struct zp_bars best = {.use_max = 1};
     struct zp_strset bitset = {0};
     for (size_t i = 0; i < t->nrows; i++) {
         if (!is_mode(t, i, &c, mode))
             continue;
-        const char *bits = zp_table_str(t, i, c.bits);
-        if (isnan(zp_table_num(t, i, c.bits)))
+        char xs[32], fam[96];
+        double x = zp_table_num(t, i, use_bpw ? bpw : c.bits);
+        if (isnan(x))
             continue;
+        snprintf(xs, sizeof xs, "%.4f", x);
+        const char *bits = use_bpw ? xs : zp_table_str(t, i, c.bits);
+        const char *cb = opts >= 0 ? strstr(zp_table_str(t, i, opts), "codebook=") : NULL;
+        snprintf(fam, sizeof fam, "%s%s%.*s", zp_table_str(t, i, c.scheme), cb ? " " : "",
+                 cb ? (int)strcspn(cb + 9, ";") : 0, cb ? cb + 9 : "");
         zp_strset_add(&bitset, bits);
-        zp_bars_add(&best, zp_table_str(t, i, c.scheme), NULL, bits, NULL,
-                    100.0 * zp_table_num(t, i, c.top1));
+        zp_bars_add(&best, fam, NULL, bits, NULL, 100.0 * zp_table_num(t, i, c.top1));
     }
     enum zp_status st = ZP_OK;
     if (bitset.n >= 2) {
@@ -154,16 +165,25 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
         float_line(r, fl, sizeof fl);
         struct zp_strbuf gp = {0};
         zp_plot_script_begin(&gp, "accuracy_vs_bits", "top-1 accuracy against bits per weight",
-                             "../accuracy.csv (columns scheme, bits, mode, top1)");
+                             use_bpw ? "../accuracy.csv (columns scheme, options, bits_per_weight, "
+                                       "mode, top1)"
+                                     : "../accuracy.csv (columns scheme, bits, mode, top1)");
         zp_strbuf_printf(&gp, "set title 'Top-1 accuracy against bits per weight (PTQ, mode %s; "
                             "best variant)'\n", mode);
-        zp_strbuf_printf(&gp, "set xlabel 'bits per weight'\nset ylabel 'top-1 accuracy (%%)'\n"
+        zp_strbuf_printf(&gp, "set xlabel '%s'\nset ylabel 'top-1 accuracy (%%)'\n"
                             "set logscale x 2\nset xtics (1, 2, 3, 4, 6, 8, 16)\n"
-                            "set xrange [0.8:10]\nset yrange [0:100]\n");
+                            "set xrange [0.8:%s]\nset yrange [0:100]\n",
+                       use_bpw ? "bits per weight (scales and codebooks included)"
+                               : "bits per weight",
+                       use_bpw ? "18" : "10");
         st = zp_lines_emit(r, &lines, "accuracy_vs_bits", &gp, 0, fl, err);
         st = zp_plot_fig_finish(r, &gp, "accuracy_vs_bits", "Accuracy against bits per weight",
-                    "Top-1 accuracy of the best variant of each scheme at each bit width, one line "
-                    "per scheme family; the dashed line is the float model.",
+                    use_bpw ? "Top-1 accuracy of the best variant of each scheme family at each "
+                              "storage cost (bits_per_weight: element bits plus every scale, zero "
+                              "point and codebook, weighted over the model's weights), one line "
+                              "per family (lut4: per codebook); the dashed line is the float model."
+                            : "Top-1 accuracy of the best variant of each scheme at each bit width, "
+                              "one line per scheme family; the dashed line is the float model.",
                     st, err);
         zp_lines_free(&lines);
     }

@@ -30,10 +30,10 @@ static void test_headers_unchanged(void **state)
     (void)state;
     static const char *const want[ZP_N_ALL_TABLES] = {
         "source,tensor,distribution,n,scheme,label,bits,granularity,nudge_zero,narrow_range,options,mse,"
-        "sqnr_db,zero_error,zero_error_lsb,zero_fraction,bias,bias_at_zero\n",
+        "sqnr_db,zero_error,zero_error_lsb,zero_fraction,bias,bias_at_zero,bits_per_weight,clip_share\n",
         "model,dataset,scheme,label,bits,granularity,mode,calibration,calib_size,nudge_zero,narrow_range,"
         "bias_correction,act_scheme,act_bits,options,n_eval,float_top1,top1,top5,drop,agreement,kl,"
-        "logit_sqnr_db,bias,weight_calibration\n",
+        "logit_sqnr_db,bias,weight_calibration,bits_per_weight,clip_share\n",
         "model,dataset,scheme,label,bits,granularity,mode,calibration,nudge_zero,narrow_range,"
         "bias_correction,layer_index,layer,op,sqnr_db,mean_shift,zero_fraction,zero_fraction_relu,"
         "zero_fraction_pad,zero_error,zero_error_lsb,bias_at_zero,act_lo,act_hi,out_zero_error,"
