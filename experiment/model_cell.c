@@ -74,6 +74,7 @@ static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
     zp_csv_set_str(r, ZP_ACC_BIAS,
                    v->bias_int32 && quant_a && cell->mode != ZP_MODE_WEIGHTS ? "int32" : "float");
     zp_csv_set_str(r, ZP_ACC_WEIGHT_CALIBRATION, v->weight_calib[0] ? v->weight_calib : "minmax");
+    zp_csv_set_num(r, ZP_ACC_FLOAT_TOP5, m->float_top5);
     zp_csv_end_row(r);
 }
 

@@ -35,7 +35,7 @@ struct zp_model_ctx {
     int calib_is_eval;
     long n_eval;
     float *float_logits;
-    double float_top1;
+    double float_top1, float_top5;
     double *zf_relu, *zf_pad;         /* per layer input, from the float pass */
     /* Calibrated ranges: one entry per calibration setting and, for mse / kl (which
      * optimise for a quantizer), per activation quantizer shape. */
