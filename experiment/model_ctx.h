@@ -52,6 +52,7 @@ struct zp_model_ctx {
     int calib_used[ZP_MAX_CALIB]; /* per calibration setting: its size, capped at the data */
 };
 
+struct zp_input_exact;
 struct qnet {
     struct zp_model_ctx *m;
     const struct zp_variant *v;
@@ -65,6 +66,7 @@ struct qnet {
     struct zp_qparams *outq;       /* per layer: output quantizer (quantize_at outputs), or NULL */
     struct zp_tensor_qparams *wqp; /* per layer: the weight quantizer's slice parameters */
     int bias_corrected;            /* biases[] hold corrected float biases */
+    struct zp_input_exact *in_exact; /* layer 0's exact 8-bit input table, or NULL (input_exact.h) */
     /* paired pass state */
     float **float_out;             /* per layer: batch x out_size, the float run's output */
     struct zp_layer_acc *lacc;     /* layer stats, or NULL */
