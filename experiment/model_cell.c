@@ -13,6 +13,7 @@
 #include "common/mem.h"
 #include "common/path.h"
 #include "common/round.h"
+#include "store/npy_out.h"
 #include "common/rng.h"
 #include "experiment/metrics.h"
 #include "experiment/model_ctx.h"
@@ -145,6 +146,10 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
     float *logits = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
     if (!st && !logits)
         st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+    /* save_logits: every batch's logits kept, written as one .npy at the end */
+    float *all = NULL;
+    if (!st && cfg->save_logits && !(all = zp_alloc((size_t)m->n_eval * (size_t)m->classes * sizeof(float))))
+        st = zp_err_set(err, ZP_ENOMEM, "save_logits: out of memory");
     struct zp_model_acc acc = {0};
     size_t ex = zp_dataset_example_size(&m->eval);
     for (long b0 = 0; b0 < m->n_eval && !st; b0 += m->batch) {
@@ -206,6 +211,10 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
     float *logits = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
     if (!st && !logits)
         st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+    /* save_logits: every batch's logits kept, written as one .npy at the end */
+    float *all = NULL;
+    if (!st && cfg->save_logits && !(all = zp_alloc((size_t)m->n_eval * (size_t)m->classes * sizeof(float))))
+        st = zp_err_set(err, ZP_ENOMEM, "save_logits: out of memory");
     struct zp_model_acc acc = {0};
     size_t ex = zp_dataset_example_size(&m->eval);
     for (long b0 = 0; b0 < m->n_eval && !st; b0 += m->batch) {
@@ -220,6 +229,8 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
         }
         if (st)
             break;
+        if (all)
+            memcpy(all + (size_t)b0 * (size_t)m->classes, logits, (size_t)bn * (size_t)m->classes * sizeof(float));
         zp_model_acc_add(&acc, m->float_logits + (size_t)b0 * (size_t)m->classes, logits,
                          m->eval.labels + b0, bn, m->classes);
         zp_progress_sub(prog, (double)(b0 + bn) / (double)m->n_eval);
@@ -277,6 +288,14 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
             zp_csv_end_row(lr);
         }
     }
+    if (!st && all) {
+        char dir[1200], path[1400];
+        snprintf(dir, sizeof dir, "%s/logits", run_dir);
+        snprintf(path, sizeof path, "%s/%s.npy", dir, cell->id);
+        if (!(st = zp_mkdir_p(dir, err)))
+            st = zp_npy_write_f32(path, all, m->n_eval, m->classes, err);
+    }
+    zp_free(all);
     zp_free(logits);
     mx_qnet_free(&q);
     return st;

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
+
+#include "data/dataset.h"
 #include "store/table.h"
 #include "tests/util.h"
 
@@ -44,7 +47,7 @@ static int setup(void **state)
                        " \"models\": [{\"name\": \"mlp\", \"path\": \"models/fashion_mlp.onnx\", \"eval\": \"test\",\n"
                        "   \"modes\": [\"weights\"], \"batch\": 50}]}\n");
     char *log = NULL;
-    int rc = zp_test_sh(&log, "%s run %s --out %s --limit 100 --quiet 2>&1", zp_test_harness(), cfg, run_dir);
+    int rc = zp_test_sh(&log, "%s run %s --out %s --limit 100 --quiet --save-logits 2>&1", zp_test_harness(), cfg, run_dir);
     if (rc != 0)
         printf("harness run failed (%d): %s\n", rc, log ? log : "");
     free(log);
@@ -143,12 +146,82 @@ static void figures_skip_float(void **state)
     free(md);
 }
 
+/* --save-logits: one float32 [n_eval, classes] .npy per model cell, readable by
+ * data/npy.c, whose argmax reproduces the cell's top-1 in accuracy.csv. */
+static void logits_saved(void **state)
+{
+    (void)state;
+    if (!have_fashion())
+        skip();
+    struct zp_dataset_spec sp;
+    memset(&sp, 0, sizeof sp);
+    sp.format = ZP_DATA_IDX;
+    sp.images = IDX "t10k-images-idx3-ubyte.gz";
+    sp.labels = IDX "t10k-labels-idx1-ubyte.gz";
+    sp.channels = 1;
+    sp.mean[0] = 72.94f;
+    sp.std[0] = 90.0f;
+    sp.limit = 100;
+    struct zp_dataset ds;
+    struct zp_err err = {0};
+    assert_int_equal(zp_dataset_load(&sp, &ds, &err), ZP_OK);
+    struct zp_table t;
+    load("accuracy.csv", &t);
+    int cm = zp_table_col(&t, "mode"), c1 = zp_table_col(&t, "top1");
+    char dir[4400];
+    snprintf(dir, sizeof dir, "%s/logits", run_dir);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int files = 0;
+    double top1s[8];
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strstr(e->d_name, ".npy"))
+            continue;
+        char path[4800];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t len;
+        char *buf = zp_test_read_file(path, &len);
+        assert_non_null(buf);
+        struct zp_npy npy;
+        assert_int_equal(zp_npy_parse((const uint8_t *)buf, len, path, &npy, &err), ZP_OK);
+        assert_int_equal(npy.kind, 'f');
+        assert_int_equal(npy.item_size, 4);
+        assert_int_equal(npy.ndim, 2);
+        assert_int_equal(npy.dims[0], 100);
+        assert_int_equal(npy.dims[1], 10);
+        int hit = 0;
+        for (int i = 0; i < 100; i++) {
+            int best = 0;
+            float v[10];
+            memcpy(v, npy.data + (size_t)i * 40, 40);
+            for (int k = 1; k < 10; k++)
+                best = v[k] > v[best] ? k : best;
+            hit += best == ds.labels[i];
+        }
+        assert_true(files < 8);
+        top1s[files++] = hit / 100.0;
+        free(buf);
+    }
+    closedir(d);
+    assert_int_equal(files, 3); /* one per quantized cell */
+    /* each file's top-1 is one of the cells' (ids are opaque: match as a multiset) */
+    for (int f = 0; f < files; f++) {
+        int found = 0;
+        for (size_t i = 0; i < t.nrows; i++)
+            found |= strcmp(zp_table_str(&t, i, cm), "float") != 0 && zp_table_num(&t, i, c1) == top1s[f];
+        assert_true(found);
+    }
+    zp_table_free(&t);
+    zp_dataset_free(&ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
         cmocka_unit_test(float_row_first),
         cmocka_unit_test(hist_per_channel),
         cmocka_unit_test(figures_skip_float),
+        cmocka_unit_test(logits_saved),
     };
     return cmocka_run_group_tests(t, setup, NULL);
 }
