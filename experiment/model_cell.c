@@ -79,6 +79,36 @@ static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
     zp_csv_end_row(r);
 }
 
+/* qparams.csv rows of one tensor's slices: scale, offset, zero point, code range,
+ * and a codebook's levels (ascending, ';'-joined; binary's are -alpha;alpha). */
+static void qparam_rows(struct zp_csv *r, const struct zp_cell *cell, const struct zp_model_ctx *m,
+                        const struct zp_variant *v, int l, const char *tensor, const struct zp_qparams *p,
+                        size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        zp_csv_set_str(r, ZP_QP_CELL, cell->id);
+        zp_csv_set_str(r, ZP_QP_MODEL, m->mc->name);
+        zp_csv_set_str(r, ZP_QP_LABEL, v->label);
+        zp_csv_set_str(r, ZP_QP_MODE, zp_mode_name(cell->mode));
+        zp_csv_set_str(r, ZP_QP_CALIBRATION, cell->calib >= 0 ? m->mc->calib[cell->calib].method : "none");
+        zp_csv_set_int(r, ZP_QP_LAYER_INDEX, l);
+        zp_csv_set_str(r, ZP_QP_LAYER, zp_graph_layer(m->g, l)->name);
+        zp_csv_set_str(r, ZP_QP_TENSOR, tensor);
+        zp_csv_set_int(r, ZP_QP_SLICE, (long long)i);
+        zp_csv_set_num(r, ZP_QP_SCALE, p[i].scale);
+        zp_csv_set_num(r, ZP_QP_OFFSET, p[i].offset);
+        zp_csv_set_int(r, ZP_QP_ZERO_POINT, p[i].zero_point);
+        zp_csv_set_int(r, ZP_QP_QMIN, p[i].qmin);
+        zp_csv_set_int(r, ZP_QP_QMAX, p[i].qmax);
+        char lv[ZP_MAX_LEVELS * 18 + 1] = "";
+        size_t len = 0;
+        for (int k = 0; k < p[i].n_levels && len + 18 < sizeof lv; k++)
+            len += (size_t)snprintf(lv + len, sizeof lv - len, "%s%.9g", k ? ";" : "", p[i].levels[k]);
+        zp_csv_set_str(r, ZP_QP_LEVELS, lv);
+        zp_csv_end_row(r);
+    }
+}
+
 /* Fake-quantization training: fine-tune the float checkpoint with the variant's
  * quantizers (train/qat.h), then evaluate the result exactly as a PTQ cell would
  * (weights re-quantized with the scheme, layer inputs with the ranges QAT
@@ -239,6 +269,15 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
         struct zp_model_metrics mm;
         zp_model_acc_finish(&acc, &mm);
         accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, quant_a, &mm);
+        for (int l = 0; l < n; l++) { /* every quantizer of the cell, slice by slice */
+            struct zp_csv *qr = &out->rows[ZP_TABLE_QPARAMS];
+            if (quant_w && q.wqp && q.wqp[l].n_slices)
+                qparam_rows(qr, cell, m, v, l, "weight", q.wqp[l].slice, q.wqp[l].n_slices);
+            if (quant_a && q.act_cfg[l])
+                qparam_rows(qr, cell, m, v, l, "input", &q.act[l], 1);
+            if (quant_a && q.outq)
+                qparam_rows(qr, cell, m, v, l, "output", &q.outq[l], 1);
+        }
 
         struct zp_csv *lr = &out->rows[ZP_TABLE_LAYERS];
         for (int l = 0; l < n; l++) {

@@ -215,6 +215,42 @@ static void logits_saved(void **state)
     zp_dataset_free(&ds);
 }
 
+/* qparams.csv: every cell's quantizers, slice by slice: per-tensor weights one
+ * slice per layer, per-channel one per output channel, linear4's levels empty
+ * (an integer grid), and the scale of each row positive. Its cell ids are the
+ * logits files' names. */
+static void qparams_written(void **state)
+{
+    (void)state;
+    if (!have_fashion())
+        skip();
+    struct zp_table t;
+    load("qparams.csv", &t);
+    int cl = zp_table_col(&t, "label"), ct = zp_table_col(&t, "tensor"), cs = zp_table_col(&t, "slice");
+    int csc = zp_table_col(&t, "scale"), cc = zp_table_col(&t, "cell"), cli = zp_table_col(&t, "layer_index");
+    assert_true(cl >= 0 && ct >= 0 && cs >= 0 && csc >= 0 && cc >= 0 && cli >= 0);
+    long pt_w = 0, pc_w = 0, pc_layers = 0;
+    for (size_t i = 0; i < t.nrows; i++) {
+        const char *label = zp_table_str(&t, i, cl);
+        assert_string_equal(zp_table_str(&t, i, ct), "weight"); /* mode weights only */
+        assert_true(zp_table_num(&t, i, csc) > 0);
+        if (strstr(label, "symmetric 8b per-tensor"))
+            pt_w++;
+        else if (strstr(label, "symmetric 8b per-channel")) {
+            pc_w++;
+            pc_layers += zp_table_num(&t, i, cs) == 0;
+        }
+        char path[4800];
+        snprintf(path, sizeof path, "%s/logits/%s.npy", run_dir, zp_table_str(&t, i, cc));
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+    }
+    assert_true(pt_w >= 2);                 /* one slice per layer */
+    assert_int_equal(pc_layers, pt_w);      /* same layers */
+    assert_true(pc_w > 4 * pt_w);           /* one slice per output channel */
+    zp_table_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -222,6 +258,7 @@ int main(void)
         cmocka_unit_test(hist_per_channel),
         cmocka_unit_test(figures_skip_float),
         cmocka_unit_test(logits_saved),
+        cmocka_unit_test(qparams_written),
     };
     return cmocka_run_group_tests(t, setup, NULL);
 }

@@ -40,6 +40,8 @@ static void test_headers_unchanged(void **state)
         "out_zero_error_lsb,calib_size\n",
         "model,layer,x,count\n",
         "model,scheme,label,layer,level,channel\n",
+        "cell,model,label,mode,calibration,layer_index,layer,tensor,slice,scale,offset,zero_point,qmin,qmax,"
+        "levels\n",
         "kernel,scheme,isa,m,n,k,threads,gops,ns_per_call,speedup_vs_f32,vs_anchor,anchor,peak_fraction,"
         "anchor_core\n",
         "class,isa,gops_per_core,ops_per_group\n",
