@@ -159,6 +159,7 @@ static enum zp_status parse_name(struct zp_cfg_ctx *c, const cJSON *root)
     const char *path = c->j.file;
     long long seed = 1;
     if (zp_json_int(&c->j, root, "", "seed", 0, LLONG_MAX, &seed) ||
+        zp_json_bool(&c->j, root, "", "save_logits", &cfg->save_logits) ||
         zp_json_str(&c->j, root, "", "name", NULL, cfg->name, sizeof cfg->name))
         return c->j.err->status;
     cfg->seed = (uint64_t)seed;

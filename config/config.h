@@ -115,6 +115,7 @@ struct zp_config {
     char name[ZP_NAME_MAX];
     char *raw;               /* the file as given (owned) */
     uint64_t seed;
+    int save_logits;         /* write each model cell's logits to logits/<cell id>.npy */
     int n_plugins;
     char plugins[ZP_MAX_PLUGINS][ZP_PATH_MAX];
     size_t n_variants;

@@ -33,6 +33,7 @@ const struct zp_config_key zp_config_keys[] = {
     {"run", "name", "string", "file name", "names results/<name>/; letters, digits, _ - ."},
     {"run", "description", "string", "", "free text, kept in run.json"},
     {"run", "seed", "integer >= 0", "1", "seed of synthetic tensors and calibration order"},
+    {"run", "save_logits", "boolean", "false", "each model cell's logits -> logits/<cell id>.npy (--save-logits)"},
     {"run", "plugins", "array of paths", "", "scheme plugins (.so) loaded before schemes"},
     {"run", "schemes", "array of scheme entries", "required", "the variants"},
     {"run", "datasets", "object name -> dataset", "", "datasets models refer to by name"},

@@ -25,6 +25,13 @@ void zp_anchor_run(void *anchor);
 void zp_anchor_free(struct zp_anchor *a);
 /* Library ISA label, e.g. "avx512_core_vnni" (oneDNN) or "Zen" (OpenBLAS core). */
 const char *zp_anchor_isa(enum zp_anchor_kind kind);
+/* 1 when an OpenBLAS core name is a generic one (no AVX2 kernels: Prescott, Core2,
+ * Katmai, Nehalem, Sandybridge...) while the CPU has AVX2 (cpu_avx2 != 0): the
+ * anchor then runs far below the machine and vs_anchor flatters our kernels. */
+int zp_anchor_core_generic(const char *core, int cpu_avx2);
+/* The core OpenBLAS chose at load time, its build config, $OPENBLAS_CORETYPE and
+ * the warning (empty when none) for this CPU. */
+void zp_anchor_blas_info(struct zp_bench_blas *b);
 
 /* One bench run of a loaded config (experiment/bench_run.c). */
 struct zp_bench_opts {

@@ -7,8 +7,12 @@
 #include <cblas.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "kernels/kernels.h"
 
 #include "common/mem.h"
 #include "common/rng.h"
@@ -182,4 +186,33 @@ const char *zp_anchor_isa(enum zp_anchor_kind kind)
     case dnnl_cpu_isa_avx2: return "avx2";
     default: return "onednn";
     }
+}
+
+/* OpenBLAS x86 cores with AVX2 kernels; any other core on an AVX2 CPU is a
+ * fallback (Debian's 0.3.21 runs Prescott on CPUs it does not know). */
+static const char *const avx2_cores[] = {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", "excavator"};
+
+int zp_anchor_core_generic(const char *core, int cpu_avx2)
+{
+    if (!cpu_avx2 || !core)
+        return 0;
+    for (size_t i = 0; i < sizeof avx2_cores / sizeof *avx2_cores; i++)
+        if (strcasecmp(core, avx2_cores[i]) == 0)
+            return 0;
+    return 1;
+}
+
+void zp_anchor_blas_info(struct zp_bench_blas *b)
+{
+    memset(b, 0, sizeof *b);
+    const char *core = openblas_get_corename(), *cfg = openblas_get_config(), *env = getenv("OPENBLAS_CORETYPE");
+    snprintf(b->core, sizeof b->core, "%s", core && *core ? core : "unknown");
+    snprintf(b->config, sizeof b->config, "%s", cfg ? cfg : "");
+    snprintf(b->coretype, sizeof b->coretype, "%s", env ? env : "");
+    int avx512 = zp_cpu_has(ZP_ISA_AVX512BW), avx2 = avx512 || zp_cpu_has(ZP_ISA_AVX2);
+    if (zp_anchor_core_generic(b->core, avx2))
+        snprintf(b->warning, sizeof b->warning,
+                 "OpenBLAS runs its generic %s kernels on a CPU with %s: the openblas anchor is slow and "
+                 "vs_anchor flatters our float kernels; rerun with OPENBLAS_CORETYPE=%s (docs/kernels.md)",
+                 b->core, avx512 ? "AVX-512" : "AVX2", avx512 ? "SkylakeX" : "Haswell");
 }

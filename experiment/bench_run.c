@@ -199,6 +199,7 @@ static void add_anchor(struct ctx *c, enum zp_anchor_kind kind, int m, int n, in
     j->ops = 2.0 * m * n * k;
     set_identity(&j->row, kind == ZP_ANCHOR_SGEMM_OPENBLAS ? "openblas" : "onednn",
                  kind == ZP_ANCHOR_DNNL_U8S8 ? "symmetric" : "float", zp_anchor_isa(kind), m, n, k, t);
+    snprintf(j->row.anchor_core, sizeof j->row.anchor_core, "%s", zp_anchor_isa(kind));
     snprintf(j->row.peak_name, sizeof j->row.peak_name, "%s",
              kind == ZP_ANCHOR_DNNL_U8S8 ? "vpdpbusd_zmm" : "fma_zmm");
     c->n++;
@@ -284,6 +285,7 @@ static void derive(struct ctx *c, const struct zp_peak *pk, int np)
             r->vs_anchor = anc->ns_per_call / r->ns_per_call;
             snprintf(r->anchor, sizeof r->anchor, "%s",
                      anc->kernel[0] == 'o' && strcmp(anc->kernel, "openblas") == 0 ? "openblas_sgemm" : "onednn_u8s8");
+            snprintf(r->anchor_core, sizeof r->anchor_core, "%s", anc->isa); /* the core the anchor ran */
         }
         if (r->peak_name[0])
             r->peak_fraction = r->gops / (peak_of(pk, np, r->peak_name) * r->threads);
@@ -340,6 +342,17 @@ enum zp_status zp_bench_run(const struct zp_bench_config *cfgp, const struct zp_
     if (!quiet) {
         printf("harness bench: %s on %s -> %s\n", config, zp_cpu_model(), dir);
         print_peaks(peaks, np);
+    }
+    /* the core OpenBLAS picked at load time (OPENBLAS_CORETYPE overrides it): a
+     * generic one makes the float anchor meaningless, so it is said loudly */
+    struct zp_bench_blas blas;
+    zp_anchor_blas_info(&blas);
+    if (cfg.anchors & ZP_ANCHOR_OPENBLAS) {
+        if (!quiet)
+            printf("openblas anchor: core %s (OPENBLAS_CORETYPE %s), %s\n", blas.core,
+                   blas.coretype[0] ? blas.coretype : "unset", blas.config);
+        if (blas.warning[0])
+            fprintf(stderr, "harness: bench: warning: %s\n", blas.warning);
     }
     /* --isa replaces the config's ISA list (the float best stays as the speedup base) */
     int isas[ZP_BENCH_MAX_ISAS], n_isas = cfg.n_isas;
@@ -439,7 +452,8 @@ enum zp_status zp_bench_run(const struct zp_bench_config *cfgp, const struct zp_
     if (!rows)
         st = zp_err_set(err, ZP_ENOMEM, "out of memory");
     else if (!(st = zp_bench_write_csv(dir, rows, nrows, err)) && !(st = zp_bench_write_peaks(dir, peaks, np, err)))
-        st = zp_bench_write_run_json(dir, config, start, isa, wall, err);
+        st = zp_bench_write_run_json(dir, config, start, isa, wall, (cfg.anchors & ZP_ANCHOR_OPENBLAS) ? &blas : NULL,
+                                     err);
     if (!st) {
         if (!quiet)
             print_table(&c);

@@ -157,6 +157,14 @@ void zp_model_acc_finish(const struct zp_model_acc *a, struct zp_model_metrics *
     m->logit_sqnr_db = zp_sqnr_db(a->sig_sq, a->err_sq);
 }
 
+double zp_top5(const float *logits, const int32_t *labels, int64_t n, int64_t classes)
+{
+    long long hit = 0;
+    for (int64_t i = 0; i < n; i++)
+        hit += in_top5(logits + (size_t)i * (size_t)classes, classes, labels[i]);
+    return n ? (double)hit / (double)n : NAN;
+}
+
 double zp_top1(const float *logits, const int32_t *labels, int64_t n, int64_t classes)
 {
     long long hit = 0;

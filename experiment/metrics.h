@@ -45,6 +45,8 @@ void zp_model_acc_add(struct zp_model_acc *a, const float *float_logits, const f
 void zp_model_acc_finish(const struct zp_model_acc *a, struct zp_model_metrics *m);
 /* Top-1 accuracy of logits alone (the float reference). */
 double zp_top1(const float *logits, const int32_t *labels, int64_t n, int64_t classes);
+/* Share of rows whose label is among the 5 highest logits (ties in its favour). */
+double zp_top5(const float *logits, const int32_t *labels, int64_t n, int64_t classes);
 
 /* Per-layer output comparison: y (float run) vs y' (quantized run), NCHW. */
 struct zp_layer_acc {

@@ -13,6 +13,7 @@
 #include "common/mem.h"
 #include "common/path.h"
 #include "common/round.h"
+#include "store/npy_out.h"
 #include "common/rng.h"
 #include "experiment/act_blocks.h"
 #include "experiment/metrics.h"
@@ -78,7 +79,38 @@ static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
     /* float weights (mode activations) cost 32 bits and cannot clip */
     zp_csv_set_num(r, ZP_ACC_BITS_PER_WEIGHT, wc->n > 0 ? zp_wcost_bits(wc) : 32.0);
     zp_csv_set_num(r, ZP_ACC_CLIP_SHARE, zp_wcost_clip_share(wc));
+    zp_csv_set_num(r, ZP_ACC_FLOAT_TOP5, m->float_top5);
     zp_csv_end_row(r);
+}
+
+/* qparams.csv rows of one tensor's slices: scale, offset, zero point, code range,
+ * and a codebook's levels (ascending, ';'-joined; binary's are -alpha;alpha). */
+static void qparam_rows(struct zp_csv *r, const struct zp_cell *cell, const struct zp_model_ctx *m,
+                        const struct zp_variant *v, int l, const char *tensor, const struct zp_qparams *p,
+                        size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        zp_csv_set_str(r, ZP_QP_CELL, cell->id);
+        zp_csv_set_str(r, ZP_QP_MODEL, m->mc->name);
+        zp_csv_set_str(r, ZP_QP_LABEL, v->label);
+        zp_csv_set_str(r, ZP_QP_MODE, zp_mode_name(cell->mode));
+        zp_csv_set_str(r, ZP_QP_CALIBRATION, cell->calib >= 0 ? m->mc->calib[cell->calib].method : "none");
+        zp_csv_set_int(r, ZP_QP_LAYER_INDEX, l);
+        zp_csv_set_str(r, ZP_QP_LAYER, zp_graph_layer(m->g, l)->name);
+        zp_csv_set_str(r, ZP_QP_TENSOR, tensor);
+        zp_csv_set_int(r, ZP_QP_SLICE, (long long)i);
+        zp_csv_set_num(r, ZP_QP_SCALE, p[i].scale);
+        zp_csv_set_num(r, ZP_QP_OFFSET, p[i].offset);
+        zp_csv_set_int(r, ZP_QP_ZERO_POINT, p[i].zero_point);
+        zp_csv_set_int(r, ZP_QP_QMIN, p[i].qmin);
+        zp_csv_set_int(r, ZP_QP_QMAX, p[i].qmax);
+        char lv[ZP_MAX_LEVELS * 18 + 1] = "";
+        size_t len = 0;
+        for (int k = 0; k < p[i].n_levels && len + 18 < sizeof lv; k++)
+            len += (size_t)snprintf(lv + len, sizeof lv - len, "%s%.9g", k ? ";" : "", p[i].levels[k]);
+        zp_csv_set_str(r, ZP_QP_LEVELS, lv);
+        zp_csv_end_row(r);
+    }
 }
 
 /* Fake-quantization training: fine-tune the float checkpoint with the variant's
@@ -154,6 +186,10 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
     float *logits = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
     if (!st && !logits)
         st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+    /* save_logits: every batch's logits kept, written as one .npy at the end */
+    float *all = NULL;
+    if (!st && cfg->save_logits && !(all = zp_alloc((size_t)m->n_eval * (size_t)m->classes * sizeof(float))))
+        st = zp_err_set(err, ZP_ENOMEM, "save_logits: out of memory");
     struct zp_model_acc acc = {0};
     size_t ex = zp_dataset_example_size(&m->eval);
     for (long b0 = 0; b0 < m->n_eval && !st; b0 += m->batch) {
@@ -215,6 +251,10 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
     float *logits = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
     if (!st && !logits)
         st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+    /* save_logits: every batch's logits kept, written as one .npy at the end */
+    float *all = NULL;
+    if (!st && cfg->save_logits && !(all = zp_alloc((size_t)m->n_eval * (size_t)m->classes * sizeof(float))))
+        st = zp_err_set(err, ZP_ENOMEM, "save_logits: out of memory");
     struct zp_model_acc acc = {0};
     size_t ex = zp_dataset_example_size(&m->eval);
     for (long b0 = 0; b0 < m->n_eval && !st; b0 += m->batch) {
@@ -229,6 +269,8 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
         }
         if (st)
             break;
+        if (all)
+            memcpy(all + (size_t)b0 * (size_t)m->classes, logits, (size_t)bn * (size_t)m->classes * sizeof(float));
         zp_model_acc_add(&acc, m->float_logits + (size_t)b0 * (size_t)m->classes, logits,
                          m->eval.labels + b0, bn, m->classes);
         zp_progress_sub(prog, (double)(b0 + bn) / (double)m->n_eval);
@@ -237,6 +279,15 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
         struct zp_model_metrics mm;
         zp_model_acc_finish(&acc, &mm);
         accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, quant_a, &mm, &q.wcost);
+        for (int l = 0; l < n; l++) { /* every quantizer of the cell, slice by slice */
+            struct zp_csv *qr = &out->rows[ZP_TABLE_QPARAMS];
+            if (quant_w && q.wqp && q.wqp[l].n_slices)
+                qparam_rows(qr, cell, m, v, l, "weight", q.wqp[l].slice, q.wqp[l].n_slices);
+            if (quant_a && q.act_cfg[l])
+                qparam_rows(qr, cell, m, v, l, "input", &q.act[l], 1);
+            if (quant_a && q.outq)
+                qparam_rows(qr, cell, m, v, l, "output", &q.outq[l], 1);
+        }
 
         struct zp_csv *lr = &out->rows[ZP_TABLE_LAYERS];
         for (int l = 0; l < n; l++) {
@@ -286,6 +337,14 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
             zp_csv_end_row(lr);
         }
     }
+    if (!st && all) {
+        char dir[1200], path[1400];
+        snprintf(dir, sizeof dir, "%s/logits", run_dir);
+        snprintf(path, sizeof path, "%s/%s.npy", dir, cell->id);
+        if (!(st = zp_mkdir_p(dir, err)))
+            st = zp_npy_write_f32(path, all, m->n_eval, m->classes, err);
+    }
+    zp_free(all);
     zp_free(logits);
     mx_qnet_free(&q);
     return st;

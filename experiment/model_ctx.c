@@ -221,6 +221,7 @@ static enum zp_status float_pass(struct zp_model_ctx *m, struct zp_progress *pro
     }
     free(zeros);
     m->float_top1 = zp_top1(m->float_logits, m->eval.labels, m->n_eval, m->classes);
+    m->float_top5 = zp_top5(m->float_logits, m->eval.labels, m->n_eval, m->classes);
     return ZP_OK;
 }
 

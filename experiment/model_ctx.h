@@ -35,7 +35,7 @@ struct zp_model_ctx {
     int calib_is_eval;
     long n_eval;
     float *float_logits;
-    double float_top1;
+    double float_top1, float_top5;
     double *zf_relu, *zf_pad;         /* per layer input, from the float pass */
     /* Calibrated ranges: one entry per calibration setting and, for mse / kl (which
      * optimise for a quantizer), per activation quantizer shape. */
@@ -57,6 +57,7 @@ struct zp_model_ctx {
     int32_t *calib_row;
 };
 
+struct zp_input_exact;
 struct qnet {
     struct zp_model_ctx *m;
     const struct zp_variant *v;
@@ -71,6 +72,7 @@ struct qnet {
     struct zp_tensor_qparams *wqp; /* per layer: the weight quantizer's slice parameters */
     int bias_corrected;            /* biases[] hold corrected float biases */
     struct zp_wcost wcost;         /* bits per weight and clipped slices of the quantized weights */
+    struct zp_input_exact *in_exact; /* layer 0's exact 8-bit input table, or NULL (input_exact.h) */
     /* paired pass state */
     float **float_out;             /* per layer: batch x out_size, the float run's output */
     struct zp_layer_acc *lacc;     /* layer stats, or NULL */

@@ -52,6 +52,7 @@ int zp_cmd_run(int argc, char **argv)
     const char *config = NULL, *data = NULL;
     const char *plugins[MAX_CLI_PLUGINS];
     int n_plugins = 0;
+    int save_logits = 0;
     const char *shard_env = getenv("SLURM_ARRAY_TASK_ID");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -104,6 +105,8 @@ int zp_cmd_run(int argc, char **argv)
             o.no_plots = 1;
         } else if (strcmp(a, "--yes") == 0) {
             o.yes = 1;
+        } else if (strcmp(a, "--save-logits") == 0) {
+            save_logits = 1;
         } else if (a[0] == '-') {
             char hint[96], msg[160];
             zp_flag_hint("run", a, hint, sizeof hint);
@@ -129,6 +132,8 @@ int zp_cmd_run(int argc, char **argv)
         fprintf(stderr, "harness: %s\n", err.msg);
         return exit_code(err.status);
     }
+    if (save_logits)
+        cfg.save_logits = 1; /* the config key save_logits */
     enum zp_status st = zp_run(&cfg, &o, &err);
     char dir[1024];
     zp_run_folder(&cfg, &o, dir, sizeof dir);

@@ -21,6 +21,7 @@ static const struct command commands[] = {
      "  --out DIR        run folder (default results/<config name>/)\n"
      "  --only NAMES     run only the schemes whose label or name is in the comma list\n"
      "  --resume         keep finished cells of an existing run folder, run the rest\n"
+     "  --save-logits    write each model cell's logits to logits/<cell id>.npy\n"
      "  --force          replace an existing non-empty run folder\n"
      "  --data DIR       data root for '@data/' paths (else $ZP_DATA; no default)\n"
      "  --plugin SO      load an external scheme plugin (repeatable)\n"

@@ -28,6 +28,44 @@ static enum zp_status load_one(const char *dir, const char *file, struct zp_tabl
     return st;
 }
 
+/* Moves the rows of t whose mode is "float" into f (same header); t keeps the rest
+ * in order. Returns 0, or -1 out of memory (t unchanged, f empty). */
+static int split_float_rows(struct zp_table *t, struct zp_table *f)
+{
+    memset(f, 0, sizeof *f);
+    int cm = zp_table_col(t, "mode");
+    if (cm < 0 || t->ncols == 0)
+        return 0;
+    size_t nf = 0;
+    for (size_t i = 0; i < t->nrows; i++)
+        nf += strcmp(zp_table_str(t, i, cm), "float") == 0;
+    if (nf == 0)
+        return 0;
+    f->header = calloc(t->ncols, sizeof *f->header);
+    f->cells = calloc(nf * t->ncols, sizeof *f->cells);
+    if (!f->header || !f->cells) {
+        free(f->header);
+        free(f->cells);
+        memset(f, 0, sizeof *f);
+        return -1;
+    }
+    f->ncols = t->ncols;
+    for (size_t c = 0; c < t->ncols; c++)
+        if (!(f->header[c] = strdup(t->header[c]))) {
+            zp_table_free(f);
+            return -1;
+        }
+    size_t kept = 0;
+    for (size_t i = 0; i < t->nrows; i++) {
+        char **row = t->cells + i * t->ncols;
+        int fl = strcmp(row[cm] ? row[cm] : "", "float") == 0;
+        char **dst = fl ? f->cells + f->nrows++ * t->ncols : t->cells + kept++ * t->ncols;
+        memmove(dst, row, t->ncols * sizeof *row);
+    }
+    t->nrows = kept;
+    return 0;
+}
+
 enum zp_status zp_plot_run_load(struct zp_plot_run *r, const char *run_dir, struct zp_err *err)
 {
     memset(r, 0, sizeof *r);
@@ -54,6 +92,10 @@ enum zp_status zp_plot_run_load(struct zp_plot_run *r, const char *run_dir, stru
             return st;
         }
     }
+    if (r->has_accuracy && split_float_rows(&r->accuracy, &r->accuracy_float)) {
+        zp_plot_run_free(r);
+        return zp_err_set(err, ZP_ENOMEM, "%s/accuracy.csv: out of memory", run_dir);
+    }
     if (!r->has_accuracy && !r->has_layers && !r->has_tensors && !r->has_kernels && !r->has_whist)
         return zp_err_set(err, ZP_EINVAL,
                           "%s: no results CSV: expected at least one of accuracy.csv, layers.csv, "
@@ -65,6 +107,7 @@ enum zp_status zp_plot_run_load(struct zp_plot_run *r, const char *run_dir, stru
 void zp_plot_run_free(struct zp_plot_run *r)
 {
     zp_table_free(&r->accuracy);
+    zp_table_free(&r->accuracy_float);
     zp_table_free(&r->layers);
     zp_table_free(&r->tensors);
     zp_table_free(&r->kernels);

@@ -38,6 +38,9 @@ struct zp_plot_run {
     char dir[4096];        /* the run folder */
     char plots[4200];      /* <dir>/plots */
     struct zp_table tensors, accuracy, layers, kernels, peaks, whist, levels;
+    /* accuracy.csv's float-model rows (mode float), moved out of `accuracy` at load
+     * so no figure or finding draws or counts the float model as a scheme */
+    struct zp_table accuracy_float;
     int has_tensors, has_accuracy, has_layers, has_kernels, has_peaks, has_whist, has_levels;
     struct zp_plot_fig figs[ZP_PLOT_MAX_FIGS];
     size_t nfigs;

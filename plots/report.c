@@ -134,6 +134,7 @@ static const struct colspec acc_cols[] = {
     {"calib_size", "calib. size", RAW}, {"bias_correction", "bias corr.", RAW},
     {"act_scheme", "act. scheme", RAW}, {"act_bits", "act. bits", RAW},
     {"n_eval", "n eval", RAW},        {"float_top1", "float top-1 %", PCT},
+    {"float_top5", "float top-5 %", PCT},
     {"top1", "top-1 %", PCT},         {"top5", "top-5 %", PCT},
     {"drop", "drop (points)", PTS},   {"agreement", "agreement %", PCT},
     {"kl", "KL (nats)", NUM},         {"logit_sqnr_db", "logit SQNR (dB)", NUM},
@@ -280,6 +281,13 @@ enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err)
         zp_strbuf_printf(&md, "## Accuracy (accuracy.csv)\n\nAccuracies in %%, drop in points.\n\n");
         zp_strbuf_printf(&h, "<h2 id=\"accuracy\">Accuracy (accuracy.csv)</h2>\n"
                            "<p>Accuracies in %%, drop in points.</p>\n");
+        if (r->accuracy_float.nrows) { /* the float model's own rows (mode float) first */
+            zp_strbuf_printf(&md, "The float models:\n\n");
+            zp_strbuf_printf(&h, "<p>The float models:</p>\n");
+            table(&r->accuracy_float, acc_cols, sizeof acc_cols / sizeof acc_cols[0], &md, &h);
+            zp_strbuf_printf(&md, "The quantized variants:\n\n");
+            zp_strbuf_printf(&h, "<p>The quantized variants:</p>\n");
+        }
         table(&r->accuracy, acc_cols, sizeof acc_cols / sizeof acc_cols[0], &md, &h);
     }
     if (r->has_kernels) {

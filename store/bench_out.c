@@ -42,6 +42,7 @@ enum zp_status zp_bench_write_csv(const char *dir, const struct zp_bench_row *ro
         zp_csv_set_num(&c, ZP_KERN_VS_ANCHOR, r->vs_anchor);
         zp_csv_set_str(&c, ZP_KERN_ANCHOR, r->anchor);
         zp_csv_set_num(&c, ZP_KERN_PEAK_FRACTION, r->peak_fraction);
+        zp_csv_set_str(&c, ZP_KERN_ANCHOR_CORE, r->anchor_core);
         zp_csv_end_row(&c);
     }
     return write_table(dir, &c, ZP_TABLE_KERNELS, err);
@@ -63,7 +64,7 @@ enum zp_status zp_bench_write_peaks(const char *dir, const struct zp_peak *p, in
 }
 
 enum zp_status zp_bench_write_run_json(const char *dir, const char *config_path, const char *start, int forced_isa,
-                                       double wall_s, struct zp_err *err)
+                                       double wall_s, const struct zp_bench_blas *blas, struct zp_err *err)
 {
     struct zp_run_json rj;
     if (zp_run_json_init(&rj, dir, "bench", config_path, NULL, err))
@@ -75,6 +76,13 @@ enum zp_status zp_bench_write_run_json(const char *dir, const char *config_path,
         if (zp_cpu_has((enum zp_isa)i))
             zp_json_push_str(isas, zp_isa_name((enum zp_isa)i));
     zp_json_set_str(rj.root, "forced_isa", forced_isa >= 0 ? zp_isa_name((enum zp_isa)forced_isa) : "none");
+    if (blas) {
+        struct zp_json *o = zp_json_obj(rj.root, "openblas");
+        zp_json_set_str(o, "core", blas->core);
+        zp_json_set_str(o, "config", blas->config);
+        zp_json_set_str(o, "coretype_env", blas->coretype[0] ? blas->coretype : "unset");
+        zp_json_set_str(o, "warning", blas->warning);
+    }
     zp_json_set_str(rj.root, "timing", "median over repetitions; CPU time at 1 thread, wall time otherwise");
     enum zp_status st = zp_run_json_write(&rj, err);
     zp_run_json_free(&rj);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/rng.h"
+#include "experiment/bench.h"
 #include "kernels/kernels.h"
 #include "model/graph.h"
 #include "schemes/scheme.h"
@@ -365,6 +366,22 @@ static void test_pack_rejects_bad_shape(void **state)
     zp_packed_b_free(NULL);
 }
 
+/* The string value of "key" at or after p in printed JSON (any spacing), into buf. */
+static const char *json_str_after(const char *p, const char *key, char *buf, size_t n)
+{
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\":", key);
+    const char *s = strstr(p, k);
+    buf[0] = 0;
+    if (!s)
+        return buf;
+    s = strchr(s + strlen(k), '"');
+    const char *e = s ? strchr(s + 1, '"') : NULL;
+    if (e)
+        snprintf(buf, n, "%.*s", (int)(e - s - 1), s + 1);
+    return buf;
+}
+
 /* harness bench on the tiny config: kernels.csv with the contract's columns and
  * positive throughput, the Google Benchmark JSON beside it, peaks.csv, and plots. */
 static void test_bench_quick(void **state)
@@ -377,11 +394,13 @@ static void test_bench_quick(void **state)
         print_error("%s\n", out ? out : "");
     free(out);
     assert_int_equal(rc, 0);
-    char path[4200];
+    char path[4200], path2[4200], *csv2;
     snprintf(path, sizeof path, "%s/kernels.csv", dir);
+    snprintf(path2, sizeof path2, "%s", path);
     char *csv = zp_test_read_file(path, NULL);
     assert_non_null(csv);
-    const char *header = "kernel,scheme,isa,m,n,k,threads,gops,ns_per_call,speedup_vs_f32,vs_anchor,anchor,peak_fraction\n";
+    const char *header =
+        "kernel,scheme,isa,m,n,k,threads,gops,ns_per_call,speedup_vs_f32,vs_anchor,anchor,peak_fraction,anchor_core\n";
     assert_memory_equal(csv, header, strlen(header));
     int rows = 0, float_rows = 0;
     for (char *line = strchr(csv, '\n') + 1; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
@@ -408,7 +427,25 @@ static void test_bench_quick(void **state)
     char *rj = zp_test_read_file(path, NULL);
     assert_non_null(rj);
     assert_non_null(strstr(rj, "cpu_isa_levels"));
+    /* the core OpenBLAS really ran, and the environment that chose it (never changed here) */
+    struct zp_bench_blas blas;
+    zp_anchor_blas_info(&blas);
+    char want[256];
+    const char *ob = strstr(rj, "\"openblas\":");
+    assert_non_null(ob);
+    assert_string_equal(json_str_after(ob, "core", want, sizeof want), blas.core);
+    const char *env = getenv("OPENBLAS_CORETYPE");
+    assert_string_equal(json_str_after(ob, "coretype_env", want, sizeof want), env ? env : "unset");
     free(rj);
+    /* the openblas_sgemm comparison rows name that core */
+    snprintf(want, sizeof want, ",openblas_sgemm,");
+    char *row = strstr(csv2 = zp_test_read_file(path2, NULL), want);
+    assert_non_null(row);
+    char *eol = strchr(row, '\n');
+    assert_non_null(eol);
+    *eol = 0;
+    assert_string_equal(strrchr(row, ',') + 1, blas.core);
+    free(csv2);
     snprintf(path, sizeof path, "%s/peaks.csv", dir);
     char *pk = zp_test_read_file(path, NULL);
     assert_non_null(pk);
@@ -421,6 +458,26 @@ static void test_bench_quick(void **state)
     free(gp);
 }
 
+/* A generic OpenBLAS core is flagged only on a CPU that has AVX2 (case as OpenBLAS spells it). */
+static void test_anchor_core_generic(void **state)
+{
+    (void)state;
+    assert_true(zp_anchor_core_generic("Prescott", 1));
+    assert_true(zp_anchor_core_generic("Core2", 1));
+    assert_true(zp_anchor_core_generic("Katmai", 1));
+    assert_true(zp_anchor_core_generic("Sandybridge", 1));
+    assert_false(zp_anchor_core_generic("Prescott", 0));
+    assert_false(zp_anchor_core_generic("Haswell", 1));
+    assert_false(zp_anchor_core_generic("SkylakeX", 1));
+    assert_false(zp_anchor_core_generic("ZEN", 1));
+    assert_false(zp_anchor_core_generic("cooperlake", 1));
+    struct zp_bench_blas b;
+    zp_anchor_blas_info(&b);
+    assert_true(b.core[0] != 0);
+    int avx2 = zp_cpu_has(ZP_ISA_AVX2) || zp_cpu_has(ZP_ISA_AVX512BW);
+    assert_int_equal(b.warning[0] != 0, zp_anchor_core_generic(b.core, avx2));
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -431,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_dw_variants),
         cmocka_unit_test(test_pack_rejects_bad_shape),
         cmocka_unit_test(test_bench_quick),
+        cmocka_unit_test(test_anchor_core_generic),
     };
     return ZP_RUN_TESTS(t);
 }

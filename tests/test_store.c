@@ -33,14 +33,17 @@ static void test_headers_unchanged(void **state)
         "sqnr_db,zero_error,zero_error_lsb,zero_fraction,bias,bias_at_zero,bits_per_weight,clip_share\n",
         "model,dataset,scheme,label,bits,granularity,mode,calibration,calib_size,nudge_zero,narrow_range,"
         "bias_correction,act_scheme,act_bits,options,n_eval,float_top1,top1,top5,drop,agreement,kl,"
-        "logit_sqnr_db,bias,weight_calibration,bits_per_weight,clip_share\n",
+        "logit_sqnr_db,bias,weight_calibration,bits_per_weight,clip_share,float_top5\n",
         "model,dataset,scheme,label,bits,granularity,mode,calibration,nudge_zero,narrow_range,"
         "bias_correction,layer_index,layer,op,sqnr_db,mean_shift,zero_fraction,zero_fraction_relu,"
         "zero_fraction_pad,zero_error,zero_error_lsb,bias_at_zero,act_lo,act_hi,out_zero_error,"
         "out_zero_error_lsb,calib_size\n",
         "model,layer,x,count\n",
-        "model,scheme,label,layer,level\n",
-        "kernel,scheme,isa,m,n,k,threads,gops,ns_per_call,speedup_vs_f32,vs_anchor,anchor,peak_fraction\n",
+        "model,scheme,label,layer,level,channel\n",
+        "cell,model,label,mode,calibration,layer_index,layer,tensor,slice,scale,offset,zero_point,qmin,qmax,"
+        "levels\n",
+        "kernel,scheme,isa,m,n,k,threads,gops,ns_per_call,speedup_vs_f32,vs_anchor,anchor,peak_fraction,"
+        "anchor_core\n",
         "class,isa,gops_per_core,ops_per_group\n",
     };
     for (int t = 0; t < ZP_N_ALL_TABLES; t++) {
@@ -123,7 +126,7 @@ static void test_kernels_format(void **state)
     struct zp_bench_row r[2] = {
         {.kernel = "s8_gemm", .scheme = "asymmetric", .isa = "avx2", .anchor = "openblas", .m = 64, .n = 32,
          .k = 3, .threads = 1, .gops = 123.456789, .ns_per_call = 1e-7 / 3, .speedup_vs_f32 = INFINITY,
-         .vs_anchor = NAN, .peak_fraction = 0.5},
+         .vs_anchor = NAN, .peak_fraction = 0.5, .anchor_core = "Haswell"},
         {.kernel = "a,b", .scheme = "s", .isa = "ref", .anchor = "", .m = 1, .n = 1, .k = 1, .threads = 2,
          .gops = 1, .ns_per_call = 2, .speedup_vs_f32 = 3, .vs_anchor = 4, .peak_fraction = -INFINITY},
     };
@@ -134,9 +137,9 @@ static void test_kernels_format(void **state)
     char *t = zp_test_read_file(p, NULL);
     assert_non_null(t);
     assert_string_equal(t, "kernel,scheme,isa,m,n,k,threads,gops,ns_per_call,speedup_vs_f32,vs_anchor,anchor,"
-                           "peak_fraction\n"
-                           "s8_gemm,asymmetric,avx2,64,32,3,1,123.457,3.33333e-08,,,openblas,0.5\n"
-                           "\"a,b\",s,ref,1,1,1,2,1,2,3,4,,\n");
+                           "peak_fraction,anchor_core\n"
+                           "s8_gemm,asymmetric,avx2,64,32,3,1,123.457,3.33333e-08,,,openblas,0.5,Haswell\n"
+                           "\"a,b\",s,ref,1,1,1,2,1,2,3,4,,,\n");
     free(t);
 }
 
