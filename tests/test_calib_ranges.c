@@ -2,7 +2,9 @@
  * exact extremes, the EMA recurrence in closed form, sample quantiles with their
  * sampling error, and brute-force MSE / KL searches written here independently of
  * calib/ (the MSE on the sample values themselves, the KL on a histogram built
- * here). */
+ * here).
+ *
+ * This file: method names and options, minmax, EMA, percentile, degenerate and non-finite input, per-channel ranges, bias correction. */
 #include "tests/util.h"
 
 #include <float.h>
@@ -16,66 +18,7 @@
 #include "common/err.h"
 #include "common/rng.h"
 #include "common/round.h"
-
-/* ---- helpers ---------------------------------------------------------------- */
-
-static float *laplace_sample(uint64_t seed, size_t n, double b)
-{
-    struct zp_rng r;
-    zp_rng_seed(&r, seed);
-    float *x = malloc(n * sizeof *x);
-    assert_non_null(x);
-    for (size_t i = 0; i < n; i++)
-        x[i] = (float)zp_rng_laplace(&r, b);
-    return x;
-}
-
-static void range_of(const struct zp_calib_options *o, const float *x, size_t n, size_t batch,
-                     float *lo, float *hi)
-{
-    struct zp_err err = {0};
-    struct zp_calib *c = zp_calib_new(o, &err);
-    assert_non_null(c);
-    for (size_t i = 0; i < n; i += batch)
-        assert_int_equal(zp_calib_observe(c, x + i, i + batch <= n ? batch : n - i, &err), ZP_OK);
-    assert_int_equal(zp_calib_range(c, lo, hi, &err), ZP_OK);
-    zp_calib_free(c);
-}
-
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-/* Mean squared error on the sample of the quantizer levels base + j·step,
- * j = 0..levels-1, rounding with the harness's zp_round_div. */
-static double sample_mse(const float *x, size_t n, double base, double step, int levels)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double q = zp_round_div((float)(x[i] - base), (float)step);
-        q = fmin(fmax(q, 0.0), levels - 1.0);
-        double d = base + q * step - x[i];
-        s += d * d;
-    }
-    return s / (double)n;
-}
-
-static double sym_mse(const float *x, size_t n, double t, int bits, int narrow)
-{
-    double h = ldexp(1.0, bits - 1);
-    if (narrow)
-        return sample_mse(x, n, -(h - 1) * t / (h - 1), t / (h - 1), (int)(2 * h) - 1);
-    double step = t / (h - 0.5);
-    return sample_mse(x, n, -h * step, step, (int)(2 * h));
-}
-
-static double asym_mse(const float *x, size_t n, double lo, double hi, int bits)
-{
-    int levels = 1 << bits;
-    return sample_mse(x, n, lo, (hi - lo) / (levels - 1), levels);
-}
+#include "tests/calib_fixtures.h"
 
 /* ---- names and options --------------------------------------------------------- */
 
@@ -136,7 +79,7 @@ static void test_minmax_exact(void **state)
 {
     (void)state;
     size_t n = 10000;
-    float *x = laplace_sample(1, n, 2.0);
+    float *x = zp_tc_laplace_sample(1, n, 2.0);
     float lo0 = x[0], hi0 = x[0];
     for (size_t i = 1; i < n; i++) {
         lo0 = fminf(lo0, x[i]);
@@ -144,11 +87,11 @@ static void test_minmax_exact(void **state)
     }
     struct zp_calib_options o = zp_calib_options_default(ZP_CALIB_MINMAX);
     float lo, hi;
-    range_of(&o, x, n, 777, &lo, &hi);
+    zp_tc_range_of(&o, x, n, 777, &lo, &hi);
     assert_true(lo == lo0 && hi == hi0);
     o = zp_calib_options_default(ZP_CALIB_PERCENTILE);
     o.percentile = 100.0; /* the 0th and 100th percentiles are the extremes */
-    range_of(&o, x, n, 1000, &lo, &hi);
+    zp_tc_range_of(&o, x, n, 1000, &lo, &hi);
     assert_true(lo == lo0 && hi == hi0);
     free(x);
 }
@@ -199,12 +142,12 @@ static void test_percentile_uniform(void **state)
      * histogram adds at most one bin (H/bins with H < 2·max|x|). */
     double se = sqrt(0.99 * 0.01 / (double)n), bin = 2.0 / o.bins;
     float lo, hi;
-    range_of(&o, u, n, 50000, &lo, &hi);
+    zp_tc_range_of(&o, u, n, 50000, &lo, &hi);
     assert_true(lo == 0.0f); /* non-negative data: lo stays 0 */
     if (fabs(hi - 0.99) > 4.0 * se + bin)
         fail_msg("U(0,1) p99 = %g, expected 0.99 +- %g", hi, 4.0 * se + bin);
     /* U(-1,1): quantiles at 0.01 and 0.99 are -0.98 and 0.98, density 1/2. */
-    range_of(&o, s, n, 50000, &lo, &hi);
+    zp_tc_range_of(&o, s, n, 50000, &lo, &hi);
     if (fabs(hi - 0.98) > 8.0 * se + 2 * bin || fabs(lo + 0.98) > 8.0 * se + 2 * bin)
         fail_msg("U(-1,1) p1, p99 = %g, %g, expected -+0.98 +- %g", lo, hi, 8.0 * se + 2 * bin);
     free(u);
@@ -227,10 +170,10 @@ static void test_percentile_growing_range(void **state)
     struct zp_calib_options o = zp_calib_options_default(ZP_CALIB_PERCENTILE);
     o.percentile = 99.9;
     float lo, hi;
-    range_of(&o, x, n, per, &lo, &hi);
+    zp_tc_range_of(&o, x, n, per, &lo, &hi);
     float *sorted = malloc(n * sizeof *sorted);
     memcpy(sorted, x, n * sizeof *x);
-    qsort(sorted, n, sizeof *sorted, cmp_float);
+    qsort(sorted, n, sizeof *sorted, zp_tc_cmp_float);
     double amax = fmax(-sorted[0], sorted[n - 1]), bin = 2.0 * amax / o.bins;
     double want_hi = sorted[(size_t)ceil(0.999 * n) - 1], want_lo = sorted[(size_t)(0.001 * n)];
     if (fabs(hi - want_hi) > 2 * bin || fabs(lo - want_lo) > 2 * bin)
@@ -238,222 +181,6 @@ static void test_percentile_growing_range(void **state)
                  bin);
     free(x);
     free(sorted);
-}
-
-/* ---- mse -------------------------------------------------------------------------- */
-
-/* The method's range against the best of the same candidate thresholds evaluated
- * directly on the sample: its sample MSE within 1%, its threshold within 3%
- * (the MSE curve is flat at the optimum, so the threshold test is looser). Where
- * the sample and the histogram's uniform-within-bin model differ is exactly what
- * these tolerances absorb. */
-static void check_sym_mse(const float *x, size_t n, int bits, int narrow)
-{
-    struct zp_calib_options o = zp_calib_options_default(ZP_CALIB_MSE);
-    o.bits = bits;
-    o.symmetric = 1;
-    o.narrow_range = narrow;
-    o.bins = 512; /* keeps the brute force below fast under ASan */
-    float lo, hi;
-    range_of(&o, x, n, n, &lo, &hi);
-    assert_true(lo == -hi);
-    double amax = 0.0;
-    for (size_t i = 0; i < n; i++)
-        amax = fmax(amax, fabs(x[i]));
-    double best = INFINITY, best_t = 0.0;
-    for (int k = 1; k <= o.bins; k++) {
-        double t = amax * k / o.bins, e = sym_mse(x, n, t, bits, narrow);
-        if (e < best) {
-            best = e;
-            best_t = t;
-        }
-    }
-    double got = sym_mse(x, n, hi, bits, narrow);
-    /* At 8 bits the optimum sits among the few largest values, where the curve is
-     * flat and set by single outliers: only the MSE is compared there. */
-    if (got > best * 1.01 || (bits <= 4 && fabs(hi - best_t) > 0.03 * best_t))
-        fail_msg("%d-bit%s: mse chose T=%g (sample MSE %g); brute force T=%g (MSE %g)", bits,
-                 narrow ? " narrow" : "", hi, got, best_t, best);
-}
-
-static void test_mse_laplace_symmetric(void **state)
-{
-    (void)state;
-    size_t n = 20000;
-    float *x = laplace_sample(3, n, 1.0);
-    check_sym_mse(x, n, 4, 0);
-    check_sym_mse(x, n, 3, 1);
-    check_sym_mse(x, n, 8, 1);
-    /* Banner et al. (ACIQ) give 5.03·b as the MSE-optimal clip of a Laplace(b)
-     * at 4 bits under the Δ²/12 noise model: the search lands near it. */
-    struct zp_calib_options o = zp_calib_options_default(ZP_CALIB_MSE);
-    o.bits = 4;
-    o.symmetric = 1;
-    float lo, hi;
-    range_of(&o, x, n, 4096, &lo, &hi);
-    if (fabs(hi - 5.03) > 0.6)
-        fail_msg("4-bit Laplace(1) clip %g, expected about 5.03", hi);
-    free(x);
-}
-
-static void test_mse_one_sided(void **state)
-{
-    (void)state;
-    size_t n = 20000;
-    float *x = laplace_sample(5, n, 1.0);
-    for (size_t i = 0; i < n; i++)
-        x[i] = fabsf(x[i]) * (i % 4 == 0 ? 0.0f : 1.0f); /* ReLU-like: a quarter exact zeros */
-    struct zp_calib_options o = zp_calib_options_default(ZP_CALIB_MSE);
-    o.bits = 4;
-    o.bins = 512;
-    float lo, hi;
-    range_of(&o, x, n, 3000, &lo, &hi);
-    assert_true(lo == 0.0f);
-    double mx = 0.0;
-    for (size_t i = 0; i < n; i++)
-        mx = fmax(mx, x[i]);
-    double best = INFINITY, best_t = 0.0;
-    for (int k = 1; k <= o.bins; k++) {
-        double t = mx * k / o.bins, e = asym_mse(x, n, 0.0, t, o.bits);
-        if (e < best) {
-            best = e;
-            best_t = t;
-        }
-    }
-    double got = asym_mse(x, n, 0.0, hi, o.bits);
-    if (got > best * 1.01 || fabs(hi - best_t) > 0.03 * best_t)
-        fail_msg("one-sided 4-bit: mse chose %g (MSE %g); brute force %g (MSE %g)", hi, got,
-                 best_t, best);
-    free(x);
-}
-
-/* Skewed two-sided data under an asymmetric quantizer: both ends move. Brute
- * force over a 64 x 64 grid of (lo, hi) on the sample; the method searches a
- * finer grid, so it must do at least about as well. */
-static void test_mse_two_sided(void **state)
-{
-    (void)state;
-    size_t n = 5000;
-    float *x = laplace_sample(9, n, 1.0);
-    float mn = 0.0f, mx = 0.0f;
-    for (size_t i = 0; i < n; i++) {
-        if (x[i] < 0)
-            x[i] *= 0.3f;
-        mn = fminf(mn, x[i]);
-        mx = fmaxf(mx, x[i]);
-    }
-    struct zp_calib_options o = zp_calib_options_default(ZP_CALIB_MSE);
-    o.bits = 3;
-    float lo, hi;
-    range_of(&o, x, n, n, &lo, &hi);
-    assert_true(lo < 0.0f && hi > 0.0f && lo >= mn && hi <= mx);
-    double best = INFINITY;
-    for (int a = 1; a <= 64; a++)
-        for (int b = 1; b <= 64; b++)
-            best = fmin(best, asym_mse(x, n, mn * a / 64.0, mx * b / 64.0, o.bits));
-    double got = asym_mse(x, n, lo, hi, o.bits), full = asym_mse(x, n, mn, mx, o.bits);
-    if (got > best * 1.01)
-        fail_msg("two-sided 3-bit: mse chose [%g, %g] (MSE %g); grid best MSE %g", lo, hi, got,
-                 best);
-    assert_true(got < full); /* clipping must pay at 3 bits on a Laplace tail */
-    free(x);
-}
-
-/* ---- kl ---------------------------------------------------------------------------- */
-
-/* TensorRT's search written out plainly on a histogram h[0..bins): for each cut i,
- * P = h[0..i) with the tail added to P[i-1]; Q = h[0..i) summed over `target`
- * groups [j·i/target, (j+1)·i/target), each group's sum shared equally by the
- * group's bins where P > 0. Returns the best cut (first minimum). */
-static int brute_kl_cut(const double *h, int bins, int target)
-{
-    double total = 0.0;
-    for (int k = 0; k < bins; k++)
-        total += h[k];
-    double *p = malloc((size_t)bins * sizeof *p), *q = malloc((size_t)bins * sizeof *q);
-    double best = INFINITY;
-    int best_i = bins;
-    for (int i = target; i <= bins; i++) {
-        double tail = 0.0, qtot = 0.0;
-        for (int k = i; k < bins; k++)
-            tail += h[k];
-        for (int k = 0; k < i; k++) {
-            p[k] = h[k];
-            qtot += h[k];
-        }
-        p[i - 1] += tail;
-        int ok = qtot > 0.0;
-        for (int j = 0; j < target && ok; j++) {
-            int b = (int)((long)j * i / target), e = (int)((long)(j + 1) * i / target);
-            double sum = 0.0;
-            int nonzero = 0;
-            for (int k = b; k < e; k++) {
-                sum += h[k];
-                nonzero += p[k] > 0.0;
-            }
-            for (int k = b; k < e; k++)
-                q[k] = p[k] > 0.0 ? sum / nonzero : 0.0;
-            if (nonzero > 0 && sum == 0.0)
-                ok = 0;
-        }
-        if (!ok)
-            continue;
-        double kl = 0.0;
-        for (int k = 0; k < i; k++)
-            if (p[k] > 0.0)
-                kl += p[k] / total * log((p[k] / total) / (q[k] / qtot));
-        if (kl < best) {
-            best = kl;
-            best_i = i;
-        }
-    }
-    free(p);
-    free(q);
-    return best_i;
-}
-
-/* One batch, so the method's histogram spans exactly [0, max|x|] like ours. */
-static void check_kl(const float *x, size_t n, int bits, int symmetric)
-{
-    struct zp_calib_options o = zp_calib_options_default(ZP_CALIB_KL);
-    o.bits = bits;
-    o.symmetric = symmetric;
-    float lo, hi;
-    range_of(&o, x, n, n, &lo, &hi);
-    double amax = 0.0;
-    for (size_t i = 0; i < n; i++)
-        amax = fmax(amax, fabs(x[i]));
-    double *h = calloc((size_t)o.bins, sizeof *h);
-    for (size_t i = 0; i < n; i++) {
-        if (x[i] == 0.0f) /* exact zeros stay out of the KL histogram */
-            continue;
-        double a = fabs(x[i]) * (o.bins / amax);
-        h[a >= o.bins ? o.bins - 1 : (int)a] += 1.0;
-    }
-    int one_sided = !symmetric;
-    int cut = brute_kl_cut(h, o.bins, one_sided ? 1 << bits : 1 << (bits - 1));
-    double t = fmin(cut * amax / o.bins, amax), w = amax / o.bins;
-    if (fabs(hi - t) > w * 1.001 || (symmetric && lo != -hi) || (!symmetric && lo != 0.0f))
-        fail_msg("kl %d-bit %s: range [%g, %g], brute force threshold %g (bin %g)", bits,
-                 symmetric ? "symmetric" : "one-sided", lo, hi, t, w);
-    free(h);
-}
-
-static void test_kl_laplace(void **state)
-{
-    (void)state;
-    size_t n = 100000;
-    float *x = laplace_sample(13, n, 1.0);
-    check_kl(x, n, 8, 1);
-    check_kl(x, n, 4, 1);
-    for (size_t i = 0; i < n; i++)
-        x[i] = fabsf(x[i]);
-    check_kl(x, n, 8, 0);
-    for (size_t i = 0; i < n; i += 2) /* ReLU-like: half exact zeros */
-        x[i] = 0.0f;
-    check_kl(x, n, 8, 0);
-    check_kl(x, n, 4, 0);
-    free(x);
 }
 
 /* ---- degenerate and bad input -------------------------------------------------------- */
@@ -475,7 +202,7 @@ static void test_degenerate_inputs(void **state)
             const float values[] = {0.0f, 3.5f, -2.0f};
             for (int k = 0; k < 3; k++) {
                 float lo, hi;
-                range_of(&o, inputs[k], 64, 16, &lo, &hi);
+                zp_tc_range_of(&o, inputs[k], 64, 16, &lo, &hi);
                 if (!(isfinite(lo) && isfinite(hi) && lo < hi && lo <= 0.0f && hi >= 0.0f &&
                       lo <= values[k] && hi >= values[k]))
                     fail_msg("%s sym=%d constant %g: range [%g, %g]",
@@ -613,21 +340,17 @@ static void test_bias_correction(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest t[] = {
+    const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_method_names),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_minmax_exact),
         cmocka_unit_test(test_ema_closed_form),
         cmocka_unit_test(test_percentile_uniform),
         cmocka_unit_test(test_percentile_growing_range),
-        cmocka_unit_test(test_mse_laplace_symmetric),
-        cmocka_unit_test(test_mse_one_sided),
-        cmocka_unit_test(test_mse_two_sided),
-        cmocka_unit_test(test_kl_laplace),
         cmocka_unit_test(test_degenerate_inputs),
         cmocka_unit_test(test_nonfinite_rejected),
         cmocka_unit_test(test_tensor_per_channel),
         cmocka_unit_test(test_bias_correction),
     };
-    return ZP_RUN_TESTS(t);
+    return ZP_RUN_TESTS(tests);
 }
