@@ -44,6 +44,7 @@ static enum zp_status one_tensor(const struct zp_variant *v, const char *source,
         zp_csv_set_num(rows, ZP_TENS_ZERO_FRACTION, m.zero_fraction);
         zp_csv_set_num(rows, ZP_TENS_BIAS, m.bias);
         zp_csv_set_num(rows, ZP_TENS_BIAS_AT_ZERO, m.bias_at_zero);
+        zp_csv_set_int(rows, ZP_TENS_REPLICATE, 0); /* no randomness of a replicate in it */
         zp_csv_end_row(rows);
     }
     zp_tensor_qparams_free(&qp);

@@ -190,6 +190,7 @@ static char *rows_for(int seed, int n)
         zp_csv_set_num(&c, ZP_TENS_ZERO_FRACTION, 0.5);
         zp_csv_set_num(&c, ZP_TENS_BIAS, -1);
         zp_csv_set_num(&c, ZP_TENS_BIAS_AT_ZERO, 1e-9);
+        zp_csv_set_int(&c, ZP_TENS_REPLICATE, 0);
         zp_csv_end_row(&c);
     }
     char *t = c.buf;
