@@ -30,16 +30,18 @@ static void test_headers_unchanged(void **state)
     (void)state;
     static const char *const want[ZP_N_ALL_TABLES] = {
         "source,tensor,distribution,n,scheme,label,bits,granularity,nudge_zero,narrow_range,options,mse,"
-        "sqnr_db,zero_error,zero_error_lsb,zero_fraction,bias,bias_at_zero\n",
+        "sqnr_db,zero_error,zero_error_lsb,zero_fraction,bias,bias_at_zero,replicate\n",
         "model,dataset,scheme,label,bits,granularity,mode,calibration,calib_size,nudge_zero,narrow_range,"
         "bias_correction,act_scheme,act_bits,options,n_eval,float_top1,top1,top5,drop,agreement,kl,"
-        "logit_sqnr_db,bias,weight_calibration\n",
+        "logit_sqnr_db,bias,weight_calibration,replicate,select_top1\n",
         "model,dataset,scheme,label,bits,granularity,mode,calibration,nudge_zero,narrow_range,"
         "bias_correction,layer_index,layer,op,sqnr_db,mean_shift,zero_fraction,zero_fraction_relu,"
         "zero_fraction_pad,zero_error,zero_error_lsb,bias_at_zero,act_lo,act_hi,out_zero_error,"
-        "out_zero_error_lsb,calib_size\n",
+        "out_zero_error_lsb,calib_size,replicate\n",
         "model,layer,x,count\n",
         "model,scheme,label,layer,level\n",
+        "cell,model,dataset,scheme,label,bits,granularity,mode,calibration,nudge_zero,variant_key,replicates,"
+        "deterministic,file,float_file,resamples,level,stats_seed,pairs\n",
         "kernel,scheme,isa,m,n,k,threads,gops,ns_per_call,speedup_vs_f32,vs_anchor,anchor,peak_fraction\n",
         "class,isa,gops_per_core,ops_per_group\n",
     };
