@@ -58,6 +58,23 @@ static void scheme_bits(const struct zp_table *t, size_t i, const struct acc_col
              *bits ? "b" : "");
 }
 
+/* The summary.csv row of accuracy.csv row i (same model, label, mode, calibration), or -1. */
+static long summary_row(const struct zp_plot_run *r, const struct zp_table *t, size_t i)
+{
+    if (!r->has_summary)
+        return -1;
+    const struct zp_table *s = &r->summary;
+    static const char *const k[] = {"model", "label", "mode", "calibration"};
+    for (size_t j = 0; j < s->nrows; j++) {
+        size_t m = 0;
+        while (m < 4 && !strcmp(zp_table_str(s, j, zp_table_col(s, k[m])), zp_table_str(t, i, zp_table_col(t, k[m]))))
+            m++;
+        if (m == 4)
+            return (long)j;
+    }
+    return -1;
+}
+
 /* Slots of the "best variant" figures: mode + scheme + bits (+ granularity). */
 struct slot_ctx {
     const struct acc_cols *c;
@@ -90,6 +107,8 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
         return zp_err_set(err, ZP_ENOMEM, "out of memory");
     struct slot_ctx sc = {&c, mode, 1};
     int sel = zp_plot_choose(t, slot_of, &sc, keep);
+    struct zp_bars drop_iv = {0}; /* intervals of the drop panel, moved over below */
+    int with_iv = 0;
     for (size_t i = 0; i < t->nrows; i++) {
         if (!keep[i])
             continue;
@@ -102,6 +121,16 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
             continue;
         zp_bars_add(&top, group, sch, *gran ? gran : "all", "", 100.0 * v);
         zp_bars_add(&negdrop, group, sch, *gran ? gran : "all", "", -row_drop(t, i, &c));
+        /* error bars: the cell's 95 % bootstrap interval over examples (summary.csv) */
+        long srow = summary_row(r, t, i);
+        if (srow >= 0) {
+            const struct zp_table *su = &r->summary;
+            zp_bars_interval(&top, group, *gran ? gran : "all", 100.0 * zp_table_num(su, (size_t)srow, zp_table_col(su, "top1_lo")),
+                             100.0 * zp_table_num(su, (size_t)srow, zp_table_col(su, "top1_hi")));
+            zp_bars_interval(&drop_iv, group, *gran ? gran : "all", zp_table_num(su, (size_t)srow, zp_table_col(su, "drop_lo")),
+                             zp_table_num(su, (size_t)srow, zp_table_col(su, "drop_hi")));
+            with_iv = 1;
+        }
     }
     free(keep);
     /* The drop panel shows the drop of the same variant as the top panel (same
@@ -116,6 +145,9 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
         for (size_t s = 0; s < negdrop.series.n; s++)
             zp_bars_add(&drop, negdrop.groups.v[g], zp_bars_group_scheme(&negdrop, g),
                         negdrop.series.v[s], "", -zp_bars_get(&negdrop, g, s));
+    for (size_t k = 0; k < drop_iv.n_iv; k++)
+        zp_bars_interval(&drop, drop_iv.iv[k].group, drop_iv.iv[k].series, drop_iv.iv[k].lo, drop_iv.iv[k].hi);
+    zp_bars_free(&drop_iv);
     enum zp_status st = ZP_OK;
     if (top.groups.n) {
         char fl[256];
@@ -137,9 +169,11 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
                  "Top-1 accuracy (%%, top) and drop against the float model (points, bottom) of "
                  "each scheme and bit width per granularity (%s); the dashed line is the float model. "
                  "When the drops span decades the drop axis is linear near 0 and logarithmic "
-                 "beyond (tick labels are the drops), so small drops stay visible. Intervals and "
-                 "significance of each drop: summary.csv and the report's significance section.",
-                 zp_plot_choice_words(sel));
+                 "beyond (tick labels are the drops), so small drops stay visible.%s Significance of "
+                 "each drop: the report's significance section.",
+                 zp_plot_choice_words(sel),
+                 with_iv ? " Error bars: 95 % bootstrap interval over the evaluation examples of the "
+                           "replicate-averaged value (summary.csv)." : "");
         st = zp_plot_fig_finish(r, &gp, "accuracy_top1", "Top-1 accuracy and drop by scheme and granularity",
                     cap, st, err);
     }

@@ -156,7 +156,16 @@ struct zp_bars {
                             beyond, for both signs (symlog), so that every bar reads */
     const char *ylabel;  /* y axis title (emit adds the symlog note), or NULL */
     const char *value_fmt; /* printf format of a value label at each bar's end, or NULL */
+    /* error bars (zp_bars_interval): [lo, hi] per (group, series), drawn when set */
+    struct zp_bar_interval {
+        char group[160], series[96];
+        double lo, hi;
+    } *iv;
+    size_t n_iv, iv_cap;
 };
+/* Sets the error bar of the (group, series) bar: the interval [lo, hi] in the bar's
+ * units (e.g. a 95 % bootstrap interval from summary.csv). */
+void zp_bars_interval(struct zp_bars *b, const char *group, const char *series, double lo, double hi);
 /* Adds one value to the (group, series) cell; NaN values are ignored. */
 void zp_bars_add(struct zp_bars *b, const char *group, const char *group_scheme,
                  const char *series, const char *series_scheme, double v);
