@@ -229,6 +229,22 @@ static void test_replicated_run(void **state)
     assert_non_null(after);
     assert_string_equal(sum_before, sum_after);
     assert_string_equal(before, after);
+    /* two shards merged: the same summary.csv, recomputed from the copied files */
+    for (int k = 0; k < 2; k++) {
+        rc = zp_test_sh(&out, "%s run %s --out %s/s%d --shard %d/2 --quiet --no-plots", H, cfg, d, k, k);
+        if (rc != 0)
+            fail_msg("shard %d: exit %d\n%s", k, rc, out);
+        free(out);
+    }
+    rc = zp_test_sh(&out, "%s merge --out %s/m --no-plots %s/s0 %s/s1", H, d, d, d);
+    if (rc != 0)
+        fail_msg("merge: exit %d\n%s", rc, out);
+    free(out);
+    snprintf(p, sizeof p, "%s/m/summary.csv", d);
+    char *merged = zp_test_read_file(p, NULL);
+    assert_non_null(merged);
+    assert_string_equal(merged, sum_before);
+    free(merged);
     /* a changed prediction changes the summary; a broken file is refused, naming it */
     assert_int_equal(zp_test_sh(NULL, "cd %s/o/predictions && f=$(ls 0*.csv | tail -1) && "
                                       "sed -i '3s/,[01]$/,7/' $f",
