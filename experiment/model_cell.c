@@ -265,7 +265,7 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
                          m->eval.labels + b0, bn, m->classes);
         zp_argmax_rows(logits, bn, m->classes, pred + b0);
         zp_progress_sub(prog, ((double)m->rep + (double)(b0 + bn) / (double)m->n_eval) /
-                                  (double)cfg->replicates);
+                                  (double)(m->n_rep > 0 ? m->n_rep : 1));
     }
     double sel = NAN;
     if (!st)
@@ -372,6 +372,7 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
     int32_t *pred = malloc((size_t)R * n * sizeof *pred);
     const int32_t **rows = malloc((size_t)R * sizeof *rows);
     enum zp_status st = pred && rows ? ZP_OK : zp_err_set(err, ZP_ENOMEM, "out of memory");
+    m->n_rep = R;
     for (int r = 0; r < R && !st; r++) {
         m->rep = r;
         rows[r] = pred + (size_t)r * n;
@@ -381,6 +382,7 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
             zp_err_prefix(err, "replicate %d", r);
     }
     m->rep = 0;
+    m->n_rep = 1;
     char dir[1200], path[1500], model[ZP_NAME_MAX], file[80], float_file[ZP_NAME_MAX + 16];
     safe_name(m->mc->name, model, sizeof model);
     snprintf(file, sizeof file, "%s.csv", cell->id);

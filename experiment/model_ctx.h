@@ -52,7 +52,7 @@ struct zp_model_ctx {
     int calib_used[ZP_MAX_CALIB]; /* per calibration setting: its size, capped at the data */
     /* Replicates (docs/statistics.md): replicate r draws its calibration subset, its
      * reservoir sample and its QAT shuffling from seed + r; r = 0 is the config's seeds. */
-    int rep;
+    int rep, n_rep; /* the replicate being run, of n_rep this cell runs */
     int32_t *float_pred;          /* n_eval: argmax of the float logits */
     /* The select split: the last n_select examples of the calibration data; the
      * calibration subsets are drawn from the first calib_pool examples only. */

@@ -2,6 +2,7 @@
 #include "store/predictions.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,6 @@ struct sb {
 };
 
 static void sb_put(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#include <stdarg.h>
 static void sb_put(struct sb *b, const char *fmt, ...)
 {
     if (b->oom)
