@@ -176,12 +176,40 @@ static enum zp_status parse_name(struct zp_cfg_ctx *c, const cJSON *root)
     return ZP_OK;
 }
 
+/* replicates and the statistics object (docs/statistics.md). */
+static enum zp_status parse_stats(struct zp_cfg_ctx *c, const cJSON *root)
+{
+    struct zp_config *cfg = c->cfg;
+    long long reps = 1;
+    if (zp_json_int(&c->j, root, "", "replicates", 1, 100, &reps))
+        return c->j.err->status;
+    cfg->replicates = (int)reps;
+    cfg->stats = (struct zp_stats_cfg){.resamples = 2000, .level = 0.95, .seed = 20260, .pairs_auto = 1};
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "statistics");
+    if (!st)
+        return ZP_OK;
+    if (zp_json_expect_object(&c->j, st, "statistics") ||
+        zp_json_check_section(&c->j, st, "statistics", "run.statistics"))
+        return c->j.err->status;
+    long long res = 2000, seed = 20260;
+    char pairs[8] = "auto";
+    if (zp_json_int(&c->j, st, "statistics", "resamples", 100, 1000000, &res) ||
+        zp_json_num(&c->j, st, "statistics", "level", 0.5, 0.999, &cfg->stats.level) ||
+        zp_json_int(&c->j, st, "statistics", "seed", 0, LLONG_MAX, &seed) ||
+        zp_json_str(&c->j, st, "statistics", "pairs", "auto|none", pairs, sizeof pairs))
+        return c->j.err->status;
+    cfg->stats.resamples = (int)res;
+    cfg->stats.seed = (uint64_t)seed;
+    cfg->stats.pairs_auto = strcmp(pairs, "auto") == 0;
+    return ZP_OK;
+}
+
 static enum zp_status parse_root(struct zp_cfg_ctx *c, const cJSON *root)
 {
     struct zp_config *cfg = c->cfg;
     struct zp_err *err = c->j.err;
     const char *path = c->j.file;
-    if (zp_json_check_section(&c->j, root, "", "run") || parse_name(c, root))
+    if (zp_json_check_section(&c->j, root, "", "run") || parse_name(c, root) || parse_stats(c, root))
         return err->status;
     /* Plugins first: their schemes become valid names below. */
     if (parse_plugins(c, root))
@@ -228,6 +256,8 @@ enum zp_status zp_config_parse(const char *text, const char *path,
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", path);
     cfg->seed = 1;
+    cfg->replicates = 1;
+    cfg->stats = (struct zp_stats_cfg){.resamples = 2000, .level = 0.95, .seed = 20260, .pairs_auto = 1};
     /* the context holds the path buffers (4 KiB): keep it off the fuzzer's stack */
     struct zp_cfg_ctx *c = calloc(1, sizeof *c);
     if (!c)

@@ -95,6 +95,10 @@ struct zp_model_cfg {
     char checkpoint[ZP_PATH_MAX];      /* QAT: the float training checkpoint */
     double prune;                      /* magnitude pruning: share of each layer's weights set
                                           to exactly 0 before anything else (float reference too) */
+    int select_size;                   /* "select": the last select_size examples of
+                                          calibration_data (never the eval set) score every
+                                          cell for choosing "best" variants; calibration
+                                          subsets are drawn from the others. 0: none */
 };
 
 enum zp_distribution { ZP_DIST_UNIFORM, ZP_DIST_GAUSSIAN, ZP_DIST_LAPLACE, ZP_DIST_RELU_GAUSSIAN };
@@ -110,12 +114,22 @@ struct zp_synth_cfg {
     double zero_share;  /* relu_gaussian: share of exact zeros (gaussian gated at that quantile) */
 };
 
+/* "statistics": summary.csv (docs/statistics.md). */
+struct zp_stats_cfg {
+    int resamples;     /* bootstrap resamples, 2000 */
+    double level;      /* interval level, 0.95 */
+    uint64_t seed;     /* bootstrap stream, 20260 */
+    int pairs_auto;    /* 1 ("auto", default): pairs from the variant axes; 0 ("none") */
+};
+
 struct zp_config {
     char path[ZP_PATH_MAX];
     char name[ZP_NAME_MAX];
     char *raw;               /* the file as given (owned) */
     uint64_t seed;
     int save_logits;         /* write each model cell's logits to logits/<cell id>.npy */
+    int replicates;          /* "replicates": runs of each model cell with seeds r = 0..N-1 */
+    struct zp_stats_cfg stats;
     int n_plugins;
     char plugins[ZP_MAX_PLUGINS][ZP_PATH_MAX];
     size_t n_variants;

@@ -11,6 +11,8 @@ const struct zp_config_section zp_config_sections[] = {
     {"run.schemes[]", "scheme entry (besides the scheme object keys; an array value is swept)"},
     {"run.schemes[].weight_calibration", "schemes[].weight_calibration"},
     {"run.schemes[].qat", "schemes[].qat (mode \"qat\")"},
+    {"run.statistics", "statistics (summary.csv: bootstrap intervals, McNemar tests, pairs)"},
+    {"run.models[].select", "models[].select (the split \"best\" variants are chosen on)"},
     {"run.tensors", "tensors"},
     {"run.tensors.synthetic[]", "tensors.synthetic[]"},
     {"dataset", "dataset (datasets.NAME, models[].eval, calibration_data, train_data)"},
@@ -34,6 +36,8 @@ const struct zp_config_key zp_config_keys[] = {
     {"run", "description", "string", "", "free text, kept in run.json"},
     {"run", "seed", "integer >= 0", "1", "seed of synthetic tensors and calibration order"},
     {"run", "save_logits", "boolean", "false", "each model cell's logits -> logits/<cell id>.npy (--save-logits)"},
+    {"run", "replicates", "integer 1..100", "1", "runs of each model cell, seeds r = 0..N-1 of everything random in it"},
+    {"run", "statistics", "object", "see run.statistics", "bootstrap and pairs of summary.csv"},
     {"run", "plugins", "array of paths", "", "scheme plugins (.so) loaded before schemes"},
     {"run", "schemes", "array of scheme entries", "required", "the variants"},
     {"run", "datasets", "object name -> dataset", "", "datasets models refer to by name"},
@@ -63,6 +67,13 @@ const struct zp_config_key zp_config_keys[] = {
     {"run.schemes[].qat", "activations", "bool", "true", "also fake-quantize layer inputs"},
     {"run.schemes[].qat", "batch", "integer", "128", ""},
     {"run.schemes[].qat", "bn_freeze_steps", "integer", "200", "steps before BN uses running statistics"},
+
+    {"run.statistics", "resamples", "integer 100..1000000", "2000", "bootstrap resamples over examples"},
+    {"run.statistics", "level", "number 0.5..0.999", "0.95", "confidence level of the intervals"},
+    {"run.statistics", "seed", "integer >= 0", "20260", "bootstrap stream (the same for every cell)"},
+    {"run.statistics", "pairs", "auto|none", "auto", "auto: nudged vs naive, per-tensor vs per-channel, PTQ vs QAT"},
+
+    {"run.models[].select", "size", "integer 1..1000000", "required", "last N examples of calibration_data"},
 
     {"run.tensors", "synthetic", "array of objects", "", "synthetic tensors"},
     {"run.tensors", "models", "array of paths", "", "ONNX files whose weight tensors are quantized"},
@@ -102,6 +113,7 @@ const struct zp_config_key zp_config_keys[] = {
     {"run.models[]", "layer_stats_samples", "integer", "256", "eval examples for layers.csv (0 = all)"},
     {"run.models[]", "quantize_at", "inputs|inputs+outputs", "inputs", "where activations are quantized"},
     {"run.models[]", "prune", "number 0..0.99", "0", "share of each layer's weights set to 0 first"},
+    {"run.models[]", "select", "object", "none (no selection)", "split for choosing best variants"},
 
     {"run.models[].calibration", "method", "minmax|ema|percentile|mse|kl", "minmax", ""},
     {"run.models[].calibration", "size", "integer", "500", "calibration examples"},

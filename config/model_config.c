@@ -60,6 +60,34 @@ static enum zp_status parse_calib(struct zp_cfg_ctx *c, const cJSON *v, const ch
     return ZP_OK;
 }
 
+/* "select": {"size": N}: the last N examples of calibration_data, which must be
+ * another dataset than the evaluation split (selection never sees the eval set). */
+static enum zp_status parse_select(struct zp_cfg_ctx *c, const cJSON *v, const char *path,
+                                   struct zp_model_cfg *m, int has_calib_data)
+{
+    const cJSON *sel = cJSON_GetObjectItemCaseSensitive(v, "select");
+    m->select_size = 0;
+    if (!sel)
+        return ZP_OK;
+    char sp[ZP_JPATH_LEN];
+    snprintf(sp, sizeof sp, "%s", zp_jpath_key(&c->j, path, "select"));
+    if (zp_json_expect_object(&c->j, sel, sp) || zp_json_check_section(&c->j, sel, sp, "run.models[].select"))
+        return c->j.err->status;
+    if (!cJSON_GetObjectItemCaseSensitive(sel, "size"))
+        return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: missing (examples of calibration_data)", c->j.file,
+                          zp_jpath_key(&c->j, sp, "size"));
+    long long size = 0;
+    if (zp_json_int(&c->j, sel, sp, "size", 1, 1000000, &size))
+        return c->j.err->status;
+    if (!has_calib_data || strcmp(m->calib_data.images, m->eval.images) == 0)
+        return zp_err_set(c->j.err, ZP_ECONFIG,
+                          "%s: %s: the select split comes from calibration_data, which must be another "
+                          "dataset than eval (selecting on the evaluation set is what it avoids)",
+                          c->j.file, sp);
+    m->select_size = (int)size;
+    return ZP_OK;
+}
+
 static enum zp_status parse_calibrations(struct zp_cfg_ctx *c, const cJSON *v, const char *path,
                                          struct zp_model_cfg *m)
 {
@@ -208,5 +236,5 @@ enum zp_status zp_cfg_model(struct zp_cfg_ctx *c, const cJSON *v, int index,
     m->batch = (int)batch;
     m->layer_stats_samples = (int)lss;
     m->act_at = strcmp(quantize_at, "inputs") != 0;
-    return ZP_OK;
+    return parse_select(c, v, path, m, cd != NULL);
 }

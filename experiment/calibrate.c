@@ -22,10 +22,11 @@
 
 /* ---- calibration ----------------------------------------------------------- */
 
-/* The calibration draw of a setting over a dataset of n examples: all n indices,
- * shuffled with the seed (or in file order); the first min(size, n) are used.
- * Caller frees. The context loads only the union of these draws (model_ctx.c). */
-uint32_t *mx_calib_draw(const struct zp_calib_cfg *c, uint32_t n)
+/* The calibration draw of a setting over the n examples that may calibrate (the
+ * select split's never do): all n indices, shuffled with the seed of replicate rep
+ * (seed + rep) or in file order; the first min(size, n) are used. Caller frees. The
+ * context decodes only the union of these draws when it can (model_ctx.c). */
+uint32_t *mx_calib_draw(const struct zp_calib_cfg *c, uint32_t n, int rep)
 {
     uint32_t *idx = malloc((size_t)(n ? n : 1) * sizeof *idx);
     if (!idx)
@@ -34,7 +35,7 @@ uint32_t *mx_calib_draw(const struct zp_calib_cfg *c, uint32_t n)
         idx[i] = i;
     if (c->shuffle) {
         struct zp_rng r;
-        zp_rng_seed(&r, c->seed);
+        zp_rng_seed(&r, c->seed + (uint64_t)rep);
         zp_rng_shuffle(&r, idx, n);
     }
     return idx;
@@ -45,8 +46,8 @@ uint32_t *mx_calib_draw(const struct zp_calib_cfg *c, uint32_t n)
 uint32_t *mx_calib_indices(const struct zp_model_ctx *m, const struct zp_calib_cfg *c,
                                int *n_out)
 {
-    uint32_t n = (uint32_t)m->calib_full_n;
-    uint32_t *idx = mx_calib_draw(c, n);
+    uint32_t n = (uint32_t)m->calib_pool;
+    uint32_t *idx = mx_calib_draw(c, n, m->rep);
     if (!idx)
         return NULL;
     *n_out = c->size < (int)n ? c->size : (int)n; /* = m->calib_used[k] */
@@ -54,6 +55,19 @@ uint32_t *mx_calib_indices(const struct zp_model_ctx *m, const struct zp_calib_c
         for (int i = 0; i < *n_out; i++)
             idx[i] = (uint32_t)m->calib_row[idx[i]];
     return idx;
+}
+
+int mx_cell_random(const struct zp_model_ctx *m, const struct zp_variant *v, enum zp_mode mode, int calib)
+{
+    if (mode == ZP_MODE_QAT) /* shuffling of the training data */
+        return 1;
+    const struct zp_calib_cfg *c0 = &m->mc->calib[0];
+    if (v->bias_correction && c0->shuffle) /* its calibration examples */
+        return 1;
+    if (calib < 0)
+        return 0;
+    /* a shuffled subset, or a codebook fitted on the reservoir sample (seeded) */
+    return m->mc->calib[calib].shuffle || !v->a.scheme->fit_range;
 }
 
 struct calib_obs {
@@ -144,14 +158,21 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
     int shaped = method == ZP_CALIB_MSE || method == ZP_CALIB_KL;
     for (int i = 0; i < m->n_cal; i++) {
         const struct cal_entry *e = &m->cal[i];
-        if (e->k == k && (!shaped || (e->bits == co.bits && e->symmetric == co.symmetric &&
+        if (e->k == k && e->rep == m->rep && (!shaped || (e->bits == co.bits && e->symmetric == co.symmetric &&
                                       e->narrow == co.narrow_range))) {
             *result = e->layers;
             return ZP_OK;
         }
     }
-    if (m->n_cal == (int)(sizeof m->cal / sizeof m->cal[0]))
-        return zp_err_set(err, ZP_EINVAL, "too many distinct calibrations in one model");
+    if (m->n_cal == (int)(sizeof m->cal / sizeof m->cal[0])) {
+        /* Full (many replicates x settings): drop the oldest. A cached entry is only
+         * read while a cell's network is built, so none is in use here. */
+        for (int l = 0; l < m->n_layers; l++)
+            free(m->cal[0].layers[l].sample);
+        free(m->cal[0].layers);
+        memmove(&m->cal[0], &m->cal[1], (size_t)(m->n_cal - 1) * sizeof m->cal[0]);
+        m->n_cal--;
+    }
     zp_progress_note(prog, "calibrating activation ranges: %s on %d examples of %s", cc->method,
                      m->calib_used[k], m->mc->calib_data.name);
     struct act_cal *out = calloc((size_t)m->n_layers, sizeof *out);
@@ -177,7 +198,7 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
     }
     struct calib_obs obs = {.m = m, .cal = cal, .cal_out = cal ? cal + m->n_layers : NULL,
                             .out = out, .seen = seen, .err = err};
-    zp_rng_seed(&obs.rng, cc->seed ^ 0x5eed);
+    zp_rng_seed(&obs.rng, (cc->seed + (uint64_t)m->rep) ^ 0x5eed);
     for (int b0 = 0; b0 < n && !st; b0 += m->batch) {
         int bn = n - b0 < m->batch ? n - b0 : m->batch;
         mx_gather(&m->calib, idx + b0, bn, batch);
@@ -216,7 +237,7 @@ out:
         zp_err_prefix(err, "calibration (%s)", cc->method);
         return st;
     }
-    m->cal[m->n_cal++] = (struct cal_entry){k, co.bits, co.symmetric, co.narrow_range, out};
+    m->cal[m->n_cal++] = (struct cal_entry){k, co.bits, co.symmetric, co.narrow_range, m->rep, out};
     *result = out;
     return ZP_OK;
 }

@@ -143,6 +143,8 @@ enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *c
     zp_csv_set_num(r, ZP_ACC_FLOAT_TOP5, m->float_top5);
     zp_csv_set_num(r, ZP_ACC_BITS_PER_WEIGHT, 32.0); /* float32 weights */
     zp_csv_set_empty(r, ZP_ACC_CLIP_SHARE);
+    zp_csv_set_int(r, ZP_ACC_REPLICATE, 0);
+    zp_csv_set_empty(r, ZP_ACC_SELECT_TOP1);
     zp_csv_end_row(r);
     return ZP_OK;
 }

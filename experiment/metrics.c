@@ -89,6 +89,12 @@ static int64_t argmax(const float *v, int64_t n)
     return best;
 }
 
+void zp_argmax_rows(const float *logits, int64_t n, int64_t classes, int32_t *out)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = (int32_t)argmax(logits + i * classes, classes);
+}
+
 static int in_top5(const float *v, int64_t n, int64_t label)
 {
     /* label is in the top 5 when fewer than 5 classes score strictly higher

@@ -43,6 +43,8 @@ struct zp_model_metrics {
 void zp_model_acc_add(struct zp_model_acc *a, const float *float_logits, const float *q_logits,
                       const int32_t *labels, int batch, int64_t classes);
 void zp_model_acc_finish(const struct zp_model_acc *a, struct zp_model_metrics *m);
+/* Predicted class (argmax, first of ties, as top1 counts it) of each of n rows. */
+void zp_argmax_rows(const float *logits, int64_t n, int64_t classes, int32_t *out);
 /* Top-1 accuracy of logits alone (the float reference). */
 double zp_top1(const float *logits, const int32_t *labels, int64_t n, int64_t classes);
 /* Share of rows whose label is among the 5 highest logits (ties in its favour). */

@@ -19,6 +19,7 @@
 #include "experiment/metrics.h"
 #include "experiment/model_ctx.h"
 #include "experiment/runner.h"
+#include "store/predictions.h"
 #include "model/graph.h"
 #include "schemes/granularity.h"
 #include "train/qat.h"
@@ -47,7 +48,8 @@ static void variant_cols(struct zp_csv *r, const int col[8], const struct zp_mod
 
 static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
                          const struct zp_variant *v, const struct zp_cell *cell, int quant_a,
-                         const struct zp_model_metrics *mm, const struct zp_wcost *wc)
+                         const struct zp_model_metrics *mm, const struct zp_wcost *wc,
+                         double select_top1)
 {
     variant_cols(r, acc_id_cols, m, v, cell);
     if (cell->calib >= 0)
@@ -80,6 +82,8 @@ static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
     zp_csv_set_num(r, ZP_ACC_BITS_PER_WEIGHT, wc->n > 0 ? zp_wcost_bits(wc) : 32.0);
     zp_csv_set_num(r, ZP_ACC_CLIP_SHARE, zp_wcost_clip_share(wc));
     zp_csv_set_num(r, ZP_ACC_FLOAT_TOP5, m->float_top5);
+    zp_csv_set_int(r, ZP_ACC_REPLICATE, m->rep);
+    zp_csv_set_num(r, ZP_ACC_SELECT_TOP1, select_top1); /* NaN (empty): no select split */
     zp_csv_end_row(r);
 }
 
@@ -113,6 +117,37 @@ static void qparam_rows(struct zp_csv *r, const struct zp_cell *cell, const stru
     }
 }
 
+/* Top-1 of the quantized network on the select split (the last n_select examples
+ * of the calibration data), or NaN when the model has none. Only "best variant"
+ * choices read it (plots/): it never enters a reported accuracy. */
+static enum zp_status select_top1(struct qnet *q, struct zp_graph *g, float *logits, double *out,
+                                  struct zp_err *err)
+{
+    struct zp_model_ctx *m = q->m;
+    *out = NAN;
+    if (m->n_select <= 0)
+        return ZP_OK;
+    size_t ex = zp_dataset_example_size(&m->calib);
+    const float *x0 = m->calib.x + (size_t)m->calib_pool * ex;
+    const int32_t *lab = m->calib.labels + m->calib_pool;
+    long right = 0;
+    int32_t pred[4096];
+    for (long b0 = 0; b0 < m->n_select; b0 += m->batch) {
+        int bn = (int)(m->n_select - b0 < m->batch ? m->n_select - b0 : m->batch);
+        struct zp_run_hooks h;
+        mx_qnet_hooks(q, &h, 0);
+        if (zp_graph_run(g, x0 + (size_t)b0 * ex, bn, logits, &h, err)) {
+            zp_err_prefix(err, "select split");
+            return err->status;
+        }
+        zp_argmax_rows(logits, bn, m->classes, pred);
+        for (int i = 0; i < bn; i++)
+            right += pred[i] == lab[b0 + i];
+    }
+    *out = (double)right / (double)m->n_select;
+    return ZP_OK;
+}
+
 /* Fake-quantization training: fine-tune the float checkpoint with the variant's
  * quantizers (train/qat.h), then evaluate the result exactly as a PTQ cell would
  * (weights re-quantized with the scheme, layer inputs with the ranges QAT
@@ -120,7 +155,8 @@ static void qparam_rows(struct zp_csv *r, const struct zp_cell *cell, const stru
  * fine-tuned layers are no longer the float model's. */
 static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell *cell,
                                struct zp_model_ctx *m, struct zp_progress *prog,
-                               struct zp_cell_out *out, const char *run_dir, struct zp_err *err)
+                               struct zp_cell_out *out, const char *run_dir, int32_t *pred,
+                               struct zp_err *err)
 {
     const struct zp_variant *v = &cfg->variants[cell->variant];
     if (v->qat_acts && zp_act_blocks_on(&v->a)) /* train/qat.c quantizes them per tensor */
@@ -135,11 +171,14 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
     snprintf(dir, sizeof dir, "%s/qat", run_dir);
     if (zp_mkdir_p(dir, err))
         return err->status;
-    snprintf(path, sizeof path, "%s/%s.onnx", dir, cell->id);
+    if (m->rep)
+        snprintf(path, sizeof path, "%s/%s-r%d.onnx", dir, cell->id, m->rep);
+    else
+        snprintf(path, sizeof path, "%s/%s.onnx", dir, cell->id);
     struct zp_qat_options o = {
         .checkpoint = m->mc->checkpoint, .output = path, .epochs = v->qat_epochs,
         .batch = v->qat_batch, .lr = v->qat_lr, .momentum = 0.9, .weight_decay = 5e-5,
-        .seed = cfg->seed, .bn_freeze_steps = v->qat_bn_freeze, .act_ema = 0.01,
+        .seed = cfg->seed + (uint64_t)m->rep, .bn_freeze_steps = v->qat_bn_freeze, .act_ema = 0.01,
         .weights = &v->w, .acts = v->qat_acts ? &v->a : NULL, .train = &m->train,
         .eval = &m->eval, .quiet = prog->quiet};
     struct zp_qat_result *res = calloc(1, sizeof *res);
@@ -197,14 +236,19 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
         struct zp_run_hooks h;
         mx_qnet_hooks(&q, &h, 0);
         st = zp_graph_run(mq.g, m->eval.x + (size_t)b0 * ex, bn, logits, &h, err);
-        if (!st)
+        if (!st) {
             zp_model_acc_add(&acc, m->float_logits + (size_t)b0 * (size_t)m->classes, logits,
                              m->eval.labels + b0, bn, m->classes);
+            zp_argmax_rows(logits, bn, m->classes, pred + b0);
+        }
     }
+    double sel = NAN;
+    if (!st)
+        st = select_top1(&q, mq.g, logits, &sel, err);
     if (!st) {
         struct zp_model_metrics mm;
         zp_model_acc_finish(&acc, &mm);
-        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, v->qat_acts, &mm, &q.wcost);
+        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, v->qat_acts, &mm, &q.wcost, sel);
         zp_progress_note(prog, "QAT %s: top-1 %.4f (float %.4f)", v->label, mm.top1,
                          m->float_top1);
     }
@@ -216,13 +260,14 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
     return st;
 }
 
-enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *cell,
-                             struct zp_model_ctx *m, struct zp_progress *prog,
-                             struct zp_cell_out *out, const char *run_dir, struct zp_err *err)
+/* One replicate (m->rep) of a PTQ cell: its accuracy.csv and layers.csv rows, and
+ * its predicted class per evaluation example into pred[n_eval]. */
+static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell *cell,
+                               struct zp_model_ctx *m, struct zp_progress *prog,
+                               struct zp_cell_out *out, int32_t *pred, const char *run_dir,
+                               struct zp_err *err)
 {
     const struct zp_variant *v = &cfg->variants[cell->variant];
-    if (cell->mode == ZP_MODE_QAT)
-        return qat_cell(cfg, cell, m, prog, out, run_dir, err);
     int quant_w = cell->mode == ZP_MODE_WEIGHTS || cell->mode == ZP_MODE_BOTH;
     int quant_a = cell->mode == ZP_MODE_ACTIVATIONS || cell->mode == ZP_MODE_BOTH;
     struct qnet q;
@@ -273,12 +318,17 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
             memcpy(all + (size_t)b0 * (size_t)m->classes, logits, (size_t)bn * (size_t)m->classes * sizeof(float));
         zp_model_acc_add(&acc, m->float_logits + (size_t)b0 * (size_t)m->classes, logits,
                          m->eval.labels + b0, bn, m->classes);
-        zp_progress_sub(prog, (double)(b0 + bn) / (double)m->n_eval);
+        zp_argmax_rows(logits, bn, m->classes, pred + b0);
+        zp_progress_sub(prog, ((double)m->rep + (double)(b0 + bn) / (double)m->n_eval) /
+                                  (double)(m->n_rep > 0 ? m->n_rep : 1));
     }
+    double sel = NAN;
+    if (!st)
+        st = select_top1(&q, m->g, logits, &sel, err);
     if (!st) {
         struct zp_model_metrics mm;
         zp_model_acc_finish(&acc, &mm);
-        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, quant_a, &mm, &q.wcost);
+        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, quant_a, &mm, &q.wcost, sel);
         for (int l = 0; l < n; l++) { /* every quantizer of the cell, slice by slice */
             struct zp_csv *qr = &out->rows[ZP_TABLE_QPARAMS];
             if (quant_w && q.wqp && q.wqp[l].n_slices)
@@ -334,18 +384,124 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
                 zp_csv_set_int(lr, ZP_LAY_CALIB_SIZE, m->calib_used[cell->calib]);
             else
                 zp_csv_set_empty(lr, ZP_LAY_CALIB_SIZE);
+            zp_csv_set_int(lr, ZP_LAY_REPLICATE, m->rep);
             zp_csv_end_row(lr);
         }
     }
     if (!st && all) {
         char dir[1200], path[1400];
         snprintf(dir, sizeof dir, "%s/logits", run_dir);
-        snprintf(path, sizeof path, "%s/%s.npy", dir, cell->id);
+        if (m->rep) /* one file per replicate */
+            snprintf(path, sizeof path, "%s/%s-r%d.npy", dir, cell->id, m->rep);
+        else
+            snprintf(path, sizeof path, "%s/%s.npy", dir, cell->id);
         if (!(st = zp_mkdir_p(dir, err)))
             st = zp_npy_write_f32(path, all, m->n_eval, m->classes, err);
     }
     zp_free(all);
     zp_free(logits);
     mx_qnet_free(&q);
+    return st;
+}
+
+/* A file name from a model name: characters other than letters, digits, - _ . become _. */
+static void safe_name(const char *in, char *out, size_t n)
+{
+    size_t j = 0;
+    for (; in[j] && j + 1 < n; j++) {
+        char ch = in[j];
+        int ok = ((ch | 32) >= 'a' && (ch | 32) <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+                 ch == '.';
+        out[j] = ok ? ch : '_';
+    }
+    out[j] = '\0';
+}
+
+/* The variant's settings but granularity and nudge_zero: two cells with the same
+ * key differ only on those axes, which is what makes them a declared pair. */
+static void variant_key(const struct zp_variant *v, char *out, size_t n)
+{
+    char opts[256] = "";
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", v->options);
+    for (char *save = NULL, *tok = strtok_r(buf, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
+        if (strncmp(tok, "nudge_zero=", 11) != 0)
+            snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%s%s", opts[0] ? ";" : "", tok);
+    snprintf(out, n, "%s|%d|%s|%s%d|bc%d|b%d|%s", v->w.scheme->name, v->w.bits, opts, v->a.scheme->name,
+             v->a.bits, v->bias_correction, v->bias_int32, v->weight_calib);
+}
+
+/* Replicates (docs/statistics.md): a cell whose result depends on a seed runs
+ * cfg->replicates times, replicate r with seeds + r; a deterministic cell runs once
+ * (another replicate would repeat it bit for bit) and says so in predictions.csv.
+ * Each replicate's predictions go to <run>/predictions/<cell id>.csv, the float
+ * run's to predictions/float-<model>.csv, before the cell is committed. */
+enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *cell,
+                             struct zp_model_ctx *m, struct zp_progress *prog,
+                             struct zp_cell_out *out, const char *run_dir, struct zp_err *err)
+{
+    const struct zp_variant *v = &cfg->variants[cell->variant];
+    int random = mx_cell_random(m, v, cell->mode, cell->calib);
+    int R = random ? cfg->replicates : 1;
+    size_t n = (size_t)m->n_eval;
+    int32_t *pred = malloc((size_t)R * n * sizeof *pred);
+    const int32_t **rows = malloc((size_t)R * sizeof *rows);
+    enum zp_status st = pred && rows ? ZP_OK : zp_err_set(err, ZP_ENOMEM, "out of memory");
+    m->n_rep = R;
+    for (int r = 0; r < R && !st; r++) {
+        m->rep = r;
+        rows[r] = pred + (size_t)r * n;
+        st = cell->mode == ZP_MODE_QAT ? qat_cell(cfg, cell, m, prog, out, run_dir, pred + (size_t)r * n, err)
+                                       : ptq_cell(cfg, cell, m, prog, out, pred + (size_t)r * n, run_dir, err);
+        if (st && R > 1)
+            zp_err_prefix(err, "replicate %d", r);
+    }
+    m->rep = 0;
+    m->n_rep = 1;
+    char dir[1200], path[1500], model[ZP_NAME_MAX], file[80], float_file[ZP_NAME_MAX + 16];
+    safe_name(m->mc->name, model, sizeof model);
+    snprintf(file, sizeof file, "%s.csv", cell->id);
+    snprintf(float_file, sizeof float_file, "float-%s.csv", model);
+    snprintf(dir, sizeof dir, "%s/predictions", run_dir);
+    if (!st)
+        st = zp_mkdir_p(dir, err);
+    if (!st) {
+        snprintf(path, sizeof path, "%s/%s", dir, float_file);
+        const int32_t *fp = m->float_pred;
+        st = zp_pred_write(path, m->eval.labels, &fp, 1, n, err);
+    }
+    if (!st) {
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        st = zp_pred_write(path, m->eval.labels, rows, (size_t)R, n, err);
+    }
+    if (!st) {
+        struct zp_csv *p = &out->rows[ZP_TABLE_PREDICTIONS];
+        char key[400];
+        variant_key(v, key, sizeof key);
+        zp_csv_set_str(p, ZP_PRED_CELL, cell->id);
+        zp_csv_set_str(p, ZP_PRED_MODEL, m->mc->name);
+        zp_csv_set_str(p, ZP_PRED_DATASET, m->mc->eval.name);
+        zp_csv_set_str(p, ZP_PRED_SCHEME, v->w.scheme->name);
+        zp_csv_set_str(p, ZP_PRED_LABEL, v->label);
+        zp_csv_set_int(p, ZP_PRED_BITS, v->w.bits);
+        zp_csv_set_str(p, ZP_PRED_GRANULARITY, zp_granularity_name(v->w.granularity));
+        zp_csv_set_str(p, ZP_PRED_MODE, zp_mode_name(cell->mode));
+        zp_csv_set_str(p, ZP_PRED_CALIBRATION, cell->calib >= 0                           ? m->mc->calib[cell->calib].method
+                                               : cell->mode == ZP_MODE_QAT && v->qat_acts ? "qat-ema"
+                                                                                          : "none");
+        zp_csv_set_bool(p, ZP_PRED_NUDGE_ZERO, zp_variant_nudge(&v->w));
+        zp_csv_set_str(p, ZP_PRED_VARIANT_KEY, key);
+        zp_csv_set_int(p, ZP_PRED_REPLICATES, R);
+        zp_csv_set_bool(p, ZP_PRED_DETERMINISTIC, !random);
+        zp_csv_set_str(p, ZP_PRED_FILE, file);
+        zp_csv_set_str(p, ZP_PRED_FLOAT_FILE, float_file);
+        zp_csv_set_int(p, ZP_PRED_RESAMPLES, cfg->stats.resamples);
+        zp_csv_set_num(p, ZP_PRED_LEVEL, cfg->stats.level);
+        zp_csv_set_int(p, ZP_PRED_STATS_SEED, (long long)cfg->stats.seed);
+        zp_csv_set_str(p, ZP_PRED_PAIRS, cfg->stats.pairs_auto ? "auto" : "none");
+        zp_csv_end_row(p);
+    }
+    free(pred);
+    free(rows);
     return st;
 }

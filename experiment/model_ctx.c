@@ -106,6 +106,7 @@ void zp_model_ctx_free(struct zp_model_ctx *m)
     if (!m->calib_is_eval)
         zp_dataset_free(&m->calib);
     zp_free(m->float_logits);
+    free(m->float_pred);
     free(m->zf_relu);
     if (m->base_w)
         for (int l = 0; l < m->n_layers; l++)
@@ -222,6 +223,10 @@ static enum zp_status float_pass(struct zp_model_ctx *m, struct zp_progress *pro
     free(zeros);
     m->float_top1 = zp_top1(m->float_logits, m->eval.labels, m->n_eval, m->classes);
     m->float_top5 = zp_top5(m->float_logits, m->eval.labels, m->n_eval, m->classes);
+    m->float_pred = malloc((size_t)m->n_eval * sizeof *m->float_pred);
+    if (!m->float_pred)
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    zp_argmax_rows(m->float_logits, m->n_eval, m->classes, m->float_pred);
     return ZP_OK;
 }
 
@@ -247,7 +252,7 @@ static enum zp_status load_calibration(struct zp_model_ctx *m, struct zp_progres
         m->calib_row[i] = -1;
     for (int k = 0; k < m->mc->n_calib; k++) {
         const struct zp_calib_cfg *c = &m->mc->calib[k];
-        uint32_t *draw = mx_calib_draw(c, (uint32_t)n);
+        uint32_t *draw = mx_calib_draw(c, (uint32_t)n, 0);
         if (!draw) {
             free(sel);
             return zp_err_set(err, ZP_ENOMEM, "out of memory");
@@ -311,15 +316,34 @@ enum zp_status zp_model_ctx_load(const struct zp_config *cfg, size_t index,
         m->calib = m->eval;
         m->calib_is_eval = 1;
         m->calib_full_n = (int64_t)m->eval.n;
-    } else if (load_calibration(m, prog, err)) {
+    } else if (cfg->replicates > 1 || m->mc->select_size > 0) {
+        /* replicates draw other subsets and the select split takes the last examples:
+         * the whole calibration set is decoded */
+        zp_progress_note(prog, "loading dataset %s", m->mc->calib_data.name);
+        if (zp_dataset_load(&m->mc->calib_data.spec, &m->calib, err)) {
+            zp_err_prefix(err, "models[%zu].calibration_data", index);
+            goto fail;
+        }
+        m->calib_full_n = (int64_t)m->calib.n;
+    } else if (load_calibration(m, prog, err)) { /* one replicate: only its draws */
         zp_err_prefix(err, "models[%zu].calibration_data", index);
         goto fail;
     }
     /* A calibration set larger than its dataset uses every example; the size used
      * is what the CSVs record, and the log says so. */
+    m->calib_pool = (long)m->calib_full_n;
+    if (m->mc->select_size > 0) {
+        /* the select split: the last examples of the calibration data, at most half */
+        m->n_select = m->mc->select_size < (long)m->calib.n / 2 ? m->mc->select_size : (long)m->calib.n / 2;
+        if (m->n_select < m->mc->select_size)
+            zp_progress_warn(prog, "models[%zu].select.size: %d examples asked, dataset '%s' has %zu: "
+                             "using its last %ld (half)",
+                             index, m->mc->select_size, m->mc->calib_data.name, m->calib.n, m->n_select);
+        m->calib_pool = (long)m->calib.n - m->n_select;
+    }
     for (int k = 0; k < m->mc->n_calib; k++) {
         int want = m->mc->calib[k].size;
-        m->calib_used[k] = want < (int)m->calib_full_n ? want : (int)m->calib_full_n;
+        m->calib_used[k] = want < (int)m->calib_pool ? want : (int)m->calib_pool;
         if (want > m->calib_used[k])
             zp_progress_warn(prog, "models[%zu].calibration[%d].size: %d examples asked, dataset '%s' "
                              "has %d: using %d",

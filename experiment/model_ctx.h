@@ -40,7 +40,7 @@ struct zp_model_ctx {
     /* Calibrated ranges: one entry per calibration setting and, for mse / kl (which
      * optimise for a quantizer), per activation quantizer shape. */
     struct cal_entry {
-        int k, bits, symmetric, narrow;
+        int k, bits, symmetric, narrow, rep;
         struct act_cal *layers; /* n_layers entries */
     } cal[4 * ZP_MAX_CALIB];
     int n_cal;
@@ -55,6 +55,13 @@ struct zp_model_ctx {
      * to its row in calib (-1: not drawn), NULL when calib is the whole set. */
     int64_t calib_full_n;
     int32_t *calib_row;
+    /* Replicates (docs/statistics.md): replicate r draws its calibration subset, its
+     * reservoir sample and its QAT shuffling from seed + r; r = 0 is the config's seeds. */
+    int rep, n_rep; /* the replicate being run, of n_rep this cell runs */
+    int32_t *float_pred;          /* n_eval: argmax of the float logits */
+    /* The select split: the last n_select examples of the calibration data; the
+     * calibration subsets are drawn from the first calib_pool examples only. */
+    long n_select, calib_pool;
 };
 
 struct qnet {
@@ -87,10 +94,12 @@ int64_t mx_out_spatial(const struct zp_layer_info *li);
 void mx_gather(const struct zp_dataset *ds, const uint32_t *idx, int n, float *dst);
 
 /* experiment/calibrate.c */
-uint32_t *mx_calib_draw(const struct zp_calib_cfg *c, uint32_t n);
+uint32_t *mx_calib_draw(const struct zp_calib_cfg *c, uint32_t n, int rep);
 uint32_t *mx_calib_indices(const struct zp_model_ctx *m, const struct zp_calib_cfg *c,
                                int *n_out);
 void mx_probe_symmetric(const struct zp_scheme_config *c, int *symmetric, int *narrow);
+/* 1 when a cell's result depends on the replicate's seeds (docs/statistics.md). */
+int mx_cell_random(const struct zp_model_ctx *m, const struct zp_variant *v, enum zp_mode mode, int calib);
 enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_variant *v,
                                 struct zp_progress *prog, struct act_cal **result,
                                 struct zp_err *err);

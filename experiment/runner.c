@@ -12,6 +12,7 @@
 
 #include "model/graph.h"
 #include "store/inputs.h"
+#include "store/predictions.h"
 #include "store/run_json.h"
 #include "store/sysinfo.h"
 
@@ -309,6 +310,12 @@ enum zp_status zp_run(const struct zp_config *cfg, const struct zp_run_opts *o, 
 
     struct zp_err e2 = {0};
     enum zp_status st2 = zp_run_assemble(&rd, ids, plan.n, &e2);
+    /* summary.csv from the prediction files of every finished cell (docs/statistics.md) */
+    if (st2 == ZP_OK) {
+        double ts = zp_now();
+        st2 = zp_summary_write(dir, &e2);
+        zp_run_json_phase_add(&rj, "summary", zp_now() - ts);
+    }
     if (st2 == ZP_OK && st_rj != ZP_OK)
         st2 = zp_err_set(&e2, st_rj, "run.json: %s", err->msg);
     if (st2 == ZP_OK) {

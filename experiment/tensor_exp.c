@@ -50,6 +50,7 @@ static enum zp_status one_tensor(const struct zp_variant *v, const char *source,
         zp_wcost_add(&wc, &v->w, &qp, x, shape, ndim, &cerr);
         zp_csv_set_num(rows, ZP_TENS_BITS_PER_WEIGHT, zp_wcost_bits(&wc));
         zp_csv_set_num(rows, ZP_TENS_CLIP_SHARE, zp_wcost_clip_share(&wc));
+        zp_csv_set_int(rows, ZP_TENS_REPLICATE, 0); /* no randomness of a replicate in it */
         zp_csv_end_row(rows);
     }
     zp_tensor_qparams_free(&qp);

@@ -84,6 +84,7 @@ enum zp_status zp_plot_run_load(struct zp_plot_run *r, const char *run_dir, stru
         {"tensors.csv", &r->tensors, &r->has_tensors},    {"kernels.csv", &r->kernels, &r->has_kernels},
         {"peaks.csv", &r->peaks, &r->has_peaks},          {"weights_hist.csv", &r->whist, &r->has_whist},
         {"levels.csv", &r->levels, &r->has_levels},
+        {"summary.csv", &r->summary, &r->has_summary},  {"summary_pairs.csv", &r->pairs, &r->has_pairs},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         enum zp_status st = load_one(run_dir, files[i].file, files[i].t, files[i].has, err);
@@ -108,6 +109,8 @@ void zp_plot_run_free(struct zp_plot_run *r)
 {
     zp_table_free(&r->accuracy);
     zp_table_free(&r->accuracy_float);
+    zp_table_free(&r->summary);
+    zp_table_free(&r->pairs);
     zp_table_free(&r->layers);
     zp_table_free(&r->tensors);
     zp_table_free(&r->kernels);

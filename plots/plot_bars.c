@@ -88,7 +88,35 @@ void zp_bars_free(struct zp_bars *b)
     free(b->sum);
     free(b->best);
     free(b->cnt);
+    free(b->iv);
     memset(b, 0, sizeof *b);
+}
+
+void zp_bars_interval(struct zp_bars *b, const char *group, const char *series, double lo, double hi)
+{
+    if (isnan(lo) || isnan(hi))
+        return;
+    if (b->n_iv == b->iv_cap) {
+        size_t nc = b->iv_cap ? b->iv_cap * 2 : 16;
+        struct zp_bar_interval *n = realloc(b->iv, nc * sizeof *n);
+        if (!n)
+            return;
+        b->iv = n;
+        b->iv_cap = nc;
+    }
+    struct zp_bar_interval *e = &b->iv[b->n_iv++];
+    snprintf(e->group, sizeof e->group, "%s", group);
+    snprintf(e->series, sizeof e->series, "%s", series);
+    e->lo = lo;
+    e->hi = hi;
+}
+
+static const struct zp_bar_interval *interval_of(const struct zp_bars *b, size_t g, size_t s)
+{
+    for (size_t i = 0; i < b->n_iv; i++)
+        if (!strcmp(b->iv[i].group, b->groups.v[g]) && !strcmp(b->iv[i].series, b->series.v[s]))
+            return &b->iv[i];
+    return NULL;
 }
 
 /* group_scheme / series_scheme can hold duplicates (several groups share a
@@ -197,16 +225,22 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
         return ZP_OK;
     double width = 0.8 / (double)S;
     struct zp_strbuf dat = {0};
-    zp_strbuf_printf(&dat, "# %s: grouped bars; one block per series: x, value, linetype\n", name);
+    zp_strbuf_printf(&dat, "# %s: grouped bars; one block per series: x, value, linetype, interval low, high\n",
+                   name);
     for (size_t s = 0; s < S; s++) {
         zp_strbuf_printf(&dat, "# series %zu: %s\n", s, b->series.v[s]);
         for (size_t g = 0; g < G; g++) {
             const char *sch = b->colour_by_group ? scheme_of(&b->group_scheme, g)
                                                  : scheme_of(&b->series_scheme, s);
-            char v[64];
+            char v[64], lo[64] = "NaN", hi[64] = "NaN";
             zp_plot_num(v, sizeof v, zp_bars_get(b, g, s));
-            zp_strbuf_printf(&dat, "%.4f,%s,%d\n", (double)g + ((double)s - (double)(S - 1) / 2) * width,
-                           v, zp_plot_scheme_lt(&r->style, sch));
+            const struct zp_bar_interval *iv = interval_of(b, g, s);
+            if (iv) {
+                zp_plot_num(lo, sizeof lo, iv->lo);
+                zp_plot_num(hi, sizeof hi, iv->hi);
+            }
+            zp_strbuf_printf(&dat, "%.4f,%s,%d,%s,%s\n", (double)g + ((double)s - (double)(S - 1) / 2) * width,
+                           v, zp_plot_scheme_lt(&r->style, sch), lo, hi);
         }
         zp_strbuf_printf(&dat, "\n\n");
     }
@@ -283,6 +317,11 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
             zp_strbuf_printf(gp, "title ");
         zp_plot_quote(gp, b->series.v[s]);
     }
+    /* error bars: the interval of each bar that has one */
+    for (size_t s = 0; b->n_iv && s < S; s++)
+        zp_strbuf_printf(gp, ", \\\n     '%s' index %zu using 1:%s:%s:%s with yerrorbars lc rgb '#202020' pt -1 "
+                           "lw 1 notitle",
+                       file, s, ycol, ycol[0] == '2' ? "4" : "(zp_y($4))", ycol[0] == '2' ? "5" : "(zp_y($5))");
     /* value labels above a positive bar, below a negative one */
     for (size_t s = 0; b->value_fmt && s < S; s++)
         for (int neg = 0; neg < 2; neg++) {

@@ -58,17 +58,59 @@ static void scheme_bits(const struct zp_table *t, size_t i, const struct acc_col
              *bits ? "b" : "");
 }
 
+/* The summary.csv row of accuracy.csv row i (same model, label, mode, calibration), or -1. */
+static long summary_row(const struct zp_plot_run *r, const struct zp_table *t, size_t i)
+{
+    if (!r->has_summary)
+        return -1;
+    const struct zp_table *s = &r->summary;
+    static const char *const k[] = {"model", "label", "mode", "calibration"};
+    for (size_t j = 0; j < s->nrows; j++) {
+        size_t m = 0;
+        while (m < 4 && !strcmp(zp_table_str(s, j, zp_table_col(s, k[m])), zp_table_str(t, i, zp_table_col(t, k[m]))))
+            m++;
+        if (m == 4)
+            return (long)j;
+    }
+    return -1;
+}
+
+/* Slots of the "best variant" figures: mode + scheme + bits (+ granularity). */
+struct slot_ctx {
+    const struct acc_cols *c;
+    const char *mode;
+    int by_gran;
+};
+static int slot_of(const struct zp_table *t, size_t i, char *out, size_t n, const void *ctx)
+{
+    const struct slot_ctx *sc = ctx;
+    if (!is_mode(t, i, sc->c, sc->mode))
+        return 0;
+    snprintf(out, n, "%s|%s|%s", zp_table_str(t, i, sc->c->scheme), zp_table_str(t, i, sc->c->bits),
+             sc->by_gran ? zp_table_str(t, i, sc->c->gran) : "");
+    return 1;
+}
+
 static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct zp_err *err)
 {
     const struct zp_table *t = &r->accuracy;
     struct acc_cols c = acc_cols(t);
     if (c.top1 < 0)
         return ZP_OK;
-    struct zp_bars top = {.colour_by_group = 1, .use_max = 1, .value_fmt = "%.1f", .y_cap = 100,
+    /* one variant per bar, chosen on the select split (never on these rows' top-1);
+     * a bar is the mean over that variant's replicates */
+    struct zp_bars top = {.colour_by_group = 1, .value_fmt = "%.1f", .y_cap = 100,
                           .ylabel = "top-1 accuracy (%)"};
-    struct zp_bars negdrop = {.colour_by_group = 1, .use_max = 1};
+    struct zp_bars negdrop = {.colour_by_group = 1};
+    unsigned char *keep = malloc(t->nrows ? t->nrows : 1);
+    if (!keep)
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    struct slot_ctx sc = {&c, mode, 1};
+    int sel = zp_plot_choose(t, slot_of, &sc, keep);
+    struct zp_bars drop_iv = {0}; /* intervals of the drop panel, moved over below */
+    int with_iv = 0;
     for (size_t i = 0; i < t->nrows; i++) {
-        if (!is_mode(t, i, &c, mode))
+        if (!keep[i])
             continue;
         char group[160];
         scheme_bits(t, i, &c, group, sizeof group);
@@ -79,9 +121,20 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
             continue;
         zp_bars_add(&top, group, sch, *gran ? gran : "all", "", 100.0 * v);
         zp_bars_add(&negdrop, group, sch, *gran ? gran : "all", "", -row_drop(t, i, &c));
+        /* error bars: the cell's 95 % bootstrap interval over examples (summary.csv) */
+        long srow = summary_row(r, t, i);
+        if (srow >= 0) {
+            const struct zp_table *su = &r->summary;
+            zp_bars_interval(&top, group, *gran ? gran : "all", 100.0 * zp_table_num(su, (size_t)srow, zp_table_col(su, "top1_lo")),
+                             100.0 * zp_table_num(su, (size_t)srow, zp_table_col(su, "top1_hi")));
+            zp_bars_interval(&drop_iv, group, *gran ? gran : "all", zp_table_num(su, (size_t)srow, zp_table_col(su, "drop_lo")),
+                             zp_table_num(su, (size_t)srow, zp_table_col(su, "drop_hi")));
+            with_iv = 1;
+        }
     }
-    /* The drop panel shows the drop of the same best variant as the top panel:
-     * the largest -drop, negated back (same insertion order, so same bars). */
+    free(keep);
+    /* The drop panel shows the drop of the same variant as the top panel (same
+     * insertion order, so same bars). */
     /* Its axis fits the drops: symlog when they span decades (8-bit drops of
      * 0.1-0.3 points next to a binary variant's 80), each bar labelled. */
     struct zp_bars drop = {.colour_by_group = 1, .symlog_ok = 1, .value_fmt = "%.2f",
@@ -92,6 +145,9 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
         for (size_t s = 0; s < negdrop.series.n; s++)
             zp_bars_add(&drop, negdrop.groups.v[g], zp_bars_group_scheme(&negdrop, g),
                         negdrop.series.v[s], "", -zp_bars_get(&negdrop, g, s));
+    for (size_t k = 0; k < drop_iv.n_iv; k++)
+        zp_bars_interval(&drop, drop_iv.iv[k].group, drop_iv.iv[k].series, drop_iv.iv[k].lo, drop_iv.iv[k].hi);
+    zp_bars_free(&drop_iv);
     enum zp_status st = ZP_OK;
     if (top.groups.n) {
         char fl[256];
@@ -100,19 +156,26 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
         zp_plot_script_begin(&gp, "accuracy_top1", "top-1 accuracy and drop by scheme and granularity",
                              "../accuracy.csv (columns scheme, bits, granularity, mode, top1, drop)");
         zp_strbuf_printf(&gp, "set multiplot layout 2,1 title 'Top-1 accuracy by scheme and "
-                            "granularity (PTQ, mode %s; best variant of each)'\n", mode);
+                            "granularity (PTQ, mode %s; %s)'\n", mode,
+                       sel ? "variant chosen on the select split" : "no selection: first variant");
         zp_strbuf_printf(&gp, "set rmargin at screen 0.82\n");
         st = zp_bars_emit(r, &top, "accuracy_top1", &gp, fl, err);
         zp_strbuf_printf(&gp, "unset key\n");
         if (st == ZP_OK)
             st = zp_bars_emit(r, &drop, "accuracy_top1_drop", &gp, NULL, err);
         zp_strbuf_printf(&gp, "unset multiplot\n");
+        char cap[900];
+        snprintf(cap, sizeof cap,
+                 "Top-1 accuracy (%%, top) and drop against the float model (points, bottom) of "
+                 "each scheme and bit width per granularity (%s); the dashed line is the float model. "
+                 "When the drops span decades the drop axis is linear near 0 and logarithmic "
+                 "beyond (tick labels are the drops), so small drops stay visible.%s Significance of "
+                 "each drop: the report's significance section.",
+                 zp_plot_choice_words(sel),
+                 with_iv ? " Error bars: 95 % bootstrap interval over the evaluation examples of the "
+                           "replicate-averaged value (summary.csv)." : "");
         st = zp_plot_fig_finish(r, &gp, "accuracy_top1", "Top-1 accuracy and drop by scheme and granularity",
-                    "Top-1 accuracy (%, top) and drop against the float model (points, bottom) of "
-                    "each scheme and bit width per granularity; the dashed line is the float model. "
-                    "When the drops span decades the drop axis is linear near 0 and logarithmic "
-                    "beyond (tick labels are the drops), so small drops stay visible.",
-                    st, err);
+                    cap, st, err);
     }
     zp_bars_free(&top);
     zp_bars_free(&negdrop);
@@ -127,16 +190,22 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
     if (c.top1 < 0 || c.bits < 0)
         return ZP_OK;
     /* x: the storage cost (bits_per_weight, scales included) when the table has
-     * it, else the element bits. Best top-1 per (family, x); a family is the
-     * scheme, and for lut4 the scheme and its codebook. */
+     * it, else the element bits; one line per family (the scheme, and for lut4 the
+     * scheme and its codebook); per (scheme, bits) the variant chosen on the select
+     * split, never the best on the evaluation set. */
     int bpw = zp_table_col(t, "bits_per_weight"), opts = zp_table_col(t, "options");
     int use_bpw = 0;
     for (size_t i = 0; bpw >= 0 && i < t->nrows && !use_bpw; i++)
         use_bpw = is_mode(t, i, &c, mode) && !isnan(zp_table_num(t, i, bpw));
-    struct zp_bars best = {.use_max = 1};
+    struct zp_bars best = {0};
     struct zp_strset bitset = {0};
+    unsigned char *keep = malloc(t->nrows ? t->nrows : 1);
+    if (!keep)
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    struct slot_ctx sc = {&c, mode, 0};
+    int sel = zp_plot_choose(t, slot_of, &sc, keep);
     for (size_t i = 0; i < t->nrows; i++) {
-        if (!is_mode(t, i, &c, mode))
+        if (!keep[i])
             continue;
         char xs[32], fam[96];
         double x = zp_table_num(t, i, use_bpw ? bpw : c.bits);
@@ -168,8 +237,8 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
                              use_bpw ? "../accuracy.csv (columns scheme, options, bits_per_weight, "
                                        "mode, top1)"
                                      : "../accuracy.csv (columns scheme, bits, mode, top1)");
-        zp_strbuf_printf(&gp, "set title 'Top-1 accuracy against bits per weight (PTQ, mode %s; "
-                            "best variant)'\n", mode);
+        zp_strbuf_printf(&gp, "set title 'Top-1 accuracy against bits per weight (PTQ, mode %s; %s)'\n", mode,
+                         sel ? "variant chosen on the select split" : "no selection: first variant");
         zp_strbuf_printf(&gp, "set xlabel '%s'\nset ylabel 'top-1 accuracy (%%)'\n"
                             "set logscale x 2\nset xtics (1, 2, 3, 4, 6, 8, 16)\n"
                             "set xrange [0.8:%s]\nset yrange [0:100]\n",
@@ -177,18 +246,20 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
                                : "bits per weight",
                        use_bpw ? "18" : "10");
         st = zp_lines_emit(r, &lines, "accuracy_vs_bits", &gp, 0, fl, err);
-        st = zp_plot_fig_finish(r, &gp, "accuracy_vs_bits", "Accuracy against bits per weight",
-                    use_bpw ? "Top-1 accuracy of the best variant of each scheme family at each "
-                              "storage cost (bits_per_weight: element bits plus every scale, zero "
-                              "point and codebook, weighted over the model's weights), one line "
-                              "per family (lut4: per codebook); the dashed line is the float model."
-                            : "Top-1 accuracy of the best variant of each scheme at each bit width, "
-                              "one line per scheme family; the dashed line is the float model.",
-                    st, err);
+        char cap[900];
+        snprintf(cap, sizeof cap,
+                 "Top-1 accuracy of each scheme family at each %s (%s), one line per family "
+                 "(lut4: per codebook); the dashed line is the float model.",
+                 use_bpw ? "storage cost (bits_per_weight: element bits plus every scale, zero point "
+                           "and codebook, weighted over the model's weights)"
+                         : "bit width",
+                 zp_plot_choice_words(sel));
+        st = zp_plot_fig_finish(r, &gp, "accuracy_vs_bits", "Accuracy against bits per weight", cap, st, err);
         zp_lines_free(&lines);
     }
     zp_strset_free(&bitset);
     zp_bars_free(&best);
+    free(keep);
     return st;
 }
 
@@ -381,11 +452,12 @@ static enum zp_status fig_qat(struct zp_plot_run *r, struct zp_err *err)
             zp_plot_row_label(t, i, label, sizeof label);
             zp_strset_add(&qat, label);
         }
-    struct zp_bars b = {.colour_by_group = 1, .use_max = 1, .value_fmt = "%.1f", .y_cap = 100};
+    /* a bar: the mean over the variant's replicates */
+    struct zp_bars b = {.colour_by_group = 1, .value_fmt = "%.1f", .y_cap = 100};
     zp_bars_series(&b, "PTQ");
     zp_bars_series(&b, "QAT");
     /* PTQ partner: same variant label; mode "both" preferred, like the QAT model
-     * (weights and activations fake-quantized), else the best other PTQ row. */
+     * (weights and activations fake-quantized), else the mean of the other PTQ rows. */
     int has_both = 0;
     for (size_t i = 0; i < t->nrows; i++) {
         char label[256];

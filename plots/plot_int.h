@@ -37,16 +37,29 @@ struct zp_plot_style {
 struct zp_plot_run {
     char dir[4096];        /* the run folder */
     char plots[4200];      /* <dir>/plots */
-    struct zp_table tensors, accuracy, layers, kernels, peaks, whist, levels;
+    struct zp_table tensors, accuracy, layers, kernels, peaks, whist, levels, summary, pairs;
     /* accuracy.csv's float-model rows (mode float), moved out of `accuracy` at load
      * so no figure or finding draws or counts the float model as a scheme */
     struct zp_table accuracy_float;
     int has_tensors, has_accuracy, has_layers, has_kernels, has_peaks, has_whist, has_levels;
+    int has_summary, has_pairs; /* summary.csv, summary_pairs.csv (docs/statistics.md) */
     struct zp_plot_fig figs[ZP_PLOT_MAX_FIGS];
     size_t nfigs;
     struct zp_plot_style style;
     struct zp_plot_warnings *warn; /* never NULL during a render */
 };
+
+/* "Best variant" choices (plots/plot_select.c). A slot function names the slot of
+ * accuracy.csv row i (returns 0 when the row is not in the figure). In each slot
+ * the cell (model, label, mode, calibration) with the highest mean select_top1 over
+ * its replicates is kept (keep[i] = 1 for all its rows); select_top1 is measured on
+ * the select split, never on the evaluation set. Without a select split no
+ * selection is made: the slot's first cell in file order (config order) is kept.
+ * Returns 1 when the choice used the select split. */
+typedef int (*zp_plot_slot_fn)(const struct zp_table *t, size_t row, char *slot, size_t n, const void *ctx);
+int zp_plot_choose(const struct zp_table *t, zp_plot_slot_fn slot, const void *ctx, unsigned char *keep);
+/* How a figure or finding says which choice it made. */
+const char *zp_plot_choice_words(int with_select);
 
 /* Loads every CSV present (missing ones leave has_x = 0). */
 enum zp_status zp_plot_run_load(struct zp_plot_run *r, const char *run_dir, struct zp_err *err);
@@ -140,7 +153,16 @@ struct zp_bars {
                             beyond, for both signs (symlog), so that every bar reads */
     const char *ylabel;  /* y axis title (emit adds the symlog note), or NULL */
     const char *value_fmt; /* printf format of a value label at each bar's end, or NULL */
+    /* error bars (zp_bars_interval): [lo, hi] per (group, series), drawn when set */
+    struct zp_bar_interval {
+        char group[160], series[96];
+        double lo, hi;
+    } *iv;
+    size_t n_iv, iv_cap;
 };
+/* Sets the error bar of the (group, series) bar: the interval [lo, hi] in the bar's
+ * units (e.g. a 95 % bootstrap interval from summary.csv). */
+void zp_bars_interval(struct zp_bars *b, const char *group, const char *series, double lo, double hi);
 /* Adds one value to the (group, series) cell; NaN values are ignored. */
 void zp_bars_add(struct zp_bars *b, const char *group, const char *group_scheme,
                  const char *series, const char *series_scheme, double v);

@@ -236,6 +236,24 @@ enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err)
     zp_strbuf_printf(&h, "<h2 id=\"findings\">Headline findings</h2>\n");
     findings_html(&h, fnd.len ? fnd.s : "- No accuracy, layer, tensor or kernel rows to summarise.\n");
 
+    struct zp_strbuf sig = {0};
+    zp_report_significance(r, &sig);
+    if (sig.len) {
+        static const char intro[] =
+            "From summary.csv (docs/statistics.md): drop = 100 (float top-1 - top-1), its 95 % "
+            "percentile bootstrap interval over the evaluation examples, and the exact McNemar "
+            "p-value on the same examples. A difference is significant only when the interval "
+            "excludes 0 and p <= 0.05.";
+        zp_strbuf_printf(&md, "## Significance (summary.csv)\n\n%s\n\n%s\n", intro, sig.s);
+        zp_strbuf_printf(&h, "<h2 id=\"significance\">Significance (summary.csv)</h2>\n<p>");
+        zp_report_html_esc(&h, intro);
+        zp_strbuf_printf(&h, "</p>\n");
+        findings_html(&h, sig.s);
+    }
+    if (sig.oom)
+        md.oom = 1;
+    zp_strbuf_free(&sig);
+
     zp_strbuf_printf(&md, "## Figures\n\n");
     zp_strbuf_printf(&h, "<h2 id=\"figures\">Figures</h2>\n");
     warnings_section(r->warn, &md, &h);

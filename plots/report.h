@@ -24,6 +24,13 @@ enum zp_status zp_report_write(const struct zp_plot_run *r, struct zp_err *err);
  * fastest kernel. (plots/report_findings.c) */
 void zp_report_findings(const struct zp_plot_run *r, struct zp_strbuf *out);
 
+/* The significance section as Markdown bullets, from summary.csv and
+ * summary_pairs.csv: for the 8-bit rows which differences from float are
+ * significant; every difference whose interval includes 0 or whose McNemar p is
+ * above 0.05 is marked "not significant" (plots/report_stats.c). Nothing when the
+ * run has no summary.csv. */
+void zp_report_significance(const struct zp_plot_run *r, struct zp_strbuf *out);
+
 /* The configuration and machine section from run.json (plots/report_runjson.c). */
 void zp_report_run_json(const struct zp_plot_run *r, struct zp_strbuf *md, struct zp_strbuf *h);
 

@@ -1,12 +1,16 @@
 /* Merging shard folders: see merge.h. */
 #include "store/merge.h"
 
+#include "common/path.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include "store/inputs.h"
+#include "store/predictions.h"
 #include "store/results.h"
 #include "store/run_json.h"
 
@@ -43,6 +47,32 @@ static enum zp_status copy_cell(const char *shard, const char *out, const char *
         snprintf(to, sizeof to, "%s/.cells/%s.%s", out, id, zp_table_file((enum zp_result_table)t));
         if (copy_file(from, to, err))
             return err->status;
+    }
+    /* a model cell's per-example predictions, and its float run's (summary.csv is
+     * recomputed from them) */
+    if (info[ZP_TABLE_PREDICTIONS].present) {
+        snprintf(to, sizeof to, "%s/predictions", out);
+        if (zp_mkdir_p(to, err))
+            return err->status;
+        snprintf(from, sizeof from, "%s/predictions/%s.csv", shard, id);
+        snprintf(to, sizeof to, "%s/predictions/%s.csv", out, id);
+        if (copy_file(from, to, err))
+            return err->status;
+        snprintf(from, sizeof from, "%s/predictions", shard);
+        DIR *d = opendir(from);
+        for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+            size_t len = strlen(e->d_name);
+            if (strncmp(e->d_name, "float-", 6) != 0 || len < 4 || strcmp(e->d_name + len - 4, ".csv") != 0)
+                continue;
+            snprintf(from, sizeof from, "%s/predictions/%s", shard, e->d_name);
+            snprintf(to, sizeof to, "%s/predictions/%s", out, e->d_name);
+            if (access(to, F_OK) != 0 && copy_file(from, to, err)) {
+                closedir(d);
+                return err->status;
+            }
+        }
+        if (d)
+            closedir(d);
     }
     snprintf(from, sizeof from, "%s/.cells/%s.done", shard, id);
     snprintf(to, sizeof to, "%s/.cells/%s.done", out, id);
@@ -148,10 +178,12 @@ enum zp_status zp_merge(const char *out, const char *const *shards, int n, struc
         res->cells_total = np;
         res->cells_missing = missing;
         zp_json_set_num(rj.root, "cells_done", (double)(np - missing));
+        st = zp_summary_write(out, err); /* from the copied prediction files */
         struct zp_json *from = zp_json_arr(rj.root, "merged_from");
         for (int s = 0; s < n; s++)
             zp_json_push_str(from, shards[s]);
-        st = zp_run_json_write(&rj, err);
+        if (!st)
+            st = zp_run_json_write(&rj, err);
     }
     zp_run_dir_close(&rd);
     free(ids);

@@ -30,18 +30,20 @@ static void test_headers_unchanged(void **state)
     (void)state;
     static const char *const want[ZP_N_ALL_TABLES] = {
         "source,tensor,distribution,n,scheme,label,bits,granularity,nudge_zero,narrow_range,options,mse,"
-        "sqnr_db,zero_error,zero_error_lsb,zero_fraction,bias,bias_at_zero,bits_per_weight,clip_share\n",
+        "sqnr_db,zero_error,zero_error_lsb,zero_fraction,bias,bias_at_zero,bits_per_weight,clip_share,replicate\n",
         "model,dataset,scheme,label,bits,granularity,mode,calibration,calib_size,nudge_zero,narrow_range,"
         "bias_correction,act_scheme,act_bits,options,n_eval,float_top1,top1,top5,drop,agreement,kl,"
-        "logit_sqnr_db,bias,weight_calibration,bits_per_weight,clip_share,float_top5\n",
+        "logit_sqnr_db,bias,weight_calibration,bits_per_weight,clip_share,float_top5,replicate,select_top1\n",
         "model,dataset,scheme,label,bits,granularity,mode,calibration,nudge_zero,narrow_range,"
         "bias_correction,layer_index,layer,op,sqnr_db,mean_shift,zero_fraction,zero_fraction_relu,"
         "zero_fraction_pad,zero_error,zero_error_lsb,bias_at_zero,act_lo,act_hi,out_zero_error,"
-        "out_zero_error_lsb,calib_size\n",
+        "out_zero_error_lsb,calib_size,replicate\n",
         "model,layer,x,count\n",
         "model,scheme,label,layer,level,channel\n",
         "cell,model,label,mode,calibration,layer_index,layer,tensor,slice,scale,offset,zero_point,qmin,qmax,"
         "levels\n",
+        "cell,model,dataset,scheme,label,bits,granularity,mode,calibration,nudge_zero,variant_key,replicates,"
+        "deterministic,file,float_file,resamples,level,stats_seed,pairs\n",
         "kernel,scheme,isa,m,n,k,threads,gops,ns_per_call,speedup_vs_f32,vs_anchor,anchor,peak_fraction,"
         "anchor_core\n",
         "class,isa,gops_per_core,ops_per_group\n",
@@ -193,6 +195,7 @@ static char *rows_for(int seed, int n)
         zp_csv_set_num(&c, ZP_TENS_ZERO_FRACTION, 0.5);
         zp_csv_set_num(&c, ZP_TENS_BIAS, -1);
         zp_csv_set_num(&c, ZP_TENS_BIAS_AT_ZERO, 1e-9);
+        zp_csv_set_int(&c, ZP_TENS_REPLICATE, 0);
         zp_csv_end_row(&c);
     }
     char *t = zp_strbuf_take(&c.text);
