@@ -51,7 +51,7 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_UTIL := $(BUILD)/tests/util.o $(BUILD)/tests/train_checks.o $(BUILD)/tests/data_files.o \
              $(BUILD)/tests/onnx_builder.o $(BUILD)/tests/scheme_fixtures.o \
-             $(BUILD)/tests/calib_fixtures.o
+             $(BUILD)/tests/calib_fixtures.o $(BUILD)/tests/plot_fixtures.o
 PLUGIN_SRCS := $(wildcard plugins/*.c)
 PLUGINS     := $(PLUGIN_SRCS:plugins/%.c=$(BUILD)/plugins/%.so)
 FUZZ_SRCS   := $(wildcard fuzz/fuzz_*.c)
