@@ -43,7 +43,7 @@ struct zp_calib_options {
     int symmetric;       /* 0: asymmetric/unsigned, range contains 0; 1: symmetric
                             around 0 (z = 0) [0] */
     int narrow_range;    /* symmetric only: levels -(2^(b-1)-1)..2^(b-1)-1 instead of
-                            -2^(b-1)..2^(b-1)-1 (DESIGN.md §5) [0] */
+                            -2^(b-1)..2^(b-1)-1 (docs/definitions.md) [0] */
 };
 
 /* The defaults above for `method`. */

@@ -19,7 +19,7 @@ static double range_error(const struct zp_calib_cells *h, const struct zp_calib_
                                       (int)(2.0 * half_levels) - 1);
     }
     if (o->symmetric) {
-        /* DESIGN.md §5: s = T/(2^(b-1) - 0.5), levels -2^(b-1)..2^(b-1)-1. */
+        /* docs/definitions.md: s = T/(2^(b-1) - 0.5), levels -2^(b-1)..2^(b-1)-1. */
         double step = hi / (half_levels - 0.5);
         return zp_calib_cells_sq_error(h, -half_levels * step, step, (int)(2.0 * half_levels));
     }

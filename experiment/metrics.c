@@ -1,4 +1,4 @@
-/* Metric definitions: see metrics.h and DESIGN.md §5. */
+/* Metric definitions: see metrics.h and docs/definitions.md. */
 #include "experiment/metrics.h"
 
 #include <float.h>

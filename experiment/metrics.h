@@ -1,4 +1,4 @@
-/* The numbers the harness reports, exactly as DESIGN.md §5 defines them.
+/* The numbers the harness reports, exactly as docs/definitions.md defines them.
  * Sums run in double so that a million-element tensor or a 10,000-image split
  * does not lose digits. */
 #ifndef ZP_HARNESS_METRICS_H

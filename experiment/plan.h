@@ -1,5 +1,5 @@
 /* The plan: a run's cells in a fixed order. A cell is independent of every other
- * (DESIGN.md §2), which is what makes resume, sharding and merging possible. Its
+ * (docs/definitions.md), which is what makes resume, sharding and merging possible. Its
  * id is its position plus a fingerprint of what it computes, so a cell fragment
  * can never be mistaken for another cell's. */
 #ifndef ZP_HARNESS_PLAN_H

@@ -1,5 +1,5 @@
 /* Tensor-level experiments: a synthetic distribution or a model's weights,
- * quantized by one variant, measured with the tensor metrics of DESIGN.md §5. */
+ * quantized by one variant, measured with the tensor metrics of docs/definitions.md. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

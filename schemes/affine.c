@@ -1,7 +1,7 @@
 /* Affine quantization shared by asymmetric, symmetric, no-128 and linear4:
  *   q = clamp(round((x - offset) / s) + z, qmin, qmax),  x' = offset + s (q - z)
  * with round = half to even through common/round.h. Parameter formulas are
- * DESIGN.md §5; the derivations are in docs/schemes.md. */
+ * docs/definitions.md; the derivations are in docs/schemes.md. */
 #include "schemes/scheme.h"
 
 #include <float.h>

@@ -9,7 +9,7 @@
  * A scheme works on one *slice*: a contiguous array of floats that shares one set
  * of parameters. The harness (schemes/granularity.c) cuts a tensor into slices for
  * per-tensor, per-channel (any axis) and per-group granularity, so a scheme never
- * sees shapes. Definitions of every scheme: docs/schemes.md and DESIGN.md §5. */
+ * sees shapes. Definitions of every scheme: docs/schemes.md and docs/definitions.md. */
 #ifndef ZP_SCHEMES_SCHEME_H
 #define ZP_SCHEMES_SCHEME_H
 
@@ -199,7 +199,7 @@ void zp_minmax(const float *x, size_t n, float *lo, float *hi);
 /* max |x| of n >= 1 finite values. */
 float zp_max_abs(const float *x, size_t n);
 
-/* Affine parameters from a range (DESIGN.md §5); lo <= hi, both finite. Degenerate
+/* Affine parameters from a range (docs/definitions.md); lo <= hi, both finite. Degenerate
  * ranges get a scale that represents the data exactly (see docs/schemes.md). */
 void zp_affine_asym_nudged(float lo, float hi, int bits, struct zp_qparams *p);
 void zp_affine_asym_plain(float lo, float hi, int bits, struct zp_qparams *p);

@@ -3,7 +3,7 @@
  * [0,0,1,1], input u8/127.5 - 1 in [-1, 1]).
  *
  * For every built-in scheme the test re-implements the weight quantizer straight
- * from DESIGN.md §5 (plain double arithmetic, no harness code), quantizes the
+ * from docs/definitions.md (plain double arithmetic, no harness code), quantizes the
  * input with integer arithmetic (u/127.5 - 1 with s = 2/255 is an exact tie for
  * every pixel: code u + 0.5 rounds to the even neighbour), computes the
  * convolution with naive loops, padding reading the decoded value of 0.0, and
@@ -76,7 +76,7 @@ static double rhe(double v)
 
 enum ref { ASYM_NUDGED, ASYM_NAIVE, SYM_FULL, SYM_NARROW, LINEAR4, KMEANS, BINARY };
 
-/* The weight quantizer of DESIGN.md §5 on one slice (n values), in double. */
+/* The weight quantizer of docs/definitions.md on one slice (n values), in double. */
 static void ref_quant(enum ref r, const float *x, size_t n, double *out)
 {
     double mn = INFINITY, mx = -INFINITY, amax = 0, asum = 0;

@@ -1,6 +1,6 @@
 /* End to end through the harness binary: a tensor-level run writes tensors.csv,
  * run.json and figures; its metrics agree with an independent computation of the
- * DESIGN.md definitions; interrupted runs resume to identical files; shards merge
+ * docs/definitions.md definitions; interrupted runs resume to identical files; shards merge
  * to the single-process result; bad input gets exit code 2 and a clear message. */
 #include <math.h>
 #include <signal.h>
@@ -182,7 +182,7 @@ static void test_metrics_independent(void **state)
         if (nz && fabs(atof(f[c_bz]) - zs / nz) > 1e-6 * fmax(fabs(zs / nz), 1e-12))
             fail_msg("row %s / %s: bias_at_zero %s vs %g", f[c_tensor], f[c_label], f[c_bz],
                      zs / nz);
-        /* zero_error of the naive per-tensor mapping, straight from DESIGN.md §5:
+        /* zero_error of the naive per-tensor mapping, straight from docs/definitions.md:
          * s = (max - min)/255, 0.0 decodes to min + s * round(-min / s), in float as the
          * scheme stores min and s (the subtraction cancels: double would differ by 1e-5). */
         if (strstr(f[c_label], "asymmetric 8b per-tensor nudge_zero=false")) {
