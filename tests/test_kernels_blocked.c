@@ -5,6 +5,7 @@
  * blocks) with strided outputs and 1 or 3 threads, and the packing errors.
  * Bit-exact everywhere except the bf16 FP8 path, which must stay within the
  * float dot-product bound 4 K eps sum |a b| |sa sb|. */
+#include "store/table.h"
 #include "tests/util.h"
 
 #include <float.h>
@@ -304,31 +305,31 @@ static void test_bench_formats(void **state)
     assert_int_equal(rc, 0);
     char path[4300];
     snprintf(path, sizeof path, "%s/kernels.csv", out_dir);
-    char *csv = zp_test_read_file(path, NULL);
-    assert_non_null(csv);
+    /* columns by name (store/table.h): tables gain columns at their end */
+    struct zp_table t = {0};
+    struct zp_err terr = {0};
+    if (zp_table_read(path, &t, &terr) != ZP_OK)
+        fail_msg("%s", terr.msg);
+    int c_scheme = zp_table_col(&t, "scheme"), c_isa = zp_table_col(&t, "isa"), c_gops = zp_table_col(&t, "gops"),
+        c_speed = zp_table_col(&t, "speedup_vs_f32"), c_peak = zp_table_col(&t, "peak_fraction");
+    assert_true(c_scheme >= 0 && c_isa >= 0 && c_gops >= 0 && c_speed >= 0 && c_peak >= 0);
     const char *names[] = {"mxint8", "mxfp4", "nvfp4", "nf4", "fp8-e4m3"};
     for (size_t f = 0; f < sizeof names / sizeof *names; f++) {
         int found = 0;
-        for (char *line = strchr(csv, '\n') + 1; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-            char kernel[128], scheme[32], isa[32];
-            int m, nn, k, th;
-            double gops, ns, speedup;
-            if (sscanf(line, "%127[^,],%31[^,],%31[^,],%d,%d,%d,%d,%lf,%lf,%lf", kernel, scheme, isa, &m, &nn, &k, &th,
-                       &gops, &ns, &speedup) != 10 || strcmp(scheme, names[f]) != 0)
+        for (size_t i = 0; i < t.nrows; i++) {
+            if (strcmp(zp_table_str(&t, i, c_scheme), names[f]) != 0)
                 continue;
             found = 1;
-            assert_true(gops > 0 && speedup > 0);
-            char one[512]; /* this line alone: peak_fraction is its last column */
-            snprintf(one, sizeof one, "%.*s", (int)strcspn(line, "\n"), line);
-            const char *last = strrchr(one, ',');
-            assert_non_null(last);
-            if (strcmp(isa, "ref") != 0)
-                assert_true(atof(last + 1) > 0);
+            assert_true(zp_table_num(&t, i, c_gops) > 0 && zp_table_num(&t, i, c_speed) > 0);
+            if (strcmp(zp_table_str(&t, i, c_isa), "ref") != 0)
+                assert_true(zp_table_num(&t, i, c_peak) > 0);
         }
-        if (!found)
+        if (!found) {
+            zp_table_free(&t);
             fail_msg("kernels.csv has no %s row", names[f]);
+        }
     }
-    free(csv);
+    zp_table_free(&t);
 }
 
 int main(void)
