@@ -148,6 +148,40 @@ static enum zp_status select_top1(struct qnet *q, struct zp_graph *g, float *log
     return ZP_OK;
 }
 
+/* save_logits (QAT and PTQ cells alike): every batch's logits are kept, then
+ * written as one .npy, logits/<cell id>[-r<replicate>].npy. *all stays NULL when
+ * the config does not ask for them, and the other two calls do nothing then. */
+static enum zp_status logits_begin(const struct zp_config *cfg, const struct zp_model_ctx *m, float **all,
+                                   struct zp_err *err)
+{
+    *all = NULL;
+    if (cfg->save_logits && !(*all = zp_alloc((size_t)m->n_eval * (size_t)m->classes * sizeof(float))))
+        return zp_err_set(err, ZP_ENOMEM, "save_logits: out of memory");
+    return ZP_OK;
+}
+
+static void logits_keep(float *all, const struct zp_model_ctx *m, long b0, int bn, const float *logits)
+{
+    if (all)
+        memcpy(all + (size_t)b0 * (size_t)m->classes, logits, (size_t)bn * (size_t)m->classes * sizeof(float));
+}
+
+static enum zp_status logits_write(const char *run_dir, const struct zp_cell *cell, const struct zp_model_ctx *m,
+                                   const float *all, struct zp_err *err)
+{
+    if (!all)
+        return ZP_OK;
+    char dir[1200], path[1400];
+    snprintf(dir, sizeof dir, "%s/logits", run_dir);
+    if (m->rep) /* one file per replicate */
+        snprintf(path, sizeof path, "%s/%s-r%d.npy", dir, cell->id, m->rep);
+    else
+        snprintf(path, sizeof path, "%s/%s.npy", dir, cell->id);
+    if (zp_mkdir_p(dir, err))
+        return err->status;
+    return zp_npy_write_f32(path, all, m->n_eval, m->classes, err);
+}
+
 /* Fake-quantization training: fine-tune the float checkpoint with the variant's
  * quantizers (train/qat.h), then evaluate the result exactly as a PTQ cell would
  * (weights re-quantized with the scheme, layer inputs with the ranges QAT
@@ -225,10 +259,9 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
     float *logits = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
     if (!st && !logits)
         st = zp_err_set(err, ZP_ENOMEM, "out of memory");
-    /* save_logits: every batch's logits kept, written as one .npy at the end */
     float *all = NULL;
-    if (!st && cfg->save_logits && !(all = zp_alloc((size_t)m->n_eval * (size_t)m->classes * sizeof(float))))
-        st = zp_err_set(err, ZP_ENOMEM, "save_logits: out of memory");
+    if (!st)
+        st = logits_begin(cfg, m, &all, err);
     struct zp_model_acc acc = {0};
     size_t ex = zp_dataset_example_size(&m->eval);
     for (long b0 = 0; b0 < m->n_eval && !st; b0 += m->batch) {
@@ -237,6 +270,7 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
         mx_qnet_hooks(&q, &h, 0);
         st = zp_graph_run(mq.g, m->eval.x + (size_t)b0 * ex, bn, logits, &h, err);
         if (!st) {
+            logits_keep(all, m, b0, bn, logits);
             zp_model_acc_add(&acc, m->float_logits + (size_t)b0 * (size_t)m->classes, logits,
                              m->eval.labels + b0, bn, m->classes);
             zp_argmax_rows(logits, bn, m->classes, pred + b0);
@@ -252,6 +286,9 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
         zp_progress_note(prog, "QAT %s: top-1 %.4f (float %.4f)", v->label, mm.top1,
                          m->float_top1);
     }
+    if (!st)
+        st = logits_write(run_dir, cell, m, all, err);
+    zp_free(all);
     zp_free(logits);
     if (q.weights)
         mx_qnet_free(&q);
@@ -296,10 +333,9 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
     float *logits = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
     if (!st && !logits)
         st = zp_err_set(err, ZP_ENOMEM, "out of memory");
-    /* save_logits: every batch's logits kept, written as one .npy at the end */
     float *all = NULL;
-    if (!st && cfg->save_logits && !(all = zp_alloc((size_t)m->n_eval * (size_t)m->classes * sizeof(float))))
-        st = zp_err_set(err, ZP_ENOMEM, "save_logits: out of memory");
+    if (!st)
+        st = logits_begin(cfg, m, &all, err);
     struct zp_model_acc acc = {0};
     size_t ex = zp_dataset_example_size(&m->eval);
     for (long b0 = 0; b0 < m->n_eval && !st; b0 += m->batch) {
@@ -314,8 +350,7 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
         }
         if (st)
             break;
-        if (all)
-            memcpy(all + (size_t)b0 * (size_t)m->classes, logits, (size_t)bn * (size_t)m->classes * sizeof(float));
+        logits_keep(all, m, b0, bn, logits);
         zp_model_acc_add(&acc, m->float_logits + (size_t)b0 * (size_t)m->classes, logits,
                          m->eval.labels + b0, bn, m->classes);
         zp_argmax_rows(logits, bn, m->classes, pred + b0);
@@ -388,16 +423,8 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
             zp_csv_end_row(lr);
         }
     }
-    if (!st && all) {
-        char dir[1200], path[1400];
-        snprintf(dir, sizeof dir, "%s/logits", run_dir);
-        if (m->rep) /* one file per replicate */
-            snprintf(path, sizeof path, "%s/%s-r%d.npy", dir, cell->id, m->rep);
-        else
-            snprintf(path, sizeof path, "%s/%s.npy", dir, cell->id);
-        if (!(st = zp_mkdir_p(dir, err)))
-            st = zp_npy_write_f32(path, all, m->n_eval, m->classes, err);
-    }
+    if (!st)
+        st = logits_write(run_dir, cell, m, all, err);
     zp_free(all);
     zp_free(logits);
     mx_qnet_free(&q);

@@ -23,6 +23,22 @@ void zp_csv_free(struct zp_csv *c)
     memset(c, 0, sizeof *c);
 }
 
+void zp_csv_quote_to(struct zp_strbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        zp_strbuf_append(b, s, n);
+        return;
+    }
+    char *tmp = malloc(2 * n + 3); /* worst case: every byte a quote, plus the two */
+    if (!tmp) {
+        b->oom = 1;
+        return;
+    }
+    zp_strbuf_append(b, tmp, csv_write(tmp, 2 * n + 3, s, n));
+    free(tmp);
+}
+
 static void put(struct zp_csv *c, const char *s, size_t n)
 {
     zp_strbuf_append(&c->text, s, n);

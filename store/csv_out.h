@@ -50,10 +50,14 @@ void zp_csv_set_empty(struct zp_csv *c, int col);                /* any kind: no
 void zp_csv_end_row(struct zp_csv *c);
 /* The header row of table t. */
 void zp_csv_header_of(struct zp_csv *c, enum zp_result_table t);
+/* Appends s as one CSV field (libcsv's quoting when it needs any) to b: for files
+ * whose rows are not a column table (store/predictions.c). */
+void zp_csv_quote_to(struct zp_strbuf *b, const char *s);
+
 /* ZP_OK, ZP_ENOMEM (an allocation failed) or ZP_EINVAL naming the first misuse
  * ("accuracy.csv: column 'top5' not set"): call before the text is stored. */
 enum zp_status zp_csv_check(const struct zp_csv *c, struct zp_err *err);
-/* Writes c's text to path atomically (store/atomic_file.h); c should start with
+/* Writes c's text to path atomically (common/atomic.h); c should start with
  * its header (zp_csv_header_of). */
 enum zp_status zp_csv_write_file(const struct zp_csv *c, const char *path, struct zp_err *err);
 

@@ -1,5 +1,6 @@
 /* Prediction files and summary.csv: see predictions.h. */
 #include "store/predictions.h"
+#include "store/csv_out.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -13,18 +14,6 @@
 #include "store/table.h"
 
 /* ---- text: common/strbuf.h ---------------------------------------------- */
-
-static void sb_field(struct zp_strbuf *b, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        zp_strbuf_printf(b, "%s", s);
-        return;
-    }
-    zp_strbuf_printf(b, "\"");
-    for (const char *q = s; *q; q++)
-        zp_strbuf_printf(b, *q == '"' ? "\"\"" : "%c", *q);
-    zp_strbuf_printf(b, "\"");
-}
 
 /* ---- prediction files ---------------------------------------------------- */
 
@@ -255,7 +244,7 @@ static enum zp_status write_summary(struct ctx *c, const struct zp_summary_opts 
         for (size_t k = 0; k < N_ID; k++) {
             if (k)
                 zp_strbuf_printf(&b, ",");
-            sb_field(&b, zp_table_str(t, i, zp_table_col(t, id_cols[k])));
+            zp_csv_quote_to(&b, zp_table_str(t, i, zp_table_col(t, id_cols[k])));
         }
         put_fields(&b, zp_summary_fields, zp_summary_n_fields, &row);
     }
@@ -286,7 +275,7 @@ static enum zp_status write_summary(struct ctx *c, const struct zp_summary_opts 
             for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) {
                 if (k)
                     zp_strbuf_printf(&pb, ",");
-                sb_field(&pb, f[k]);
+                zp_csv_quote_to(&pb, f[k]);
             }
             put_fields(&pb, zp_pair_fields, zp_pair_n_fields, &pr);
             n_pairs++;
