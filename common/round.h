@@ -1,12 +1,13 @@
-/* Rounding of x / s to an integer, half to even, robust to the float error of
- * the division.
+/* Rounding of x / s to an integer, half to even, with ties decided exactly.
  *
- * Why: a value that lies exactly on a half step in real arithmetic (u8/127.5 - 1
- * with s = 2/255, or -max|w| with s = max|w|/127.5) rarely gives an exact .5
- * after float division; plain rint() then rounds each such value up or down at
- * random, which moves ImageNet top-1 by most of a point. We compute the quotient
- * in double and treat anything within ZP_TIE_ULPS float ulps of a half step as
- * the tie it represents. */
+ * Why: a quotient computed in floating point can land on (or just beside) a
+ * half step when the real quotient is not a tie, and the other way round. A value
+ * is a tie here only when x / s is a half-integer in exact arithmetic on the
+ * given inputs (PyTorch's rule too, within its float arithmetic): near a half
+ * step h we test the sign of the exact residual x - h*s. Inputs that are exact
+ * ratios only before they were rounded to float (u8/127.5 - 1 against a 2/255
+ * scale) are not ties on their float values; quantize them from their integer
+ * source instead (data/: zp_dataset_exact_codes). */
 #ifndef ZP_COMMON_ROUND_H
 #define ZP_COMMON_ROUND_H
 
@@ -15,10 +16,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Tolerance, in float ulps of the quotient, inside which a quotient counts as a
- * tie: two roundings (x and s are floats) plus the division stay within 4. */
-#define ZP_TIE_ULPS 4.0
 
 /* Round to nearest, ties to even, without a libm call (x86-64 before SSE4.1 has no
  * rounding instruction, and this sits on the hot path of every activation
@@ -33,24 +30,39 @@ static inline double zp_rint_fast(double r)
     return (r + m) - m;
 }
 
+/* Half to even of r as given (no tolerance): for a value that is exact already. */
 static inline double zp_round_half_even(double r)
 {
-    double t = zp_rint_fast(r);
-    double d = r - t; /* in [-0.5, 0.5] */
-    double a = r < 0 ? -r : r;
-    double tol = ZP_TIE_ULPS * 0x1.0p-23 * (a > 1.0 ? a : 1.0);
-    if ((d < 0 ? -d : d) >= 0.5 - tol) { /* a tie: of t and its other neighbour, the even one */
-        double h = 0.5 * t;
-        if (zp_rint_fast(h) != h)
-            t += d > 0 ? 1.0 : -1.0;
-    }
-    return t;
+    return zp_rint_fast(r);
 }
 
-/* round(x / s), half to even, with the tie tolerance above. */
+/* Half to even of x / s, where q is x / s computed to within a relative error
+ * far below ZP_TIE_WINDOW (a double division or a multiply by a double 1/s).
+ * Outside the window around a half step q's rounding is the exact one; inside it
+ * the half step h = t +- 0.5 is the tie candidate, and the residual
+ * fma(-h, s, x) = x - h*s, rounded once, is 0 exactly when x == h*s and has its
+ * sign otherwise: 0 is a tie (even neighbour), else x/s lies on the residual's
+ * side of h (times the sign of s). |h| >= 2^50 is beyond any code: plain rint. */
+#define ZP_TIE_WINDOW 0x1p-30
+static inline double zp_round_quot(double q, double x, double s)
+{
+    double t = zp_rint_fast(q);
+    double d = q - t; /* in [-0.5, 0.5] */
+    double a = q < 0 ? -q : q;
+    if ((d < 0 ? -d : d) < 0.5 - ZP_TIE_WINDOW * (a > 1.0 ? a : 1.0) || !(a < 0x1p50))
+        return t;
+    double h = t + (d > 0 ? 0.5 : -0.5);
+    double r = fma(-h, s, x);
+    if (r == 0.0) /* an exact tie: of t and t +- 1 the even one */
+        return zp_rint_fast(0.5 * t) == 0.5 * t ? t : t + (d > 0 ? 1.0 : -1.0);
+    int above = (r > 0) == (s > 0); /* x / s > h */
+    return above ? h + 0.5 : h - 0.5;
+}
+
+/* round(x / s), half to even, ties decided exactly on the float inputs. */
 static inline double zp_round_div(float x, float s)
 {
-    return zp_round_half_even((double)x / (double)s);
+    return zp_round_quot((double)x / (double)s, (double)x, (double)s);
 }
 
 #ifdef __cplusplus

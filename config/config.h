@@ -29,6 +29,7 @@ const char *zp_mode_name(enum zp_mode m);
 struct zp_variant {
     char label[160];             /* human label, unique in the run */
     char options[256];           /* scheme options as "k=v;k=v" for the CSV */
+    char act_options[256];       /* the activation scheme's options, same form */
     struct zp_scheme_config w;   /* weights */
     struct zp_scheme_config a;   /* activations (always per-tensor) */
     int bias_correction;         /* 1: "empirical" */

@@ -55,7 +55,7 @@ const struct zp_config_key zp_config_keys[] = {
     {"run.schemes[]", "bias_correction", "none|empirical", "none", "subtract E[y'-y] per channel"},
     {"run.schemes[]", "bias", "float|int32", "float", "int32: biases rounded as integer inference stores them"},
     {"run.schemes[]", "weight_calibration", "object", "min/max", "clipped weight ranges (affine schemes)"},
-    {"run.schemes[]", "activations", "scheme object", "the same scheme and bits", "activation quantizer (per-tensor)"},
+    {"run.schemes[]", "activations", "scheme object", "asymmetric 8-bit per-tensor", "activation quantizer (per-tensor; block-scaled schemes also per-group)"},
     {"run.schemes[]", "qat", "object", "", "settings of mode qat"},
     {"run.schemes[]", "modes", "array of weights|activations|both|qat", "the model's", "replaces the model's modes for this entry"},
 

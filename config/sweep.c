@@ -148,6 +148,7 @@ static enum zp_status finish_variant(struct zp_cfg_ctx *c, struct zp_variant *v,
 {
     const char *name = v->w.scheme->name;
     zp_cfg_option_string(&v->w, v->options, sizeof v->options);
+    zp_cfg_option_string(&v->a, v->act_options, sizeof v->act_options);
     char sweep_label[160];
     snprintf(sweep_label, sizeof sweep_label, "%.24s %db %s%s%.100s%s%s%s%s", name, v->w.bits,
              zp_granularity_name(v->w.granularity), v->options[0] ? " " : "", v->options,
@@ -224,11 +225,14 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
     if (weight_calibration(c, entry, path, s, &base))
         return c->j.err->status;
 
-    /* Activation quantizer: the same scheme per-tensor unless given. */
-    base.a = base.w;
+    /* Activation quantizer: asymmetric 8-bit per-tensor (the scheme's defaults)
+     * unless the entry says otherwise. It used to inherit the weight scheme, which
+     * gave `symmetric` and `no-128` signed int8 codes on ReLU6 outputs (half the
+     * codes unused) without the config saying so. */
+    zp_scheme_config_defaults(&base.a, zp_scheme_find("asymmetric"));
+    base.a.bits = 8;
     base.a.granularity = ZP_PER_TENSOR;
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(entry, "activations");
-    int act_given = act != NULL;
     if (act) {
         /* "label" and "layers" were accepted (and ignored) here before: still are */
         static const char *const skip[] = {"label", "layers", NULL};
@@ -275,13 +279,6 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
         }
         if (zp_cfg_scheme_check(&c->j, &v.w, path))
             return c->j.err->status;
-        if (!act_given) {
-            struct zp_scheme_config keep = v.w;
-            /* block-scaled weights in blocks: activations in the same blocks */
-            if (!(keep.scheme->block_size > 0 && keep.granularity == ZP_PER_GROUP))
-                keep.granularity = ZP_PER_TENSOR;
-            v.a = keep;
-        }
         if (finish_variant(c, &v, path, label, n_dims > 0))
             return c->j.err->status;
         int d = n_dims - 1;

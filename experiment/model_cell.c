@@ -62,9 +62,15 @@ static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
     if (quant_a) {
         zp_csv_set_str(r, ZP_ACC_ACT_SCHEME, v->a.scheme->name);
         zp_csv_set_int(r, ZP_ACC_ACT_BITS, v->a.bits);
+        zp_csv_set_bool(r, ZP_ACC_ACT_NUDGE_ZERO, zp_variant_nudge(&v->a));
+        zp_csv_set_bool(r, ZP_ACC_ACT_NARROW_RANGE, zp_variant_narrow(&v->a));
+        zp_csv_set_str(r, ZP_ACC_ACT_OPTIONS, v->act_options);
     } else {
         zp_csv_set_empty(r, ZP_ACC_ACT_SCHEME);
         zp_csv_set_empty(r, ZP_ACC_ACT_BITS);
+        zp_csv_set_empty(r, ZP_ACC_ACT_NUDGE_ZERO);
+        zp_csv_set_empty(r, ZP_ACC_ACT_NARROW_RANGE);
+        zp_csv_set_empty(r, ZP_ACC_ACT_OPTIONS);
     }
     zp_csv_set_str(r, ZP_ACC_OPTIONS, v->options);
     zp_csv_set_int(r, ZP_ACC_N_EVAL, mm->n);

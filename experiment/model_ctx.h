@@ -64,6 +64,7 @@ struct zp_model_ctx {
     long n_select, calib_pool;
 };
 
+struct zp_input_exact;
 struct qnet {
     struct zp_model_ctx *m;
     const struct zp_variant *v;
@@ -78,6 +79,7 @@ struct qnet {
     struct zp_tensor_qparams *wqp; /* per layer: the weight quantizer's slice parameters */
     int bias_corrected;            /* biases[] hold corrected float biases */
     struct zp_wcost wcost;         /* bits per weight and clipped slices of the quantized weights */
+    struct zp_input_exact *in_exact; /* layer 0's exact 8-bit input table, or NULL (input_exact.h) */
     /* paired pass state */
     float **float_out;             /* per layer: batch x out_size, the float run's output */
     struct zp_layer_acc *lacc;     /* layer stats, or NULL */

@@ -13,6 +13,7 @@
 #include "calib/calib.h"
 #include "common/mem.h"
 #include "common/round.h"
+#include "experiment/input_exact.h"
 #include "common/rng.h"
 #include "experiment/act_blocks.h"
 #include "experiment/metrics.h"
@@ -120,13 +121,15 @@ void mx_round_biases_int32(struct qnet *q)
             double src = q->bias_corrected ? b[c] : li->bias[c];
             q->biases[l][c] = wp->n_levels > 0 || step <= 0
                                   ? (float)src
-                                  : (float)(zp_round_half_even(src / step) * step);
+                                  : (float)(zp_round_quot(src / step, src, step) * step);
         }
     }
 }
 
 void mx_qnet_free(struct qnet *q)
 {
+    free(q->in_exact);
+    q->in_exact = NULL;
     int n = q->m->n_layers;
     for (int l = 0; l < n; l++) {
         if (q->weights)
@@ -190,7 +193,10 @@ static void quant_input(void *ctx, int layer, float *x, int batch)
 #pragma omp parallel for schedule(static)
     for (long ci = 0; ci < nchunks; ci++) {
         size_t i0 = (size_t)ci * ZP_QCHUNK;
-        zp_fake_quant_run(q->act_cfg[layer], &q->act[layer], x + i0, x + i0,
+        if (layer == 0 && q->in_exact) /* 8-bit images: exact codes (input_exact.h) */
+            zp_input_exact_apply(q->in_exact, x + i0, n - i0 < ZP_QCHUNK ? n - i0 : ZP_QCHUNK, i0);
+        else
+            zp_fake_quant_run(q->act_cfg[layer], &q->act[layer], x + i0, x + i0,
                           n - i0 < ZP_QCHUNK ? n - i0 : ZP_QCHUNK, NULL);
     }
 }
@@ -206,7 +212,11 @@ static void quant_input_image(void *ctx, int layer, float *x)
         zp_act_blocks_run(q->act_cfg[layer], &q->act[layer], x, 1, C, S);
         return;
     }
-    zp_fake_quant_run(q->act_cfg[layer], &q->act[layer], x, x, mx_in_size(li), NULL);
+    size_t n = mx_in_size(li);
+    if (layer == 0 && q->in_exact)
+        zp_input_exact_apply(q->in_exact, x, n, 0);
+    else
+        zp_fake_quant_run(q->act_cfg[layer], &q->act[layer], x, x, n, NULL);
 }
 
 /* A quantization point at the layer output, before its activation. */
@@ -308,6 +318,17 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
             free(s);
             if (st)
                 goto act_fail;
+        }
+        if (l == 0 && (size_t)(m->eval.c * m->eval.h * m->eval.w) == mx_in_size(zp_graph_layer(m->g, 0))) {
+            /* the network input of 8-bit images: exact codes from the pixel */
+            struct zp_input_exact t;
+            if (zp_input_exact_build(&t, &m->mc->eval.spec, (int)m->eval.c, m->eval.h * m->eval.w, c, &q->act[0],
+                                     (float)a->lo, (float)a->hi, err))
+                goto act_fail;
+            if (t.on && !(q->in_exact = malloc(sizeof t)))
+                return zp_err_set(err, ZP_ENOMEM, "out of memory");
+            if (t.on)
+                *q->in_exact = t;
         }
         double x0, lsb;
         zp_zero_decode(c, &q->act[l], &x0, &lsb);

@@ -40,7 +40,13 @@ void zp_affine_asym_nudged(float lo, float hi, int bits, struct zp_qparams *p)
     /* Range widened to contain 0, so a constant slice c != 0 has a non-empty
      * range [min(c,0), max(c,0)] and c sits on an end level. */
     float s = safe_scale((mx - mn) / (double)(p->qmax - p->qmin));
-    double z = zp_round_half_even((double)p->qmin - mn / (double)s);
+    /* z = qmin - mn / s with s the exact step (mx - mn) / levels, not the float
+     * scale: -mn * levels and mx - mn are exact in double (floats times a small
+     * integer; a difference of two floats of one sign range), so a zero point
+     * that is a tie in exact arithmetic ([-1, 1] -> 127.5) is decided as one.
+     * qmin is 0 (even): qmin + round(a) is round(qmin + a), ties included. */
+    double num = -mn * (double)(p->qmax - p->qmin), den = mx - mn;
+    double z = (double)p->qmin + (den > 0 ? zp_round_quot(num / den, num, den) : 0.0);
     z = z < p->qmin ? p->qmin : z > p->qmax ? p->qmax : z;
     p->scale = s;
     p->zero_point = (int32_t)z;
@@ -67,38 +73,32 @@ void zp_affine_symmetric(float max_abs, int bits, int narrow, struct zp_qparams 
     p->qmax = half - 1;
     p->qmin = narrow ? -(half - 1) : -half;
     /* Full range: -max|x| / s = -(half - 0.5), a tie that rounds to the even
-     * -half, so the most negative value reaches the bottom level. */
+     * -half, so the most negative value reaches the bottom level. Ties are exact
+     * (common/round.h), so s is rounded toward zero: then |max / s| >= denom in
+     * exact arithmetic, and -max gets the bottom code (a tie or just past it),
+     * +max the top one (after the clamp), whichever way max / denom rounds. */
     double denom = narrow ? (double)(half - 1) : (double)half - 0.5;
-    p->scale = safe_scale((double)max_abs / denom);
-}
-
-/* The tie tolerance of zp_round_half_even is relative to the magnitude of what
- * it rounds. A float input carries an error relative to the *range* of the data,
- * not to itself: u/127.5 - 1 for u = 128 is 0.00392 with the absolute error of
- * a value near 1, i.e. x/s = 0.5 off by ~8e-6, far outside 4 ulps of 0.5. So we
- * round r + E with E an even power of two at least the code span: the tolerance
- * becomes ~4 ulps of the span (1.2e-4 LSB at 8 bits), and since E is even the
- * half-to-even choice of r + E is that of r, shifted by E. */
-static double span_shift(const struct zp_qparams *p)
-{
-    double e = 2.0;
-    while (e < (double)p->qmax - (double)p->qmin + 1.0)
-        e *= 2.0;
-    return e;
+    double exact = (double)max_abs / denom;
+    float s = safe_scale(exact);
+    if ((double)s > exact && s > FLT_MIN)
+        s = nextafterf(s, 0.0f);
+    p->scale = s;
 }
 
 void zp_affine_quantize(const struct zp_scheme_config *cfg, const struct zp_qparams *p,
                         const float *x, int32_t *q, size_t n)
 {
     (void)cfg;
-    const double lo = p->qmin, hi = p->qmax, z = p->zero_point, e = span_shift(p);
-    /* Multiplying by 1/s in double errs by ~1e-16 relative, far inside the tie
-     * tolerance of common/round.h (~1e-7): same codes as dividing, at a fraction of
-     * the cost on this hot path. */
-    const double off = p->offset, inv_s = 1.0 / (double)p->scale;
+    const double lo = p->qmin, hi = p->qmax, z = p->zero_point;
+    /* Multiplying by 1/s in double errs by ~1e-16 relative, far inside the window
+     * in which common/round.h decides a tie exactly from x - h*s: same codes as
+     * dividing, at a fraction of the cost on this hot path. */
+    const double off = p->offset, s = p->scale, inv_s = 1.0 / s;
     for (size_t i = 0; i < n; i++) {
-        /* q = round((x - offset) / s) + z; offset is 0 except for the naive mapping */
-        double r = zp_round_half_even(((double)x[i] - off) * inv_s + e) - e + z;
+        /* q = round((x - offset) / s) + z; offset is 0 except for the naive mapping,
+         * where x - offset (two floats) is exact in double for x within the range */
+        double xd = (double)x[i] - off;
+        double r = zp_round_quot(xd * inv_s, xd, s) + z;
         q[i] = (int32_t)(r < lo ? lo : r > hi ? hi : r);
     }
 }

@@ -64,9 +64,16 @@ static void test_sweep_expands(void **state)
     assert_int_equal(cfg.variants[7].w.bits, 8);
     assert_int_equal(cfg.variants[7].w.granularity, ZP_PER_CHANNEL);
     assert_string_equal(cfg.variants[8].w.scheme->name, "binary");
-    /* Activations default to the same scheme, per tensor. */
+    /* Activations default to asymmetric 8-bit per tensor whatever the weights
+     * (issue 17 item 18: they used to inherit the weight scheme and its bits). */
     assert_int_equal(cfg.variants[3].a.granularity, ZP_PER_TENSOR);
-    assert_ptr_equal(cfg.variants[3].a.scheme, cfg.variants[3].w.scheme);
+    for (size_t i = 0; i < cfg.n_variants; i++) {
+        assert_string_equal(cfg.variants[i].a.scheme->name, "asymmetric");
+        assert_int_equal(cfg.variants[i].a.bits, 8);
+        assert_int_equal(cfg.variants[i].a.granularity, ZP_PER_TENSOR);
+    }
+    /* ... and record their options for accuracy.csv's act_options */
+    assert_non_null(strstr(cfg.variants[8].act_options, "nudge_zero=true"));
     assert_int_equal(cfg.n_synth, 1);
     assert_string_equal(cfg.name, "x");
     zp_config_free(&cfg);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/mem.h"
+#include "experiment/input_exact.h"
 #include "model/graph.h"
 #include "schemes/granularity.h"
 #include "schemes/scheme.h"
@@ -24,9 +25,16 @@ static struct zp_graph *G;
 static float *X;   /* golden image 0, x = u/127.5 - 1, NCHW */
 static uint8_t *U; /* the same pixels as u8, NCHW */
 
+/* The dataset spec of the MobileNet input: image folder, mean = std = 127.5. */
+static struct zp_dataset_spec spec;
+
 static int setup(void **state)
 {
     (void)state;
+    memset(&spec, 0, sizeof spec);
+    spec.format = ZP_DATA_IMAGES;
+    for (int c = 0; c < 3; c++)
+        spec.mean[c] = spec.std[c] = 127.5f;
     const char *root = zp_test_shared_data();
     if (!root)
         return 0;
@@ -48,7 +56,7 @@ static int setup(void **state)
         for (int i = 0; i < 224 * 224; i++) {
             uint8_t u = (uint8_t)raw[i * 3 + c];
             U[c * 224 * 224 + i] = u;
-            X[c * 224 * 224 + i] = (float)u / 127.5f - 1.0f;
+            X[c * 224 * 224 + i] = zp_dataset_normalize(&spec, c, (float)u);
         }
     free(raw);
     return 0;
@@ -144,6 +152,7 @@ static void ref_quant(enum ref r, const float *x, size_t n, double *out)
 struct capture {
     const struct zp_scheme_config *act;
     struct zp_qparams ap;
+    struct zp_input_exact ex; /* the harness's network-input path (experiment/input_exact.h) */
     float *y;
 };
 
@@ -153,7 +162,11 @@ static void quant_in(void *ctx, int layer, float *x, int batch)
     if (layer != 0 || !c->act)
         return;
     size_t n = (size_t)batch * 3 * 224 * 224;
-    int32_t *q = malloc(n * sizeof *q);
+    if (c->ex.on) { /* nudged: every input is a pixel's */
+        assert_int_equal(zp_input_exact_apply(&c->ex, x, n, 0), 0);
+        return;
+    }
+    int32_t *q = malloc(n * sizeof *q); /* naive mapping (an offset): the float path */
     c->act->scheme->quantize(c->act, &c->ap, x, q, n);
     c->act->scheme->dequantize(c->act, &c->ap, q, x, n);
     free(q);
@@ -229,14 +242,18 @@ static void check_scheme(const char *scheme, const char *opt, double optval,
     acfg.opt[zp_scheme_option_index(acfg.scheme, "nudge_zero")].num = act_nudge;
     struct capture cap = {.act = &acfg, .y = malloc(8 * 112 * 112 * sizeof(float))};
     assert_int_equal(acfg.scheme->fit_range(&acfg, -1.0f, 1.0f, &cap.ap, &err), ZP_OK);
+    assert_int_equal(zp_input_exact_build(&cap.ex, &spec, 3, 224 * 224, &acfg, &cap.ap, -1.0f, 1.0f, &err), ZP_OK);
+    assert_int_equal(cap.ex.on, act_nudge); /* the table serves the offset-free mapping */
     double *xref = malloc(3 * 224 * 224 * sizeof *xref);
     for (int i = 0; i < 3 * 224 * 224; i++) {
         int u = U[i];
         int code = u + (u & 1) > 255 ? 255 : u + (u & 1); /* 255.5 rounds to 256, clamped */
         xref[i] = act_nudge ? (code - 128) * (2.0 / 255) : -1.0 + u * (2.0 / 255);
     }
-    /* Padding reads the decoded 0.0: exactly 0 when nudged, -1 + 128 * 2/255 naive. */
-    double pad_ref = act_nudge ? 0.0 : -1.0 + 128 * (2.0 / 255);
+    /* Padding reads the decoded 0.0: exactly 0 when nudged, -1 + code * 2/255 naive. */
+    /* naive: (0 - (-1)) / s is 127.5 only for the exact 2/255, not for the float
+     * scale, so code 127 or 128 as its exact quotient lies (common/round.h) */
+    double pad_ref = act_nudge ? 0.0 : -1.0 + (double)rintl(1.0L / (long double)cap.ap.scale) * (2.0 / 255);
     float zero = 0, pad;
     int32_t qz;
     acfg.scheme->quantize(&acfg, &cap.ap, &zero, &qz, 1);
@@ -281,7 +298,8 @@ static void test_every_scheme_matches_independent(void **state)
 }
 
 /* Every pixel of the real input lies on a tie under the nudged [-1, 1] mapping:
- * the harness must give the even code for each, whatever the float error of x/s. */
+ * the harness's input path (the exact table) gives the even code for each,
+ * whatever the float error of x/s; the float values alone are not ties. */
 static void test_input_ties_round_to_even(void **state)
 {
     (void)state;
@@ -292,14 +310,29 @@ static void test_input_ties_round_to_even(void **state)
     struct zp_qparams p;
     struct zp_err err = {0};
     assert_int_equal(acfg.scheme->fit_range(&acfg, -1.0f, 1.0f, &p, &err), ZP_OK);
-    int32_t *q = malloc(3 * 224 * 224 * sizeof *q);
-    acfg.scheme->quantize(&acfg, &p, X, q, 3 * 224 * 224);
-    for (int i = 0; i < 3 * 224 * 224; i++) {
+    struct zp_input_exact ex;
+    assert_int_equal(zp_input_exact_build(&ex, &spec, 3, 224 * 224, &acfg, &p, -1.0f, 1.0f, &err), ZP_OK);
+    assert_int_equal(ex.on, 1);
+    size_t n = 3 * 224 * 224;
+    float *y = malloc(n * sizeof *y);
+    memcpy(y, X, n * sizeof *y);
+    assert_int_equal(zp_input_exact_apply(&ex, y, n, 0), 0);
+    for (size_t i = 0; i < n; i++) {
         int u = U[i], want = u + (u & 1) > 255 ? 255 : u + (u & 1);
-        if (q[i] != want)
-            fail_msg("pixel %d: u = %d gave code %d, expected %d", i, u, q[i], want);
+        int32_t qw = want;
+        float d;
+        acfg.scheme->dequantize(&acfg, &p, &qw, &d, 1);
+        if (y[i] != d)
+            fail_msg("pixel %zu: u = %d decoded %g, expected code %d = %g", i, u, y[i], want, d);
     }
-    free(q);
+    /* a value that is no pixel's takes the float path */
+    float odd = 0.123456f, ref = odd;
+    int32_t qo;
+    acfg.scheme->quantize(&acfg, &p, &ref, &qo, 1);
+    acfg.scheme->dequantize(&acfg, &p, &qo, &ref, 1);
+    assert_int_equal(zp_input_exact_apply(&ex, &odd, 1, 0), 1);
+    assert_true(odd == ref);
+    free(y);
 }
 
 int main(void)
