@@ -113,12 +113,43 @@ void zp_f32_gemv_panels__avx2(const struct zp_f32_conv_call *c)
     }
 }
 
+void zp_f32_gemv_rows__avx2(const struct zp_f32_conv_call *c)
+{
+    assert(c->n == 1 && !c->w_packed && c->ldx == 1);
+    const int K = c->k;
+    const __m256i tail = lane_mask(K % 8);
+    for (int o = 0; o < c->m; o++) {
+        const float *w = c->w + (size_t)o * K;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+        int kk = 0;
+        for (; kk + 16 <= K; kk += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + kk), _mm256_loadu_ps(c->x + kk), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + kk + 8), _mm256_loadu_ps(c->x + kk + 8), a1);
+        }
+        if (kk + 8 <= K) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + kk), _mm256_loadu_ps(c->x + kk), a0);
+            kk += 8;
+        }
+        if (kk < K)
+            a1 = _mm256_fmadd_ps(_mm256_maskload_ps(w + kk, tail), _mm256_maskload_ps(c->x + kk, tail), a1);
+        __m256 s8 = _mm256_add_ps(a0, a1);
+        __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+        s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+        s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
+        c->y[(size_t)o * c->ldy] = clampf(_mm_cvtss_f32(s4) + (c->bias ? c->bias[o] : 0.f), c->act, c->lo, c->hi);
+    }
+}
+
 void zp_f32_conv_4x24__avx2(const struct zp_f32_conv_call *c)
 {
     assert(c && c->w && c->x && c->y && c->m >= 1 && c->n >= 1 && c->k >= 1);
     assert(c->ldx >= (size_t)c->n && c->ldy >= (size_t)c->n);
     if (c->n == 1 && c->w_packed) {
         zp_f32_gemv_panels__avx2(c);
+        return;
+    }
+    if (c->n == 1 && c->ldx == 1) {
+        zp_f32_gemv_rows__avx2(c);
         return;
     }
     const int K = c->k, act = c->act;

@@ -6,8 +6,8 @@
  * as panels (8 weights of one k adjacent: one cache line per 2 k) or plain rows
  * (8 row streams, for weights a hook replaced). Bias, clamp and the ragged pixel
  * tail (masked loads/stores) are in the tile, so Y is written once.
- * n = 1 (a Gemm, or a 1x1 output) has paths of its own: the tile would use one
- * lane of 16. */
+ * n = 1 (a Gemm, or a 1x1 output) has GEMV paths of its own (kernels/f32/conv-avx2.c,
+ * memory-bound, so ymm suffice): the tile would use one lane of 16. */
 #include <assert.h>
 #include <immintrin.h>
 
@@ -79,29 +79,6 @@ tile(const int mr, const int nv, const int packed, __mmask16 lastm, const float 
     default: TILE_NV(8, PK) break;                                                                               \
     }
 
-static inline float clampf(float v, int act, float lo, float hi) { return !act ? v : v < lo ? lo : v > hi ? hi : v; }
-
-/* n = 1 on plain rows with contiguous X: one dot product per row, 16 k per FMA. */
-static void gemv_rows(const struct zp_f32_conv_call *c)
-{
-    const int K = c->k;
-    for (int o = 0; o < c->m; o++) {
-        const float *w = c->w + (size_t)o * K;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-        int kk = 0;
-        for (; kk + 32 <= K; kk += 32) {
-            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(w + kk), _mm512_loadu_ps(c->x + kk), a0);
-            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(w + kk + 16), _mm512_loadu_ps(c->x + kk + 16), a1);
-        }
-        for (; kk < K; kk += 16) {
-            __mmask16 m = tail_mask(K - kk);
-            a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + kk), _mm512_maskz_loadu_ps(m, c->x + kk), a0);
-        }
-        float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-        c->y[(size_t)o * c->ldy] = clampf(s + (c->bias ? c->bias[o] : 0.f), c->act, c->lo, c->hi);
-    }
-}
-
 void zp_f32_conv_8x48__avx512(const struct zp_f32_conv_call *c)
 {
     assert(c && c->w && c->x && c->y && c->m >= 1 && c->n >= 1 && c->k >= 1);
@@ -111,7 +88,7 @@ void zp_f32_conv_8x48__avx512(const struct zp_f32_conv_call *c)
         return;
     }
     if (c->n == 1 && c->ldx == 1) {
-        gemv_rows(c);
+        zp_f32_gemv_rows__avx2(c);
         return;
     }
     const int K = c->k, act = c->act;
