@@ -1,5 +1,7 @@
 /* The kernel benchmark run (`harness bench CONFIG`): measures every scheme's GEMM
- * kernel (and depthwise 3x3) on the config's shapes against our float kernel and
+ * kernel (and depthwise 3x3), and the float runtime's own kernels (the conv GEMM
+ * and depthwise plane that `harness run` executes, kernels/kernels.h), on the
+ * config's shapes against our float kernel and
  * the library anchors (OpenBLAS sgemm, oneDNN f32 and u8s8 matmul), all registered
  * with Google Benchmark through bench/gbench_shim.h and run in this one process,
  * and writes kernels.csv, kernels_gbench.json, peaks.csv and run.json. Timing
@@ -20,7 +22,7 @@
 #include "store/sysinfo.h"
 #include "kernels/kernels.h"
 
-enum job_type { JOB_GEMM, JOB_DW, JOB_ANCHOR };
+enum job_type { JOB_GEMM, JOB_DW, JOB_ANCHOR, JOB_RT };
 
 struct job {
     enum job_type type;
@@ -39,6 +41,14 @@ struct job {
     /* anchor */
     struct zp_anchor *anchor;
     enum zp_anchor_kind akind;
+    /* the runtime's kernels: one conv GEMM call (weights as cached panels), or one
+     * depthwise layer = the dwplane kernel on each padded channel plane */
+    const struct zp_rt_ukernel *rk;
+    struct zp_f32_wpack wp;
+    struct zp_f32_conv_call conv;
+    struct zp_f32_dwplane_call dwp;
+    int dw_channels;
+    size_t dw_in_plane, dw_out_plane;
 };
 
 static void run_gemm(void *p)
@@ -51,6 +61,22 @@ static void run_dw(void *p)
 {
     struct job *j = p;
     j->dk->run(&j->dp);
+}
+
+static void run_rt(void *p)
+{
+    struct job *j = p;
+    if (j->rk->kind == ZP_RK_CONV) {
+        zp_rt_conv(j->rk, &j->conv);
+        return;
+    }
+    struct zp_f32_dwplane_call d = j->dwp;
+    for (int ch = 0; ch < j->dw_channels; ch++) {
+        d.in = (const float *)j->a + ch * j->dw_in_plane;
+        d.w = (const float *)j->b + ch * 9;
+        d.out = (float *)j->c + ch * j->dw_out_plane;
+        zp_rt_dwplane(j->rk, &d);
+    }
 }
 
 static void run_anchor(void *p)
@@ -67,6 +93,7 @@ static void job_free(struct job *j)
     zp_free(j->c);
     zp_gemm_operands_free(&j->operands);
     zp_anchor_free(j->anchor);
+    zp_f32_wpack_free(&j->wp);
 }
 
 /* Random plain operands of the format (values in the format's range). */
@@ -240,6 +267,96 @@ static enum zp_status add_dw(struct ctx *c, const struct zp_dw_ukernel *dk, cons
     return ZP_OK;
 }
 
+static int have_rt(const struct ctx *c, const struct zp_rt_ukernel *rk, int m, int n, int k)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->jobs[i].type == JOB_RT && c->jobs[i].rk == rk && c->jobs[i].row.m == m && c->jobs[i].row.n == n &&
+            c->jobs[i].row.k == k)
+            return 1;
+    return 0;
+}
+
+static const char *rt_peak(const struct zp_rt_ukernel *rk)
+{
+    return rk->isa >= ZP_ISA_AVX512BW ? "fma_zmm" : rk->isa == ZP_ISA_AVX2 ? "fma_ymm" : "";
+}
+
+static float *rand_floats(size_t n, struct zp_rng *rng)
+{
+    float *v = zp_alloc(n * sizeof *v);
+    for (size_t i = 0; v && i < n; i++)
+        v[i] = (float)(2 * zp_rng_uniform(rng) - 1);
+    return v;
+}
+
+/* The runtime's conv GEMM on the bench's M x N x K shape (M pixels, N output
+ * channels): Y[N][M] = W[N][K] X[K][M] + bias with a Relu6 clamp, as a layer runs
+ * it in NCHW. One thread: the runtime runs one image per thread. */
+static enum zp_status add_rt_conv(struct ctx *c, const struct zp_rt_ukernel *rk, int m, int n, int k,
+                                  struct zp_rng *rng, struct zp_err *err)
+{
+    if (!rk || have_rt(c, rk, m, n, k))
+        return ZP_OK;
+    struct job *j = new_job(c);
+    if (!j)
+        return zp_err_set(err, ZP_ENOMEM, "bench: out of memory");
+    float *w = rand_floats((size_t)n * k, rng);
+    j->a = rand_floats((size_t)k * m, rng);
+    j->b = rand_floats((size_t)n, rng);
+    j->c = zp_alloc((size_t)n * m * sizeof(float));
+    enum zp_status st = w && j->a && j->b && j->c ? zp_f32_wpack_make(w, n, k, &j->wp, err)
+                                                  : zp_err_set(err, ZP_ENOMEM, "bench: runtime conv %dx%dx%d: out of memory",
+                                                               m, n, k);
+    zp_free(w);
+    if (st) {
+        job_free(j);
+        return st;
+    }
+    j->type = JOB_RT;
+    j->rk = rk;
+    j->conv = (struct zp_f32_conv_call){.m = n, .n = m, .k = k, .w = j->wp.data, .w_packed = 1, .x = j->a,
+                                        .ldx = (size_t)m, .bias = j->b, .y = j->c, .ldy = (size_t)m, .act = 1,
+                                        .lo = 0.f, .hi = 6.f};
+    j->ops = 2.0 * m * n * k;
+    set_identity(&j->row, rk->name, "float", zp_isa_name(rk->isa), m, n, k, 1);
+    snprintf(j->row.peak_name, sizeof j->row.peak_name, "%s", rt_peak(rk));
+    c->n++;
+    return ZP_OK;
+}
+
+/* The runtime's depthwise layer: the dwplane kernel over c padded (h+2) x (w+2)
+ * planes (pad 1), bias and Relu6 fused. */
+static enum zp_status add_rt_dw(struct ctx *c, const struct zp_rt_ukernel *rk, const struct zp_bench_dw *d,
+                                struct zp_rng *rng, struct zp_err *err)
+{
+    const int ho = zp_dw_out_dim(d->h, d->stride), wo = zp_dw_out_dim(d->w, d->stride);
+    if (!rk || have_rt(c, rk, ho * wo, d->c, 9))
+        return ZP_OK;
+    struct job *j = new_job(c);
+    if (!j)
+        return zp_err_set(err, ZP_ENOMEM, "bench: out of memory");
+    j->dw_in_plane = (size_t)(d->h + 2) * (d->w + 2) + ZP_DWPLANE_SLACK;
+    j->dw_out_plane = (size_t)ho * wo;
+    j->a = rand_floats(j->dw_in_plane * d->c, rng);
+    j->b = rand_floats(9 * (size_t)d->c, rng);
+    j->c = zp_alloc(j->dw_out_plane * d->c * sizeof(float));
+    if (!j->a || !j->b || !j->c) {
+        job_free(j);
+        return zp_err_set(err, ZP_ENOMEM, "bench: runtime depthwise: out of memory");
+    }
+    j->type = JOB_RT;
+    j->rk = rk;
+    j->dw_channels = d->c;
+    j->dwp = (struct zp_f32_dwplane_call){.ldin = (size_t)d->w + 2, .oh = ho, .ow = wo, .sh = d->stride,
+                                          .sw = d->stride, .bias = 0.1f, .act = 1, .lo = 0.f, .hi = 6.f};
+    j->ops = 2.0 * ho * wo * d->c * 9;
+    set_identity(&j->row, rk->name, "float", zp_isa_name(rk->isa), ho * wo, d->c, 9, 1);
+    j->row.is_dw = 1;
+    snprintf(j->row.peak_name, sizeof j->row.peak_name, "%s", rt_peak(rk));
+    c->n++;
+    return ZP_OK;
+}
+
 static double peak_of(const struct zp_peak *p, int np, const char *name)
 {
     for (int i = 0; i < np; i++)
@@ -272,7 +389,7 @@ static void derive(struct ctx *c, const struct zp_peak *pk, int np)
             if (q->m != r->m || q->n != r->n || q->k != r->k || q->threads != r->threads || q->is_dw != r->is_dw ||
                 !isfinite(q->ns_per_call))
                 continue;
-            if ((o->type == JOB_GEMM || o->type == JOB_DW) && strcmp(q->scheme, "float") == 0 &&
+            if ((o->type == JOB_GEMM || o->type == JOB_DW || o->type == JOB_RT) && strcmp(q->scheme, "float") == 0 &&
                 (!base || q->ns_per_call < base->ns_per_call))
                 base = q;
             if (o->type == JOB_ANCHOR && c->jobs[i].type != JOB_ANCHOR &&
@@ -371,6 +488,11 @@ enum zp_status zp_bench_run(const struct zp_bench_config *cfgp, const struct zp_
         for (int s = 0; s < cfg.n_shapes && !st; s++) {
             const struct zp_bench_shape *sh = &cfg.shapes[s];
             st = add_gemm(&c, zp_gemm_select(ZP_KF_F32, -1), sh->m, sh->n, sh->k, t, &rng, err);
+            /* the runtime's conv GEMM: single-threaded (the runtime runs an image per thread) */
+            for (int v = -1; v < n_isas && t == 1 && !st; v++)
+                if (v < 0 || isas[v] >= 0)
+                    st = add_rt_conv(&c, zp_rt_select(ZP_RK_CONV, v < 0 ? -1 : isas[v]), sh->m, sh->n, sh->k, &rng,
+                                     err);
             for (int f = 0; f < cfg.n_schemes && !st; f++)
                 for (int v = 0; v < n_isas && !st; v++) {
                     const struct zp_gemm_ukernel *uk = zp_gemm_select((enum zp_kfmt)cfg.schemes[f], isas[v]);
@@ -393,6 +515,9 @@ enum zp_status zp_bench_run(const struct zp_bench_config *cfgp, const struct zp_
     /* depthwise kernels are single-threaded */
     for (int d = 0; d < cfg.n_dw && !st; d++) {
         const enum zp_kfmt fmts[2] = {ZP_KF_F32, ZP_KF_S8};
+        for (int v = -1; v < n_isas && !st; v++)
+            if (v < 0 || isas[v] >= 0)
+                st = add_rt_dw(&c, zp_rt_select(ZP_RK_DWPLANE, v < 0 ? -1 : isas[v]), &cfg.dw[d], &rng, err);
         for (int f = 0; f < 2 && !st; f++) {
             st = add_dw(&c, zp_dw_select(fmts[f], -1), &cfg.dw[d], &rng, err);
             for (int v = 0; v < n_isas && !st; v++) {
@@ -415,9 +540,11 @@ enum zp_status zp_bench_run(const struct zp_bench_config *cfgp, const struct zp_
         snprintf(name, sizeof name, "%s/%s/%s%dx%dx%d/threads:%d", j->row.kernel, j->row.scheme,
                  j->row.is_dw ? "dw" : "", j->row.m, j->row.n, j->row.k, j->row.threads);
         /* one untimed call: first-touch page faults of the output stay out of the timing */
-        (j->type == JOB_GEMM ? run_gemm : j->type == JOB_DW ? run_dw : run_anchor)(j);
-        zp_gb_register(name, j->type == JOB_GEMM ? run_gemm : j->type == JOB_DW ? run_dw : run_anchor, j, j->ops,
-                       cfg.min_time);
+        void (*run)(void *) = j->type == JOB_GEMM ? run_gemm : j->type == JOB_DW ? run_dw
+                              : j->type == JOB_RT   ? run_rt
+                                                    : run_anchor;
+        run(j);
+        zp_gb_register(name, run, j, j->ops, cfg.min_time);
     }
     char a_out[4200], a_reps[64];
     snprintf(a_out, sizeof a_out, "--benchmark_out=%s/kernels_gbench.json", dir);

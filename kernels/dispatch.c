@@ -11,17 +11,21 @@ static const struct zp_gemm_ukernel gemm_table[] = {
 #define ZP_GEMM(name, fn, fmt, isa, afmt, mr, nr, kr, mc, kc, path) \
     {#name, fmt, isa, afmt, mr, nr, kr, mc, kc, path, fn},
 #define ZP_DW(name, fn, fmt, isa)
+#define ZP_RT(name, fn, kind, isa)
 #include "kernels/variants.inc"
 #undef ZP_GEMM
 #undef ZP_DW
+#undef ZP_RT
 };
 
 static const struct zp_dw_ukernel dw_table[] = {
 #define ZP_GEMM(name, fn, fmt, isa, afmt, mr, nr, kr, mc, kc, path)
 #define ZP_DW(name, fn, fmt, isa) {#name, fmt, isa, fn},
+#define ZP_RT(name, fn, kind, isa)
 #include "kernels/variants.inc"
 #undef ZP_GEMM
 #undef ZP_DW
+#undef ZP_RT
 };
 
 const struct zp_gemm_ukernel *zp_gemm_ukernels(size_t *count)

@@ -50,6 +50,12 @@ enum zp_status zp_pack_a_blocked(const struct zp_gemm_problem *p, enum zp_afmt f
 /* zp_ref_gemm of the block-scaled and FP8 formats (kernels/ref_blocked.c). */
 void zp_ref_gemm_blocked(const struct zp_gemm_problem *p, float *c);
 
+/* y = W x of a conv call with n = 1 on weight panels (AVX2 + FMA: 8 outputs per
+ * ymm, so the AVX-512 variant uses it too; kernels/f32/conv-avx2.c). */
+void zp_f32_gemv_panels__avx2(const struct zp_f32_conv_call *c);
+/* The same on plain rows with a contiguous x (ldx 1): one dot product per row. */
+void zp_f32_gemv_rows__avx2(const struct zp_f32_conv_call *c);
+
 /* Column panels of a packed B. */
 static inline int zp_npanels(const struct zp_packed_b *b) { return b->np / ZP_NR; }
 

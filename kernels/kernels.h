@@ -271,6 +271,99 @@ const struct zp_dw_ukernel *zp_dw_ukernels(size_t *count);
 const struct zp_dw_ukernel *zp_dw_select(enum zp_kfmt fmt, int isa);
 void zp_ref_dw3x3(const struct zp_dw_problem *p);
 
+/* ---- the float runtime's kernels: NCHW, one image per call ------------------------ *
+ * model/ops_conv.c and model/ops_gemm.c run every float Conv, Gemm and MatMul through
+ * these (docs/kernels.md, "The runtime's float kernels"). Kinds (enum zp_rkind):
+ *  - conv: Y[m][n] = W[m][k] X[k][n] + bias[m], then the fused clamp. In NCHW a
+ *    pointwise or im2col'd convolution is exactly this with m = output channels,
+ *    n = output pixels, k = C_in kh kw; a Gemm is n = 1. W is broadcast (weights
+ *    are the register-tile rows), X rows are read as vectors along the pixels, so
+ *    activations need no packing. W is either the plain rows [m][k] or, faster,
+ *    panels packed once per layer by zp_f32_wpack_make.
+ *  - dwplane: one channel of a depthwise 3x3 (dilation 1) convolution on a plane
+ *    that the caller has padded (so no bounds checks), bias and clamp fused.
+ *  - copy_s2: dst[i] = src[2 i], the stride-2 row gather of im2col.
+ * The variants are lines of kernels/variants.inc like every kernel's; each kind
+ * has a plain reference (zp_ref_f32_*) and a portable variant. No OpenMP inside:
+ * the runtime runs images on separate threads. */
+
+/* Rows per weight panel: the register-tile height of every conv variant. */
+#define ZP_CONV_MR 8
+
+/* W[m][k] as panels of ZP_CONV_MR rows, [mp / 8][k][8] floats, rows past m zero. */
+struct zp_f32_wpack {
+    int m, k, mp;       /* mp: m rounded up to ZP_CONV_MR */
+    float *data;
+};
+/* Allocates; release with zp_f32_wpack_free (NULL-safe). */
+enum zp_status zp_f32_wpack_make(const float *w, int m, int k, struct zp_f32_wpack *out, struct zp_err *err);
+void zp_f32_wpack_free(struct zp_f32_wpack *p);
+
+struct zp_f32_conv_call {
+    int m, n, k;          /* >= 1 each */
+    const float *w;       /* rows [m][k] (w_packed 0) or zp_f32_wpack.data of that W (w_packed 1) */
+    int w_packed;
+    const float *x;       /* [k][ldx], n columns used */
+    size_t ldx;
+    const float *bias;    /* [m] or NULL */
+    float *y;             /* [m][ldy], n columns written */
+    size_t ldy;
+    int act;              /* clamp every output to [lo, hi] */
+    float lo, hi;
+};
+typedef void zp_f32_conv_fn(const struct zp_f32_conv_call *c);
+
+/* A padded input plane: output (oy, ox) is the 3x3 window whose top-left is
+ * in[(oy sh) ldin + ox sw]; the caller keeps ZP_DWPLANE_SLACK readable floats
+ * past the last window (vector variants load full rows; those lanes are never
+ * stored). */
+#define ZP_DWPLANE_SLACK 64
+struct zp_f32_dwplane_call {
+    const float *in;
+    size_t ldin;
+    int oh, ow, sh, sw;   /* >= 1; sw 1 or 2 */
+    const float *w;       /* 9 taps, row-major */
+    float bias;
+    float *out;           /* oh x ow, rows ow apart */
+    int act;
+    float lo, hi;
+};
+typedef void zp_f32_dwplane_fn(const struct zp_f32_dwplane_call *c);
+
+typedef void zp_f32_copy_s2_fn(float *dst, const float *src, int64_t n);
+
+enum zp_rkind { ZP_RK_CONV = 0, ZP_RK_DWPLANE, ZP_RK_COPY_S2, ZP_RK_COUNT };
+
+struct zp_rt_ukernel {
+    const char *name;     /* zp_f32_<kind>_<tile>__<isa> */
+    enum zp_rkind kind;
+    enum zp_isa isa;
+    union {
+        zp_f32_conv_fn *conv;
+        zp_f32_dwplane_fn *dwplane;
+        zp_f32_copy_s2_fn *copy_s2;
+    } fn;
+};
+/* Every compiled runtime variant, best first per kind. */
+const struct zp_rt_ukernel *zp_rt_ukernels(size_t *count);
+/* The best variant of a kind the CPU has under the ISA limit; isa >= 0 forces
+ * that ISA (NULL if absent). Never NULL for isa < 0: the portable one is always there. */
+const struct zp_rt_ukernel *zp_rt_select(enum zp_rkind kind, int isa);
+
+/* Calls through the variant and counts the call (a relaxed atomic add on a
+ * per-thread counter row, so threads do not share a cache line). */
+void zp_rt_conv(const struct zp_rt_ukernel *uk, const struct zp_f32_conv_call *c);
+void zp_rt_dwplane(const struct zp_rt_ukernel *uk, const struct zp_f32_dwplane_call *c);
+void zp_rt_copy_s2(const struct zp_rt_ukernel *uk, float *dst, const float *src, int64_t n);
+/* Calls counted for a variant since start (or the last reset): tests use it to
+ * show the runtime ran the dispatched kernel. */
+uint64_t zp_rt_calls(const struct zp_rt_ukernel *uk);
+void zp_rt_calls_reset(void);
+
+/* Plain references (double accumulation, element by element). */
+void zp_ref_f32_conv(const struct zp_f32_conv_call *c);
+void zp_ref_f32_dwplane(const struct zp_f32_dwplane_call *c);
+
 /* ---- instruction peak probe ------------------------------------------------------- */
 
 struct zp_peak {

@@ -17,9 +17,14 @@ extern "C" {
 
 #define ZP_GEMM(name, fn, fmt, isa, afmt, mr, nr, kr, mc, kc, path) zp_gemm_block_fn fn;
 #define ZP_DW(name, fn, fmt, isa) void fn(const struct zp_dw_problem *p);
+#define ZP_RT_DECL_ZP_RK_CONV(fn) zp_f32_conv_fn fn;
+#define ZP_RT_DECL_ZP_RK_DWPLANE(fn) zp_f32_dwplane_fn fn;
+#define ZP_RT_DECL_ZP_RK_COPY_S2(fn) zp_f32_copy_s2_fn fn;
+#define ZP_RT(name, fn, kind, isa) ZP_RT_DECL_##kind(fn)
 #include "kernels/variants.inc"
 #undef ZP_GEMM
 #undef ZP_DW
+#undef ZP_RT
 
 #ifdef __cplusplus
 }

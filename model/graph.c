@@ -23,6 +23,7 @@ void zp_graph_free(struct zp_graph *g)
 {
     if (!g)
         return;
+    zp_layer_panels_free(g);
     for (int i = 0; i < g->n_tensors; i++) {
         zp_free(g->tensors[i].data);
         zp_free(g->tensors[i].idata);

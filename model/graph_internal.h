@@ -99,6 +99,8 @@ struct zp_graph {
     int input, output;          /* tensor indices */
     int64_t ws_size;            /* per-image workspace: all activations (floats) */
     int64_t scratch_size;       /* per-thread scratch (im2col, padded planes) */
+    struct zp_layer_panels **panels; /* per layer: conv/gemm weight panels, filled at first
+                                      * use (model/ops_conv.c, zp_layer_panels) */
     char **strings;             /* owned copies of names */
     int n_strings, cap_strings;
     int64_t opset;
@@ -129,18 +131,21 @@ void zp_op_gap(const struct zp_graph *g, const struct zp_node *n, const float *x
 void zp_op_binary(const struct zp_graph *g, const struct zp_node *n, const float *x0,
                   const float *x1, float *y);
 void zp_op_unary(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
-/* AVX-512 variants (model/ops_conv-avx512.c); zp_model_avx512() says whether
- * they may run: the CPU has AVX-512F and zp_model_portable_only is 0 (tests set
- * it to compare the portable kernels with these). */
-extern int zp_model_portable_only;
+/* The float kernels themselves are kernels/ (kernels/kernels.h, the runtime's
+ * kinds). zp_model_avx512(): whether they run at AVX-512 (loading calls it so the
+ * CPU probe runs before any thread does). */
 int zp_model_avx512(void);
-void zp_dw3x3_avx512(const float *p, int64_t Wp, const float *w, float bias, float *y,
-                     int64_t OH, int64_t OW, int64_t sh, int64_t sw, int act, float lo, float hi);
-void zp_pw_avx512(const float *w, const float *x, int64_t ldx, const float *bias, float *y,
-                  int64_t ldy, int64_t O, int64_t K, int64_t P, int act, float lo, float hi);
-void zp_copy_stride2_avx512(float *dst, const float *src, int64_t n);
-/* Slack after a padded depthwise plane: full-vector loads past a row end. */
-#define ZP_DW_SLACK 64
+/* The weight panels of layer n for group gi (of groups, Og x K each), packed at
+ * first use and cached on g; NULL when w is not the graph's own weight of the
+ * layer (a hook replaced it) or memory ran out: then read w as plain rows.
+ * Thread-safe. */
+struct zp_f32_wpack;
+const struct zp_f32_wpack *zp_layer_panels(const struct zp_graph *g, const struct zp_node *n, const float *w,
+                                           int64_t gi, int64_t groups, int64_t Og, int64_t K);
+/* Drops the panels of one layer (before editing g->layer_w[layer] in place; not
+ * while a run is going), or of all layers (zp_graph_free). */
+void zp_layer_panels_forget(struct zp_graph *g, int layer);
+void zp_layer_panels_free(struct zp_graph *g);
 
 /* Clamps n floats to [lo, hi] in place (fused Relu / Clip). */
 void zp_clamp(float *y, int64_t n, float lo, float hi);

@@ -1,10 +1,15 @@
-/* Convolution of one image (NCHW), three paths:
- *  - depthwise (one input channel per group): direct loops over a padded plane,
- *    written so that gcc vectorizes the row loop;
- *  - pointwise 1x1, stride 1, no padding: one sgemm per group on the input as is;
- *  - anything else: im2col (padding reads e->pad) then one sgemm per group.
- * sgemm is OpenBLAS, single-threaded: the executor runs images on separate threads. */
-#include <cblas.h>
+/* Convolution of one image (NCHW), three paths, all through the kernels/ float
+ * runtime kernels (kernels/kernels.h; the variant is chosen per call by
+ * zp_rt_select, so the ISA limit applies as it does to every kernel):
+ *  - depthwise (one input channel per group): each channel is copied into a padded
+ *    plane, then the dwplane kernel for 3x3 (dilation 1, stride-2 columns at most);
+ *    other windows run the direct loop here;
+ *  - pointwise 1x1, stride 1, no padding: one conv GEMM per group on the input as is;
+ *  - anything else: im2col (padding reads e->pad) then one conv GEMM per group.
+ * The GEMM reads the layer's weights as panels packed at first use and cached on
+ * the graph (zp_layer_panels); weights a hook replaced are read as plain rows.
+ * Nothing here is threaded: the executor runs images on separate threads. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -50,27 +55,111 @@ int64_t zp_op_conv_scratch(const struct zp_graph *g, const struct zp_node *n)
 {
     struct geom q = geometry(g, n);
     if (is_depthwise(n, &q))
-        return (q.H + n->pads[0] + n->pads[2]) * (q.W + n->pads[1] + n->pads[3]) + ZP_DW_SLACK;
+        return (q.H + n->pads[0] + n->pads[2]) * (q.W + n->pads[1] + n->pads[3]) + ZP_DWPLANE_SLACK;
     if (is_pointwise(n))
         return 0;
     return q.K * band_rows(&q) * q.OW;
 }
 
-int zp_model_portable_only;
-
-/* The CPU question goes to kernels/cpu.c, the tree's one feature source, so the
- * ISA limit (ZP_ISA_LIMIT, zp_cpu_set_limit) caps the runtime as it caps the
- * kernels. ops_conv-avx512.c is built with the avx512 flags of mk/isa.mk
- * (F/BW/DQ/VL), which is the ZP_ISA_AVX512BW level. */
-int zp_model_avx512(void)
-{
-    return zp_cpu_has(ZP_ISA_AVX512BW) && !zp_model_portable_only;
-}
-
+/* The CPU question goes to kernels/cpu.c through the kernels' own dispatch, so
+ * the ISA limit (ZP_ISA_LIMIT, zp_cpu_set_limit) caps the runtime as it caps the
+ * kernels: the level reported is that of the conv GEMM variant that runs. */
 int zp_model_isa(void)
 {
-    return zp_model_avx512() ? ZP_ISA_AVX512BW : ZP_ISA_REF;
+    return (int)zp_rt_select(ZP_RK_CONV, -1)->isa;
 }
+
+int zp_model_avx512(void)
+{
+    return zp_model_isa() >= ZP_ISA_AVX512BW;
+}
+
+/* ---- weight panels, packed once per layer ------------------------------------------ */
+
+/* One layer's panels, one zp_f32_wpack per group. */
+struct zp_layer_panels {
+    int groups;
+    struct zp_f32_wpack p[];
+};
+
+static void panels_free(struct zp_layer_panels *lp)
+{
+    if (!lp)
+        return;
+    for (int i = 0; i < lp->groups; i++)
+        zp_f32_wpack_free(&lp->p[i]);
+    free(lp);
+}
+
+static struct zp_layer_panels *panels_make(const float *w, int64_t groups, int64_t Og, int64_t K)
+{
+    struct zp_layer_panels *lp = calloc(1, sizeof *lp + (size_t)groups * sizeof lp->p[0]);
+    if (!lp)
+        return NULL;
+    lp->groups = (int)groups;
+    for (int64_t gi = 0; gi < groups; gi++)
+        if (zp_f32_wpack_make(w + gi * Og * K, (int)Og, (int)K, &lp->p[gi], NULL)) {
+            panels_free(lp);
+            return NULL;
+        }
+    return lp;
+}
+
+/* The cache is logically mutable state of a graph the kernels see as const (like
+ * a C++ `mutable` member): slots are filled at first use with compare-and-swap,
+ * so threads running the same layer at once agree on one copy (a thread that
+ * loses the race frees its own). It packs only the graph's own weights, which
+ * are read-only after loading; code that edits g->layer_w in place must call
+ * zp_layer_panels_forget first. Out of memory is no error: the GEMM then reads
+ * the plain rows. */
+const struct zp_f32_wpack *zp_layer_panels(const struct zp_graph *g, const struct zp_node *n, const float *w,
+                                           int64_t gi, int64_t groups, int64_t Og, int64_t K)
+{
+    const int l = n->layer;
+    if (l < 0 || w != g->layer_w[l] || Og > INT32_MAX || K > INT32_MAX)
+        return NULL;
+    struct zp_graph *gm = (struct zp_graph *)g;
+    struct zp_layer_panels **slots = __atomic_load_n(&gm->panels, __ATOMIC_ACQUIRE);
+    if (!slots) {
+        struct zp_layer_panels **fresh = calloc((size_t)g->n_layers, sizeof *fresh);
+        if (!fresh)
+            return NULL;
+        slots = NULL;
+        if (__atomic_compare_exchange_n(&gm->panels, &slots, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            slots = fresh;
+        else
+            free(fresh);
+    }
+    struct zp_layer_panels *lp = __atomic_load_n(&slots[l], __ATOMIC_ACQUIRE);
+    if (!lp) {
+        struct zp_layer_panels *mine = panels_make(w, groups, Og, K);
+        if (!mine)
+            return NULL;
+        if (__atomic_compare_exchange_n(&slots[l], &lp, mine, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            lp = mine;
+        else
+            panels_free(mine);
+    }
+    return &lp->p[gi];
+}
+
+void zp_layer_panels_forget(struct zp_graph *g, int layer)
+{
+    if (g->panels && layer >= 0 && layer < g->n_layers) {
+        panels_free(g->panels[layer]);
+        g->panels[layer] = NULL;
+    }
+}
+
+void zp_layer_panels_free(struct zp_graph *g)
+{
+    for (int l = 0; g->panels && l < g->n_layers; l++)
+        panels_free(g->panels[l]);
+    free(g->panels);
+    g->panels = NULL;
+}
+
+/* ---- the three paths ----------------------------------------------------------------- */
 
 /* One output plane of a depthwise conv from a padded input plane p (Wp wide):
  * the taps accumulate in a register per output, bias first. */
@@ -100,17 +189,20 @@ ZP_SIMD
 }
 
 /* Depthwise: each channel is copied into a padded plane filled with the pad value
- * (what the hooks say real 0.0 decodes to), then convolved without bounds checks. */
+ * (what the hooks say real 0.0 decodes to), then convolved without bounds checks:
+ * 3x3 windows by the dwplane kernel, others by dw_plane above. */
 static void depthwise(const struct zp_node *n, const struct geom *q, const float *x, float *y,
                       const struct zp_exec *e)
 {
     int64_t pt = n->pads[0], pl = n->pads[1];
     int64_t Hp = q->H + pt + n->pads[2], Wp = q->W + pl + n->pads[3];
-    int fast = zp_model_avx512() && n->kh == 3 && n->kw == 3 && n->dh == 1 && n->dw == 1 &&
-               (n->sw == 1 || n->sw == 2);
+    const struct zp_rt_ukernel *uk =
+        n->kh == 3 && n->kw == 3 && n->dh == 1 && n->dw == 1 && (n->sw == 1 || n->sw == 2)
+            ? zp_rt_select(ZP_RK_DWPLANE, -1)
+            : NULL;
     float *restrict p = e->scratch;
     const float pad = e->pad;
-    const int64_t np = Hp * Wp + ZP_DW_SLACK;
+    const int64_t np = Hp * Wp + ZP_DWPLANE_SLACK;
     ZP_SIMD
     for (int64_t i = 0; i < np; i++)
         p[i] = pad;
@@ -121,11 +213,15 @@ static void depthwise(const struct zp_node *n, const struct geom *q, const float
                    (size_t)q->W * sizeof(float));
         const float *w = e->w + c * n->kh * n->kw;
         float b = e->b ? e->b[c] : 0.f;
-        if (fast)
-            zp_dw3x3_avx512(p, Wp, w, b, y + c * q->P, q->OH, q->OW, n->sh, n->sw, e->act, e->lo,
-                            e->hi);
-        else
+        if (uk) {
+            struct zp_f32_dwplane_call dc = {
+                .in = p, .ldin = (size_t)Wp, .oh = (int)q->OH, .ow = (int)q->OW, .sh = (int)n->sh,
+                .sw = (int)n->sw, .w = w, .bias = b, .out = y + c * q->P, .act = e->act, .lo = e->lo,
+                .hi = e->hi};
+            zp_rt_dwplane(uk, &dc);
+        } else {
             dw_plane(n, p, Wp, w, b, y + c * q->P, q->OH, q->OW, e);
+        }
     }
 }
 
@@ -137,7 +233,7 @@ static void im2col(const struct zp_node *n, const struct geom *q, const float *x
 {
     const int64_t Pb = (oy1 - oy0) * q->OW; /* pixels in this band */
     const int64_t sw = n->sw;
-    const int simd2 = sw == 2 && zp_model_avx512();
+    const struct zp_rt_ukernel *s2 = sw == 2 ? zp_rt_select(ZP_RK_COPY_S2, -1) : NULL;
     for (int64_t c = 0; c < q->Cg; c++)
         for (int64_t ky = 0; ky < n->kh; ky++)
             for (int64_t kx = 0; kx < n->kw; kx++) {
@@ -164,8 +260,8 @@ static void im2col(const struct zp_node *n, const struct geom *q, const float *x
                         d[ox] = pad;
                     if (sw == 1)
                         memcpy(d + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
-                    else if (simd2)
-                        zp_copy_stride2_avx512(d + lo, src + 2 * lo, hi - lo);
+                    else if (s2)
+                        zp_rt_copy_s2(s2, d + lo, src + 2 * lo, hi - lo);
                     else
                         for (int64_t ox = lo; ox < hi; ox++)
                             d[ox] = src[ox * sw];
@@ -185,23 +281,6 @@ ZP_SIMD
     }
 }
 
-/* bias per channel, then the fused activation (portable GEMM path; the AVX-512
- * GEMM and both depthwise kernels apply them themselves) */
-static void epilogue(float *y, int64_t O, int64_t P, const struct zp_exec *e)
-{
-    if (!e->b && !e->act)
-        return;
-    for (int64_t o = 0; o < O; o++) {
-        float *restrict r = y + o * P;
-        const float bv = e->b ? e->b[o] : 0.f;
-ZP_SIMD
-        for (int64_t i = 0; i < P; i++)
-            r[i] += bv;
-        if (e->act)
-            zp_clamp(r, P, e->lo, e->hi);
-    }
-}
-
 void zp_op_conv(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y,
                 const struct zp_exec *e)
 {
@@ -210,27 +289,27 @@ void zp_op_conv(const struct zp_graph *g, const struct zp_node *n, const float *
         depthwise(n, &q, x, y, e);
         return;
     }
-    const int pw = is_pointwise(n), simd = zp_model_avx512();
+    const struct zp_rt_ukernel *uk = zp_rt_select(ZP_RK_CONV, -1);
+    const int pw = is_pointwise(n);
     const int64_t rows = pw ? q.OH : band_rows(&q);
     for (int64_t gi = 0; gi < n->group; gi++) {
-        const float *xg = x + gi * q.Cg * q.H * q.W, *wg = e->w + gi * q.Og * q.K;
-        const float *bg = e->b ? e->b + gi * q.Og : NULL;
+        const struct zp_f32_wpack *wp = zp_layer_panels(g, n, e->w, gi, n->group, q.Og, q.K);
+        const float *xg = x + gi * q.Cg * q.H * q.W;
+        struct zp_f32_conv_call c = {
+            .m = (int)q.Og, .k = (int)q.K, .w = wp ? wp->data : e->w + gi * q.Og * q.K, .w_packed = wp != NULL,
+            .bias = e->b ? e->b + gi * q.Og : NULL, .ldy = (size_t)q.P, .act = e->act, .lo = e->lo, .hi = e->hi};
         float *yg = y + gi * q.Og * q.P;
         for (int64_t oy0 = 0; oy0 < q.OH; oy0 += rows) {
             int64_t oy1 = oy0 + rows < q.OH ? oy0 + rows : q.OH, Pb = (oy1 - oy0) * q.OW;
-            const float *col = xg; /* pointwise: the input is the column matrix */
+            c.x = xg; /* pointwise: the input is the column matrix */
             if (!pw) {
                 im2col(n, &q, xg, e->scratch, e->pad, oy0, oy1);
-                col = e->scratch;
+                c.x = e->scratch;
             }
-            if (simd) /* bias and activation fused in */
-                zp_pw_avx512(wg, col, Pb, bg, yg + oy0 * q.OW, q.P, q.Og, q.K, Pb, e->act, e->lo,
-                             e->hi);
-            else
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)q.Og, (int)Pb, (int)q.K,
-                            1.f, wg, (int)q.K, col, (int)Pb, 0.f, yg + oy0 * q.OW, (int)q.P);
+            c.n = (int)Pb;
+            c.ldx = (size_t)Pb;
+            c.y = yg + oy0 * q.OW;
+            zp_rt_conv(uk, &c);
         }
     }
-    if (!zp_model_avx512())
-        epilogue(y, q.O, q.P, e);
 }
