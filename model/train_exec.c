@@ -190,7 +190,7 @@ enum zp_status zp_tgraph_new(struct zp_graph *g, int max_batch, struct zp_tgraph
             bn->dbeta = t->params[t->n_params - 1].g;
         }
     }
-    t->scratch_per = (g->scratch_size > scr ? g->scratch_size : scr) + 64;
+    t->scratch_per = ((g->scratch_size > scr ? g->scratch_size : scr) + 64 + 15) & ~(int64_t)15;
     t->scratch = zp_alloc((size_t)(t->scratch_per * t->nth) * sizeof(float));
     t->partial = zp_alloc((size_t)(max_w * ZP_TG_MAX_CHUNKS) * sizeof(float));
     t->tmp = zp_alloc((size_t)(max_in * max_batch) * sizeof(float));
@@ -316,6 +316,21 @@ void zp_tgraph_sync(struct zp_tgraph *t)
     }
 }
 
+/* The scratch is per thread: grow it when the pool grew since zp_tgraph_new. */
+static enum zp_status ensure_scratch(struct zp_tgraph *t, struct zp_err *err)
+{
+    int nth = omp_get_max_threads();
+    if (nth <= t->nth)
+        return ZP_OK;
+    float *s = zp_alloc((size_t)(t->scratch_per * nth) * sizeof(float));
+    if (!s)
+        return zp_err_set(err, ZP_ENOMEM, "training graph: out of memory for %d threads", nth);
+    zp_free(t->scratch);
+    t->scratch = s;
+    t->nth = nth;
+    return ZP_OK;
+}
+
 /* ---- forward ------------------------------------------------------------------ */
 
 static const float *in_base(const struct zp_tgraph *t, int tensor, int64_t *stride)
@@ -400,6 +415,9 @@ enum zp_status zp_tgraph_forward(struct zp_tgraph *t, const float *input, int ba
         return zp_err_set(err, ZP_EINVAL, "training forward: batch %d outside 1..%d", batch,
                           t ? t->max_batch : 0);
     blas_single_thread();
+    enum zp_status st0 = ensure_scratch(t, err);
+    if (st0)
+        return st0;
     struct zp_graph *g = t->g;
     t->batch = batch;
     t->have_forward = 0;
@@ -431,6 +449,9 @@ enum zp_status zp_tgraph_backward(struct zp_tgraph *t, const float *dlogits, str
     if (!t || !dlogits || !t->have_forward)
         return zp_err_set(err, ZP_EINVAL, "training backward: needs a forward pass first");
     blas_single_thread();
+    enum zp_status st0 = ensure_scratch(t, err);
+    if (st0)
+        return st0;
     struct zp_graph *g = t->g;
     const int64_t B = t->batch;
     for (int i = 0; i < g->n_tensors; i++)
