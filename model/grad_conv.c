@@ -61,23 +61,39 @@ int64_t zp_tg_conv_scratch(const struct zp_graph *g, const struct zp_node *n)
     return q.K * q.P;
 }
 
+/* The output columns ox in [*lo, *hi) whose tap kx reads inside the row:
+ * 0 <= ox*sw + kx*dw - pl < W (so the inner loops have no bounds test). */
+static void ox_range(const struct zp_node *n, const struct cgeom *q, int64_t kx, int64_t *lo,
+                     int64_t *hi)
+{
+    int64_t x0 = kx * n->dw - n->pads[1], sw = n->sw;
+    *lo = x0 >= 0 ? 0 : (-x0 + sw - 1) / sw;
+    *hi = x0 >= q->W ? 0 : (q->W - x0 + sw - 1) / sw;
+    if (*hi > q->OW)
+        *hi = q->OW;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
 /* col[(c*kh + ky)*kw + kx][oy*OW + ox] = x[c][oy*sh + ky*dh - pt][ox*sw + kx*dw - pl], 0
  * outside; x is the group's first channel. (model/ops_conv.c has a faster
  * banded one, private to the forward pass.) */
 static void im2col(const struct zp_node *n, const struct cgeom *q, const float *x, float *col)
 {
+    memset(col, 0, (size_t)(q->K * q->P) * sizeof(float));
     for (int64_t c = 0; c < q->Cg; c++)
         for (int64_t ky = 0; ky < n->kh; ky++)
             for (int64_t kx = 0; kx < n->kw; kx++) {
                 float *d = col + ((c * n->kh + ky) * n->kw + kx) * q->P;
-                const float *p = x + c * q->H * q->W;
+                const float *p = x + c * q->H * q->W + kx * n->dw - n->pads[1];
+                int64_t lo, hi;
+                ox_range(n, q, kx, &lo, &hi);
                 for (int64_t oy = 0; oy < q->OH; oy++) {
                     int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
-                    for (int64_t ox = 0; ox < q->OW; ox++) {
-                        int64_t ix = ox * n->sw + kx * n->dw - n->pads[1];
-                        d[oy * q->OW + ox] =
-                            iy >= 0 && iy < q->H && ix >= 0 && ix < q->W ? p[iy * q->W + ix] : 0.f;
-                    }
+                    if (iy < 0 || iy >= q->H)
+                        continue;
+                    for (int64_t ox = lo; ox < hi; ox++)
+                        d[oy * q->OW + ox] = p[iy * q->W + ox * n->sw];
                 }
             }
 }
@@ -89,18 +105,50 @@ static void col2im(const struct zp_node *n, const struct cgeom *q, const float *
         for (int64_t ky = 0; ky < n->kh; ky++)
             for (int64_t kx = 0; kx < n->kw; kx++) {
                 const float *s = col + ((c * n->kh + ky) * n->kw + kx) * q->P;
-                float *p = dx + c * q->H * q->W;
+                float *p = dx + c * q->H * q->W + kx * n->dw - n->pads[1];
+                int64_t lo, hi;
+                ox_range(n, q, kx, &lo, &hi);
                 for (int64_t oy = 0; oy < q->OH; oy++) {
                     int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
                     if (iy < 0 || iy >= q->H)
                         continue;
-                    for (int64_t ox = 0; ox < q->OW; ox++) {
-                        int64_t ix = ox * n->sw + kx * n->dw - n->pads[1];
-                        if (ix >= 0 && ix < q->W)
-                            p[iy * q->W + ix] += s[oy * q->OW + ox];
-                    }
+                    for (int64_t ox = lo; ox < hi; ox++)
+                        p[iy * q->W + ox * n->sw] += s[oy * q->OW + ox];
                 }
             }
+}
+
+/* Depthwise (one input and one output channel per group), directly: dx of one
+ * image and channel from dy, and the weight gradient of one image added into
+ * dw (kh*kw taps), each tap summed over the pixels in order. */
+static void dw_backward(const struct zp_node *n, const struct cgeom *q, const float *x,
+                        const float *w, const float *dy, float *dx, float *dw)
+{
+    for (int64_t ky = 0; ky < n->kh; ky++)
+        for (int64_t kx = 0; kx < n->kw; kx++) {
+            const int64_t k = ky * n->kw + kx, off = kx * n->dw - n->pads[1];
+            int64_t lo, hi;
+            ox_range(n, q, kx, &lo, &hi);
+            float s = 0.f;
+            for (int64_t oy = 0; oy < q->OH; oy++) {
+                int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
+                if (iy < 0 || iy >= q->H)
+                    continue;
+                const float *d = dy + oy * q->OW;
+                if (dx) {
+                    float *p = dx + iy * q->W + off;
+                    for (int64_t ox = lo; ox < hi; ox++)
+                        p[ox * n->sw] += w[k] * d[ox];
+                }
+                if (dw) {
+                    const float *p = x + iy * q->W + off;
+                    for (int64_t ox = lo; ox < hi; ox++)
+                        s += d[ox] * p[ox * n->sw];
+                }
+            }
+            if (dw)
+                dw[k] += s;
+        }
 }
 
 /* dw[j] += sum over chunks (in chunk order) of partial[c][j], through the weight
@@ -149,6 +197,10 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
         for (int64_t gi = 0; gi < q.G; gi++) {
             const float *dyg = dy + i * ys + gi * q.Og * q.P;
             float *dxg = dx + i * xs + gi * q.Cg * q.H * q.W;
+            if (q.Cg == 1 && q.Og == 1) {
+                dw_backward(n, &q, NULL, w + gi * wg, dyg, dxg, NULL);
+                continue;
+            }
             if (q.direct) {
                 zp_tg_sgemm(1, 0, q.K, q.P, q.Og, 1.f, w + gi * wg, q.K, dyg, q.P, 1.f, dxg, q.P);
                 continue;
@@ -171,6 +223,10 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
             for (int64_t gi = 0; gi < q.G; gi++) {
                 const float *xg = x + i * xs + gi * q.Cg * q.H * q.W;
                 const float *src = xg;
+                if (q.Cg == 1 && q.Og == 1) {
+                    dw_backward(n, &q, xg, NULL, dy + i * ys + gi * q.P, NULL, part + gi * wg);
+                    continue;
+                }
                 if (!q.direct) {
                     im2col(n, &q, xg, col);
                     src = col;
