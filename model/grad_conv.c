@@ -13,6 +13,15 @@
 
 #include "model/train_internal.h"
 
+/* A vectorized sum (the reassociation is fixed at compile time, so the result
+ * still does not depend on the threads); nothing under clang (see ZP_SIMD). */
+#if defined(__clang__)
+#define ZP_SIMD_SUM(v)
+#else
+#define ZP_PRAGMA(x) _Pragma(#x)
+#define ZP_SIMD_SUM(v) ZP_PRAGMA(omp simd reduction(+ : v))
+#endif
+
 void zp_tg_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
 {
@@ -137,11 +146,13 @@ static void dw_backward(const struct zp_node *n, const struct cgeom *q, const fl
                 const float *d = dy + oy * q->OW;
                 if (dx) {
                     float *p = dx + iy * q->W + off;
+                    ZP_SIMD
                     for (int64_t ox = lo; ox < hi; ox++)
                         p[ox * n->sw] += w[k] * d[ox];
                 }
                 if (dw) {
                     const float *p = x + iy * q->W + off;
+                    ZP_SIMD_SUM(s)
                     for (int64_t ox = lo; ox < hi; ox++)
                         s += d[ox] * p[ox * n->sw];
                 }
