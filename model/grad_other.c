@@ -113,22 +113,14 @@ static void binary_back(const struct zp_graph *g, const struct zp_node *n, const
                         const float *x1, const float *dy, float *dx0, float *dx1)
 {
     const int64_t total = g->tensors[n->out].size;
-    const int nd = n->bnd, mul = n->op == ZP_OP_MUL;
+    const int mul = n->op == ZP_OP_MUL;
     int64_t idx[ZP_MAXDIM] = {0}, o0 = 0, o1 = 0;
     for (int64_t i = 0; i < total; i++) {
         if (dx0)
             dx0[o0] += mul ? dy[i] * x1[o1] : dy[i];
         if (dx1)
             dx1[o1] += mul ? dy[i] * x0[o0] : dy[i];
-        for (int d = nd - 1; d >= 0; d--) {
-            o0 += n->bstr[0][d];
-            o1 += n->bstr[1][d];
-            if (++idx[d] < n->bdims[d])
-                break;
-            o0 -= n->bstr[0][d] * n->bdims[d];
-            o1 -= n->bstr[1][d] * n->bdims[d];
-            idx[d] = 0;
-        }
+        zp_bcast_next(n, idx, &o0, &o1);
     }
 }
 
@@ -148,23 +140,7 @@ static void pool_back(const struct zp_graph *g, const struct zp_node *n, const f
                 int64_t y0 = oy * n->sh - n->pads[0], x0 = ox * n->sw - n->pads[1];
                 float gv = d[oy * OW + ox];
                 if (n->op == ZP_OP_MAXPOOL) {
-                    float m = -FLT_MAX;
-                    int64_t at = -1;
-                    for (int64_t ky = 0; ky < n->kh; ky++) {
-                        int64_t iy = y0 + ky * n->dh;
-                        if (iy < 0 || iy >= H)
-                            continue;
-                        for (int64_t kx = 0; kx < n->kw; kx++) {
-                            int64_t ix = x0 + kx * n->dw;
-                            if (ix < 0 || ix >= W)
-                                continue;
-                            float v = p[iy * W + ix];
-                            if (at < 0 || v > m || v != v) {
-                                m = v;
-                                at = iy * W + ix;
-                            }
-                        }
-                    }
+                    int64_t at = zp_maxpool_at(n, p, H, W, y0, x0);
                     if (at >= 0)
                         q[at] += gv;
                     continue;
