@@ -578,6 +578,50 @@ static void test_fold_after_training(void **state)
     zp_graph_free(g);
 }
 
+/* Folding an untrained keep-BN graph gives the floats the inference loader
+ * gives (one fold function for both); a BN whose Conv output has a second
+ * reader stays, as a fixed affine, with the same outputs. */
+static void test_fold_matches_loader(void **state)
+{
+    (void)state;
+    for (int second_reader = 0; second_reader < 2; second_reader++) {
+        struct zp_graph *gl[2];
+        for (int train = 0; train < 2; train++) {
+            struct mb b;
+            mb_begin(&b, 13);
+            int64_t xd[4] = {1, 3, 5, 5};
+            mb_input(&b, "x", 4, xd);
+            conv_init(&b, "w", "cb", 3, 3, 3, 61);
+            bn_init(&b, "bn", 3, 62);
+            int64_t pd[4] = {1, 1, 1, 1}; /* 5 x 5 out: 150 values for 2 images */
+            mb_attr_ints(&b, mb_node(&b, "Conv", "conv", "x,w,cb", "c"), "pads", 4, pd);
+            mb_node(&b, "BatchNormalization", "bn", "c,bn_g,bn_b,bn_m,bn_v", "n");
+            mb_node(&b, "Relu", "relu", "n", "r");
+            if (second_reader)
+                mb_node(&b, "Add", "add", "r,c", "y");
+            mb_output(&b, second_reader ? "y" : "r");
+            gl[train] = train ? mb_load_train_ok(&b) : mb_load_ok(&b);
+        }
+        float *x = mb_randv(150, 63), y0[150], y1[150], y2[150];
+        assert_int_equal(zp_graph_output_size(gl[0]), 75);
+        mb_run(gl[1], x, 2, y1, NULL); /* unfolded, running statistics */
+        struct zp_err err = {0};
+        assert_int_equal(zp_graph_fold_bn(gl[1], &err), ZP_OK);
+        assert_int_equal(zp_graph_num_bn(gl[1]), 0);
+        const struct zp_layer_info *a = zp_graph_layer(gl[0], 0), *b = zp_graph_layer(gl[1], 0);
+        assert_memory_equal(a->weight, b->weight, 81 * sizeof(float));
+        assert_memory_equal(a->bias, b->bias, 3 * sizeof(float));
+        assert_int_equal(a->relu_after, b->relu_after);
+        mb_run(gl[0], x, 2, y0, NULL);
+        mb_run(gl[1], x, 2, y2, NULL);
+        assert_memory_equal(y0, y2, sizeof y0);
+        mb_assert_close(y1, y0, 150, 1e-5);
+        free(x);
+        zp_graph_free(gl[0]);
+        zp_graph_free(gl[1]);
+    }
+}
+
 static void grads_with_threads(int nth, const float *x, float **out, size_t *n)
 {
     omp_set_num_threads(nth);
@@ -666,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_residual_graph),
         cmocka_unit_test(test_bn_running_stats),
         cmocka_unit_test(test_fold_after_training),
+        cmocka_unit_test(test_fold_matches_loader),
         cmocka_unit_test(test_threads_deterministic),
         cmocka_unit_test(test_losses),
     };
