@@ -68,15 +68,18 @@ static double loss_r(struct zp_tgraph *t, const float *x, int batch, int train, 
     return s;
 }
 
+/* Entries of a tensor a check visits (spread over it). */
+static size_t fd_entries = 40;
+
 /* Compares an analytic gradient with central differences of v (perturbed in
- * place, restored), over at most 40 entries spread over the tensor. */
+ * place, restored), over at most fd_entries entries spread over the tensor. */
 static void fd_compare(struct zp_tgraph *t, float *x, int batch, int train, const float *r,
                        int64_t nout, float *v, const float *an, size_t n, const char *what)
 {
     double scale = 1e-3;
     for (size_t i = 0; i < n; i++)
         scale = fabs(an[i]) > scale ? fabs(an[i]) : scale;
-    size_t step = n > 40 ? n / 40 : 1;
+    size_t step = n > fd_entries ? n / fd_entries : 1;
     for (size_t i = 0; i < n; i += step) {
         float keep = v[i];
         double fd[3];
@@ -191,7 +194,7 @@ static void test_conv(void **state)
      * pointwise (the direct 1x1 path), strided + dilated + asymmetric pads */
     static const int64_t cfg[][8] = {
         {1, 3, 1, 1, 1, 1, 1, 1}, {2, 3, 2, 1, 1, 0, 1, 0}, {4, 3, 2, 1, 1, 1, 1, 1},
-        {1, 1, 1, 1, 0, 0, 0, 0}, {1, 3, 2, 2, 2, 1, 0, 2},
+        {1, 1, 1, 1, 0, 0, 0, 0}, {1, 3, 2, 2, 2, 1, 0, 2}, {4, 3, 1, 2, 2, 2, 1, 2},
     };
     for (size_t k = 0; k < sizeof cfg / sizeof cfg[0]; k++) {
         const int64_t G = cfg[k][0], ks = cfg[k][1], s = cfg[k][2], d = cfg[k][3];
@@ -665,6 +668,25 @@ static void test_threads_deterministic(void **state)
     free(x);
 }
 
+/* The shipped Fashion MobileNet (ReLU6 as Clip, depthwise and pointwise
+ * convolutions, GAP, Flatten, Gemm): a few entries of every gradient. */
+static void test_real_model(void **state)
+{
+    (void)state;
+    struct zp_graph *g = NULL;
+    struct zp_err err = {0};
+    if (zp_onnx_load_train("models/fashion_mobilenet.onnx", &g, &err) != ZP_OK) {
+        print_message("skipped: %s\n", err.msg);
+        skip();
+    }
+    float *x = mb_randv(2 * 784, 71);
+    fd_entries = 4;
+    check_graph(g, x, 2, 1, "fashion mobilenet");
+    fd_entries = 40;
+    free(x);
+    zp_graph_free(g);
+}
+
 /* ---- losses ------------------------------------------------------------------------ */
 
 static void test_losses(void **state)
@@ -712,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_fold_after_training),
         cmocka_unit_test(test_fold_matches_loader),
         cmocka_unit_test(test_threads_deterministic),
+        cmocka_unit_test(test_real_model),
         cmocka_unit_test(test_losses),
     };
     return ZP_RUN_TESTS(tests);
