@@ -84,45 +84,34 @@ static void ox_range(const struct zp_node *n, const struct cgeom *q, int64_t kx,
         *lo = *hi;
 }
 
-/* col[(c*kh + ky)*kw + kx][oy*OW + ox] = x[c][oy*sh + ky*dh - pt][ox*sw + kx*dw - pl], 0
- * outside; x is the group's first channel. (model/ops_conv.c has a faster
- * banded one, private to the forward pass.) */
-static void im2col(const struct zp_node *n, const struct cgeom *q, const float *x, float *col)
+/* im2col (back = 0): col[(c*kh + ky)*kw + kx][oy*OW + ox] =
+ * x[c][oy*sh + ky*dh - pt][ox*sw + kx*dw - pl], 0 outside, x the group's first
+ * channel; col2im (back = 1), its adjoint: x[c][iy][ix] += every column entry
+ * that read it. One walk for both so they cannot disagree. (model/ops_conv.c
+ * has a faster banded im2col, private to the forward pass.) */
+static void im2col_walk(const struct zp_node *n, const struct cgeom *q, float *x, float *col,
+                        int back)
 {
-    memset(col, 0, (size_t)(q->K * q->P) * sizeof(float));
+    if (!back)
+        memset(col, 0, (size_t)(q->K * q->P) * sizeof(float));
     for (int64_t c = 0; c < q->Cg; c++)
         for (int64_t ky = 0; ky < n->kh; ky++)
             for (int64_t kx = 0; kx < n->kw; kx++) {
                 float *d = col + ((c * n->kh + ky) * n->kw + kx) * q->P;
-                const float *p = x + c * q->H * q->W + kx * n->dw - n->pads[1];
+                float *p = x + c * q->H * q->W + kx * n->dw - n->pads[1];
                 int64_t lo, hi;
                 ox_range(n, q, kx, &lo, &hi);
                 for (int64_t oy = 0; oy < q->OH; oy++) {
                     int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
                     if (iy < 0 || iy >= q->H)
                         continue;
-                    for (int64_t ox = lo; ox < hi; ox++)
-                        d[oy * q->OW + ox] = p[iy * q->W + ox * n->sw];
-                }
-            }
-}
-
-/* The adjoint: dx[c][iy][ix] += dcol[...] over every column entry that read it. */
-static void col2im(const struct zp_node *n, const struct cgeom *q, const float *col, float *dx)
-{
-    for (int64_t c = 0; c < q->Cg; c++)
-        for (int64_t ky = 0; ky < n->kh; ky++)
-            for (int64_t kx = 0; kx < n->kw; kx++) {
-                const float *s = col + ((c * n->kh + ky) * n->kw + kx) * q->P;
-                float *p = dx + c * q->H * q->W + kx * n->dw - n->pads[1];
-                int64_t lo, hi;
-                ox_range(n, q, kx, &lo, &hi);
-                for (int64_t oy = 0; oy < q->OH; oy++) {
-                    int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
-                    if (iy < 0 || iy >= q->H)
-                        continue;
-                    for (int64_t ox = lo; ox < hi; ox++)
-                        p[iy * q->W + ox * n->sw] += s[oy * q->OW + ox];
+                    float *pr = p + iy * q->W, *dr = d + oy * q->OW;
+                    if (back)
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            pr[ox * n->sw] += dr[ox];
+                    else
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            dr[ox] = pr[ox * n->sw];
                 }
             }
 }
@@ -217,7 +206,7 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
                 continue;
             }
             zp_tg_sgemm(1, 0, q.K, q.P, q.Og, 1.f, w + gi * wg, q.K, dyg, q.P, 0.f, col, q.P);
-            col2im(n, &q, col, dxg);
+            im2col_walk(n, &q, dxg, col, 1);
         }
     }
     /* weight gradient in fixed chunks of images */
@@ -239,7 +228,7 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
                     continue;
                 }
                 if (!q.direct) {
-                    im2col(n, &q, xg, col);
+                    im2col_walk(n, &q, (float *)xg, col, 0); /* reads xg only */
                     src = col;
                 }
                 zp_tg_sgemm(0, 1, q.Og, q.K, q.P, 1.f, dy + i * ys + gi * q.Og * q.P, q.P, src,
