@@ -190,17 +190,14 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
     const float *dy = t->grad[n->out];
     const int64_t xs = q.C * q.H * q.W, ys = q.O * q.P, wg = q.Og * q.K;
     struct zp_tg_layer *L = &t->L[n->layer];
-    /* input gradient, image by image */
+    /* input gradient, image by image (depthwise: with the weight gradient below) */
+    const int depthwise = q.Cg == 1 && q.Og == 1;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int i = 0; i < B; i++) {
+    for (int i = 0; i < (depthwise ? 0 : B); i++) {
         float *col = t->scratch + (int64_t)omp_get_thread_num() * t->scratch_per;
         for (int64_t gi = 0; gi < q.G; gi++) {
             const float *dyg = dy + i * ys + gi * q.Og * q.P;
             float *dxg = dx + i * xs + gi * q.Cg * q.H * q.W;
-            if (q.Cg == 1 && q.Og == 1) {
-                dw_backward(n, &q, NULL, w + gi * wg, dyg, dxg, NULL);
-                continue;
-            }
             if (q.direct) {
                 zp_tg_sgemm(1, 0, q.K, q.P, q.Og, 1.f, w + gi * wg, q.K, dyg, q.P, 1.f, dxg, q.P);
                 continue;
@@ -223,8 +220,9 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
             for (int64_t gi = 0; gi < q.G; gi++) {
                 const float *xg = x + i * xs + gi * q.Cg * q.H * q.W;
                 const float *src = xg;
-                if (q.Cg == 1 && q.Og == 1) {
-                    dw_backward(n, &q, xg, NULL, dy + i * ys + gi * q.P, NULL, part + gi * wg);
+                if (depthwise) { /* input and weight gradient in one pass */
+                    dw_backward(n, &q, xg, w + gi * wg, dy + i * ys + gi * q.P,
+                                dx + i * xs + gi * q.H * q.W, part + gi * wg);
                     continue;
                 }
                 if (!q.direct) {
