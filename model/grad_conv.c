@@ -116,15 +116,17 @@ static void im2col_walk(const struct zp_node *n, const struct cgeom *q, float *x
             }
 }
 
-/* Depthwise (one input and one output channel per group), directly: dx of one
- * image and channel from dy, and the weight gradient of one image added into
- * dw (kh*kw taps), each tap summed over the pixels in order. */
+/* Depthwise (one input and one output channel per group), directly: for one
+ * image and channel, dx += the input gradient from dy, and dw (kh*kw taps) +=
+ * each tap's sum over the pixels, in one pass over the rows. */
 static void dw_backward(const struct zp_node *n, const struct cgeom *q, const float *x,
                         const float *w, const float *dy, float *dx, float *dw)
 {
+    const int64_t sw = n->sw, W = q->W, OW = q->OW;
     for (int64_t ky = 0; ky < n->kh; ky++)
         for (int64_t kx = 0; kx < n->kw; kx++) {
             const int64_t k = ky * n->kw + kx, off = kx * n->dw - n->pads[1];
+            const float wk = w[k];
             int64_t lo, hi;
             ox_range(n, q, kx, &lo, &hi);
             float s = 0.f;
@@ -132,22 +134,23 @@ static void dw_backward(const struct zp_node *n, const struct cgeom *q, const fl
                 int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
                 if (iy < 0 || iy >= q->H)
                     continue;
-                const float *d = dy + oy * q->OW;
-                if (dx) {
-                    float *p = dx + iy * q->W + off;
-                    ZP_SIMD
-                    for (int64_t ox = lo; ox < hi; ox++)
-                        p[ox * n->sw] += w[k] * d[ox];
-                }
-                if (dw) {
-                    const float *p = x + iy * q->W + off;
+                const float *restrict d = dy + oy * OW, *restrict xr = x + iy * W + off;
+                float *restrict p = dx + iy * W + off;
+                if (sw == 1) {
                     ZP_SIMD_SUM(s)
-                    for (int64_t ox = lo; ox < hi; ox++)
-                        s += d[ox] * p[ox * n->sw];
+                    for (int64_t ox = lo; ox < hi; ox++) {
+                        s += d[ox] * xr[ox];
+                        p[ox] += wk * d[ox];
+                    }
+                } else {
+                    ZP_SIMD_SUM(s)
+                    for (int64_t ox = lo; ox < hi; ox++) {
+                        s += d[ox] * xr[ox * sw];
+                        p[ox * sw] += wk * d[ox];
+                    }
                 }
             }
-            if (dw)
-                dw[k] += s;
+            dw[k] += s;
         }
 }
 
@@ -166,16 +169,20 @@ static void reduce_partials(const float *partial, int n_chunks, int64_t ws, floa
     }
 }
 
-/* db[o] += sum over images and the inner positions of dy[i][o][p], in order. */
+/* db[o] += sum over images and the inner positions of dy[i][o][p], in a fixed
+ * order. */
 static void bias_grad(const float *dy, int batch, int64_t O, int64_t P, float *db)
 {
 #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < O; o++) {
         double s = 0;
-        for (int i = 0; i < batch; i++) {
+        for (int i = 0; i < batch; i++) { /* a float sum per plane, planes in double */
             const float *p = dy + ((int64_t)i * O + o) * P;
+            float ps = 0.f;
+            ZP_SIMD_SUM(ps)
             for (int64_t k = 0; k < P; k++)
-                s += p[k];
+                ps += p[k];
+            s += ps;
         }
         db[o] += (float)s;
     }

@@ -203,6 +203,7 @@ void zp_tg_other_backward(struct zp_tgraph *t, const struct zp_node *n)
             break;
         case ZP_OP_RELU:
         case ZP_OP_CLIP:
+            ZP_SIMD
             for (int64_t k = 0; k < ys; k++)
                 da[k] += a[k] > n->lo && a[k] < n->hi ? d[k] : 0.f;
             break;
