@@ -203,10 +203,13 @@ void zp_tg_other_backward(struct zp_tgraph *t, const struct zp_node *n)
             break;
         case ZP_OP_RELU:
         case ZP_OP_CLIP:
+        {
+            const float lo = n->lo, hi = n->hi; /* locals: da might alias the node */
             ZP_SIMD
             for (int64_t k = 0; k < ys; k++)
-                da[k] += a[k] > n->lo && a[k] < n->hi ? d[k] : 0.f;
+                da[k] += a[k] > lo && a[k] < hi ? d[k] : 0.f;
             break;
+        }
         case ZP_OP_AFFINE:
             for (int64_t c = 0; c < n->channels; c++)
                 for (int64_t k = 0; k < n->inner; k++)
@@ -215,10 +218,12 @@ void zp_tg_other_backward(struct zp_tgraph *t, const struct zp_node *n)
         case ZP_OP_AVGPOOL:
         case ZP_OP_MAXPOOL: pool_back(g, n, a, d, da); break;
         case ZP_OP_GAP:
-            for (int64_t c = 0; c < n->channels; c++) {
-                float share = d[c] / (float)n->inner;
-                for (int64_t k = 0; k < n->inner; k++)
-                    da[c * n->inner + k] += share;
+            for (int64_t c = 0, S = n->inner; c < n->channels; c++) {
+                const float share = d[c] / (float)S;
+                float *q = da + c * S;
+                ZP_SIMD
+                for (int64_t k = 0; k < S; k++)
+                    q[k] += share;
             }
             break;
         case ZP_OP_SOFTMAX: softmax_back(n, y + i * ys, d, da); break;
