@@ -15,6 +15,48 @@
 
 /* ---- BatchNormalization --------------------------------------------------------- */
 
+/* Sums over one channel's values of one image, in float blocks of BLOCK values
+ * (vectorized) added up in double, in a fixed order. */
+#define BLOCK 512
+#if defined(__clang__)
+#define ZP_SIMD_SUM2(u, v)
+#else
+#define ZP_PRAGMA2(x) _Pragma(#x)
+#define ZP_SIMD_SUM2(u, v) ZP_PRAGMA2(omp simd reduction(+ : u, v))
+#endif
+
+/* s1 += sum of p, s2 += sum of (p - m)^2 */
+static void sums_x(const float *p, int64_t n, float m, double *s1, double *s2)
+{
+    for (int64_t i0 = 0; i0 < n; i0 += BLOCK) {
+        int64_t i1 = i0 + BLOCK < n ? i0 + BLOCK : n;
+        float a = 0.f, b = 0.f;
+        ZP_SIMD_SUM2(a, b)
+        for (int64_t i = i0; i < i1; i++) {
+            a += p[i];
+            b += (p[i] - m) * (p[i] - m);
+        }
+        *s1 += a;
+        *s2 += b;
+    }
+}
+
+/* s1 += sum of d, s2 += sum of d * (p - m) */
+static void sums_dy(const float *d, const float *p, int64_t n, float m, double *s1, double *s2)
+{
+    for (int64_t i0 = 0; i0 < n; i0 += BLOCK) {
+        int64_t i1 = i0 + BLOCK < n ? i0 + BLOCK : n;
+        float a = 0.f, b = 0.f;
+        ZP_SIMD_SUM2(a, b)
+        for (int64_t i = i0; i < i1; i++) {
+            a += d[i];
+            b += d[i] * (p[i] - m);
+        }
+        *s1 += a;
+        *s2 += b;
+    }
+}
+
 void zp_tg_bn_forward(struct zp_tgraph *t, const struct zp_node *n, int train)
 {
     struct zp_tg_bn *bn = &t->bn[t->node_bn[n - t->g->nodes]];
@@ -29,18 +71,13 @@ void zp_tg_bn_forward(struct zp_tgraph *t, const struct zp_node *n, int train)
     for (int64_t c = 0; c < C; c++) {
         double mean, var;
         if (use_batch) {
-            double s = 0, v = 0;
-            for (int64_t i = 0; i < B; i++) {
-                const float *p = x + (i * C + c) * S;
-                for (int64_t k = 0; k < S; k++)
-                    s += p[k];
-            }
+            /* the mean first (deviations from it keep the variance exact), images in order */
+            double s = 0, v = 0, unused = 0;
+            for (int64_t i = 0; i < B; i++)
+                sums_x(x + (i * C + c) * S, S, 0.f, &s, &unused);
             mean = s / (double)M;
-            for (int64_t i = 0; i < B; i++) {
-                const float *p = x + (i * C + c) * S;
-                for (int64_t k = 0; k < S; k++)
-                    v += (p[k] - mean) * (p[k] - mean);
-            }
+            for (int64_t i = 0; i < B; i++)
+                sums_x(x + (i * C + c) * S, S, (float)mean, &unused, &v);
             var = v / (double)M;
             double unbiased = M > 1 ? v / (double)(M - 1) : var;
             rmean[c] = (float)((1.0 - mom) * rmean[c] + mom * mean);
@@ -65,6 +102,7 @@ void zp_tg_bn_forward(struct zp_tgraph *t, const struct zp_node *n, int train)
         for (int64_t i = 0; i < B; i++) {
             const float *p = x + (i * C + c) * S;
             float *q = y + (i * C + c) * S;
+            ZP_SIMD
             for (int64_t k = 0; k < S; k++)
                 q[k] = p[k] * a + b;
         }
@@ -80,27 +118,24 @@ void zp_tg_bn_backward(struct zp_tgraph *t, const struct zp_node *n)
     const float *gamma = n->bn;
 #pragma omp parallel for schedule(static)
     for (int64_t c = 0; c < C; c++) {
-        const double mean = bn->mean[c], invstd = bn->invstd[c];
+        const float mean = bn->mean[c], invstd = bn->invstd[c];
         double sdy = 0, sdyx = 0;
-        for (int64_t i = 0; i < B; i++) {
-            const float *p = x + (i * C + c) * S, *d = dy + (i * C + c) * S;
-            for (int64_t k = 0; k < S; k++) {
-                sdy += d[k];
-                sdyx += d[k] * (p[k] - mean);
-            }
-        }
+        for (int64_t i = 0; i < B; i++)
+            sums_dy(dy + (i * C + c) * S, x + (i * C + c) * S, S, mean, &sdy, &sdyx);
         sdyx *= invstd;
         bn->dgamma[c] += (float)sdyx;
         bn->dbeta[c] += (float)sdy;
-        const double a = gamma[c] * invstd;
-        /* batch statistics: dx = gamma*invstd * (dy - mean(dy) - xhat*mean(dy*xhat)) */
-        const double m1 = bn->used_batch ? sdy / (double)M : 0,
-                     m2 = bn->used_batch ? sdyx / (double)M : 0;
+        const float a = gamma[c] * invstd;
+        /* batch statistics: dx = gamma*invstd * (dy - mean(dy) - xhat*mean(dy*xhat)):
+         * the means keep every term at the scale of dy (no cancellation of M*dy) */
+        const float m1 = bn->used_batch ? (float)(sdy / (double)M) : 0.f,
+                    m2 = bn->used_batch ? (float)(sdyx / (double)M) * invstd : 0.f;
         for (int64_t i = 0; i < B; i++) {
             const float *p = x + (i * C + c) * S, *d = dy + (i * C + c) * S;
             float *q = dx + (i * C + c) * S;
+            ZP_SIMD
             for (int64_t k = 0; k < S; k++)
-                q[k] += (float)(a * (d[k] - m1 - (p[k] - mean) * invstd * m2));
+                q[k] += a * (d[k] - m1 - (p[k] - mean) * m2);
         }
     }
 }
