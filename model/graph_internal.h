@@ -112,20 +112,6 @@ struct zp_graph {
     int64_t opset;
 };
 
-/* What one kernel call sees: the parameters the hooks may replace. */
-struct zp_exec {
-    const float *w, *b;         /* layer weight [O, ...] and bias (NULL = none) */
-    float pad;                  /* what implicit Conv padding reads */
-    int act;                    /* fused activation: 0 none, else clamp to [lo, hi] */
-    float lo, hi;
-    float *scratch;             /* per-thread, g->scratch_size floats */
-};
-
-/* Load-time planning (model/graph_plan.c), after every node is converted:
- * fusion, aliases and workspace offsets (ws_size); then the layer table. */
-enum zp_status zp_graph_plan(struct zp_graph *g);
-void zp_graph_fill_layers(struct zp_graph *g);
-
 /* BatchNormalization arithmetic shared by the load-time fold (onnx_nodes_other.c)
  * and the deployment fold after training (model/graph_fold.c), so both give the
  * same floats. zp_bn_affine: sc = gamma / sqrt(var + eps), sh = beta - mean * sc
@@ -178,6 +164,20 @@ static inline int64_t zp_maxpool_at(const struct zp_node *n, const float *p, int
     }
     return at;
 }
+
+/* What one kernel call sees: the parameters the hooks may replace. */
+struct zp_exec {
+    const float *w, *b;         /* layer weight [O, ...] and bias (NULL = none) */
+    float pad;                  /* what implicit Conv padding reads */
+    int act;                    /* fused activation: 0 none, else clamp to [lo, hi] */
+    float lo, hi;
+    float *scratch;             /* per-thread, g->scratch_size floats */
+};
+
+/* Load-time planning (model/graph_plan.c), after every node is converted:
+ * fusion, aliases and workspace offsets (ws_size); then the layer table. */
+enum zp_status zp_graph_plan(struct zp_graph *g);
+void zp_graph_fill_layers(struct zp_graph *g);
 
 /* Kernels: one image. x are the input activations (x1 only for binary ops). */
 void zp_op_conv(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y,
