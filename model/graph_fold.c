@@ -58,12 +58,14 @@ enum zp_status zp_bn_fold_conv(struct zp_graph *g, int conv, const float *sc, co
 
 void zp_layer_weights_edited(struct zp_graph *g, int layer)
 {
-    /* Nothing is cached from the weights yet: kernels read g->layer_w on every
-     * call. A kernel that packs weights once and keeps the packing on the graph
-     * must drop it here, or runs after training / folding use stale weights
-     * (tests/test_graph_grad.c then fails: finite differences of the weights 0). */
-    (void)g;
-    (void)layer;
+    /* The conv kernels pack each layer's weights once and keep the packing on the
+     * graph (model/ops_conv.c), keyed by layer: it must be dropped here, or runs
+     * after training / folding use stale weights (tests/test_graph_grad.c then
+     * fails: finite differences of the weights 0). */
+    if (layer < 0)
+        zp_layer_panels_free(g);
+    else
+        zp_layer_panels_forget(g, layer);
 }
 
 int zp_graph_num_bn(const struct zp_graph *g)
