@@ -267,21 +267,25 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
         return ZP_OK;
     double width = 0.8 / (double)S;
     struct zp_strbuf dat = {0};
-    zp_strbuf_printf(&dat, "# %s: grouped bars; one block per series: x, value, linetype, interval low, high\n",
+    zp_strbuf_printf(&dat, "# %s: grouped bars; one block per series: x, value, linetype, interval low, high, "
+                           "value label position\n",
                    name);
     for (size_t s = 0; s < S; s++) {
         zp_strbuf_printf(&dat, "# series %zu: %s\n", s, b->series.v[s]);
         for (size_t g = 0; g < G; g++) {
             const char *sch = b->colour_by_group ? scheme_of(&b->group_scheme, g)
                                                  : scheme_of(&b->series_scheme, s);
-            char v[64], lo[64], hi[64];
-            double il, ih;
-            zp_plot_num(v, sizeof v, zp_bars_get(b, g, s));
-            zp_bars_get_interval(b, g, s, &il, &ih);
+            char v[64], lo[64], hi[64], at[64];
+            double val = zp_bars_get(b, g, s), il, ih, ly = val;
+            zp_plot_num(v, sizeof v, val);
+            /* a value label sits beyond the bar's end and beyond its error bar */
+            if (zp_bars_get_interval(b, g, s, &il, &ih))
+                ly = val >= 0 ? fmax(val, ih) : fmin(val, il);
             zp_plot_num(lo, sizeof lo, il);
             zp_plot_num(hi, sizeof hi, ih);
-            zp_strbuf_printf(&dat, "%.4f,%s,%d,%s,%s\n", (double)g + ((double)s - (double)(S - 1) / 2) * width,
-                           v, zp_plot_scheme_lt(&r->style, sch), lo, hi);
+            zp_plot_num(at, sizeof at, ly);
+            zp_strbuf_printf(&dat, "%.4f,%s,%d,%s,%s,%s\n", (double)g + ((double)s - (double)(S - 1) / 2) * width,
+                           v, zp_plot_scheme_lt(&r->style, sch), lo, hi, at);
         }
         zp_strbuf_printf(&dat, "\n\n");
     }
@@ -337,6 +341,8 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
     /* a rotated first label reaches left of the axis: leave it room */
     if (rotate)
         zp_strbuf_printf(gp, "set lmargin %zu\n", maxlen > 40 ? 32 : (maxlen * 8) / 10 + 2);
+    if (zp_bars_count_intervals(b, NULL))
+        zp_strbuf_printf(gp, "# error bars: the interval [column 4, column 5] of each bar, a vertical segment\n");
     zp_strbuf_printf(gp, "plot ");
     /* Within one colour, the n-th series gets the n-th fill, so variants of one
      * scheme stay apart in greyscale too. */
@@ -366,15 +372,22 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
             any = zp_bars_get_interval(b, g, s, &il, &ih);
         if (!any) /* a layer of NaN only would make gnuplot warn */
             continue;
-        zp_strbuf_printf(gp, ", \\\n     '%s' index %zu using 1:%s:%s:%s with yerrorbars lc rgb '#202020' pt -1 "
-                           "lw 1 notitle",
-                       file, s, ycol, ycol[0] == '2' ? "4" : "(zp_y($4))", ycol[0] == '2' ? "5" : "(zp_y($5))");
+        /* vectors, not yerrorbars: those punch a background-coloured dot into the
+         * bar's end (gnuplot 5.4) */
+        if (ycol[0] == '2')
+            zp_strbuf_printf(gp, ", \\\n     '%s' index %zu using 1:4:(0):($5 - $4) with vectors nohead "
+                                 "lc rgb '#202020' lw 1.2 notitle",
+                             file, s);
+        else
+            zp_strbuf_printf(gp, ", \\\n     '%s' index %zu using 1:(zp_y($4)):(0):(zp_y($5) - zp_y($4)) with "
+                                 "vectors nohead lc rgb '#202020' lw 1.2 notitle",
+                             file, s);
     }
     /* value labels above a positive bar, below a negative one */
     for (size_t s = 0; b->value_fmt && s < S; s++)
         for (int neg = 0; neg < 2; neg++) {
             zp_strbuf_printf(gp, ", \\\n     '%s' index %zu using 1:($2 %s 0 ? %s : NaN):(sprintf(",
-                           file, s, neg ? "<" : ">=", ycol[0] == '2' ? "$2" : ycol);
+                           file, s, neg ? "<" : ">=", ycol[0] == '2' ? "$6" : "(zp_y($6))");
             zp_plot_quote(gp, b->value_fmt);
             zp_strbuf_printf(gp, ", $2)) with labels offset 0,%s font ',8' notitle",
                            neg ? "-0.7" : "0.7");

@@ -226,8 +226,8 @@ void zp_lines_keep(struct zp_lines *l, size_t min_points);
 void zp_lines_free(struct zp_lines *l);
 /* Writes <name>.dat (one block per series, sorted by x: x, y, x label, interval
  * low, high), the key and the plot command. No two series of one figure share
- * colour, dash and marker. A series with error bars gets a yerrorbars layer in its
- * colour. */
+ * colour, dash and marker. A series with error bars gets a layer of vertical
+ * segments in its colour. */
 enum zp_status zp_lines_emit(struct zp_plot_run *r, const struct zp_lines *l,
                              const char *name, struct zp_strbuf *gp, int use_xlabels,
                              const char *extra_plot, struct zp_err *err);
@@ -254,10 +254,10 @@ void zp_plot_num(char *out, size_t n, double v);
 /* ---- error bars from summary.csv (plots/plot_rows.c; docs/statistics.md) ---- */
 
 /* The summary.csv row of the cell of row i of t (accuracy.csv): the one row with
- * the same model, dataset, scheme, label, bits, granularity, mode and calibration
- * (the identity columns both tables have). -1 when the run has no summary.csv, no
- * row matches, or several do (cells that differ in a column summary.csv lacks,
- * such as calib_size): a wrong interval is worse than none. */
+ * the same model, dataset, scheme, label, bits, granularity, mode, calibration and
+ * calib_size (those of them both tables have). -1 when the run has no summary.csv,
+ * no row matches, or several do (cells that differ in a column summary.csv lacks,
+ * such as calib_size today): a wrong interval is worse than none. */
 long zp_plot_summary_row(const struct zp_plot_run *r, const struct zp_table *t, size_t i);
 /* The 95 % bootstrap interval of `metric` ("top1", "drop", "agreement") of row i's
  * cell: summary.csv's <metric>_lo and <metric>_hi times scale (100 turns a top-1

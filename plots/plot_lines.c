@@ -205,13 +205,18 @@ enum zp_status zp_lines_emit(struct zp_plot_run *r, const struct zp_lines *l,
     for (size_t i = 1; i < l->n; i++)
         one_scheme &= zp_plot_scheme_lt(&r->style, l->v[i].scheme) ==
                       zp_plot_scheme_lt(&r->style, l->v[0].scheme);
+    size_t any_iv = 0;
+    for (size_t i = 0; i < l->n; i++)
+        any_iv += line_has_iv(&l->v[i]);
+    if (any_iv)
+        zp_strbuf_printf(gp, "# error bars: the interval [column 4, column 5] of each point, a vertical segment\n");
     zp_strbuf_printf(gp, "plot ");
     /* error bars first, so that each line's markers are drawn over them; in the
-     * line's colour, solid, without a marker of their own */
+     * line's colour, solid (vectors: yerrorbars would add a marker of their own) */
     size_t items = 0;
     for (size_t i = 0; i < l->n; i++)
         if (line_has_iv(&l->v[i]))
-            zp_strbuf_printf(gp, "%s'%s' index %zu using 1:2:4:5 with yerrorbars lt %d dt 1 pt -1 notitle",
+            zp_strbuf_printf(gp, "%s'%s' index %zu using 1:4:(0):($5 - $4) with vectors nohead lt %d dt 1 lw 1.2 notitle",
                              items++ ? ", \\\n     " : "", file, i, line_style(r, l, i, one_scheme, NULL));
     for (size_t i = 0; i < l->n; i++) {
         size_t ordinal;

@@ -100,11 +100,11 @@ double zp_plot_float_top1(const struct zp_plot_run *r)
 }
 
 /* The identity columns summary.csv shares with accuracy.csv (store/predictions.c
- * writes them before the statistics). calib_size is not among them, so two cells
- * that differ only in it are ambiguous: zp_plot_summary_row gives neither an
- * interval rather than the other's. */
+ * writes them before the statistics). Today's summary.csv has no calib_size, so two
+ * cells that differ only in it are ambiguous: zp_plot_summary_row gives neither an
+ * interval rather than the other's; the key is used as soon as both tables have it. */
 static const char *const summary_keys[] = {"model", "dataset", "scheme", "label", "bits",
-                                           "granularity", "mode", "calibration"};
+                                           "granularity", "mode", "calibration", "calib_size"};
 #define N_SUMMARY_KEYS (sizeof summary_keys / sizeof summary_keys[0])
 
 long zp_plot_summary_row(const struct zp_plot_run *r, const struct zp_table *t, size_t i)
