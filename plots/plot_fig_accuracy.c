@@ -72,6 +72,15 @@ static void bar_iv(const struct zp_plot_run *r, struct zp_bars *b, const char *g
     zp_bars_interval(b, group, series, lo, hi);
 }
 
+/* A figure's caption: text, then what its error bars are (when it has any). */
+static void bars_caption(char *cap, size_t n, const char *text, const struct zp_bars *b)
+{
+    char ivc[300];
+    size_t without = 0, with = zp_bars_count_intervals(b, &without);
+    zp_plot_interval_caption(ivc, sizeof ivc, with, without);
+    snprintf(cap, n, "%s%s", text, ivc);
+}
+
 /* Slots of the "best variant" figures: mode + scheme + bits (+ granularity). */
 struct slot_ctx {
     const struct acc_cols *c;
@@ -153,16 +162,15 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
         if (st == ZP_OK)
             st = zp_bars_emit(r, &drop, "accuracy_top1_drop", &gp, NULL, err);
         zp_strbuf_printf(&gp, "unset multiplot\n");
-        char cap[1100], ivc[300];
-        size_t without = 0, with = zp_bars_count_intervals(&top, &without);
-        zp_plot_interval_caption(ivc, sizeof ivc, with, without);
-        snprintf(cap, sizeof cap,
+        char text[800], cap[1100];
+        snprintf(text, sizeof text,
                  "Top-1 accuracy (%%, top) and drop against the float model (points, bottom) of "
                  "each scheme and bit width per granularity (%s); the dashed line is the float model. "
                  "When the drops span decades the drop axis is linear near 0 and logarithmic "
-                 "beyond (tick labels are the drops), so small drops stay visible.%s Significance of "
+                 "beyond (tick labels are the drops), so small drops stay visible. Significance of "
                  "each drop: the report's significance section.",
-                 zp_plot_choice_words(sel), ivc);
+                 zp_plot_choice_words(sel));
+        bars_caption(cap, sizeof cap, text, &top);
         st = zp_plot_fig_finish(r, &gp, "accuracy_top1", "Top-1 accuracy and drop by scheme and granularity",
                     cap, st, err);
     }
@@ -239,16 +247,15 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
                                : "bits per weight",
                        use_bpw ? "18" : "10");
         st = zp_lines_emit(r, &lines, "accuracy_vs_bits", &gp, 0, fl, err);
-        char cap[1200], ivc[300];
-        size_t without = 0, with = zp_bars_count_intervals(&best, &without);
-        zp_plot_interval_caption(ivc, sizeof ivc, with, without);
-        snprintf(cap, sizeof cap,
+        char text[900], cap[1200];
+        snprintf(text, sizeof text,
                  "Top-1 accuracy of each scheme family at each %s (%s), one line per family "
-                 "(lut4: per codebook); the dashed line is the float model.%s",
+                 "(lut4: per codebook); the dashed line is the float model.",
                  use_bpw ? "storage cost (bits_per_weight: element bits plus every scale, zero point "
                            "and codebook, weighted over the model's weights)"
                          : "bit width",
-                 zp_plot_choice_words(sel), ivc);
+                 zp_plot_choice_words(sel));
+        bars_caption(cap, sizeof cap, text, &best);
         st = zp_plot_fig_finish(r, &gp, "accuracy_vs_bits", "Accuracy against bits per weight", cap, st, err);
         zp_lines_free(&lines);
     }
@@ -331,13 +338,11 @@ static enum zp_status fig_nudge(struct zp_plot_run *r, const char *mode, struct 
                  c.calib_size >= 0 ? zp_table_str(t, ref, c.calib_size) : "");
     snprintf(title, sizeof title, "Accuracy drop: exact zero (nudged) vs naive min/max (mode %s%s)",
              mode, cal);
-    char cap[700], ivc[300];
-    size_t without = 0, with = zp_bars_count_intervals(&b, &without);
-    zp_plot_interval_caption(ivc, sizeof ivc, with, without);
-    snprintf(cap, sizeof cap,
-             "Top-1 drop (points, lower is better) of each variant with the range nudged so that 0.0 "
-             "is exact, next to the same variant with naive min/max (mean over replicates).%s",
-             ivc);
+    char cap[700];
+    bars_caption(cap, sizeof cap,
+                 "Top-1 drop (points, lower is better) of each variant with the range nudged so that "
+                 "0.0 is exact, next to the same variant with naive min/max (mean over replicates).",
+                 &b);
     const struct zp_bar_fig f = {
         .name = "accuracy_nudge", .what = "accuracy drop, nudged zero vs naive min/max",
         .sources = "../accuracy.csv (columns label, nudge_zero, mode, drop)",
@@ -395,14 +400,12 @@ static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
     zp_bars_free(&count);
     enum zp_status st = ZP_OK;
     if (b.series.n >= 2) {
-        char cap[800], ivc[300];
-        size_t without = 0, with = zp_bars_count_intervals(&b, &without);
-        zp_plot_interval_caption(ivc, sizeof ivc, with, without);
-        snprintf(cap, sizeof cap,
-                 "Top-1 drop (points) of each variant whose activations are quantized, for each "
-                 "method of choosing activation ranges (fill pattern), mean over the other settings "
-                 "and the replicates.%s",
-                 ivc);
+        char cap[800];
+        bars_caption(cap, sizeof cap,
+                     "Top-1 drop (points) of each variant whose activations are quantized, for each "
+                     "method of choosing activation ranges (fill pattern), mean over the other settings "
+                     "and the replicates.",
+                     &b);
         const struct zp_bar_fig f = {
             .name = "accuracy_calibration", .what = "accuracy drop by calibration method",
             .sources = "../accuracy.csv (columns label, calibration, mode, drop)",
@@ -516,13 +519,11 @@ static enum zp_status fig_qat(struct zp_plot_run *r, struct zp_err *err)
     }
     char fl[256];
     float_line(r, fl, sizeof fl);
-    char cap[700], ivc[300];
-    size_t without = 0, with = zp_bars_count_intervals(&b, &without);
-    zp_plot_interval_caption(ivc, sizeof ivc, with, without);
-    snprintf(cap, sizeof cap,
-             "Top-1 accuracy (%%) of each variant trained with fake quantization (QAT, patterned) next "
-             "to the same variant quantized after training (PTQ, solid), mean over replicates.%s",
-             ivc);
+    char cap[700];
+    bars_caption(cap, sizeof cap,
+                 "Top-1 accuracy (%) of each variant trained with fake quantization (QAT, patterned) "
+                 "next to the same variant quantized after training (PTQ, solid), mean over replicates.",
+                 &b);
     const struct zp_bar_fig f = {
         .name = "accuracy_qat", .what = "PTQ vs QAT top-1 accuracy by scheme variant",
         .sources = "../accuracy.csv (columns label, mode, top1)",

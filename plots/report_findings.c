@@ -20,20 +20,20 @@ static int bits_slot(const struct zp_table *t, size_t i, char *out, size_t n, co
     return 1;
 }
 
-/* ": the drop from float (95 % interval [lo, hi], McNemar p = p) is **significant**"
- * or "... is not significant (reason)" for the cell of accuracy.csv row i, from its
- * summary.csv row; nothing when it has none. */
-static void drop_verdict(const struct zp_plot_run *r, const struct zp_table *t, size_t i, struct zp_strbuf *out)
+/* ": the <what> (95 % interval [lo, hi], McNemar p = p) is **significant**" or
+ * "... is not significant (reason)", from row j of summary.csv or summary_pairs.csv
+ * (<metric>_lo, <metric>_hi, mcnemar_p, significant). */
+static void row_verdict(struct zp_strbuf *out, const struct zp_table *s, size_t j, const char *metric,
+                        const char *what)
 {
-    long j = zp_plot_summary_row(r, t, i);
-    if (j < 0)
-        return;
-    const struct zp_table *s = &r->summary;
-    double lo = zp_table_num(s, (size_t)j, zp_table_col(s, "drop_lo"));
-    double hi = zp_table_num(s, (size_t)j, zp_table_col(s, "drop_hi"));
-    double p = zp_table_num(s, (size_t)j, zp_table_col(s, "mcnemar_p"));
-    zp_strbuf_printf(out, ": the drop from float (95 %% interval [%.2f, %.2f], McNemar p = %.3g) is ", lo, hi, p);
-    zp_report_verdict(out, lo, hi, p, zp_table_bool(s, (size_t)j, zp_table_col(s, "significant")) == 1);
+    char col[64];
+    snprintf(col, sizeof col, "%s_lo", metric);
+    double lo = zp_table_num(s, j, zp_table_col(s, col));
+    snprintf(col, sizeof col, "%s_hi", metric);
+    double hi = zp_table_num(s, j, zp_table_col(s, col));
+    double p = zp_table_num(s, j, zp_table_col(s, "mcnemar_p"));
+    zp_strbuf_printf(out, ": the %s (95 %% interval [%.2f, %.2f], McNemar p = %.3g) is ", what, lo, hi, p);
+    zp_report_verdict(out, lo, hi, p, zp_table_bool(s, j, zp_table_col(s, "significant")) == 1);
 }
 
 /* The best variant per bit width, chosen on the select split (never on the
@@ -95,7 +95,9 @@ static void best_per_bits(const struct zp_plot_run *r, struct zp_strbuf *out)
                            "(drop %.2f points%s)",
                            bits, mode, label, 100.0 * sum / (double)k, dsum / (double)k,
                            k > 1 ? ", mean over replicates" : "");
-            drop_verdict(r, t, best, out);
+            long j = zp_plot_summary_row(r, t, best);
+            if (j >= 0)
+                row_verdict(out, &r->summary, (size_t)j, "drop", "drop from float");
             zp_strbuf_printf(out, ".\n");
         } else {
             zp_plot_row_label(t, lo_i, label, sizeof label);
@@ -167,14 +169,8 @@ static void qat_gain(const struct zp_plot_run *r, struct zp_strbuf *out)
                          pk == 1 ? "mode both" : "mean over the PTQ modes", label, 100.0 * q, 100.0 * ptq,
                          100.0 * (q - ptq), n[0] > 1 || n[pk] > 1 ? ", means over replicates" : "");
         long pj = qat_pair(r, t, i);
-        if (pj >= 0) {
-            const struct zp_table *p = &r->pairs;
-            double lo = zp_table_num(p, (size_t)pj, zp_table_col(p, "delta_top1_lo"));
-            double hi = zp_table_num(p, (size_t)pj, zp_table_col(p, "delta_top1_hi"));
-            double pv = zp_table_num(p, (size_t)pj, zp_table_col(p, "mcnemar_p"));
-            zp_strbuf_printf(out, ": the difference (95 %% interval [%.2f, %.2f], McNemar p = %.3g) is ", lo, hi, pv);
-            zp_report_verdict(out, lo, hi, pv, zp_table_bool(p, (size_t)pj, zp_table_col(p, "significant")) == 1);
-        }
+        if (pj >= 0)
+            row_verdict(out, &r->pairs, (size_t)pj, "delta_top1", "difference");
         zp_strbuf_printf(out, ".\n");
     }
     zp_strset_free(&done);

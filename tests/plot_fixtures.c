@@ -42,17 +42,25 @@ long zp_tp_file_size(const char *dir, const char *name, const char *ext)
     return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
 }
 
-/* The value of group g in the block of the series titled `series` of a bars .dat. */
-double zp_tp_bars_value(const char *dat, const char *series, size_t g)
+/* Row g of the block of the series titled `series` of a .dat, or NULL. */
+static const char *dat_row(const char *dat, const char *series, size_t g)
 {
     char head[512];
     snprintf(head, sizeof head, ": %s\n", series);
     const char *p = strstr(dat, head);
+    for (size_t i = 0; p && i <= g; i++) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    return p;
+}
+
+/* The value of group g in the block of the series titled `series` of a bars .dat. */
+double zp_tp_bars_value(const char *dat, const char *series, size_t g)
+{
+    const char *p = dat_row(dat, series, g);
     if (!p)
         return NAN;
-    p = strchr(p, '\n') + 1;
-    for (size_t i = 0; i < g; i++)
-        p = strchr(p, '\n') + 1;
     double x, v;
     if (sscanf(p, "%lf,%lf", &x, &v) != 2)
         return NAN;
@@ -174,14 +182,9 @@ const char *zp_tp_replicate_run(const char *tag)
 
 int zp_tp_bars_interval(const char *dat, const char *series, size_t g, double *lo, double *hi)
 {
-    char head[512];
-    snprintf(head, sizeof head, ": %s\n", series);
-    const char *p = strstr(dat, head);
+    const char *p = dat_row(dat, series, g);
     if (!p)
         return 0;
-    p = strchr(p, '\n') + 1;
-    for (size_t i = 0; i < g; i++)
-        p = strchr(p, '\n') + 1;
     char l[64] = "", h[64] = "";
     double x, v;
     int lt;
@@ -194,14 +197,9 @@ int zp_tp_bars_interval(const char *dat, const char *series, size_t g, double *l
 
 int zp_tp_line_point(const char *dat, const char *title, size_t k, double *x, double *y, double *lo, double *hi)
 {
-    char head[512];
-    snprintf(head, sizeof head, ": %s\n", title);
-    const char *p = strstr(dat, head);
+    const char *p = dat_row(dat, title, k);
     if (!p)
         return 0;
-    p = strchr(p, '\n') + 1;
-    for (size_t i = 0; i < k; i++)
-        p = strchr(p, '\n') + 1;
     /* x, y, x label (may be empty), low, high */
     const char *f[5];
     f[0] = p;
