@@ -92,10 +92,24 @@ void zp_bars_free(struct zp_bars *b)
     memset(b, 0, sizeof *b);
 }
 
+static struct zp_bar_interval *interval_find(const struct zp_bars *b, const char *group, const char *series)
+{
+    for (size_t i = 0; i < b->n_iv; i++)
+        if (!strcmp(b->iv[i].group, group) && !strcmp(b->iv[i].series, series))
+            return &b->iv[i];
+    return NULL;
+}
+
 void zp_bars_interval(struct zp_bars *b, const char *group, const char *series, double lo, double hi)
 {
-    if (isnan(lo) || isnan(hi))
+    struct zp_bar_interval *e = interval_find(b, group, series);
+    if (e) {
+        /* the replicates of one cell bring the same interval; anything else means
+         * the bar averages several cells, and no one interval is the bar's */
+        if (!(e->lo == lo && e->hi == hi))
+            e->lo = e->hi = NAN;
         return;
+    }
     if (b->n_iv == b->iv_cap) {
         size_t nc = b->iv_cap ? b->iv_cap * 2 : 16;
         struct zp_bar_interval *n = realloc(b->iv, nc * sizeof *n);
@@ -104,19 +118,42 @@ void zp_bars_interval(struct zp_bars *b, const char *group, const char *series, 
         b->iv = n;
         b->iv_cap = nc;
     }
-    struct zp_bar_interval *e = &b->iv[b->n_iv++];
+    e = &b->iv[b->n_iv++];
     snprintf(e->group, sizeof e->group, "%s", group);
     snprintf(e->series, sizeof e->series, "%s", series);
-    e->lo = lo;
-    e->hi = hi;
+    e->lo = isnan(hi) ? NAN : lo;
+    e->hi = isnan(lo) ? NAN : hi;
 }
 
-static const struct zp_bar_interval *interval_of(const struct zp_bars *b, size_t g, size_t s)
+int zp_bars_get_interval(const struct zp_bars *b, size_t g, size_t s, double *lo, double *hi)
 {
-    for (size_t i = 0; i < b->n_iv; i++)
-        if (!strcmp(b->iv[i].group, b->groups.v[g]) && !strcmp(b->iv[i].series, b->series.v[s]))
-            return &b->iv[i];
-    return NULL;
+    *lo = *hi = NAN;
+    if (g >= b->groups.n || s >= b->series.n)
+        return 0;
+    const struct zp_bar_interval *e = interval_find(b, b->groups.v[g], b->series.v[s]);
+    if (!e || isnan(e->lo) || isnan(e->hi))
+        return 0;
+    *lo = e->lo;
+    *hi = e->hi;
+    return 1;
+}
+
+size_t zp_bars_count_intervals(const struct zp_bars *b, size_t *without)
+{
+    size_t with = 0, none = 0;
+    double lo, hi;
+    for (size_t g = 0; b->n_iv && g < b->groups.n; g++)
+        for (size_t s = 0; s < b->series.n; s++) {
+            if (isnan(zp_bars_get(b, g, s)))
+                continue;
+            if (zp_bars_get_interval(b, g, s, &lo, &hi))
+                with++;
+            else
+                none++;
+        }
+    if (without)
+        *without = with ? none : 0;
+    return with;
 }
 
 /* group_scheme / series_scheme can hold duplicates (several groups share a
@@ -166,13 +203,18 @@ static struct axis bar_axis(const struct zp_bars *b)
     double lo = 0, hi = 0, amin = INFINITY;
     for (size_t g = 0; g < b->groups.n; g++)
         for (size_t s = 0; s < b->series.n; s++) {
-            double v = zp_bars_get(b, g, s);
+            double v = zp_bars_get(b, g, s), il, ih;
             if (isnan(v) || isinf(v))
                 continue;
             lo = fmin(lo, v);
             hi = fmax(hi, v);
             if (v != 0)
                 amin = fmin(amin, fabs(v));
+            /* an error bar must fit as well as its bar */
+            if (zp_bars_get_interval(b, g, s, &il, &ih)) {
+                lo = fmin(lo, il);
+                hi = fmax(hi, ih);
+            }
         }
     struct axis a = {lo, hi, 0};
     double amax = fmax(-lo, hi);
@@ -225,22 +267,25 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
         return ZP_OK;
     double width = 0.8 / (double)S;
     struct zp_strbuf dat = {0};
-    zp_strbuf_printf(&dat, "# %s: grouped bars; one block per series: x, value, linetype, interval low, high\n",
+    zp_strbuf_printf(&dat, "# %s: grouped bars; one block per series: x, value, linetype, interval low, high, "
+                           "value label position\n",
                    name);
     for (size_t s = 0; s < S; s++) {
         zp_strbuf_printf(&dat, "# series %zu: %s\n", s, b->series.v[s]);
         for (size_t g = 0; g < G; g++) {
             const char *sch = b->colour_by_group ? scheme_of(&b->group_scheme, g)
                                                  : scheme_of(&b->series_scheme, s);
-            char v[64], lo[64] = "NaN", hi[64] = "NaN";
-            zp_plot_num(v, sizeof v, zp_bars_get(b, g, s));
-            const struct zp_bar_interval *iv = interval_of(b, g, s);
-            if (iv) {
-                zp_plot_num(lo, sizeof lo, iv->lo);
-                zp_plot_num(hi, sizeof hi, iv->hi);
-            }
-            zp_strbuf_printf(&dat, "%.4f,%s,%d,%s,%s\n", (double)g + ((double)s - (double)(S - 1) / 2) * width,
-                           v, zp_plot_scheme_lt(&r->style, sch), lo, hi);
+            char v[64], lo[64], hi[64], at[64];
+            double val = zp_bars_get(b, g, s), il, ih, ly = val;
+            zp_plot_num(v, sizeof v, val);
+            /* a value label sits beyond the bar's end and beyond its error bar */
+            if (zp_bars_get_interval(b, g, s, &il, &ih))
+                ly = val >= 0 ? fmax(val, ih) : fmin(val, il);
+            zp_plot_num(lo, sizeof lo, il);
+            zp_plot_num(hi, sizeof hi, ih);
+            zp_plot_num(at, sizeof at, ly);
+            zp_strbuf_printf(&dat, "%.4f,%s,%d,%s,%s,%s\n", (double)g + ((double)s - (double)(S - 1) / 2) * width,
+                           v, zp_plot_scheme_lt(&r->style, sch), lo, hi, at);
         }
         zp_strbuf_printf(&dat, "\n\n");
     }
@@ -296,6 +341,8 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
     /* a rotated first label reaches left of the axis: leave it room */
     if (rotate)
         zp_strbuf_printf(gp, "set lmargin %zu\n", maxlen > 40 ? 32 : (maxlen * 8) / 10 + 2);
+    if (zp_bars_count_intervals(b, NULL))
+        zp_strbuf_printf(gp, "# error bars: the interval [column 4, column 5] of each bar, a vertical segment\n");
     zp_strbuf_printf(gp, "plot ");
     /* Within one colour, the n-th series gets the n-th fill, so variants of one
      * scheme stay apart in greyscale too. */
@@ -318,15 +365,29 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
         zp_plot_quote(gp, b->series.v[s]);
     }
     /* error bars: the interval of each bar that has one */
-    for (size_t s = 0; b->n_iv && s < S; s++)
-        zp_strbuf_printf(gp, ", \\\n     '%s' index %zu using 1:%s:%s:%s with yerrorbars lc rgb '#202020' pt -1 "
-                           "lw 1 notitle",
-                       file, s, ycol, ycol[0] == '2' ? "4" : "(zp_y($4))", ycol[0] == '2' ? "5" : "(zp_y($5))");
+    for (size_t s = 0; s < S; s++) {
+        size_t any = 0;
+        double il, ih;
+        for (size_t g = 0; g < G && !any; g++)
+            any = zp_bars_get_interval(b, g, s, &il, &ih);
+        if (!any) /* a layer of NaN only would make gnuplot warn */
+            continue;
+        /* vectors, not yerrorbars: those punch a background-coloured dot into the
+         * bar's end (gnuplot 5.4) */
+        if (ycol[0] == '2')
+            zp_strbuf_printf(gp, ", \\\n     '%s' index %zu using 1:4:(0):($5 - $4) with vectors nohead "
+                                 "lc rgb '#202020' lw 1.2 notitle",
+                             file, s);
+        else
+            zp_strbuf_printf(gp, ", \\\n     '%s' index %zu using 1:(zp_y($4)):(0):(zp_y($5) - zp_y($4)) with "
+                                 "vectors nohead lc rgb '#202020' lw 1.2 notitle",
+                             file, s);
+    }
     /* value labels above a positive bar, below a negative one */
     for (size_t s = 0; b->value_fmt && s < S; s++)
         for (int neg = 0; neg < 2; neg++) {
             zp_strbuf_printf(gp, ", \\\n     '%s' index %zu using 1:($2 %s 0 ? %s : NaN):(sprintf(",
-                           file, s, neg ? "<" : ">=", ycol[0] == '2' ? "$2" : ycol);
+                           file, s, neg ? "<" : ">=", ycol[0] == '2' ? "$6" : "(zp_y($6))");
             zp_plot_quote(gp, b->value_fmt);
             zp_strbuf_printf(gp, ", $2)) with labels offset 0,%s font ',8' notitle",
                            neg ? "-0.7" : "0.7");

@@ -58,21 +58,27 @@ static void scheme_bits(const struct zp_table *t, size_t i, const struct acc_col
              *bits ? "b" : "");
 }
 
-/* The summary.csv row of accuracy.csv row i (same model, label, mode, calibration), or -1. */
-static long summary_row(const struct zp_plot_run *r, const struct zp_table *t, size_t i)
+/* The error bar that row i brings to bar (group, series): its cell's 95 % interval of
+ * `metric` from summary.csv (times scale), or NaN when it has none, so that a bar
+ * averaging several cells, or one without a summary.csv row, is drawn without one
+ * (zp_bars_interval). Nothing when the run has no summary.csv. */
+static void bar_iv(const struct zp_plot_run *r, struct zp_bars *b, const char *group, const char *series,
+                   const struct zp_table *t, size_t i, const char *metric, double scale)
 {
     if (!r->has_summary)
-        return -1;
-    const struct zp_table *s = &r->summary;
-    static const char *const k[] = {"model", "label", "mode", "calibration"};
-    for (size_t j = 0; j < s->nrows; j++) {
-        size_t m = 0;
-        while (m < 4 && !strcmp(zp_table_str(s, j, zp_table_col(s, k[m])), zp_table_str(t, i, zp_table_col(t, k[m]))))
-            m++;
-        if (m == 4)
-            return (long)j;
-    }
-    return -1;
+        return;
+    double lo, hi;
+    zp_plot_interval(r, t, i, metric, scale, &lo, &hi);
+    zp_bars_interval(b, group, series, lo, hi);
+}
+
+/* A figure's caption: text, then what its error bars are (when it has any). */
+static void bars_caption(char *cap, size_t n, const char *text, const struct zp_bars *b)
+{
+    char ivc[300];
+    size_t without = 0, with = zp_bars_count_intervals(b, &without);
+    zp_plot_interval_caption(ivc, sizeof ivc, with, without);
+    snprintf(cap, n, "%s%s", text, ivc);
 }
 
 /* Slots of the "best variant" figures: mode + scheme + bits (+ granularity). */
@@ -108,7 +114,6 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
     struct slot_ctx sc = {&c, mode, 1};
     int sel = zp_plot_choose(t, slot_of, &sc, keep);
     struct zp_bars drop_iv = {0}; /* intervals of the drop panel, moved over below */
-    int with_iv = 0;
     for (size_t i = 0; i < t->nrows; i++) {
         if (!keep[i])
             continue;
@@ -122,15 +127,8 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
         zp_bars_add(&top, group, sch, *gran ? gran : "all", "", 100.0 * v);
         zp_bars_add(&negdrop, group, sch, *gran ? gran : "all", "", -row_drop(t, i, &c));
         /* error bars: the cell's 95 % bootstrap interval over examples (summary.csv) */
-        long srow = summary_row(r, t, i);
-        if (srow >= 0) {
-            const struct zp_table *su = &r->summary;
-            zp_bars_interval(&top, group, *gran ? gran : "all", 100.0 * zp_table_num(su, (size_t)srow, zp_table_col(su, "top1_lo")),
-                             100.0 * zp_table_num(su, (size_t)srow, zp_table_col(su, "top1_hi")));
-            zp_bars_interval(&drop_iv, group, *gran ? gran : "all", zp_table_num(su, (size_t)srow, zp_table_col(su, "drop_lo")),
-                             zp_table_num(su, (size_t)srow, zp_table_col(su, "drop_hi")));
-            with_iv = 1;
-        }
+        bar_iv(r, &top, group, *gran ? gran : "all", t, i, "top1", 100.0);
+        bar_iv(r, &drop_iv, group, *gran ? gran : "all", t, i, "drop", 1.0);
     }
     free(keep);
     /* The drop panel shows the drop of the same variant as the top panel (same
@@ -145,7 +143,7 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
         for (size_t s = 0; s < negdrop.series.n; s++)
             zp_bars_add(&drop, negdrop.groups.v[g], zp_bars_group_scheme(&negdrop, g),
                         negdrop.series.v[s], "", -zp_bars_get(&negdrop, g, s));
-    for (size_t k = 0; k < drop_iv.n_iv; k++)
+    for (size_t k = 0; k < drop_iv.n_iv; k++) /* NaN entries too: a bar without one stays so */
         zp_bars_interval(&drop, drop_iv.iv[k].group, drop_iv.iv[k].series, drop_iv.iv[k].lo, drop_iv.iv[k].hi);
     zp_bars_free(&drop_iv);
     enum zp_status st = ZP_OK;
@@ -164,16 +162,15 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
         if (st == ZP_OK)
             st = zp_bars_emit(r, &drop, "accuracy_top1_drop", &gp, NULL, err);
         zp_strbuf_printf(&gp, "unset multiplot\n");
-        char cap[900];
-        snprintf(cap, sizeof cap,
+        char text[800], cap[1100];
+        snprintf(text, sizeof text,
                  "Top-1 accuracy (%%, top) and drop against the float model (points, bottom) of "
                  "each scheme and bit width per granularity (%s); the dashed line is the float model. "
                  "When the drops span decades the drop axis is linear near 0 and logarithmic "
-                 "beyond (tick labels are the drops), so small drops stay visible.%s Significance of "
+                 "beyond (tick labels are the drops), so small drops stay visible. Significance of "
                  "each drop: the report's significance section.",
-                 zp_plot_choice_words(sel),
-                 with_iv ? " Error bars: 95 % bootstrap interval over the evaluation examples of the "
-                           "replicate-averaged value (summary.csv)." : "");
+                 zp_plot_choice_words(sel));
+        bars_caption(cap, sizeof cap, text, &top);
         st = zp_plot_fig_finish(r, &gp, "accuracy_top1", "Top-1 accuracy and drop by scheme and granularity",
                     cap, st, err);
     }
@@ -217,17 +214,21 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
         snprintf(fam, sizeof fam, "%s%s%.*s", zp_table_str(t, i, c.scheme), cb ? " " : "",
                  cb ? (int)strcspn(cb + 9, ";") : 0, cb ? cb + 9 : "");
         zp_strset_add(&bitset, bits);
-        zp_bars_add(&best, fam, NULL, bits, NULL, 100.0 * zp_table_num(t, i, c.top1));
+        zp_bars_add(&best, fam, zp_table_str(t, i, c.scheme), bits, NULL, 100.0 * zp_table_num(t, i, c.top1));
+        if (!isnan(zp_table_num(t, i, c.top1)))
+            bar_iv(r, &best, fam, bits, t, i, "top1", 100.0);
     }
     enum zp_status st = ZP_OK;
     if (bitset.n >= 2) {
         struct zp_lines lines = {0};
         for (size_t g = 0; g < best.groups.n; g++) {
-            struct zp_line *l = zp_lines_get(&lines, best.groups.v[g], best.groups.v[g]);
+            /* the family's scheme gives the colour ("lut4 kmeans" is lut4's) */
+            struct zp_line *l = zp_lines_get(&lines, best.groups.v[g], zp_bars_group_scheme(&best, g));
             for (size_t s = 0; s < best.series.n; s++) {
-                double v = zp_bars_get(&best, g, s);
+                double v = zp_bars_get(&best, g, s), lo, hi;
+                zp_bars_get_interval(&best, g, s, &lo, &hi);
                 if (!isnan(v))
-                    zp_line_add(l, atof(best.series.v[s]), v, NULL);
+                    zp_line_add_iv(l, atof(best.series.v[s]), v, lo, hi, NULL);
             }
         }
         char fl[256];
@@ -246,14 +247,15 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
                                : "bits per weight",
                        use_bpw ? "18" : "10");
         st = zp_lines_emit(r, &lines, "accuracy_vs_bits", &gp, 0, fl, err);
-        char cap[900];
-        snprintf(cap, sizeof cap,
+        char text[900], cap[1200];
+        snprintf(text, sizeof text,
                  "Top-1 accuracy of each scheme family at each %s (%s), one line per family "
                  "(lut4: per codebook); the dashed line is the float model.",
                  use_bpw ? "storage cost (bits_per_weight: element bits plus every scale, zero point "
                            "and codebook, weighted over the model's weights)"
                          : "bit width",
                  zp_plot_choice_words(sel));
+        bars_caption(cap, sizeof cap, text, &best);
         st = zp_plot_fig_finish(r, &gp, "accuracy_vs_bits", "Accuracy against bits per weight", cap, st, err);
         zp_lines_free(&lines);
     }
@@ -323,8 +325,11 @@ static enum zp_status fig_nudge(struct zp_plot_run *r, const char *mode, struct 
         nudge_key(t, i, key, sizeof key);
         if (zp_strset_find(&keys[0], key) < 0 || zp_strset_find(&keys[1], key) < 0)
             continue;
-        zp_bars_add(&b, key, zp_table_str(t, i, c.scheme), nz ? "nudge_zero=true" : "nudge_zero=false",
-                    "", row_drop(t, i, &c));
+        const char *series = nz ? "nudge_zero=true" : "nudge_zero=false";
+        double d = row_drop(t, i, &c);
+        zp_bars_add(&b, key, zp_table_str(t, i, c.scheme), series, "", d);
+        if (!isnan(d))
+            bar_iv(r, &b, key, series, t, i, "drop", 1.0);
     }
     char cal[160] = "", title[300];
     if (ref < t->nrows && c.calib >= 0)
@@ -333,13 +338,16 @@ static enum zp_status fig_nudge(struct zp_plot_run *r, const char *mode, struct 
                  c.calib_size >= 0 ? zp_table_str(t, ref, c.calib_size) : "");
     snprintf(title, sizeof title, "Accuracy drop: exact zero (nudged) vs naive min/max (mode %s%s)",
              mode, cal);
+    char cap[700];
+    bars_caption(cap, sizeof cap,
+                 "Top-1 drop (points, lower is better) of each variant with the range nudged so that "
+                 "0.0 is exact, next to the same variant with naive min/max (mean over replicates).",
+                 &b);
     const struct zp_bar_fig f = {
         .name = "accuracy_nudge", .what = "accuracy drop, nudged zero vs naive min/max",
         .sources = "../accuracy.csv (columns label, nudge_zero, mode, drop)",
         .title = title, .ylabel = "top-1 drop vs float (points)",
-        .heading = "Accuracy drop, nudged vs not",
-        .caption = "Top-1 drop (points, lower is better) of each variant with the range nudged so "
-                   "that 0.0 is exact, next to the same variant with naive min/max.",
+        .heading = "Accuracy drop, nudged vs not", .caption = cap,
     };
     enum zp_status st = zp_plot_bar_figure(r, &f, &b, err);
     zp_bars_free(&b);
@@ -383,21 +391,27 @@ static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
         int g = zp_strset_find(&count.groups, key);
         for (size_t s = 0; s < count.series.n; s++)
             methods += !isnan(zp_bars_get(&count, (size_t)g, s));
-        if (methods >= 2)
-            zp_bars_add(&b, key, zp_table_str(t, i, c.scheme), cal, "", row_drop(t, i, &c));
+        double d = row_drop(t, i, &c);
+        if (methods >= 2 && !isnan(d)) {
+            zp_bars_add(&b, key, zp_table_str(t, i, c.scheme), cal, "", d);
+            bar_iv(r, &b, key, cal, t, i, "drop", 1.0);
+        }
     }
     zp_bars_free(&count);
     enum zp_status st = ZP_OK;
     if (b.series.n >= 2) {
+        char cap[800];
+        bars_caption(cap, sizeof cap,
+                     "Top-1 drop (points) of each variant whose activations are quantized, for each "
+                     "method of choosing activation ranges (fill pattern), mean over the other settings "
+                     "and the replicates.",
+                     &b);
         const struct zp_bar_fig f = {
             .name = "accuracy_calibration", .what = "accuracy drop by calibration method",
             .sources = "../accuracy.csv (columns label, calibration, mode, drop)",
             .title = "Accuracy drop by calibration method (activation ranges)",
             .ylabel = "top-1 drop vs float (points)",
-            .heading = "Accuracy drop by calibration method",
-            .caption = "Top-1 drop (points) of each variant whose activations are quantized, for "
-                       "each method of choosing activation ranges (fill pattern), mean over the "
-                       "other settings.",
+            .heading = "Accuracy drop by calibration method", .caption = cap,
         };
         st = zp_plot_bar_figure(r, &f, &b, err);
     }
@@ -405,23 +419,49 @@ static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
     if (st != ZP_OK || c.calib_size < 0)
         return st;
 
-    struct zp_lines lines = {0};
+    /* a point per (variant and method, size): the mean over the replicates of its
+     * rows, with its cell's interval (zp_bars does both) */
+    struct zp_bars pts = {0};
     struct zp_strset sizes = {0};
     for (size_t i = 0; i < t->nrows; i++) {
-        double n = zp_table_num(t, i, c.calib_size);
-        if (!calibrated_mode(t, i, &c) || isnan(n))
+        double n = zp_table_num(t, i, c.calib_size), d = row_drop(t, i, &c);
+        if (!calibrated_mode(t, i, &c) || isnan(n) || isnan(d))
             continue;
         char label[256], key[256], title[300];
         zp_plot_row_label(t, i, label, sizeof label);
         zp_plot_strip_word(label, "calibration", key, sizeof key);
         snprintf(title, sizeof title, "%s, %s", key, zp_table_str(t, i, c.calib));
-        zp_line_add(zp_lines_get(&lines, title, zp_table_str(t, i, c.scheme)), n,
-                    row_drop(t, i, &c), NULL);
-        zp_strset_add(&sizes, zp_table_str(t, i, c.calib_size));
+        const char *size = zp_table_str(t, i, c.calib_size);
+        zp_bars_add(&pts, title, zp_table_str(t, i, c.scheme), size, NULL, d);
+        bar_iv(r, &pts, title, size, t, i, "drop", 1.0);
+        zp_strset_add(&sizes, size);
+    }
+    struct zp_lines lines = {0};
+    size_t with = 0, without = 0;
+    for (size_t g = 0; g < pts.groups.n; g++) {
+        struct zp_line *l = zp_lines_get(&lines, pts.groups.v[g], zp_bars_group_scheme(&pts, g));
+        for (size_t s = 0; s < pts.series.n; s++) {
+            double v = zp_bars_get(&pts, g, s), lo, hi;
+            if (isnan(v))
+                continue;
+            zp_bars_get_interval(&pts, g, s, &lo, &hi);
+            zp_line_add_iv(l, atof(pts.series.v[s]), v, lo, hi, NULL);
+        }
     }
     /* a line needs two sizes; drop the single points (every other variant at the default) */
     zp_lines_keep(&lines, 2);
+    for (size_t k = 0; k < lines.n; k++)
+        for (size_t j = 0; j < lines.v[k].n; j++) {
+            with += !isnan(lines.v[k].lo[j]);
+            without += isnan(lines.v[k].lo[j]);
+        }
     if (sizes.n >= 2 && lines.n) {
+        char cap[700], ivc[300];
+        zp_plot_interval_caption(ivc, sizeof ivc, pts.n_iv ? with : 0, without);
+        snprintf(cap, sizeof cap,
+                 "Top-1 drop (points) against the number of calibration examples, one line per "
+                 "variant and calibration method (mean over replicates).%s",
+                 ivc);
         struct zp_strbuf gp = {0};
         zp_plot_script_begin(&gp, "accuracy_calib_size", "accuracy drop against calibration-set size",
                              "../accuracy.csv (columns label, calibration, calib_size, drop)");
@@ -430,12 +470,11 @@ static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
                             "set ylabel 'top-1 drop vs float (points)'\n");
         st = zp_lines_emit(r, &lines, "accuracy_calib_size", &gp, 0, NULL, err);
         st = zp_plot_fig_finish(r, &gp, "accuracy_calib_size", "Accuracy drop against calibration-set size",
-                    "Top-1 drop (points) against the number of calibration examples, one line per "
-                    "variant and calibration method.",
-                    st, err);
+                                cap, st, err);
     }
     zp_strset_free(&sizes);
     zp_lines_free(&lines);
+    zp_bars_free(&pts);
     return st;
 }
 
@@ -473,18 +512,24 @@ static enum zp_status fig_qat(struct zp_plot_run *r, struct zp_err *err)
         int q = is_mode(t, i, &c, "qat");
         if (!q && has_both && !is_mode(t, i, &c, "both"))
             continue;
-        zp_bars_add(&b, label, zp_table_str(t, i, c.scheme), q ? "QAT" : "PTQ", "",
-                    100.0 * zp_table_num(t, i, c.top1));
+        double v = zp_table_num(t, i, c.top1);
+        zp_bars_add(&b, label, zp_table_str(t, i, c.scheme), q ? "QAT" : "PTQ", "", 100.0 * v);
+        if (!isnan(v))
+            bar_iv(r, &b, label, q ? "QAT" : "PTQ", t, i, "top1", 100.0);
     }
     char fl[256];
     float_line(r, fl, sizeof fl);
+    char cap[700];
+    bars_caption(cap, sizeof cap,
+                 "Top-1 accuracy (%) of each variant trained with fake quantization (QAT, patterned) "
+                 "next to the same variant quantized after training (PTQ, solid), mean over replicates.",
+                 &b);
     const struct zp_bar_fig f = {
         .name = "accuracy_qat", .what = "PTQ vs QAT top-1 accuracy by scheme variant",
         .sources = "../accuracy.csv (columns label, mode, top1)",
         .title = "Post-training quantization vs quantization-aware training",
         .ylabel = "top-1 accuracy (%)", .extra_plot = *fl ? fl : NULL, .heading = "PTQ vs QAT",
-        .caption = "Top-1 accuracy (%) of each variant trained with fake quantization (QAT, "
-                   "patterned) next to the same variant quantized after training (PTQ, solid).",
+        .caption = cap,
     };
     enum zp_status st = zp_plot_bar_figure(r, &f, &b, err);
     zp_bars_free(&b);

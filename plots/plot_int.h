@@ -22,7 +22,8 @@ extern "C" {
 struct zp_plot_fig {
     char name[64];     /* file stem: plots/<name>.{gp,png,svg,pdf} */
     char title[160];   /* heading in the report */
-    char caption[512]; /* one line for the report */
+    char caption[1024]; /* one line for the report (the longest, accuracy_top1 with error
+                           bars, is ~750 characters; 512 once cut it mid-word) */
     int rendered;      /* gnuplot drew it (at least one output format) */
     int has_png;       /* plots/<name>.png exists: the report embeds it */
 };
@@ -161,8 +162,15 @@ struct zp_bars {
     size_t n_iv, iv_cap;
 };
 /* Sets the error bar of the (group, series) bar: the interval [lo, hi] in the bar's
- * units (e.g. a 95 % bootstrap interval from summary.csv). */
+ * units (e.g. a 95 % bootstrap interval from summary.csv). Call it once per value
+ * added (zp_bars_add), NaN when that value has no interval: a bar whose values
+ * bring different intervals, or a NaN, averages several cells and gets none. */
 void zp_bars_interval(struct zp_bars *b, const char *group, const char *series, double lo, double hi);
+/* The error bar of bar (g, s): 1 and [lo, hi] when it has one, else 0. */
+int zp_bars_get_interval(const struct zp_bars *b, size_t g, size_t s, double *lo, double *hi);
+/* How many bars that have a value have an error bar (returned) and how many do not
+ * (*without); 0 and 0 when no interval was ever set. */
+size_t zp_bars_count_intervals(const struct zp_bars *b, size_t *without);
 /* Adds one value to the (group, series) cell; NaN values are ignored. */
 void zp_bars_add(struct zp_bars *b, const char *group, const char *group_scheme,
                  const char *series, const char *series_scheme, double v);
@@ -201,7 +209,8 @@ struct zp_line {
     char scheme[64];
     size_t n, cap;
     double *x, *y;
-    char **xlabel; /* optional label of each point (layer names) */
+    double *lo, *hi; /* error bar of each point, NaN when it has none */
+    char **xlabel;   /* optional label of each point (layer names) */
 };
 struct zp_lines {
     struct zp_line *v;
@@ -210,11 +219,15 @@ struct zp_lines {
 /* The series titled title (created on first use). NULL on allocation failure. */
 struct zp_line *zp_lines_get(struct zp_lines *l, const char *title, const char *scheme);
 void zp_line_add(struct zp_line *line, double x, double y, const char *xlabel);
+/* Adds a point with an error bar [lo, hi] (NaN: none). */
+void zp_line_add_iv(struct zp_line *line, double x, double y, double lo, double hi, const char *xlabel);
 /* Keeps only the series with at least min_points points. */
 void zp_lines_keep(struct zp_lines *l, size_t min_points);
 void zp_lines_free(struct zp_lines *l);
-/* Writes <name>.dat (one block per series, sorted by x), the key and the plot
- * command. No two series of one figure share colour, dash and marker. */
+/* Writes <name>.dat (one block per series, sorted by x: x, y, x label, interval
+ * low, high), the key and the plot command. No two series of one figure share
+ * colour, dash and marker. A series with error bars gets a layer of vertical
+ * segments in its colour. */
 enum zp_status zp_lines_emit(struct zp_plot_run *r, const struct zp_lines *l,
                              const char *name, struct zp_strbuf *gp, int use_xlabels,
                              const char *extra_plot, struct zp_err *err);
@@ -237,6 +250,23 @@ double zp_plot_drop_points(const struct zp_table *t, size_t row);
 double zp_plot_float_top1(const struct zp_plot_run *r);
 /* "%.6g", or "NaN" for a non-finite value (what gnuplot skips). */
 void zp_plot_num(char *out, size_t n, double v);
+
+/* ---- error bars from summary.csv (plots/plot_rows.c; docs/statistics.md) ---- */
+
+/* The summary.csv row of the cell of row i of t (accuracy.csv): the one row with
+ * the same model, dataset, scheme, label, bits, granularity, mode, calibration and
+ * calib_size (those of them both tables have). -1 when the run has no summary.csv,
+ * no row matches, or several do (cells that differ in a column summary.csv lacks,
+ * such as calib_size today): a wrong interval is worse than none. */
+long zp_plot_summary_row(const struct zp_plot_run *r, const struct zp_table *t, size_t i);
+/* The 95 % bootstrap interval of `metric` ("top1", "drop", "agreement") of row i's
+ * cell: summary.csv's <metric>_lo and <metric>_hi times scale (100 turns a top-1
+ * fraction into %). Returns 1 when both are finite, else 0 with *lo = *hi = NaN. */
+int zp_plot_interval(const struct zp_plot_run *r, const struct zp_table *t, size_t i, const char *metric,
+                     double scale, double *lo, double *hi);
+/* The caption sentence of a figure's error bars (leading space), from the number of
+ * marks drawn with an interval and without one; "" when none has one. */
+void zp_plot_interval_caption(char *out, size_t n, size_t with, size_t without);
 
 #ifdef __cplusplus
 }

@@ -98,3 +98,73 @@ double zp_plot_float_top1(const struct zp_plot_run *r)
     }
     return n ? sum / (double)n : NAN;
 }
+
+/* The identity columns summary.csv shares with accuracy.csv (store/predictions.c
+ * writes them before the statistics). Today's summary.csv has no calib_size, so two
+ * cells that differ only in it are ambiguous: zp_plot_summary_row gives neither an
+ * interval rather than the other's; the key is used as soon as both tables have it. */
+static const char *const summary_keys[] = {"model", "dataset", "scheme", "label", "bits",
+                                           "granularity", "mode", "calibration", "calib_size"};
+#define N_SUMMARY_KEYS (sizeof summary_keys / sizeof summary_keys[0])
+
+long zp_plot_summary_row(const struct zp_plot_run *r, const struct zp_table *t, size_t i)
+{
+    if (!r->has_summary || i >= t->nrows)
+        return -1;
+    const struct zp_table *s = &r->summary;
+    int sc[N_SUMMARY_KEYS], tc[N_SUMMARY_KEYS];
+    size_t nk = 0;
+    for (size_t k = 0; k < N_SUMMARY_KEYS; k++) {
+        int a = zp_table_col(s, summary_keys[k]), b = zp_table_col(t, summary_keys[k]);
+        if (a >= 0 && b >= 0) { /* a column one table lacks cannot tell cells apart */
+            sc[nk] = a;
+            tc[nk++] = b;
+        }
+    }
+    if (!nk)
+        return -1;
+    long found = -1;
+    for (size_t j = 0; j < s->nrows; j++) {
+        size_t m = 0;
+        while (m < nk && !strcmp(zp_table_str(s, j, sc[m]), zp_table_str(t, i, tc[m])))
+            m++;
+        if (m < nk)
+            continue;
+        if (found >= 0)
+            return -1; /* two cells match: no way to tell which is row i's */
+        found = (long)j;
+    }
+    return found;
+}
+
+int zp_plot_interval(const struct zp_plot_run *r, const struct zp_table *t, size_t i, const char *metric,
+                     double scale, double *lo, double *hi)
+{
+    *lo = *hi = NAN;
+    long j = zp_plot_summary_row(r, t, i);
+    if (j < 0)
+        return 0;
+    char name[64];
+    snprintf(name, sizeof name, "%s_lo", metric);
+    double l = zp_table_num(&r->summary, (size_t)j, zp_table_col(&r->summary, name));
+    snprintf(name, sizeof name, "%s_hi", metric);
+    double h = zp_table_num(&r->summary, (size_t)j, zp_table_col(&r->summary, name));
+    if (isnan(l) || isnan(h) || isinf(l) || isinf(h))
+        return 0;
+    *lo = scale * l;
+    *hi = scale * h;
+    return 1;
+}
+
+void zp_plot_interval_caption(char *out, size_t n, size_t with, size_t without)
+{
+    if (!with) {
+        out[0] = '\0';
+        return;
+    }
+    snprintf(out, n, " Error bars: 95 %% bootstrap interval over the evaluation examples of the "
+                     "replicate-averaged value (summary.csv)%s",
+             without ? "; none where a mark averages several cells or summary.csv has no single row "
+                       "for it."
+                     : ".");
+}

@@ -31,6 +31,12 @@ void zp_report_findings(const struct zp_plot_run *r, struct zp_strbuf *out);
  * run has no summary.csv. */
 void zp_report_significance(const struct zp_plot_run *r, struct zp_strbuf *out);
 
+/* Appends the verdict on one difference: "**significant**", or "not significant
+ * (the interval includes 0 / p > 0.05 / both)" (plots/report_stats.c). lo, hi: its
+ * 95 % interval; p: its McNemar p-value (NaN when unknown); significant: summary.csv's
+ * column, 1 only when the interval excludes 0 and p <= 0.05. */
+void zp_report_verdict(struct zp_strbuf *out, double lo, double hi, double p, int significant);
+
 /* The configuration and machine section from run.json (plots/report_runjson.c). */
 void zp_report_run_json(const struct zp_plot_run *r, struct zp_strbuf *md, struct zp_strbuf *h);
 

@@ -20,6 +20,22 @@ static int bits_slot(const struct zp_table *t, size_t i, char *out, size_t n, co
     return 1;
 }
 
+/* ": the <what> (95 % interval [lo, hi], McNemar p = p) is **significant**" or
+ * "... is not significant (reason)", from row j of summary.csv or summary_pairs.csv
+ * (<metric>_lo, <metric>_hi, mcnemar_p, significant). */
+static void row_verdict(struct zp_strbuf *out, const struct zp_table *s, size_t j, const char *metric,
+                        const char *what)
+{
+    char col[64];
+    snprintf(col, sizeof col, "%s_lo", metric);
+    double lo = zp_table_num(s, j, zp_table_col(s, col));
+    snprintf(col, sizeof col, "%s_hi", metric);
+    double hi = zp_table_num(s, j, zp_table_col(s, col));
+    double p = zp_table_num(s, j, zp_table_col(s, "mcnemar_p"));
+    zp_strbuf_printf(out, ": the %s (95 %% interval [%.2f, %.2f], McNemar p = %.3g) is ", what, lo, hi, p);
+    zp_report_verdict(out, lo, hi, p, zp_table_bool(s, j, zp_table_col(s, "significant")) == 1);
+}
+
 /* The best variant per bit width, chosen on the select split (never on the
  * evaluation set); its top-1 and drop are means over its replicates. Without a
  * select split no best variant is named: the range of the bit width's rows is. */
@@ -76,9 +92,13 @@ static void best_per_bits(const struct zp_plot_run *r, struct zp_strbuf *out)
             zp_plot_row_label(t, best, label, sizeof label);
             zp_strbuf_printf(out,
                            "- Best at %g bits (PTQ, mode %s), chosen on the select split: **%s**, top-1 %.2f%% "
-                           "(drop %.2f points%s).\n",
+                           "(drop %.2f points%s)",
                            bits, mode, label, 100.0 * sum / (double)k, dsum / (double)k,
                            k > 1 ? ", mean over replicates" : "");
+            long j = zp_plot_summary_row(r, t, best);
+            if (j >= 0)
+                row_verdict(out, &r->summary, (size_t)j, "drop", "drop from float");
+            zp_strbuf_printf(out, ".\n");
         } else {
             zp_plot_row_label(t, lo_i, label, sizeof label);
             zp_plot_row_label(t, hi_i, l2, sizeof l2);
@@ -92,31 +112,68 @@ static void best_per_bits(const struct zp_plot_run *r, struct zp_strbuf *out)
     free(keep);
 }
 
+/* The summary_pairs.csv row comparing QAT row i (side a) with its PTQ partner, or -1. */
+static long qat_pair(const struct zp_plot_run *r, const struct zp_table *t, size_t i)
+{
+    const struct zp_table *p = &r->pairs;
+    if (!r->has_pairs)
+        return -1;
+    int cm = zp_table_col(t, "model");
+    for (size_t j = 0; j < p->nrows; j++)
+        if (!strcmp(zp_table_str(p, j, zp_table_col(p, "kind")), "qat") &&
+            !strcmp(zp_table_str(p, j, zp_table_col(p, "a_label")), zp_table_str(t, i, zp_table_col(t, "label"))) &&
+            (cm < 0 || !strcmp(zp_table_str(p, j, zp_table_col(p, "model")), zp_table_str(t, i, cm))))
+            return (long)j;
+    return -1;
+}
+
+/* QAT against PTQ of the same variant, one line per QAT variant: both means over
+ * their replicates; the PTQ side is mode both (weights and activations quantized,
+ * as in the QAT model and as summary_pairs.csv pairs them), else the mean of the
+ * other PTQ rows, never the best of them (that would select on the evaluation set).
+ * The difference is marked significant or not from summary_pairs.csv. */
 static void qat_gain(const struct zp_plot_run *r, struct zp_strbuf *out)
 {
     const struct zp_table *t = &r->accuracy;
-    int cm = zp_table_col(t, "mode"), ct = zp_table_col(t, "top1");
+    int cm = zp_table_col(t, "mode"), ct = zp_table_col(t, "top1"), cmod = zp_table_col(t, "model");
     if (cm < 0 || ct < 0)
         return;
+    struct zp_strset done = {0};
     for (size_t i = 0; i < t->nrows; i++) {
         if (strcmp(zp_table_str(t, i, cm), "qat") != 0)
             continue;
-        char label[256], other[256];
+        char label[256], other[256], key[600];
         zp_plot_row_label(t, i, label, sizeof label);
-        double ptq = NAN;
+        snprintf(key, sizeof key, "%s|%s", zp_table_str(t, i, cmod), label);
+        if (zp_strset_find(&done, key) >= 0)
+            continue;
+        zp_strset_add(&done, key);
+        /* [0]: QAT rows, [1]: PTQ mode both, [2]: other PTQ modes */
+        double sum[3] = {0, 0, 0};
+        size_t n[3] = {0, 0, 0};
         for (size_t j = 0; j < t->nrows; j++) {
-            if (!strcmp(zp_table_str(t, j, cm), "qat"))
-                continue;
-            zp_plot_row_label(t, j, other, sizeof other);
             double v = zp_table_num(t, j, ct);
-            if (!strcmp(other, label) && !isnan(v) && (isnan(ptq) || v > ptq))
-                ptq = v;
+            zp_plot_row_label(t, j, other, sizeof other);
+            if (isnan(v) || strcmp(other, label) || strcmp(zp_table_str(t, j, cmod), zp_table_str(t, i, cmod)))
+                continue;
+            const char *m = zp_table_str(t, j, cm);
+            size_t k = !strcmp(m, "qat") ? 0 : !strcmp(m, "both") ? 1 : 2;
+            sum[k] += v;
+            n[k]++;
         }
-        if (!isnan(ptq))
-            zp_strbuf_printf(out, "- QAT vs PTQ, %s: top-1 %.2f%% vs %.2f%% (%+.2f points).\n", label,
-                           100.0 * zp_table_num(t, i, ct), 100.0 * ptq,
-                           100.0 * (zp_table_num(t, i, ct) - ptq));
+        size_t pk = n[1] ? 1 : 2;
+        if (!n[0] || !n[pk])
+            continue;
+        double q = sum[0] / (double)n[0], ptq = sum[pk] / (double)n[pk];
+        zp_strbuf_printf(out, "- QAT vs PTQ (%s), %s: top-1 %.2f%% vs %.2f%% (%+.2f points%s)",
+                         pk == 1 ? "mode both" : "mean over the PTQ modes", label, 100.0 * q, 100.0 * ptq,
+                         100.0 * (q - ptq), n[0] > 1 || n[pk] > 1 ? ", means over replicates" : "");
+        long pj = qat_pair(r, t, i);
+        if (pj >= 0)
+            row_verdict(out, &r->pairs, (size_t)pj, "delta_top1", "difference");
+        zp_strbuf_printf(out, ".\n");
     }
+    zp_strset_free(&done);
 }
 
 static void worst_layer(const struct zp_plot_run *r, struct zp_strbuf *out)

@@ -8,12 +8,20 @@
 
 #include "plots/report.h"
 
-/* Why a row is not significant: its interval includes 0 and/or p > 0.05. */
-static const char *why_not(double lo, double hi, double p)
+void zp_report_verdict(struct zp_strbuf *out, double lo, double hi, double p, int significant)
 {
-    int in = !(lo > 0 || hi < 0);
-    int hp = !(p <= 0.05);
-    return in && hp ? "the interval includes 0 and p > 0.05" : in ? "the interval includes 0" : "p > 0.05";
+    if (significant) {
+        zp_strbuf_printf(out, "**significant**");
+        return;
+    }
+    /* why not: the interval includes 0 and/or p > 0.05 (a NaN bound or p says nothing) */
+    int in = !isnan(lo) && !isnan(hi) && lo <= 0 && hi >= 0;
+    int hp = !isnan(p) && p > 0.05;
+    zp_strbuf_printf(out, "not significant (%s)",
+                     in && hp ? "the interval includes 0 and p > 0.05"
+                     : in     ? "the interval includes 0"
+                     : hp     ? "p > 0.05"
+                              : "summary.csv marks it so");
 }
 
 static void cell_line(const struct zp_table *t, size_t i, struct zp_strbuf *out)
@@ -32,10 +40,9 @@ static void cell_line(const struct zp_table *t, size_t i, struct zp_strbuf *out)
         zp_strbuf_printf(out, " (largest over %.0f replicates; seed std of the drop %.2f)", reps, sd);
     else if (det)
         zp_strbuf_printf(out, " (deterministic: nothing random to replicate)");
-    if (sig)
-        zp_strbuf_printf(out, ": **significant**.\n");
-    else
-        zp_strbuf_printf(out, ": not significant (%s).\n", why_not(lo, hi, p));
+    zp_strbuf_printf(out, ": ");
+    zp_report_verdict(out, lo, hi, p, sig);
+    zp_strbuf_printf(out, ".\n");
 }
 
 void zp_report_significance(const struct zp_plot_run *r, struct zp_strbuf *out)
@@ -81,10 +88,11 @@ void zp_report_significance(const struct zp_plot_run *r, struct zp_strbuf *out)
         double p = zp_table_num(pt, i, zp_table_col(pt, "mcnemar_p"));
         int sig = zp_table_bool(pt, i, zp_table_col(pt, "significant")) == 1;
         zp_strbuf_printf(out, "- Pair (%s, mode %s): %s minus %s: %+.2f points top-1, 95 %% interval [%.2f, %.2f], "
-                            "McNemar p = %.3g: %s%s%s.\n",
+                            "McNemar p = %.3g: ",
                        zp_table_str(pt, i, zp_table_col(pt, "kind")), zp_table_str(pt, i, zp_table_col(pt, "mode")),
                        zp_table_str(pt, i, zp_table_col(pt, "a_label")),
-                       zp_table_str(pt, i, zp_table_col(pt, "b_label")), dm, lo, hi, p,
-                       sig ? "**significant**" : "not significant (", sig ? "" : why_not(lo, hi, p), sig ? "" : ")");
+                       zp_table_str(pt, i, zp_table_col(pt, "b_label")), dm, lo, hi, p);
+        zp_report_verdict(out, lo, hi, p, sig);
+        zp_strbuf_printf(out, ".\n");
     }
 }

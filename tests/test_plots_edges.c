@@ -1,7 +1,8 @@
 /* Figures and report, the rough edges of issue 17: a figure never fails a render
  * (degenerate ranges, a refused script, no gnuplot), atomic report and figure
  * files, axes that fit the data, legends and line styles, the per-channel levels
- * of the weight histogram, the kernel figures of `bench`. */
+ * of the weight histogram, the kernel figures of `bench`, and the summary.csv row
+ * lookup behind every error bar. */
 #include "tests/util.h"
 #include "tests/util.h"
 
@@ -361,6 +362,41 @@ static void test_run_survives_figures(void **state)
     free(md);
 }
 
+/* A summary.csv row is a cell's only when exactly one row matches: two cells that
+ * differ in a column summary.csv lacks (calib_size) get no interval, not the
+ * other's. */
+static void test_summary_row_lookup(void **state)
+{
+    (void)state;
+    const char *dir = zp_test_tmpdir("plots-sumrow");
+    zp_tp_write_in(dir, "accuracy.csv",
+                   "model,scheme,label,bits,granularity,mode,calibration,calib_size,top1\n"
+                   "m,symmetric,s8,8,per-channel,both,minmax,50,0.8\n"
+                   "m,symmetric,s8,8,per-channel,both,minmax,400,0.82\n"
+                   "m,symmetric,s8,8,per-channel,weights,none,,0.85\n"
+                   "m,symmetric,s4,4,per-channel,weights,none,,0.5\n");
+    zp_tp_write_in(dir, "summary.csv",
+                   "cell,model,dataset,scheme,label,bits,granularity,mode,calibration,top1_lo,top1_hi\n"
+                   "c0,m,d,symmetric,s8,8,per-channel,both,minmax,0.7,0.9\n"
+                   "c1,m,d,symmetric,s8,8,per-channel,both,minmax,0.71,0.91\n"
+                   "c2,m,d,symmetric,s8,8,per-channel,weights,none,0.8,0.9\n");
+    struct zp_plot_run r;
+    memset(&r, 0, sizeof r);
+    struct zp_err err = {0};
+    assert_int_equal(zp_plot_run_load(&r, dir, &err), ZP_OK);
+    double lo, hi;
+    assert_int_equal(zp_plot_summary_row(&r, &r.accuracy, 0), -1); /* ambiguous */
+    assert_int_equal(zp_plot_interval(&r, &r.accuracy, 1, "top1", 100, &lo, &hi), 0);
+    assert_true(isnan(lo) && isnan(hi));
+    /* dataset is absent from accuracy.csv: it does not take part in the match */
+    assert_int_equal(zp_plot_summary_row(&r, &r.accuracy, 2), 2);
+    assert_int_equal(zp_plot_interval(&r, &r.accuracy, 2, "top1", 100, &lo, &hi), 1);
+    assert_true(zp_test_close(lo, 80, 1e-12) && zp_test_close(hi, 90, 1e-12));
+    assert_int_equal(zp_plot_summary_row(&r, &r.accuracy, 3), -1); /* no row */
+    assert_int_equal(zp_plot_interval(&r, &r.accuracy, 2, "drop", 1, &lo, &hi), 0); /* no such column */
+    zp_plot_run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_hist_channel_rows),
         cmocka_unit_test(test_bench_kernel_figures),
         cmocka_unit_test(test_run_survives_figures),
+        cmocka_unit_test(test_summary_row_lookup),
     };
     return ZP_RUN_TESTS(tests);
 }

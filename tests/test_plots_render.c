@@ -357,6 +357,184 @@ static void test_report_in_browser(void **state)
     free(out);
 }
 
+/* The figures that show a value summary.csv has, each with its error bar's script layer. */
+static const char *const iv_figs[] = {"accuracy_top1",        "accuracy_vs_bits",    "accuracy_nudge",
+                                      "accuracy_calibration", "accuracy_calib_size", "accuracy_qat"};
+#define N_IV_FIGS (sizeof iv_figs / sizeof iv_figs[0])
+
+static void test_replicate_error_bars(void **state)
+{
+    (void)state;
+    if (!zp_tp_have_gnuplot())
+        skip();
+    const char *dir = zp_tp_replicate_run("plots-rep");
+    struct zp_err err = {0};
+    struct zp_plot_warnings warn;
+    enum zp_status st = zp_plots_render(dir, &warn, &err);
+    if (st != ZP_OK)
+        fail_msg("zp_plots_render: %s", err.msg);
+    if (warn.n) /* gnuplot refusing an error-bar layer would be a warning */
+        fail_msg("unexpected warning: %s", warn.msg[0]);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = zp_test_read_file(path, NULL);
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = zp_test_read_file(path, NULL);
+    assert_non_null(md);
+    assert_non_null(html);
+    for (size_t f = 0; f < N_IV_FIGS; f++) {
+        char file[128];
+        snprintf(file, sizeof file, "%s.gp", iv_figs[f]);
+        char *gp = zp_tp_plots_file(dir, file);
+        if (!strstr(gp, "# error bars: the interval [column 4, column 5]") || !strstr(gp, "with vectors nohead"))
+            fail_msg("plots/%s has no error bars", file);
+        free(gp);
+        if (zp_tp_file_size(dir, iv_figs[f], "png") <= 0)
+            fail_msg("plots/%s.png not drawn", iv_figs[f]);
+        /* the caption says what the bars are */
+        char head[160];
+        snprintf(head, sizeof head, "(plots/%s.png)\n\n", iv_figs[f]);
+        const char *cap = strstr(md, head);
+        assert_non_null(cap);
+        const char *end = strstr(cap + strlen(head), "\n");
+        if (!strstr(cap, "Error bars: 95 % bootstrap interval over the evaluation examples") ||
+            strstr(cap, "Error bars: 95 %") > end)
+            fail_msg("the caption of %s does not say what its error bars are", iv_figs[f]);
+    }
+    double lo, hi, x, y;
+    /* top-1 bars: 100 x summary.csv's top1_lo/hi of the chosen cell (a8 nudged: 0.85,
+     * 0.91; s8 pc minmax: 0.86, 0.92); drop bars: drop_lo/hi in points */
+    char *dat = zp_tp_plots_file(dir, "accuracy_top1.dat");
+    assert_true(zp_tp_bars_interval(dat, "per-tensor", 0, &lo, &hi));
+    assert_true(zp_test_close(lo, 85.0, 1e-9) && zp_test_close(hi, 91.0, 1e-9));
+    assert_non_null(strstr(dat, ",85,91,91\n")); /* its value label above the error bar */
+    assert_true(zp_tp_bars_interval(dat, "per-channel", 1, &lo, &hi));
+    assert_true(zp_test_close(lo, 86.0, 1e-9) && zp_test_close(hi, 92.0, 1e-9));
+    free(dat);
+    dat = zp_tp_plots_file(dir, "accuracy_top1_drop.dat");
+    assert_true(zp_tp_bars_interval(dat, "per-tensor", 0, &lo, &hi));
+    assert_true(zp_test_close(lo, 0.5, 1e-9) && zp_test_close(hi, 3.5, 1e-9));
+    free(dat);
+    /* accuracy against bits: a point per family with its cell's top-1 interval */
+    dat = zp_tp_plots_file(dir, "accuracy_vs_bits.dat");
+    assert_true(zp_tp_line_point(dat, "asymmetric", 0, &x, &y, &lo, &hi));
+    assert_true(x == 8 && zp_test_close(y, 88.0, 1e-9) && zp_test_close(lo, 85.0, 1e-9) &&
+                zp_test_close(hi, 91.0, 1e-9));
+    free(dat);
+    /* nudge: naive drop 6 [4.5, 7.5], nudged drop 2 [0.5, 3.5] */
+    dat = zp_tp_plots_file(dir, "accuracy_nudge.dat");
+    assert_true(zp_tp_bars_interval(dat, "nudge_zero=false", 0, &lo, &hi));
+    assert_true(zp_test_close(lo, 4.5, 1e-9) && zp_test_close(hi, 7.5, 1e-9));
+    assert_true(zp_tp_bars_interval(dat, "nudge_zero=true", 0, &lo, &hi));
+    assert_true(zp_test_close(lo, 0.5, 1e-9) && zp_test_close(hi, 3.5, 1e-9));
+    free(dat);
+    /* calibration: the minmax bar is one cell and has its interval; the percentile
+     * bar averages three cells (sizes 50, 100, 400), so it has none, and the caption
+     * says why */
+    dat = zp_tp_plots_file(dir, "accuracy_calibration.dat");
+    assert_true(zp_tp_bars_interval(dat, "minmax", 0, &lo, &hi));
+    assert_true(zp_test_close(lo, -0.5, 1e-9) && zp_test_close(hi, 2.5, 1e-9));
+    assert_true(zp_tp_bars_interval(dat, "percentile", 0, &lo, &hi));
+    assert_true(isnan(lo) && isnan(hi));
+    assert_true(zp_test_close(zp_tp_bars_value(dat, "percentile", 0), 3.0, 1e-9));
+    free(dat);
+    assert_non_null(strstr(md, "none where a mark averages several cells"));
+    /* calibration-set size: the mean over replicates at each size, with intervals */
+    dat = zp_tp_plots_file(dir, "accuracy_calib_size.dat");
+    static const double sizes[] = {50, 100, 400}, drops[] = {5, 1, 3};
+    for (size_t k = 0; k < 3; k++) {
+        assert_true(zp_tp_line_point(dat, "s8 pc, percentile", k, &x, &y, &lo, &hi));
+        assert_true(x == sizes[k] && zp_test_close(y, drops[k], 1e-9));
+        assert_true(zp_test_close(lo, drops[k] - 1.5, 1e-9) && zp_test_close(hi, drops[k] + 1.5, 1e-9));
+    }
+    free(dat);
+    /* PTQ vs QAT: both bars with their cells' top-1 intervals */
+    dat = zp_tp_plots_file(dir, "accuracy_qat.dat");
+    assert_true(zp_tp_bars_interval(dat, "PTQ", 0, &lo, &hi));
+    assert_true(zp_test_close(lo, 66.0, 1e-9) && zp_test_close(hi, 72.0, 1e-9));
+    assert_true(zp_tp_bars_interval(dat, "QAT", 0, &lo, &hi));
+    assert_true(zp_test_close(lo, 76.0, 1e-9) && zp_test_close(hi, 82.0, 1e-9));
+    free(dat);
+
+    /* the report reaches its significance section from the top */
+    const char *contents = strstr(md, "Contents: ");
+    assert_non_null(contents);
+    assert_true(contents < strstr(md, "## Headline findings"));
+    assert_non_null(strstr(contents, "[Significance](#significance)"));
+    assert_non_null(strstr(md, "\n## Significance\n"));
+    const char *nav = strstr(html, "<nav>");
+    assert_non_null(nav);
+    assert_true(strstr(nav, "<a href=\"#significance\">Significance</a>") < strstr(nav, "</nav>"));
+    assert_non_null(strstr(html, "<h2 id=\"significance\">"));
+    /* findings mark their differences: the 8-bit best (chosen on select: s8 pc
+     * minmax) is not significantly below float, the 4-bit one is; QAT vs PTQ from
+     * summary_pairs.csv, one line for the two replicates */
+    if (!strstr(md, "**s8 pc**, top-1 89.00% (drop 1.00 points, mean over replicates): the drop from float "
+                    "(95 % interval [-0.50, 2.50], McNemar p = 0.3) is not significant (the interval includes 0 "
+                    "and p > 0.05)."))
+        fail_msg("8-bit finding:\n%s", md);
+    assert_non_null(strstr(md, "**l4 pc**, top-1 69.00% (drop 21.00 points, mean over replicates): the drop from "
+                               "float (95 % interval [19.50, 22.50], McNemar p = 1e-05) is **significant**."));
+    const char *q = strstr(md, "- QAT vs PTQ (mode both), l4 pc: top-1 79.00% vs 69.00% (+10.00 points, means over "
+                               "replicates): the difference (95 % interval [7.50, 12.50], McNemar p = 2e-06) is "
+                               "**significant**.");
+    assert_non_null(q);
+    assert_null(strstr(q + 1, "- QAT vs PTQ"));
+    assert_non_null(strstr(html, "<strong>significant</strong>"));
+    free(md);
+    free(html);
+
+    /* the same run without summary.csv: no error bars, no caption about them, no
+     * significance section to link to */
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    assert_int_equal(remove(path), 0);
+    snprintf(path, sizeof path, "%s/summary_pairs.csv", dir);
+    assert_int_equal(remove(path), 0);
+    assert_int_equal(zp_plots_render(dir, &warn, &err), ZP_OK);
+    assert_int_equal(warn.n, 0);
+    for (size_t f = 0; f < N_IV_FIGS; f++) {
+        char file[128];
+        snprintf(file, sizeof file, "%s.gp", iv_figs[f]);
+        char *gp = zp_tp_plots_file(dir, file);
+        if (strstr(gp, "error bars") || strstr(gp, "vectors"))
+            fail_msg("plots/%s has error bars without summary.csv", file);
+        free(gp);
+    }
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    md = zp_test_read_file(path, NULL);
+    assert_null(strstr(md, "Error bars"));
+    assert_null(strstr(md, "#significance"));
+    assert_null(strstr(md, "McNemar"));
+    free(md);
+}
+
+/* The sample run (no replicates, no summary.csv) has no error bars anywhere. */
+static void test_sample_no_error_bars(void **state)
+{
+    (void)state;
+    const char *dir = zp_tp_sample_copy("plots-noiv");
+    setenv("ZP_GNUPLOT", "/nonexistent/gnuplot", 1); /* the scripts are enough */
+    struct zp_err err = {0};
+    struct zp_plot_warnings warn;
+    enum zp_status st = zp_plots_render(dir, &warn, &err);
+    unsetenv("ZP_GNUPLOT");
+    assert_int_equal(st, ZP_OK);
+    for (size_t f = 0; f < N_IV_FIGS; f++) {
+        char file[128];
+        snprintf(file, sizeof file, "%s.gp", iv_figs[f]);
+        char *gp = zp_tp_plots_file(dir, file);
+        if (strstr(gp, "error bars") || strstr(gp, "vectors"))
+            fail_msg("plots/%s has error bars without summary.csv", file);
+        free(gp);
+    }
+    char path[4400];
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    char *html = zp_test_read_file(path, NULL);
+    assert_null(strstr(html, "#significance"));
+    assert_null(strstr(html, "Error bars"));
+    free(html);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +548,8 @@ int main(void)
         cmocka_unit_test(test_gnuplot_missing),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_report_in_browser),
+        cmocka_unit_test(test_replicate_error_bars),
+        cmocka_unit_test(test_sample_no_error_bars),
     };
     return ZP_RUN_TESTS(tests);
 }
