@@ -64,6 +64,15 @@ record() {
     sed -n 's/.*images_per_s_mean=\([0-9.]*\).*images_per_cpu_s=\([0-9.]*\).*/\1 \2/p' |
         while read -r wall cpu; do echo "$1 $2 $3 $wall $cpu" >>"$RES"; done
 }
+# the golden-check arguments for a model that has golden logits (MobileNet v1
+# 0.25 only; the paths have no spaces)
+golden() {
+    GOLD=$DATA/golden
+    [ "$1" = mobilenet_v1_0.25_224 ] && [ -f "$GOLD/golden_logits_f32_9x1000.bin" ] &&
+        echo "--golden-input $GOLD/golden_input_u8_nhwc_9x224x224x3.bin" \
+            "--golden-logits $GOLD/golden_logits_f32_9x1000.bin"
+    return 0
+}
 run_engine() { # engine model threads
     name=$(basename "$2" .onnx)
     case $1 in
@@ -78,20 +87,16 @@ run_engine() { # engine model threads
         echo "$out"
         echo "$out" | grep '^zeropoint ' | record "$name" "$3" zeropoint ;;
     onnxruntime)
-        prov=""
-        [ "$round" = 1 ] && [ "$3" = 1 ] && prov=--providers
-        out=$(node scripts/bench_ort.js "$2" --batch "$BATCH" --threads "$3" --reps "$REPS" \
-            --spin "$ORT_SPIN" $prov 2>&1) || { echo "onnxruntime: FAILED on $name: $out"; return 0; }
+        threads=$3
+        set -- "$2" --batch "$BATCH" --threads "$3" --reps "$REPS" --spin "$ORT_SPIN"
+        [ "$round" = 1 ] && [ "$threads" = 1 ] && set -- "$@" --providers $(golden "$name")
+        out=$(node scripts/bench_ort.js "$@" 2>&1) || { echo "onnxruntime: FAILED on $name: $out"; return 0; }
         echo "$out"
-        echo "$out" | grep '^onnxruntime [0-9]' | record "$name" "$3" onnxruntime ;;
+        echo "$out" | grep '^onnxruntime [0-9]' | record "$name" "$threads" onnxruntime ;;
     pytorch)
         threads=$3
         set -- "$2" --batch "$BATCH" --threads "$3" --reps "$REPS" --layouts "$TORCH_LAYOUTS"
-        # the golden logits belong to MobileNet v1 0.25 only
-        GOLD="$DATA/golden"
-        [ "$name" = mobilenet_v1_0.25_224 ] && [ "$round" = 1 ] && [ -f "$GOLD/golden_logits_f32_9x1000.bin" ] &&
-            set -- "$@" --golden-input "$GOLD/golden_input_u8_nhwc_9x224x224x3.bin" \
-                --golden-logits "$GOLD/golden_logits_f32_9x1000.bin"
+        [ "$round" = 1 ] && set -- "$@" $(golden "$name")
         out=$(/usr/bin/python3 -W ignore scripts/bench_torch_mobilenet.py "$@" 2>&1) ||
             { echo "pytorch: FAILED on $name: $out"; return 0; }
         echo "$out"

@@ -6,10 +6,13 @@
 //
 // usage: NODE_PATH=$BUILD/npm/node_modules node scripts/bench_ort.js MODEL.onnx
 //            [--batch 50] [--threads 1] [--reps 20] [--warmup 2] [--spin 1] [--providers]
+//            [--golden-input U8_NHWC.bin --golden-logits F32.bin]
 // --threads sets intra-op threads; inter-op threads are 1 and execution is
 // sequential. --spin 0 stops the intra-op threads spinning while they wait (ORT
 // spins by default, which costs CPU time at 2+ threads). --providers runs one
 // batch with profiling on and prints which execution provider ran each node kind.
+// The golden files (u8 NHWC images, their float logits) check that ORT computes
+// this model's logits: it prints the largest |logit - golden|.
 // Prints one line: images/s (mean and best batch, wall clock) and images per
 // CPU-second (process.cpuUsage: user + system of the whole process).
 'use strict';
@@ -18,11 +21,14 @@ const os = require('os');
 const path = require('path');
 
 function parseArgs(argv) {
-    const a = {batch: 50, threads: 1, reps: 20, warmup: 2, spin: 1, providers: false, model: null};
+    const a = {batch: 50, threads: 1, reps: 20, warmup: 2, spin: 1, providers: false, model: null,
+               goldenInput: null, goldenLogits: null};
     for (let i = 0; i < argv.length; i++) {
         const k = argv[i];
         if (k === '--providers') {
             a.providers = true;
+        } else if ((k === '--golden-input' || k === '--golden-logits') && i + 1 < argv.length) {
+            a[k === '--golden-input' ? 'goldenInput' : 'goldenLogits'] = argv[++i];
         } else if (k.startsWith('--') && k.slice(2) in a && i + 1 < argv.length) {
             const v = Number(argv[++i]);
             if (!Number.isInteger(v) || v < 0)
@@ -39,6 +45,8 @@ function parseArgs(argv) {
              '[--spin 1] [--providers]');
     if (a.batch < 1 || a.threads < 1 || a.reps < 1)
         fail('--batch, --threads and --reps must be >= 1');
+    if (!a.goldenInput !== !a.goldenLogits)
+        fail('--golden-input and --golden-logits go together');
     return a;
 }
 
@@ -97,6 +105,34 @@ async function providerSummary(ort, model, opts, feeds) {
     return Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(' ');
 }
 
+// The golden images through the session, one call each (a fixed batch of 1 and a
+// symbolic one both take that): the largest |logit - golden| over all of them.
+async function goldenCheck(ort, session, plan, a) {
+    const [c, h, w] = plan.dims;
+    const u8 = fs.readFileSync(a.goldenInput);
+    const want = new Float32Array(new Uint8Array(fs.readFileSync(a.goldenLogits)).buffer);
+    const n = u8.length / (c * h * w);
+    if (plan.per !== 1 && plan.mode.startsWith('fixed'))
+        fail(`golden check needs a batch dimension of 1 or a symbolic one (${plan.mode})`);
+    if (!Number.isInteger(n) || want.length % n !== 0)
+        fail(`golden files: ${u8.length} bytes of images [${h}x${w}x${c}] and ${want.length} logits do not match`);
+    const classes = want.length / n;
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+        const x = new Float32Array(c * h * w);
+        for (let p = 0; p < h * w; p++)
+            for (let ch = 0; ch < c; ch++)
+                x[ch * h * w + p] = u8[(i * h * w + p) * c + ch] / 127.5 - 1;
+        const out = await session.run({[session.inputNames[0]]: new ort.Tensor('float32', x, [1, c, h, w])});
+        const y = out[session.outputNames[0]].data;
+        if (y.length !== classes)
+            fail(`golden check: the model gives ${y.length} logits per image, the file ${classes}`);
+        for (let k = 0; k < classes; k++)
+            worst = Math.max(worst, Math.abs(y[k] - want[i * classes + k]));
+    }
+    return worst;
+}
+
 async function main() {
     const a = parseArgs(process.argv.slice(2));
     let ort;
@@ -118,6 +154,8 @@ async function main() {
     };
     const session = await ort.InferenceSession.create(a.model, opts);
     const plan = batchPlan(session, a.batch);
+    if (a.goldenInput)
+        console.log(`onnxruntime max |logit - golden| = ${(await goldenCheck(ort, session, plan, a)).toPrecision(3)}`);
     const per = plan.dims.reduce((p, d) => p * d, 1);
     const x = uniformInputs(per * a.batch, 1);
     // one feed per call: views of the one batch, so the calls of a fixed-batch

@@ -3,9 +3,9 @@
 
 Builds an equivalent torch module from the ONNX file's own weights (Conv with
 explicit, possibly asymmetric pads, Clip, Relu, Add, Identity, GlobalAveragePool,
-Flatten, Gemm: MobileNet v1 and v2),
-checks it against the golden logits when given, and times it under inference_mode
-in the memory layouts asked for (channels-last by default from the shell script).  Used by scripts/bench_float_inference.sh.
+Flatten, Gemm: MobileNet v1 and v2), checks it against the golden logits when
+given, and times it under inference_mode in the memory layouts asked for
+(channels-last only from the shell script).  Used by scripts/bench_float_inference.sh.
 
 usage: bench_torch_mobilenet.py MODEL.onnx [--batch 50] [--threads 2] [--reps 20]
                                 [--layouts channels_last,nchw]
