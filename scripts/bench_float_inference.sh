@@ -89,6 +89,7 @@ run_engine() { # engine model threads
     onnxruntime)
         threads=$3
         set -- "$2" --batch "$BATCH" --threads "$3" --reps "$REPS" --spin "$ORT_SPIN"
+        # shellcheck disable=SC2046 # golden's words are separate arguments
         [ "$round" = 1 ] && [ "$threads" = 1 ] && set -- "$@" --providers $(golden "$name")
         out=$(node scripts/bench_ort.js "$@" 2>&1) || { echo "onnxruntime: FAILED on $name: $out"; return 0; }
         echo "$out"
@@ -96,6 +97,7 @@ run_engine() { # engine model threads
     pytorch)
         threads=$3
         set -- "$2" --batch "$BATCH" --threads "$3" --reps "$REPS" --layouts "$TORCH_LAYOUTS"
+        # shellcheck disable=SC2046 # golden's words are separate arguments
         [ "$round" = 1 ] && set -- "$@" $(golden "$name")
         out=$(/usr/bin/python3 -W ignore scripts/bench_torch_mobilenet.py "$@" 2>&1) ||
             { echo "pytorch: FAILED on $name: $out"; return 0; }
