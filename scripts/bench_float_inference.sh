@@ -73,6 +73,11 @@ golden() {
             "--golden-logits $GOLD/golden_logits_f32_9x1000.bin"
     return 0
 }
+# an engine that could not run a cell: its last words, and "failed" in the table
+failed() { # engine model threads output
+    echo "$1: FAILED on $2 at $3 threads: $(echo "$4" | tail -n 1)"
+    echo "$2 $3 $1 failed failed" >>"$RES"
+}
 run_engine() { # engine model threads
     name=$(basename "$2" .onnx)
     case $1 in
@@ -80,8 +85,7 @@ run_engine() { # engine model threads
         hooked=""
         [ "${HOOKED:-0}" = 1 ] && hooked=hooked
         if ! out=$(OMP_NUM_THREADS=$3 "$BIN" "$2" "$BATCH" "$REPS" $hooked 2>&1); then
-            echo "zeropoint: FAILED on $name at $3 threads: $out"
-            echo "$name $3 zeropoint failed failed" >>"$RES"
+            failed zeropoint "$name" "$3" "$out"
             return 0
         fi
         echo "$out"
@@ -91,7 +95,7 @@ run_engine() { # engine model threads
         set -- "$2" --batch "$BATCH" --threads "$3" --reps "$REPS" --spin "$ORT_SPIN"
         # shellcheck disable=SC2046 # golden's words are separate arguments
         [ "$round" = 1 ] && [ "$threads" = 1 ] && set -- "$@" --providers $(golden "$name")
-        out=$(node scripts/bench_ort.js "$@" 2>&1) || { echo "onnxruntime: FAILED on $name: $out"; return 0; }
+        out=$(node scripts/bench_ort.js "$@" 2>&1) || { failed onnxruntime "$name" "$threads" "$out"; return 0; }
         echo "$out"
         echo "$out" | grep '^onnxruntime [0-9]' | record "$name" "$threads" onnxruntime ;;
     pytorch)
@@ -100,7 +104,7 @@ run_engine() { # engine model threads
         # shellcheck disable=SC2046 # golden's words are separate arguments
         [ "$round" = 1 ] && set -- "$@" $(golden "$name")
         out=$(/usr/bin/python3 -W ignore scripts/bench_torch_mobilenet.py "$@" 2>&1) ||
-            { echo "pytorch: FAILED on $name: $out"; return 0; }
+            { failed pytorch "$name" "$threads" "$out"; return 0; }
         echo "$out"
         # the table takes the faster timed layout of each run
         echo "$out" | grep '^pytorch ' | sort -t= -k6 -n -r | head -n 1 | record "$name" "$threads" pytorch ;;

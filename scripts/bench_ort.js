@@ -193,4 +193,4 @@ async function main() {
     await session.release();
 }
 
-main().catch(e => fail(e.stack || String(e)));
+main().catch(e => fail(String(e && e.message || e).split('\n')[0]));
