@@ -1,36 +1,158 @@
 #!/bin/sh
-# Float inference throughput on the ImageNet MobileNet v1 0.25: our runtime
-# (zp_graph_run, batch 50, 2 OpenMP threads, random inputs: JPEG decoding is
-# excluded) and, when python3-torch and python3-onnx are installed, PyTorch on an
-# equivalent module built from the same ONNX weights, side by side.
+# Float inference throughput of our runtime (zp_graph_run) against ONNX Runtime
+# (npm onnxruntime-node, CPU execution provider, installed into $BUILD/npm by
+# scripts/install-npm.sh) and, when python3-torch and python3-onnx are installed,
+# PyTorch on an equivalent module built from the same ONNX weights. Batch 50 of
+# random inputs (JPEG decoding excluded), two warm-up batches, REPS timed batches,
+# at each thread count, for each model (default: MobileNet v1 0.25 and MobileNet
+# v2 1.0, the "_qat" file: both v2 files have the same graph, only weights differ).
 #
-# usage: scripts/bench_float_inference.sh [MODEL.onnx] [BATCH] [THREADS]
-#   BUILD=build/release (the build whose libzp.a is linked), REPS=20
-# Prints one line per engine: images/s (mean and best batch, wall clock) and
-# images per CPU-second (stable on a machine shared with other jobs).
+# usage: scripts/bench_float_inference.sh [MODEL.onnx ...]
+#   THREADS="1 2"  BATCH=50  REPS=10  ROUNDS=3  BUILD=build/release
+#   ENGINES="zeropoint onnxruntime pytorch" (a subset skips the others)
+#   ORT_SPIN=1 (0: ORT's idle intra-op threads sleep instead of spinning)
+#   TORCH_LAYOUTS=channels_last (or channels_last,nchw: NCHW was always slower here)
+#   HOOKED=1 also times our node-by-node schedule (the per-layer hooks' one)
+# Each round runs every (model, threads) cell once per engine, engines in
+# alternating order, so slow phases of a shared machine hit all engines alike;
+# the table gives the median over rounds of images per CPU-second (the figure
+# that stays stable when other jobs take cores away) and of images/s (wall), and
+# the ratios ours / ORT and ours / PyTorch per CPU-second.
 set -e
 cd "$(dirname "$0")/.."
 DATA=${ZP_SHARED_DATA:-../shared/data}/imagenet
-MODEL=${1:-$DATA/models/mobilenet_v1_0.25_224.onnx}
-BATCH=${2:-50}
-THREADS=${3:-2}
-REPS=${REPS:-20}
+THREADS=${THREADS:-1 2}
+BATCH=${BATCH:-50}
+REPS=${REPS:-10}
+ROUNDS=${ROUNDS:-3}
 BUILD=${BUILD:-build/release}
-[ -f "$MODEL" ] || { echo "bench_float_inference: model '$MODEL' not found" >&2; exit 1; }
-[ -f "$BUILD/libzp.a" ] || make --no-print-directory BUILD="$BUILD" "$BUILD/libzp.a" >&2
-BIN=$BUILD/scripts/bench_float_inference
-mkdir -p "$(dirname "$BIN")"
-${CC:-gcc} -std=c11 -O2 -fopenmp -I. -I"$BUILD/gen" scripts/bench_float_inference.c "$BUILD/libzp.a" \
-    -o "$BIN" -lprotobuf-c -lopenblas -lm
-echo "model: $MODEL, batch $BATCH, $THREADS threads, $REPS batches; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-OMP_NUM_THREADS=$THREADS "$BIN" "$MODEL" "$BATCH" "$REPS"
-if /usr/bin/python3 -c "import torch, onnx" 2>/dev/null; then
-    GOLD="$DATA/golden"
-    set -- --batch "$BATCH" --threads "$THREADS" --reps "$REPS"
-    [ -f "$GOLD/golden_logits_f32_9x1000.bin" ] && set -- "$@" \
-        --golden-input "$GOLD/golden_input_u8_nhwc_9x224x224x3.bin" \
-        --golden-logits "$GOLD/golden_logits_f32_9x1000.bin"
-    /usr/bin/python3 -W ignore scripts/bench_torch_mobilenet.py "$MODEL" "$@"
-else
-    echo "pytorch: not installed (apt-get install python3-torch python3-onnx)"
+ENGINES=${ENGINES:-zeropoint onnxruntime pytorch}
+ORT_SPIN=${ORT_SPIN:-1}
+TORCH_LAYOUTS=${TORCH_LAYOUTS:-channels_last}
+[ $# -gt 0 ] || set -- "$DATA/models/mobilenet_v1_0.25_224.onnx" \
+    "$DATA/models/mobilenet_v2_1.0_224_qat.onnx"
+for m in "$@"; do
+    [ -f "$m" ] || { echo "bench_float_inference: model '$m' not found" >&2; exit 1; }
+done
+has() { case " $ENGINES " in *" $1 "*) return 0 ;; esac; return 1; }
+
+if has zeropoint; then
+    [ -f "$BUILD/libzp.a" ] || make --no-print-directory BUILD="$BUILD" "$BUILD/libzp.a" >&2
+    BIN=$BUILD/scripts/bench_float_inference
+    mkdir -p "$(dirname "$BIN")"
+    ${CC:-gcc} -std=c11 -O2 -fopenmp -I. -I"$BUILD/gen" scripts/bench_float_inference.c \
+        "$BUILD/libzp.a" -o "$BIN" -lprotobuf-c -lopenblas -lm
 fi
+if has onnxruntime; then
+    if scripts/install-npm.sh; then
+        NODE_PATH=$(pwd)/$BUILD/npm/node_modules
+        export NODE_PATH
+    else
+        echo "onnxruntime: not available (see install-npm's message above); timing the others"
+        ENGINES=$(echo " $ENGINES " | sed 's/ onnxruntime / /')
+    fi
+fi
+if has pytorch && ! /usr/bin/python3 -c "import torch, onnx" 2>/dev/null; then
+    echo "pytorch: not installed (apt-get install python3-torch python3-onnx); timing the others"
+    ENGINES=$(echo " $ENGINES " | sed 's/ pytorch / /')
+fi
+
+RES=$(mktemp)
+trap 'rm -f "$RES"' EXIT
+# one result line: model threads engine images_per_s_mean images_per_cpu_s
+record() {
+    sed -n 's/.*images_per_s_mean=\([0-9.]*\).*images_per_cpu_s=\([0-9.]*\).*/\1 \2/p' |
+        while read -r wall cpu; do echo "$1 $2 $3 $wall $cpu" >>"$RES"; done
+}
+# the golden-check arguments for a model that has golden logits (MobileNet v1
+# 0.25 only; the paths have no spaces)
+golden() {
+    GOLD=$DATA/golden
+    [ "$1" = mobilenet_v1_0.25_224 ] && [ -f "$GOLD/golden_logits_f32_9x1000.bin" ] &&
+        echo "--golden-input $GOLD/golden_input_u8_nhwc_9x224x224x3.bin" \
+            "--golden-logits $GOLD/golden_logits_f32_9x1000.bin"
+    return 0
+}
+# an engine that could not run a cell: its last words, and "failed" in the table
+failed() { # engine model threads output
+    echo "$1: FAILED on $2 at $3 threads: $(echo "$4" | tail -n 1)"
+    echo "$2 $3 $1 failed failed" >>"$RES"
+}
+run_engine() { # engine model threads
+    name=$(basename "$2" .onnx)
+    case $1 in
+    zeropoint)
+        hooked=""
+        [ "${HOOKED:-0}" = 1 ] && hooked=hooked
+        if ! out=$(OMP_NUM_THREADS=$3 "$BIN" "$2" "$BATCH" "$REPS" $hooked 2>&1); then
+            failed zeropoint "$name" "$3" "$out"
+            return 0
+        fi
+        echo "$out"
+        echo "$out" | grep '^zeropoint ' | record "$name" "$3" zeropoint ;;
+    onnxruntime)
+        threads=$3
+        set -- "$2" --batch "$BATCH" --threads "$3" --reps "$REPS" --spin "$ORT_SPIN"
+        # shellcheck disable=SC2046 # golden's words are separate arguments
+        [ "$round" = 1 ] && [ "$threads" = 1 ] && set -- "$@" --providers $(golden "$name")
+        out=$(node scripts/bench_ort.js "$@" 2>&1) || { failed onnxruntime "$name" "$threads" "$out"; return 0; }
+        echo "$out"
+        echo "$out" | grep '^onnxruntime [0-9]' | record "$name" "$threads" onnxruntime ;;
+    pytorch)
+        threads=$3
+        set -- "$2" --batch "$BATCH" --threads "$3" --reps "$REPS" --layouts "$TORCH_LAYOUTS"
+        # shellcheck disable=SC2046 # golden's words are separate arguments
+        [ "$round" = 1 ] && set -- "$@" $(golden "$name")
+        out=$(/usr/bin/python3 -W ignore scripts/bench_torch_mobilenet.py "$@" 2>&1) ||
+            { failed pytorch "$name" "$threads" "$out"; return 0; }
+        echo "$out"
+        # the table takes the faster timed layout of each run
+        echo "$out" | grep '^pytorch ' | sort -t= -k6 -n -r | head -n 1 | record "$name" "$threads" pytorch ;;
+    esac
+}
+
+echo "batch $BATCH, $REPS batches per timing, $ROUNDS rounds, engines:$ENGINES; $(nproc) cores;" \
+    "CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+round=1
+while [ "$round" -le "$ROUNDS" ]; do
+    for model in "$@"; do
+        for t in $THREADS; do
+            echo "--- round $round: $(basename "$model"), $t threads; load average:" \
+                "$(cut -d' ' -f1-3 /proc/loadavg)"
+            order=$ENGINES
+            [ $((round % 2)) = 0 ] && order=$(echo "$ENGINES" | tr ' ' '\n' | sed '/^$/d' | sed -n '1!G;h;$p')
+            for e in $order; do
+                run_engine "$e" "$model" "$t"
+            done
+        done
+    done
+    round=$((round + 1))
+done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# median over rounds per (model, threads, engine), then the table
+awk -v rounds="$ROUNDS" '
+function median(list,   n, v, i, j, x) {
+    n = split(list, v, " ")
+    for (i = 2; i <= n; i++) { x = v[i] + 0; for (j = i - 1; j >= 1 && v[j] + 0 > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+function cell(k) { return (k in cpu) ? sprintf("%7.1f (%6.1f)", median(cpu[k]), median(wall[k])) : \
+                   ((k in bad) ? sprintf("%16s", "failed") : sprintf("%16s", "-")) }
+function ratio(a, b) { return (a in cpu && b in cpu) ? sprintf("%8.2f", median(cpu[a]) / median(cpu[b])) : sprintf("%8s", "-") }
+{
+    k = $1 SUBSEP $2 SUBSEP $3
+    if (!(($1 SUBSEP $2) in seen)) { seen[$1 SUBSEP $2] = 1; rows[++nrows] = $1 SUBSEP $2 }
+    if ($4 == "failed") { bad[k] = 1; next }
+    wall[k] = wall[k] " " $4; cpu[k] = cpu[k] " " $5
+}
+END {
+    printf "\nimages per CPU-second (images/s wall), median of %d rounds; ratios per CPU-second\n", rounds
+    printf "%-26s %3s %16s %16s %16s %8s %8s\n", "model", "thr", "zeropoint", "onnxruntime", \
+           "pytorch", "ours/ORT", "ours/PT"
+    for (r = 1; r <= nrows; r++) {
+        split(rows[r], mt, SUBSEP)
+        z = rows[r] SUBSEP "zeropoint"; o = rows[r] SUBSEP "onnxruntime"; p = rows[r] SUBSEP "pytorch"
+        printf "%-26s %3s %s %s %s %s %s\n", mt[1], mt[2], cell(z), cell(o), cell(p), ratio(z, o), ratio(z, p)
+    }
+}' "$RES"

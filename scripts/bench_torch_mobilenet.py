@@ -2,11 +2,13 @@
 """PyTorch's float throughput on an ONNX CNN (the anchor for our runtime's figure).
 
 Builds an equivalent torch module from the ONNX file's own weights (Conv with
-explicit, possibly asymmetric pads, Clip, Relu, GlobalAveragePool, Flatten, Gemm),
-checks it against the golden logits when given, and times it channels-last under
-inference_mode.  Used by scripts/bench_float_inference.sh.
+explicit, possibly asymmetric pads, Clip, Relu, Add, Identity, GlobalAveragePool,
+Flatten, Gemm: MobileNet v1 and v2), checks it against the golden logits when
+given, and times it under inference_mode in the memory layouts asked for
+(channels-last only from the shell script).  Used by scripts/bench_float_inference.sh.
 
 usage: bench_torch_mobilenet.py MODEL.onnx [--batch 50] [--threads 2] [--reps 20]
+                                [--layouts channels_last,nchw]
                                 [--golden-input U8_NHWC.bin --golden-logits F32.bin]
 """
 import argparse
@@ -58,6 +60,10 @@ class OnnxNet(torch.nn.Module):
                     else torch.clamp(get(ins[0]), lo, hi)
             elif op == "Relu":
                 env[out] = F.relu(get(ins[0]))
+            elif op == "Add":
+                env[out] = get(ins[0]) + get(ins[1])
+            elif op == "Identity":
+                env[out] = get(ins[0])
             elif op == "GlobalAveragePool":
                 env[out] = F.adaptive_avg_pool2d(get(ins[0]), 1)
             elif op == "Flatten":
@@ -80,6 +86,8 @@ def main():
     ap.add_argument("--batch", type=int, default=50)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--layouts", default="channels_last,nchw",
+                    help="comma-separated memory layouts to time: channels_last, nchw")
     ap.add_argument("--golden-input")
     ap.add_argument("--golden-logits")
     args = ap.parse_args()
@@ -93,14 +101,20 @@ def main():
         with torch.inference_mode():
             got = net(x).numpy()
         print("torch max |logit - golden| = %.3g" % np.abs(got - want).max())
-    # channels-last is what PyTorch recommends for CNN inference on CPU; the plain
-    # NCHW layout is timed too and both are reported (the Debian build lacks
-    # some fast paths, so either may win)
+    # channels-last is what PyTorch recommends for CNN inference on CPU; --layouts
+    # may add the plain NCHW layout, each reported (a build lacking some fast
+    # paths may favour either). Two warm-up batches, as bench_ort.js and ours.
     base = torch.rand(args.batch, *shape) * 2 - 1
-    for layout, fmt in (("channels_last", torch.channels_last), ("nchw", torch.contiguous_format)):
+    formats = {"channels_last": torch.channels_last, "nchw": torch.contiguous_format}
+    layouts = args.layouts.split(",")
+    for layout in layouts:
+        if layout not in formats:
+            raise SystemExit("bench_torch_mobilenet: --layouts: unknown layout '%s' (channels_last, nchw)" % layout)
+    for layout in layouts:
+        fmt = formats[layout]
         x = base.contiguous(memory_format=fmt)
         with torch.inference_mode():
-            for _ in range(3):
+            for _ in range(2):
                 net(x)
             times, cpu0 = [], time.process_time()
             for _ in range(args.reps):
