@@ -126,6 +126,10 @@ int64_t zp_dataset_split_count(const struct zp_dataset_spec *spec, int64_t rows)
 enum zp_status zp_dataset_rows(const struct zp_dataset_spec *spec, int64_t avail, const char *name,
                                int64_t *n_out, struct zp_err *err)
 {
+    if (spec->split_every > 0 && avail > 0 && zp_dataset_split_count(spec, avail) == 0)
+        return zp_err_set(err, ZP_EFORMAT, "%s: split (every %d, offset %d, %s) keeps none of the "
+                          "file's %lld rows", name, spec->split_every, spec->split_offset,
+                          spec->split_rest ? "rest" : "held-out", (long long)avail);
     avail = zp_dataset_split_count(spec, avail);
     if (spec->limit > 0 && spec->limit < avail)
         avail = spec->limit;
