@@ -66,6 +66,40 @@ static enum zp_status norm_array(struct zp_cfg_ctx *c, const cJSON *v, const cha
     return ZP_OK;
 }
 
+/* "split": {"every": N, "offset": K, "part": "held-out"|"rest"}: the rows r with
+ * r % N == K, or all the others; two datasets with the same files and the two
+ * parts share no example (a calibration part of a set that has no other split). */
+static enum zp_status parse_split(struct zp_cfg_ctx *c, const cJSON *v, const char *where,
+                                  struct zp_dataset_spec *sp)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(v, "split");
+    if (!s)
+        return ZP_OK;
+    char sp_path[ZP_JPATH_LEN];
+    snprintf(sp_path, sizeof sp_path, "%s", zp_jpath_key(&c->j, where, "split"));
+    if (zp_json_expect_object(&c->j, s, sp_path) ||
+        zp_json_check_section(&c->j, s, sp_path, "dataset.split"))
+        return c->j.err->status;
+    const char *req[] = { "every", "part" };
+    for (int k = 0; k < 2; k++)
+        if (!cJSON_GetObjectItemCaseSensitive(s, req[k]))
+            return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: missing", c->j.file,
+                              zp_jpath_key(&c->j, sp_path, req[k]));
+    long long every = 0, offset = 0;
+    char part[16] = "";
+    if (zp_json_int(&c->j, s, sp_path, "every", 2, 1000000, &every) ||
+        zp_json_int(&c->j, s, sp_path, "offset", 0, 999999, &offset) ||
+        zp_json_str(&c->j, s, sp_path, "part", "held-out|rest", part, sizeof part))
+        return c->j.err->status;
+    if (offset >= every)
+        return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: expected 0..%lld (below every), got %lld",
+                          c->j.file, zp_jpath_key(&c->j, sp_path, "offset"), every - 1, offset);
+    sp->split_every = (int)every;
+    sp->split_offset = (int)offset;
+    sp->split_rest = strcmp(part, "rest") == 0;
+    return ZP_OK;
+}
+
 enum zp_status zp_cfg_dataset(struct zp_cfg_ctx *c, const cJSON *v, const char *path,
                               struct zp_dataset_cfg *ds)
 {
@@ -114,6 +148,8 @@ enum zp_status zp_cfg_dataset(struct zp_cfg_ctx *c, const cJSON *v, const char *
     sp->size = (int)size;
     sp->limit = (int)limit;
     sp->resize_mode = (enum zp_resize_mode)zp_choice_find("crop|stretch|none", mode);
+    if (parse_split(c, v, where, sp))
+        return c->j.err->status;
     if (sp->resize_mode == ZP_RESIZE_CROP && sp->format == ZP_DATA_IMAGES && size > 0 &&
         resize < size)
         return zp_err_set(c->j.err, ZP_ECONFIG,

@@ -61,6 +61,12 @@ static enum zp_status check_spec(const struct zp_dataset_spec *spec, struct zp_e
     if (spec->limit < 0)
         return zp_err_set(err, ZP_ECONFIG, "dataset (%s): limit: expected >= 0, got %d", fmt,
                           spec->limit);
+    if (spec->split_every < 0 || spec->split_every == 1 || spec->split_every > 1000000)
+        return zp_err_set(err, ZP_ECONFIG, "dataset (%s): split.every: expected 2..1000000, got %d",
+                          fmt, spec->split_every);
+    if (spec->split_every > 0 && (spec->split_offset < 0 || spec->split_offset >= spec->split_every))
+        return zp_err_set(err, ZP_ECONFIG, "dataset (%s): split.offset: expected 0..%d, got %d", fmt,
+                          spec->split_every - 1, spec->split_offset);
     int any_std = 0;
     for (int ch = 0; ch < 3; ch++) {
         if (spec->std[ch] != 0.0f)
@@ -108,9 +114,23 @@ void zp_dataset_pixel_lut(const struct zp_dataset_spec *spec, int ch, float lut[
         lut[v] = zp_dataset_normalize(spec, ch, (float)v);
 }
 
+int64_t zp_dataset_split_count(const struct zp_dataset_spec *spec, int64_t rows)
+{
+    int64_t n = spec->split_every, k = spec->split_offset;
+    if (n <= 0 || rows <= 0)
+        return rows > 0 ? rows : 0;
+    int64_t held = rows > k ? (rows - k + n - 1) / n : 0;
+    return spec->split_rest ? rows - held : held;
+}
+
 enum zp_status zp_dataset_rows(const struct zp_dataset_spec *spec, int64_t avail, const char *name,
                                int64_t *n_out, struct zp_err *err)
 {
+    if (spec->split_every > 0 && avail > 0 && zp_dataset_split_count(spec, avail) == 0)
+        return zp_err_set(err, ZP_EFORMAT, "%s: split (every %d, offset %d, %s) keeps none of the "
+                          "file's %lld rows", name, spec->split_every, spec->split_offset,
+                          spec->split_rest ? "rest" : "held-out", (long long)avail);
+    avail = zp_dataset_split_count(spec, avail);
     if (spec->limit > 0 && spec->limit < avail)
         avail = spec->limit;
     *n_out = avail;
@@ -122,7 +142,7 @@ enum zp_status zp_dataset_rows(const struct zp_dataset_spec *spec, int64_t avail
     for (int64_t i = 0; i < spec->n_select; i++)
         if (spec->select[i] < 0 || spec->select[i] >= avail)
             return zp_err_set(err, ZP_EINVAL, "%s: selected example %lld is index %lld, the file has "
-                              "%lld examples (after limit)", name, (long long)i,
+                              "%lld examples (after split and limit)", name, (long long)i,
                               (long long)spec->select[i], (long long)avail);
     *n_out = spec->n_select;
     return ZP_OK;
@@ -176,7 +196,9 @@ enum zp_status zp_dataset_count(const struct zp_dataset_spec *spec, int64_t *n, 
     if (spec->format == ZP_DATA_IMAGES) {
         char **files = NULL;
         int32_t *labels = NULL;
-        st = zp_labels_csv_read(spec->labels, spec->limit, &files, &labels, &avail, err);
+        /* with a split, limit counts the split's rows: read them all */
+        st = zp_labels_csv_read(spec->labels, spec->split_every > 0 ? 0 : spec->limit, &files,
+                                &labels, &avail, err);
         for (int64_t i = 0; st == ZP_OK && i < avail; i++)
             free(files[i]);
         free(files);
@@ -198,6 +220,7 @@ enum zp_status zp_dataset_count(const struct zp_dataset_spec *spec, int64_t *n, 
     }
     if (st != ZP_OK)
         return st;
+    avail = zp_dataset_split_count(spec, avail);
     *n = spec->limit > 0 && spec->limit < avail ? spec->limit : avail;
     return ZP_OK;
 }

@@ -56,6 +56,13 @@ struct zp_dataset_spec {
                             for exact quantization from the integer source (issue 17
                             item 8); only IDX, image folders and u1 .npy have one */
     enum zp_crop_recipe crop_recipe; /* CROP geometry; 0 = torchvision */
+    /* An interleaved split of the file's rows, applied before limit and select:
+     * with split_every = N > 0, the rows r with r % N == split_offset ("held-out",
+     * split_rest 0) or all the others (split_rest 1). A data set that has only one
+     * split (CIFAR-10's test images here) gives a calibration part and an
+     * evaluation part that share no example; interleaving keeps both class-balanced
+     * when the file is sorted by class. 0: every row. */
+    int split_every, split_offset, split_rest;
 };
 
 struct zp_dataset {
@@ -201,13 +208,27 @@ enum zp_status zp_dataset_exact_codes(const struct zp_dataset_spec *spec, int ch
                                       int32_t codes[256], struct zp_err *err);
 
 /* Loader helpers for spec.select: *n_out is the number of examples to load
- * from a file holding `avail` (limit applied here); errors name `name` and the
+ * from a file holding `avail` rows (split and limit applied here); errors name `name` and the
  * first out-of-range index. zp_dataset_row maps output example i to its file row. */
 enum zp_status zp_dataset_rows(const struct zp_dataset_spec *spec, int64_t avail, const char *name,
                                int64_t *n_out, struct zp_err *err);
+/* The number of the file's `rows` that the spec's split keeps (all without one). */
+int64_t zp_dataset_split_count(const struct zp_dataset_spec *spec, int64_t rows);
+/* The file row of the split's row j (j itself without a split). */
+static inline int64_t zp_dataset_split_row(const struct zp_dataset_spec *spec, int64_t j)
+{
+    int64_t n = spec->split_every, k = spec->split_offset;
+    if (n <= 0)
+        return j;
+    if (!spec->split_rest)
+        return j * n + k;
+    /* n - 1 rows kept per block of n; the block's row k is skipped */
+    int64_t b = j / (n - 1), r = j % (n - 1);
+    return b * n + r + (r >= k);
+}
 static inline int64_t zp_dataset_row(const struct zp_dataset_spec *spec, int64_t i)
 {
-    return spec->n_select > 0 ? spec->select[i] : i;
+    return zp_dataset_split_row(spec, spec->n_select > 0 ? spec->select[i] : i);
 }
 /* zp_image_preprocess that also writes each output's source pixel to src_out
  * (same layout as out) when src_out is non-NULL. */

@@ -30,14 +30,21 @@ static char *join_path(const char *dir, const char *file)
     return p;
 }
 
-static enum zp_status load_one(const struct zp_dataset_spec *spec, const char *file, int oh, int ow,
-                               float *dst, uint8_t *src, struct zp_err *err)
+/* ref: the file that set the output size (size 0, native size), named when an
+ * image's size differs from it. */
+static enum zp_status load_one(const struct zp_dataset_spec *spec, const char *file, const char *ref,
+                               int oh, int ow, float *dst, uint8_t *src, struct zp_err *err)
 {
     char *path = join_path(spec->images, file);
     if (!path)
         return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", file);
     struct zp_image img;
     enum zp_status st = zp_image_decode_file(path, spec->channels, &img, err);
+    if (st == ZP_OK && ref && (img.w != ow || img.h != oh))
+        st = zp_err_set(err, ZP_EFORMAT,
+                        "%s: image is %dx%d, but the first image (%s) is %dx%d: images are used at "
+                        "their own size (size 0, resize_mode none) and must all have one",
+                        path, img.w, img.h, ref, ow, oh);
     if (st == ZP_OK)
         st = zp_image_preprocess_src(&img, spec, oh, ow, dst, src, path, err);
     zp_image_free(&img);
@@ -51,7 +58,9 @@ enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct
     char **files = NULL;
     int32_t *labels = NULL;
     int64_t rows = 0, n = 0;
-    enum zp_status st = zp_labels_csv_read(spec->labels, spec->limit, &files, &labels, &rows, err);
+    /* with a split, limit counts the split's rows: read them all */
+    enum zp_status st = zp_labels_csv_read(spec->labels, spec->split_every > 0 ? 0 : spec->limit,
+                                           &files, &labels, &rows, err);
     if (st != ZP_OK)
         return st;
     st = zp_dataset_rows(spec, rows, spec->labels, &n, err);
@@ -103,8 +112,8 @@ enum zp_status zp_dataset_load_images(const struct zp_dataset_spec *spec, struct
         if (i > cur)
             continue;
         struct zp_err e = { 0 };
-        if (load_one(spec, files[zp_dataset_row(spec, i)], oh, ow, ds->x + (size_t)i * ex,
-                     ds->src ? ds->src + (size_t)i * ex : NULL, &e) != ZP_OK) {
+        if (load_one(spec, files[zp_dataset_row(spec, i)], spec->size == 0 ? files[0] : NULL, oh, ow,
+                     ds->x + (size_t)i * ex, ds->src ? ds->src + (size_t)i * ex : NULL, &e) != ZP_OK) {
             #pragma omp critical(zp_images_err)
             if (i < bad) {
                 #pragma omp atomic write
@@ -128,18 +137,23 @@ enum zp_status zp_images_check_files(const struct zp_dataset_spec *spec, struct 
 {
     char **files = NULL;
     int32_t *labels = NULL;
-    int64_t n = 0;
-    enum zp_status st = zp_labels_csv_read(spec->labels, spec->limit, &files, &labels, &n, err);
+    int64_t n = 0, rows = 0;
+    enum zp_status st = zp_labels_csv_read(spec->labels, spec->split_every > 0 ? 0 : spec->limit,
+                                           &files, &labels, &rows, err);
     if (st != ZP_OK)
         return st;
+    n = zp_dataset_split_count(spec, rows);
+    if (spec->limit > 0 && spec->limit < n)
+        n = spec->limit;
     for (int64_t i = 0; i < n && st == ZP_OK; i++) {
-        char *path = join_path(spec->images, files[i]);
+        int64_t row = zp_dataset_split_row(spec, i);
+        char *path = join_path(spec->images, files[row]);
         st = path ? zp_file_check_regular(path, NULL, err) : zp_err_set(err, ZP_ENOMEM, "out of memory");
         if (st != ZP_OK)
-            zp_err_prefix(err, "%s: row %lld", spec->labels, (long long)i + 1);
+            zp_err_prefix(err, "%s: row %lld", spec->labels, (long long)row + 1);
         free(path);
     }
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = 0; i < rows; i++)
         free(files[i]);
     free(files);
     free(labels);

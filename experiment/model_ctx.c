@@ -311,8 +311,10 @@ enum zp_status zp_model_ctx_load(const struct zp_config *cfg, size_t index,
         goto fail;
     }
     m->n_eval = (long)m->eval.n;
-    if (strcmp(m->mc->calib_data.images, m->mc->eval.images) == 0 &&
-        m->mc->calib_data.spec.limit == m->mc->eval.spec.limit) {
+    const struct zp_dataset_spec *cs = &m->mc->calib_data.spec, *es = &m->mc->eval.spec;
+    if (strcmp(m->mc->calib_data.images, m->mc->eval.images) == 0 && cs->limit == es->limit &&
+        cs->split_every == es->split_every && cs->split_offset == es->split_offset &&
+        cs->split_rest == es->split_rest) { /* two parts of one file are two datasets */
         m->calib = m->eval;
         m->calib_is_eval = 1;
         m->calib_full_n = (int64_t)m->eval.n;

@@ -455,6 +455,30 @@ case("images_folder_missing", {"labels.csv": "file,class_index\na.png,1\n", "nof
                         "channels": 1, "size": 28, "resize_mode": "stretch"}),
      expect=lambda p: p["nofolder"])
 
+# Native size (resize_mode none, size 0): the first image sets the size.
+sq = mkimg("png", 28, 28, 1, os.path.join(tmpd, "sq.png"))
+short = mkimg("png", 28, 27, 1, os.path.join(tmpd, "short.png"))
+
+
+def native(d, p):
+    return base({"format": "images", "images": d, "labels": p["labels.csv"], "channels": 1,
+                 "resize_mode": "none", "mean": [127.5], "std": [127.5]})
+
+
+case("images_native_size_differs", {"short.png": short, "sq.png": sq,
+                                    "labels.csv": "file,class_index\nsq.png,1\nshort.png,2\n"},
+     native, expect=lambda p: p["short.png"])
+case("images_native_not_model_size", {"wide.png": png, "labels.csv": "file,class_index\nwide.png,1\n"},
+     native, expect="gives 1x28x30")
+case("config_split_offset_too_big", {"sq.png": sq, "labels.csv": "file,class_index\nsq.png,1\n"},
+     lambda d, p: dict(native(d, p), datasets={"d": dict(native(d, p)["datasets"]["d"],
+                                                          split={"every": 4, "offset": 4, "part": "rest"})}),
+     expect="split.offset")
+case("images_split_part_empty", {"sq.png": sq, "labels.csv": "file,class_index\nsq.png,1\n"},
+     lambda d, p: dict(native(d, p), datasets={"d": dict(native(d, p)["datasets"]["d"],
+                                                          split={"every": 4, "offset": 2, "part": "held-out"})}),
+     expect=lambda p: p["labels.csv"])
+
 
 # ---------------------------------------------------------------------- npy ---
 def f4(n):
