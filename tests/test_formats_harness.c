@@ -275,9 +275,11 @@ static void test_config_block_activations(void **state)
     assert_true(zp_act_blocks_on(&cfg.variants[0].a));
     assert_int_equal(cfg.variants[1].a.granularity, ZP_PER_TENSOR); /* FP8 per tensor */
     assert_false(zp_act_blocks_on(&cfg.variants[1].a));
-    /* no activations given: block weights get block activations of the same size */
-    assert_int_equal(cfg.variants[2].a.granularity, ZP_PER_GROUP);
-    assert_int_equal(cfg.variants[2].a.group_size, 16);
+    /* no activations given: the documented default, asymmetric 8-bit per tensor, for
+     * block weights too (a block activation format has to be asked for, as above) */
+    assert_string_equal(cfg.variants[2].a.scheme->name, "asymmetric");
+    assert_int_equal(cfg.variants[2].a.bits, 8);
+    assert_int_equal(cfg.variants[2].a.granularity, ZP_PER_TENSOR);
     assert_int_equal(cfg.variants[3].a.granularity, ZP_PER_TENSOR);
     zp_config_free(&cfg);
 
@@ -297,12 +299,15 @@ static void test_config_calib_refuses_float_grids(void **state)
     expect_error("{\"schemes\":[{\"scheme\":\"symmetric\",\"activations\":{\"scheme\":"
                  "\"minifloat\",\"format\":\"e4m3\",\"bits\":8}}]" MODEL("mse", "[\"both\"]"),
                  "calibration.method \"mse\" searches an integer affine grid, but schemes[0]");
-    expect_error("{\"schemes\":[{\"scheme\":\"asymmetric\"},{\"scheme\":\"mx\"}]"
-                 MODEL("kl", "[\"activations\"]"),
+    expect_error("{\"schemes\":[{\"scheme\":\"asymmetric\"},{\"scheme\":\"mx\","
+                 "\"activations\":{\"scheme\":\"mx\"}}]" MODEL("kl", "[\"activations\"]"),
                  "quantizes activations with 'mx', which is not affine");
-    expect_error("{\"schemes\":[{\"scheme\":\"lut4\"}]" MODEL("kl", "[\"both\"]"), "'lut4'");
-    /* affine activations, or modes that calibrate nothing: accepted */
+    expect_error("{\"schemes\":[{\"scheme\":\"lut4\",\"activations\":{\"scheme\":\"lut4\"}}]"
+                 MODEL("kl", "[\"both\"]"), "'lut4'");
+    /* affine activations (the default ones included), or modes that calibrate
+     * nothing: accepted */
     const char *ok[] = {
+        "{\"schemes\":[{\"scheme\":\"mx\"},{\"scheme\":\"lut4\"}]" MODEL("kl", "[\"both\"]"),
         "{\"schemes\":[{\"scheme\":\"lut4\",\"activations\":{\"scheme\":\"asymmetric\"}},"
         "{\"scheme\":\"no-128\"}]" MODEL("mse", "[\"both\"]"),
         "{\"schemes\":[{\"scheme\":\"minifloat\",\"bits\":8}]" MODEL("kl", "[\"weights\"]"),

@@ -17,22 +17,28 @@ static void slice_range(const struct zp_scheme_config *cfg, const struct zp_qpar
                         float *hi)
 {
     const struct zp_scheme *s = cfg->scheme;
+    const int affine = s->clip_range ? s->clip_range == zp_affine_clip_range : p->n_levels == 0;
     if (s->clip_range) {
         s->clip_range(cfg, p, lo, hi);
-        return;
-    }
-    int32_t q[2];
-    float v[2];
-    if (p->n_levels > 0) {
-        q[0] = 0;
-        q[1] = p->n_levels - 1;
     } else {
-        q[0] = p->qmin;
-        q[1] = p->qmax;
+        int32_t q[2];
+        float v[2];
+        q[0] = p->n_levels > 0 ? 0 : p->qmin;
+        q[1] = p->n_levels > 0 ? p->n_levels - 1 : p->qmax;
+        s->dequantize(cfg, p, q, v, 2);
+        *lo = fminf(v[0], v[1]);
+        *hi = fmaxf(v[0], v[1]);
     }
-    s->dequantize(cfg, p, q, v, 2);
-    *lo = fminf(v[0], v[1]);
-    *hi = fmaxf(v[0], v[1]);
+    /* An integer grid: a value rounds onto the end code, not clipped, up to half a
+     * step beyond the end level (the mask of PyTorch's fake_quantize: round(x/s)+z
+     * inside [qmin, qmax]). Without this the value that set the range can sit one
+     * float ulp outside [qmin*s, qmax*s] (the symmetric scale is rounded toward
+     * zero so that the bottom code is reached) and lose its gradient. */
+    if (affine && p->qmax > p->qmin) {
+        float half = 0.5f * (*hi - *lo) / (float)(p->qmax - p->qmin);
+        *lo -= half;
+        *hi += half;
+    }
 }
 
 enum zp_status zp_qat_fake_quant(const struct zp_scheme_config *cfg, const float *x,
