@@ -72,6 +72,7 @@ help:
 	@echo "make run        the main job: harness run configs/mobilenet.json"
 	@echo "make test       unit tests (release build), then the same under ASan + UBSan"
 	@echo "make asan       unit tests under ASan + UBSan only"
+	@echo "make test-emulated  kernel tests with the AVX-512 variants run on SIMDe (build/emul)"
 	@echo "make fuzz       bounded libFuzzer runs of every parser (FUZZ_SECONDS=60 each)"
 	@echo "make bench      kernel benchmark: harness bench configs/bench_mobilenet.json"
 	@echo "make check-layers  includes point down the layers (scripts/check_layers.sh)"
@@ -160,6 +161,21 @@ test: deps
 
 asan: deps
 	@$(MAKE) --no-print-directory MODE=asan BUILD=build/asan unit
+
+# The AVX-512 kernels on a CPU without AVX-512: a separate build (build/emul) whose
+# *-avx512*.c files run on SIMDe (mk/isa.mk, kernels/emulate_isa.h), then the
+# kernel tests in it, each variant against its reference. Not part of `make test`
+# (the extra build costs more than its budget); .ci/run calls it after the tests.
+EMUL_TESTS := test_kernels test_kernels_blocked test_kernels_runtime test_ops_conv
+test-emulated: deps
+	@$(MAKE) --no-print-directory MODE=release BUILD=build/emul ZP_EMULATE_ISA=1 emul-run
+
+.PHONY: test-emulated emul-run
+# No emulated object may hold a zmm or mask-register instruction (one would mean an
+# intrinsic reached the real instructions and would fault on this CPU).
+emul-run: $(EMUL_TESTS:%=$(BUILD)/tests/%) $(HARNESS)
+	@bad=$$(for o in $(filter %-avx512.o %-avx512vnni.o %-avx512vpopcnt.o %-avx512bf16.o,$(LIB_OBJS)); do 	   objdump -d $$o | grep -qE '%zmm|%k[0-7]' && echo $$o; done); 	 [ -z "$$bad" ] || { echo "test-emulated: native AVX-512 instructions in:$$bad"; 	   echo "0 passed, 1 failed"; exit 1; }
+	@ZP_BUILD=$(BUILD) ZP_HARNESS=$(HARNESS) sh tests/run.sh $(EMUL_TESTS:%=$(BUILD)/tests/%)
 
 run: all
 	bin/harness run configs/mobilenet.json
