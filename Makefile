@@ -70,7 +70,7 @@ bin/harness: $(HARNESS)
 help:
 	@echo "make            build bin/harness (installs missing Debian packages first)"
 	@echo "make run        the main job: harness run configs/mobilenet.json"
-	@echo "make test       unit tests (release build), then the same under ASan + UBSan"
+	@echo "make test       unit tests (release build), the same under ASan + UBSan, emulated-ISA kernel tests"
 	@echo "make asan       unit tests under ASan + UBSan only"
 	@echo "make test-emulated  kernel tests with the AVX-512 variants run on SIMDe (build/emul)"
 	@echo "make fuzz       bounded libFuzzer runs of every parser (FUZZ_SECONDS=60 each)"
@@ -145,18 +145,20 @@ unit-run: $(TEST_BINS) $(PLUGINS) $(HARNESS)
 check-layers:
 	@sh scripts/check_layers.sh && echo "check-layers: ok"
 
-# Both builds run even when the first fails; the last line sums them up (a
-# layering violation counts as one failure).
+# All builds run even when one fails (release, ASan + UBSan, then the emulated-ISA
+# kernel tests); the last line sums them up (a layering violation counts as one
+# failure).
 test: deps
 	@rm -f build/release/test-counts build/asan/test-counts build/layers-count \
-	       build/release/malformed-counts build/asan/malformed-counts
+	       build/release/malformed-counts build/asan/malformed-counts build/emul/test-counts
 	@mkdir -p build; if sh scripts/check_layers.sh; then echo "check-layers: ok"; \
 	 echo "1 0 0" > build/layers-count; else echo "0 1 0" > build/layers-count; fi
 	@$(MAKE) --no-print-directory MODE=release BUILD=build/release unit; \
 	 $(MAKE) --no-print-directory MODE=asan BUILD=build/asan unit; \
+	 $(MAKE) --no-print-directory MODE=release BUILD=build/emul ZP_EMULATE_ISA=1 emul-run; \
 	 cat build/layers-count build/release/test-counts build/asan/test-counts \
-	     build/release/malformed-counts build/asan/malformed-counts 2>/dev/null | \
-	 awk '{p+=$$1; f+=$$2; s+=$$3; n++} END {if (n < 5) f++; \
+	     build/release/malformed-counts build/asan/malformed-counts build/emul/test-counts 2>/dev/null | \
+	 awk '{p+=$$1; f+=$$2; s+=$$3; n++} END {if (n < 6) f++; \
 	      printf "%d passed, %d failed, %d skipped\n", p, f, s; exit f > 0}'
 
 asan: deps
@@ -164,8 +166,8 @@ asan: deps
 
 # The AVX-512 kernels on a CPU without AVX-512: a separate build (build/emul) whose
 # *-avx512*.c files run on SIMDe (mk/isa.mk, kernels/emulate_isa.h), then the
-# kernel tests in it, each variant against its reference. Not part of `make test`
-# (the extra build costs more than its budget); .ci/run calls it after the tests.
+# kernel tests in it, each variant against its reference. `make test` runs it last
+# (about 2 CPU-minutes of build, 10 s of tests); this target runs it alone.
 EMUL_TESTS := test_kernels test_kernels_blocked test_kernels_runtime test_ops_conv
 test-emulated: deps
 	@$(MAKE) --no-print-directory MODE=release BUILD=build/emul ZP_EMULATE_ISA=1 emul-run
