@@ -31,26 +31,34 @@
 #undef _mm512_madd_epi16
 #define _mm512_madd_epi16(a, b) simde_mm512_madd_epi16(a, b)
 
-static inline __m512 zp_emu_mm512_maskz_loadu_ps(__mmask16 k, const void *p)
-{
-    float v[16];
-    for (int i = 0; i < 16; i++)
-        v[i] = (k >> i & 1) ? ((const float *)p)[i] : 0.0f;
-    return simde_mm512_loadu_ps(v);
-}
+/* Masked float loads and stores, zmm and ymm: one definition per width. */
+#define ZP_EMU_MASKED_PS(w, vec, mask, n, load, store)                          \
+    static inline vec zp_emu_mm##w##_maskz_loadu_ps(mask k, const void *p)      \
+    {                                                                           \
+        float v[n];                                                             \
+        for (int i = 0; i < n; i++)                                             \
+            v[i] = (k >> i & 1) ? ((const float *)p)[i] : 0.0f;                 \
+        return load(v);                                                         \
+    }                                                                           \
+    static inline void zp_emu_mm##w##_mask_storeu_ps(void *p, mask k, vec a)    \
+    {                                                                           \
+        float v[n];                                                             \
+        store(v, a);                                                            \
+        for (int i = 0; i < n; i++)                                             \
+            if (k >> i & 1)                                                     \
+                ((float *)p)[i] = v[i];                                         \
+    }
+ZP_EMU_MASKED_PS(512, __m512, __mmask16, 16, simde_mm512_loadu_ps, simde_mm512_storeu_ps)
+ZP_EMU_MASKED_PS(256, __m256, __mmask8, 8, _mm256_loadu_ps, _mm256_storeu_ps)
+#undef ZP_EMU_MASKED_PS
 #undef _mm512_maskz_loadu_ps
 #define _mm512_maskz_loadu_ps(k, p) zp_emu_mm512_maskz_loadu_ps(k, p)
-
-static inline void zp_emu_mm512_mask_storeu_ps(void *p, __mmask16 k, __m512 a)
-{
-    float v[16];
-    simde_mm512_storeu_ps(v, a);
-    for (int i = 0; i < 16; i++)
-        if (k >> i & 1)
-            ((float *)p)[i] = v[i];
-}
 #undef _mm512_mask_storeu_ps
 #define _mm512_mask_storeu_ps(p, k, a) zp_emu_mm512_mask_storeu_ps(p, k, a)
+#undef _mm256_maskz_loadu_ps
+#define _mm256_maskz_loadu_ps(k, p) zp_emu_mm256_maskz_loadu_ps(k, p)
+#undef _mm256_mask_storeu_ps
+#define _mm256_mask_storeu_ps(p, k, a) zp_emu_mm256_mask_storeu_ps(p, k, a)
 
 static inline __m512i zp_emu_mm512_maskz_loadu_epi32(__mmask16 k, const void *p)
 {
@@ -86,27 +94,6 @@ static inline __m128i zp_emu_mm_maskz_loadu_epi8(__mmask16 k, const void *p)
 #undef _mm_maskz_loadu_epi8
 #define _mm_maskz_loadu_epi8(k, p) zp_emu_mm_maskz_loadu_epi8(k, p)
 
-static inline __m256 zp_emu_mm256_maskz_loadu_ps(__mmask8 k, const void *p)
-{
-    float v[8];
-    for (int i = 0; i < 8; i++)
-        v[i] = (k >> i & 1) ? ((const float *)p)[i] : 0.0f;
-    return _mm256_loadu_ps(v);
-}
-#undef _mm256_maskz_loadu_ps
-#define _mm256_maskz_loadu_ps(k, p) zp_emu_mm256_maskz_loadu_ps(k, p)
-
-static inline void zp_emu_mm256_mask_storeu_ps(void *p, __mmask8 k, __m256 a)
-{
-    float v[8];
-    _mm256_storeu_ps(v, a);
-    for (int i = 0; i < 8; i++)
-        if (k >> i & 1)
-            ((float *)p)[i] = v[i];
-}
-#undef _mm256_mask_storeu_ps
-#define _mm256_mask_storeu_ps(p, k, a) zp_emu_mm256_mask_storeu_ps(p, k, a)
-
 /* Conversions round to nearest even, as the instructions do under the default
  * MXCSR (C's int-to-float conversion uses the same mode). */
 static inline __m512 zp_emu_mm512_cvtepi32_ps(__m512i a)
@@ -133,39 +120,26 @@ static inline __m256 zp_emu_mm512_cvtepi64_ps(__m512i a)
 #undef _mm512_cvtepi64_ps
 #define _mm512_cvtepi64_ps(a) zp_emu_mm512_cvtepi64_ps(a)
 
-static inline __m512i zp_emu_mm512_cvtepi8_epi32(__m128i a)
-{
-    int8_t s[16];
-    int32_t v[16];
-    _mm_storeu_si128((__m128i *)s, a);
-    for (int i = 0; i < 16; i++)
-        v[i] = s[i];
-    return simde_mm512_loadu_si512(v);
-}
+/* Sign or zero extension of each lane of a narrow vector (store the source, widen
+ * lane by lane, load the result): one definition for the three widths used. */
+#define ZP_EMU_WIDEN(name, vin, store, tin, tout, n)            \
+    static inline __m512i zp_emu_##name(vin a)                  \
+    {                                                           \
+        tin s[n];                                               \
+        tout v[n];                                              \
+        store((vin *)s, a);                                     \
+        for (int i = 0; i < n; i++)                             \
+            v[i] = s[i];                                        \
+        return simde_mm512_loadu_si512(v);                      \
+    }
+ZP_EMU_WIDEN(mm512_cvtepi8_epi32, __m128i, _mm_storeu_si128, int8_t, int32_t, 16)
+ZP_EMU_WIDEN(mm512_cvtepu8_epi32, __m128i, _mm_storeu_si128, uint8_t, int32_t, 16)
+ZP_EMU_WIDEN(mm512_cvtepu8_epi16, __m256i, _mm256_storeu_si256, uint8_t, int16_t, 32)
+#undef ZP_EMU_WIDEN
 #undef _mm512_cvtepi8_epi32
 #define _mm512_cvtepi8_epi32(a) zp_emu_mm512_cvtepi8_epi32(a)
-
-static inline __m512i zp_emu_mm512_cvtepu8_epi32(__m128i a)
-{
-    uint8_t s[16];
-    int32_t v[16];
-    _mm_storeu_si128((__m128i *)s, a);
-    for (int i = 0; i < 16; i++)
-        v[i] = s[i];
-    return simde_mm512_loadu_si512(v);
-}
 #undef _mm512_cvtepu8_epi32
 #define _mm512_cvtepu8_epi32(a) zp_emu_mm512_cvtepu8_epi32(a)
-
-static inline __m512i zp_emu_mm512_cvtepu8_epi16(__m256i a)
-{
-    uint8_t s[32];
-    int16_t v[32];
-    _mm256_storeu_si256((__m256i *)s, a);
-    for (int i = 0; i < 32; i++)
-        v[i] = s[i];
-    return simde_mm512_loadu_si512(v);
-}
 #undef _mm512_cvtepu8_epi16
 #define _mm512_cvtepu8_epi16(a) zp_emu_mm512_cvtepu8_epi16(a)
 
