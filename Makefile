@@ -70,8 +70,9 @@ bin/harness: $(HARNESS)
 help:
 	@echo "make            build bin/harness (installs missing Debian packages first)"
 	@echo "make run        the main job: harness run configs/mobilenet.json"
-	@echo "make test       unit tests (release build), then the same under ASan + UBSan"
+	@echo "make test       unit tests (release build), the same under ASan + UBSan, emulated-ISA kernel tests"
 	@echo "make asan       unit tests under ASan + UBSan only"
+	@echo "make test-emulated  kernel tests with the AVX-512 variants run on SIMDe (build/emul)"
 	@echo "make fuzz       bounded libFuzzer runs of every parser (FUZZ_SECONDS=60 each)"
 	@echo "make bench      kernel benchmark: harness bench configs/bench_mobilenet.json"
 	@echo "make check-layers  includes point down the layers (scripts/check_layers.sh)"
@@ -144,22 +145,39 @@ unit-run: $(TEST_BINS) $(PLUGINS) $(HARNESS)
 check-layers:
 	@sh scripts/check_layers.sh && echo "check-layers: ok"
 
-# Both builds run even when the first fails; the last line sums them up (a
-# layering violation counts as one failure).
+# All builds run even when one fails (release, ASan + UBSan, then the emulated-ISA
+# kernel tests); the last line sums them up (a layering violation counts as one
+# failure).
 test: deps
 	@rm -f build/release/test-counts build/asan/test-counts build/layers-count \
-	       build/release/malformed-counts build/asan/malformed-counts
+	       build/release/malformed-counts build/asan/malformed-counts build/emul/test-counts
 	@mkdir -p build; if sh scripts/check_layers.sh; then echo "check-layers: ok"; \
 	 echo "1 0 0" > build/layers-count; else echo "0 1 0" > build/layers-count; fi
 	@$(MAKE) --no-print-directory MODE=release BUILD=build/release unit; \
 	 $(MAKE) --no-print-directory MODE=asan BUILD=build/asan unit; \
+	 $(MAKE) --no-print-directory MODE=release BUILD=build/emul ZP_EMULATE_ISA=1 emul-run; \
 	 cat build/layers-count build/release/test-counts build/asan/test-counts \
-	     build/release/malformed-counts build/asan/malformed-counts 2>/dev/null | \
-	 awk '{p+=$$1; f+=$$2; s+=$$3; n++} END {if (n < 5) f++; \
+	     build/release/malformed-counts build/asan/malformed-counts build/emul/test-counts 2>/dev/null | \
+	 awk '{p+=$$1; f+=$$2; s+=$$3; n++} END {if (n < 6) f++; \
 	      printf "%d passed, %d failed, %d skipped\n", p, f, s; exit f > 0}'
 
 asan: deps
 	@$(MAKE) --no-print-directory MODE=asan BUILD=build/asan unit
+
+# The AVX-512 kernels on a CPU without AVX-512: a separate build (build/emul) whose
+# *-avx512*.c files run on SIMDe (mk/isa.mk, kernels/emulate_isa.h), then the
+# kernel tests in it, each variant against its reference. `make test` runs it last
+# (about 2 CPU-minutes of build, 10 s of tests); this target runs it alone.
+EMUL_TESTS := test_kernels test_kernels_blocked test_kernels_runtime test_ops_conv
+test-emulated: deps
+	@$(MAKE) --no-print-directory MODE=release BUILD=build/emul ZP_EMULATE_ISA=1 emul-run
+
+.PHONY: test-emulated emul-run
+# No emulated object may hold a zmm or mask-register instruction (one would mean an
+# intrinsic reached the real instructions and would fault on this CPU).
+emul-run: $(EMUL_TESTS:%=$(BUILD)/tests/%) $(HARNESS)
+	@bad=$$(for o in $(filter %-avx512.o %-avx512vnni.o %-avx512vpopcnt.o %-avx512bf16.o,$(LIB_OBJS)); do 	   objdump -d $$o | grep -qE '%zmm|%k[0-7]' && echo $$o; done); 	 [ -z "$$bad" ] || { echo "test-emulated: native AVX-512 instructions in:$$bad"; 	   echo "0 passed, 1 failed"; exit 1; }
+	@ZP_BUILD=$(BUILD) ZP_HARNESS=$(HARNESS) sh tests/run.sh $(EMUL_TESTS:%=$(BUILD)/tests/%)
 
 run: all
 	bin/harness run configs/mobilenet.json

@@ -17,3 +17,18 @@ isa_flags = $(strip \
   $(if $(filter %-avx512bf16.c,$(1)),$(ISA_FLAGS_avx512bf16)) \
   $(if $(filter %-avx512vbmi.c,$(1)),$(ISA_FLAGS_avx512vbmi)) \
   $(if $(filter %-amx.c,$(1)),$(ISA_FLAGS_amx)))
+
+# The emulated-ISA test build (make test-emulated; docs/kernels.md "Testing without
+# the ISA"): with ZP_EMULATE_ISA=1 the AVX-512 files get only the AVX2 flags plus
+# SIMDe through kernels/emulate_isa.h, so they run on a CPU without AVX-512, and
+# kernels/cpu.c reports those levels present. -O1: at -O2 GCC spends minutes and
+# over 1 GB inlining SIMDe's lane loops in the 4-bit / MX kernels. Never set it
+# in a build whose results or timings are used.
+ifeq ($(ZP_EMULATE_ISA),1)
+ISA_FLAGS_emul       := $(ISA_FLAGS_avx2) -O1 -Wno-psabi -include kernels/emulate_isa.h
+ISA_FLAGS_avx512     := $(ISA_FLAGS_emul)
+ISA_FLAGS_avx512vnni := $(ISA_FLAGS_emul)
+ISA_FLAGS_avx512vpopcnt := $(ISA_FLAGS_emul)
+ISA_FLAGS_avx512bf16 := $(ISA_FLAGS_emul)
+CPPFLAGS_ALL += -DZP_EMULATE_ISA=1
+endif

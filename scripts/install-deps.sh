@@ -2,7 +2,7 @@
 # Installs the Debian packages zeropoint needs, only those that are missing.
 # Called by `make deps` (and so by `make`, `make test` and `make run`).
 set -eu
-PKGS="build-essential clang libclang-rt-14-dev pkg-config \
+PKGS="build-essential clang libclang-rt-14-dev pkg-config libsimde-dev \
   libcjson-dev libcsv-dev libbenchmark-dev gnuplot-nox \
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev \
   libpng-dev libjpeg-dev zlib1g-dev libopenblas-dev libdnnl-dev libcmocka-dev \

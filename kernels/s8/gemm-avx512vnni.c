@@ -28,6 +28,7 @@ static inline __m512i bcast4(const uint8_t *p)
  * allocation of the intrinsic version copies every accumulator twice per k-group
  * (32 vmovdqa per 16 vpdpbusd); here rows r = 0..7 keep columns 0-15 in zmm r and
  * columns 16-31 in zmm r+8 throughout. Same arithmetic as the intrinsic path. */
+#ifndef ZP_EMULATE_ISA
 static void tile8_s8_asm(int kp, const uint8_t *a, const uint8_t *b, int32_t *c, size_t ldc, __mmask16 m0,
                          __mmask16 m1, const int32_t *colc, const int32_t *rowsum, int32_t row_mult)
 {
@@ -182,6 +183,7 @@ static void tile8_s8_asm(int kp, const uint8_t *a, const uint8_t *b, int32_t *c,
         : [lda] "r"(lda), [ldc4] "r"(ldc4), [colc] "r"(colc), [rt] "r"(rt), [m0] "Yk"(m0), [m1] "Yk"(m1)
         : "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5", "zmm6", "zmm7", "zmm8", "zmm9", "zmm10", "zmm11", "zmm12", "zmm13", "zmm14", "zmm15", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
 }
+#endif
 
 static inline __attribute__((always_inline)) void tile(enum dec dec, int mr, int kp, const uint8_t *restrict a,
                                                         const uint8_t *restrict b, __m512i cb, int32_t *restrict c, size_t ldc,
@@ -193,10 +195,13 @@ static inline __attribute__((always_inline)) void tile(enum dec dec, int mr, int
     for (int r = 0; r < mr; r++)
         c0[r] = c1[r] = _mm512_setzero_si512();
     const __m512i lo4 = _mm512_set1_epi8(0x0f);
+#ifndef ZP_EMULATE_ISA /* asm cannot run emulated: that build tests the intrinsic path below */
     if (dec == DEC_S8 && mr == MR) {
         tile8_s8_asm(kp, a, b, c, ldc, m0, m1, colc, rowsum, row_mult);
         return;
-    } else if (dec == DEC_S8) {
+    }
+#endif
+    if (dec == DEC_S8) {
         /* one k-group per iteration: a single phase keeps GCC from renaming the
          * accumulators between two halves of the loop body (register copies) */
         for (int k = 0; k < kp; k += 4) {
