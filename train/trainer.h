@@ -74,6 +74,12 @@ struct zp_train_summary {
 enum zp_status zp_train_build_net(const struct zp_train_config *cfg, struct zp_tnet **net,
                                   struct zp_err *err);
 
+/* The built-in model of cfg (mobilenet / mlp, He init from cfg->seed) as an ONNX
+ * training graph in a malloc'ed buffer (free() it): BatchNormalization kept as
+ * nodes, what a training loader that keeps BN loads (train/onnx_export.h). */
+enum zp_status zp_train_model_onnx(const struct zp_train_config *cfg, uint8_t **buf, size_t *len,
+                                   struct zp_err *err);
+
 /* Trains per cfg, writes the checkpoint each epoch and the ONNX at the end. */
 enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_train_run *run,
                             struct zp_train_summary *sum, struct zp_err *err);
