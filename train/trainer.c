@@ -9,6 +9,8 @@
 
 #include "common/mem.h"
 #include "common/rng.h"
+#include "train/batches.h"
+#include "train/gtrain.h"
 #include "train/onnx_export.h"
 
 static double now_s(void)
@@ -26,75 +28,38 @@ enum zp_status zp_train_build_net(const struct zp_train_config *cfg, struct zp_t
     return zp_tnet_mlp(&cfg->mlp, cfg->seed, net, err);
 }
 
-/* The shuffle and flips of epoch e come from their own stream, so resuming at
- * epoch e reproduces them without replaying earlier epochs. */
-static uint64_t epoch_seed(uint64_t seed, int epoch)
-{
-    return seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch * 0xBF58476D1CE4E5B9ull + 1;
-}
-
 enum zp_status zp_train_epoch(struct zp_tnet *net, const struct zp_dataset *ds,
                               const struct zp_sgd *sgd, int batch, int hflip, uint64_t seed,
                               int epoch, long *step, long total_steps, struct zp_epoch_stats *st,
                               struct zp_err *err)
 {
-    const size_t ex = zp_dataset_example_size(ds);
-    const uint32_t n = (uint32_t)ds->n;
-    const long steps = n / (uint32_t)batch; /* the last partial batch is dropped (BN) */
-    if (steps < 1)
-        return zp_err_set(err, ZP_EINVAL, "train: %u training examples, fewer than one batch of %d",
-                          n, batch);
-    enum zp_status s = zp_tnet_reserve(net, batch, err);
-    if (s != ZP_OK)
+    struct zp_batches bt;
+    enum zp_status s = zp_batches_init(&bt, ds, batch, hflip, seed, epoch, err);
+    if (s == ZP_OK)
+        s = zp_tnet_reserve(net, batch, err);
+    if (s != ZP_OK) {
+        zp_batches_free(&bt);
         return s;
-    uint32_t *idx = malloc(sizeof(uint32_t) * n);
-    float *xb = zp_alloc(ex * (size_t)batch * sizeof(float));
-    int32_t *yb = malloc(sizeof(int32_t) * (size_t)batch);
-    if (!idx || !xb || !yb) {
-        free(idx);
-        zp_free(xb);
-        free(yb);
-        return zp_err_set(err, ZP_ENOMEM, "train: out of memory");
     }
-    struct zp_rng rng;
-    zp_rng_seed(&rng, epoch_seed(seed, epoch));
-    for (uint32_t i = 0; i < n; i++)
-        idx[i] = i;
-    zp_rng_shuffle(&rng, idx, n);
-    const long steps_per_epoch = steps;
+    const long steps = bt.steps;
     double loss = 0.0, t0 = now_s();
     long correct = 0;
-    const int W = (int)ds->w, HC = (int)(ds->c * ds->h);
     for (long b = 0; b < steps; b++) {
-        for (int i = 0; i < batch; i++) {
-            uint32_t e = idx[b * batch + i];
-            const float *src = ds->x + (size_t)e * ex;
-            float *dst = xb + (size_t)i * ex;
-            yb[i] = ds->labels[e];
-            if (hflip && (zp_rng_u64(&rng) >> 63)) {
-                for (int r = 0; r < HC; r++)
-                    for (int c = 0; c < W; c++)
-                        dst[r * W + c] = src[r * W + (W - 1 - c)];
-            } else {
-                memcpy(dst, src, ex * sizeof(float));
-            }
-        }
-        zp_tnet_forward(net, xb, batch, 1);
+        zp_batches_fill(&bt, b);
+        zp_tnet_forward(net, bt.x, batch, 1);
         int ok = 0;
-        loss += zp_tnet_loss(net, yb, batch, &ok);
+        loss += zp_tnet_loss(net, bt.y, batch, &ok);
         correct += ok;
         zp_tnet_zero_grad(net);
         zp_tnet_backward(net, batch);
-        zp_sgd_step(net, sgd, zp_sgd_lr(sgd, *step, total_steps, steps_per_epoch));
+        zp_sgd_step(net, sgd, zp_sgd_lr(sgd, *step, total_steps, steps));
         (*step)++;
     }
     double dt = now_s() - t0;
     st->loss = loss / (double)steps;
     st->top1 = (double)correct / (double)(steps * batch);
     st->examples_per_s = dt > 0 ? (double)(steps * batch) / dt : 0.0;
-    free(idx);
-    zp_free(xb);
-    free(yb);
+    zp_batches_free(&bt);
     return ZP_OK;
 }
 
@@ -119,7 +84,7 @@ double zp_train_evaluate(struct zp_tnet *net, const struct zp_dataset *ds, int b
     return ds->n ? (double)correct / (double)ds->n : 0.0;
 }
 
-static void default_ckpt(const struct zp_train_config *cfg, char *out, size_t len)
+void zp_train_checkpoint_path(const struct zp_train_config *cfg, char *out, size_t len)
 {
     if (cfg->checkpoint[0]) {
         snprintf(out, len, "%s", cfg->checkpoint);
@@ -131,9 +96,24 @@ static void default_ckpt(const struct zp_train_config *cfg, char *out, size_t le
     snprintf(out, len, "%.*s.ckpt", (int)n, cfg->output);
 }
 
+void zp_train_doc(const struct zp_train_config *cfg, const struct zp_dataset *tr, double top1,
+                  char *doc, size_t len)
+{
+    char pix[48] = "pixel";
+    if (cfg->scale != 0 && cfg->scale != 1.0)
+        snprintf(pix, sizeof pix, "pixel * %.17g", cfg->scale);
+    snprintf(doc, len,
+             "zeropoint harness train %s: input = (%s - %g) / %g, NCHW %dx%dx%d; "
+             "%d epochs, seed %llu, test top1 %.4f",
+             cfg->name, pix, (double)cfg->mean, (double)cfg->std, (int)tr->c, (int)tr->h,
+             (int)tr->w, cfg->epochs, (unsigned long long)cfg->seed, top1);
+}
+
 enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_train_run *run,
                             struct zp_train_summary *sum, struct zp_err *err)
 {
+    if (cfg->model == ZP_MODEL_ONNX)
+        return zp_train_run_graph(cfg, run, sum, err);
     memset(sum, 0, sizeof *sum);
     if (run->threads > 0)
         omp_set_num_threads(run->threads);
@@ -160,7 +140,7 @@ enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_t
     if (s == ZP_OK)
         s = zp_train_build_net(cfg, &net, err);
     char ckpt[1100];
-    default_ckpt(cfg, ckpt, sizeof ckpt);
+    zp_train_checkpoint_path(cfg, ckpt, sizeof ckpt);
     int start = 0;
     if (s == ZP_OK && run->resume) {
         FILE *f = fopen(ckpt, "rb");
@@ -208,14 +188,8 @@ enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_t
             sum->epochs_done = cfg->epochs;
         if (start >= cfg->epochs || sum->test_top1 == 0.0)
             sum->test_top1 = zp_train_evaluate(net, &te, 500);
-        char doc[512], pix[48] = "pixel";
-        if (cfg->scale != 0 && cfg->scale != 1.0)
-            snprintf(pix, sizeof pix, "pixel * %.17g", cfg->scale);
-        snprintf(doc, sizeof doc,
-                 "zeropoint harness train %s: input = (%s - %g) / %g, NCHW %dx%dx%d; "
-                 "%d epochs, seed %llu, test top1 %.4f",
-                 cfg->name, pix, (double)cfg->mean, (double)cfg->std, (int)tr.c, (int)tr.h,
-                 (int)tr.w, cfg->epochs, (unsigned long long)cfg->seed, sum->test_top1);
+        char doc[512];
+        zp_train_doc(cfg, &tr, sum->test_top1, doc, sizeof doc);
         s = zp_onnx_export(net, cfg->output, cfg->name, doc, err);
         if (s == ZP_OK && !run->quiet)
             fprintf(stderr, "train: wrote %s (test top1 %.4f), checkpoint %s\n", cfg->output,

@@ -18,7 +18,9 @@ extern "C" {
 #endif
 
 enum zp_lr_schedule { ZP_LR_COSINE, ZP_LR_STEP, ZP_LR_CONSTANT };
-enum zp_model_kind { ZP_MODEL_MOBILENET, ZP_MODEL_MLP };
+/* ONNX: "model": "path.onnx", any model in the runtime's op set, trained on the
+ * graph runtime (train/gtrain.h). */
+enum zp_model_kind { ZP_MODEL_MOBILENET, ZP_MODEL_MLP, ZP_MODEL_ONNX };
 
 struct zp_sgd {
     double lr, momentum, weight_decay;
@@ -33,6 +35,7 @@ struct zp_train_config {
     enum zp_model_kind model;
     struct zp_mobilenet_arch mobilenet;
     struct zp_mlp_arch mlp;
+    char model_path[1024];  /* ZP_MODEL_ONNX: the model file */
     struct zp_dataset_spec train_spec, test_spec; /* strings point into the path fields */
     char train_images[1024], train_labels[1024], test_images[1024], test_labels[1024];
     float mean, std;        /* input normalization: (pixel * scale - mean) / std */
@@ -84,6 +87,12 @@ enum zp_status zp_train_model_onnx(const struct zp_train_config *cfg, uint8_t **
 enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_train_run *run,
                             struct zp_train_summary *sum, struct zp_err *err);
 
+/* The checkpoint file of cfg: "checkpoint", else the output with .ckpt for .onnx. */
+void zp_train_checkpoint_path(const struct zp_train_config *cfg, char *out, size_t len);
+/* The exported model's doc string: how it was trained, the input normalization. */
+void zp_train_doc(const struct zp_train_config *cfg, const struct zp_dataset *tr, double top1,
+                  char *doc, size_t len);
+
 /* One epoch of SGD over ds (shuffled from seed and epoch); returns mean loss and
  * top-1 on the training batches. step counts optimizer steps across epochs (for
  * the schedule: total_steps over the whole run). */
@@ -99,6 +108,9 @@ double zp_train_evaluate(struct zp_tnet *net, const struct zp_dataset *ds, int b
 
 /* Learning rate at optimizer step `step` of `total` (steps_per_epoch for warmup / step). */
 double zp_sgd_lr(const struct zp_sgd *s, long step, long total, long steps_per_epoch);
+/* One SGD step of one tensor (m: its momentum buffer; decay: weight decay applies). */
+void zp_sgd_update(float *w, const float *g, float *m, size_t n, int decay,
+                   const struct zp_sgd *s, double lr);
 /* One SGD step over every parameter of net. */
 void zp_sgd_step(struct zp_tnet *net, const struct zp_sgd *s, double lr);
 
