@@ -44,6 +44,9 @@ enum zp_op {
     ZP_OP_GAP,       /* GlobalAveragePool */
     ZP_OP_COPY,      /* Flatten / Reshape: same elements, new shape */
     ZP_OP_SOFTMAX,
+    ZP_OP_BN,        /* BatchNormalization kept for training (zp_onnx_load_train):
+                        inference applies scale / shift, kept in step with the
+                        running statistics by model/train_exec.c */
 };
 
 struct zp_tensor {
@@ -85,6 +88,11 @@ struct zp_node {
      * node then runs in place or, on the fast path, not at all (skip_fast = 1). */
     int fuse, skip_fast;
     int alias;                  /* ZP_OP_COPY: output shares the input's storage */
+    /* ZP_OP_BN: gamma, beta, running mean, running var (channels each), stored
+     * after the eval shift in the `shift` allocation (so zp_graph_free frees
+     * them); eps and the momentum of the running statistics. */
+    float *bn;
+    float eps, momentum;
 };
 
 struct zp_graph {
@@ -117,6 +125,18 @@ struct zp_exec {
  * fusion, aliases and workspace offsets (ws_size); then the layer table. */
 enum zp_status zp_graph_plan(struct zp_graph *g);
 void zp_graph_fill_layers(struct zp_graph *g);
+
+/* BatchNormalization arithmetic shared by the load-time fold (onnx_nodes_other.c)
+ * and the deployment fold after training (model/graph_fold.c), so both give the
+ * same floats. zp_bn_affine: sc = gamma / sqrt(var + eps), sh = beta - mean * sc
+ * in double; returns 0, or 1 (var + eps <= 0) / 2 (not finite in float) with
+ * *bad the channel. zp_bn_fold_conv: w[o] *= sc[o], b[o] = b[o] * sc[o] + sh[o]
+ * for the layer of Conv node `conv` (creating a zero bias if it had none);
+ * returns ZP_OK, ZP_ENOMEM, or ZP_EINVAL (overflow, *bad = output channel). */
+int zp_bn_affine(const float *gamma, const float *beta, const float *mean, const float *var,
+                 float eps, int64_t C, float *sc, float *sh, int64_t *bad);
+enum zp_status zp_bn_fold_conv(struct zp_graph *g, int conv, const float *sc, const float *sh,
+                               int64_t *bad);
 
 /* Kernels: one image. x are the input activations (x1 only for binary ops). */
 void zp_op_conv(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y,

@@ -17,6 +17,7 @@
 
 #include "common/file.h"
 #include "common/mem.h"
+#include "model/graph_train.h"
 #include "model/onnx_load_internal.h"
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -353,8 +354,8 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
     return ZP_OK;
 }
 
-enum zp_status zp_onnx_load_buffer(const void *buf, size_t len, const char *what,
-                                   struct zp_graph **out, struct zp_err *err)
+static enum zp_status load_buffer(const void *buf, size_t len, const char *what, int keep_bn,
+                                  struct zp_graph **out, struct zp_err *err)
 {
     *out = NULL;
     what = what ? what : "(buffer)";
@@ -371,7 +372,7 @@ enum zp_status zp_onnx_load_buffer(const void *buf, size_t len, const char *what
     }
     g->input = g->output = -1;
     (void)zp_model_avx512(); /* detect the CPU now, before any threads run kernels */
-    struct loader L = {g, what, err, NULL, NULL, 0};
+    struct loader L = {g, what, err, NULL, NULL, 0, keep_bn};
     enum zp_status st = build(&L, m);
     free(L.hkeys);
     free(L.hvals);
@@ -384,7 +385,20 @@ enum zp_status zp_onnx_load_buffer(const void *buf, size_t len, const char *what
     return ZP_OK;
 }
 
-enum zp_status zp_onnx_load(const char *path, struct zp_graph **out, struct zp_err *err)
+enum zp_status zp_onnx_load_buffer(const void *buf, size_t len, const char *what,
+                                   struct zp_graph **out, struct zp_err *err)
+{
+    return load_buffer(buf, len, what, 0, out, err);
+}
+
+enum zp_status zp_onnx_load_train_buffer(const void *buf, size_t len, const char *what,
+                                         struct zp_graph **out, struct zp_err *err)
+{
+    return load_buffer(buf, len, what, 1, out, err);
+}
+
+static enum zp_status load_file(const char *path, int keep_bn, struct zp_graph **out,
+                                struct zp_err *err)
 {
     *out = NULL;
     char *buf = NULL;
@@ -394,7 +408,17 @@ enum zp_status zp_onnx_load(const char *path, struct zp_graph **out, struct zp_e
     enum zp_status st = zp_file_read(path, zp_file_model_max_bytes(), "model file", &buf, &len, err);
     if (st != ZP_OK)
         return st;
-    st = zp_onnx_load_buffer(buf, len, path, out, err);
+    st = load_buffer(buf, len, path, keep_bn, out, err);
     free(buf);
     return st;
+}
+
+enum zp_status zp_onnx_load(const char *path, struct zp_graph **out, struct zp_err *err)
+{
+    return load_file(path, 0, out, err);
+}
+
+enum zp_status zp_onnx_load_train(const char *path, struct zp_graph **out, struct zp_err *err)
+{
+    return load_file(path, 1, out, err);
 }

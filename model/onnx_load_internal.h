@@ -18,6 +18,7 @@ struct loader {
     char **hkeys; /* name -> tensor index (open addressing) */
     int *hvals;
     size_t hcap;
+    int keep_bn; /* zp_onnx_load_train: BatchNormalization stays a ZP_OP_BN node */
 };
 
 struct nctx { /* the node being converted */

@@ -40,64 +40,42 @@ static enum zp_status bn_node(struct nctx *c, struct zp_node *n, const int *cons
                         ol_T(c, p[i])->name, (long long)ol_T(c, p[i])->size, (long long)C);
     }
     float eps = ol_attr_f(c, "epsilon", 1e-5f);
-    float *sc = malloc((size_t)C * sizeof(float)), *sh = malloc((size_t)C * sizeof(float));
+    /* training keeps the node: [eval shift | gamma | beta | mean | var] in one
+     * allocation (n->shift, freed with the graph), the eval scale in n->scale */
+    int keep = c->L->keep_bn;
+    float *sc = malloc((size_t)C * sizeof(float));
+    float *sh = malloc((size_t)C * (keep ? 5 : 1) * sizeof(float));
     if (!sc || !sh) {
         free(sc);
         free(sh);
         return NERR(c, ZP_ENOMEM, "out of memory");
     }
-    for (int64_t k = 0; k < C; k++) {
-        double v = (double)ol_T(c, p[3])->data[k] + eps;
-        if (!(v > 0)) {
-            free(sc);
-            free(sh);
-            return NERR(c, ZP_EINVAL, "var + epsilon <= 0 at channel %lld", (long long)k);
-        }
-        double s = ol_T(c, p[0])->data[k] / sqrt(v);
-        sc[k] = (float)s;
-        sh[k] = (float)(ol_T(c, p[1])->data[k] - ol_T(c, p[2])->data[k] * s);
-        if (!isfinite(sc[k]) || !isfinite(sh[k])) {
-            free(sc);
-            free(sh);
-            return NERR(c, ZP_EINVAL, "scale / sqrt(var + epsilon) or its shift overflows float at "
-                        "channel %lld", (long long)k);
-        }
+    int64_t bad = -1;
+    int r = zp_bn_affine(ol_T(c, p[0])->data, ol_T(c, p[1])->data, ol_T(c, p[2])->data,
+                         ol_T(c, p[3])->data, eps, C, sc, sh, &bad);
+    if (r) {
+        free(sc);
+        free(sh);
+        if (r == 1)
+            return NERR(c, ZP_EINVAL, "var + epsilon <= 0 at channel %lld", (long long)bad);
+        return NERR(c, ZP_EINVAL, "scale / sqrt(var + epsilon) or its shift overflows float at "
+                    "channel %lld", (long long)bad);
     }
     struct zp_graph *g = c->L->g;
     int prod_node = ol_T(c, x)->producer;
-    if (prod_node >= 0 && g->nodes[prod_node].op == ZP_OP_CONV && consumers[x] == 1) {
+    if (!keep && prod_node >= 0 && g->nodes[prod_node].op == ZP_OP_CONV && consumers[x] == 1) {
         int l = g->nodes[prod_node].layer;
-        int64_t O = C, per = g->tensors[g->nodes[prod_node].in[0]].dims[1] /
-                             g->nodes[prod_node].group * g->nodes[prod_node].kh *
-                             g->nodes[prod_node].kw;
-        float *w = g->layer_w[l], *b = g->layer_b[l];
-        if (!b) {
-            b = g->layer_b[l] = zp_calloc((size_t)O, sizeof(float));
-            if (!b) {
-                free(sc);
-                free(sh);
-                return NERR(c, ZP_ENOMEM, "out of memory");
-            }
-        }
-        int64_t bad = -1;
-        for (int64_t o = 0; o < O; o++) {
-            for (int64_t k = 0; k < per; k++) {
-                w[o * per + k] *= sc[o];
-                if (bad < 0 && !isfinite(w[o * per + k]))
-                    bad = o;
-            }
-            b[o] = b[o] * sc[o] + sh[o];
-            if (bad < 0 && !isfinite(b[o]))
-                bad = o;
-        }
+        st = zp_bn_fold_conv(g, prod_node, sc, sh, &bad);
         free(sc);
         free(sh);
-        if (bad >= 0)
+        if (st == ZP_ENOMEM)
+            return NERR(c, ZP_ENOMEM, "out of memory");
+        if (st)
             return NERR(c, ZP_EINVAL, "folding into Conv '%s' overflows float at output channel %lld",
                         g->layers[l].name ? g->layers[l].name : "?", (long long)bad);
         return ol_alias_output(c, x);
     }
-    if ((st = ol_unary_common(c, n, ZP_OP_AFFINE, x))) {
+    if ((st = ol_unary_common(c, n, keep ? ZP_OP_BN : ZP_OP_AFFINE, x))) {
         free(sc);
         free(sh);
         return st;
@@ -106,6 +84,14 @@ static enum zp_status bn_node(struct nctx *c, struct zp_node *n, const int *cons
     n->shift = sh;
     n->channels = C;
     n->inner = ol_T(c, x)->size / C;
+    if (keep) {
+        n->bn = sh + C;
+        for (int i = 0; i < 4; i++)
+            memcpy(n->bn + i * C, ol_T(c, p[i])->data, (size_t)C * sizeof(float));
+        n->eps = eps;
+        /* ONNX momentum weights the old value (default 0.9); ours the new batch */
+        n->momentum = 1.f - ol_attr_f(c, "momentum", 0.9f);
+    }
     return ZP_OK;
 }
 

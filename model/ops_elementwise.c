@@ -55,6 +55,7 @@ void zp_op_unary(const struct zp_graph *g, const struct zp_node *n, const float 
         zp_clamp(y, total, n->lo, n->hi);
         break;
     case ZP_OP_AFFINE:
+    case ZP_OP_BN: /* inference: the running statistics as scale / shift */
         for (int64_t c = 0; c < n->channels; c++)
             for (int64_t i = 0; i < n->inner; i++)
                 y[c * n->inner + i] = x[c * n->inner + i] * n->scale[c] + n->shift[c];

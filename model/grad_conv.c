@@ -1,0 +1,208 @@
+/* Backward passes of the layers: Conv (groups, depthwise, strides, dilations,
+ * pads) and Gemm / MatMul, over the batch, with the matrix products through the
+ * one wrapper zp_tg_sgemm.
+ *
+ * Input gradient: per image (images are independent, spread over the threads):
+ * dcol = W^T dy per group, scattered back by col2im (the adjoint of im2col).
+ * Weight gradient: dW = sum over images of dy col^T, summed in fixed chunks of
+ * images (model/train_internal.h), so the result does not depend on the
+ * threads. Bias gradient: one thread per output channel, images in order. */
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+#include "model/train_internal.h"
+
+void zp_tg_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                 int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+}
+
+int zp_tg_chunks(int batch) { return batch < ZP_TG_MAX_CHUNKS ? batch : ZP_TG_MAX_CHUNKS; }
+
+void zp_tg_chunk(int batch, int n_chunks, int c, int *i0, int *i1)
+{
+    *i0 = (int)((int64_t)batch * c / n_chunks);
+    *i1 = (int)((int64_t)batch * (c + 1) / n_chunks);
+}
+
+struct cgeom {
+    int64_t C, H, W, O, OH, OW, G, Cg, Og, K, P;
+    int direct; /* 1x1, stride 1, no padding: the column matrix is the input itself */
+};
+
+static struct cgeom cgeom(const struct zp_graph *g, const struct zp_node *n)
+{
+    const struct zp_tensor *X = &g->tensors[n->in[0]], *Y = &g->tensors[n->out];
+    struct cgeom q;
+    q.C = X->dims[1];
+    q.H = X->dims[2];
+    q.W = X->dims[3];
+    q.O = Y->dims[1];
+    q.OH = Y->dims[2];
+    q.OW = Y->dims[3];
+    q.G = n->group;
+    q.Cg = q.C / q.G;
+    q.Og = q.O / q.G;
+    q.K = q.Cg * n->kh * n->kw;
+    q.P = q.OH * q.OW;
+    q.direct = n->kh == 1 && n->kw == 1 && n->sh == 1 && n->sw == 1 && !n->pads[0] &&
+               !n->pads[1] && !n->pads[2] && !n->pads[3];
+    return q;
+}
+
+int64_t zp_tg_conv_scratch(const struct zp_graph *g, const struct zp_node *n)
+{
+    if (n->op != ZP_OP_CONV)
+        return 0;
+    struct cgeom q = cgeom(g, n);
+    return q.K * q.P;
+}
+
+/* col[(c*kh + ky)*kw + kx][oy*OW + ox] = x[c][oy*sh + ky*dh - pt][ox*sw + kx*dw - pl], 0
+ * outside; x is the group's first channel. (model/ops_conv.c has a faster
+ * banded one, private to the forward pass.) */
+static void im2col(const struct zp_node *n, const struct cgeom *q, const float *x, float *col)
+{
+    for (int64_t c = 0; c < q->Cg; c++)
+        for (int64_t ky = 0; ky < n->kh; ky++)
+            for (int64_t kx = 0; kx < n->kw; kx++) {
+                float *d = col + ((c * n->kh + ky) * n->kw + kx) * q->P;
+                const float *p = x + c * q->H * q->W;
+                for (int64_t oy = 0; oy < q->OH; oy++) {
+                    int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
+                    for (int64_t ox = 0; ox < q->OW; ox++) {
+                        int64_t ix = ox * n->sw + kx * n->dw - n->pads[1];
+                        d[oy * q->OW + ox] =
+                            iy >= 0 && iy < q->H && ix >= 0 && ix < q->W ? p[iy * q->W + ix] : 0.f;
+                    }
+                }
+            }
+}
+
+/* The adjoint: dx[c][iy][ix] += dcol[...] over every column entry that read it. */
+static void col2im(const struct zp_node *n, const struct cgeom *q, const float *col, float *dx)
+{
+    for (int64_t c = 0; c < q->Cg; c++)
+        for (int64_t ky = 0; ky < n->kh; ky++)
+            for (int64_t kx = 0; kx < n->kw; kx++) {
+                const float *s = col + ((c * n->kh + ky) * n->kw + kx) * q->P;
+                float *p = dx + c * q->H * q->W;
+                for (int64_t oy = 0; oy < q->OH; oy++) {
+                    int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
+                    if (iy < 0 || iy >= q->H)
+                        continue;
+                    for (int64_t ox = 0; ox < q->OW; ox++) {
+                        int64_t ix = ox * n->sw + kx * n->dw - n->pads[1];
+                        if (ix >= 0 && ix < q->W)
+                            p[iy * q->W + ix] += s[oy * q->OW + ox];
+                    }
+                }
+            }
+}
+
+/* dw[j] += sum over chunks (in chunk order) of partial[c][j], through the weight
+ * transform's straight-through mask when there is one. */
+static void reduce_partials(const float *partial, int n_chunks, int64_t ws, float *dw,
+                            const uint8_t *mask)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t j = 0; j < ws; j++) {
+        float s = 0.f;
+        for (int c = 0; c < n_chunks; c++)
+            s += partial[c * ws + j];
+        if (!mask || mask[j])
+            dw[j] += s;
+    }
+}
+
+/* db[o] += sum over images and the inner positions of dy[i][o][p], in order. */
+static void bias_grad(const float *dy, int batch, int64_t O, int64_t P, float *db)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < O; o++) {
+        double s = 0;
+        for (int i = 0; i < batch; i++) {
+            const float *p = dy + ((int64_t)i * O + o) * P;
+            for (int64_t k = 0; k < P; k++)
+                s += p[k];
+        }
+        db[o] += (float)s;
+    }
+}
+
+void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const float *x,
+                         const float *w, float *dx)
+{
+    const struct zp_graph *g = t->g;
+    const struct cgeom q = cgeom(g, n);
+    const int B = t->batch;
+    const float *dy = t->grad[n->out];
+    const int64_t xs = q.C * q.H * q.W, ys = q.O * q.P, wg = q.Og * q.K;
+    struct zp_tg_layer *L = &t->L[n->layer];
+    /* input gradient, image by image */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int i = 0; i < B; i++) {
+        float *col = t->scratch + (int64_t)omp_get_thread_num() * t->scratch_per;
+        for (int64_t gi = 0; gi < q.G; gi++) {
+            const float *dyg = dy + i * ys + gi * q.Og * q.P;
+            float *dxg = dx + i * xs + gi * q.Cg * q.H * q.W;
+            if (q.direct) {
+                zp_tg_sgemm(1, 0, q.K, q.P, q.Og, 1.f, w + gi * wg, q.K, dyg, q.P, 1.f, dxg, q.P);
+                continue;
+            }
+            zp_tg_sgemm(1, 0, q.K, q.P, q.Og, 1.f, w + gi * wg, q.K, dyg, q.P, 0.f, col, q.P);
+            col2im(n, &q, col, dxg);
+        }
+    }
+    /* weight gradient in fixed chunks of images */
+    const int nc = zp_tg_chunks(B);
+    const int64_t ws = q.O * q.K;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int c = 0; c < nc; c++) {
+        float *col = t->scratch + (int64_t)omp_get_thread_num() * t->scratch_per;
+        float *part = t->partial + c * ws;
+        int i0, i1;
+        zp_tg_chunk(B, nc, c, &i0, &i1);
+        memset(part, 0, (size_t)ws * sizeof(float));
+        for (int i = i0; i < i1; i++)
+            for (int64_t gi = 0; gi < q.G; gi++) {
+                const float *xg = x + i * xs + gi * q.Cg * q.H * q.W;
+                const float *src = xg;
+                if (!q.direct) {
+                    im2col(n, &q, xg, col);
+                    src = col;
+                }
+                zp_tg_sgemm(0, 1, q.Og, q.K, q.P, 1.f, dy + i * ys + gi * q.Og * q.P, q.P, src,
+                            q.P, 1.f, part + gi * wg, q.K);
+            }
+    }
+    reduce_partials(t->partial, nc, ws, L->dw, L->wfn ? L->wmask : NULL);
+    if (L->db)
+        bias_grad(dy, B, q.O, q.P, L->db);
+}
+
+void zp_tg_gemm_backward(struct zp_tgraph *t, const struct zp_node *n, const float *x,
+                         const float *w, float *dx)
+{
+    const struct zp_graph *g = t->g;
+    const int64_t K = g->tensors[n->in[0]].dims[1], O = g->tensors[n->out].dims[1];
+    const int B = t->batch;
+    const float *dy = t->grad[n->out];
+    struct zp_tg_layer *L = &t->L[n->layer];
+    const int nc = zp_tg_chunks(B);
+    /* dX[B, K] += dY[B, O] W[O, K], rows in chunks; dW[O, K] += dY^T X per chunk */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int c = 0; c < nc; c++) {
+        int i0, i1;
+        zp_tg_chunk(B, nc, c, &i0, &i1);
+        zp_tg_sgemm(0, 0, i1 - i0, K, O, 1.f, dy + i0 * O, O, w, K, 1.f, dx + i0 * K, K);
+        zp_tg_sgemm(1, 0, O, K, i1 - i0, 1.f, dy + i0 * O, O, x + i0 * K, K, 0.f,
+                    t->partial + c * O * K, K);
+    }
+    reduce_partials(t->partial, nc, O * K, L->dw, L->wfn ? L->wmask : NULL);
+    if (L->db)
+        bias_grad(dy, B, O, 1, L->db);
+}

@@ -1,0 +1,254 @@
+/* Backward passes of the operators without weights (Add / Mul with
+ * broadcasting, Relu, Clip, the fixed affine of a folded-away BN, pooling,
+ * GlobalAveragePool, Flatten / Reshape, Softmax) and BatchNormalization in both
+ * modes, forward and backward, over the batch.
+ *
+ * Elementwise and pooling gradients are per image (images spread over the
+ * threads; within an image the sums run in index order). BatchNormalization
+ * works per channel over the whole batch, one thread per channel, images in
+ * order, sums in double: deterministic whatever the threads. */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "model/train_internal.h"
+
+/* ---- BatchNormalization --------------------------------------------------------- */
+
+void zp_tg_bn_forward(struct zp_tgraph *t, const struct zp_node *n, int train)
+{
+    struct zp_tg_bn *bn = &t->bn[t->node_bn[n - t->g->nodes]];
+    const int64_t C = n->channels, S = n->inner, B = t->batch, M = B * S;
+    const float *x = t->act[n->in[0]];
+    float *y = t->act[n->out];
+    float *gamma = n->bn, *beta = n->bn + C, *rmean = n->bn + 2 * C, *rvar = n->bn + 3 * C;
+    const double mom = t->momentum >= 0 ? t->momentum : n->momentum;
+    const int use_batch = train && !t->bn_frozen;
+    bn->used_batch = use_batch;
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < C; c++) {
+        double mean, var;
+        if (use_batch) {
+            double s = 0, v = 0;
+            for (int64_t i = 0; i < B; i++) {
+                const float *p = x + (i * C + c) * S;
+                for (int64_t k = 0; k < S; k++)
+                    s += p[k];
+            }
+            mean = s / (double)M;
+            for (int64_t i = 0; i < B; i++) {
+                const float *p = x + (i * C + c) * S;
+                for (int64_t k = 0; k < S; k++)
+                    v += (p[k] - mean) * (p[k] - mean);
+            }
+            var = v / (double)M;
+            double unbiased = M > 1 ? v / (double)(M - 1) : var;
+            rmean[c] = (float)((1.0 - mom) * rmean[c] + mom * mean);
+            rvar[c] = (float)((1.0 - mom) * rvar[c] + mom * unbiased);
+        } else {
+            mean = rmean[c];
+            var = rvar[c];
+        }
+        double invstd = 1.0 / sqrt(var + n->eps);
+        bn->mean[c] = (float)mean;
+        bn->invstd[c] = (float)invstd;
+        float a = (float)(gamma[c] * invstd), b = (float)(beta[c] - mean * (double)a);
+        if (!use_batch) {
+            /* the affine zp_graph_run applies (model/graph_fold.c arithmetic), so an
+             * eval forward here and zp_graph_run after zp_tgraph_sync agree */
+            int64_t bad;
+            if (!zp_bn_affine(gamma + c, beta + c, rmean + c, rvar + c, n->eps, 1, &a, &b, &bad)) {
+                n->scale[c] = a;
+                n->shift[c] = b;
+            }
+        }
+        for (int64_t i = 0; i < B; i++) {
+            const float *p = x + (i * C + c) * S;
+            float *q = y + (i * C + c) * S;
+            for (int64_t k = 0; k < S; k++)
+                q[k] = p[k] * a + b;
+        }
+    }
+}
+
+void zp_tg_bn_backward(struct zp_tgraph *t, const struct zp_node *n)
+{
+    struct zp_tg_bn *bn = &t->bn[t->node_bn[n - t->g->nodes]];
+    const int64_t C = n->channels, S = n->inner, B = t->batch, M = B * S;
+    const float *x = t->act[n->in[0]], *dy = t->grad[n->out];
+    float *dx = t->grad[n->in[0]];
+    const float *gamma = n->bn;
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < C; c++) {
+        const double mean = bn->mean[c], invstd = bn->invstd[c];
+        double sdy = 0, sdyx = 0;
+        for (int64_t i = 0; i < B; i++) {
+            const float *p = x + (i * C + c) * S, *d = dy + (i * C + c) * S;
+            for (int64_t k = 0; k < S; k++) {
+                sdy += d[k];
+                sdyx += d[k] * (p[k] - mean);
+            }
+        }
+        sdyx *= invstd;
+        bn->dgamma[c] += (float)sdyx;
+        bn->dbeta[c] += (float)sdy;
+        const double a = gamma[c] * invstd;
+        /* batch statistics: dx = gamma*invstd * (dy - mean(dy) - xhat*mean(dy*xhat)) */
+        const double m1 = bn->used_batch ? sdy / (double)M : 0,
+                     m2 = bn->used_batch ? sdyx / (double)M : 0;
+        for (int64_t i = 0; i < B; i++) {
+            const float *p = x + (i * C + c) * S, *d = dy + (i * C + c) * S;
+            float *q = dx + (i * C + c) * S;
+            for (int64_t k = 0; k < S; k++)
+                q[k] += (float)(a * (d[k] - m1 - (p[k] - mean) * invstd * m2));
+        }
+    }
+}
+
+/* ---- the other operators, one image ------------------------------------------------- */
+
+/* Add / Mul: walk the output index as the forward does, adding each output's
+ * gradient to the input entries it read (several, along broadcast axes). */
+static void binary_back(const struct zp_graph *g, const struct zp_node *n, const float *x0,
+                        const float *x1, const float *dy, float *dx0, float *dx1)
+{
+    const int64_t total = g->tensors[n->out].size;
+    const int nd = n->bnd, mul = n->op == ZP_OP_MUL;
+    int64_t idx[ZP_MAXDIM] = {0}, o0 = 0, o1 = 0;
+    for (int64_t i = 0; i < total; i++) {
+        if (dx0)
+            dx0[o0] += mul ? dy[i] * x1[o1] : dy[i];
+        if (dx1)
+            dx1[o1] += mul ? dy[i] * x0[o0] : dy[i];
+        for (int d = nd - 1; d >= 0; d--) {
+            o0 += n->bstr[0][d];
+            o1 += n->bstr[1][d];
+            if (++idx[d] < n->bdims[d])
+                break;
+            o0 -= n->bstr[0][d] * n->bdims[d];
+            o1 -= n->bstr[1][d] * n->bdims[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/* Pooling: MaxPool sends the gradient to the window's first maximum (the
+ * element the forward picked, same scan and tie rule); AveragePool spreads it
+ * over the window with the forward's divisor. */
+static void pool_back(const struct zp_graph *g, const struct zp_node *n, const float *x,
+                      const float *dy, float *dx)
+{
+    const struct zp_tensor *X = &g->tensors[n->in[0]], *Y = &g->tensors[n->out];
+    int64_t C = X->dims[1], H = X->dims[2], W = X->dims[3], OH = Y->dims[2], OW = Y->dims[3];
+    for (int64_t c = 0; c < C; c++) {
+        const float *p = x + c * H * W, *d = dy + c * OH * OW;
+        float *q = dx + c * H * W;
+        for (int64_t oy = 0; oy < OH; oy++)
+            for (int64_t ox = 0; ox < OW; ox++) {
+                int64_t y0 = oy * n->sh - n->pads[0], x0 = ox * n->sw - n->pads[1];
+                float gv = d[oy * OW + ox];
+                if (n->op == ZP_OP_MAXPOOL) {
+                    float m = -FLT_MAX;
+                    int64_t at = -1;
+                    for (int64_t ky = 0; ky < n->kh; ky++) {
+                        int64_t iy = y0 + ky * n->dh;
+                        if (iy < 0 || iy >= H)
+                            continue;
+                        for (int64_t kx = 0; kx < n->kw; kx++) {
+                            int64_t ix = x0 + kx * n->dw;
+                            if (ix < 0 || ix >= W)
+                                continue;
+                            float v = p[iy * W + ix];
+                            if (at < 0 || v > m || v != v) {
+                                m = v;
+                                at = iy * W + ix;
+                            }
+                        }
+                    }
+                    if (at >= 0)
+                        q[at] += gv;
+                    continue;
+                }
+                int64_t yb = y0 + n->kh, xb = x0 + n->kw, cnt = 0;
+                if (yb > H + n->pads[2])
+                    yb = H + n->pads[2];
+                if (xb > W + n->pads[3])
+                    xb = W + n->pads[3];
+                for (int64_t iy = y0; iy < yb; iy++)
+                    for (int64_t ix = x0; ix < xb; ix++)
+                        cnt += (iy < 0 || iy >= H || ix < 0 || ix >= W) ? n->count_include_pad : 1;
+                if (!cnt)
+                    continue;
+                float share = (float)(gv / (double)cnt);
+                for (int64_t iy = y0 < 0 ? 0 : y0; iy < yb && iy < H; iy++)
+                    for (int64_t ix = x0 < 0 ? 0 : x0; ix < xb && ix < W; ix++)
+                        q[iy * W + ix] += share;
+            }
+    }
+}
+
+static void softmax_back(const struct zp_node *n, const float *y, const float *dy, float *dx)
+{
+    for (int64_t o = 0; o < n->sm_outer; o++)
+        for (int64_t in = 0; in < n->sm_inner; in++) {
+            int64_t base = o * n->sm_len * n->sm_inner + in;
+            double s = 0;
+            for (int64_t k = 0; k < n->sm_len; k++)
+                s += (double)dy[base + k * n->sm_inner] * y[base + k * n->sm_inner];
+            for (int64_t k = 0; k < n->sm_len; k++) {
+                int64_t j = base + k * n->sm_inner;
+                dx[j] += (float)(y[j] * (dy[j] - s));
+            }
+        }
+}
+
+void zp_tg_other_backward(struct zp_tgraph *t, const struct zp_node *n)
+{
+    const struct zp_graph *g = t->g;
+    const int64_t ys = g->tensors[n->out].size;
+    const struct zp_tensor *T0 = &g->tensors[n->in[0]];
+    const struct zp_tensor *T1 = n->n_in > 1 ? &g->tensors[n->in[1]] : NULL;
+    const int64_t s0 = T0->is_const ? 0 : T0->size, s1 = T1 && !T1->is_const ? T1->size : 0;
+    const float *x0 = T0->is_const ? T0->data : t->act[n->in[0]];
+    const float *x1 = T1 ? (T1->is_const ? T1->data : t->act[n->in[1]]) : NULL;
+    float *dx0 = T0->is_const ? NULL : t->grad[n->in[0]];
+    float *dx1 = T1 && !T1->is_const ? t->grad[n->in[1]] : NULL;
+    const float *dy = t->grad[n->out], *y = t->act[n->out];
+    /* x * x or x + x: both gradients land in one buffer, so one thread per image
+     * does both (no race between them) */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int i = 0; i < t->batch; i++) {
+        const float *a = x0 + i * s0, *d = dy + i * ys;
+        float *da = dx0 ? dx0 + i * s0 : NULL;
+        switch (n->op) {
+        case ZP_OP_ADD:
+        case ZP_OP_MUL:
+            binary_back(g, n, a, x1 + i * s1, d, da, dx1 ? dx1 + i * s1 : NULL);
+            break;
+        case ZP_OP_RELU:
+        case ZP_OP_CLIP:
+            for (int64_t k = 0; k < ys; k++)
+                da[k] += a[k] > n->lo && a[k] < n->hi ? d[k] : 0.f;
+            break;
+        case ZP_OP_AFFINE:
+            for (int64_t c = 0; c < n->channels; c++)
+                for (int64_t k = 0; k < n->inner; k++)
+                    da[c * n->inner + k] += d[c * n->inner + k] * n->scale[c];
+            break;
+        case ZP_OP_AVGPOOL:
+        case ZP_OP_MAXPOOL: pool_back(g, n, a, d, da); break;
+        case ZP_OP_GAP:
+            for (int64_t c = 0; c < n->channels; c++) {
+                float share = d[c] / (float)n->inner;
+                for (int64_t k = 0; k < n->inner; k++)
+                    da[c * n->inner + k] += share;
+            }
+            break;
+        case ZP_OP_SOFTMAX: softmax_back(n, y + i * ys, d, da); break;
+        default: /* ZP_OP_COPY that is not an alias */
+            for (int64_t k = 0; k < ys; k++)
+                da[k] += d[k];
+            break;
+        }
+    }
+}
