@@ -153,7 +153,7 @@ const struct zp_config_key zp_config_keys[] = {
 
     /* train config */
     {"train", "name", "string", "file name", ""},
-    {"train", "model", "object", "required", "the architecture"},
+    {"train", "model", "object or path", "required", "the architecture, or an ONNX file to train (any model in the op set; BN trains)"},
     {"train", "data", "object", "required", "IDX files and normalization"},
     {"train", "epochs", "integer", "10", ""},
     {"train", "batch", "integer", "128", ""},

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/rng.h"
 #include "data/dataset.h"
@@ -137,3 +138,87 @@ void zp_test_check_shipped(const char *onnx, const char *ckpt)
     zp_graph_free(g);
     zp_dataset_free(&ds);
 }
+
+/* ---- the synthetic training task (train tests) ---- */
+
+#define SIDE 8
+
+static void put_be32(FILE *f, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    fwrite(b, 1, 4, f);
+}
+
+static void write_idx(const char *dir, const char *name, int n, uint64_t seed)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s-images.idx", dir, name);
+    FILE *fi = fopen(p, "wb");
+    snprintf(p, sizeof p, "%s/%s-labels.idx", dir, name);
+    FILE *fl = fopen(p, "wb");
+    assert_non_null(fi);
+    assert_non_null(fl);
+    put_be32(fi, 0x803);
+    put_be32(fi, (uint32_t)n);
+    put_be32(fi, SIDE);
+    put_be32(fi, SIDE);
+    put_be32(fl, 0x801);
+    put_be32(fl, (uint32_t)n);
+    struct zp_rng r;
+    zp_rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) {
+        int k = (int)zp_rng_below(&r, 4);
+        unsigned char lab = (unsigned char)k;
+        fwrite(&lab, 1, 1, fl);
+        int ph = (int)zp_rng_below(&r, 2);
+        for (int y = 0; y < SIDE; y++)
+            for (int x = 0; x < SIDE; x++) {
+                /* local textures (a global-pooling network sees them anywhere):
+                 * horizontal stripes, vertical stripes, checkerboard, flat */
+                double pat = k == 0 ? (y + ph) % 2 : k == 1 ? (x + ph) % 2
+                           : k == 2 ? (x + y + ph) % 2 : 0.5;
+                double v = 50.0 + 120.0 * pat + 60.0 * zp_rng_uniform(&r);
+                unsigned char px = (unsigned char)v;
+                fwrite(&px, 1, 1, fi);
+            }
+    }
+    fclose(fi);
+    fclose(fl);
+}
+
+/* A config for the synthetic data; `model` is the JSON of the model section. */
+void zp_test_train_config(const char *path, const char *dir, const char *model, int epochs,
+                         const char *extra)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{\"name\": \"t\", \"model\": %s,\n"
+             " \"data\": {\"train_images\": \"%s/train-images.idx\", \"train_labels\": "
+             "\"%s/train-labels.idx\", \"test_images\": \"%s/test-images.idx\", "
+             "\"test_labels\": \"%s/test-labels.idx\", \"mean\": 100, \"std\": 60},\n"
+             " \"epochs\": %d, \"batch\": 32, \"seed\": 3%s,\n"
+             " \"optimizer\": {\"lr\": 0.05, \"momentum\": 0.9, \"weight_decay\": 0.0001},\n"
+             " \"output\": \"%s/model.onnx\", \"checkpoint\": \"%s/model.ckpt\"}\n",
+             model, dir, dir, dir, dir, epochs, extra ? extra : "", dir, dir);
+    zp_test_write_file(path, text);
+}
+
+const char *zp_test_train_data(const char *tag)
+{
+    const char *dir = zp_test_tmpdir(tag);
+    write_idx(dir, "train", 320, 1);
+    write_idx(dir, "test", 96, 2);
+    return dir;
+}
+
+int zp_test_files_equal(const char *a, const char *b)
+{
+    size_t la = 0, lb = 0;
+    char *x = zp_test_read_file(a, &la), *y = zp_test_read_file(b, &lb);
+    int eq = x && y && la == lb && memcmp(x, y, la) == 0;
+    free(x);
+    free(y);
+    return eq;
+}
+

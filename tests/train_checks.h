@@ -17,4 +17,15 @@ void zp_test_gradcheck_mobilenet(const struct zp_mobilenet_arch *a, float eps);
  * well above chance; skip() without the files or the data. */
 void zp_test_check_shipped(const char *onnx, const char *ckpt);
 
+/* A synthetic IDX task of 8x8 grey images, four classes (a texture each plus
+ * noise): train (320) and test (96) files in the temporary folder named by tag,
+ * whose path is returned. */
+const char *zp_test_train_data(const char *tag);
+/* A train config for that data at path; model: the JSON of "model" (an object or
+ * a quoted path), extra: more top-level members (", \"k\": v") or NULL. */
+void zp_test_train_config(const char *path, const char *dir, const char *model, int epochs,
+                          const char *extra);
+/* Byte-identical files (both readable). */
+int zp_test_files_equal(const char *a, const char *b);
+
 #endif
