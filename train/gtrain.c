@@ -148,6 +148,8 @@ enum zp_status zp_gtrain_epoch(struct zp_gtrain *gt, const struct zp_dataset *ds
     for (long b = 0; b < bt.steps && s == ZP_OK; b++) {
         zp_batches_fill(&bt, b);
         const float *z = NULL;
+        if (gt->before_step)
+            gt->before_step(gt->step_ctx, gt);
         zp_tgraph_zero_grad(gt->t);
         s = zp_tgraph_forward(gt->t, bt.x, batch, 1, &z, err);
         if (s != ZP_OK)
@@ -177,17 +179,18 @@ enum zp_status zp_gtrain_epoch(struct zp_gtrain *gt, const struct zp_dataset *ds
     return s;
 }
 
-double zp_gtrain_evaluate(struct zp_gtrain *gt, const struct zp_dataset *ds)
+enum zp_status zp_gtrain_evaluate(struct zp_gtrain *gt, const struct zp_dataset *ds, double *top1,
+                                  struct zp_err *err)
 {
-    struct zp_err err;
-    zp_err_clear(&err);
+    *top1 = 0.0;
     const size_t ex = zp_dataset_example_size(ds);
     long correct = 0;
     for (int64_t s = 0; s < ds->n; s += gt->max_batch) {
         int b = (int)((ds->n - s) < gt->max_batch ? (ds->n - s) : gt->max_batch);
         const float *z = NULL;
-        if (zp_tgraph_forward(gt->t, ds->x + (size_t)s * ex, b, 0, &z, &err) != ZP_OK)
-            return -1.0;
+        enum zp_status st = zp_tgraph_forward(gt->t, ds->x + (size_t)s * ex, b, 0, &z, err);
+        if (st != ZP_OK)
+            return st;
         for (int i = 0; i < b; i++) {
             const float *zi = z + (size_t)i * gt->n_classes;
             int arg = 0;
@@ -197,7 +200,8 @@ double zp_gtrain_evaluate(struct zp_gtrain *gt, const struct zp_dataset *ds)
             correct += arg == ds->labels[s + i];
         }
     }
-    return ds->n ? (double)correct / (double)ds->n : 0.0;
+    *top1 = ds->n ? (double)correct / (double)ds->n : 0.0;
+    return ZP_OK;
 }
 
 /* The trained values copied into a second graph loaded from the same bytes,

@@ -39,6 +39,10 @@ struct zp_gtrain {
     int n_classes;
     int max_batch;
     float *dlogits;         /* max_batch x n_classes */
+    /* Called before every training step's forward (QAT freezes BN by step count
+     * here); NULL: none. */
+    void (*before_step)(void *ctx, struct zp_gtrain *gt);
+    void *step_ctx;
 };
 
 /* Loads the training graph onnx[len] (ownership passes to the state, also on
@@ -62,8 +66,9 @@ enum zp_status zp_gtrain_epoch(struct zp_gtrain *gt, const struct zp_dataset *ds
                                int epoch, long *step, long total_steps,
                                struct zp_epoch_stats *st, struct zp_err *err);
 /* Top-1 of the evaluation-mode graph (BN running statistics, the quantization
- * points as set) on ds, in batches of max_batch; -1 on failure. */
-double zp_gtrain_evaluate(struct zp_gtrain *gt, const struct zp_dataset *ds);
+ * points as set) on ds, in batches of max_batch. */
+enum zp_status zp_gtrain_evaluate(struct zp_gtrain *gt, const struct zp_dataset *ds, double *top1,
+                                  struct zp_err *err);
 /* One SGD step over every parameter. */
 void zp_gtrain_sgd_step(struct zp_gtrain *gt, const struct zp_sgd *sgd, double lr);
 /* Zeroes every momentum buffer (a fine-tuning run starts on a new loss). */

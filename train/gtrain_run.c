@@ -76,8 +76,10 @@ enum zp_status zp_train_run_graph(const struct zp_train_config *cfg, const struc
                             total, &es, err);
         if (s != ZP_OK)
             break;
-        double acc = zp_gtrain_evaluate(gt, &te);
-        s = zp_gtrain_checkpoint_save(gt, e + 1, ckpt, err);
+        double acc = 0.0;
+        s = zp_gtrain_evaluate(gt, &te, &acc, err);
+        if (s == ZP_OK)
+            s = zp_gtrain_checkpoint_save(gt, e + 1, ckpt, err);
         if (!run->quiet)
             fprintf(stderr,
                     "train: epoch %d/%d  lr %.4f  loss %.4f  train top1 %.4f  test top1 %.4f  "
@@ -92,7 +94,9 @@ enum zp_status zp_train_run_graph(const struct zp_train_config *cfg, const struc
         if (start >= cfg->epochs)
             sum->epochs_done = cfg->epochs;
         if (start >= cfg->epochs || sum->test_top1 == 0.0)
-            sum->test_top1 = zp_gtrain_evaluate(gt, &te);
+            s = zp_gtrain_evaluate(gt, &te, &sum->test_top1, err);
+    }
+    if (s == ZP_OK && !stopped) {
         char doc[512];
         zp_train_doc(cfg, &tr, sum->test_top1, doc, sizeof doc);
         s = zp_gtrain_export(gt, cfg->output, doc, err);
