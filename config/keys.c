@@ -190,7 +190,7 @@ const struct zp_config_key zp_config_keys[] = {
     {"train.optimizer", "step_epochs", "integer", "1000", ""},
     {"train.optimizer", "step_gamma", "number", "0.1", ""},
 
-    {"train.qat", "checkpoint", "path", "required", "the float checkpoint"},
+    {"train.qat", "checkpoint", "path", "required", "the float checkpoint, or an ONNX model"},
     {"train.qat", "epochs", "integer", "1", "0: post-training quantization only"},
     {"train.qat", "lr", "number", "0.005", ""},
     {"train.qat", "bn_freeze_steps", "integer", "1000", ""},

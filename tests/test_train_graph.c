@@ -16,7 +16,10 @@
 #include "config/train_config.h"
 #include "model/graph.h"
 #include "onnx.pb-c.h"
+#include "schemes/granularity.h"
+#include "schemes/scheme.h"
 #include "train/gtrain.h"
+#include "train/qat.h"
 #include "train/trainer.h"
 
 static void small_mobilenet(struct zp_train_config *cfg)
@@ -290,6 +293,30 @@ static void test_train_onnx_path(void **state)
     double acc2 = run_config(cfgpath, 1, 0);
     assert_true(acc2 == acc);
     assert_true(zp_test_files_equal(a, b));
+
+    /* QAT from the exported ONNX model (BN folded: no checkpoint needed) */
+    static struct zp_train_config cfg;
+    assert_int_equal(zp_train_config_load(cfgpath, &cfg, &err), ZP_OK);
+    struct zp_dataset tr = {0}, te = {0};
+    assert_int_equal(zp_dataset_load(&cfg.train_spec, &tr, &err), ZP_OK);
+    assert_int_equal(zp_dataset_load(&cfg.test_spec, &te, &err), ZP_OK);
+    struct zp_scheme_config w;
+    zp_scheme_config_defaults(&w, zp_scheme_find("linear4"));
+    w.granularity = ZP_PER_CHANNEL;
+    char out[600];
+    snprintf(out, sizeof out, "%s/qat.onnx", dir);
+    struct zp_qat_options opt = {.checkpoint = b, .output = out, .epochs = 1, .batch = 32,
+                                 .lr = 0.01, .momentum = 0.9, .seed = 5, .bn_freeze_steps = 5,
+                                 .weights = &w, .train = &tr, .eval = &te, .quiet = 1};
+    static struct zp_qat_result res;
+    enum zp_status st = zp_qat_finetune(&opt, &res, &err);
+    if (st != ZP_OK)
+        print_error("%s\n", err.msg);
+    assert_int_equal(st, ZP_OK);
+    assert_true(fabs(res.float_top1 - acc) < 1e-9); /* the model as exported */
+    assert_true(res.qat_top1 > 0.8);
+    zp_dataset_free(&tr);
+    zp_dataset_free(&te);
 }
 
 int main(void)

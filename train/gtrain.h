@@ -91,7 +91,9 @@ enum zp_status zp_gtrain_checkpoint_load(struct zp_gtrain *gt, int *epochs_done,
                                          struct zp_err *err);
 /* Rebuilds the model a checkpoint holds and loads it. A checkpoint of the former
  * training runtime ("ZPTCKPT2", the shipped models/ *.ckpt) is read too: its
- * network is written as a training graph (momentum is not carried over). */
+ * network is written as a training graph (momentum is not carried over). Any
+ * other file is read as an ONNX model (BN kept, *epochs_done 0): QAT of a model
+ * that has no checkpoint. */
 enum zp_status zp_gtrain_checkpoint_open(const char *path, int max_batch, struct zp_gtrain **out,
                                          int *epochs_done, struct zp_err *err);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/atomic.h"
+#include "common/file.h"
 #include "train/gtrain.h"
 #include "train/onnx_export.h"
 
@@ -175,10 +176,19 @@ enum zp_status zp_gtrain_checkpoint_open(const char *path, int max_batch, struct
     if (!f)
         return zp_err_set(err, ZP_EIO, "%s: cannot open checkpoint", path);
     char magic[8] = "";
-    int is_old = fread(magic, 1, 8, f) == 8 && memcmp(magic, TCKPT_MAGIC, 8) == 0;
-    if (is_old) {
+    int got = fread(magic, 1, 8, f) == 8;
+    if (got && memcmp(magic, TCKPT_MAGIC, 8) == 0) {
         fclose(f);
         return open_tnet_ckpt(path, max_batch, out, epochs_done, err);
+    }
+    if (!got || memcmp(magic, GCKPT_MAGIC, 8) != 0) { /* an ONNX model: a float start */
+        fclose(f);
+        char *buf = NULL;
+        size_t len = 0;
+        enum zp_status st = zp_file_read(path, zp_file_model_max_bytes(), "model file", &buf,
+                                         &len, err);
+        *epochs_done = 0;
+        return st == ZP_OK ? zp_gtrain_open((uint8_t *)buf, len, path, max_batch, out, err) : st;
     }
     rewind(f);
     int32_t hdr[3];

@@ -34,7 +34,7 @@ extern "C" {
 
 struct zp_qat_options {
     const char *checkpoint;   /* float checkpoint with BN (harness train writes it; either
-                                 format, train/gtrain.h) */
+                                 format, train/gtrain.h) or an ONNX model */
     const char *output;       /* where to write the QAT model (.onnx) */
     int epochs;               /* fine-tuning epochs (>= 1) */
     int batch;
