@@ -9,11 +9,12 @@ struct zp_mobilenet_arch;
 
 /* Relative error ||a - b|| / max(||a||, ||b||). */
 double zp_test_rel_err(const double *a, const double *b, size_t n);
-/* Builds the network (seed 3), randomizes its BN affine parameters, and checks the
- * loss gradient of every parameter against central finite differences (step eps,
+/* Builds the network as a training graph (seed 3), randomizes its BN affine
+ * parameters, and checks the loss gradient of every parameter against central finite differences (step eps,
  * relative error <= 5e-2) on a batch of 4 random inputs. */
 void zp_test_gradcheck_mobilenet(const struct zp_mobilenet_arch *a, float eps);
-/* The ONNX file and its checkpoint agree on 500 Fashion-MNIST test images and are
+/* The ONNX file (inference loader) and its checkpoint (opened as a training
+ * graph) agree on 500 Fashion-MNIST test images and are
  * well above chance; skip() without the files or the data. */
 void zp_test_check_shipped(const char *onnx, const char *ckpt);
 
