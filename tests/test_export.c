@@ -1,9 +1,10 @@
-/* ONNX export: a trained network written with BN folded must compute the same
- * logits through the independent loader / inference runtime (model/graph.h) as
- * the training runtime does in evaluation mode; the file must hold the operators
- * the loader supports (Conv, Clip with scalar initializers, GlobalAveragePool,
- * Flatten, Gemm, Relu) and no BatchNormalization. The training-graph export
- * (BN kept as nodes) must compute the same logits too. */
+/* ONNX export of a described network (train/onnx_export.h): written with BN
+ * folded it must compute, through the inference loader (model/graph.h), the
+ * logits of the training graph of the same network (BN kept, evaluation mode);
+ * the file must hold the operators the loader supports (Conv, Clip with scalar
+ * initializers, GlobalAveragePool, Flatten, Gemm, Relu) and no
+ * BatchNormalization. The training-graph export (BN kept as nodes) must compute
+ * the same logits through the loader's own fold. */
 #include "tests/util.h"
 #include "tests/train_checks.h"
 
@@ -17,6 +18,7 @@
 #include "train/onnx_export.h"
 #include "onnx.pb-c.h"
 #include "data/dataset.h"
+#include "train/gtrain.h"
 #include "train/tnet.h"
 #include "train/trainer.h"
 
@@ -104,15 +106,16 @@ static void roundtrip(struct zp_tnet *net, const char *name, int expect_layers, 
     for (size_t i = 0; i < batch * ex; i++)
         x[i] = (float)zp_rng_gaussian(&r);
     assert_int_equal(zp_graph_run(g, x, batch, z, NULL, &err), ZP_OK);
-    assert_int_equal(zp_tnet_reserve(net, batch, &err), ZP_OK);
-    const float *t = zp_tnet_forward(net, x, batch, 0); /* [classes][batch] */
+    /* the reference: the training graph of the same network, evaluation mode */
+    struct zp_gtrain *gt = zp_test_graph_of(net, batch);
+    const float *t = NULL;
+    assert_int_equal(zp_tgraph_forward(gt->t, x, batch, 0, &t, &err), ZP_OK);
     double max_diff = 0.0, max_mag = 0.0;
-    for (int n = 0; n < batch; n++)
-        for (int k = 0; k < net->n_classes; k++) {
-            double a = z[(size_t)n * net->n_classes + k], b = t[(size_t)k * batch + n];
-            max_diff = fmax(max_diff, fabs(a - b));
-            max_mag = fmax(max_mag, fabs(b));
-        }
+    for (size_t i = 0; i < (size_t)batch * net->n_classes; i++) {
+        max_diff = fmax(max_diff, fabs((double)z[i] - t[i]));
+        max_mag = fmax(max_mag, fabs((double)t[i]));
+    }
+    zp_gtrain_free(gt);
     if (max_diff > 1e-4 * fmax(max_mag, 1.0))
         print_error("%s: logits differ by %g (magnitude %g)\n", name, max_diff, max_mag);
     assert_true(max_mag > 1e-3); /* not a trivially zero network */
@@ -179,8 +182,8 @@ static void test_fold_values(void **state)
 }
 
 
-/* The built-in architecture as a training graph: same He init from the seed as
- * the training runtime's network, so the loaded graph computes its logits. */
+/* The built-in architecture as a training graph: the parameters of the
+ * described network (He init from the seed), in order, BN at the identity. */
 static void test_model_onnx(void **state)
 {
     (void)state;
@@ -193,36 +196,37 @@ static void test_model_onnx(void **state)
                                                .stem = 8, .stem_stride = 2, .n_blocks = 2,
                                                .block_out = {8, 12}, .block_stride = {1, 2},
                                                .block_linear = {1, 0}};
-    uint8_t *buf = NULL;
-    size_t len = 0;
     struct zp_err err;
     zp_err_clear(&err);
-    assert_int_equal(zp_train_model_onnx(&cfg, &buf, &len, &err), ZP_OK);
-    struct zp_graph *g = NULL;
-    assert_int_equal(zp_onnx_load_buffer(buf, len, "graph", &g, &err), ZP_OK);
-    free(buf);
+    struct zp_gtrain *gt = NULL;
+    assert_int_equal(zp_gtrain_open_config(&cfg, 2, &gt, &err), ZP_OK);
     struct zp_tnet *net = NULL;
     assert_int_equal(zp_train_build_net(&cfg, &net, &err), ZP_OK);
-    assert_int_equal(zp_graph_num_layers(g), 1 + 2 * 2 + 1);
-    const int batch = 3;
-    float x[3 * 100], z[3 * 5];
-    struct zp_rng r;
-    zp_rng_seed(&r, 5);
-    for (int i = 0; i < batch * 100; i++)
-        x[i] = (float)zp_rng_gaussian(&r);
-    assert_int_equal(zp_graph_run(g, x, batch, z, NULL, &err), ZP_OK);
-    assert_int_equal(zp_tnet_reserve(net, batch, &err), ZP_OK);
-    const float *t = zp_tnet_forward(net, x, batch, 0);
-    double max_diff = 0.0, max_mag = 0.0;
-    for (int n = 0; n < batch; n++)
-        for (int k = 0; k < 5; k++) {
-            max_diff = fmax(max_diff, fabs(z[n * 5 + k] - t[k * batch + n]));
-            max_mag = fmax(max_mag, fabs(t[k * batch + n]));
+    assert_int_equal(zp_graph_num_layers(gt->g), 1 + 2 * 2 + 1);
+    assert_int_equal(zp_tgraph_num_bn(gt->t), 1 + 2 * 2);
+    /* every weight of the description appears once among the graph's parameters */
+    int found = 0, n_weights = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        const struct zp_tparam *w = &net->L[i].p[0];
+        if (net->L[i].kind == ZP_TL_BN || !net->L[i].n_params)
+            continue;
+        n_weights++;
+        for (int j = 0; j < gt->n_params; j++) {
+            const struct zp_gparam *p = zp_tgraph_param(gt->t, j);
+            found += p->kind == ZP_GPARAM_WEIGHT && p->n == w->n &&
+                     memcmp(p->w, w->w, w->n * sizeof(float)) == 0;
         }
-    assert_true(max_mag > 1e-3);
-    assert_true(max_diff <= 1e-4 * fmax(max_mag, 1.0));
+    }
+    assert_int_equal(n_weights, 1 + 2 * 2 + 1);
+    assert_int_equal(found, n_weights);
+    for (int i = 0; i < zp_tgraph_num_bn(gt->t); i++) {
+        struct zp_bn_view v;
+        zp_tgraph_bn(gt->t, i, &v);
+        assert_true(v.gamma[0] == 1.0f && v.beta[0] == 0.0f && v.mean[0] == 0.0f &&
+                    v.var[0] == 1.0f && v.after_layer >= 0);
+    }
     zp_tnet_free(net);
-    zp_graph_free(g);
+    zp_gtrain_free(gt);
 }
 
 static void test_shipped_mobilenet(void **state)

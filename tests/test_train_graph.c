@@ -1,9 +1,8 @@
-/* Training on the graph runtime (train/gtrain.h): the built-in architectures
- * built as graphs start where the layer runtime starts (same init, same first
- * loss and step); the export with BN folded, read back by the inference loader,
- * computes the training graph's evaluation logits; "model": "path.onnx" trains,
- * deterministically, and resumes to the same bytes; checkpoints of the former
- * runtime open as graphs. */
+/* Training on the graph runtime (train/gtrain.h): the export with BN folded,
+ * read back by the inference loader, computes the training graph's evaluation
+ * logits; "model": "path.onnx" trains, deterministically, resumes to the same
+ * bytes, and QAT starts from the exported ONNX. (Checkpoints of the former
+ * layer runtime opening as graphs: zp_test_check_shipped on models/ *.ckpt.) */
 #include "tests/util.h"
 #include "tests/train_checks.h"
 
@@ -69,47 +68,6 @@ static double max_abs_diff(const float *a, const float *b, size_t n, double *mag
     }
     *mag = m;
     return d;
-}
-
-/* Same seed, same batch: the graph's first training loss is the layer runtime's,
- * and so is the loss after one SGD step (gradients and update agree). */
-static void test_same_start_as_layers(void **state)
-{
-    (void)state;
-    static struct zp_train_config cfg;
-    small_mobilenet(&cfg);
-    struct zp_err err;
-    zp_err_clear(&err);
-    const int batch = 16;
-    struct zp_gtrain *gt = NULL;
-    struct zp_tnet *net = NULL;
-    assert_int_equal(zp_gtrain_open_config(&cfg, batch, &gt, &err), ZP_OK);
-    assert_int_equal(zp_train_build_net(&cfg, &net, &err), ZP_OK);
-    assert_int_equal(zp_tnet_reserve(net, batch, &err), ZP_OK);
-    float x[16 * 64];
-    int32_t y[16];
-    fill_random(x, sizeof x / sizeof *x, 9);
-    for (int i = 0; i < batch; i++)
-        y[i] = i % 4;
-    const struct zp_sgd sgd = {.lr = 0.1, .momentum = 0.9, .weight_decay = 1e-3};
-    for (int step = 0; step < 2; step++) {
-        const float *z = NULL;
-        zp_tgraph_zero_grad(gt->t);
-        assert_int_equal(zp_tgraph_forward(gt->t, x, batch, 1, &z, &err), ZP_OK);
-        double lg = zp_loss_xent(z, y, batch, 4, gt->dlogits, NULL);
-        zp_tnet_forward(net, x, batch, 1);
-        double lt = zp_tnet_loss(net, y, batch, NULL);
-        if (fabs(lg - lt) > 1e-4 * fmax(1.0, fabs(lt)))
-            print_error("step %d: graph loss %.7f, layer runtime %.7f\n", step, lg, lt);
-        assert_true(fabs(lg - lt) <= 1e-4 * fmax(1.0, fabs(lt)));
-        assert_int_equal(zp_tgraph_backward(gt->t, gt->dlogits, &err), ZP_OK);
-        zp_gtrain_sgd_step(gt, &sgd, sgd.lr);
-        zp_tnet_zero_grad(net);
-        zp_tnet_backward(net, batch);
-        zp_sgd_step(net, &sgd, sgd.lr);
-    }
-    zp_tnet_free(net);
-    zp_gtrain_free(gt);
 }
 
 /* Export with BN folded, read by the inference loader (zp_onnx_load): the same
@@ -188,52 +146,6 @@ static void test_export_folded(void **state)
     }
     check_export(gt, "mlp");
     zp_gtrain_free(gt);
-}
-
-/* A checkpoint of the former layer runtime opens as a graph computing the
- * network's evaluation logits. */
-static void test_old_checkpoint(void **state)
-{
-    (void)state;
-    static struct zp_train_config cfg;
-    small_mobilenet(&cfg);
-    struct zp_err err;
-    zp_err_clear(&err);
-    struct zp_tnet *net = NULL;
-    assert_int_equal(zp_train_build_net(&cfg, &net, &err), ZP_OK);
-    struct zp_rng r;
-    zp_rng_seed(&r, 11);
-    for (int i = 0; i < net->n_layers; i++)
-        if (net->L[i].kind == ZP_TL_BN)
-            for (int c = 0; c < net->L[i].c_in; c++) {
-                net->L[i].run_mean[c] = (float)(0.3 * zp_rng_gaussian(&r));
-                net->L[i].run_var[c] = (float)(0.2 + zp_rng_uniform(&r));
-                net->L[i].p[1].w[c] = (float)(0.5 * zp_rng_gaussian(&r));
-            }
-    char path[600];
-    snprintf(path, sizeof path, "%s/old.ckpt", zp_test_tmpdir("train-graph-old"));
-    assert_int_equal(zp_checkpoint_save(net, 3, path, &err), ZP_OK);
-    struct zp_gtrain *gt = NULL;
-    int epochs = 0;
-    enum zp_status st = zp_gtrain_checkpoint_open(path, 4, &gt, &epochs, &err);
-    if (st != ZP_OK)
-        print_error("%s\n", err.msg);
-    assert_int_equal(st, ZP_OK);
-    assert_int_equal(epochs, 3);
-    float x[4 * 64];
-    fill_random(x, 4 * 64, 2);
-    const float *z = NULL;
-    assert_int_equal(zp_tgraph_forward(gt->t, x, 4, 0, &z, &err), ZP_OK);
-    assert_int_equal(zp_tnet_reserve(net, 4, &err), ZP_OK);
-    const float *t = zp_tnet_forward(net, x, 4, 0); /* [classes][batch] */
-    float tt[16];
-    for (int n = 0; n < 4; n++)
-        for (int k = 0; k < 4; k++)
-            tt[n * 4 + k] = t[k * 4 + n];
-    double mag, d = max_abs_diff(z, tt, 16, &mag);
-    assert_true(mag > 1e-3 && d <= 1e-4 * fmax(mag, 1.0));
-    zp_gtrain_free(gt);
-    zp_tnet_free(net);
 }
 
 static double run_config(const char *cfgpath, int resume, int stop_after)
@@ -322,9 +234,7 @@ static void test_train_onnx_path(void **state)
 int main(void)
 {
     const struct CMUnitTest t[] = {
-        cmocka_unit_test(test_same_start_as_layers),
         cmocka_unit_test(test_export_folded),
-        cmocka_unit_test(test_old_checkpoint),
         cmocka_unit_test(test_train_onnx_path),
     };
     return ZP_RUN_TESTS(t);

@@ -12,6 +12,7 @@
 #include "data/dataset.h"
 #include "model/graph.h"
 #include "train/gtrain.h"
+#include "train/onnx_export.h"
 #include "train/trainer.h"
 #include "tests/util.h"
 
@@ -23,6 +24,21 @@ double zp_test_rel_err(const double *a, const double *b, size_t n)
         den += b[i] * b[i];
     }
     return sqrt(num) / (sqrt(den) + 1e-12);
+}
+
+struct zp_gtrain *zp_test_graph_of(const struct zp_tnet *net, int max_batch)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    struct zp_err err;
+    zp_err_clear(&err);
+    assert_int_equal(zp_onnx_export_buffer(net, 1, "test", "test", &buf, &len, &err), ZP_OK);
+    struct zp_gtrain *gt = NULL;
+    enum zp_status st = zp_gtrain_open(buf, len, "test graph", max_batch, &gt, &err);
+    if (st != ZP_OK)
+        print_error("%s\n", err.msg);
+    assert_int_equal(st, ZP_OK);
+    return gt;
 }
 
 /* The training graph's loss on (x, y) in training mode (batch statistics). */

@@ -6,6 +6,12 @@
 #include <stddef.h>
 
 struct zp_mobilenet_arch;
+struct zp_tnet;
+struct zp_gtrain;
+
+/* The described network net (its parameters and BN statistics as they are) as a
+ * training graph for batches of up to max_batch (asserts on failure). */
+struct zp_gtrain *zp_test_graph_of(const struct zp_tnet *net, int max_batch);
 
 /* Relative error ||a - b|| / max(||a||, ||b||). */
 double zp_test_rel_err(const double *a, const double *b, size_t n);

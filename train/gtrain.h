@@ -60,7 +60,9 @@ void zp_gtrain_free(struct zp_gtrain *gt);
 enum zp_status zp_gtrain_check_data(const struct zp_gtrain *gt, const struct zp_dataset *ds,
                                     const char *what, struct zp_err *err);
 
-/* One epoch of SGD (the batches of train/batches.h), as zp_train_epoch. */
+/* One epoch of SGD over ds (the batches of train/batches.h: shuffled from seed
+ * and epoch); step counts optimizer steps across epochs (for the schedule:
+ * total_steps over the whole run). */
 enum zp_status zp_gtrain_epoch(struct zp_gtrain *gt, const struct zp_dataset *ds,
                                const struct zp_sgd *sgd, int batch, int hflip, uint64_t seed,
                                int epoch, long *step, long total_steps,
@@ -73,11 +75,6 @@ enum zp_status zp_gtrain_evaluate(struct zp_gtrain *gt, const struct zp_dataset 
 void zp_gtrain_sgd_step(struct zp_gtrain *gt, const struct zp_sgd *sgd, double lr);
 /* Zeroes every momentum buffer (a fine-tuning run starts on a new loss). */
 void zp_gtrain_reset_momentum(struct zp_gtrain *gt);
-
-/* zp_train_run on the graph runtime: any cfg->model (an ONNX file or a built-in
- * architecture built as a graph). */
-enum zp_status zp_train_run_graph(const struct zp_train_config *cfg, const struct zp_train_run *run,
-                                  struct zp_train_summary *sum, struct zp_err *err);
 
 /* Writes the trained model with BN folded to path (atomically); gt is unchanged
  * (the fold runs on a copy). doc: the model's doc string. */

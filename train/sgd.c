@@ -39,12 +39,3 @@ void zp_sgd_update(float *w, const float *g, float *m, size_t n, int decay,
         w[e] -= a * m[e];
     }
 }
-
-void zp_sgd_step(struct zp_tnet *net, const struct zp_sgd *s, double lr)
-{
-    for (int i = 0; i < net->n_layers; i++)
-        for (int j = 0; j < net->L[i].n_params; j++) {
-            struct zp_tparam *p = &net->L[i].p[j];
-            zp_sgd_update(p->w, p->g, p->m, p->n, p->decay, s, lr);
-        }
-}

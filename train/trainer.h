@@ -1,4 +1,4 @@
-/* The training loop: mini-batch SGD with momentum and weight decay, a learning-
+/* The training loop (on the graph runtime, train/gtrain.h): mini-batch SGD with momentum and weight decay, a learning-
  * rate schedule, per-epoch evaluation, progress on stderr, a checkpoint after
  * every epoch (resume loses no finished epoch) and the final ONNX export with BN
  * folded. Deterministic for a given seed: the shuffle of epoch e is drawn from
@@ -83,7 +83,8 @@ enum zp_status zp_train_build_net(const struct zp_train_config *cfg, struct zp_t
 enum zp_status zp_train_model_onnx(const struct zp_train_config *cfg, uint8_t **buf, size_t *len,
                                    struct zp_err *err);
 
-/* Trains per cfg, writes the checkpoint each epoch and the ONNX at the end. */
+/* Trains per cfg on the graph runtime (any cfg->model), writes the checkpoint
+ * each epoch and the ONNX (BN folded) at the end. */
 enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_train_run *run,
                             struct zp_train_summary *sum, struct zp_err *err);
 
@@ -93,32 +94,22 @@ void zp_train_checkpoint_path(const struct zp_train_config *cfg, char *out, size
 void zp_train_doc(const struct zp_train_config *cfg, const struct zp_dataset *tr, double top1,
                   char *doc, size_t len);
 
-/* One epoch of SGD over ds (shuffled from seed and epoch); returns mean loss and
- * top-1 on the training batches. step counts optimizer steps across epochs (for
- * the schedule: total_steps over the whole run). */
+/* Mean loss, top-1 and speed of one epoch on its training batches. */
 struct zp_epoch_stats {
     double loss, top1, examples_per_s;
 };
-enum zp_status zp_train_epoch(struct zp_tnet *net, const struct zp_dataset *ds,
-                              const struct zp_sgd *sgd, int batch, int hflip, uint64_t seed,
-                              int epoch, long *step, long total_steps, struct zp_epoch_stats *st,
-                              struct zp_err *err);
-/* Top-1 of the evaluation-mode network on ds. */
-double zp_train_evaluate(struct zp_tnet *net, const struct zp_dataset *ds, int batch);
 
 /* Learning rate at optimizer step `step` of `total` (steps_per_epoch for warmup / step). */
 double zp_sgd_lr(const struct zp_sgd *s, long step, long total, long steps_per_epoch);
 /* One SGD step of one tensor (m: its momentum buffer; decay: weight decay applies). */
 void zp_sgd_update(float *w, const float *g, float *m, size_t n, int decay,
                    const struct zp_sgd *s, double lr);
-/* One SGD step over every parameter of net. */
-void zp_sgd_step(struct zp_tnet *net, const struct zp_sgd *s, double lr);
 
-/* Checkpoint: every parameter, momentum buffer and BN running statistic plus the
- * number of finished epochs; the layer structure is checked on load. Written to a
- * temporary file then renamed (never half-written). */
-enum zp_status zp_checkpoint_save(const struct zp_tnet *net, int epochs_done, const char *path,
-                                  struct zp_err *err);
+/* Checkpoints of the former layer runtime ("ZPTCKPT2": every parameter, momentum
+ * buffer and BN running statistic plus the number of finished epochs; the layer
+ * structure is checked on load), read so that the shipped models/ *.ckpt and
+ * older runs stay usable: train/gtrain.h opens them as training graphs. New
+ * checkpoints are train/gtrain.h's. Momentum buffers are skipped. */
 enum zp_status zp_checkpoint_load(struct zp_tnet *net, int *epochs_done, const char *path,
                                   struct zp_err *err);
 /* Builds the network a checkpoint describes and loads it (QAT starts from this). */
