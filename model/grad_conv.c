@@ -13,6 +13,15 @@
 
 #include "model/train_internal.h"
 
+/* A vectorized sum (the reassociation is fixed at compile time, so the result
+ * still does not depend on the threads); nothing under clang (see ZP_SIMD). */
+#if defined(__clang__)
+#define ZP_SIMD_SUM(v)
+#else
+#define ZP_PRAGMA(x) _Pragma(#x)
+#define ZP_SIMD_SUM(v) ZP_PRAGMA(omp simd reduction(+ : v))
+#endif
+
 void zp_tg_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
 {
@@ -61,46 +70,88 @@ int64_t zp_tg_conv_scratch(const struct zp_graph *g, const struct zp_node *n)
     return q.K * q.P;
 }
 
-/* col[(c*kh + ky)*kw + kx][oy*OW + ox] = x[c][oy*sh + ky*dh - pt][ox*sw + kx*dw - pl], 0
- * outside; x is the group's first channel. (model/ops_conv.c has a faster
- * banded one, private to the forward pass.) */
-static void im2col(const struct zp_node *n, const struct cgeom *q, const float *x, float *col)
+/* The output columns ox in [*lo, *hi) whose tap kx reads inside the row:
+ * 0 <= ox*sw + kx*dw - pl < W (so the inner loops have no bounds test). */
+static void ox_range(const struct zp_node *n, const struct cgeom *q, int64_t kx, int64_t *lo,
+                     int64_t *hi)
 {
+    int64_t x0 = kx * n->dw - n->pads[1], sw = n->sw;
+    *lo = x0 >= 0 ? 0 : (-x0 + sw - 1) / sw;
+    *hi = x0 >= q->W ? 0 : (q->W - x0 + sw - 1) / sw;
+    if (*hi > q->OW)
+        *hi = q->OW;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/* im2col (back = 0): col[(c*kh + ky)*kw + kx][oy*OW + ox] =
+ * x[c][oy*sh + ky*dh - pt][ox*sw + kx*dw - pl], 0 outside, x the group's first
+ * channel; col2im (back = 1), its adjoint: x[c][iy][ix] += every column entry
+ * that read it. One walk for both so they cannot disagree. (model/ops_conv.c
+ * has a faster banded im2col, private to the forward pass.) */
+static void im2col_walk(const struct zp_node *n, const struct cgeom *q, float *x, float *col,
+                        int back)
+{
+    if (!back)
+        memset(col, 0, (size_t)(q->K * q->P) * sizeof(float));
     for (int64_t c = 0; c < q->Cg; c++)
         for (int64_t ky = 0; ky < n->kh; ky++)
             for (int64_t kx = 0; kx < n->kw; kx++) {
                 float *d = col + ((c * n->kh + ky) * n->kw + kx) * q->P;
-                const float *p = x + c * q->H * q->W;
-                for (int64_t oy = 0; oy < q->OH; oy++) {
-                    int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
-                    for (int64_t ox = 0; ox < q->OW; ox++) {
-                        int64_t ix = ox * n->sw + kx * n->dw - n->pads[1];
-                        d[oy * q->OW + ox] =
-                            iy >= 0 && iy < q->H && ix >= 0 && ix < q->W ? p[iy * q->W + ix] : 0.f;
-                    }
-                }
-            }
-}
-
-/* The adjoint: dx[c][iy][ix] += dcol[...] over every column entry that read it. */
-static void col2im(const struct zp_node *n, const struct cgeom *q, const float *col, float *dx)
-{
-    for (int64_t c = 0; c < q->Cg; c++)
-        for (int64_t ky = 0; ky < n->kh; ky++)
-            for (int64_t kx = 0; kx < n->kw; kx++) {
-                const float *s = col + ((c * n->kh + ky) * n->kw + kx) * q->P;
-                float *p = dx + c * q->H * q->W;
+                float *p = x + c * q->H * q->W + kx * n->dw - n->pads[1];
+                int64_t lo, hi;
+                ox_range(n, q, kx, &lo, &hi);
                 for (int64_t oy = 0; oy < q->OH; oy++) {
                     int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
                     if (iy < 0 || iy >= q->H)
                         continue;
-                    for (int64_t ox = 0; ox < q->OW; ox++) {
-                        int64_t ix = ox * n->sw + kx * n->dw - n->pads[1];
-                        if (ix >= 0 && ix < q->W)
-                            p[iy * q->W + ix] += s[oy * q->OW + ox];
+                    float *pr = p + iy * q->W, *dr = d + oy * q->OW;
+                    if (back)
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            pr[ox * n->sw] += dr[ox];
+                    else
+                        for (int64_t ox = lo; ox < hi; ox++)
+                            dr[ox] = pr[ox * n->sw];
+                }
+            }
+}
+
+/* Depthwise (one input and one output channel per group), directly: for one
+ * image and channel, dx += the input gradient from dy, and dw (kh*kw taps) +=
+ * each tap's sum over the pixels, in one pass over the rows. */
+static void dw_backward(const struct zp_node *n, const struct cgeom *q, const float *x,
+                        const float *w, const float *dy, float *dx, float *dw)
+{
+    const int64_t sw = n->sw, W = q->W, OW = q->OW;
+    for (int64_t ky = 0; ky < n->kh; ky++)
+        for (int64_t kx = 0; kx < n->kw; kx++) {
+            const int64_t k = ky * n->kw + kx, off = kx * n->dw - n->pads[1];
+            const float wk = w[k];
+            int64_t lo, hi;
+            ox_range(n, q, kx, &lo, &hi);
+            float s = 0.f;
+            for (int64_t oy = 0; oy < q->OH; oy++) {
+                int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
+                if (iy < 0 || iy >= q->H)
+                    continue;
+                const float *restrict d = dy + oy * OW, *restrict xr = x + iy * W + off;
+                float *restrict p = dx + iy * W + off;
+                if (sw == 1) {
+                    ZP_SIMD_SUM(s)
+                    for (int64_t ox = lo; ox < hi; ox++) {
+                        s += d[ox] * xr[ox];
+                        p[ox] += wk * d[ox];
+                    }
+                } else {
+                    ZP_SIMD_SUM(s)
+                    for (int64_t ox = lo; ox < hi; ox++) {
+                        s += d[ox] * xr[ox * sw];
+                        p[ox * sw] += wk * d[ox];
                     }
                 }
             }
+            dw[k] += s;
+        }
 }
 
 /* dw[j] += sum over chunks (in chunk order) of partial[c][j], through the weight
@@ -118,16 +169,20 @@ static void reduce_partials(const float *partial, int n_chunks, int64_t ws, floa
     }
 }
 
-/* db[o] += sum over images and the inner positions of dy[i][o][p], in order. */
+/* db[o] += sum over images and the inner positions of dy[i][o][p], in a fixed
+ * order. */
 static void bias_grad(const float *dy, int batch, int64_t O, int64_t P, float *db)
 {
 #pragma omp parallel for schedule(static)
     for (int64_t o = 0; o < O; o++) {
         double s = 0;
-        for (int i = 0; i < batch; i++) {
+        for (int i = 0; i < batch; i++) { /* a float sum per plane, planes in double */
             const float *p = dy + ((int64_t)i * O + o) * P;
+            float ps = 0.f;
+            ZP_SIMD_SUM(ps)
             for (int64_t k = 0; k < P; k++)
-                s += p[k];
+                ps += p[k];
+            s += ps;
         }
         db[o] += (float)s;
     }
@@ -142,9 +197,10 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
     const float *dy = t->grad[n->out];
     const int64_t xs = q.C * q.H * q.W, ys = q.O * q.P, wg = q.Og * q.K;
     struct zp_tg_layer *L = &t->L[n->layer];
-    /* input gradient, image by image */
+    /* input gradient, image by image (depthwise: with the weight gradient below) */
+    const int depthwise = q.Cg == 1 && q.Og == 1;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int i = 0; i < B; i++) {
+    for (int i = 0; i < (depthwise ? 0 : B); i++) {
         float *col = t->scratch + (int64_t)omp_get_thread_num() * t->scratch_per;
         for (int64_t gi = 0; gi < q.G; gi++) {
             const float *dyg = dy + i * ys + gi * q.Og * q.P;
@@ -154,7 +210,7 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
                 continue;
             }
             zp_tg_sgemm(1, 0, q.K, q.P, q.Og, 1.f, w + gi * wg, q.K, dyg, q.P, 0.f, col, q.P);
-            col2im(n, &q, col, dxg);
+            im2col_walk(n, &q, dxg, col, 1);
         }
     }
     /* weight gradient in fixed chunks of images */
@@ -171,8 +227,13 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
             for (int64_t gi = 0; gi < q.G; gi++) {
                 const float *xg = x + i * xs + gi * q.Cg * q.H * q.W;
                 const float *src = xg;
+                if (depthwise) { /* input and weight gradient in one pass */
+                    dw_backward(n, &q, xg, w + gi * wg, dy + i * ys + gi * q.P,
+                                dx + i * xs + gi * q.H * q.W, part + gi * wg);
+                    continue;
+                }
                 if (!q.direct) {
-                    im2col(n, &q, xg, col);
+                    im2col_walk(n, &q, (float *)xg, col, 0); /* reads xg only */
                     src = col;
                 }
                 zp_tg_sgemm(0, 1, q.Og, q.K, q.P, 1.f, dy + i * ys + gi * q.Og * q.P, q.P, src,

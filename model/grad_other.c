@@ -15,6 +15,48 @@
 
 /* ---- BatchNormalization --------------------------------------------------------- */
 
+/* Sums over one channel's values of one image, in float blocks of BLOCK values
+ * (vectorized) added up in double, in a fixed order. */
+#define BLOCK 512
+#if defined(__clang__)
+#define ZP_SIMD_SUM2(u, v)
+#else
+#define ZP_PRAGMA2(x) _Pragma(#x)
+#define ZP_SIMD_SUM2(u, v) ZP_PRAGMA2(omp simd reduction(+ : u, v))
+#endif
+
+/* s1 += sum of p, s2 += sum of (p - m)^2 */
+static void sums_x(const float *p, int64_t n, float m, double *s1, double *s2)
+{
+    for (int64_t i0 = 0; i0 < n; i0 += BLOCK) {
+        int64_t i1 = i0 + BLOCK < n ? i0 + BLOCK : n;
+        float a = 0.f, b = 0.f;
+        ZP_SIMD_SUM2(a, b)
+        for (int64_t i = i0; i < i1; i++) {
+            a += p[i];
+            b += (p[i] - m) * (p[i] - m);
+        }
+        *s1 += a;
+        *s2 += b;
+    }
+}
+
+/* s1 += sum of d, s2 += sum of d * (p - m) */
+static void sums_dy(const float *d, const float *p, int64_t n, float m, double *s1, double *s2)
+{
+    for (int64_t i0 = 0; i0 < n; i0 += BLOCK) {
+        int64_t i1 = i0 + BLOCK < n ? i0 + BLOCK : n;
+        float a = 0.f, b = 0.f;
+        ZP_SIMD_SUM2(a, b)
+        for (int64_t i = i0; i < i1; i++) {
+            a += d[i];
+            b += d[i] * (p[i] - m);
+        }
+        *s1 += a;
+        *s2 += b;
+    }
+}
+
 void zp_tg_bn_forward(struct zp_tgraph *t, const struct zp_node *n, int train)
 {
     struct zp_tg_bn *bn = &t->bn[t->node_bn[n - t->g->nodes]];
@@ -29,18 +71,13 @@ void zp_tg_bn_forward(struct zp_tgraph *t, const struct zp_node *n, int train)
     for (int64_t c = 0; c < C; c++) {
         double mean, var;
         if (use_batch) {
-            double s = 0, v = 0;
-            for (int64_t i = 0; i < B; i++) {
-                const float *p = x + (i * C + c) * S;
-                for (int64_t k = 0; k < S; k++)
-                    s += p[k];
-            }
+            /* the mean first (deviations from it keep the variance exact), images in order */
+            double s = 0, v = 0, unused = 0;
+            for (int64_t i = 0; i < B; i++)
+                sums_x(x + (i * C + c) * S, S, 0.f, &s, &unused);
             mean = s / (double)M;
-            for (int64_t i = 0; i < B; i++) {
-                const float *p = x + (i * C + c) * S;
-                for (int64_t k = 0; k < S; k++)
-                    v += (p[k] - mean) * (p[k] - mean);
-            }
+            for (int64_t i = 0; i < B; i++)
+                sums_x(x + (i * C + c) * S, S, (float)mean, &unused, &v);
             var = v / (double)M;
             double unbiased = M > 1 ? v / (double)(M - 1) : var;
             rmean[c] = (float)((1.0 - mom) * rmean[c] + mom * mean);
@@ -65,6 +102,7 @@ void zp_tg_bn_forward(struct zp_tgraph *t, const struct zp_node *n, int train)
         for (int64_t i = 0; i < B; i++) {
             const float *p = x + (i * C + c) * S;
             float *q = y + (i * C + c) * S;
+            ZP_SIMD
             for (int64_t k = 0; k < S; k++)
                 q[k] = p[k] * a + b;
         }
@@ -80,27 +118,24 @@ void zp_tg_bn_backward(struct zp_tgraph *t, const struct zp_node *n)
     const float *gamma = n->bn;
 #pragma omp parallel for schedule(static)
     for (int64_t c = 0; c < C; c++) {
-        const double mean = bn->mean[c], invstd = bn->invstd[c];
+        const float mean = bn->mean[c], invstd = bn->invstd[c];
         double sdy = 0, sdyx = 0;
-        for (int64_t i = 0; i < B; i++) {
-            const float *p = x + (i * C + c) * S, *d = dy + (i * C + c) * S;
-            for (int64_t k = 0; k < S; k++) {
-                sdy += d[k];
-                sdyx += d[k] * (p[k] - mean);
-            }
-        }
+        for (int64_t i = 0; i < B; i++)
+            sums_dy(dy + (i * C + c) * S, x + (i * C + c) * S, S, mean, &sdy, &sdyx);
         sdyx *= invstd;
         bn->dgamma[c] += (float)sdyx;
         bn->dbeta[c] += (float)sdy;
-        const double a = gamma[c] * invstd;
-        /* batch statistics: dx = gamma*invstd * (dy - mean(dy) - xhat*mean(dy*xhat)) */
-        const double m1 = bn->used_batch ? sdy / (double)M : 0,
-                     m2 = bn->used_batch ? sdyx / (double)M : 0;
+        const float a = gamma[c] * invstd;
+        /* batch statistics: dx = gamma*invstd * (dy - mean(dy) - xhat*mean(dy*xhat)):
+         * the means keep every term at the scale of dy (no cancellation of M*dy) */
+        const float m1 = bn->used_batch ? (float)(sdy / (double)M) : 0.f,
+                    m2 = bn->used_batch ? (float)(sdyx / (double)M) * invstd : 0.f;
         for (int64_t i = 0; i < B; i++) {
             const float *p = x + (i * C + c) * S, *d = dy + (i * C + c) * S;
             float *q = dx + (i * C + c) * S;
+            ZP_SIMD
             for (int64_t k = 0; k < S; k++)
-                q[k] += (float)(a * (d[k] - m1 - (p[k] - mean) * invstd * m2));
+                q[k] += a * (d[k] - m1 - (p[k] - mean) * m2);
         }
     }
 }
@@ -113,22 +148,14 @@ static void binary_back(const struct zp_graph *g, const struct zp_node *n, const
                         const float *x1, const float *dy, float *dx0, float *dx1)
 {
     const int64_t total = g->tensors[n->out].size;
-    const int nd = n->bnd, mul = n->op == ZP_OP_MUL;
+    const int mul = n->op == ZP_OP_MUL;
     int64_t idx[ZP_MAXDIM] = {0}, o0 = 0, o1 = 0;
     for (int64_t i = 0; i < total; i++) {
         if (dx0)
             dx0[o0] += mul ? dy[i] * x1[o1] : dy[i];
         if (dx1)
             dx1[o1] += mul ? dy[i] * x0[o0] : dy[i];
-        for (int d = nd - 1; d >= 0; d--) {
-            o0 += n->bstr[0][d];
-            o1 += n->bstr[1][d];
-            if (++idx[d] < n->bdims[d])
-                break;
-            o0 -= n->bstr[0][d] * n->bdims[d];
-            o1 -= n->bstr[1][d] * n->bdims[d];
-            idx[d] = 0;
-        }
+        zp_bcast_next(n, idx, &o0, &o1);
     }
 }
 
@@ -148,23 +175,7 @@ static void pool_back(const struct zp_graph *g, const struct zp_node *n, const f
                 int64_t y0 = oy * n->sh - n->pads[0], x0 = ox * n->sw - n->pads[1];
                 float gv = d[oy * OW + ox];
                 if (n->op == ZP_OP_MAXPOOL) {
-                    float m = -FLT_MAX;
-                    int64_t at = -1;
-                    for (int64_t ky = 0; ky < n->kh; ky++) {
-                        int64_t iy = y0 + ky * n->dh;
-                        if (iy < 0 || iy >= H)
-                            continue;
-                        for (int64_t kx = 0; kx < n->kw; kx++) {
-                            int64_t ix = x0 + kx * n->dw;
-                            if (ix < 0 || ix >= W)
-                                continue;
-                            float v = p[iy * W + ix];
-                            if (at < 0 || v > m || v != v) {
-                                m = v;
-                                at = iy * W + ix;
-                            }
-                        }
-                    }
+                    int64_t at = zp_maxpool_at(n, p, H, W, y0, x0);
                     if (at >= 0)
                         q[at] += gv;
                     continue;
@@ -227,9 +238,13 @@ void zp_tg_other_backward(struct zp_tgraph *t, const struct zp_node *n)
             break;
         case ZP_OP_RELU:
         case ZP_OP_CLIP:
+        {
+            const float lo = n->lo, hi = n->hi; /* locals: da might alias the node */
+            ZP_SIMD
             for (int64_t k = 0; k < ys; k++)
-                da[k] += a[k] > n->lo && a[k] < n->hi ? d[k] : 0.f;
+                da[k] += a[k] > lo && a[k] < hi ? d[k] : 0.f;
             break;
+        }
         case ZP_OP_AFFINE:
             for (int64_t c = 0; c < n->channels; c++)
                 for (int64_t k = 0; k < n->inner; k++)
@@ -238,10 +253,12 @@ void zp_tg_other_backward(struct zp_tgraph *t, const struct zp_node *n)
         case ZP_OP_AVGPOOL:
         case ZP_OP_MAXPOOL: pool_back(g, n, a, d, da); break;
         case ZP_OP_GAP:
-            for (int64_t c = 0; c < n->channels; c++) {
-                float share = d[c] / (float)n->inner;
-                for (int64_t k = 0; k < n->inner; k++)
-                    da[c * n->inner + k] += share;
+            for (int64_t c = 0, S = n->inner; c < n->channels; c++) {
+                const float share = d[c] / (float)S;
+                float *q = da + c * S;
+                ZP_SIMD
+                for (int64_t k = 0; k < S; k++)
+                    q[k] += share;
             }
             break;
         case ZP_OP_SOFTMAX: softmax_back(n, y + i * ys, d, da); break;

@@ -112,6 +112,59 @@ struct zp_graph {
     int64_t opset;
 };
 
+/* BatchNormalization arithmetic shared by the load-time fold (onnx_nodes_other.c)
+ * and the deployment fold after training (model/graph_fold.c), so both give the
+ * same floats. zp_bn_affine: sc = gamma / sqrt(var + eps), sh = beta - mean * sc
+ * in double; returns 0, or 1 (var + eps <= 0) / 2 (not finite in float) with
+ * *bad the channel. zp_bn_fold_conv: w[o] *= sc[o], b[o] = b[o] * sc[o] + sh[o]
+ * for the layer of Conv node `conv` (creating a zero bias if it had none);
+ * returns ZP_OK, ZP_ENOMEM, or ZP_EINVAL (overflow, *bad = output channel). */
+int zp_bn_affine(const float *gamma, const float *beta, const float *mean, const float *var,
+                 float eps, int64_t C, float *sc, float *sh, int64_t *bad);
+enum zp_status zp_bn_fold_conv(struct zp_graph *g, int conv, const float *sc, const float *sh,
+                               int64_t *bad);
+
+/* Shared by a forward kernel and its backward pass (model/grad_other.c), so the
+ * two walk the same elements in the same order. zp_bcast_next: advances the
+ * output index idx of a broadcasting Add / Mul by one element, and the two input
+ * offsets with it. zp_maxpool_at: offset in the plane p of the first maximum of
+ * the window at (y0, x0) (a NaN wins), -1 if the window lies in the padding. */
+static inline void zp_bcast_next(const struct zp_node *n, int64_t *idx, int64_t *o0, int64_t *o1)
+{
+    for (int d = n->bnd - 1; d >= 0; d--) {
+        *o0 += n->bstr[0][d];
+        *o1 += n->bstr[1][d];
+        if (++idx[d] < n->bdims[d])
+            return;
+        *o0 -= n->bstr[0][d] * n->bdims[d];
+        *o1 -= n->bstr[1][d] * n->bdims[d];
+        idx[d] = 0;
+    }
+}
+
+static inline int64_t zp_maxpool_at(const struct zp_node *n, const float *p, int64_t H,
+                                    int64_t W, int64_t y0, int64_t x0)
+{
+    int64_t at = -1;
+    float m = 0.f;
+    for (int64_t ky = 0; ky < n->kh; ky++) {
+        int64_t iy = y0 + ky * n->dh;
+        if (iy < 0 || iy >= H)
+            continue;
+        for (int64_t kx = 0; kx < n->kw; kx++) {
+            int64_t ix = x0 + kx * n->dw;
+            if (ix < 0 || ix >= W)
+                continue;
+            float v = p[iy * W + ix];
+            if (at < 0 || v > m || v != v) {
+                m = v;
+                at = iy * W + ix;
+            }
+        }
+    }
+    return at;
+}
+
 /* What one kernel call sees: the parameters the hooks may replace. */
 struct zp_exec {
     const float *w, *b;         /* layer weight [O, ...] and bias (NULL = none) */
@@ -125,18 +178,6 @@ struct zp_exec {
  * fusion, aliases and workspace offsets (ws_size); then the layer table. */
 enum zp_status zp_graph_plan(struct zp_graph *g);
 void zp_graph_fill_layers(struct zp_graph *g);
-
-/* BatchNormalization arithmetic shared by the load-time fold (onnx_nodes_other.c)
- * and the deployment fold after training (model/graph_fold.c), so both give the
- * same floats. zp_bn_affine: sc = gamma / sqrt(var + eps), sh = beta - mean * sc
- * in double; returns 0, or 1 (var + eps <= 0) / 2 (not finite in float) with
- * *bad the channel. zp_bn_fold_conv: w[o] *= sc[o], b[o] = b[o] * sc[o] + sh[o]
- * for the layer of Conv node `conv` (creating a zero bias if it had none);
- * returns ZP_OK, ZP_ENOMEM, or ZP_EINVAL (overflow, *bad = output channel). */
-int zp_bn_affine(const float *gamma, const float *beta, const float *mean, const float *var,
-                 float eps, int64_t C, float *sc, float *sh, int64_t *bad);
-enum zp_status zp_bn_fold_conv(struct zp_graph *g, int conv, const float *sc, const float *sh,
-                               int64_t *bad);
 
 /* Kernels: one image. x are the input activations (x1 only for binary ops). */
 void zp_op_conv(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y,

@@ -99,8 +99,9 @@ const struct zp_gparam *zp_tgraph_param(const struct zp_tgraph *t, int i);
 void zp_tgraph_zero_grad(struct zp_tgraph *t);
 
 /* BN momentum: running = (1 - m) * running + m * batch statistic, with the
- * unbiased batch variance (as train/layer_bn.c and PyTorch). Default 0.1 for
- * every BN; this overrides all of them. */
+ * unbiased batch variance (as train/layer_bn.c and PyTorch). Default: each BN's
+ * own, 1 - its ONNX momentum attribute (0.1 when absent); this overrides all of
+ * them (a negative value restores the defaults). */
 void zp_tgraph_set_bn_momentum(struct zp_tgraph *t, double momentum);
 /* Freezes BN (1): training forwards then use the running statistics and leave
  * them unchanged (gamma / beta still get gradients). 0 unfreezes. */
@@ -122,7 +123,8 @@ enum zp_status zp_tgraph_backward(struct zp_tgraph *t, const float *dlogits, str
 const float *zp_tgraph_input_grad(const struct zp_tgraph *t);
 
 /* Writes the BN running statistics into the per-channel affine zp_graph_run
- * applies, so that inference runs the model as trained. */
+ * applies, so that inference runs the model as trained. (An eval forward,
+ * train = 0, does the same for every BN as it runs.) */
 void zp_tgraph_sync(struct zp_tgraph *t);
 
 /* Kept BatchNormalization nodes, in graph order. */

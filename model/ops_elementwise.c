@@ -32,15 +32,7 @@ void zp_op_binary(const struct zp_graph *g, const struct zp_node *n, const float
     for (int64_t i = 0; i < total; i++) {
         float a = x0[o0], b = x1[o1];
         y[i] = n->op == ZP_OP_ADD ? a + b : a * b;
-        for (int d = nd - 1; d >= 0; d--) {
-            o0 += n->bstr[0][d];
-            o1 += n->bstr[1][d];
-            if (++idx[d] < n->bdims[d])
-                break;
-            o0 -= n->bstr[0][d] * n->bdims[d];
-            o1 -= n->bstr[1][d] * n->bdims[d];
-            idx[d] = 0;
-        }
+        zp_bcast_next(n, idx, &o0, &o1);
     }
 }
 

@@ -17,23 +17,8 @@ void zp_op_pool(const struct zp_graph *g, const struct zp_node *n, const float *
             for (int64_t ox = 0; ox < OW; ox++) {
                 int64_t y0 = oy * n->sh - pt, x0 = ox * n->sw - pl;
                 if (n->op == ZP_OP_MAXPOOL) {
-                    float m = -FLT_MAX;
-                    int any = 0;
-                    for (int64_t ky = 0; ky < n->kh; ky++) {
-                        int64_t iy = y0 + ky * n->dh;
-                        if (iy < 0 || iy >= H)
-                            continue;
-                        for (int64_t kx = 0; kx < n->kw; kx++) {
-                            int64_t ix = x0 + kx * n->dw;
-                            if (ix < 0 || ix >= W)
-                                continue;
-                            float v = p[iy * W + ix];
-                            if (!any || v > m || v != v)
-                                m = v;
-                            any = 1;
-                        }
-                    }
-                    o[oy * OW + ox] = m;
+                    int64_t at = zp_maxpool_at(n, p, H, W, y0, x0);
+                    o[oy * OW + ox] = at >= 0 ? p[at] : -FLT_MAX;
                 } else {
                     double s = 0;
                     int64_t cnt = 0;

@@ -63,6 +63,7 @@ void zp_tgraph_free(struct zp_tgraph *t)
     free(t->L);
     free(t->bn);
     free(t->node_bn);
+    free(t->gstart);
     free(t);
 }
 
@@ -84,21 +85,78 @@ static int add_param(struct zp_tgraph *t, const char *name, enum zp_gparam_kind 
     return 0;
 }
 
+/* Gradient buffers by liveness over the backward pass: the gradient of tensor
+ * t is written first by the backward of its last reader (gstart) and read last
+ * by its producer's; two gradients whose spans overlap get disjoint memory,
+ * first fit. The graph input's lives to the end (zp_tgraph_input_grad). */
+static size_t plan_grads(struct zp_tgraph *t, const int *root, const size_t *sz, size_t *goff)
+{
+    const struct zp_graph *g = t->g;
+    const int nt = g->n_tensors;
+    int *end = malloc((size_t)nt * sizeof *end);
+    int *order = malloc((size_t)nt * sizeof *order);
+    if (!end || !order) {
+        free(end);
+        free(order);
+        return SIZE_MAX;
+    }
+    int n = 0;
+    for (int i = 0; i < nt; i++) {
+        t->gstart[i] = -2;
+        if (g->tensors[i].is_const || root[i] != i)
+            continue;
+        end[i] = i == g->input ? -1 : g->tensors[i].producer;
+        t->gstart[i] = i == g->output ? g->n_nodes : end[i];
+        order[n++] = i;
+    }
+    for (int k = 0; k < g->n_nodes; k++)
+        for (int j = 0; j < g->nodes[k].n_in; j++) {
+            int x = g->nodes[k].in[j];
+            if (x >= 0 && !g->tensors[x].is_const && t->gstart[root[x]] < k)
+                t->gstart[root[x]] = k;
+        }
+    if (root[g->output] != g->output)
+        t->gstart[root[g->output]] = g->n_nodes;
+    size_t top = 0;
+    for (int a = 0; a < n; a++) {
+        int i = order[a];
+        size_t off = 0;
+        for (int moved = 1; moved;) { /* lowest offset clear of every overlapping span */
+            moved = 0;
+            for (int c = 0; c < a; c++) {
+                int j = order[c];
+                int overlap = !(end[j] > t->gstart[i] || t->gstart[j] < end[i]);
+                if (overlap && off < goff[j] + sz[j] && goff[j] < off + sz[i]) {
+                    off = goff[j] + sz[j];
+                    moved = 1;
+                }
+            }
+        }
+        goff[i] = off;
+        top = off + sz[i] > top ? off + sz[i] : top;
+    }
+    free(end);
+    free(order);
+    return top;
+}
+
 /* Activation storage: one buffer per tensor that is not an alias (a Flatten /
- * Reshape output shares its input's), for both values and gradients. */
+ * Reshape output shares its input's), every one kept for the backward pass;
+ * gradients share memory by liveness (plan_grads), an alias its input's. */
 static enum zp_status alloc_tensors(struct zp_tgraph *t)
 {
     struct zp_graph *g = t->g;
     const int64_t B = t->max_batch;
-    int *root = malloc((size_t)g->n_tensors * sizeof *root);
-    size_t *off = malloc((size_t)g->n_tensors * sizeof *off);
-    t->act = calloc((size_t)g->n_tensors, sizeof *t->act);
-    t->grad = calloc((size_t)g->n_tensors, sizeof *t->grad);
-    if (!root || !off || !t->act || !t->grad) {
-        free(root);
-        free(off);
-        return ZP_ENOMEM;
-    }
+    const size_t nt = (size_t)g->n_tensors + 1;
+    int *root = malloc(nt * sizeof *root);
+    size_t *off = malloc(nt * sizeof *off), *sz = malloc(nt * sizeof *sz),
+           *goff = malloc(nt * sizeof *goff);
+    t->act = calloc(nt, sizeof *t->act);
+    t->grad = calloc(nt, sizeof *t->grad);
+    t->gstart = malloc(nt * sizeof *t->gstart);
+    enum zp_status st = ZP_ENOMEM;
+    if (!root || !off || !sz || !goff || !t->act || !t->grad || !t->gstart)
+        goto done;
     for (int i = 0; i < g->n_tensors; i++)
         root[i] = i;
     for (int k = 0; k < g->n_nodes; k++)
@@ -107,29 +165,30 @@ static enum zp_status alloc_tensors(struct zp_tgraph *t)
     size_t total = 0;
     for (int i = 0; i < g->n_tensors; i++) {
         off[i] = total;
+        sz[i] = (size_t)(((g->tensors[i].size * B) + 15) & ~(int64_t)15);
         if (!g->tensors[i].is_const && root[i] == i)
-            total += (size_t)(((g->tensors[i].size * B) + 15) & ~(int64_t)15);
+            total += sz[i];
     }
-    if (total > SIZE_MAX / sizeof(float) / 2) {
-        free(root);
-        free(off);
-        return ZP_ENOMEM;
-    }
-    t->store = zp_alloc(2 * total * sizeof(float) + 64);
-    if (!t->store) {
-        free(root);
-        free(off);
-        return ZP_ENOMEM;
-    }
+    size_t gtotal = plan_grads(t, root, sz, goff);
+    if (gtotal == SIZE_MAX || total > SIZE_MAX / sizeof(float) / 4 ||
+        gtotal > SIZE_MAX / sizeof(float) / 4)
+        goto done;
+    t->store = zp_alloc((total + gtotal) * sizeof(float) + 64);
+    if (!t->store)
+        goto done;
     for (int i = 0; i < g->n_tensors; i++) {
         if (g->tensors[i].is_const)
             continue;
         t->act[i] = t->store + off[root[i]];
-        t->grad[i] = t->store + total + off[root[i]];
+        t->grad[i] = t->store + total + goff[root[i]];
     }
+    st = ZP_OK;
+done:
     free(root);
     free(off);
-    return ZP_OK;
+    free(sz);
+    free(goff);
+    return st;
 }
 
 enum zp_status zp_tgraph_new(struct zp_graph *g, int max_batch, struct zp_tgraph **out,
@@ -190,7 +249,7 @@ enum zp_status zp_tgraph_new(struct zp_graph *g, int max_batch, struct zp_tgraph
             bn->dbeta = t->params[t->n_params - 1].g;
         }
     }
-    t->scratch_per = (g->scratch_size > scr ? g->scratch_size : scr) + 64;
+    t->scratch_per = ((g->scratch_size > scr ? g->scratch_size : scr) + 64 + 15) & ~(int64_t)15;
     t->scratch = zp_alloc((size_t)(t->scratch_per * t->nth) * sizeof(float));
     t->partial = zp_alloc((size_t)(max_w * ZP_TG_MAX_CHUNKS) * sizeof(float));
     t->tmp = zp_alloc((size_t)(max_in * max_batch) * sizeof(float));
@@ -316,6 +375,21 @@ void zp_tgraph_sync(struct zp_tgraph *t)
     }
 }
 
+/* The scratch is per thread: grow it when the pool grew since zp_tgraph_new. */
+static enum zp_status ensure_scratch(struct zp_tgraph *t, struct zp_err *err)
+{
+    int nth = omp_get_max_threads();
+    if (nth <= t->nth)
+        return ZP_OK;
+    float *s = zp_alloc((size_t)(t->scratch_per * nth) * sizeof(float));
+    if (!s)
+        return zp_err_set(err, ZP_ENOMEM, "training graph: out of memory for %d threads", nth);
+    zp_free(t->scratch);
+    t->scratch = s;
+    t->nth = nth;
+    return ZP_OK;
+}
+
 /* ---- forward ------------------------------------------------------------------ */
 
 static const float *in_base(const struct zp_tgraph *t, int tensor, int64_t *stride)
@@ -400,6 +474,9 @@ enum zp_status zp_tgraph_forward(struct zp_tgraph *t, const float *input, int ba
         return zp_err_set(err, ZP_EINVAL, "training forward: batch %d outside 1..%d", batch,
                           t ? t->max_batch : 0);
     blas_single_thread();
+    enum zp_status st0 = ensure_scratch(t, err);
+    if (st0)
+        return st0;
     struct zp_graph *g = t->g;
     t->batch = batch;
     t->have_forward = 0;
@@ -431,14 +508,20 @@ enum zp_status zp_tgraph_backward(struct zp_tgraph *t, const float *dlogits, str
     if (!t || !dlogits || !t->have_forward)
         return zp_err_set(err, ZP_EINVAL, "training backward: needs a forward pass first");
     blas_single_thread();
+    enum zp_status st0 = ensure_scratch(t, err);
+    if (st0)
+        return st0;
     struct zp_graph *g = t->g;
     const int64_t B = t->batch;
-    for (int i = 0; i < g->n_tensors; i++)
-        if (t->grad[i])
-            memset(t->grad[i], 0, (size_t)(g->tensors[i].size * B) * sizeof(float));
+    /* the output's buffer (its alias root's: the same size) is the one with
+     * gstart == n_nodes, filled whole here */
     memcpy(t->grad[g->output], dlogits, (size_t)(g->tensors[g->output].size * B) * sizeof(float));
     for (int k = g->n_nodes - 1; k >= 0; k--) {
         const struct zp_node *n = &g->nodes[k];
+        /* gradients this node is the first to write (their buffers are reused) */
+        for (int i = 0; i < g->n_tensors; i++)
+            if (t->gstart[i] == k)
+                memset(t->grad[i], 0, (size_t)(g->tensors[i].size * B) * sizeof(float));
         if (n->op == ZP_OP_COPY && n->alias)
             continue; /* same gradient buffer as its input */
         if (n->layer < 0) {

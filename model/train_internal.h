@@ -45,6 +45,9 @@ struct zp_tgraph {
     int have_forward;
     float **act, **grad;        /* per tensor; NULL for constants */
     float *store;               /* the one allocation behind act and grad */
+    int *gstart;                /* per tensor that owns a gradient buffer: the node whose
+                                   backward writes it first (zeroed just before; n_nodes:
+                                   the graph output), -2 for constants and aliases */
     struct zp_gparam *params;
     int n_params;
     struct zp_tg_layer *L;      /* per layer */

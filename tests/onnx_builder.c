@@ -14,6 +14,7 @@
 
 #include "model/graph.h"
 #include "model/graph_internal.h"
+#include "model/graph_train.h"
 
 /* ---- a tiny ONNX builder ------------------------------------------------------ */
 
@@ -223,8 +224,7 @@ void mb_attr_ints(struct mb *b, Onnx__NodeProto *n, const char *name, int cnt,
     memcpy(a->ints, v, (size_t)cnt * sizeof(int64_t));
 }
 
-/* Packs, frees the builder, loads. Returns the status; *g is NULL on error. */
-enum zp_status mb_load(struct mb *b, struct zp_graph **g, struct zp_err *err)
+static enum zp_status load_as(struct mb *b, int train, struct zp_graph **g, struct zp_err *err)
 {
     size_t len = onnx__model_proto__get_packed_size(&b->m);
     uint8_t *buf = malloc(len);
@@ -232,21 +232,31 @@ enum zp_status mb_load(struct mb *b, struct zp_graph **g, struct zp_err *err)
     for (int i = 0; i < b->n_allocs; i++)
         free(b->allocs[i]);
     zp_err_clear(err);
-    enum zp_status st = zp_onnx_load_buffer(buf, len, "test.onnx", g, err);
+    enum zp_status st = train ? zp_onnx_load_train_buffer(buf, len, "test.onnx", g, err)
+                              : zp_onnx_load_buffer(buf, len, "test.onnx", g, err);
     free(buf);
     return st;
 }
 
-struct zp_graph *mb_load_ok(struct mb *b)
+/* Packs, frees the builder, loads. Returns the status; *g is NULL on error. */
+enum zp_status mb_load(struct mb *b, struct zp_graph **g, struct zp_err *err)
+{
+    return load_as(b, 0, g, err);
+}
+
+static struct zp_graph *load_ok_as(struct mb *b, int train)
 {
     struct zp_graph *g = NULL;
     struct zp_err err = {0};
-    if (mb_load(b, &g, &err) != ZP_OK) {
+    if (load_as(b, train, &g, &err) != ZP_OK) {
         print_error("load failed: %s\n", err.msg);
         fail();
     }
     return g;
 }
+
+struct zp_graph *mb_load_ok(struct mb *b) { return load_ok_as(b, 0); }
+struct zp_graph *mb_load_train_ok(struct mb *b) { return load_ok_as(b, 1); }
 
 /* ---- helpers ------------------------------------------------------------------- */
 

@@ -44,6 +44,8 @@ void mb_attr_ints(struct mb *b, Onnx__NodeProto *n, const char *name, int cnt,
                          const int64_t *v);
 enum zp_status mb_load(struct mb *b, struct zp_graph **g, struct zp_err *err);
 struct zp_graph *mb_load_ok(struct mb *b);
+/* The same through zp_onnx_load_train_buffer (BatchNormalization kept as nodes). */
+struct zp_graph *mb_load_train_ok(struct mb *b);
 float *mb_randv(size_t n, unsigned seed);
 void mb_run(struct zp_graph *g, const float *x, int batch, float *y,
                 const struct zp_run_hooks *h);
