@@ -24,25 +24,12 @@ static const char *MNET = "{\"type\": \"mobilenet\", \"input\": [1, 8, 8], \"cla
 
 static double run_config_stop(const char *cfgpath, int resume, int stop_after)
 {
-    static struct zp_train_config cfg;
-    struct zp_err err;
-    zp_err_clear(&err);
-    enum zp_status st = zp_train_config_load(cfgpath, &cfg, &err);
-    if (st != ZP_OK)
-        print_error("%s\n", err.msg);
-    assert_int_equal(st, ZP_OK);
-    struct zp_train_run run = {.resume = resume, .quiet = 1, .stop_after = stop_after};
-    struct zp_train_summary sum;
-    st = zp_train_run(&cfg, &run, &sum, &err);
-    if (st != ZP_OK)
-        print_error("%s\n", err.msg);
-    assert_int_equal(st, ZP_OK);
-    return sum.test_top1;
+    return zp_test_train_run(cfgpath, resume, stop_after);
 }
 
 static double run_config(const char *cfgpath, int resume)
 {
-    return run_config_stop(cfgpath, resume, 0);
+    return zp_test_train_run(cfgpath, resume, 0);
 }
 
 /* The float model learns the synthetic task, and two runs with the same seed

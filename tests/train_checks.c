@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/rng.h"
+#include "config/train_config.h"
 #include "data/dataset.h"
 #include "model/graph.h"
 #include "train/gtrain.h"
@@ -253,3 +254,20 @@ int zp_test_files_equal(const char *a, const char *b)
     return eq;
 }
 
+double zp_test_train_run(const char *cfgpath, int resume, int stop_after)
+{
+    static struct zp_train_config cfg;
+    struct zp_err err;
+    zp_err_clear(&err);
+    enum zp_status st = zp_train_config_load(cfgpath, &cfg, &err);
+    if (st != ZP_OK)
+        print_error("%s\n", err.msg);
+    assert_int_equal(st, ZP_OK);
+    struct zp_train_run run = {.resume = resume, .quiet = 1, .stop_after = stop_after};
+    struct zp_train_summary sum;
+    st = zp_train_run(&cfg, &run, &sum, &err);
+    if (st != ZP_OK)
+        print_error("%s\n", err.msg);
+    assert_int_equal(st, ZP_OK);
+    return sum.test_top1;
+}

@@ -32,6 +32,9 @@ const char *zp_test_train_data(const char *tag);
  * a quoted path), extra: more top-level members (", \"k\": v") or NULL. */
 void zp_test_train_config(const char *path, const char *dir, const char *model, int epochs,
                           const char *extra);
+/* Loads the train config at cfgpath and runs it quietly (resume, stop_after as
+ * struct zp_train_run); asserts success, returns the test top-1. */
+double zp_test_train_run(const char *cfgpath, int resume, int stop_after);
 /* Byte-identical files (both readable). */
 int zp_test_files_equal(const char *a, const char *b);
 

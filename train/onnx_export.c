@@ -124,7 +124,8 @@ static Onnx__AttributeProto *attr_ints(struct builder *b, const char *name, cons
     return a;
 }
 
-static Onnx__AttributeProto *attr_float(struct builder *b, const char *name, float v)
+static Onnx__AttributeProto *new_attr(struct builder *b, const char *name,
+                                      Onnx__AttributeProto__AttributeType type)
 {
     Onnx__AttributeProto *a = pz(&b->pool, sizeof *a);
     if (!a)
@@ -132,23 +133,27 @@ static Onnx__AttributeProto *attr_float(struct builder *b, const char *name, flo
     onnx__attribute_proto__init(a);
     a->name = pstr(&b->pool, name);
     a->has_type = 1;
-    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
-    a->has_f = 1;
-    a->f = v;
+    a->type = type;
+    return a;
+}
+
+static Onnx__AttributeProto *attr_float(struct builder *b, const char *name, float v)
+{
+    Onnx__AttributeProto *a = new_attr(b, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+    if (a) {
+        a->has_f = 1;
+        a->f = v;
+    }
     return a;
 }
 
 static Onnx__AttributeProto *attr_int(struct builder *b, const char *name, int64_t v)
 {
-    Onnx__AttributeProto *a = pz(&b->pool, sizeof *a);
-    if (!a)
-        return NULL;
-    onnx__attribute_proto__init(a);
-    a->name = pstr(&b->pool, name);
-    a->has_type = 1;
-    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
-    a->has_i = 1;
-    a->i = v;
+    Onnx__AttributeProto *a = new_attr(b, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+    if (a) {
+        a->has_i = 1;
+        a->i = v;
+    }
     return a;
 }
 
