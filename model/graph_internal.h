@@ -124,6 +124,12 @@ int zp_bn_affine(const float *gamma, const float *beta, const float *mean, const
 enum zp_status zp_bn_fold_conv(struct zp_graph *g, int conv, const float *sc, const float *sh,
                                int64_t *bad);
 
+/* Layer l's weights (or bias) were edited in place (l = -1: any layer): the one
+ * place that drops whatever a kernel cached from them (model/graph_fold.c).
+ * Called by the training forward for every layer (the optimizer edits the
+ * weights between steps), by zp_tgraph_sync and by zp_graph_fold_bn. */
+void zp_layer_weights_edited(struct zp_graph *g, int layer);
+
 /* Shared by a forward kernel and its backward pass (model/grad_other.c), so the
  * two walk the same elements in the same order. zp_bcast_next: advances the
  * output index idx of a broadcasting Add / Mul by one element, and the two input

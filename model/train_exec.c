@@ -361,6 +361,7 @@ const float *zp_tgraph_input_grad(const struct zp_tgraph *t) { return t->grad[t-
 
 void zp_tgraph_sync(struct zp_tgraph *t)
 {
+    zp_layer_weights_edited(t->g, -1);
     for (int i = 0; i < t->n_bn; i++) {
         struct zp_node *n = &t->g->nodes[t->bn[i].node];
         int64_t C = n->channels, bad;
@@ -415,6 +416,7 @@ static enum zp_status forward_layer(struct zp_tgraph *t, const struct zp_node *n
     const int B = t->batch;
     enum zp_status st;
     const float *w = g->layer_w[n->layer];
+    zp_layer_weights_edited(g, n->layer); /* the optimizer edits them between steps */
     if (L->wfn) {
         if ((st = L->wfn(L->wctx, n->layer, w, (size_t)layer_wsize(g, n->layer), L->wq, L->wmask,
                          err)))

@@ -1,4 +1,5 @@
-/* The tiny ONNX builder of the runtime tests: see tests/onnx_builder.h. */
+/* The tiny ONNX builder of the runtime tests and the gradient checks of the
+ * training graph: see tests/onnx_builder.h. */
 #include "tests/onnx_builder.h"
 #include "tests/util.h"
 
@@ -288,4 +289,169 @@ void mb_assert_close(const float *got, const float *want, size_t n, double tol)
             print_error("element %zu: got %.7g, want %.7g\n", i, got[i], want[i]);
             fail();
         }
+}
+
+/* ---- training graph checks (model/graph_train.h) ------------------------------------ */
+
+/* The loss of a check is L = sum r . logits with a fixed random r (so dlogits = r),
+ * summed in double; a gradient entry is compared with (L(v + h) - L(v - h)) / 2h. */
+#define H_STEP 1e-3
+#define TOL 2e-2
+
+struct zp_tgraph *mb_tgraph_new(struct zp_graph *g, int batch)
+{
+    struct zp_tgraph *t = NULL;
+    struct zp_err err = {0};
+    if (zp_tgraph_new(g, batch, &t, &err)) {
+        print_error("zp_tgraph_new: %s\n", err.msg);
+        fail();
+    }
+    return t;
+}
+
+const float *mb_tforward(struct zp_tgraph *t, const float *x, int batch, int train)
+{
+    const float *y = NULL;
+    struct zp_err err = {0};
+    if (zp_tgraph_forward(t, x, batch, train, &y, &err)) {
+        print_error("forward: %s\n", err.msg);
+        fail();
+    }
+    return y;
+}
+
+void mb_tbackward(struct zp_tgraph *t, const float *dy)
+{
+    struct zp_err err = {0};
+    if (zp_tgraph_backward(t, dy, &err)) {
+        print_error("backward: %s\n", err.msg);
+        fail();
+    }
+}
+
+double mb_loss_r(struct zp_tgraph *t, const float *x, int batch, int train, const float *r,
+                     int64_t n)
+{
+    const float *y = mb_tforward(t, x, batch, train);
+    double s = 0;
+    for (int64_t i = 0; i < n; i++)
+        s += (double)r[i] * y[i];
+    return s;
+}
+
+/* Entries of a tensor a check visits (spread over it). */
+size_t mb_fd_entries = 40;
+
+/* Compares an analytic gradient with central differences of v (perturbed in
+ * place, restored), over at most mb_fd_entries entries spread over the tensor. */
+void mb_fd_compare(struct zp_tgraph *t, float *x, int batch, int train, const float *r,
+                       int64_t nout, float *v, const float *an, size_t n, const char *what)
+{
+    double scale = 1e-3;
+    for (size_t i = 0; i < n; i++)
+        scale = fabs(an[i]) > scale ? fabs(an[i]) : scale;
+    size_t step = n > mb_fd_entries ? n / mb_fd_entries : 1;
+    for (size_t i = 0; i < n; i += step) {
+        float keep = v[i];
+        double fd[3];
+        int ok = 0;
+        /* a kink (a Relu unit changing sides) within h of the point spoils the
+         * difference quotient; the same gradient must then show at a smaller h,
+         * whereas a wrong gradient matches at none */
+        for (int k = 0; k < 3 && !ok; k++) {
+            double h = H_STEP / (k == 0 ? 1 : k == 1 ? 3 : 10);
+            v[i] = keep + (float)h;
+            double lp = mb_loss_r(t, x, batch, train, r, nout);
+            v[i] = keep - (float)h;
+            double lm = mb_loss_r(t, x, batch, train, r, nout);
+            v[i] = keep;
+            /* the step actually taken, in float */
+            double hs = ((double)(float)(keep + (float)h) - (double)(float)(keep - (float)h)) / 2;
+            fd[k] = (lp - lm) / (2 * hs);
+            /* float rounding of the two losses, divided by the step */
+            double noise = 4 * (fabs(lp) + fabs(lm)) * FLT_EPSILON / (2 * hs);
+            ok = fabs(fd[k] - an[i]) <= TOL * (scale + fabs(fd[k])) + noise;
+        }
+        if (!ok) {
+            print_error("%s[%zu]: analytic %.6g, finite differences %.6g %.6g %.6g (scale %.3g)\n",
+                        what, i, an[i], fd[0], fd[1], fd[2], scale);
+            fail();
+        }
+    }
+}
+
+/* Gradient check of the whole graph: the input and every parameter. */
+void mb_check_grads(struct zp_graph *g, float *x, int batch, int train, const char *what)
+{
+    struct zp_tgraph *t = mb_tgraph_new(g, batch);
+    int64_t shape[4], in = 1;
+    for (int i = 0, nd = zp_graph_input_shape(g, shape); i < nd; i++)
+        in *= shape[i];
+    int64_t nout = zp_graph_output_size(g) * batch;
+    float *r = mb_randv((size_t)nout, 99);
+    (void)mb_tforward(t, x, batch, train);
+    zp_tgraph_zero_grad(t);
+    mb_tbackward(t, r);
+    size_t nin = (size_t)(in * batch);
+    float *gx = malloc(nin * sizeof *gx);
+    memcpy(gx, zp_tgraph_input_grad(t), nin * sizeof *gx);
+    char name[160];
+    snprintf(name, sizeof name, "%s: d/dinput", what);
+    mb_fd_compare(t, x, batch, train, r, nout, x, gx, nin, name);
+    for (int p = 0; p < zp_tgraph_num_params(t); p++) {
+        const struct zp_gparam *gp = zp_tgraph_param(t, p);
+        float *an = malloc(gp->n * sizeof *an);
+        memcpy(an, gp->g, gp->n * sizeof *an);
+        snprintf(name, sizeof name, "%s: d/d %s (kind %d)", what, gp->name, (int)gp->kind);
+        mb_fd_compare(t, x, batch, train, r, nout, gp->w, an, gp->n, name);
+        free(an);
+    }
+    free(gx);
+    free(r);
+    zp_tgraph_free(t);
+}
+
+/* Inputs with distinct values at least 0.03 apart, none within 0.015 of the
+ * kinks at 0 and +-0.5 (Relu, Clip, MaxPool ties). */
+float *mb_kinkfree(size_t n, unsigned seed)
+{
+    float *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)(((i * 37 + seed) % n) + 0.5) * 0.03f - (float)n * 0.015f;
+    for (size_t i = 0; i < n; i++) {
+        float a = fabsf(v[i]);
+        if (fabsf(a - 0.5f) < 0.02f || a < 0.02f)
+            v[i] += 0.04f;
+    }
+    return v;
+}
+
+void mb_conv_init(struct mb *b, const char *w, const char *bias, int64_t O, int64_t I,
+                      int64_t k, unsigned seed)
+{
+    int64_t wd[4] = {O, I, k, k};
+    float *v = mb_randv((size_t)(O * I * k * k), seed);
+    mb_init_f(b, w, 4, wd, v);
+    free(v);
+    if (bias) {
+        float *bv = mb_randv((size_t)O, seed + 1);
+        mb_init_f(b, bias, 1, &O, bv);
+        free(bv);
+    }
+}
+
+void mb_bn_init(struct mb *b, const char *pre, int64_t C, unsigned seed)
+{
+    char nm[4][32];
+    float *v = mb_randv((size_t)(4 * C), seed);
+    for (int64_t c = 0; c < C; c++) {
+        v[c] = 1.f + 0.3f * v[c];                 /* gamma */
+        v[3 * C + c] = 0.5f + 0.4f * fabsf(v[3 * C + c]); /* var > 0 */
+    }
+    static const char *const sfx[4] = {"g", "b", "m", "v"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(nm[i], sizeof nm[i], "%s_%s", pre, sfx[i]);
+        mb_init_f(b, nm[i], 1, &C, v + i * C);
+    }
+    free(v);
 }
