@@ -158,7 +158,7 @@ const struct zp_config_key zp_config_keys[] = {
 
     /* train config */
     {"train", "name", "string", "file name", ""},
-    {"train", "model", "object", "required", "the architecture"},
+    {"train", "model", "object or path", "required", "the architecture, or an ONNX file to train (any model in the op set; BN trains)"},
     {"train", "data", "object", "required", "IDX files and normalization"},
     {"train", "epochs", "integer", "10", ""},
     {"train", "batch", "integer", "128", ""},
@@ -195,7 +195,7 @@ const struct zp_config_key zp_config_keys[] = {
     {"train.optimizer", "step_epochs", "integer", "1000", ""},
     {"train.optimizer", "step_gamma", "number", "0.1", ""},
 
-    {"train.qat", "checkpoint", "path", "required", "the float checkpoint"},
+    {"train.qat", "checkpoint", "path", "required", "the float checkpoint, or an ONNX model"},
     {"train.qat", "epochs", "integer", "1", "0: post-training quantization only"},
     {"train.qat", "lr", "number", "0.005", ""},
     {"train.qat", "bn_freeze_steps", "integer", "1000", ""},

@@ -220,7 +220,8 @@ static void fill_spec(struct zp_dataset_spec *sp, const char *images, const char
     sp->format = ZP_DATA_IDX;
     sp->images = images;
     sp->labels = labels;
-    sp->channels = cfg->mobilenet.in_c;
+    sp->channels = cfg->model == ZP_MODEL_ONNX ? 1 : cfg->mobilenet.in_c; /* ONNX: the
+                                              trainer sets the model's input channels */
     sp->size = 0;
     sp->resize_mode = ZP_RESIZE_NONE;
     for (int i = 0; i < 3; i++) {
@@ -239,7 +240,12 @@ static enum zp_status parse(struct zp_jctx *c, const cJSON *root, struct zp_trai
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
     if (!m)
         return zp_err_set(c->err, ZP_ECONFIG, "%s: model: missing", c->file);
-    ZP_TRY(read_model(c, m, cfg));
+    if (cJSON_IsString(m)) { /* an ONNX file: its input shape and classes come from it */
+        cfg->model = ZP_MODEL_ONNX;
+        ZP_TRY(read_path(c, root, "", "model", 1, cfg->model_path, sizeof cfg->model_path));
+    } else {
+        ZP_TRY(read_model(c, m, cfg));
+    }
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "data");
     if (!d)
         return zp_err_set(c->err, ZP_ECONFIG, "%s: data: missing", c->file);

@@ -15,114 +15,21 @@
 #include "train/qat.h"
 #include "config/train_config.h"
 #include "train/trainer.h"
-
-#define SIDE 8
-
-static void put_be32(FILE *f, uint32_t v)
-{
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 8), (unsigned char)v};
-    fwrite(b, 1, 4, f);
-}
-
-static void write_idx(const char *dir, const char *name, int n, uint64_t seed)
-{
-    char p[600];
-    snprintf(p, sizeof p, "%s/%s-images.idx", dir, name);
-    FILE *fi = fopen(p, "wb");
-    snprintf(p, sizeof p, "%s/%s-labels.idx", dir, name);
-    FILE *fl = fopen(p, "wb");
-    assert_non_null(fi);
-    assert_non_null(fl);
-    put_be32(fi, 0x803);
-    put_be32(fi, (uint32_t)n);
-    put_be32(fi, SIDE);
-    put_be32(fi, SIDE);
-    put_be32(fl, 0x801);
-    put_be32(fl, (uint32_t)n);
-    struct zp_rng r;
-    zp_rng_seed(&r, seed);
-    for (int i = 0; i < n; i++) {
-        int k = (int)zp_rng_below(&r, 4);
-        unsigned char lab = (unsigned char)k;
-        fwrite(&lab, 1, 1, fl);
-        int ph = (int)zp_rng_below(&r, 2);
-        for (int y = 0; y < SIDE; y++)
-            for (int x = 0; x < SIDE; x++) {
-                /* local textures (a global-pooling network sees them anywhere):
-                 * horizontal stripes, vertical stripes, checkerboard, flat */
-                double pat = k == 0 ? (y + ph) % 2 : k == 1 ? (x + ph) % 2
-                           : k == 2 ? (x + y + ph) % 2 : 0.5;
-                double v = 50.0 + 120.0 * pat + 60.0 * zp_rng_uniform(&r);
-                unsigned char px = (unsigned char)v;
-                fwrite(&px, 1, 1, fi);
-            }
-    }
-    fclose(fi);
-    fclose(fl);
-}
-
-/* A config for the synthetic data; `model` is the JSON of the model section. */
-static void write_config(const char *path, const char *dir, const char *model, int epochs,
-                         const char *extra)
-{
-    char text[4096];
-    snprintf(text, sizeof text,
-             "{\"name\": \"t\", \"model\": %s,\n"
-             " \"data\": {\"train_images\": \"%s/train-images.idx\", \"train_labels\": "
-             "\"%s/train-labels.idx\", \"test_images\": \"%s/test-images.idx\", "
-             "\"test_labels\": \"%s/test-labels.idx\", \"mean\": 100, \"std\": 60},\n"
-             " \"epochs\": %d, \"batch\": 32, \"seed\": 3%s,\n"
-             " \"optimizer\": {\"lr\": 0.05, \"momentum\": 0.9, \"weight_decay\": 0.0001},\n"
-             " \"output\": \"%s/model.onnx\", \"checkpoint\": \"%s/model.ckpt\"}\n",
-             model, dir, dir, dir, dir, epochs, extra ? extra : "", dir, dir);
-    zp_test_write_file(path, text);
-}
+#include "tests/train_checks.h"
 
 static const char *MLP = "{\"type\": \"mlp\", \"input\": [1, 8, 8], \"classes\": 4, "
                          "\"hidden\": [16]}";
 static const char *MNET = "{\"type\": \"mobilenet\", \"input\": [1, 8, 8], \"classes\": 4, "
                           "\"stem\": 4, \"blocks\": [[8, 2], [8, 1]]}";
 
-static const char *make_data(const char *tag)
-{
-    const char *dir = zp_test_tmpdir(tag);
-    write_idx(dir, "train", 320, 1);
-    write_idx(dir, "test", 96, 2);
-    return dir;
-}
-
-static int files_equal(const char *a, const char *b)
-{
-    size_t la = 0, lb = 0;
-    char *x = zp_test_read_file(a, &la), *y = zp_test_read_file(b, &lb);
-    int eq = x && y && la == lb && memcmp(x, y, la) == 0;
-    free(x);
-    free(y);
-    return eq;
-}
-
 static double run_config_stop(const char *cfgpath, int resume, int stop_after)
 {
-    static struct zp_train_config cfg;
-    struct zp_err err;
-    zp_err_clear(&err);
-    enum zp_status st = zp_train_config_load(cfgpath, &cfg, &err);
-    if (st != ZP_OK)
-        print_error("%s\n", err.msg);
-    assert_int_equal(st, ZP_OK);
-    struct zp_train_run run = {.resume = resume, .quiet = 1, .stop_after = stop_after};
-    struct zp_train_summary sum;
-    st = zp_train_run(&cfg, &run, &sum, &err);
-    if (st != ZP_OK)
-        print_error("%s\n", err.msg);
-    assert_int_equal(st, ZP_OK);
-    return sum.test_top1;
+    return zp_test_train_run(cfgpath, resume, stop_after);
 }
 
 static double run_config(const char *cfgpath, int resume)
 {
-    return run_config_stop(cfgpath, resume, 0);
+    return zp_test_train_run(cfgpath, resume, 0);
 }
 
 /* The float model learns the synthetic task, and two runs with the same seed
@@ -130,10 +37,10 @@ static double run_config(const char *cfgpath, int resume)
 static void test_learns_and_deterministic(void **state)
 {
     (void)state;
-    const char *dir = make_data("train-det");
+    const char *dir = zp_test_train_data("train-det");
     char cfg[600], a[600], b[600];
     snprintf(cfg, sizeof cfg, "%s/mnet.json", dir);
-    write_config(cfg, dir, MNET, 8, NULL);
+    zp_test_train_config(cfg, dir, MNET, 8, NULL);
     double acc = run_config(cfg, 0);
     if (acc <= 0.9)
         print_error("accuracy %g\n", acc);
@@ -143,17 +50,17 @@ static void test_learns_and_deterministic(void **state)
     assert_int_equal(rename(a, b), 0);
     double acc2 = run_config(cfg, 0);
     assert_true(acc2 == acc);
-    assert_true(files_equal(a, b));
+    assert_true(zp_test_files_equal(a, b));
 }
 
 /* Two epochs in one go == one epoch, then --resume for the second. */
 static void test_resume_matches(void **state)
 {
     (void)state;
-    const char *dir = make_data("train-resume");
+    const char *dir = zp_test_train_data("train-resume");
     char c1[600], c2[600], a[600], b[600];
     snprintf(c2, sizeof c2, "%s/two.json", dir);
-    write_config(c2, dir, MLP, 2, NULL);
+    zp_test_train_config(c2, dir, MLP, 2, NULL);
     run_config(c2, 0);
     snprintf(a, sizeof a, "%s/model.onnx", dir);
     snprintf(b, sizeof b, "%s/straight.onnx", dir);
@@ -167,7 +74,7 @@ static void test_resume_matches(void **state)
     assert_null(zp_test_read_file(c1, NULL)); /* no model from an unfinished run */
     run_config(c2, 1);
     snprintf(a, sizeof a, "%s/model.onnx", dir);
-    assert_true(files_equal(a, b));
+    assert_true(zp_test_files_equal(a, b));
 }
 
 static void expect_config_error(const char *dir, const char *model, const char *extra,
@@ -175,7 +82,7 @@ static void expect_config_error(const char *dir, const char *model, const char *
 {
     char cfgpath[600];
     snprintf(cfgpath, sizeof cfgpath, "%s/bad.json", dir);
-    write_config(cfgpath, dir, model, 1, extra);
+    zp_test_train_config(cfgpath, dir, model, 1, extra);
     static struct zp_train_config cfg;
     struct zp_err err;
     zp_err_clear(&err);
@@ -205,16 +112,16 @@ static void test_config_errors(void **state)
 static void test_harness_train(void **state)
 {
     (void)state;
-    const char *dir = make_data("train-cli");
+    const char *dir = zp_test_train_data("train-cli");
     char cfg[600];
     snprintf(cfg, sizeof cfg, "%s/mlp.json", dir);
-    write_config(cfg, dir, MLP, 1, ", \"bogus\": 1");
+    zp_test_train_config(cfg, dir, MLP, 1, ", \"bogus\": 1");
     char *out = NULL;
     int rc = zp_test_sh(&out, "%s train %s", zp_test_harness(), cfg);
     assert_int_equal(rc, 2);
     assert_non_null(strstr(out, "bogus"));
     free(out);
-    write_config(cfg, dir, MLP, 2, NULL);
+    zp_test_train_config(cfg, dir, MLP, 2, NULL);
     rc = zp_test_sh(&out, "%s train %s --out %s/cli.onnx", zp_test_harness(), cfg, dir);
     if (rc != 0)
         print_error("%s\n", out);
@@ -303,10 +210,10 @@ static void test_fake_quant_ste(void **state)
 static void test_qat_finetune(void **state)
 {
     (void)state;
-    const char *dir = make_data("train-qat");
+    const char *dir = zp_test_train_data("train-qat");
     char cfgpath[600], ckpt[600], out[600];
     snprintf(cfgpath, sizeof cfgpath, "%s/mnet.json", dir);
-    write_config(cfgpath, dir, MNET, 8, NULL);
+    zp_test_train_config(cfgpath, dir, MNET, 8, NULL);
     run_config(cfgpath, 0);
     static struct zp_train_config cfg;
     struct zp_err err;

@@ -1,4 +1,5 @@
-/* Training checkpoints (native little-endian binary):
+/* Checkpoints of the former layer runtime, read only (train/trainer.h; new
+ * checkpoints: train/gtrain_ckpt.c). Native little-endian binary:
  *   "ZPTCKPT2", int32 n_layers, int32 epochs_done,
  *   per layer: int32 kind, c_in, h_in, w_in, c_out, h_out, w_out, k, stride, pad, act,
  *   then per layer: each parameter's weights and momentum, BN running mean / var.
@@ -8,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/atomic.h"
 #include "train/trainer.h"
 
 #define CKPT_MAGIC "ZPTCKPT2"
@@ -29,41 +29,16 @@ static void layer_header(const struct zp_tlayer *l, int32_t h[HDR_INTS])
     h[10] = l->act;
 }
 
-enum zp_status zp_checkpoint_save(const struct zp_tnet *net, int epochs_done, const char *path,
-                                  struct zp_err *err)
-{
-    /* atomic (common/atomic.h): a crash mid-save keeps the previous checkpoint */
-    struct zp_atomic_file af;
-    if (zp_atomic_open(&af, path, err))
-        return err->status;
-    FILE *f = af.f;
-    int ok = fwrite(CKPT_MAGIC, 1, 8, f) == 8;
-    int32_t hdr[2] = {net->n_layers, epochs_done};
-    ok = ok && fwrite(hdr, sizeof hdr, 1, f) == 1;
-    for (int i = 0; i < net->n_layers && ok; i++) {
-        int32_t h[HDR_INTS];
-        layer_header(&net->L[i], h);
-        ok = fwrite(h, sizeof h, 1, f) == 1;
-    }
-    for (int i = 0; i < net->n_layers && ok; i++) {
-        const struct zp_tlayer *l = &net->L[i];
-        for (int j = 0; j < l->n_params && ok; j++)
-            ok = fwrite(l->p[j].w, sizeof(float), l->p[j].n, f) == l->p[j].n &&
-                 fwrite(l->p[j].m, sizeof(float), l->p[j].n, f) == l->p[j].n;
-        if (l->kind == ZP_TL_BN && ok)
-            ok = fwrite(l->run_mean, sizeof(float), (size_t)l->c_in, f) == (size_t)l->c_in &&
-                 fwrite(l->run_var, sizeof(float), (size_t)l->c_in, f) == (size_t)l->c_in;
-    }
-    if (!ok) {
-        zp_atomic_abort(&af);
-        return zp_err_set(err, ZP_EIO, "%s: cannot write checkpoint", path);
-    }
-    return zp_atomic_commit(&af, err);
-}
-
 static int read_floats(FILE *f, float *p, size_t n)
 {
     return fread(p, sizeof(float), n, f) == n;
+}
+
+/* A momentum buffer: not used by the graph runtime's fine-tuning (fresh
+ * momentum), checked to be there. */
+static int skip_floats(FILE *f, size_t n)
+{
+    return fseek(f, (long)(n * sizeof(float)), SEEK_CUR) == 0;
 }
 
 enum zp_status zp_checkpoint_load(struct zp_tnet *net, int *epochs_done, const char *path,
@@ -106,7 +81,7 @@ enum zp_status zp_checkpoint_load(struct zp_tnet *net, int *epochs_done, const c
         struct zp_tlayer *l = &net->L[i];
         int ok = 1;
         for (int j = 0; j < l->n_params && ok; j++)
-            ok = read_floats(f, l->p[j].w, l->p[j].n) && read_floats(f, l->p[j].m, l->p[j].n);
+            ok = read_floats(f, l->p[j].w, l->p[j].n) && skip_floats(f, l->p[j].n);
         if (l->kind == ZP_TL_BN && ok)
             ok = read_floats(f, l->run_mean, (size_t)l->c_in) &&
                  read_floats(f, l->run_var, (size_t)l->c_in);

@@ -124,7 +124,8 @@ static Onnx__AttributeProto *attr_ints(struct builder *b, const char *name, cons
     return a;
 }
 
-static Onnx__AttributeProto *attr_int(struct builder *b, const char *name, int64_t v)
+static Onnx__AttributeProto *new_attr(struct builder *b, const char *name,
+                                      Onnx__AttributeProto__AttributeType type)
 {
     Onnx__AttributeProto *a = pz(&b->pool, sizeof *a);
     if (!a)
@@ -132,9 +133,27 @@ static Onnx__AttributeProto *attr_int(struct builder *b, const char *name, int64
     onnx__attribute_proto__init(a);
     a->name = pstr(&b->pool, name);
     a->has_type = 1;
-    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
-    a->has_i = 1;
-    a->i = v;
+    a->type = type;
+    return a;
+}
+
+static Onnx__AttributeProto *attr_float(struct builder *b, const char *name, float v)
+{
+    Onnx__AttributeProto *a = new_attr(b, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+    if (a) {
+        a->has_f = 1;
+        a->f = v;
+    }
+    return a;
+}
+
+static Onnx__AttributeProto *attr_int(struct builder *b, const char *name, int64_t v)
+{
+    Onnx__AttributeProto *a = new_attr(b, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+    if (a) {
+        a->has_i = 1;
+        a->i = v;
+    }
     return a;
 }
 
@@ -255,8 +274,30 @@ static void emit_act(struct builder *b, int act, int i, const char *in0, const c
     }
 }
 
+/* BatchNormalization kept as a node (training graphs): scale, B, mean, var from
+ * the layer; ONNX momentum 0.9 is the training runtime's 0.1 weight of a new
+ * batch (running = 0.9 running + 0.1 batch). */
+static void emit_bn(struct builder *b, const struct zp_tlayer *l, int i, const char *in0,
+                    const char *out)
+{
+    char nm[48], names[4][64];
+    static const char *const suffix[4] = {"scale", "bias", "mean", "var"};
+    const float *data[4] = {l->p[0].w, l->p[1].w, l->run_mean, l->run_var};
+    int64_t d[1] = {l->c_in};
+    snprintf(nm, sizeof nm, "bn%d", i);
+    for (int k = 0; k < 4; k++) {
+        snprintf(names[k], sizeof names[k], "%s.%s", nm, suffix[k]);
+        add_init(b, names[k], data[k], d, 1);
+    }
+    const char *in[5] = {in0, names[0], names[1], names[2], names[3]};
+    Onnx__NodeProto *nd = add_node(b, "BatchNormalization", nm, in, 5, out);
+    Onnx__AttributeProto *a[2] = {attr_float(b, "epsilon", l->eps),
+                                  attr_float(b, "momentum", 0.9f)};
+    set_attrs(b, nd, a, 2);
+}
+
 static enum zp_status build_graph(struct builder *b, const struct zp_tnet *net, const char *name,
-                                  Onnx__GraphProto *g, struct zp_err *err)
+                                  int keep_bn, Onnx__GraphProto *g, struct zp_err *err)
 {
     char cur[64] = "input", out[64], nm[48], wn[64], bn_[64];
     int has_clip = 0;
@@ -276,12 +317,18 @@ static enum zp_status build_graph(struct builder *b, const struct zp_tnet *net, 
                 free(bias);
                 return zp_err_set(err, ZP_ENOMEM, "onnx export: out of memory");
             }
-            zp_fold_bn(net, i, w, bias);
+            int fused = !keep_bn && i + 1 < net->n_layers && net->L[i + 1].kind == ZP_TL_BN;
+            if (fused) {
+                zp_fold_bn(net, i, w, bias);
+            } else { /* the layer's own weights; a conv has no bias of its own */
+                memcpy(w, l->p[0].w, weight_count(l) * sizeof(float));
+                for (int o = 0; o < O; o++)
+                    bias[o] = l->kind == ZP_TL_FC ? l->p[1].w[o] : 0.0f;
+            }
             const char *op = l->kind == ZP_TL_FC ? "Gemm" : "Conv";
             snprintf(nm, sizeof nm, "%s%d", l->kind == ZP_TL_FC ? "fc" : "conv", i);
             snprintf(wn, sizeof wn, "%s.weight", nm);
             snprintf(bn_, sizeof bn_, "%s.bias", nm);
-            int fused = i + 1 < net->n_layers && net->L[i + 1].kind == ZP_TL_BN;
             int act = fused ? net->L[i + 1].act : 0;
             if (fused) {
                 i++; /* the BN is folded in */
@@ -296,12 +343,15 @@ static enum zp_status build_graph(struct builder *b, const struct zp_tnet *net, 
                 int64_t cin_g = l->kind == ZP_TL_DWCONV ? 1 : l->c_in;
                 int64_t wd[4] = {O, cin_g, l->k, l->k}, bd[1] = {O};
                 add_init(b, wn, w, wd, 4);
-                add_init(b, bn_, bias, bd, 1);
+                if (!keep_bn)
+                    add_init(b, bn_, bias, bd, 1);
             }
             free(w);
             free(bias);
+            /* a training graph's conv has no bias (the BN after it has the shift) */
+            const int n_in = l->kind != ZP_TL_FC && keep_bn ? 2 : 3;
             const char *in[3] = {cur, wn, bn_};
-            Onnx__NodeProto *nd = add_node(b, op, nm, in, 3, last ? "logits" : out);
+            Onnx__NodeProto *nd = add_node(b, op, nm, in, n_in, last ? "logits" : out);
             if (l->kind == ZP_TL_FC) {
                 Onnx__AttributeProto *a[1] = {attr_int(b, "transB", 1)};
                 set_attrs(b, nd, a, 1);
@@ -323,6 +373,14 @@ static enum zp_status build_graph(struct builder *b, const struct zp_tnet *net, 
             break;
         }
         case ZP_TL_BN:
+            if (keep_bn) {
+                char pre[64];
+                snprintf(pre, sizeof pre, "t%d_pre", i);
+                emit_bn(b, l, i, cur, l->act ? pre : last ? "logits" : out);
+                if (l->act)
+                    emit_act(b, l->act, i, pre, last ? "logits" : out, &has_clip);
+                break;
+            }
             return zp_err_set(err, ZP_EUNSUPPORTED,
                               "onnx export: layer %d: BatchNormalization not after a "
                               "convolution cannot be folded",
@@ -378,16 +436,19 @@ static enum zp_status build_graph(struct builder *b, const struct zp_tnet *net, 
     return ZP_OK;
 }
 
-enum zp_status zp_onnx_export(const struct zp_tnet *net, const char *path, const char *name,
-                              const char *doc, struct zp_err *err)
+enum zp_status zp_onnx_export_buffer(const struct zp_tnet *net, int keep_bn, const char *name,
+                                     const char *doc, uint8_t **buf, size_t *len,
+                                     struct zp_err *err)
 {
+    *buf = NULL;
+    *len = 0;
     struct builder b;
     memset(&b, 0, sizeof b);
     Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
     Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
     Onnx__OperatorSetIdProto ops = ONNX__OPERATOR_SET_ID_PROTO__INIT;
     Onnx__OperatorSetIdProto *opsp = &ops;
-    enum zp_status st = build_graph(&b, net, name && *name ? name : "zeropoint", &g, err);
+    enum zp_status st = build_graph(&b, net, name && *name ? name : "zeropoint", keep_bn, &g, err);
     if (st != ZP_OK) {
         pool_free(&b.pool);
         return st;
@@ -403,14 +464,27 @@ enum zp_status zp_onnx_export(const struct zp_tnet *net, const char *path, const
     m.producer_version = ZP_VERSION;
     m.doc_string = (char *)(doc ? doc : "");
     m.graph = &g;
-    size_t len = onnx__model_proto__get_packed_size(&m);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf) {
+    size_t n = onnx__model_proto__get_packed_size(&m);
+    uint8_t *out = malloc(n ? n : 1);
+    if (!out) {
         pool_free(&b.pool);
         return zp_err_set(err, ZP_ENOMEM, "onnx export: out of memory");
     }
-    onnx__model_proto__pack(&m, buf);
+    onnx__model_proto__pack(&m, out);
     pool_free(&b.pool);
+    *buf = out;
+    *len = n;
+    return ZP_OK;
+}
+
+enum zp_status zp_onnx_export(const struct zp_tnet *net, const char *path, const char *name,
+                              const char *doc, struct zp_err *err)
+{
+    uint8_t *buf;
+    size_t len;
+    enum zp_status st = zp_onnx_export_buffer(net, 0, name, doc, &buf, &len, err);
+    if (st != ZP_OK)
+        return st;
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");

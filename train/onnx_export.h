@@ -8,6 +8,9 @@
 #ifndef ZP_TRAIN_ONNX_EXPORT_H
 #define ZP_TRAIN_ONNX_EXPORT_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "common/err.h"
 #include "train/tnet.h"
 
@@ -19,6 +22,14 @@ extern "C" {
  * input normalization). The file is written to a temporary name then renamed. */
 enum zp_status zp_onnx_export(const struct zp_tnet *net, const char *path, const char *name,
                               const char *doc, struct zp_err *err);
+
+/* The same into a malloc'ed buffer (free() it). keep_bn != 0 writes every
+ * BatchNormalization as a node with its running statistics (epsilon, momentum
+ * 0.9 in ONNX's convention) and convolutions without bias: the training graph a
+ * loader that keeps BN trains, and that any ONNX runtime folds or runs. */
+enum zp_status zp_onnx_export_buffer(const struct zp_tnet *net, int keep_bn, const char *name,
+                                     const char *doc, uint8_t **buf, size_t *len,
+                                     struct zp_err *err);
 
 /* The folded weights and bias of conv / fc layer i (followed by BN or not): w gets
  * the layer's weight count, b its output channels. Used by the exporter and QAT. */

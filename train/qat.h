@@ -24,7 +24,7 @@
 #include "common/err.h"
 #include "data/dataset.h"
 #include "schemes/scheme.h"
-#include "train/tnet.h"
+#include "train/gtrain.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,7 +33,8 @@ extern "C" {
 #define ZP_QAT_MAX_LAYERS 256
 
 struct zp_qat_options {
-    const char *checkpoint;   /* float checkpoint with BN (harness train writes it) */
+    const char *checkpoint;   /* float checkpoint with BN (harness train writes it; either
+                                 format, train/gtrain.h) or an ONNX model */
     const char *output;       /* where to write the QAT model (.onnx) */
     int epochs;               /* fine-tuning epochs (>= 1) */
     int batch;
@@ -62,14 +63,13 @@ enum zp_status zp_qat_finetune(const struct zp_qat_options *opt, struct zp_qat_r
 
 /* Lower-level pieces (tests, and a runner that wants its own loop). */
 struct zp_qat_state;
-/* Attaches fake quantization to every conv / fc layer of net. */
-enum zp_status zp_qat_attach(struct zp_tnet *net, const struct zp_scheme_config *weights,
+/* Sets the quantization points (train/gtrain.h, model/graph_train.h) of every
+ * layer of gt, and the BN freeze after bn_freeze_steps training steps. */
+enum zp_status zp_qat_attach(struct zp_gtrain *gt, const struct zp_scheme_config *weights,
                              const struct zp_scheme_config *acts, double act_ema,
                              long bn_freeze_steps, struct zp_qat_state **out, struct zp_err *err);
-/* Detaches and frees (the network keeps its float weights). */
-void zp_qat_detach(struct zp_tnet *net, struct zp_qat_state *q);
-/* First error a hook met (hooks cannot return one), ZP_OK if none. */
-enum zp_status zp_qat_status(const struct zp_qat_state *q, struct zp_err *err);
+/* Clears them, unfreezes BN and frees q (the graph keeps its float weights). */
+void zp_qat_detach(struct zp_gtrain *gt, struct zp_qat_state *q);
 
 /* Fake quantization of one tensor with its straight-through mask: out = fq(x),
  * mask[i] = 1 where x[i] lies inside the slice's range (scheme->clip_range or

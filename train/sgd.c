@@ -27,18 +27,15 @@ double zp_sgd_lr(const struct zp_sgd *s, long step, long total, long steps_per_e
     return s->lr;
 }
 
-void zp_sgd_step(struct zp_tnet *net, const struct zp_sgd *s, double lr)
+void zp_sgd_update(float *w, const float *g, float *m, size_t n, int decay,
+                   const struct zp_sgd *s, double lr)
 {
-    const float mu = (float)s->momentum, wd = (float)s->weight_decay, a = (float)lr;
-    for (int i = 0; i < net->n_layers; i++)
-        for (int j = 0; j < net->L[i].n_params; j++) {
-            struct zp_tparam *p = &net->L[i].p[j];
-            const float d = p->decay ? wd : 0.0f;
-            const long n = (long)p->n;
-#pragma omp parallel for schedule(static) if (n > 65536)
-            for (long e = 0; e < n; e++) {
-                p->m[e] = mu * p->m[e] + p->g[e] + d * p->w[e];
-                p->w[e] -= a * p->m[e];
-            }
-        }
+    const float mu = (float)s->momentum, d = decay ? (float)s->weight_decay : 0.0f,
+                a = (float)lr;
+    const long len = (long)n;
+#pragma omp parallel for schedule(static) if (len > 65536)
+    for (long e = 0; e < len; e++) {
+        m[e] = mu * m[e] + g[e] + d * w[e];
+        w[e] -= a * m[e];
+    }
 }

@@ -1,4 +1,4 @@
-/* The training loop (see train/trainer.h). */
+/* The training loop (see train/trainer.h), on the graph runtime (train/gtrain.h). */
 #include "train/trainer.h"
 
 #include <omp.h>
@@ -7,9 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/mem.h"
-#include "common/rng.h"
-#include "train/onnx_export.h"
+#include "train/gtrain.h"
 
 static double now_s(void)
 {
@@ -21,105 +19,16 @@ static double now_s(void)
 enum zp_status zp_train_build_net(const struct zp_train_config *cfg, struct zp_tnet **net,
                                   struct zp_err *err)
 {
+    *net = NULL;
+    if (cfg->model == ZP_MODEL_ONNX)
+        return zp_err_set(err, ZP_EINVAL, "train: %s: an ONNX model has no built-in architecture",
+                          cfg->model_path);
     if (cfg->model == ZP_MODEL_MOBILENET)
         return zp_tnet_mobilenet(&cfg->mobilenet, cfg->seed, net, err);
     return zp_tnet_mlp(&cfg->mlp, cfg->seed, net, err);
 }
 
-/* The shuffle and flips of epoch e come from their own stream, so resuming at
- * epoch e reproduces them without replaying earlier epochs. */
-static uint64_t epoch_seed(uint64_t seed, int epoch)
-{
-    return seed * 0x9E3779B97F4A7C15ull + (uint64_t)epoch * 0xBF58476D1CE4E5B9ull + 1;
-}
-
-enum zp_status zp_train_epoch(struct zp_tnet *net, const struct zp_dataset *ds,
-                              const struct zp_sgd *sgd, int batch, int hflip, uint64_t seed,
-                              int epoch, long *step, long total_steps, struct zp_epoch_stats *st,
-                              struct zp_err *err)
-{
-    const size_t ex = zp_dataset_example_size(ds);
-    const uint32_t n = (uint32_t)ds->n;
-    const long steps = n / (uint32_t)batch; /* the last partial batch is dropped (BN) */
-    if (steps < 1)
-        return zp_err_set(err, ZP_EINVAL, "train: %u training examples, fewer than one batch of %d",
-                          n, batch);
-    enum zp_status s = zp_tnet_reserve(net, batch, err);
-    if (s != ZP_OK)
-        return s;
-    uint32_t *idx = malloc(sizeof(uint32_t) * n);
-    float *xb = zp_alloc(ex * (size_t)batch * sizeof(float));
-    int32_t *yb = malloc(sizeof(int32_t) * (size_t)batch);
-    if (!idx || !xb || !yb) {
-        free(idx);
-        zp_free(xb);
-        free(yb);
-        return zp_err_set(err, ZP_ENOMEM, "train: out of memory");
-    }
-    struct zp_rng rng;
-    zp_rng_seed(&rng, epoch_seed(seed, epoch));
-    for (uint32_t i = 0; i < n; i++)
-        idx[i] = i;
-    zp_rng_shuffle(&rng, idx, n);
-    const long steps_per_epoch = steps;
-    double loss = 0.0, t0 = now_s();
-    long correct = 0;
-    const int W = (int)ds->w, HC = (int)(ds->c * ds->h);
-    for (long b = 0; b < steps; b++) {
-        for (int i = 0; i < batch; i++) {
-            uint32_t e = idx[b * batch + i];
-            const float *src = ds->x + (size_t)e * ex;
-            float *dst = xb + (size_t)i * ex;
-            yb[i] = ds->labels[e];
-            if (hflip && (zp_rng_u64(&rng) >> 63)) {
-                for (int r = 0; r < HC; r++)
-                    for (int c = 0; c < W; c++)
-                        dst[r * W + c] = src[r * W + (W - 1 - c)];
-            } else {
-                memcpy(dst, src, ex * sizeof(float));
-            }
-        }
-        zp_tnet_forward(net, xb, batch, 1);
-        int ok = 0;
-        loss += zp_tnet_loss(net, yb, batch, &ok);
-        correct += ok;
-        zp_tnet_zero_grad(net);
-        zp_tnet_backward(net, batch);
-        zp_sgd_step(net, sgd, zp_sgd_lr(sgd, *step, total_steps, steps_per_epoch));
-        (*step)++;
-    }
-    double dt = now_s() - t0;
-    st->loss = loss / (double)steps;
-    st->top1 = (double)correct / (double)(steps * batch);
-    st->examples_per_s = dt > 0 ? (double)(steps * batch) / dt : 0.0;
-    free(idx);
-    zp_free(xb);
-    free(yb);
-    return ZP_OK;
-}
-
-double zp_train_evaluate(struct zp_tnet *net, const struct zp_dataset *ds, int batch)
-{
-    struct zp_err err;
-    if (zp_tnet_reserve(net, batch, &err) != ZP_OK)
-        return -1.0;
-    const size_t ex = zp_dataset_example_size(ds);
-    long correct = 0;
-    for (int64_t s = 0; s < ds->n; s += batch) {
-        int b = (int)((ds->n - s) < batch ? (ds->n - s) : batch);
-        const float *z = zp_tnet_forward(net, ds->x + (size_t)s * ex, b, 0);
-        for (int i = 0; i < b; i++) {
-            int arg = 0;
-            for (int k = 1; k < net->n_classes; k++)
-                if (z[(size_t)k * b + i] > z[(size_t)arg * b + i])
-                    arg = k;
-            correct += arg == ds->labels[s + i];
-        }
-    }
-    return ds->n ? (double)correct / (double)ds->n : 0.0;
-}
-
-static void default_ckpt(const struct zp_train_config *cfg, char *out, size_t len)
+void zp_train_checkpoint_path(const struct zp_train_config *cfg, char *out, size_t len)
 {
     if (cfg->checkpoint[0]) {
         snprintf(out, len, "%s", cfg->checkpoint);
@@ -131,6 +40,36 @@ static void default_ckpt(const struct zp_train_config *cfg, char *out, size_t le
     snprintf(out, len, "%.*s.ckpt", (int)n, cfg->output);
 }
 
+void zp_train_doc(const struct zp_train_config *cfg, const struct zp_dataset *tr, double top1,
+                  char *doc, size_t len)
+{
+    char pix[48] = "pixel";
+    if (cfg->scale != 0 && cfg->scale != 1.0)
+        snprintf(pix, sizeof pix, "pixel * %.17g", cfg->scale);
+    snprintf(doc, len,
+             "zeropoint harness train %s: input = (%s - %g) / %g, NCHW %dx%dx%d; "
+             "%d epochs, seed %llu, test top1 %.4f",
+             cfg->name, pix, (double)cfg->mean, (double)cfg->std, (int)tr->c, (int)tr->h,
+             (int)tr->w, cfg->epochs, (unsigned long long)cfg->seed, top1);
+}
+
+static enum zp_status load_data(const struct zp_train_config *cfg, const struct zp_gtrain *gt,
+                                struct zp_dataset *tr, struct zp_dataset *te, struct zp_err *err)
+{
+    /* the model says how many channels the images become (IDX files are grey) */
+    struct zp_dataset_spec a = cfg->train_spec, b = cfg->test_spec;
+    if (gt->in_ndim == 3)
+        a.channels = b.channels = (int)gt->in_shape[0];
+    enum zp_status s = zp_dataset_load(&a, tr, err);
+    if (s == ZP_OK)
+        s = zp_dataset_load(&b, te, err);
+    if (s == ZP_OK)
+        s = zp_gtrain_check_data(gt, tr, cfg->train_images, err);
+    if (s == ZP_OK)
+        s = zp_gtrain_check_data(gt, te, cfg->test_images, err);
+    return s;
+}
+
 enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_train_run *run,
                             struct zp_train_summary *sum, struct zp_err *err)
 {
@@ -138,35 +77,19 @@ enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_t
     if (run->threads > 0)
         omp_set_num_threads(run->threads);
     zp_train_flush_denormals();
-    const int blas_threads = zp_train_blas_threads(1);
     struct zp_dataset tr = {0}, te = {0};
-    struct zp_tnet *net = NULL;
-    enum zp_status s = zp_dataset_load(&cfg->train_spec, &tr, err);
+    struct zp_gtrain *gt = NULL;
+    enum zp_status s = zp_gtrain_open_config(cfg, cfg->batch, &gt, err);
     if (s == ZP_OK)
-        s = zp_dataset_load(&cfg->test_spec, &te, err);
-    if (s == ZP_OK && (tr.c != cfg->mobilenet.in_c || tr.h != cfg->mobilenet.in_h ||
-                       tr.w != cfg->mobilenet.in_w || te.c != tr.c || te.h != tr.h ||
-                       te.w != tr.w))
-        s = zp_err_set(err, ZP_EINVAL,
-                       "%s: examples are %lldx%lldx%lld (test %lldx%lldx%lld), the model "
-                       "expects %dx%dx%d",
-                       cfg->train_images, (long long)tr.c, (long long)tr.h, (long long)tr.w,
-                       (long long)te.c, (long long)te.h, (long long)te.w, cfg->mobilenet.in_c,
-                       cfg->mobilenet.in_h, cfg->mobilenet.in_w);
-    if (s == ZP_OK && (tr.n_classes > cfg->mobilenet.n_classes ||
-                       te.n_classes > cfg->mobilenet.n_classes))
-        s = zp_err_set(err, ZP_EINVAL, "%s: labels go up to %d, the model has %d classes",
-                       cfg->train_labels, (int)tr.n_classes - 1, cfg->mobilenet.n_classes);
-    if (s == ZP_OK)
-        s = zp_train_build_net(cfg, &net, err);
+        s = load_data(cfg, gt, &tr, &te, err);
     char ckpt[1100];
-    default_ckpt(cfg, ckpt, sizeof ckpt);
+    zp_train_checkpoint_path(cfg, ckpt, sizeof ckpt);
     int start = 0;
     if (s == ZP_OK && run->resume) {
         FILE *f = fopen(ckpt, "rb");
         if (f) {
             fclose(f);
-            s = zp_checkpoint_load(net, &start, ckpt, err);
+            s = zp_gtrain_checkpoint_load(gt, &start, ckpt, err);
             if (s == ZP_OK && !run->quiet)
                 fprintf(stderr, "train: resuming from %s after epoch %d of %d\n", ckpt, start,
                         cfg->epochs);
@@ -175,7 +98,7 @@ enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_t
                     ckpt);
         }
     }
-    const long spe = tr.n / cfg->batch;
+    const long spe = s == ZP_OK ? tr.n / cfg->batch : 0;
     const long total = spe * cfg->epochs;
     long step = spe * start;
     double t_all = now_s();
@@ -187,12 +110,14 @@ enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_t
         }
         struct zp_epoch_stats es;
         double lr = zp_sgd_lr(&cfg->sgd, step, total, spe);
-        s = zp_train_epoch(net, &tr, &cfg->sgd, cfg->batch, cfg->hflip, cfg->seed, e, &step,
-                           total, &es, err);
+        s = zp_gtrain_epoch(gt, &tr, &cfg->sgd, cfg->batch, cfg->hflip, cfg->seed, e, &step,
+                            total, &es, err);
         if (s != ZP_OK)
             break;
-        double acc = zp_train_evaluate(net, &te, 500);
-        s = zp_checkpoint_save(net, e + 1, ckpt, err);
+        double acc = 0.0;
+        s = zp_gtrain_evaluate(gt, &te, &acc, err);
+        if (s == ZP_OK)
+            s = zp_gtrain_checkpoint_save(gt, e + 1, ckpt, err);
         if (!run->quiet)
             fprintf(stderr,
                     "train: epoch %d/%d  lr %.4f  loss %.4f  train top1 %.4f  test top1 %.4f  "
@@ -207,23 +132,18 @@ enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_t
         if (start >= cfg->epochs)
             sum->epochs_done = cfg->epochs;
         if (start >= cfg->epochs || sum->test_top1 == 0.0)
-            sum->test_top1 = zp_train_evaluate(net, &te, 500);
-        char doc[512], pix[48] = "pixel";
-        if (cfg->scale != 0 && cfg->scale != 1.0)
-            snprintf(pix, sizeof pix, "pixel * %.17g", cfg->scale);
-        snprintf(doc, sizeof doc,
-                 "zeropoint harness train %s: input = (%s - %g) / %g, NCHW %dx%dx%d; "
-                 "%d epochs, seed %llu, test top1 %.4f",
-                 cfg->name, pix, (double)cfg->mean, (double)cfg->std, (int)tr.c, (int)tr.h,
-                 (int)tr.w, cfg->epochs, (unsigned long long)cfg->seed, sum->test_top1);
-        s = zp_onnx_export(net, cfg->output, cfg->name, doc, err);
+            s = zp_gtrain_evaluate(gt, &te, &sum->test_top1, err);
+    }
+    if (s == ZP_OK && !stopped) {
+        char doc[512];
+        zp_train_doc(cfg, &tr, sum->test_top1, doc, sizeof doc);
+        s = zp_gtrain_export(gt, cfg->output, doc, err);
         if (s == ZP_OK && !run->quiet)
             fprintf(stderr, "train: wrote %s (test top1 %.4f), checkpoint %s\n", cfg->output,
                     sum->test_top1, ckpt);
     }
-    zp_tnet_free(net);
+    zp_gtrain_free(gt);
     zp_dataset_free(&tr);
     zp_dataset_free(&te);
-    zp_train_blas_threads(blas_threads);
     return s;
 }

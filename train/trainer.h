@@ -1,4 +1,4 @@
-/* The training loop: mini-batch SGD with momentum and weight decay, a learning-
+/* The training loop (on the graph runtime, train/gtrain.h): mini-batch SGD with momentum and weight decay, a learning-
  * rate schedule, per-epoch evaluation, progress on stderr, a checkpoint after
  * every epoch (resume loses no finished epoch) and the final ONNX export with BN
  * folded. Deterministic for a given seed: the shuffle of epoch e is drawn from
@@ -18,7 +18,9 @@ extern "C" {
 #endif
 
 enum zp_lr_schedule { ZP_LR_COSINE, ZP_LR_STEP, ZP_LR_CONSTANT };
-enum zp_model_kind { ZP_MODEL_MOBILENET, ZP_MODEL_MLP };
+/* ONNX: "model": "path.onnx", any model in the runtime's op set, trained on the
+ * graph runtime (train/gtrain.h). */
+enum zp_model_kind { ZP_MODEL_MOBILENET, ZP_MODEL_MLP, ZP_MODEL_ONNX };
 
 struct zp_sgd {
     double lr, momentum, weight_decay;
@@ -33,6 +35,7 @@ struct zp_train_config {
     enum zp_model_kind model;
     struct zp_mobilenet_arch mobilenet;
     struct zp_mlp_arch mlp;
+    char model_path[1024];  /* ZP_MODEL_ONNX: the model file */
     struct zp_dataset_spec train_spec, test_spec; /* strings point into the path fields */
     char train_images[1024], train_labels[1024], test_images[1024], test_labels[1024];
     float mean, std;        /* input normalization: (pixel * scale - mean) / std */
@@ -74,33 +77,39 @@ struct zp_train_summary {
 enum zp_status zp_train_build_net(const struct zp_train_config *cfg, struct zp_tnet **net,
                                   struct zp_err *err);
 
-/* Trains per cfg, writes the checkpoint each epoch and the ONNX at the end. */
+/* The built-in model of cfg (mobilenet / mlp, He init from cfg->seed) as an ONNX
+ * training graph in a malloc'ed buffer (free() it): BatchNormalization kept as
+ * nodes, what a training loader that keeps BN loads (train/onnx_export.h). */
+enum zp_status zp_train_model_onnx(const struct zp_train_config *cfg, uint8_t **buf, size_t *len,
+                                   struct zp_err *err);
+
+/* Trains per cfg on the graph runtime (any cfg->model), writes the checkpoint
+ * each epoch and the ONNX (BN folded) at the end. */
 enum zp_status zp_train_run(const struct zp_train_config *cfg, const struct zp_train_run *run,
                             struct zp_train_summary *sum, struct zp_err *err);
 
-/* One epoch of SGD over ds (shuffled from seed and epoch); returns mean loss and
- * top-1 on the training batches. step counts optimizer steps across epochs (for
- * the schedule: total_steps over the whole run). */
+/* The checkpoint file of cfg: "checkpoint", else the output with .ckpt for .onnx. */
+void zp_train_checkpoint_path(const struct zp_train_config *cfg, char *out, size_t len);
+/* The exported model's doc string: how it was trained, the input normalization. */
+void zp_train_doc(const struct zp_train_config *cfg, const struct zp_dataset *tr, double top1,
+                  char *doc, size_t len);
+
+/* Mean loss, top-1 and speed of one epoch on its training batches. */
 struct zp_epoch_stats {
     double loss, top1, examples_per_s;
 };
-enum zp_status zp_train_epoch(struct zp_tnet *net, const struct zp_dataset *ds,
-                              const struct zp_sgd *sgd, int batch, int hflip, uint64_t seed,
-                              int epoch, long *step, long total_steps, struct zp_epoch_stats *st,
-                              struct zp_err *err);
-/* Top-1 of the evaluation-mode network on ds. */
-double zp_train_evaluate(struct zp_tnet *net, const struct zp_dataset *ds, int batch);
 
 /* Learning rate at optimizer step `step` of `total` (steps_per_epoch for warmup / step). */
 double zp_sgd_lr(const struct zp_sgd *s, long step, long total, long steps_per_epoch);
-/* One SGD step over every parameter of net. */
-void zp_sgd_step(struct zp_tnet *net, const struct zp_sgd *s, double lr);
+/* One SGD step of one tensor (m: its momentum buffer; decay: weight decay applies). */
+void zp_sgd_update(float *w, const float *g, float *m, size_t n, int decay,
+                   const struct zp_sgd *s, double lr);
 
-/* Checkpoint: every parameter, momentum buffer and BN running statistic plus the
- * number of finished epochs; the layer structure is checked on load. Written to a
- * temporary file then renamed (never half-written). */
-enum zp_status zp_checkpoint_save(const struct zp_tnet *net, int epochs_done, const char *path,
-                                  struct zp_err *err);
+/* Checkpoints of the former layer runtime ("ZPTCKPT2": every parameter, momentum
+ * buffer and BN running statistic plus the number of finished epochs; the layer
+ * structure is checked on load), read so that the shipped models/ *.ckpt and
+ * older runs stay usable: train/gtrain.h opens them as training graphs. New
+ * checkpoints are train/gtrain.h's. Momentum buffers are skipped. */
 enum zp_status zp_checkpoint_load(struct zp_tnet *net, int *epochs_done, const char *path,
                                   struct zp_err *err);
 /* Builds the network a checkpoint describes and loads it (QAT starts from this). */
