@@ -131,21 +131,23 @@ void mx_gather(const struct zp_dataset *ds, const uint32_t *idx, int n, float *d
         memcpy(dst + (size_t)i * ex, ds->x + (size_t)idx[i] * ex, ex * sizeof *dst);
 }
 
-/* Zero statistics of each layer input (float pass). */
+/* Zero statistics of each layer input (float pass): a per-image hook of the fast
+ * schedule, counting into per-thread rows (integer counts: exact in any order). */
 struct zero_obs {
     const struct zp_graph *g;
-    long long *zeros, *total;
+    int n_layers;
+    long long *zeros, *total; /* [thread][layer] */
 };
 
-static void observe_zeros(void *ctx, int layer, float *x, int batch)
+static void observe_zeros(void *ctx, int layer, int image, int thread, const float *x)
 {
     struct zero_obs *z = ctx;
-    size_t n = mx_in_size(zp_graph_layer(z->g, layer)) * (size_t)batch;
+    size_t n = mx_in_size(zp_graph_layer(z->g, layer));
     long long c = 0;
     for (size_t i = 0; i < n; i++)
         c += x[i] == 0.0f;
-    z->zeros[layer] += c;
-    z->total[layer] += (long long)n;
+    z->zeros[(size_t)thread * (size_t)z->n_layers + (size_t)layer] += c;
+    z->total[(size_t)thread * (size_t)z->n_layers + (size_t)layer] += (long long)n;
 }
 
 /* Padding zeros: the share of the padded input grid that is padding. */
@@ -188,14 +190,15 @@ static enum zp_status float_pass(struct zp_model_ctx *m, struct zp_progress *pro
 {
     size_t ex = zp_dataset_example_size(&m->eval);
     m->float_logits = zp_alloc((size_t)m->n_eval * (size_t)m->classes * sizeof(float));
-    long long *zeros = calloc((size_t)m->n_layers * 2, sizeof(long long));
+    const int nth = zp_graph_max_threads();
+    long long *zeros = calloc((size_t)m->n_layers * 2 * (size_t)nth, sizeof(long long));
     m->zf_relu = calloc((size_t)m->n_layers * 2, sizeof(double));
     if (!m->float_logits || !zeros || !m->zf_relu) {
         free(zeros);
         return zp_err_set(err, ZP_ENOMEM, "%s: out of memory for the float pass", m->mc->path);
     }
     m->zf_pad = m->zf_relu + m->n_layers;
-    struct zero_obs zo = {m->g, zeros, zeros + m->n_layers};
+    struct zero_obs zo = {m->g, m->n_layers, zeros, zeros + (size_t)m->n_layers * (size_t)nth};
     long stats_n = m->mc->layer_stats_samples;
     if (stats_n <= 0 || stats_n > m->n_eval)
         stats_n = m->n_eval;
@@ -204,7 +207,7 @@ static enum zp_status float_pass(struct zp_model_ctx *m, struct zp_progress *pro
         struct zp_run_hooks h = {.weights = (const float *const *)m->base_w};
         if (b0 < stats_n) {
             h.ctx = &zo;
-            h.layer_input = observe_zeros;
+            h.layer_input_observe_image = observe_zeros;
         }
         if (zp_graph_run(m->g, m->eval.x + (size_t)b0 * ex, bn,
                          m->float_logits + (size_t)b0 * (size_t)m->classes, &h, err)) {
@@ -215,8 +218,13 @@ static enum zp_status float_pass(struct zp_model_ctx *m, struct zp_progress *pro
         zp_progress_sub(prog, 0);
     }
     for (int l = 0; l < m->n_layers; l++) {
+        long long nz = 0, nt = 0;
+        for (int t = 0; t < nth; t++) {
+            nz += zo.zeros[(size_t)t * (size_t)m->n_layers + (size_t)l];
+            nt += zo.total[(size_t)t * (size_t)m->n_layers + (size_t)l];
+        }
         double ps = pad_share(zp_graph_layer(m->g, l));
-        double zr = zo.total[l] ? (double)zo.zeros[l] / (double)zo.total[l] : 0;
+        double zr = nt ? (double)nz / (double)nt : 0;
         m->zf_relu[l] = zr * (1.0 - ps);
         m->zf_pad[l] = ps;
     }

@@ -81,7 +81,11 @@ struct qnet {
     /* paired pass state */
     float **float_out;             /* per layer: batch x out_size, the float run's output */
     struct zp_layer_acc *lacc;     /* layer stats, or NULL */
+    double **lparts;               /* per layer: batch x channels x ZP_LAYER_PARTS partial
+                                      sums of lacc (per image, reduced in image order) */
     struct zp_bias_corr **bc;      /* bias-correction accumulators, or NULL */
+    float *bc_out;                 /* batch x out_size: the quantized output of the layer
+                                      being bias-corrected */
 };
 
 
