@@ -108,6 +108,9 @@ void zp_model_ctx_free(struct zp_model_ctx *m)
     zp_free(m->float_logits);
     free(m->float_pred);
     free(m->zf_relu);
+    for (int l = 0; m->ref_out && l < m->n_layers; l++)
+        zp_free(m->ref_out[l]);
+    free(m->ref_out);
     if (m->base_w)
         for (int l = 0; l < m->n_layers; l++)
             zp_free(m->base_w[l]);
@@ -137,7 +140,43 @@ struct zero_obs {
     const struct zp_graph *g;
     int n_layers;
     long long *zeros, *total; /* [thread][layer] */
+    float **ref_out;          /* the model context's ref_out, or NULL for this batch */
+    long b0;                  /* the batch's first example */
 };
+
+/* Keeps one image's layer output (before the activation) for the paired batches. */
+static void keep_output(void *ctx, int layer, int image, int thread, const float *y)
+{
+    struct zero_obs *z = ctx;
+    size_t n = mx_out_size(zp_graph_layer(z->g, layer));
+    memcpy(z->ref_out[layer] + (size_t)(z->b0 + image) * n, y, n * sizeof *y);
+}
+
+/* ref_out for as many whole batches of the first stats_n examples as fit in
+ * ZP_REF_CACHE_MB; none when nothing fits or memory is short (the paired batches
+ * then run the float network themselves: slower, same numbers). */
+static void ref_cache_alloc(struct zp_model_ctx *m, long stats_n)
+{
+    size_t per = 0;
+    for (int l = 0; l < m->n_layers; l++)
+        per += mx_out_size(zp_graph_layer(m->g, l)) * sizeof(float);
+    long fit = per ? (long)(((size_t)ZP_REF_CACHE_MB << 20) / per) : 0;
+    long n = stats_n < fit ? stats_n : fit;
+    if (n < stats_n)
+        n = n / m->batch * m->batch;
+    if (n <= 0 || !(m->ref_out = calloc((size_t)m->n_layers, sizeof *m->ref_out)))
+        return;
+    for (int l = 0; l < m->n_layers; l++)
+        if (!(m->ref_out[l] = zp_alloc(mx_out_size(zp_graph_layer(m->g, l)) * (size_t)n *
+                                       sizeof(float)))) {
+            for (int k = 0; k < l; k++)
+                zp_free(m->ref_out[k]);
+            free(m->ref_out);
+            m->ref_out = NULL;
+            return;
+        }
+    m->n_ref_cached = n;
+}
 
 static void observe_zeros(void *ctx, int layer, int image, int thread, const float *x)
 {
@@ -198,16 +237,23 @@ static enum zp_status float_pass(struct zp_model_ctx *m, struct zp_progress *pro
         return zp_err_set(err, ZP_ENOMEM, "%s: out of memory for the float pass", m->mc->path);
     }
     m->zf_pad = m->zf_relu + m->n_layers;
-    struct zero_obs zo = {m->g, m->n_layers, zeros, zeros + (size_t)m->n_layers * (size_t)nth};
+    struct zero_obs zo = {m->g, m->n_layers, zeros, zeros + (size_t)m->n_layers * (size_t)nth,
+                          NULL, 0};
     long stats_n = m->mc->layer_stats_samples;
     if (stats_n <= 0 || stats_n > m->n_eval)
         stats_n = m->n_eval;
+    ref_cache_alloc(m, stats_n);
     for (long b0 = 0; b0 < m->n_eval; b0 += m->batch) {
         int bn = (int)(m->n_eval - b0 < m->batch ? m->n_eval - b0 : m->batch);
         struct zp_run_hooks h = {.weights = (const float *const *)m->base_w};
         if (b0 < stats_n) {
             h.ctx = &zo;
             h.layer_input_observe_image = observe_zeros;
+        }
+        if (b0 + bn <= m->n_ref_cached) {
+            zo.ref_out = m->ref_out;
+            zo.b0 = b0;
+            h.layer_output_image = keep_output;
         }
         if (zp_graph_run(m->g, m->eval.x + (size_t)b0 * ex, bn,
                          m->float_logits + (size_t)b0 * (size_t)m->classes, &h, err)) {

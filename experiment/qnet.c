@@ -149,6 +149,7 @@ void mx_qnet_free(struct qnet *q)
     free(q->float_out);
     free(q->lacc);
     free(q->lparts);
+    free(q->ref);
     free(q->bc);
     free(q->act);
     free(q->outq);
@@ -213,7 +214,7 @@ static void compare_output_image(void *ctx, int layer, int image, int thread, co
     const struct zp_layer_info *li = zp_graph_layer(q->m->g, layer);
     size_t n = mx_out_size(li);
     if (q->lacc)
-        zp_layer_acc_image(q->lacc[layer].channels, q->float_out[layer] + (size_t)image * n, y,
+        zp_layer_acc_image(q->lacc[layer].channels, q->ref[layer] + (size_t)image * n, y,
                            mx_out_spatial(li),
                            q->lparts[layer] + (size_t)image * ZP_LAYER_PARTS *
                                                   (size_t)q->lacc[layer].channels);
@@ -357,6 +358,8 @@ enum zp_status mx_alloc_float_out(struct qnet *q, struct zp_err *err)
 static enum zp_status alloc_lparts(struct qnet *q, struct zp_err *err)
 {
     int n = q->m->n_layers;
+    if (!q->ref && !(q->ref = calloc((size_t)n, sizeof *q->ref)))
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
     if (q->lparts || !q->lacc)
         return ZP_OK;
     if (!(q->lparts = calloc((size_t)n, sizeof *q->lparts)))
@@ -377,10 +380,22 @@ static void paired_reduce(struct qnet *q, int bn)
         if (q->lacc)
             zp_layer_acc_add_parts(&q->lacc[l], q->lparts[l], bn, mx_out_spatial(li));
         if (q->bc && q->bc[l])
-            zp_bias_corr_add(q->bc[l], q->float_out[l], q->bc_out, bn,
+            zp_bias_corr_add(q->bc[l], q->ref[l], q->bc_out, bn,
                              li->out_ndim > 1 ? li->out_shape[0] : (int64_t)mx_out_size(li),
                              mx_out_spatial(li));
     }
+}
+
+/* The quantized run of a paired batch, compared with q->ref; then the reduction. */
+static enum zp_status quant_compare(struct qnet *q, const float *x, int bn, float *logits,
+                                    struct zp_err *err)
+{
+    struct zp_run_hooks qh;
+    mx_qnet_hooks(q, &qh, 1);
+    if (zp_graph_run(q->m->g, x, bn, logits, &qh, err))
+        return err->status;
+    paired_reduce(q, bn);
+    return ZP_OK;
 }
 
 /* One paired batch: float run capturing layer outputs, then the quantized run
@@ -391,16 +406,27 @@ enum zp_status mx_paired_batch(struct qnet *q, const float *x, int bn, float *lo
 {
     if (alloc_lparts(q, err))
         return err->status;
+    for (int l = 0; l < q->m->n_layers; l++)
+        q->ref[l] = q->float_out[l];
     struct zp_run_hooks fh = {.ctx = q, .layer_output_image = capture_output_image,
                               .weights = (const float *const *)q->m->base_w};
     if (zp_graph_run(q->m->g, x, bn, logits, &fh, err))
         return err->status;
-    struct zp_run_hooks qh;
-    mx_qnet_hooks(q, &qh, 1);
-    if (zp_graph_run(q->m->g, x, bn, logits, &qh, err))
+    return quant_compare(q, x, bn, logits, err);
+}
+
+enum zp_status mx_paired_eval_batch(struct qnet *q, long b0, int bn, float *logits,
+                                    struct zp_err *err)
+{
+    struct zp_model_ctx *m = q->m;
+    const float *x = m->eval.x + (size_t)b0 * zp_dataset_example_size(&m->eval);
+    if (b0 + bn > m->n_ref_cached)
+        return mx_paired_batch(q, x, bn, logits, err);
+    if (alloc_lparts(q, err))
         return err->status;
-    paired_reduce(q, bn);
-    return ZP_OK;
+    for (int l = 0; l < m->n_layers; l++)
+        q->ref[l] = m->ref_out[l] + (size_t)b0 * mx_out_size(zp_graph_layer(m->g, l));
+    return quant_compare(q, x, bn, logits, err);
 }
 
 /* Empirical bias correction (Nagel et al. 2019): layer by layer in execution
