@@ -152,18 +152,19 @@ static void keep_output(void *ctx, int layer, int image, int thread, const float
     memcpy(z->ref_out[layer] + (size_t)(z->b0 + image) * n, y, n * sizeof *y);
 }
 
-/* ref_out for as many whole batches of the first stats_n examples as fit in
- * ZP_REF_CACHE_MB; none when nothing fits or memory is short (the paired batches
- * then run the float network themselves: slower, same numbers). */
+/* ref_out for the batches that get statistics (those starting below stats_n, as
+ * model_cell.c pairs them), or as many of them as fit in ZP_REF_CACHE_MB; none
+ * when nothing fits or memory is short (the paired batches then run the float
+ * network themselves: slower, same numbers). */
 static void ref_cache_alloc(struct zp_model_ctx *m, long stats_n)
 {
     size_t per = 0;
     for (int l = 0; l < m->n_layers; l++)
         per += mx_out_size(zp_graph_layer(m->g, l)) * sizeof(float);
+    long want = (stats_n + m->batch - 1) / m->batch * m->batch;
+    want = want < m->n_eval ? want : m->n_eval;
     long fit = per ? (long)(((size_t)ZP_REF_CACHE_MB << 20) / per) : 0;
-    long n = stats_n < fit ? stats_n : fit;
-    if (n < stats_n)
-        n = n / m->batch * m->batch;
+    long n = want < fit ? want : fit / m->batch * m->batch;
     if (n <= 0 || !(m->ref_out = calloc((size_t)m->n_layers, sizeof *m->ref_out)))
         return;
     for (int l = 0; l < m->n_layers; l++)
