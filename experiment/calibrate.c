@@ -79,11 +79,33 @@ struct calib_obs {
     long long *seen;
     struct zp_err *err;
     enum zp_status st;
+    /* The batch being run, per layer: its inputs (and outputs before the
+     * activation), batch x in_size (out_size) each, filled image by image. */
+    float **in, **outv;
 };
 
-static void observe_calib(void *ctx, int layer, float *x, int batch)
+/* The calibrators take whole batches (ema averages per-batch extremes; the
+ * histograms' range starts from the first batch's; the reservoir sample draws
+ * its random numbers value after value), so the per-image hooks of the fast
+ * schedule only copy each image into its slot of the batch, and the observers
+ * below run after the batch, layer by layer in execution order as a batch hook
+ * would have: the same values in the same order, the same ranges. */
+static void capture_input_image(void *ctx, int layer, int image, int thread, const float *x)
 {
     struct calib_obs *o = ctx;
+    size_t n = mx_in_size(zp_graph_layer(o->m->g, layer));
+    memcpy(o->in[layer] + (size_t)image * n, x, n * sizeof *x);
+}
+
+static void capture_output_image(void *ctx, int layer, int image, int thread, const float *y)
+{
+    struct calib_obs *o = ctx;
+    size_t n = mx_out_size(zp_graph_layer(o->m->g, layer));
+    memcpy(o->outv[layer] + (size_t)image * n, y, n * sizeof *y);
+}
+
+static void observe_calib(struct calib_obs *o, int layer, const float *x, int batch)
+{
     if (o->st)
         return;
     size_t n = mx_in_size(zp_graph_layer(o->m->g, layer)) * (size_t)batch;
@@ -123,20 +145,44 @@ void mx_probe_symmetric(const struct zp_scheme_config *c, int *symmetric, int *n
     }
 }
 
-/* The calibrated ranges for setting k and the variant's activation quantizer. */
-static void observe_calib_out(void *ctx, int layer, const float *y, int batch)
+static void observe_calib_out(struct calib_obs *o, int layer, const float *y, int batch)
 {
-    struct calib_obs *o = ctx;
     if (o->st)
         return;
     const struct zp_layer_info *li = zp_graph_layer(o->m->g, layer);
-    size_t n = 1;
-    for (int d = 0; d < li->out_ndim; d++)
-        n *= (size_t)li->out_shape[d];
-    o->st = zp_calib_observe(o->cal_out[layer], y, n * (size_t)batch, o->err);
+    o->st = zp_calib_observe(o->cal_out[layer], y, mx_out_size(li) * (size_t)batch, o->err);
     if (o->st)
         zp_err_prefix(o->err, "output of layer '%s'", li->name);
 }
+
+/* Batch buffers for the captures: NULL entries on no memory (the caller checks). */
+static float **batch_buffers(const struct zp_model_ctx *m, int outputs)
+{
+    float **b = calloc((size_t)m->n_layers, sizeof *b);
+    for (int l = 0; b && l < m->n_layers; l++) {
+        const struct zp_layer_info *li = zp_graph_layer(m->g, l);
+        size_t n = outputs ? mx_out_size(li) : mx_in_size(li);
+        b[l] = zp_alloc(n * (size_t)m->batch * sizeof(float));
+    }
+    return b;
+}
+
+static int buffers_ok(const float *const *b, int n)
+{
+    for (int l = 0; b && l < n; l++)
+        if (!b[l])
+            return 0;
+    return b != NULL;
+}
+
+static void buffers_free(float **b, int n)
+{
+    for (int l = 0; b && l < n; l++)
+        zp_free(b[l]);
+    free(b);
+}
+
+/* The calibrated ranges for setting k and the variant's activation quantizer. */
 
 enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_variant *v,
                                 struct zp_progress *prog, struct act_cal **result,
@@ -198,18 +244,33 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
     }
     struct calib_obs obs = {.m = m, .cal = cal, .cal_out = cal ? cal + m->n_layers : NULL,
                             .out = out, .seen = seen, .err = err};
+    if (!st) {
+        obs.in = batch_buffers(m, 0);
+        obs.outv = m->mc->act_at ? batch_buffers(m, 1) : NULL;
+        if (!buffers_ok((const float *const *)obs.in, m->n_layers) ||
+            (m->mc->act_at && !buffers_ok((const float *const *)obs.outv, m->n_layers)))
+            st = zp_err_set(err, ZP_ENOMEM, "calibration: out of memory for a batch of %d "
+                            "layer inputs", m->batch);
+    }
     zp_rng_seed(&obs.rng, (cc->seed + (uint64_t)m->rep) ^ 0x5eed);
     for (int b0 = 0; b0 < n && !st; b0 += m->batch) {
         int bn = n - b0 < m->batch ? n - b0 : m->batch;
         mx_gather(&m->calib, idx + b0, bn, batch);
-        struct zp_run_hooks h = {.ctx = &obs, .layer_input = observe_calib,
-                                 .layer_output = m->mc->act_at ? observe_calib_out : NULL,
+        struct zp_run_hooks h = {.ctx = &obs, .layer_input_observe_image = capture_input_image,
+                                 .layer_output_image = m->mc->act_at ? capture_output_image : NULL,
                                  .weights = (const float *const *)m->base_w};
         st = zp_graph_run(m->g, batch, bn, logits, &h, err);
+        for (int l = 0; l < m->n_layers && !st; l++) {
+            observe_calib(&obs, l, obs.in[l], bn);
+            if (m->mc->act_at)
+                observe_calib_out(&obs, l, obs.outv[l], bn);
+        }
         if (!st && obs.st)
             st = obs.st;
         zp_progress_sub(prog, 0);
     }
+    buffers_free(obs.in, m->n_layers);
+    buffers_free(obs.outv, m->n_layers);
     for (int l = 0; l < m->n_layers && !st; l++) {
         st = zp_calib_range(cal[l], &out[l].lo, &out[l].hi, err);
         if (st)

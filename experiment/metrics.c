@@ -197,28 +197,55 @@ void zp_layer_acc_free(struct zp_layer_acc *a)
     memset(a, 0, sizeof *a);
 }
 
+void zp_layer_acc_image(int64_t channels, const float *y, const float *yq, int64_t spatial,
+                        double *part)
+{
+    for (int64_t c = 0; c < channels; c++) {
+        const float *yy = y + (size_t)c * (size_t)spatial;
+        const float *qq = yq + (size_t)c * (size_t)spatial;
+        double se = 0, sy = 0, sy2 = 0, ee = 0;
+        for (int64_t i = 0; i < spatial; i++) {
+            double e = (double)qq[i] - yy[i];
+            se += e;
+            ee += e * e;
+            sy += yy[i];
+            sy2 += (double)yy[i] * yy[i];
+        }
+        double *p = part + (size_t)c * ZP_LAYER_PARTS;
+        p[0] = se;
+        p[1] = sy;
+        p[2] = sy2;
+        p[3] = ee;
+    }
+}
+
+void zp_layer_acc_add_parts(struct zp_layer_acc *a, const double *parts, int images,
+                            int64_t spatial)
+{
+    for (int b = 0; b < images; b++)
+        for (int64_t c = 0; c < a->channels; c++) {
+            const double *p = parts + ((size_t)b * (size_t)a->channels + (size_t)c) * ZP_LAYER_PARTS;
+            a->sum_err[c] += p[0];
+            a->sum_y[c] += p[1];
+            a->sum_y2[c] += p[2];
+            a->sig_sq += p[2];
+            a->err_sq += p[3];
+        }
+    a->count_per_channel += (long long)images * spatial;
+}
+
 void zp_layer_acc_add(struct zp_layer_acc *a, const float *y, const float *yq, int batch,
                       int64_t spatial)
 {
-    for (int b = 0; b < batch; b++)
-        for (int64_t c = 0; c < a->channels; c++) {
-            const float *yy = y + ((size_t)b * a->channels + c) * spatial;
-            const float *qq = yq + ((size_t)b * a->channels + c) * spatial;
-            double se = 0, sy = 0, sy2 = 0, ee = 0;
-            for (int64_t i = 0; i < spatial; i++) {
-                double e = (double)qq[i] - yy[i];
-                se += e;
-                ee += e * e;
-                sy += yy[i];
-                sy2 += (double)yy[i] * yy[i];
-            }
-            a->sum_err[c] += se;
-            a->sum_y[c] += sy;
-            a->sum_y2[c] += sy2;
-            a->sig_sq += sy2;
-            a->err_sq += ee;
-        }
-    a->count_per_channel += (long long)batch * spatial;
+    double *part = malloc((size_t)a->channels * ZP_LAYER_PARTS * sizeof *part);
+    if (!part)
+        return;
+    size_t per = (size_t)a->channels * (size_t)spatial;
+    for (int b = 0; b < batch; b++) {
+        zp_layer_acc_image(a->channels, y + (size_t)b * per, yq + (size_t)b * per, spatial, part);
+        zp_layer_acc_add_parts(a, part, 1, spatial);
+    }
+    free(part);
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -61,6 +61,16 @@ int zp_layer_acc_init(struct zp_layer_acc *a, int64_t channels);
 void zp_layer_acc_free(struct zp_layer_acc *a);
 void zp_layer_acc_add(struct zp_layer_acc *a, const float *y, const float *yq, int batch,
                       int64_t spatial);
+/* The same in two steps, for per-image hooks running on many threads: the partial
+ * sums of one image (channels x spatial values of y and y') into part[channels x
+ * ZP_LAYER_PARTS], then images' partials added in image order. add_parts over
+ * images 0..n-1 gives exactly (bit for bit) what zp_layer_acc_add of those n
+ * images gives: the same sums in the same order. */
+#define ZP_LAYER_PARTS 4
+void zp_layer_acc_image(int64_t channels, const float *y, const float *yq, int64_t spatial,
+                        double *part);
+void zp_layer_acc_add_parts(struct zp_layer_acc *a, const double *parts, int images,
+                            int64_t spatial);
 /* sqnr_db and mean_shift = mean over channels (with std > 0) of |mean(y'-y)| / std(y). */
 void zp_layer_acc_finish(const struct zp_layer_acc *a, double *sqnr_db, double *mean_shift);
 

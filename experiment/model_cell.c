@@ -348,7 +348,7 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
         int bn = (int)(m->n_eval - b0 < m->batch ? m->n_eval - b0 : m->batch);
         const float *x = m->eval.x + (size_t)b0 * ex;
         if (b0 < stats_n) {
-            st = mx_paired_batch(&q, x, bn, logits, err);
+            st = mx_paired_eval_batch(&q, b0, bn, logits, err);
         } else {
             struct zp_run_hooks h;
             mx_qnet_hooks(&q, &h, 0);

@@ -108,6 +108,9 @@ void zp_model_ctx_free(struct zp_model_ctx *m)
     zp_free(m->float_logits);
     free(m->float_pred);
     free(m->zf_relu);
+    for (int l = 0; m->ref_out && l < m->n_layers; l++)
+        zp_free(m->ref_out[l]);
+    free(m->ref_out);
     if (m->base_w)
         for (int l = 0; l < m->n_layers; l++)
             zp_free(m->base_w[l]);
@@ -131,21 +134,60 @@ void mx_gather(const struct zp_dataset *ds, const uint32_t *idx, int n, float *d
         memcpy(dst + (size_t)i * ex, ds->x + (size_t)idx[i] * ex, ex * sizeof *dst);
 }
 
-/* Zero statistics of each layer input (float pass). */
+/* Zero statistics of each layer input (float pass): a per-image hook of the fast
+ * schedule, counting into per-thread rows (integer counts: exact in any order). */
 struct zero_obs {
     const struct zp_graph *g;
-    long long *zeros, *total;
+    int n_layers;
+    long long *zeros, *total; /* [thread][layer] */
+    float **ref_out;          /* the model context's ref_out, or NULL for this batch */
+    long b0;                  /* the batch's first example */
 };
 
-static void observe_zeros(void *ctx, int layer, float *x, int batch)
+/* Keeps one image's layer output (before the activation) for the paired batches. */
+static void keep_output(void *ctx, int layer, int image, int thread, const float *y)
 {
     struct zero_obs *z = ctx;
-    size_t n = mx_in_size(zp_graph_layer(z->g, layer)) * (size_t)batch;
+    size_t n = mx_out_size(zp_graph_layer(z->g, layer));
+    memcpy(z->ref_out[layer] + (size_t)(z->b0 + image) * n, y, n * sizeof *y);
+}
+
+/* ref_out for the batches that get statistics (those starting below stats_n, as
+ * model_cell.c pairs them), or as many of them as fit in ZP_REF_CACHE_MB; none
+ * when nothing fits or memory is short (the paired batches then run the float
+ * network themselves: slower, same numbers). */
+static void ref_cache_alloc(struct zp_model_ctx *m, long stats_n)
+{
+    size_t per = 0;
+    for (int l = 0; l < m->n_layers; l++)
+        per += mx_out_size(zp_graph_layer(m->g, l)) * sizeof(float);
+    long want = (stats_n + m->batch - 1) / m->batch * m->batch;
+    want = want < m->n_eval ? want : m->n_eval;
+    long fit = per ? (long)(((size_t)ZP_REF_CACHE_MB << 20) / per) : 0;
+    long n = want < fit ? want : fit / m->batch * m->batch;
+    if (n <= 0 || !(m->ref_out = calloc((size_t)m->n_layers, sizeof *m->ref_out)))
+        return;
+    for (int l = 0; l < m->n_layers; l++)
+        if (!(m->ref_out[l] = zp_alloc(mx_out_size(zp_graph_layer(m->g, l)) * (size_t)n *
+                                       sizeof(float)))) {
+            for (int k = 0; k < l; k++)
+                zp_free(m->ref_out[k]);
+            free(m->ref_out);
+            m->ref_out = NULL;
+            return;
+        }
+    m->n_ref_cached = n;
+}
+
+static void observe_zeros(void *ctx, int layer, int image, int thread, const float *x)
+{
+    struct zero_obs *z = ctx;
+    size_t n = mx_in_size(zp_graph_layer(z->g, layer));
     long long c = 0;
     for (size_t i = 0; i < n; i++)
         c += x[i] == 0.0f;
-    z->zeros[layer] += c;
-    z->total[layer] += (long long)n;
+    z->zeros[(size_t)thread * (size_t)z->n_layers + (size_t)layer] += c;
+    z->total[(size_t)thread * (size_t)z->n_layers + (size_t)layer] += (long long)n;
 }
 
 /* Padding zeros: the share of the padded input grid that is padding. */
@@ -188,23 +230,31 @@ static enum zp_status float_pass(struct zp_model_ctx *m, struct zp_progress *pro
 {
     size_t ex = zp_dataset_example_size(&m->eval);
     m->float_logits = zp_alloc((size_t)m->n_eval * (size_t)m->classes * sizeof(float));
-    long long *zeros = calloc((size_t)m->n_layers * 2, sizeof(long long));
+    const int nth = zp_graph_max_threads();
+    long long *zeros = calloc((size_t)m->n_layers * 2 * (size_t)nth, sizeof(long long));
     m->zf_relu = calloc((size_t)m->n_layers * 2, sizeof(double));
     if (!m->float_logits || !zeros || !m->zf_relu) {
         free(zeros);
         return zp_err_set(err, ZP_ENOMEM, "%s: out of memory for the float pass", m->mc->path);
     }
     m->zf_pad = m->zf_relu + m->n_layers;
-    struct zero_obs zo = {m->g, zeros, zeros + m->n_layers};
+    struct zero_obs zo = {m->g, m->n_layers, zeros, zeros + (size_t)m->n_layers * (size_t)nth,
+                          NULL, 0};
     long stats_n = m->mc->layer_stats_samples;
     if (stats_n <= 0 || stats_n > m->n_eval)
         stats_n = m->n_eval;
+    ref_cache_alloc(m, stats_n);
     for (long b0 = 0; b0 < m->n_eval; b0 += m->batch) {
         int bn = (int)(m->n_eval - b0 < m->batch ? m->n_eval - b0 : m->batch);
         struct zp_run_hooks h = {.weights = (const float *const *)m->base_w};
         if (b0 < stats_n) {
             h.ctx = &zo;
-            h.layer_input = observe_zeros;
+            h.layer_input_observe_image = observe_zeros;
+        }
+        if (b0 + bn <= m->n_ref_cached) {
+            zo.ref_out = m->ref_out;
+            zo.b0 = b0;
+            h.layer_output_image = keep_output;
         }
         if (zp_graph_run(m->g, m->eval.x + (size_t)b0 * ex, bn,
                          m->float_logits + (size_t)b0 * (size_t)m->classes, &h, err)) {
@@ -215,8 +265,13 @@ static enum zp_status float_pass(struct zp_model_ctx *m, struct zp_progress *pro
         zp_progress_sub(prog, 0);
     }
     for (int l = 0; l < m->n_layers; l++) {
+        long long nz = 0, nt = 0;
+        for (int t = 0; t < nth; t++) {
+            nz += zo.zeros[(size_t)t * (size_t)m->n_layers + (size_t)l];
+            nt += zo.total[(size_t)t * (size_t)m->n_layers + (size_t)l];
+        }
         double ps = pad_share(zp_graph_layer(m->g, l));
-        double zr = zo.total[l] ? (double)zo.zeros[l] / (double)zo.total[l] : 0;
+        double zr = nt ? (double)nz / (double)nt : 0;
         m->zf_relu[l] = zr * (1.0 - ps);
         m->zf_pad[l] = ps;
     }

@@ -62,7 +62,14 @@ struct zp_model_ctx {
     /* The select split: the last n_select examples of the calibration data; the
      * calibration subsets are drawn from the first calib_pool examples only. */
     long n_select, calib_pool;
+    /* The float run's layer outputs (before the activation) of the first n_ref_cached
+     * eval examples, per layer n_ref_cached x out_size, kept by the float pass so
+     * that the paired batches of layers.csv need not run the float network again
+     * in every cell (a whole number of batches, at most ZP_REF_CACHE_MB). */
+    float **ref_out;
+    long n_ref_cached;
 };
+#define ZP_REF_CACHE_MB 1024
 
 struct zp_input_exact;
 struct qnet {
@@ -82,8 +89,14 @@ struct qnet {
     struct zp_input_exact *in_exact; /* layer 0's exact 8-bit input table, or NULL (input_exact.h) */
     /* paired pass state */
     float **float_out;             /* per layer: batch x out_size, the float run's output */
+    const float **ref;             /* per layer: this paired batch's float outputs (float_out,
+                                      or the model context's ref_out) */
     struct zp_layer_acc *lacc;     /* layer stats, or NULL */
+    double **lparts;               /* per layer: batch x channels x ZP_LAYER_PARTS partial
+                                      sums of lacc (per image, reduced in image order) */
     struct zp_bias_corr **bc;      /* bias-correction accumulators, or NULL */
+    float *bc_out;                 /* batch x out_size: the quantized output of the layer
+                                      being bias-corrected */
 };
 
 
@@ -116,6 +129,10 @@ void mx_qnet_hooks(struct qnet *q, struct zp_run_hooks *h, int compare);
 enum zp_status mx_alloc_float_out(struct qnet *q, struct zp_err *err);
 enum zp_status mx_paired_batch(struct qnet *q, const float *x, int bn, float *logits,
                                    struct zp_err *err);
+/* The same for eval examples b0..b0+bn-1, from the float pass's outputs where it
+ * kept them (ref_out), else running the float network. */
+enum zp_status mx_paired_eval_batch(struct qnet *q, long b0, int bn, float *logits,
+                                    struct zp_err *err);
 enum zp_status mx_bias_correct(struct qnet *q, struct zp_progress *prog, struct zp_err *err);
 
 #endif

@@ -3,7 +3,6 @@
  * the paired float/quantized pass behind per-layer metrics, and empirical bias
  * correction. */
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +139,8 @@ void mx_qnet_free(struct qnet *q)
             zp_free(q->float_out[l]);
         if (q->lacc)
             zp_layer_acc_free(&q->lacc[l]);
+        if (q->lparts)
+            free(q->lparts[l]);
         if (q->bc)
             zp_bias_corr_free(q->bc[l]);
         if (q->wqp)
@@ -150,6 +151,8 @@ void mx_qnet_free(struct qnet *q)
     free(q->biases);
     free(q->float_out);
     free(q->lacc);
+    free(q->lparts);
+    free(q->ref);
     free(q->bc);
     free(q->act);
     free(q->outq);
@@ -158,11 +161,6 @@ void mx_qnet_free(struct qnet *q)
     free(q->act_lo);
 }
 
-/* x = dequantize(quantize(x)) for n values under one slice's parameters, in
- * chunks whose codes fit on the stack (thread-safe, no allocation). */
-/* Parallel chunks of a batch-sized layer input. */
-#define ZP_QCHUNK 2048
-/* A layer input of a whole batch (node-by-node schedule), in parallel chunks. */
 /* The activation layout act_blocks.c cuts into blocks: C channels (the first
  * input dimension: Conv C of CHW, Gemm / MatMul K) by S positions. */
 static void in_layout(const struct zp_layer_info *li, int64_t *C, int64_t *S)
@@ -173,40 +171,15 @@ static void in_layout(const struct zp_layer_info *li, int64_t *C, int64_t *S)
         *S *= li->in_shape[d];
 }
 
-static void quant_input(void *ctx, int layer, float *x, int batch)
+/* The hooks below are per-image hooks of the runtime's fast schedule (model/graph.h):
+ * called from its worker threads, they write only to the image's own slots. */
+
+/* One image's layer input, quantized in place. */
+static void quant_input_image(void *ctx, int layer, int image, int thread, float *x)
 {
     struct qnet *q = ctx;
-    if (!q->quant_act)
-        return;
     const struct zp_layer_info *li = zp_graph_layer(q->m->g, layer);
     if (zp_act_blocks_on(q->act_cfg[layer])) { /* MX / NVFP4: run-time blocks of K */
-        int64_t C, S;
-        in_layout(li, &C, &S);
-        size_t per = (size_t)C * (size_t)S;
-#pragma omp parallel for schedule(static)
-        for (int b = 0; b < batch; b++)
-            zp_act_blocks_run(q->act_cfg[layer], &q->act[layer], x + (size_t)b * per, 1, C, S);
-        return;
-    }
-    size_t n = mx_in_size(li) * (size_t)batch;
-    long nchunks = (long)((n + ZP_QCHUNK - 1) / ZP_QCHUNK);
-#pragma omp parallel for schedule(static)
-    for (long ci = 0; ci < nchunks; ci++) {
-        size_t i0 = (size_t)ci * ZP_QCHUNK;
-        if (layer == 0 && q->in_exact) /* 8-bit images: exact codes (input_exact.h) */
-            zp_input_exact_apply(q->in_exact, x + i0, n - i0 < ZP_QCHUNK ? n - i0 : ZP_QCHUNK, i0);
-        else
-            zp_fake_quant_run(q->act_cfg[layer], &q->act[layer], x + i0, x + i0,
-                          n - i0 < ZP_QCHUNK ? n - i0 : ZP_QCHUNK, NULL);
-    }
-}
-
-/* One image's layer input, from the runtime's worker threads (fast schedule). */
-static void quant_input_image(void *ctx, int layer, float *x)
-{
-    struct qnet *q = ctx;
-    const struct zp_layer_info *li = zp_graph_layer(q->m->g, layer);
-    if (zp_act_blocks_on(q->act_cfg[layer])) {
         int64_t C, S;
         in_layout(li, &C, &S);
         zp_act_blocks_run(q->act_cfg[layer], &q->act[layer], x, 1, C, S);
@@ -220,30 +193,40 @@ static void quant_input_image(void *ctx, int layer, float *x)
 }
 
 /* A quantization point at the layer output, before its activation. */
-static void quant_output(void *ctx, int layer, float *y, int batch)
+static void quant_output_image(void *ctx, int layer, int image, int thread, float *y)
 {
     struct qnet *q = ctx;
     zp_fake_quant_run(q->act_cfg[layer], &q->outq[layer], y, y,
-                      mx_out_size(zp_graph_layer(q->m->g, layer)) * (size_t)batch, NULL);
+                      mx_out_size(zp_graph_layer(q->m->g, layer)), NULL);
 }
 
-static void capture_output(void *ctx, int layer, const float *y, int batch)
+/* The float run of a paired batch: each image's layer outputs into its slot of
+ * float_out (only the layers the quantized run will compare). */
+static void capture_output_image(void *ctx, int layer, int image, int thread, const float *y)
 {
     struct qnet *q = ctx;
-    size_t n = mx_out_size(zp_graph_layer(q->m->g, layer)) * (size_t)batch;
-    memcpy(q->float_out[layer], y, n * sizeof *y);
+    if (!q->lacc && !(q->bc && q->bc[layer]))
+        return;
+    size_t n = mx_out_size(zp_graph_layer(q->m->g, layer));
+    memcpy(q->float_out[layer] + (size_t)image * n, y, n * sizeof *y);
 }
 
-static void compare_output(void *ctx, int layer, const float *y, int batch)
+/* The quantized run of a paired batch: per-layer statistics as per-image partial
+ * sums (reduced in image order by paired_reduce, so the result does not depend on
+ * which thread ran which image), and for bias correction the layer's output, kept
+ * whole: its accumulator sums the batch in one running sum per channel. */
+static void compare_output_image(void *ctx, int layer, int image, int thread, const float *y)
 {
     struct qnet *q = ctx;
     const struct zp_layer_info *li = zp_graph_layer(q->m->g, layer);
-    int64_t ch = li->out_ndim > 1 ? li->out_shape[0] : (int64_t)mx_out_size(li);
-    int64_t sp = mx_out_spatial(li);
+    size_t n = mx_out_size(li);
     if (q->lacc)
-        zp_layer_acc_add(&q->lacc[layer], q->float_out[layer], y, batch, sp);
+        zp_layer_acc_image(q->lacc[layer].channels, q->ref[layer] + (size_t)image * n, y,
+                           mx_out_spatial(li),
+                           q->lparts[layer] + (size_t)image * ZP_LAYER_PARTS *
+                                                  (size_t)q->lacc[layer].channels);
     if (q->bc && q->bc[layer])
-        zp_bias_corr_add(q->bc[layer], q->float_out[layer], y, batch, ch, sp);
+        memcpy(q->bc_out + (size_t)image * n, y, n * sizeof *y);
 }
 
 enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
@@ -366,14 +349,10 @@ void mx_qnet_hooks(struct qnet *q, struct zp_run_hooks *h, int compare)
     h->ctx = q;
     h->weights = (const float *const *)q->weights;
     h->biases = (const float *const *)q->biases;
-    /* Paired (compare) runs go node by node over the batch; the rest take the
-     * runtime's fast per-image schedule. */
-    int hooked = compare || q->outq; /* output points exist on the batch schedule only */
-    h->layer_input = q->quant_act && hooked ? quant_input : NULL;
-    h->layer_input_image = q->quant_act && !hooked ? quant_input_image : NULL;
-    h->layer_output_edit = q->quant_act && q->outq ? quant_output : NULL;
     h->pad_value = q->quant_act ? q->pad : NULL;
-    h->layer_output = compare ? compare_output : NULL;
+    h->layer_input_image = q->quant_act ? quant_input_image : NULL;
+    h->layer_output_edit_image = q->quant_act && q->outq ? quant_output_image : NULL;
+    h->layer_output_image = compare ? compare_output_image : NULL;
 }
 
 /* Allocates the float-output buffers used by paired passes. */
@@ -392,18 +371,80 @@ enum zp_status mx_alloc_float_out(struct qnet *q, struct zp_err *err)
     return ZP_OK;
 }
 
+/* The per-image partial sums of the layer statistics: batch x channels x
+ * ZP_LAYER_PARTS doubles per layer, allocated on the first paired batch. */
+static enum zp_status alloc_lparts(struct qnet *q, struct zp_err *err)
+{
+    int n = q->m->n_layers;
+    if (!q->ref && !(q->ref = calloc((size_t)n, sizeof *q->ref)))
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    if (q->lparts || !q->lacc)
+        return ZP_OK;
+    if (!(q->lparts = calloc((size_t)n, sizeof *q->lparts)))
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    for (int l = 0; l < n; l++)
+        if (!(q->lparts[l] = malloc((size_t)q->m->batch * (size_t)q->lacc[l].channels *
+                                    ZP_LAYER_PARTS * sizeof(double))))
+            return zp_err_set(err, ZP_ENOMEM, "out of memory for per-layer statistics");
+    return ZP_OK;
+}
+
+/* After the quantized run of a paired batch of bn images: the per-image partials
+ * added in image order, the bias-correction layer's batch accumulated. */
+static void paired_reduce(struct qnet *q, int bn)
+{
+    for (int l = 0; l < q->m->n_layers; l++) {
+        const struct zp_layer_info *li = zp_graph_layer(q->m->g, l);
+        if (q->lacc)
+            zp_layer_acc_add_parts(&q->lacc[l], q->lparts[l], bn, mx_out_spatial(li));
+        if (q->bc && q->bc[l])
+            zp_bias_corr_add(q->bc[l], q->ref[l], q->bc_out, bn,
+                             li->out_ndim > 1 ? li->out_shape[0] : (int64_t)mx_out_size(li),
+                             mx_out_spatial(li));
+    }
+}
+
+/* The quantized run of a paired batch, compared with q->ref; then the reduction. */
+static enum zp_status quant_compare(struct qnet *q, const float *x, int bn, float *logits,
+                                    struct zp_err *err)
+{
+    struct zp_run_hooks qh;
+    mx_qnet_hooks(q, &qh, 1);
+    if (zp_graph_run(q->m->g, x, bn, logits, &qh, err))
+        return err->status;
+    paired_reduce(q, bn);
+    return ZP_OK;
+}
+
 /* One paired batch: float run capturing layer outputs, then the quantized run
- * comparing against them. logits receives the quantized logits. */
+ * comparing against them. logits receives the quantized logits. Both runs take
+ * the runtime's fast schedule (per-image hooks). */
 enum zp_status mx_paired_batch(struct qnet *q, const float *x, int bn, float *logits,
                                    struct zp_err *err)
 {
-    struct zp_run_hooks fh = {.ctx = q, .layer_output = capture_output,
+    if (alloc_lparts(q, err))
+        return err->status;
+    for (int l = 0; l < q->m->n_layers; l++)
+        q->ref[l] = q->float_out[l];
+    struct zp_run_hooks fh = {.ctx = q, .layer_output_image = capture_output_image,
                               .weights = (const float *const *)q->m->base_w};
     if (zp_graph_run(q->m->g, x, bn, logits, &fh, err))
         return err->status;
-    struct zp_run_hooks qh;
-    mx_qnet_hooks(q, &qh, 1);
-    return zp_graph_run(q->m->g, x, bn, logits, &qh, err);
+    return quant_compare(q, x, bn, logits, err);
+}
+
+enum zp_status mx_paired_eval_batch(struct qnet *q, long b0, int bn, float *logits,
+                                    struct zp_err *err)
+{
+    struct zp_model_ctx *m = q->m;
+    const float *x = m->eval.x + (size_t)b0 * zp_dataset_example_size(&m->eval);
+    if (b0 + bn > m->n_ref_cached)
+        return mx_paired_batch(q, x, bn, logits, err);
+    if (alloc_lparts(q, err))
+        return err->status;
+    for (int l = 0; l < m->n_layers; l++)
+        q->ref[l] = m->ref_out[l] + (size_t)b0 * mx_out_size(zp_graph_layer(m->g, l));
+    return quant_compare(q, x, bn, logits, err);
 }
 
 /* Empirical bias correction (Nagel et al. 2019): layer by layer in execution
@@ -424,9 +465,15 @@ enum zp_status mx_bias_correct(struct qnet *q, struct zp_progress *prog, struct 
         cn = ZP_BC_EXAMPLES;
     zp_progress_note(prog, "bias correction, layer by layer, on %d calibration examples", cn);
     q->bc = calloc((size_t)n, sizeof *q->bc);
+    size_t max_out = 0;
+    for (int l = 0; l < n; l++) {
+        size_t o = mx_out_size(zp_graph_layer(m->g, l));
+        max_out = o > max_out ? o : max_out;
+    }
+    q->bc_out = zp_alloc((size_t)m->batch * max_out * sizeof(float));
     float *batch = zp_alloc((size_t)m->batch * zp_dataset_example_size(&m->calib) * sizeof(float));
     float *logits = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
-    enum zp_status st = (!q->bc || !idx || !batch || !logits)
+    enum zp_status st = (!q->bc || !q->bc_out || !idx || !batch || !logits)
                             ? zp_err_set(err, ZP_ENOMEM, "out of memory")
                             : ZP_OK;
     for (int l = 0; l < n && !st; l++) {
@@ -457,6 +504,8 @@ enum zp_status mx_bias_correct(struct qnet *q, struct zp_progress *prog, struct 
     }
     free(q->bc);
     q->bc = NULL;
+    zp_free(q->bc_out);
+    q->bc_out = NULL;
     free(idx);
     zp_free(batch);
     zp_free(logits);

@@ -2,11 +2,13 @@
  * printout behind `harness inspect`.
  *
  * Two schedules share the per-image kernels (model/ops_*.c):
- *  - fast (no layer callbacks): each OpenMP thread takes whole images and runs the
- *    entire graph on them in a private workspace that stays in cache; a layer
- *    applies its Relu/Clip itself.
- *  - hooked (layer_input / layer_output set): node by node over the whole batch,
- *    images of one node spread over the threads, callbacks between nodes. */
+ *  - fast (no hooks, or per-image hooks only): each OpenMP thread takes whole
+ *    images and runs the entire graph on them in a private workspace that stays
+ *    in cache; a layer applies its Relu/Clip itself, or after its per-image
+ *    output hooks when it has some.
+ *  - hooked (batch hooks: layer_input / layer_output_edit / layer_output): node
+ *    by node over the whole batch, images of one node spread over the threads,
+ *    callbacks between nodes. */
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
@@ -112,20 +114,27 @@ static const float *in_ptr(const struct zp_graph *g, int t, float *base, int64_t
     return base + (int64_t)T->offset * stride_mul + i * T->size;
 }
 
+int zp_graph_max_threads(void) { return omp_get_max_threads(); }
+
 static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch, float *logits,
                                const struct zp_run_hooks *hooks, struct zp_err *err)
 {
     const int64_t isz = g->tensors[g->input].size, osz = g->tensors[g->output].size;
-    void (*per_image)(void *, int, float *) = hooks ? hooks->layer_input_image : NULL;
+    const struct zp_run_hooks none = {0}, *h = hooks ? hooks : &none;
+    /* With an output hook, a layer's kernel leaves out its activation, which is
+     * applied after the hooks, in place (the skipped Relu/Clip node's output
+     * aliases the layer's). */
+    const int out_hooks = h->layer_output_edit_image || h->layer_output_image;
     int64_t max_in = 0;
-    for (int l = 0; per_image && l < g->n_layers; l++) {
+    for (int l = 0; h->layer_input_image && l < g->n_layers; l++) {
         int64_t s = g->tensors[g->nodes[g->layer_node[l]].in[0]].size;
         max_in = s > max_in ? s : max_in;
     }
     int failed = 0;
 #pragma omp parallel
     {
-        /* workspace | scratch | (per_image) a private copy of the layer input */
+        const int th = omp_get_thread_num();
+        /* workspace | scratch | (layer_input_image) a private copy of the layer input */
         float *ws = zp_alloc((size_t)(g->ws_size + g->scratch_size + 16 + max_in) * sizeof(float));
         float *copy = ws ? ws + g->ws_size + g->scratch_size + 16 : NULL;
         if (!ws) {
@@ -145,18 +154,29 @@ static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch
                 if (n->skip_fast || n->alias)
                     continue;
                 const float *x0 = in_ptr(g, n->in[0], ws, 1, 0);
-                if (n->layer >= 0) {
-                    layer_exec(g, n, hooks, 1, &e);
-                    if (per_image) {
+                float *y = ws + g->tensors[n->out].offset;
+                const int l = n->layer;
+                if (l >= 0) {
+                    layer_exec(g, n, hooks, !out_hooks, &e);
+                    if (h->layer_input_observe_image)
+                        h->layer_input_observe_image(h->ctx, l, i, th, x0);
+                    if (h->layer_input_image) {
                         const struct zp_tensor *T = &g->tensors[n->in[0]];
                         memcpy(copy, x0, (size_t)T->size * sizeof(float));
-                        per_image(hooks->ctx, n->layer, copy);
+                        h->layer_input_image(h->ctx, l, i, th, copy);
                         x0 = copy;
                     }
                 }
                 run_node(g, n, x0,
-                         n->n_in > 1 ? in_ptr(g, n->in[1], ws, 1, 0) : NULL,
-                         ws + g->tensors[n->out].offset, &e);
+                         n->n_in > 1 ? in_ptr(g, n->in[1], ws, 1, 0) : NULL, y, &e);
+                if (l >= 0 && out_hooks) {
+                    if (h->layer_output_edit_image)
+                        h->layer_output_edit_image(h->ctx, l, i, th, y);
+                    if (h->layer_output_image)
+                        h->layer_output_image(h->ctx, l, i, th, y);
+                    if (n->fuse)
+                        zp_clamp(y, g->tensors[n->out].size, n->lo, n->hi);
+                }
             }
             memcpy(logits + (int64_t)i * osz, ws + g->tensors[g->output].offset,
                    (size_t)osz * sizeof(float));
@@ -224,11 +244,12 @@ static enum zp_status run_hooked(struct zp_graph *g, const float *input, int bat
     memcpy(arena + X->offset * B, input, (size_t)(X->size * B) * sizeof(float));
     /* Callbacks run between parallel regions (never inside one), so they may use
      * OpenMP themselves with the whole team.
-     * With layer_output, a layer's Relu/Clip must wait until the callback has seen
-     * the pre-activation batch. Rather than a parallel pass of its own (one more
+     * With layer_output or layer_output_edit, a layer's Relu/Clip must wait until
+     * the callbacks have seen (and edited) the pre-activation batch. Rather than a parallel pass of its own (one more
      * barrier per layer, costly when other jobs share the cores), the clamp is
      * left pending on its tensor and done per image by the next node that reads it. */
     struct pending pend = {-1, 0.f, 0.f};
+    const int late = h->layer_output || h->layer_output_edit; /* activations applied late */
     for (int k = 0; k < g->n_nodes; k++) {
         const struct zp_node *n = &g->nodes[k];
         if (n->op == ZP_OP_COPY && n->alias) {
@@ -237,7 +258,7 @@ static enum zp_status run_hooked(struct zp_graph *g, const float *input, int bat
             continue;
         }
         if (n->skip_fast) { /* applied by its layer, or left pending */
-            if (h->layer_output) {
+            if (late) {
                 pend_flush(g, &pend, arena, B);
                 pend.t = n->out;
                 pend.lo = n->lo;
@@ -252,7 +273,7 @@ static enum zp_status run_hooked(struct zp_graph *g, const float *input, int bat
         int64_t xs = g->tensors[n->in[0]].is_const ? 0 : g->tensors[n->in[0]].size;
         int copied = 0;
         if (n->layer >= 0) {
-            layer_exec(g, n, h, !h->layer_output, &e);
+            layer_exec(g, n, h, !late, &e);
             if (h->layer_input) {
 #pragma omp parallel for schedule(static)
                 for (int i = 0; i < batch; i++) {
@@ -301,7 +322,13 @@ enum zp_status zp_graph_run(struct zp_graph *g, const float *input, int batch, f
         return zp_err_set(err, ZP_EINVAL, "graph run: need a graph, input, logits and batch >= 1 "
                           "(got batch %d)", batch);
     blas_single_thread();
-    if (hooks && (hooks->layer_input || hooks->layer_output || hooks->layer_output_edit))
+    int per_batch = hooks && (hooks->layer_input || hooks->layer_output || hooks->layer_output_edit);
+    int per_image = hooks && (hooks->layer_input_image || hooks->layer_input_observe_image ||
+                              hooks->layer_output_edit_image || hooks->layer_output_image);
+    if (per_batch && per_image)
+        return zp_err_set(err, ZP_EINVAL, "graph run: hooks mix batch callbacks (node-by-node "
+                          "schedule) with per-image ones (fast schedule); use one family");
+    if (per_batch)
         return run_hooked(g, input, batch, logits, hooks, err);
     return run_fast(g, input, batch, logits, hooks, err);
 }

@@ -39,31 +39,71 @@ struct zp_layer_info {
     int relu_after;        /* 1 when the only consumer is Relu, 6 when it is Clip(0,6), 0 otherwise */
 };
 
-/* Hooks for one forward pass; any member may be NULL. Callbacks run on the calling
- * thread, once per layer per batch, in execution order. */
+/* Hooks for one forward pass; any member may be NULL.
+ *
+ * Two families, which must not be mixed in one run (zp_graph_run refuses it):
+ *
+ *  - Batch hooks (layer_input, layer_output_edit, layer_output) see a whole batch
+ *    of one layer at a time. They select the node-by-node schedule: each node over
+ *    the whole batch, callbacks between nodes, run on the calling thread once per
+ *    layer per batch in execution order (so they may use OpenMP themselves). It is
+ *    ~3.4x slower than the fast schedule on a real model (the batch's activations
+ *    leave the cache between nodes): keep it for a statistic that truly needs the
+ *    whole batch at once.
+ *
+ *  - Per-image hooks (the *_image members) run inside the fast schedule: from the
+ *    worker threads, once per image per layer, while that image goes through the
+ *    whole graph in its thread's cache-resident workspace. Each call gets the
+ *    image's index in the batch (0..batch-1) and the calling thread's index
+ *    (0..zp_graph_max_threads()-1). They must be thread-safe (write only to
+ *    per-image or per-thread storage) and must not start OpenMP work. Images go
+ *    to the threads dynamically, so which thread sees which image varies from
+ *    run to run: for results that do not depend on timing, accumulate per image
+ *    (by the image index) and reduce in image order after the run, or accumulate
+ *    per thread only what is exact in any order (integer counts, min, max).
+ *    Within one image the calls come in execution order: layer l's input hooks,
+ *    then its output hooks, before layer l+1's.
+ *
+ * Output hooks of both families see a layer's output before its activation
+ * (Relu / Clip); the activation is applied after them. */
 struct zp_run_hooks {
     void *ctx;
     /* Replacement weights / biases per layer (NULL entry = the model's own). */
     const float *const *weights;
     const float *const *biases;
-    /* Called with the layer's input (a private, writable copy: batch x in_shape)
-     * before the layer runs; may quantize it in place. */
-    void (*layer_input)(void *ctx, int layer, float *x, int batch);
     /* What the layer's implicit zero padding reads (Conv only): the value real 0.0
      * decodes to under the input's quantization. NULL = 0.0 for every layer. */
     const float *pad_value;
-    /* Thread-safe alternative to layer_input for the fast schedule: called once per
-     * image from the worker threads with that image's private copy of the layer
-     * input (in_shape values), which it may edit in place. Must not start OpenMP
-     * work itself. Ignored when layer_input is set. */
-    void (*layer_input_image)(void *ctx, int layer, float *x);
+
+    /* -- batch hooks (node-by-node schedule) -- */
+    /* Called with the layer's input (a private, writable copy: batch x in_shape)
+     * before the layer runs; may quantize it in place. */
+    void (*layer_input)(void *ctx, int layer, float *x, int batch);
     /* Called with the layer's output (batch x out_shape) before any activation,
      * which it may edit in place (a quantization point at the convolution output,
      * where 2017-era graphs placed fake-quant ops); runs before layer_output. */
     void (*layer_output_edit)(void *ctx, int layer, float *y, int batch);
     /* Called with the layer's output (batch x out_shape) before any activation. */
     void (*layer_output)(void *ctx, int layer, const float *y, int batch);
+
+    /* -- per-image hooks (fast schedule) -- */
+    /* Sees one image's layer input (in_shape values) as the layer will read it;
+     * runs before layer_input_image. */
+    void (*layer_input_observe_image)(void *ctx, int layer, int image, int thread,
+                                      const float *x);
+    /* One image's private, writable copy of the layer input, which it may edit in
+     * place (quantize); the layer reads the edited copy. */
+    void (*layer_input_image)(void *ctx, int layer, int image, int thread, float *x);
+    /* One image's layer output (out_shape values) before its activation, editable
+     * in place; runs before layer_output_image. */
+    void (*layer_output_edit_image)(void *ctx, int layer, int image, int thread, float *y);
+    /* One image's layer output before its activation (after layer_output_edit_image). */
+    void (*layer_output_image)(void *ctx, int layer, int image, int thread, const float *y);
 };
+
+/* The largest thread index + 1 a per-image hook can see in the next zp_graph_run
+ * (the OpenMP pool size): the number of per-thread accumulators to allocate. */
+int zp_graph_max_threads(void);
 
 /* Loads an ONNX model. BatchNormalization is folded into the preceding Conv.
  * Unsupported operators, attributes or data types are errors naming the node. */
@@ -85,7 +125,8 @@ const struct zp_layer_info *zp_graph_layer(const struct zp_graph *g, int i);
 void zp_graph_print(const struct zp_graph *g, void *file /* FILE* */);
 
 /* Runs `batch` inputs (batch x input shape, NCHW) and writes batch x output_size
- * logits. Uses all threads of the OpenMP pool. */
+ * logits. Uses all threads of the OpenMP pool. ZP_EINVAL when hooks mixes batch
+ * and per-image callbacks (see struct zp_run_hooks). */
 enum zp_status zp_graph_run(struct zp_graph *g, const float *input, int batch, float *logits,
                             const struct zp_run_hooks *hooks, struct zp_err *err);
 

@@ -179,6 +179,19 @@ static void grab(void *ctx, int layer, const float *y, int batch)
         memcpy(c->y, y, (size_t)batch * 8 * 112 * 112 * sizeof *y);
 }
 
+/* The same two hooks per image (the fast schedule the harness runs them on). */
+static void quant_in_image(void *ctx, int layer, int image, int thread, float *x)
+{
+    quant_in(ctx, layer, x, 1);
+}
+
+static void grab_image(void *ctx, int layer, int image, int thread, const float *y)
+{
+    struct capture *c = ctx;
+    if (layer == 0)
+        memcpy(c->y + (size_t)image * 8 * 112 * 112, y, 8 * 112 * 112 * sizeof *y);
+}
+
 /* Naive conv1 in double: input xin (3x224x224), weights w (8x3x3x3), pads [0,0,1,1]
  * reading `pad`, stride 2. */
 static void ref_conv(const double *xin, const double *w, const float *b, double pad, double *y)
@@ -264,8 +277,17 @@ static void check_scheme(const char *scheme, const char *opt, double optval,
     float pads[28] = {pad};
     struct zp_run_hooks h = {.ctx = &cap, .weights = wtab, .layer_input = quant_in,
                              .pad_value = pads, .layer_output = grab};
-    float logits[1000];
+    float logits[1000], logits_img[1000];
     assert_int_equal(zp_graph_run(G, X, 1, logits, &h, &err), ZP_OK);
+    /* per-image hooks: the same layer output and logits, bit for bit */
+    float *y_batch = cap.y;
+    cap.y = malloc(8 * 112 * 112 * sizeof(float));
+    struct zp_run_hooks hi = {.ctx = &cap, .weights = wtab, .layer_input_image = quant_in_image,
+                              .pad_value = pads, .layer_output_image = grab_image};
+    assert_int_equal(zp_graph_run(G, X, 1, logits_img, &hi, &err), ZP_OK);
+    assert_memory_equal(cap.y, y_batch, 8 * 112 * 112 * sizeof(float));
+    assert_memory_equal(logits_img, logits, sizeof logits);
+    free(y_batch);
 
     double *yref = malloc(8 * 112 * 112 * sizeof *yref);
     ref_conv(xref, wref, li->bias, pad_ref, yref);

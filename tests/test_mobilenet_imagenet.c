@@ -1,7 +1,8 @@
 /* The real model: MobileNet v1 0.25 (ImageNet) from /work/shared/data/imagenet.
  * Our float logits on the 9 golden inputs must match the logits an independent
  * numpy interpreter produced (golden_logits_f32_9x1000.bin) within 1e-3, through
- * both schedules of the executor (fast, and node-by-node with hooks). */
+ * both schedules of the executor (fast, with or without per-image hooks, and
+ * node-by-node with batch hooks). */
 #include "tests/util.h"
 
 #include <math.h>
@@ -113,6 +114,18 @@ static void test_golden_fast(void **state)
 static void on_input(void *ctx, int layer, float *x, int batch) { (*(int *)ctx)++; }
 static void on_output(void *ctx, int layer, const float *y, int batch) { (*(int *)ctx)++; }
 
+static void on_input_image(void *ctx, int layer, int image, int thread, float *x)
+{
+#pragma omp atomic
+    (*(int *)ctx)++;
+}
+
+static void on_output_image(void *ctx, int layer, int image, int thread, const float *y)
+{
+#pragma omp atomic
+    (*(int *)ctx)++;
+}
+
 static void test_golden_hooked(void **state)
 {
     struct fixture f = {0};
@@ -130,6 +143,14 @@ static void test_golden_hooked(void **state)
     struct zp_run_hooks hi = {.ctx = &calls, .layer_input = on_input};
     assert_int_equal(zp_graph_run(f.g, f.x, NIMG, logits, &hi, &err), ZP_OK);
     assert_int_equal(calls, 28);
+    check(logits, f.golden);
+    /* per-image hooks, inside the fast schedule: with an output hook every layer's
+     * Relu6 is applied after the hook instead of inside the kernel */
+    calls = 0;
+    struct zp_run_hooks hp = {.ctx = &calls, .layer_input_image = on_input_image,
+                              .layer_output_image = on_output_image};
+    assert_int_equal(zp_graph_run(f.g, f.x, NIMG, logits, &hp, &err), ZP_OK);
+    assert_int_equal(calls, 2 * 28 * NIMG);
     check(logits, f.golden);
     free(logits);
     drop(&f);

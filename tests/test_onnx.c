@@ -42,6 +42,12 @@ static void torch_io(float **x, float **want)
 
 static void nop_out(void *ctx, int layer, const float *y, int batch) { (*(int *)ctx)++; }
 
+static void nop_out_image(void *ctx, int layer, int image, int thread, const float *y)
+{
+#pragma omp atomic
+    (*(int *)ctx)++;
+}
+
 static void check_against_torch(const char *path)
 {
     struct zp_graph *g = load_ok(path);
@@ -55,15 +61,18 @@ static void check_against_torch(const char *path)
     struct zp_err err = {0};
     int calls = 0;
     struct zp_run_hooks h = {.ctx = &calls, .layer_output = nop_out};
-    for (int hooked = 0; hooked < 2; hooked++) {
-        assert_int_equal(zp_graph_run(g, x, 2, y, hooked ? &h : NULL, &err), ZP_OK);
+    struct zp_run_hooks hi = {.ctx = &calls, .layer_output_image = nop_out_image};
+    /* fast, node by node (batch hooks), fast with per-image hooks */
+    for (int hooked = 0; hooked < 3; hooked++) {
+        assert_int_equal(zp_graph_run(g, x, 2, y, hooked == 1 ? &h : hooked == 2 ? &hi : NULL, &err),
+                         ZP_OK);
         for (int i = 0; i < 20; i++)
             if (fabsf(y[i] - want[i]) > 1e-4f) {
                 print_error("%s logit %d: got %g, PyTorch %g\n", path, i, y[i], want[i]);
                 fail();
             }
     }
-    assert_int_equal(calls, 4);
+    assert_int_equal(calls, 4 + 4 * 2);
     /* one image at a time gives the same logits as the batch */
     assert_int_equal(zp_graph_run(g, x + 3 * 16 * 16, 1, y, NULL, &err), ZP_OK);
     for (int i = 0; i < 10; i++)

@@ -337,9 +337,17 @@ static void test_hooks(void **state)
 
 static void count_out(void *ctx, int layer, const float *y, int batch) { (*(int *)ctx)++; }
 
+static void count_out_image(void *ctx, int layer, int image, int thread, const float *y)
+{
+#pragma omp atomic
+    (*(int *)ctx)++;
+}
+
 /* Branches around fused activations: a Relu read by a Conv and an Add, a Clip at
  * the graph output. The node-by-node schedule (with layer_output, where the
- * activations are applied late) must agree with the fused per-image one. */
+ * activations are applied late) and the fast one with a per-image output hook
+ * (each layer's activation applied after the hook) must agree with the fused
+ * per-image one. */
 static void test_hooked_schedule_matches_fast(void **state)
 {
     struct mb b;
@@ -372,8 +380,14 @@ static void test_hooked_schedule_matches_fast(void **state)
     assert_int_equal(calls, 3);
     struct zp_run_hooks hi2 = {.ctx = &calls, .layer_input = h_in_nop};
     mb_run(g, x, 3, only_in, &hi2);
+    float per_image[9];
+    calls = 0;
+    struct zp_run_hooks hp = {.ctx = &calls, .layer_output_image = count_out_image};
+    mb_run(g, x, 3, per_image, &hp);
+    assert_int_equal(calls, 3 * 3);
     mb_assert_close(hooked, fast, 9, 1e-6);
     mb_assert_close(only_in, fast, 9, 1e-6);
+    mb_assert_close(per_image, fast, 9, 1e-6);
     int clipped = 0;
     for (int i = 0; i < 9; i++) {
         assert_true(fast[i] >= -0.1f && fast[i] <= 0.1f);
