@@ -40,6 +40,30 @@ static double row_drop(const struct zp_table *t, size_t i, const struct acc_cols
     return zp_plot_drop_points(t, i);
 }
 
+/* The float top-1 of one model (its rows all carry it), or of the run when model is
+ * NULL: a figure of one model's bars must not draw the mean of several models' floats. */
+static double model_float_top1(const struct zp_plot_run *r, const char *model)
+{
+    if (!model)
+        return zp_plot_float_top1(r);
+    const struct zp_table *t = &r->accuracy;
+    int cm = zp_table_col(t, "model"), cf = zp_table_col(t, "float_top1");
+    for (size_t i = 0; cm >= 0 && cf >= 0 && i < t->nrows; i++)
+        if (strcmp(zp_table_str(t, i, cm), model) == 0 && !isnan(zp_table_num(t, i, cf)))
+            return zp_table_num(t, i, cf);
+    return NAN;
+}
+
+static void float_line_of(const struct zp_plot_run *r, const char *model, char *out, size_t n)
+{
+    double f = model_float_top1(r, model);
+    if (isnan(f))
+        out[0] = '\0';
+    else
+        snprintf(out, n, "(%.4g) with lines lc rgb zp_ref_colour dt 2 lw 2 title 'float (%.2f%%)'",
+                 100.0 * f, 100.0 * f);
+}
+
 static void float_line(const struct zp_plot_run *r, char *out, size_t n)
 {
     double f = zp_plot_float_top1(r);
@@ -86,18 +110,25 @@ struct slot_ctx {
     const struct acc_cols *c;
     const char *mode;
     int by_gran;
+    const char *model; /* only this model's rows (NULL: every row) */
 };
 static int slot_of(const struct zp_table *t, size_t i, char *out, size_t n, const void *ctx)
 {
     const struct slot_ctx *sc = ctx;
     if (!is_mode(t, i, sc->c, sc->mode))
         return 0;
+    if (sc->model && strcmp(zp_table_str(t, i, zp_table_col(t, "model")), sc->model) != 0)
+        return 0;
     snprintf(out, n, "%s|%s|%s", zp_table_str(t, i, sc->c->scheme), zp_table_str(t, i, sc->c->bits),
              sc->by_gran ? zp_table_str(t, i, sc->c->gran) : "");
     return 1;
 }
 
-static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct zp_err *err)
+/* One figure per model (a multi-model run's first model keeps the plain name,
+ * the others get _<model>, as the per-layer figures do): bars of different models
+ * in one slot would otherwise show the first model against the mean float line. */
+static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, const char *model,
+                               const char *suffix, struct zp_err *err)
 {
     const struct zp_table *t = &r->accuracy;
     struct acc_cols c = acc_cols(t);
@@ -111,7 +142,7 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
     unsigned char *keep = malloc(t->nrows ? t->nrows : 1);
     if (!keep)
         return zp_err_set(err, ZP_ENOMEM, "out of memory");
-    struct slot_ctx sc = {&c, mode, 1};
+    struct slot_ctx sc = {&c, mode, 1, model};
     int sel = zp_plot_choose(t, slot_of, &sc, keep);
     struct zp_bars drop_iv = {0}; /* intervals of the drop panel, moved over below */
     for (size_t i = 0; i < t->nrows; i++) {
@@ -148,19 +179,22 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
     zp_bars_free(&drop_iv);
     enum zp_status st = ZP_OK;
     if (top.groups.n) {
-        char fl[256];
-        float_line(r, fl, sizeof fl);
+        char fl[256], name[160], dname[180], of[120];
+        float_line_of(r, model, fl, sizeof fl);
+        snprintf(name, sizeof name, "accuracy_top1%s", suffix);
+        snprintf(dname, sizeof dname, "accuracy_top1_drop%s", suffix);
+        snprintf(of, sizeof of, "%s%.100s", model ? ", " : "", model ? model : "");
         struct zp_strbuf gp = {0};
-        zp_plot_script_begin(&gp, "accuracy_top1", "top-1 accuracy and drop by scheme and granularity",
+        zp_plot_script_begin(&gp, name, "top-1 accuracy and drop by scheme and granularity",
                              "../accuracy.csv (columns scheme, bits, granularity, mode, top1, drop)");
         zp_strbuf_printf(&gp, "set multiplot layout 2,1 title 'Top-1 accuracy by scheme and "
-                            "granularity (PTQ, mode %s; %s)'\n", mode,
-                       sel ? "variant chosen on the select split" : "no selection: first variant");
+                            "granularity (PTQ, mode %s; %s%s)'\n", mode,
+                       sel ? "variant chosen on the select split" : "no selection: first variant", of);
         zp_strbuf_printf(&gp, "set rmargin at screen 0.82\n");
-        st = zp_bars_emit(r, &top, "accuracy_top1", &gp, fl, err);
+        st = zp_bars_emit(r, &top, name, &gp, fl, err);
         zp_strbuf_printf(&gp, "unset key\n");
         if (st == ZP_OK)
-            st = zp_bars_emit(r, &drop, "accuracy_top1_drop", &gp, NULL, err);
+            st = zp_bars_emit(r, &drop, dname, &gp, NULL, err);
         zp_strbuf_printf(&gp, "unset multiplot\n");
         char text[800], cap[1100];
         snprintf(text, sizeof text,
@@ -171,8 +205,10 @@ static enum zp_status fig_top1(struct zp_plot_run *r, const char *mode, struct z
                  "each drop: the report's significance section.",
                  zp_plot_choice_words(sel));
         bars_caption(cap, sizeof cap, text, &top);
-        st = zp_plot_fig_finish(r, &gp, "accuracy_top1", "Top-1 accuracy and drop by scheme and granularity",
-                    cap, st, err);
+        char title[200];
+        snprintf(title, sizeof title, "Top-1 accuracy and drop by scheme and granularity%s%.100s",
+                 model ? ": " : "", model ? model : "");
+        st = zp_plot_fig_finish(r, &gp, name, title, cap, st, err);
     }
     zp_bars_free(&top);
     zp_bars_free(&negdrop);
@@ -199,7 +235,7 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
     unsigned char *keep = malloc(t->nrows ? t->nrows : 1);
     if (!keep)
         return zp_err_set(err, ZP_ENOMEM, "out of memory");
-    struct slot_ctx sc = {&c, mode, 0};
+    struct slot_ctx sc = {&c, mode, 0, NULL};
     int sel = zp_plot_choose(t, slot_of, &sc, keep);
     for (size_t i = 0; i < t->nrows; i++) {
         if (!keep[i])
@@ -544,7 +580,18 @@ enum zp_status zp_plot_figs_accuracy(struct zp_plot_run *r, struct zp_err *err)
     const char *mode = zp_plot_primary_mode(r);
     enum zp_status st = ZP_OK;
     if (mode) {
-        st = fig_top1(r, mode, err);
+        const struct zp_table *t = &r->accuracy;
+        int cmodel = zp_table_col(t, "model");
+        struct zp_strset models = {0};
+        for (size_t i = 0; i < t->nrows; i++)
+            zp_strset_add(&models, cmodel >= 0 ? zp_table_str(t, i, cmodel) : "");
+        for (size_t k = 0; k < models.n && st == ZP_OK; k++) {
+            char suffix[100] = "";
+            if (k > 0)
+                zp_plot_model_suffix(models.v[k], suffix, sizeof suffix);
+            st = fig_top1(r, mode, models.n > 1 ? models.v[k] : NULL, suffix, err);
+        }
+        zp_strset_free(&models);
         if (st == ZP_OK)
             st = fig_bits(r, mode, err);
         if (st == ZP_OK)

@@ -115,12 +115,9 @@ enum zp_status zp_plot_figs_layers(struct zp_plot_run *r, struct zp_err *err)
             snprintf(ms, sizeof ms, "layers_mean_shift");
         } else {
             char safe[96];
-            size_t j = 0;
-            for (const char *p = models.v[k]; *p && j < sizeof safe - 1; p++)
-                safe[j++] = ((*p | 32) >= 'a' && (*p | 32) <= 'z') || (*p >= '0' && *p <= '9') ? *p : '_';
-            safe[j] = '\0';
-            snprintf(sq, sizeof sq, "layers_sqnr_%s", safe);
-            snprintf(ms, sizeof ms, "layers_mean_shift_%s", safe);
+            zp_plot_model_suffix(models.v[k], safe, sizeof safe);
+            snprintf(sq, sizeof sq, "layers_sqnr%s", safe);
+            snprintf(ms, sizeof ms, "layers_mean_shift%s", safe);
         }
         st = fig_layer_metric(
             r, sq, "sqnr_db", "Per-layer output SQNR by scheme variant",

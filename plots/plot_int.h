@@ -58,6 +58,10 @@ struct zp_plot_run {
  * selection is made: the slot's first cell in file order (config order) is kept.
  * Returns 1 when the choice used the select split. */
 typedef int (*zp_plot_slot_fn)(const struct zp_table *t, size_t row, char *slot, size_t n, const void *ctx);
+/* "_<model>" with every character but letters and digits replaced by '_': the file
+ * name suffix of a multi-model run's per-model figures (the first model's figures
+ * keep the plain names). */
+void zp_plot_model_suffix(const char *model, char *out, size_t n);
 int zp_plot_choose(const struct zp_table *t, zp_plot_slot_fn slot, const void *ctx, unsigned char *keep);
 /* How a figure or finding says which choice it made. */
 const char *zp_plot_choice_words(int with_select);

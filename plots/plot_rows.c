@@ -168,3 +168,17 @@ void zp_plot_interval_caption(char *out, size_t n, size_t with, size_t without)
                        "for it."
                      : ".");
 }
+
+void zp_plot_model_suffix(const char *model, char *out, size_t n)
+{
+    size_t j = 0;
+    if (n < 2) {
+        if (n)
+            out[0] = '\0';
+        return;
+    }
+    out[j++] = '_';
+    for (const char *p = model; *p && j < n - 1; p++)
+        out[j++] = ((*p | 32) >= 'a' && (*p | 32) <= 'z') || (*p >= '0' && *p <= '9') ? *p : '_';
+    out[j] = '\0';
+}

@@ -81,6 +81,42 @@ static void test_all_zero_bars(void **state)
     free(gp);
 }
 
+/* A run of two models: one top-1 figure per model, each with its own model's bars
+ * and float line (the float line once was the mean of both models' floats, drawn
+ * over the first model's bars). */
+static void test_top1_per_model(void **state)
+{
+    (void)state;
+    if (!zp_tp_have_gnuplot())
+        skip();
+    const char *dir = zp_test_tmpdir("plots-models");
+    zp_tp_write_in(dir, "accuracy.csv",
+             "model,scheme,label,bits,granularity,mode,float_top1,top1\n"
+             "r20,asymmetric,a8,8,per-tensor,both,0.81,0.80\n"
+             "r20,linear4,l4,4,per-tensor,both,0.81,0.70\n"
+             "r56,asymmetric,a8,8,per-tensor,both,0.83,0.825\n"
+             "r56,linear4,l4,4,per-tensor,both,0.83,0.78\n");
+    struct zp_err err = {0};
+    struct zp_plot_warnings warn;
+    if (zp_plots_render(dir, &warn, &err) != ZP_OK)
+        fail_msg("zp_plots_render: %s", err.msg);
+    assert_true(zp_tp_file_size(dir, "accuracy_top1", "png") > 0);
+    assert_true(zp_tp_file_size(dir, "accuracy_top1_r56", "png") > 0);
+    char *g20 = zp_tp_plots_file(dir, "accuracy_top1.gp");
+    char *g56 = zp_tp_plots_file(dir, "accuracy_top1_r56.gp");
+    assert_non_null(strstr(g20, "float (81.00%)"));
+    assert_non_null(strstr(g56, "float (83.00%)"));
+    assert_non_null(strstr(g56, "r56"));
+    free(g20);
+    free(g56);
+    char *d20 = zp_tp_plots_file(dir, "accuracy_top1.dat");
+    char *d56 = zp_tp_plots_file(dir, "accuracy_top1_r56.dat");
+    assert_true(fabs(zp_tp_bars_value(d20, "per-tensor", 0) - 80.0) < 1e-6);
+    assert_true(fabs(zp_tp_bars_value(d56, "per-tensor", 0) - 82.5) < 1e-6);
+    free(d20);
+    free(d56);
+}
+
 static void test_failed_figure_is_warning(void **state)
 {
     (void)state;
@@ -402,6 +438,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_style_single_source),
         cmocka_unit_test(test_all_zero_bars),
+        cmocka_unit_test(test_top1_per_model),
         cmocka_unit_test(test_failed_figure_is_warning),
         cmocka_unit_test(test_atomic_outputs),
         cmocka_unit_test(test_axes_fit),
