@@ -64,15 +64,6 @@ static void float_line_of(const struct zp_plot_run *r, const char *model, char *
                  100.0 * f, 100.0 * f);
 }
 
-static void float_line(const struct zp_plot_run *r, char *out, size_t n)
-{
-    double f = zp_plot_float_top1(r);
-    if (isnan(f))
-        out[0] = '\0';
-    else
-        snprintf(out, n, "(%.4g) with lines lc rgb zp_ref_colour dt 2 lw 2 title 'float (%.2f%%)'",
-                 100.0 * f, 100.0 * f);
-}
 
 static void scheme_bits(const struct zp_table *t, size_t i, const struct acc_cols *c, char *out,
                         size_t n)
@@ -268,7 +259,7 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
             }
         }
         char fl[256];
-        float_line(r, fl, sizeof fl);
+        float_line_of(r, NULL, fl, sizeof fl);
         struct zp_strbuf gp = {0};
         zp_plot_script_begin(&gp, "accuracy_vs_bits", "top-1 accuracy against bits per weight",
                              use_bpw ? "../accuracy.csv (columns scheme, options, bits_per_weight, "
@@ -554,7 +545,7 @@ static enum zp_status fig_qat(struct zp_plot_run *r, struct zp_err *err)
             bar_iv(r, &b, label, q ? "QAT" : "PTQ", t, i, "top1", 100.0);
     }
     char fl[256];
-    float_line(r, fl, sizeof fl);
+    float_line_of(r, NULL, fl, sizeof fl);
     char cap[700];
     bars_caption(cap, sizeof cap,
                  "Top-1 accuracy (%) of each variant trained with fake quantization (QAT, patterned) "
@@ -580,11 +571,8 @@ enum zp_status zp_plot_figs_accuracy(struct zp_plot_run *r, struct zp_err *err)
     const char *mode = zp_plot_primary_mode(r);
     enum zp_status st = ZP_OK;
     if (mode) {
-        const struct zp_table *t = &r->accuracy;
-        int cmodel = zp_table_col(t, "model");
         struct zp_strset models = {0};
-        for (size_t i = 0; i < t->nrows; i++)
-            zp_strset_add(&models, cmodel >= 0 ? zp_table_str(t, i, cmodel) : "");
+        zp_plot_models(&r->accuracy, &models);
         for (size_t k = 0; k < models.n && st == ZP_OK; k++) {
             char suffix[100] = "";
             if (k > 0)

@@ -103,10 +103,8 @@ enum zp_status zp_plot_figs_layers(struct zp_plot_run *r, struct zp_err *err)
         return ZP_OK;
     /* One pair of figures per model; the first model's keep the plain names. */
     const struct zp_table *t = &r->layers;
-    int cmodel = zp_table_col(t, "model");
     struct zp_strset models = {0};
-    for (size_t i = 0; i < t->nrows; i++)
-        zp_strset_add(&models, cmodel >= 0 ? zp_table_str(t, i, cmodel) : "");
+    zp_plot_models(t, &models);
     enum zp_status st = ZP_OK;
     for (size_t k = 0; k < models.n && st == ZP_OK; k++) {
         char sq[160], ms[160];

@@ -99,6 +99,9 @@ struct zp_strset {
 int zp_strset_add(struct zp_strset *set, const char *s);
 int zp_strset_find(const struct zp_strset *set, const char *s);
 void zp_strset_free(struct zp_strset *set);
+/* The models of a table in first-appearance order ("" for a table without a model
+ * column): the per-model figures iterate over them. */
+void zp_plot_models(const struct zp_table *t, struct zp_strset *out);
 
 /* ---- the style (plots/plot_style.c) ---- */
 

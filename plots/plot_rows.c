@@ -182,3 +182,10 @@ void zp_plot_model_suffix(const char *model, char *out, size_t n)
         out[j++] = ((*p | 32) >= 'a' && (*p | 32) <= 'z') || (*p >= '0' && *p <= '9') ? *p : '_';
     out[j] = '\0';
 }
+
+void zp_plot_models(const struct zp_table *t, struct zp_strset *out)
+{
+    int cmodel = zp_table_col(t, "model");
+    for (size_t i = 0; i < t->nrows; i++)
+        zp_strset_add(out, cmodel >= 0 ? zp_table_str(t, i, cmodel) : "");
+}
