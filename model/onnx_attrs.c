@@ -79,7 +79,7 @@ enum zp_status ol_attr_ints(struct nctx *c, const char *name, int64_t *v, size_t
     return ZP_OK;
 }
 
-static int attr_str_is(struct nctx *c, const char *name, const char *val, const char *dflt)
+int ol_attr_str_is(struct nctx *c, const char *name, const char *val, const char *dflt)
 {
     const Onnx__AttributeProto *a = ol_attr(c, name);
     if (!a || !a->has_s)
@@ -223,10 +223,10 @@ enum zp_status ol_window_attrs(struct nctx *c, struct zp_node *n, int64_t H, int
         }
     }
     const Onnx__AttributeProto *ap = ol_attr(c, "auto_pad");
-    if (ap && !attr_str_is(c, "auto_pad", "NOTSET", "NOTSET")) {
-        int upper = attr_str_is(c, "auto_pad", "SAME_UPPER", "");
-        int lower = attr_str_is(c, "auto_pad", "SAME_LOWER", "");
-        int valid = attr_str_is(c, "auto_pad", "VALID", "");
+    if (ap && !ol_attr_str_is(c, "auto_pad", "NOTSET", "NOTSET")) {
+        int upper = ol_attr_str_is(c, "auto_pad", "SAME_UPPER", "");
+        int lower = ol_attr_str_is(c, "auto_pad", "SAME_LOWER", "");
+        int valid = ol_attr_str_is(c, "auto_pad", "VALID", "");
         if (!upper && !lower && !valid)
             return NERR(c, ZP_EUNSUPPORTED, "auto_pad '%.*s' not supported",
                         (int)(ap->has_s ? ap->s.len > 40 ? 40 : ap->s.len : 0),

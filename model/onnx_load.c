@@ -245,6 +245,31 @@ static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
     return ZP_OK;
 }
 
+/* zp_onnx_check: the outputs of node np are unknown (it failed, or reads an
+ * unknown tensor); 1 when a tensor could not be made (out of memory). */
+static int mark_unknown(struct loader *L, const Onnx__NodeProto *np)
+{
+    for (size_t k = 0; k < np->n_output; k++) {
+        if (!np->output[k][0])
+            continue;
+        int t = ol_lookup(L, np->output[k]);
+        if (t < 0 && (t = ol_new_tensor(L, np->output[k])) < 0)
+            return 1;
+        L->unknown[t] = 1;
+    }
+    return 0;
+}
+
+static int reads_unknown(const struct loader *L, const Onnx__NodeProto *np)
+{
+    for (size_t k = 0; k < np->n_input; k++) {
+        int t = ol_lookup(L, np->input[k]);
+        if (t >= 0 && L->unknown[t])
+            return 1;
+    }
+    return 0;
+}
+
 static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
 {
     struct zp_graph *g = L->g;
@@ -273,7 +298,9 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
     g->nodes = calloc(gp->n_node ? gp->n_node : 1, sizeof *g->nodes);
     g->cap_tensors = (int)names;
     g->tensors = calloc(names, sizeof *g->tensors);
-    if (!L->hkeys || !L->hvals || !g->nodes || !g->tensors)
+    if (L->report)
+        L->unknown = calloc(names, 1);
+    if (!L->hkeys || !L->hvals || !g->nodes || !g->tensors || (L->report && !L->unknown))
         return zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
     enum zp_status st;
     int t;
@@ -290,11 +317,17 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
     /* BN folding needs the number of readers of the Conv output over the WHOLE
      * graph, later nodes included: count by name with a temporary pass. */
     st = ZP_OK;
+    struct zp_err first = {0};
     for (size_t i = 0; i < gp->n_node && !st; i++) {
         const Onnx__NodeProto *np = gp->node[i];
+        if (L->report && reads_unknown(L, np)) {
+            if (mark_unknown(L, np))
+                st = zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
+            continue;
+        }
         char fallback[32];
         snprintf(fallback, sizeof fallback, "#%zu", i);
-        struct nctx c = {L, np, NULL, ol_str_or(np->op_type, "?")};
+        struct nctx c = {L, np, NULL, ol_str_or(np->op_type, "?"), consumers};
         c.name = ol_str_or(np->name, np->n_output && np->output[0][0] ? np->output[0] : fallback);
         c.name = ol_keep_str(g, c.name);
         if (!c.name) {
@@ -324,13 +357,26 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
                 consumers[x] = cnt;
             }
         }
-        st = ol_convert_node(&c, n, consumers);
+        st = ol_convert_node(&c, n);
+        if (st && st != ZP_ENOMEM && L->report) {
+            L->report(L->report_ctx, L->err->msg);
+            if (!L->n_bad++)
+                first = *L->err;
+            zp_err_clear(L->err);
+            st = mark_unknown(L, np) ? zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what)
+                                     : ZP_OK;
+            continue;
+        }
         if (!st && n->out >= 0)
             g->n_nodes++;
     }
     free(consumers);
     if (st)
         return st;
+    if (L->n_bad) {
+        *L->err = first;
+        return first.status;
+    }
     if (gp->n_output < 1 || !gp->output[0]->name)
         return zp_err_set(L->err, ZP_EFORMAT, "%s: graph has no output", L->what);
     g->output = ol_lookup(L, gp->output[0]->name);
@@ -355,7 +401,8 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
 }
 
 static enum zp_status load_buffer(const void *buf, size_t len, const char *what, int keep_bn,
-                                  struct zp_graph **out, struct zp_err *err)
+                                  struct loader *check, struct zp_graph **out,
+                                  struct zp_err *err)
 {
     *out = NULL;
     what = what ? what : "(buffer)";
@@ -372,10 +419,17 @@ static enum zp_status load_buffer(const void *buf, size_t len, const char *what,
     }
     g->input = g->output = -1;
     (void)zp_model_avx512(); /* detect the CPU now, before any threads run kernels */
-    struct loader L = {g, what, err, NULL, NULL, 0, keep_bn};
+    struct loader L = {g, what, err, NULL, NULL, 0, keep_bn, NULL, NULL, 0, NULL};
+    if (check) {
+        L.report = check->report;
+        L.report_ctx = check->report_ctx;
+    }
     enum zp_status st = build(&L, m);
+    if (check)
+        check->n_bad = L.n_bad;
     free(L.hkeys);
     free(L.hvals);
+    free(L.unknown);
     onnx__model_proto__free_unpacked(m, NULL);
     if (st) {
         zp_graph_free(g);
@@ -388,17 +442,17 @@ static enum zp_status load_buffer(const void *buf, size_t len, const char *what,
 enum zp_status zp_onnx_load_buffer(const void *buf, size_t len, const char *what,
                                    struct zp_graph **out, struct zp_err *err)
 {
-    return load_buffer(buf, len, what, 0, out, err);
+    return load_buffer(buf, len, what, 0, NULL, out, err);
 }
 
 enum zp_status zp_onnx_load_train_buffer(const void *buf, size_t len, const char *what,
                                          struct zp_graph **out, struct zp_err *err)
 {
-    return load_buffer(buf, len, what, 1, out, err);
+    return load_buffer(buf, len, what, 1, NULL, out, err);
 }
 
-static enum zp_status load_file(const char *path, int keep_bn, struct zp_graph **out,
-                                struct zp_err *err)
+static enum zp_status load_file(const char *path, int keep_bn, struct loader *check,
+                                struct zp_graph **out, struct zp_err *err)
 {
     *out = NULL;
     char *buf = NULL;
@@ -408,17 +462,30 @@ static enum zp_status load_file(const char *path, int keep_bn, struct zp_graph *
     enum zp_status st = zp_file_read(path, zp_file_model_max_bytes(), "model file", &buf, &len, err);
     if (st != ZP_OK)
         return st;
-    st = load_buffer(buf, len, path, keep_bn, out, err);
+    st = load_buffer(buf, len, path, keep_bn, check, out, err);
     free(buf);
     return st;
 }
 
 enum zp_status zp_onnx_load(const char *path, struct zp_graph **out, struct zp_err *err)
 {
-    return load_file(path, 0, out, err);
+    return load_file(path, 0, NULL, out, err);
 }
 
 enum zp_status zp_onnx_load_train(const char *path, struct zp_graph **out, struct zp_err *err)
 {
-    return load_file(path, 1, out, err);
+    return load_file(path, 1, NULL, out, err);
+}
+
+enum zp_status zp_onnx_check(const char *path, void (*report)(void *ctx, const char *msg),
+                             void *ctx, int *n_bad, struct zp_err *err)
+{
+    struct loader check = {0};
+    check.report = report;
+    check.report_ctx = ctx;
+    struct zp_graph *g = NULL;
+    enum zp_status st = load_file(path, 0, &check, &g, err);
+    zp_graph_free(g);
+    *n_bad = check.n_bad;
+    return st;
 }

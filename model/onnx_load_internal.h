@@ -19,12 +19,20 @@ struct loader {
     int *hvals;
     size_t hcap;
     int keep_bn; /* zp_onnx_load_train: BatchNormalization stays a ZP_OP_BN node */
+    /* zp_onnx_check: every failing node is reported and loading goes on; the
+     * outputs of a failed node (and of nodes reading them) are marked unknown */
+    void (*report)(void *ctx, const char *msg);
+    void *report_ctx;
+    int n_bad;
+    unsigned char *unknown; /* per tensor */
 };
 
 struct nctx { /* the node being converted */
     struct loader *L;
     const Onnx__NodeProto *np;
     const char *name, *op;
+    const int *consumers; /* readers of each tensor over the whole graph, filled for
+                             BatchNormalization inputs only (see build()) */
 };
 
 /* Attribute types, short: the check_attrs tables of the operators. */
@@ -56,6 +64,8 @@ const Onnx__AttributeProto *ol_attr(struct nctx *c, const char *name);
 enum zp_status ol_check_attrs(struct nctx *c, const char *const *allowed, const int *types);
 int64_t ol_attr_i(struct nctx *c, const char *name, int64_t dflt);
 float ol_attr_f(struct nctx *c, const char *name, float dflt);
+/* the STRING attribute equals val (absent: dflt does) */
+int ol_attr_str_is(struct nctx *c, const char *name, const char *val, const char *dflt);
 enum zp_status ol_attr_ints(struct nctx *c, const char *name, int64_t *v, size_t n,
                                 int *present);
 enum zp_status ol_input_at(struct nctx *c, size_t i, int *t);
@@ -69,13 +79,32 @@ enum zp_status ol_window_attrs(struct nctx *c, struct zp_node *n, int64_t H, int
                                    int64_t *OH, int64_t *OW);
 
 /* model/onnx_nodes_layers.c */
-enum zp_status ol_conv_node(struct nctx *c, struct zp_node *n);
+enum zp_status ol_conv_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_gemm_node(struct nctx *c, struct zp_node *n, int matmul);
-enum zp_status ol_binary_node(struct nctx *c, struct zp_node *n, enum zp_op op);
+enum zp_status ol_binary_node(struct nctx *c, struct zp_node *n, int op);
 enum zp_status ol_unary_common(struct nctx *c, struct zp_node *n, enum zp_op op, int x);
-enum zp_status ol_clip_node(struct nctx *c, struct zp_node *n);
+enum zp_status ol_clip_node(struct nctx *c, struct zp_node *n, int arg);
+
+/* One operator's converter: fills n (or binds the output to a constant or an
+ * existing tensor, leaving n->out = -1); arg is the op table row's. */
+typedef enum zp_status (*ol_convert_fn)(struct nctx *c, struct zp_node *n, int arg);
 
 /* model/onnx_nodes_other.c */
-enum zp_status ol_convert_node(struct nctx *c, struct zp_node *n, const int *consumers);
+enum zp_status ol_bn_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_pool_node(struct nctx *c, struct zp_node *n, int maxpool);
+enum zp_status ol_flatten_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_reshape_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_softmax_node(struct nctx *c, struct zp_node *n, int op);
+enum zp_status ol_constant_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_cast_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_relu_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_identity_node(struct nctx *c, struct zp_node *n, int dropout);
+enum zp_status ol_gap_node(struct nctx *c, struct zp_node *n, int arg);
+
+/* model/onnx_nodes_math.c: ZP_OP_MATH functions (arg: enum zp_fn) */
+enum zp_status ol_math_node(struct nctx *c, struct zp_node *n, int fn);
+
+/* model/onnx_ops.c: the op table's converter for the node (domain checked) */
+enum zp_status ol_convert_node(struct nctx *c, struct zp_node *n);
 
 #endif

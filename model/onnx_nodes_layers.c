@@ -43,8 +43,9 @@ static enum zp_status add_layer(struct nctx *c, struct zp_node *n, float *w, flo
     return ZP_OK;
 }
 
-enum zp_status ol_conv_node(struct nctx *c, struct zp_node *n)
+enum zp_status ol_conv_node(struct nctx *c, struct zp_node *n, int arg)
 {
+    (void)arg;
     static const char *const an[] = {"group", "strides", "dilations", "pads", "auto_pad",
                                      "kernel_shape", NULL};
     static const int at[] = {AI, AIS, AIS, AIS, AS, AIS};
@@ -173,7 +174,7 @@ enum zp_status ol_gemm_node(struct nctx *c, struct zp_node *n, int matmul)
 
 /* Numpy broadcasting of two inputs over the per-image dims; a constant operand
  * may not extend the batch dimension. */
-enum zp_status ol_binary_node(struct nctx *c, struct zp_node *n, enum zp_op op)
+enum zp_status ol_binary_node(struct nctx *c, struct zp_node *n, int op)
 {
     static const char *const none[] = {NULL};
     enum zp_status st;
@@ -218,7 +219,7 @@ enum zp_status ol_binary_node(struct nctx *c, struct zp_node *n, enum zp_op op)
     od[0] = 1;
     if ((st = ol_add_output(c, n, nd, od)))
         return st;
-    n->op = op;
+    n->op = (enum zp_op)op;
     n->in[0] = t[0];
     n->in[1] = t[1];
     n->n_in = 2;
@@ -261,8 +262,9 @@ enum zp_status ol_unary_common(struct nctx *c, struct zp_node *n, enum zp_op op,
     return ZP_OK;
 }
 
-enum zp_status ol_clip_node(struct nctx *c, struct zp_node *n)
+enum zp_status ol_clip_node(struct nctx *c, struct zp_node *n, int arg)
 {
+    (void)arg;
     static const char *const an[] = {"min", "max", NULL};
     static const int at[] = {AF, AF};
     enum zp_status st;
