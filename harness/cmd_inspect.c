@@ -48,8 +48,8 @@ int zp_cmd_inspect(int argc, char **argv)
     int bad = 0;
     if (zp_onnx_check(path, print_bad, NULL, &bad, &err) != ZP_OK) {
         if (bad)
-            fprintf(stderr, "harness inspect: %d node%s cannot be loaded (listed above; "
-                    "harness inspect --ops shows the supported operators)\n", bad,
+            fprintf(stderr, "harness inspect: the model cannot be loaded: %d problem%s (listed "
+                    "above; harness inspect --ops shows the supported operators)\n", bad,
                     bad == 1 ? "" : "s");
         else
             fprintf(stderr, "harness inspect: %s\n", err.msg);

@@ -194,18 +194,67 @@ enum zp_status ol_load_const(struct loader *L, const Onnx__TensorProto *tp, cons
 
 /* ---- graph-level checks and the execution plan ------------------------------ */
 
+/* zp_onnx_check: reports the error just set (status st) and clears it, keeping
+ * the first for the return value. */
+static void note_problem(struct loader *L, enum zp_status st)
+{
+    (void)st;
+    L->report(L->report_ctx, L->err->msg);
+    if (!L->n_bad++)
+        L->first = *L->err;
+    zp_err_clear(L->err);
+}
+
+/* Graph input problems in zp_onnx_check: reported like a node's, and the input
+ * is still created with its shape when it has a fixed one (else marked unknown),
+ * so the nodes reading it are checked too. */
+static enum zp_status input_problem(struct loader *L, const Onnx__ValueInfoProto *in,
+                                    enum zp_status st)
+{
+    if (!L->report)
+        return st;
+    note_problem(L, st);
+    const char *nm = ol_str_or(in->name, "");
+    if (!*nm || ol_lookup(L, nm) >= 0)
+        return ZP_OK;
+    int t = ol_new_tensor(L, nm);
+    if (t < 0)
+        return zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
+    struct zp_tensor *X = &L->g->tensors[t];
+    const Onnx__TypeProto *tp = in->type;
+    const Onnx__TensorShapeProto *sh =
+        tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && tp->tensor_type
+            ? tp->tensor_type->shape : NULL;
+    int ok = sh && sh->n_dim >= 1 && sh->n_dim <= ZP_MAXDIM;
+    X->ndim = ok ? (int)sh->n_dim : 0;
+    X->dims[0] = 1;
+    for (int i = 1; ok && i < X->ndim; i++) {
+        ok = sh->dim[i]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+             sh->dim[i]->dim_value >= 1;
+        X->dims[i] = ok ? sh->dim[i]->dim_value : 1;
+    }
+    if (!ok || !ol_dims_ok(X->dims + 1, X->ndim - 1, 1, &X->size))
+        L->unknown[t] = 1;
+    return ZP_OK;
+}
+
 static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
 {
     const Onnx__ValueInfoProto *in = NULL;
+    enum zp_status st;
     for (size_t i = 0; i < gp->n_input; i++) {
         const char *nm = ol_str_or(gp->input[i]->name, "");
         if (ol_lookup(L, nm) >= 0)
             continue; /* an initializer listed as input (older exporters) */
-        if (in)
-            return zp_err_set(L->err, ZP_EUNSUPPORTED,
-                              "%s: graph has more than one input ('%s' and "
-                              "'%s'); one image input is supported",
-                              L->what, ol_str_or(in->name, ""), nm);
+        if (in) {
+            st = zp_err_set(L->err, ZP_EUNSUPPORTED,
+                            "%s: graph has more than one input ('%s' and "
+                            "'%s'); one image input is supported",
+                            L->what, ol_str_or(in->name, ""), nm);
+            if ((st = input_problem(L, gp->input[i], st)))
+                return st;
+            continue;
+        }
         in = gp->input[i];
     }
     if (!in || !*ol_str_or(in->name, ""))
@@ -216,29 +265,32 @@ static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
         !tp->tensor_type->shape)
         return zp_err_set(L->err, ZP_EFORMAT, "%s: input '%s': no tensor type with a shape",
                           L->what, nm);
-    if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-        return zp_err_set(L->err, ZP_EUNSUPPORTED,
-                          "%s: input '%s': element type %d, expected float32", L->what, nm,
-                          tp->tensor_type->elem_type);
+    if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+        st = zp_err_set(L->err, ZP_EUNSUPPORTED,
+                        "%s: input '%s': element type %d, expected float32", L->what, nm,
+                        tp->tensor_type->elem_type);
+        return input_problem(L, in, st);
+    }
     const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
     if (sh->n_dim < 2 || sh->n_dim > 5)
-        return zp_err_set(L->err, ZP_EUNSUPPORTED,
-                          "%s: input '%s': rank %zu, expected 2..5 (batch first)", L->what, nm,
-                          sh->n_dim);
+        return input_problem(L, in, zp_err_set(L->err, ZP_EUNSUPPORTED,
+                             "%s: input '%s': rank %zu, expected 2..5 (batch first)", L->what,
+                             nm, sh->n_dim));
+    for (int i = 1; i < (int)sh->n_dim; i++) {
+        const Onnx__TensorShapeProto__Dimension *d = sh->dim[i];
+        if (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
+            d->dim_value < 1)
+            return input_problem(L, in, zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': "
+                                 "dimension %d must be a fixed positive size", L->what, nm, i));
+    }
     int t = ol_new_tensor(L, nm);
     if (t < 0)
         return zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
     struct zp_tensor *X = &L->g->tensors[t];
     X->ndim = (int)sh->n_dim;
     X->dims[0] = 1;
-    for (int i = 1; i < X->ndim; i++) {
-        const Onnx__TensorShapeProto__Dimension *d = sh->dim[i];
-        if (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
-            d->dim_value < 1)
-            return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': dimension %d must be a "
-                              "fixed positive size", L->what, nm, i);
-        X->dims[i] = d->dim_value;
-    }
+    for (int i = 1; i < X->ndim; i++)
+        X->dims[i] = sh->dim[i]->dim_value;
     if (!ol_dims_ok(X->dims + 1, X->ndim - 1, 1, &X->size))
         return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': too large", L->what, nm);
     L->g->input = t;
@@ -317,14 +369,8 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
     /* BN folding needs the number of readers of the Conv output over the WHOLE
      * graph, later nodes included: count by name with a temporary pass. */
     st = ZP_OK;
-    struct zp_err first = {0};
     for (size_t i = 0; i < gp->n_node && !st; i++) {
         const Onnx__NodeProto *np = gp->node[i];
-        if (L->report && reads_unknown(L, np)) {
-            if (mark_unknown(L, np))
-                st = zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
-            continue;
-        }
         char fallback[32];
         snprintf(fallback, sizeof fallback, "#%zu", i);
         struct nctx c = {L, np, NULL, ol_str_or(np->op_type, "?"), consumers};
@@ -333,6 +379,14 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
         if (!c.name) {
             st = zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
             break;
+        }
+        if (L->report && reads_unknown(L, np)) {
+            /* its input shapes are unknown: only the operator itself can be checked */
+            if (ol_convert_fn_of(&c) == NULL)
+                note_problem(L, ol_unsupported_op(&c));
+            if (mark_unknown(L, np))
+                st = zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
+            continue;
         }
         struct zp_node *n = &g->nodes[g->n_nodes];
         memset(n, 0, sizeof *n);
@@ -359,10 +413,7 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
         }
         st = ol_convert_node(&c, n);
         if (st && st != ZP_ENOMEM && L->report) {
-            L->report(L->report_ctx, L->err->msg);
-            if (!L->n_bad++)
-                first = *L->err;
-            zp_err_clear(L->err);
+            note_problem(L, st);
             st = mark_unknown(L, np) ? zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what)
                                      : ZP_OK;
             continue;
@@ -374,8 +425,8 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
     if (st)
         return st;
     if (L->n_bad) {
-        *L->err = first;
-        return first.status;
+        *L->err = L->first;
+        return L->first.status;
     }
     if (gp->n_output < 1 || !gp->output[0]->name)
         return zp_err_set(L->err, ZP_EFORMAT, "%s: graph has no output", L->what);
@@ -419,7 +470,7 @@ static enum zp_status load_buffer(const void *buf, size_t len, const char *what,
     }
     g->input = g->output = -1;
     (void)zp_model_avx512(); /* detect the CPU now, before any threads run kernels */
-    struct loader L = {g, what, err, NULL, NULL, 0, keep_bn, NULL, NULL, 0, NULL};
+    struct loader L = {g, what, err, NULL, NULL, 0, keep_bn, NULL, NULL, 0, NULL, {0}};
     if (check) {
         L.report = check->report;
         L.report_ctx = check->report_ctx;

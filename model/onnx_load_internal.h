@@ -25,6 +25,7 @@ struct loader {
     void *report_ctx;
     int n_bad;
     unsigned char *unknown; /* per tensor */
+    struct zp_err first;    /* the first problem reported */
 };
 
 struct nctx { /* the node being converted */
@@ -104,7 +105,11 @@ enum zp_status ol_gap_node(struct nctx *c, struct zp_node *n, int arg);
 /* model/onnx_nodes_math.c: ZP_OP_MATH functions (arg: enum zp_fn) */
 enum zp_status ol_math_node(struct nctx *c, struct zp_node *n, int fn);
 
-/* model/onnx_ops.c: the op table's converter for the node (domain checked) */
+/* model/onnx_ops.c: the op table's converter for the node (domain checked);
+ * the converter alone (NULL: not in the table); the error for an operator not
+ * in the table. */
 enum zp_status ol_convert_node(struct nctx *c, struct zp_node *n);
+ol_convert_fn ol_convert_fn_of(const struct nctx *c);
+enum zp_status ol_unsupported_op(struct nctx *c);
 
 #endif

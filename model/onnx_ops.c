@@ -63,15 +63,34 @@ static const struct op_row ops[] = {
     {"Cast", ol_cast_node, 0, "load time", "-", "no", "to float32 only"},
 };
 
-enum zp_status ol_convert_node(struct nctx *c, struct zp_node *n)
+static const struct op_row *row_of(const struct nctx *c)
+{
+    if (c->np->domain && *c->np->domain && strcmp(c->np->domain, "ai.onnx") != 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (!strcmp(c->op, ops[i].op))
+            return &ops[i];
+    return NULL;
+}
+
+ol_convert_fn ol_convert_fn_of(const struct nctx *c)
+{
+    const struct op_row *r = row_of(c);
+    return r ? r->convert : NULL;
+}
+
+enum zp_status ol_unsupported_op(struct nctx *c)
 {
     if (c->np->domain && *c->np->domain && strcmp(c->np->domain, "ai.onnx") != 0)
         return NERR(c, ZP_EUNSUPPORTED, "operator domain '%s' not supported", c->np->domain);
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-        if (!strcmp(c->op, ops[i].op))
-            return ops[i].convert(c, n, ops[i].arg);
     return NERR(c, ZP_EUNSUPPORTED, "operator not supported (harness inspect --ops lists the "
                 "supported ones)");
+}
+
+enum zp_status ol_convert_node(struct nctx *c, struct zp_node *n)
+{
+    const struct op_row *r = row_of(c);
+    return r ? r->convert(c, n, r->arg) : ol_unsupported_op(c);
 }
 
 void zp_op_table_markdown(void *file)

@@ -462,9 +462,10 @@ static void collect(void *ctx, const char *msg)
     r->n++;
 }
 
-/* Three nodes that cannot be loaded (an unknown operator, a bad attribute, an
- * unknown one) are all reported; the nodes after them that only read their
- * outputs are not. */
+/* Every problem is reported: a second graph input (still checked by the node
+ * reading it), an unknown operator, a bad attribute value, an attribute the op
+ * does not have, and an unknown operator reading the output of a failed node;
+ * known operators after a failed node are not (their input shapes are unknown). */
 static void test_check_lists_all(void **state)
 {
     (void)state;
@@ -481,7 +482,10 @@ static void test_check_lists_all(void **state)
     n = mb_node(&b, "HardSwish", "hswish_attr", "x", "c");
     mb_attr_f(&b, n, "alpha", 1.f);
     mb_node(&b, "Relu", "after_gelu", "b", "d");
-    mb_node(&b, "Add", "join", "d,c", "y");
+    mb_node(&b, "Unique", "unknown_after", "d", "e");
+    mb_node(&b, "Add", "join", "e,c", "f");
+    mb_input(&b, "x2", 4, xd);
+    mb_node(&b, "Mul", "second_input", "f,x2", "y");
     mb_output(&b, "y");
     mb_save(&b, path);
     struct reports r = {0};
@@ -489,17 +493,19 @@ static void test_check_lists_all(void **state)
     struct zp_err err = {0};
     enum zp_status st = zp_onnx_check(path, collect, &r, &bad, &err);
     assert_int_equal(st, ZP_EUNSUPPORTED);
-    assert_int_equal(bad, 3);
-    assert_int_equal(r.n, 3);
-    assert_non_null(strstr(r.msg[0], "node 'shape_of_x' (Shape): operator not supported"));
-    assert_non_null(strstr(r.msg[1], "node 'gelu_fast' (Gelu): approximate"));
-    assert_non_null(strstr(r.msg[2], "node 'hswish_attr' (HardSwish): attribute 'alpha'"));
-    assert_non_null(strstr(err.msg, "shape_of_x")); /* the first */
+    assert_int_equal(bad, 5);
+    assert_int_equal(r.n, 5);
+    assert_non_null(strstr(r.msg[0], "more than one input ('x' and 'x2')"));
+    assert_non_null(strstr(r.msg[1], "node 'shape_of_x' (Shape): operator not supported"));
+    assert_non_null(strstr(r.msg[2], "node 'gelu_fast' (Gelu): approximate"));
+    assert_non_null(strstr(r.msg[3], "node 'hswish_attr' (HardSwish): attribute 'alpha'"));
+    assert_non_null(strstr(r.msg[4], "node 'unknown_after' (Unique): operator not supported"));
+    assert_non_null(strstr(err.msg, "more than one input")); /* the first */
     /* the plain load stops at the first */
     struct zp_graph *g = NULL;
     zp_err_clear(&err);
     assert_int_equal(zp_onnx_load(path, &g, &err), ZP_EUNSUPPORTED);
-    assert_non_null(strstr(err.msg, "shape_of_x"));
+    assert_non_null(strstr(err.msg, "more than one input"));
     assert_null(g);
 
     /* a model that loads: nothing reported */
