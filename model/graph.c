@@ -89,6 +89,7 @@ static void run_node(const struct zp_graph *g, const struct zp_node *n, const fl
     case ZP_OP_ADD:
     case ZP_OP_MUL:
     case ZP_OP_SUB: case ZP_OP_DIV: case ZP_OP_MAX: case ZP_OP_MIN: case ZP_OP_POW:
+    case ZP_OP_CONCAT:
         zp_op_binary(g, n, x0, x1, y); break;
     case ZP_OP_AVGPOOL:
     case ZP_OP_MAXPOOL: zp_op_pool(g, n, x0, y); break;

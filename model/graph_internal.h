@@ -55,6 +55,11 @@ enum zp_op {
     ZP_OP_MAX,
     ZP_OP_MIN,
     ZP_OP_POW,
+    ZP_OP_VIEW,      /* Transpose / Slice: y[i] = x[vbase + walk over bdims by bstr[0]] */
+    ZP_OP_REDUCE_SUM,/* walk x over bdims; y offset by bstr[1] (0 along reduced axes) */
+    ZP_OP_REDUCE_MEAN,
+    ZP_OP_REDUCE_MAX,
+    ZP_OP_CONCAT,    /* two inputs: per outer index cat_a values of x0, then cat_b of x1 */
 };
 
 /* The functions of ZP_OP_MATH (n->fn). */
@@ -101,6 +106,9 @@ struct zp_node {
     /* ZP_OP_MATH: the function and its parameters (HardSigmoid alpha, beta) */
     int fn;
     float alpha, beta;
+    /* ZP_OP_VIEW: first input offset; reductions: input values per output;
+     * ZP_OP_CONCAT: outer count and the two inputs' contiguous runs */
+    int64_t vbase, red_count, cat_outer, cat_a, cat_b;
     /* Softmax: softmax over [outer, axis_len, inner] */
     int64_t sm_outer, sm_len, sm_inner;
     /* Add / Mul broadcasting over the per-image dims (ndim - 1 of them) */
@@ -232,6 +240,11 @@ void zp_op_math(const struct zp_graph *g, const struct zp_node *n, const float *
 void zp_op_logsoftmax(const struct zp_node *n, const float *x, float *y);
 void zp_op_binary_math(const struct zp_graph *g, const struct zp_node *n, const float *x0,
                        const float *x1, float *y);
+/* model/ops_shape.c: ZP_OP_VIEW, the reductions (zp_op_unary calls them) and
+ * ZP_OP_CONCAT (zp_op_binary calls it), one image each. */
+void zp_op_view(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+void zp_op_reduce(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+void zp_op_concat(const struct zp_node *n, const float *x0, const float *x1, float *y);
 /* d fn / dx at x, where y = fn(x) */
 float zp_fn_deriv(const struct zp_node *n, float x, float y);
 /* partial derivatives of the binary op at (a, b), y = a op b */

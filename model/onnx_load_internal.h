@@ -101,6 +101,16 @@ enum zp_status ol_cast_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_relu_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_identity_node(struct nctx *c, struct zp_node *n, int dropout);
 enum zp_status ol_gap_node(struct nctx *c, struct zp_node *n, int arg);
+/* n becomes an alias of x with the full shape d (nd dims, batch first) */
+enum zp_status ol_reshape_to(struct nctx *c, struct zp_node *n, int x, int nd, const int64_t *d);
+
+/* model/onnx_nodes_shape.c: Transpose, Slice, Squeeze / Unsqueeze (arg 1:
+ * Unsqueeze), the reductions (arg: the op), Concat */
+enum zp_status ol_transpose_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_slice_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_squeeze_node(struct nctx *c, struct zp_node *n, int unsqueeze);
+enum zp_status ol_reduce_node(struct nctx *c, struct zp_node *n, int op);
+enum zp_status ol_concat_node(struct nctx *c, struct zp_node *n, int arg);
 
 /* model/onnx_nodes_math.c: ZP_OP_MATH functions (arg: enum zp_fn) */
 enum zp_status ol_math_node(struct nctx *c, struct zp_node *n, int fn);

@@ -141,7 +141,7 @@ enum zp_status ol_pool_node(struct nctx *c, struct zp_node *n, int maxpool)
     return ZP_OK;
 }
 
-static enum zp_status reshape_to(struct nctx *c, struct zp_node *n, int x, int nd, const int64_t *d)
+enum zp_status ol_reshape_to(struct nctx *c, struct zp_node *n, int x, int nd, const int64_t *d)
 {
     enum zp_status st = ol_add_output(c, n, nd, d);
     if (st)
@@ -172,7 +172,7 @@ enum zp_status ol_flatten_node(struct nctx *c, struct zp_node *n, int arg)
         return NERR(c, ZP_EUNSUPPORTED, "axis %lld would merge the batch dimension; only axis 1 "
                     "is supported", (long long)ol_attr_i(c, "axis", 1));
     int64_t d[2] = {1, ol_T(c, x)->size};
-    return reshape_to(c, n, x, 2, d);
+    return ol_reshape_to(c, n, x, 2, d);
 }
 
 /* Reshape: dimension 0 is the batch (0, -1 or the exported batch size); the other
@@ -224,7 +224,7 @@ enum zp_status ol_reshape_node(struct nctx *c, struct zp_node *n, int arg)
                         (long long)X->size, S->name);
         d[infer] = X->size / known;
     }
-    return reshape_to(c, n, x, nd, d);
+    return ol_reshape_to(c, n, x, nd, d);
 }
 
 /* Softmax and LogSoftmax (op) */

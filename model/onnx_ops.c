@@ -57,6 +57,21 @@ static const struct op_row ops[] = {
     {"Flatten", ol_flatten_node, 0, "yes", "yes", "no", "axis 1 only (keeps the batch)"},
     {"Reshape", ol_reshape_node, 0, "yes", "yes", "no", "constant int64 shape; dimension 0 is "
      "the batch"},
+    {"Transpose", ol_transpose_node, 0, "yes", "yes", "no", "perm[0] = 0 (the batch stays "
+     "first)"},
+    {"Slice", ol_slice_node, 0, "yes", "yes", "no", "opset >= 10 (constant int64 starts, ends, "
+     "axes, steps); any step; the batch axis whole"},
+    {"Squeeze", ol_squeeze_node, 0, "yes", "yes", "no", "axes as input or attribute; without "
+     "axes every size-1 axis but the batch"},
+    {"Unsqueeze", ol_squeeze_node, 1, "yes", "yes", "no", "axes as input or attribute; not at "
+     "axis 0"},
+    {"ReduceSum", ol_reduce_node, ZP_OP_REDUCE_SUM, "yes", "yes", "no", "axes (input or "
+     "attribute) other than the batch; keepdims; noop_with_empty_axes"},
+    {"ReduceMean", ol_reduce_node, ZP_OP_REDUCE_MEAN, "yes", "yes", "no", "as ReduceSum"},
+    {"ReduceMax", ol_reduce_node, ZP_OP_REDUCE_MAX, "yes", "yes", "no", "as ReduceSum; "
+     "gradient to the first maximum"},
+    {"Concat", ol_concat_node, 0, "yes", "yes", "no", "at most 2 inputs; any axis but the "
+     "batch; a constant input with batch dimension 1"},
     {"Identity", ol_identity_node, 0, "yes", "yes", "no", "an alias, no copy"},
     {"Dropout", ol_identity_node, 1, "yes", "yes", "no", "the identity (inference)"},
     {"Constant", ol_constant_node, 0, "load time", "-", "no", "the 'value' tensor form"},

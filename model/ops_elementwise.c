@@ -10,6 +10,10 @@
 void zp_op_binary(const struct zp_graph *g, const struct zp_node *n, const float *x0,
                   const float *x1, float *y)
 {
+    if (n->op == ZP_OP_CONCAT) {
+        zp_op_concat(n, x0, x1, y);
+        return;
+    }
     if (n->op != ZP_OP_ADD && n->op != ZP_OP_MUL) { /* Sub, Div, Max, Min, Pow */
         zp_op_binary_math(g, n, x0, x1, y);
         return;
@@ -77,6 +81,10 @@ void zp_op_unary(const struct zp_graph *g, const struct zp_node *n, const float 
         break;
     case ZP_OP_MATH: zp_op_math(g, n, x, y); break;
     case ZP_OP_LOGSOFTMAX: zp_op_logsoftmax(n, x, y); break;
+    case ZP_OP_VIEW: zp_op_view(g, n, x, y); break;
+    case ZP_OP_REDUCE_SUM:
+    case ZP_OP_REDUCE_MEAN:
+    case ZP_OP_REDUCE_MAX: zp_op_reduce(g, n, x, y); break;
     default: /* ZP_OP_COPY */
         if (x != y)
             memcpy(y, x, (size_t)total * sizeof(float));

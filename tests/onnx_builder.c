@@ -253,6 +253,18 @@ void mb_save(struct mb *b, const char *path)
     free(buf);
 }
 
+void mb_expect_error(struct mb *b, enum zp_status want, const char *needle)
+{
+    struct zp_graph *g = NULL;
+    struct zp_err err = {0};
+    enum zp_status st = mb_load(b, &g, &err);
+    if (st != want || !strstr(err.msg, needle)) {
+        print_error("want status %d with '%s', got %d: %s\n", (int)want, needle, (int)st, err.msg);
+        fail();
+    }
+    assert_null(g);
+}
+
 /* Packs, frees the builder, loads. Returns the status; *g is NULL on error. */
 enum zp_status mb_load(struct mb *b, struct zp_graph **g, struct zp_err *err)
 {
