@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "onnx.pb-c.h"
 
@@ -495,6 +496,23 @@ static void test_check_lists_all(void **state)
     assert_int_equal(zp_onnx_load(path, &g, &err), ZP_EUNSUPPORTED);
     assert_non_null(strstr(err.msg, "more than one input"));
     assert_null(g);
+    /* harness inspect: every problem, a count, exit code 1; --ops: the table */
+    struct stat sb;
+    if (stat(zp_test_harness(), &sb) == 0) {
+        char *out = NULL;
+        assert_int_equal(zp_test_sh(&out, "%s inspect %s", zp_test_harness(), path), 1);
+        assert_non_null(strstr(out, "node 'gelu_fast' (Gelu)"));
+        assert_non_null(strstr(out, "node 'unknown_after' (Unique)"));
+        assert_non_null(strstr(out, "5 problems"));
+        free(out);
+        assert_int_equal(zp_test_sh(&out, "%s inspect --ops", zp_test_harness()), 0);
+        assert_non_null(strstr(out, "| HardSwish | yes | yes | no |"));
+        free(out);
+        assert_int_equal(zp_test_sh(&out, "%s inspect --ops %s", zp_test_harness(), path), 2);
+        free(out);
+    } else {
+        printf("harness binary not built: the CLI part is skipped\n");
+    }
 
     /* a model that loads: nothing reported */
     mb_begin(&b, 20);
