@@ -139,10 +139,13 @@ enum zp_status ol_need_const(struct nctx *c, int t, const char *what, int fl)
     return ZP_OK;
 }
 
-/* Creates the node's output activation with the given full shape (batch first). */
-enum zp_status ol_add_output(struct nctx *c, struct zp_node *n, int ndim, const int64_t *dims)
+/* Creates output k of the node as an activation with the given full shape
+ * (batch first), produced by node g->n_nodes + k (a Split makes one node per
+ * output); ol_add_output: output 0. */
+enum zp_status ol_add_output_k(struct nctx *c, struct zp_node *n, size_t k, int ndim,
+                               const int64_t *dims)
 {
-    const char *on = c->np->output[0];
+    const char *on = c->np->output[k];
     if (ol_lookup(c->L, on) >= 0)
         return NERR(c, ZP_EFORMAT, "output '%s' is already defined", on);
     int64_t size;
@@ -157,9 +160,14 @@ enum zp_status ol_add_output(struct nctx *c, struct zp_node *n, int ndim, const 
     for (int i = 1; i < ndim; i++)
         o->dims[i] = dims[i];
     o->size = size;
-    o->producer = c->L->g->n_nodes;
+    o->producer = c->L->g->n_nodes + (int)k;
     n->out = t;
     return ZP_OK;
+}
+
+enum zp_status ol_add_output(struct nctx *c, struct zp_node *n, int ndim, const int64_t *dims)
+{
+    return ol_add_output_k(c, n, 0, ndim, dims);
 }
 
 /* Binds the node's output name to an existing tensor (Identity, Dropout, folded BN). */

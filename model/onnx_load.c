@@ -347,7 +347,10 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
         L->hcap *= 2;
     L->hkeys = calloc(L->hcap, sizeof *L->hkeys);
     L->hvals = calloc(L->hcap, sizeof *L->hvals);
-    g->nodes = calloc(gp->n_node ? gp->n_node : 1, sizeof *g->nodes);
+    size_t node_slots = 1; /* one per node, a Split one per output */
+    for (size_t i = 0; i < gp->n_node; i++)
+        node_slots += gp->node[i]->n_output > 1 ? gp->node[i]->n_output : 1;
+    g->nodes = calloc(node_slots, sizeof *g->nodes);
     g->cap_tensors = (int)names;
     g->tensors = calloc(names, sizeof *g->tensors);
     if (L->report)

@@ -75,6 +75,8 @@ struct zp_tensor *ol_T(struct nctx *c, int t);
 enum zp_status ol_need_act(struct nctx *c, int t, const char *what, int min_nd, int max_nd);
 enum zp_status ol_need_const(struct nctx *c, int t, const char *what, int fl);
 enum zp_status ol_add_output(struct nctx *c, struct zp_node *n, int ndim, const int64_t *dims);
+enum zp_status ol_add_output_k(struct nctx *c, struct zp_node *n, size_t k, int ndim,
+                               const int64_t *dims);
 enum zp_status ol_alias_output(struct nctx *c, int t);
 enum zp_status ol_window_attrs(struct nctx *c, struct zp_node *n, int64_t H, int64_t W,
                                    int64_t *OH, int64_t *OW);
@@ -111,6 +113,9 @@ enum zp_status ol_slice_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_squeeze_node(struct nctx *c, struct zp_node *n, int unsqueeze);
 enum zp_status ol_reduce_node(struct nctx *c, struct zp_node *n, int op);
 enum zp_status ol_concat_node(struct nctx *c, struct zp_node *n, int arg);
+/* Split: one ZP_OP_VIEW node per output, n and the ones after it in g->nodes
+ * (build() sizes g->nodes for that); adds all but n to g->n_nodes itself. */
+enum zp_status ol_split_node(struct nctx *c, struct zp_node *n, int arg);
 
 /* model/onnx_nodes_math.c: ZP_OP_MATH functions (arg: enum zp_fn) */
 enum zp_status ol_math_node(struct nctx *c, struct zp_node *n, int fn);

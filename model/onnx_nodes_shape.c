@@ -349,3 +349,85 @@ enum zp_status ol_concat_node(struct nctx *c, struct zp_node *n, int arg)
     n->cat_b = B->dims[axis] * inner;
     return ZP_OK;
 }
+
+/* Split along a non-batch axis into the node's outputs: sizes from the 'split'
+ * input (opset >= 13) or attribute, else equal parts (num_outputs, opset 18,
+ * may leave the last one smaller). Each output is a strided view of its own. */
+enum zp_status ol_split_node(struct nctx *c, struct zp_node *n, int arg)
+{
+    static const char *const an[] = {"axis", "split", "num_outputs", NULL};
+    static const int at[] = {AI, AIS, AI};
+    (void)arg;
+    enum zp_status st;
+    int x, ns;
+    int64_t sizes[ZP_MAXDIM], axis;
+    const size_t no = c->np->n_output;
+    if ((st = ol_need_inputs(c, 1, 2)) || (st = ol_check_attrs(c, an, at)) ||
+        (st = ol_input_at(c, 0, &x)) || (st = ol_need_act(c, x, "input", 2, ZP_MAXDIM)))
+        return st;
+    if (no > ZP_MAXDIM)
+        return NERR(c, ZP_EUNSUPPORTED, "%zu outputs, at most %d", no, ZP_MAXDIM);
+    for (size_t k = 0; k < no; k++)
+        if (!c->np->output[k][0])
+            return NERR(c, ZP_EUNSUPPORTED, "output %zu is unnamed (every output must be used)",
+                        k);
+    if ((st = int_list(c, 1, "split", sizes, &ns)))
+        return st;
+    const struct zp_tensor *X = ol_T(c, x);
+    const int nd = X->ndim;
+    if ((st = norm_axis(c, ol_attr_i(c, "axis", 0), nd, &axis)))
+        return st;
+    const int64_t dim = X->dims[axis];
+    if (ns < 0) { /* equal parts */
+        int64_t part = ((int64_t)no + dim - 1) / (int64_t)no;
+        if (ol_attr(c, "num_outputs") && ol_attr_i(c, "num_outputs", 0) != (int64_t)no)
+            return NERR(c, ZP_EFORMAT, "num_outputs %lld but %zu outputs",
+                        (long long)ol_attr_i(c, "num_outputs", 0), no);
+        if (!ol_attr(c, "num_outputs") && dim % (int64_t)no)
+            return NERR(c, ZP_EFORMAT, "axis %lld of size %lld does not split evenly into %zu",
+                        (long long)axis, (long long)dim, no);
+        for (size_t k = 0; k < no; k++) {
+            int64_t left = dim - (int64_t)k * part;
+            sizes[k] = left < part ? left : part;
+        }
+        ns = (int)no;
+    }
+    if ((size_t)ns != no)
+        return NERR(c, ZP_EFORMAT, "split has %d sizes for %zu outputs", ns, no);
+    int64_t total = 0;
+    for (size_t k = 0; k < no; k++) {
+        if (sizes[k] < 1)
+            return NERR(c, ZP_EUNSUPPORTED, "output %zu would be empty", k);
+        total += sizes[k];
+    }
+    if (total != dim)
+        return NERR(c, ZP_EFORMAT, "split sizes add up to %lld, axis %lld has %lld",
+                    (long long)total, (long long)axis, (long long)dim);
+    int64_t xs[ZP_MAXDIM] = {0}, d[ZP_MAXDIM];
+    strides_of(X->dims, nd, xs);
+    memcpy(d, X->dims, sizeof d);
+    d[0] = 1;
+    struct zp_graph *g = c->L->g;
+    int64_t start = 0;
+    for (size_t k = 0; k < no; k++) {
+        struct zp_node *m = k ? &g->nodes[g->n_nodes + k] : n;
+        if (k)
+            *m = *n; /* name, op_type and the rest as set up for n */
+        d[axis] = sizes[k];
+        if ((st = ol_add_output_k(c, m, k, nd, d)))
+            return st;
+        m->op = ZP_OP_VIEW;
+        m->in[0] = x;
+        m->n_in = 1;
+        m->bnd = nd - 1;
+        m->vbase = start * xs[axis];
+        for (int i = 1; i < nd; i++) {
+            m->bdims[i - 1] = d[i];
+            m->bstr[0][i - 1] = xs[i];
+            m->bstr[1][i - 1] = 0;
+        }
+        start += sizes[k];
+    }
+    g->n_nodes += (int)no - 1; /* build() counts n itself */
+    return ZP_OK;
+}

@@ -72,6 +72,8 @@ static const struct op_row ops[] = {
      "gradient to the first maximum"},
     {"Concat", ol_concat_node, 0, "yes", "yes", "no", "at most 2 inputs; any axis but the "
      "batch; a constant input with batch dimension 1"},
+    {"Split", ol_split_node, 0, "yes", "yes", "no", "any axis but the batch; sizes from "
+     "'split' (input or attribute) or equal parts; up to 6 outputs, all used"},
     {"Identity", ol_identity_node, 0, "yes", "yes", "no", "an alias, no copy"},
     {"Dropout", ol_identity_node, 1, "yes", "yes", "no", "the identity (inference)"},
     {"Constant", ol_constant_node, 0, "load time", "-", "no", "the 'value' tensor form"},

@@ -1,7 +1,8 @@
-/* The shape operators: Transpose, Slice, Squeeze / Unsqueeze, ReduceSum /
+/* The shape operators: Transpose, Slice, Split, Squeeze / Unsqueeze, ReduceSum /
  * ReduceMean / ReduceMax and Concat. Forward against index arithmetic written
  * out here (the Slice indices worked out by hand from the ONNX clamping rules),
- * backward by finite differences (tests/onnx_builder.h mb_check_grads), a
+ * backward by finite differences (tests/onnx_builder.h mb_check_grads), Split,
+ * a
  * squeeze-excite block pooled by ReduceMean, and the errors for what would
  * touch the batch axis. */
 #include "tests/util.h"
@@ -212,6 +213,54 @@ static void test_concat(void **state)
     zp_graph_free(g);
 }
 
+/* Split by sizes (opset 13, an input) joined back in the other order, and into
+ * equal parts (opset 11) summed. */
+static void test_split(void **state)
+{
+    (void)state;
+    for (int form = 0; form < 2; form++) {
+        struct mb b;
+        mb_begin(&b, form ? 11 : 13);
+        int64_t xd[4] = {1, 2, 5, 3}, sz[2] = {2, 3};
+        mb_input(&b, "x", 4, xd);
+        Onnx__NodeProto *n;
+        if (!form) {
+            mb_init_i64(&b, "sz", 2, sz);
+            n = mb_node(&b, "Split", "split", "x,sz", "a,b");
+            mb_attr_i(&b, n, "axis", 2);
+            mb_node(&b, "Sigmoid", "sig", "a", "sa");
+            n = mb_node(&b, "Concat", "cat", "b,sa", "y");
+            mb_attr_i(&b, n, "axis", 2);
+        } else {
+            n = mb_node(&b, "Split", "split", "x", "p,q,r");
+            mb_attr_i(&b, n, "axis", -1);
+            mb_node(&b, "Add", "s1", "p,q", "pq");
+            mb_node(&b, "Mul", "s2", "pq,r", "y");
+        }
+        mb_output(&b, "y");
+        struct zp_graph *g = mb_load_train_ok(&b);
+        float *x = mb_randv(60, 12 + (unsigned)form), y[60], want[60];
+        mb_run(g, x, 2, y, NULL);
+        int k = 0;
+        for (int im = 0; im < 2; im++)
+            for (int c = 0; c < 2; c++) {
+                const float *p = x + im * 30 + c * 15;
+                for (int h = 0; h < 5; h++)
+                    if (!form)
+                        for (int w = 0; w < 3; w++) /* rows 2..4, then sigmoid of rows 0..1 */
+                            want[k++] = h < 3 ? p[(h + 2) * 3 + w]
+                                              : 1.f / (1.f + expf(-p[(h - 3) * 3 + w]));
+                    else
+                        want[k++] = (p[h * 3] + p[h * 3 + 1]) * p[h * 3 + 2];
+            }
+        assert_int_equal(zp_graph_output_size(g) * 2, k);
+        check_close(y, want, k, form ? "split equal" : "split sizes");
+        mb_check_grads(g, x, 2, 1, form ? "split equal" : "split sizes");
+        free(x);
+        zp_graph_free(g);
+    }
+}
+
 /* Squeeze-excite as many exporters write it: ReduceMean over H, W (kept). */
 static void test_se_reducemean(void **state)
 {
@@ -241,7 +290,7 @@ static void test_errors(void **state)
 {
     (void)state;
     int64_t xd[4] = {1, 2, 3, 4};
-    for (int k = 0; k < 7; k++) {
+    for (int k = 0; k < 9; k++) {
         struct mb b;
         mb_begin(&b, 13);
         mb_input(&b, "x", 4, xd);
@@ -286,6 +335,20 @@ static void test_errors(void **state)
             mb_output(&b, "y");
             mb_expect_error(&b, ZP_EUNSUPPORTED, "node 'rs' (ReduceSum): no axes");
             break;
+        case 7:
+            n = mb_node(&b, "Split", "sp", "x", "y,z");
+            mb_attr_i(&b, n, "axis", 2);
+            mb_output(&b, "y");
+            mb_expect_error(&b, ZP_EFORMAT, "node 'sp' (Split): axis 2 of size 3 does not split "
+                            "evenly into 2");
+            break;
+        case 8:
+            mb_init_i64(&b, "sz", 1, v + 2);
+            n = mb_node(&b, "Split", "sp", "x,sz", "y,z");
+            mb_attr_i(&b, n, "axis", 2);
+            mb_output(&b, "y");
+            mb_expect_error(&b, ZP_EFORMAT, "node 'sp' (Split): split has 1 sizes for 2 outputs");
+            break;
         default:
             n = mb_node(&b, "Concat", "cat", "x,x", "y");
             mb_output(&b, "y");
@@ -303,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_squeeze_unsqueeze),
         cmocka_unit_test(test_reduce),
         cmocka_unit_test(test_concat),
+        cmocka_unit_test(test_split),
         cmocka_unit_test(test_se_reducemean),
         cmocka_unit_test(test_errors),
     };
