@@ -398,6 +398,9 @@ enum zp_status ol_split_node(struct nctx *c, struct zp_node *n, int arg)
     for (size_t k = 0; k < no; k++) {
         if (sizes[k] < 1)
             return NERR(c, ZP_EUNSUPPORTED, "output %zu would be empty", k);
+        if (sizes[k] > dim) /* also keeps the sum below from overflowing */
+            return NERR(c, ZP_EFORMAT, "split size %lld larger than axis %lld (%lld)",
+                        (long long)sizes[k], (long long)axis, (long long)dim);
         total += sizes[k];
     }
     if (total != dim)
