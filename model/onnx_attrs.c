@@ -139,13 +139,13 @@ enum zp_status ol_need_const(struct nctx *c, int t, const char *what, int fl)
     return ZP_OK;
 }
 
-/* Creates output k of the node as an activation with the given full shape
- * (batch first), produced by node g->n_nodes + k (a Split makes one node per
- * output); ol_add_output: output 0. */
-enum zp_status ol_add_output_k(struct nctx *c, struct zp_node *n, size_t k, int ndim,
-                               const int64_t *dims)
+/* Creates the activation `on` with the given full shape (batch first), produced
+ * by node g->n_nodes + k (a Split makes one node per output, a Concat of more
+ * than two inputs a chain); ol_add_output_k: the node's output k;
+ * ol_add_output: output 0. */
+enum zp_status ol_add_named_output(struct nctx *c, struct zp_node *n, const char *on, size_t k,
+                                   int ndim, const int64_t *dims)
 {
-    const char *on = c->np->output[k];
     if (ol_lookup(c->L, on) >= 0)
         return NERR(c, ZP_EFORMAT, "output '%s' is already defined", on);
     int64_t size;
@@ -163,6 +163,12 @@ enum zp_status ol_add_output_k(struct nctx *c, struct zp_node *n, size_t k, int 
     o->producer = c->L->g->n_nodes + (int)k;
     n->out = t;
     return ZP_OK;
+}
+
+enum zp_status ol_add_output_k(struct nctx *c, struct zp_node *n, size_t k, int ndim,
+                               const int64_t *dims)
+{
+    return ol_add_named_output(c, n, c->np->output[k], k, ndim, dims);
 }
 
 enum zp_status ol_add_output(struct nctx *c, struct zp_node *n, int ndim, const int64_t *dims)

@@ -337,9 +337,9 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
     if (g->opset <= 0)
         g->opset = 13; /* missing opset_import: assume a current one */
     size_t names = gp->n_initializer + gp->n_input + 1;
-    for (size_t i = 0; i < gp->n_node; i++)
-        names += gp->node[i]->n_output;
-    if (names > (1u << 24))
+    for (size_t i = 0; i < gp->n_node; i++) /* + a Concat's intermediate results */
+        names += gp->node[i]->n_output + (gp->node[i]->n_input > 2 ? gp->node[i]->n_input : 0);
+    if (names > (1u << 24) || gp->n_node > (1u << 24))
         return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: graph too large (%zu names)", L->what,
                           names);
     L->hcap = 64;
@@ -347,9 +347,13 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
         L->hcap *= 2;
     L->hkeys = calloc(L->hcap, sizeof *L->hkeys);
     L->hvals = calloc(L->hcap, sizeof *L->hvals);
-    size_t node_slots = 1; /* one per node, a Split one per output */
-    for (size_t i = 0; i < gp->n_node; i++)
-        node_slots += gp->node[i]->n_output > 1 ? gp->node[i]->n_output : 1;
+    /* one per node; a Split one per output, a Concat one per input after the first */
+    size_t node_slots = 1;
+    for (size_t i = 0; i < gp->n_node; i++) {
+        size_t k = gp->node[i]->n_output > gp->node[i]->n_input ? gp->node[i]->n_output
+                                                                  : gp->node[i]->n_input;
+        node_slots += k > 1 ? k : 1;
+    }
     g->nodes = calloc(node_slots, sizeof *g->nodes);
     g->cap_tensors = (int)names;
     g->tensors = calloc(names, sizeof *g->tensors);

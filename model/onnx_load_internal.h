@@ -77,6 +77,8 @@ enum zp_status ol_need_const(struct nctx *c, int t, const char *what, int fl);
 enum zp_status ol_add_output(struct nctx *c, struct zp_node *n, int ndim, const int64_t *dims);
 enum zp_status ol_add_output_k(struct nctx *c, struct zp_node *n, size_t k, int ndim,
                                const int64_t *dims);
+enum zp_status ol_add_named_output(struct nctx *c, struct zp_node *n, const char *on, size_t k,
+                                   int ndim, const int64_t *dims);
 enum zp_status ol_alias_output(struct nctx *c, int t);
 enum zp_status ol_window_attrs(struct nctx *c, struct zp_node *n, int64_t H, int64_t W,
                                    int64_t *OH, int64_t *OW);
@@ -112,6 +114,8 @@ enum zp_status ol_transpose_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_slice_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_squeeze_node(struct nctx *c, struct zp_node *n, int unsqueeze);
 enum zp_status ol_reduce_node(struct nctx *c, struct zp_node *n, int op);
+/* Concat of k > 2 inputs: a chain of k - 1 two-input nodes (n and the ones
+ * after it), intermediate results named "<output>#concat<j>". */
 enum zp_status ol_concat_node(struct nctx *c, struct zp_node *n, int arg);
 /* Split: one ZP_OP_VIEW node per output, n and the ones after it in g->nodes
  * (build() sizes g->nodes for that); adds all but n to g->n_nodes itself. */

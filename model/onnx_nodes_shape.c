@@ -5,6 +5,7 @@
  * Axis 0 is the batch everywhere: an op that would move, cut or reduce it is
  * refused with an error naming the node. */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "onnx.pb-c.h"
@@ -291,34 +292,18 @@ enum zp_status ol_reduce_node(struct nctx *c, struct zp_node *n, int op)
     return ZP_OK;
 }
 
-enum zp_status ol_concat_node(struct nctx *c, struct zp_node *n, int arg)
+/* One two-input link of a Concat: m = Concat(t0, t1) on axis, output `on`,
+ * node g->n_nodes + k. */
+static enum zp_status concat_pair(struct nctx *c, struct zp_node *m, int t0, int t1,
+                                  const char *on, size_t k)
 {
-    static const char *const an[] = {"axis", NULL};
-    static const int at[] = {AI};
-    (void)arg;
     enum zp_status st;
-    int t[2] = {-1, -1};
-    if (c->np->n_input > 2)
-        return NERR(c, ZP_EUNSUPPORTED, "%zu inputs; at most 2 are supported (a node has two "
-                    "inputs)", c->np->n_input);
-    if ((st = ol_need_inputs(c, 1, 2)) || (st = ol_check_attrs(c, an, at)) ||
-        (st = ol_input_at(c, 0, &t[0])) || (st = ol_input_at(c, 1, &t[1])))
-        return st;
-    if (!ol_attr(c, "axis"))
-        return NERR(c, ZP_EFORMAT, "attribute 'axis' is required");
-    if (t[0] < 0)
-        return NERR(c, ZP_EFORMAT, "missing input");
-    if (t[1] < 0) { /* one input: the identity */
-        if ((st = ol_need_act(c, t[0], "input", 1, ZP_MAXDIM)))
-            return st;
-        return ol_alias_output(c, t[0]);
-    }
-    const struct zp_tensor *A = ol_T(c, t[0]), *B = ol_T(c, t[1]);
+    const struct zp_tensor *A = ol_T(c, t0), *B = ol_T(c, t1);
     if (A->is_const && B->is_const)
         return NERR(c, ZP_EUNSUPPORTED, "both inputs are constants (constant folding not "
                     "supported)");
     for (int i = 0; i < 2; i++) {
-        const struct zp_tensor *T = ol_T(c, t[i]);
+        const struct zp_tensor *T = i ? B : A;
         if (T->is_const && (!T->data || T->ndim < 1 || T->dims[0] != 1))
             return NERR(c, ZP_EUNSUPPORTED, "constant '%s' must be float32 with batch dimension 1",
                         T->name);
@@ -332,21 +317,65 @@ enum zp_status ol_concat_node(struct nctx *c, struct zp_node *n, int arg)
     int64_t d[ZP_MAXDIM];
     for (int i = 0; i < nd; i++) {
         if (i != axis && i > 0 && A->dims[i] != B->dims[i])
-            return NERR(c, ZP_EFORMAT, "inputs differ at axis %d (%lld vs %lld)", i,
-                        (long long)A->dims[i], (long long)B->dims[i]);
+            return NERR(c, ZP_EFORMAT, "inputs '%s' and '%s' differ at axis %d (%lld vs %lld)",
+                        A->name, B->name, i, (long long)A->dims[i], (long long)B->dims[i]);
         d[i] = i == axis ? A->dims[i] + B->dims[i] : A->dims[i];
     }
     d[0] = 1;
-    if ((st = ol_add_output(c, n, nd, d)))
+    if ((st = ol_add_named_output(c, m, on, k, nd, d)))
         return st;
     const int64_t inner = ol_prod(A->dims + axis + 1, nd - (int)axis - 1);
-    n->op = ZP_OP_CONCAT;
-    n->in[0] = t[0];
-    n->in[1] = t[1];
-    n->n_in = 2;
-    n->cat_outer = ol_prod(A->dims + 1, (int)axis - 1);
-    n->cat_a = A->dims[axis] * inner;
-    n->cat_b = B->dims[axis] * inner;
+    m->op = ZP_OP_CONCAT;
+    m->in[0] = t0;
+    m->in[1] = t1;
+    m->n_in = 2;
+    m->cat_outer = ol_prod(A->dims + 1, (int)axis - 1);
+    m->cat_a = A->dims[axis] * inner;
+    m->cat_b = B->dims[axis] * inner;
+    return ZP_OK;
+}
+
+enum zp_status ol_concat_node(struct nctx *c, struct zp_node *n, int arg)
+{
+    static const char *const an[] = {"axis", NULL};
+    static const int at[] = {AI};
+    (void)arg;
+    enum zp_status st;
+    const size_t k = c->np->n_input;
+    int t0, t;
+    if ((st = ol_need_inputs(c, 1, k > 1 ? k : 1)) || (st = ol_check_attrs(c, an, at)) ||
+        (st = ol_input_at(c, 0, &t0)))
+        return st;
+    if (!ol_attr(c, "axis"))
+        return NERR(c, ZP_EFORMAT, "attribute 'axis' is required");
+    if (t0 < 0)
+        return NERR(c, ZP_EFORMAT, "missing input 0");
+    if (k == 1) { /* one input: the identity */
+        if ((st = ol_need_act(c, t0, "input", 1, ZP_MAXDIM)))
+            return st;
+        return ol_alias_output(c, t0);
+    }
+    /* more than two inputs: ((x0, x1), x2), ... one two-input node each */
+    struct zp_graph *g = c->L->g;
+    const struct zp_node base = *n;
+    for (size_t j = 1; j < k; j++) {
+        if ((st = ol_input_at(c, j, &t)))
+            return st;
+        if (t < 0)
+            return NERR(c, ZP_EFORMAT, "missing input %zu", j);
+        struct zp_node *m = j == 1 ? n : &g->nodes[g->n_nodes + j - 1];
+        if (j > 1)
+            *m = base;
+        char on[600];
+        if (j + 1 < k)
+            snprintf(on, sizeof on, "%.560s#concat%zu", c->np->output[0], j);
+        else
+            snprintf(on, sizeof on, "%s", c->np->output[0]);
+        if ((st = concat_pair(c, m, t0, t, on, j - 1)))
+            return st;
+        t0 = m->out;
+    }
+    g->n_nodes += (int)k - 2; /* build() counts n itself */
     return ZP_OK;
 }
 

@@ -70,8 +70,8 @@ static const struct op_row ops[] = {
     {"ReduceMean", ol_reduce_node, ZP_OP_REDUCE_MEAN, "yes", "yes", "no", "as ReduceSum"},
     {"ReduceMax", ol_reduce_node, ZP_OP_REDUCE_MAX, "yes", "yes", "no", "as ReduceSum; "
      "gradient to the first maximum"},
-    {"Concat", ol_concat_node, 0, "yes", "yes", "no", "at most 2 inputs; any axis but the "
-     "batch; a constant input with batch dimension 1"},
+    {"Concat", ol_concat_node, 0, "yes", "yes", "no", "any axis but the batch; more than 2 "
+     "inputs as a chain of 2-input nodes; constant inputs with batch dimension 1"},
     {"Split", ol_split_node, 0, "yes", "yes", "no", "any axis but the batch; sizes from "
      "'split' (input or attribute) or equal parts; up to 6 outputs, all used"},
     {"Identity", ol_identity_node, 0, "yes", "yes", "no", "an alias, no copy"},

@@ -177,7 +177,8 @@ static void test_reduce(void **state)
     }
 }
 
-/* Concat of an activation and a constant, then of two activations, on axis 2. */
+/* Concat of an activation and a constant, then of two activations, on axis 2,
+ * then of three inputs. */
 static void test_concat(void **state)
 {
     (void)state;
@@ -190,13 +191,28 @@ static void test_concat(void **state)
     Onnx__NodeProto *n = mb_node(&b, "Concat", "cat1", "x,c", "t");
     mb_attr_i(&b, n, "axis", 2);
     mb_node(&b, "Sigmoid", "sig", "x", "s");
-    n = mb_node(&b, "Concat", "cat2", "s,t", "y");
+    n = mb_node(&b, "Concat", "cat2", "s,t", "y2");
     mb_attr_i(&b, n, "axis", -2);
+    /* three inputs (a chain of two nodes), x twice, on axis 1 */
+    n = mb_node(&b, "Concat", "cat3", "x,y2,x", "y3");
+    mb_attr_i(&b, n, "axis", 2);
+    mb_node(&b, "Neg", "neg", "y3", "y");
     mb_output(&b, "y");
     struct zp_graph *g = mb_load_train_ok(&b);
-    assert_int_equal(zp_graph_output_size(g), 2 * 7 * 4);
-    float *x = mb_randv(48, 10), y[112], want[112];
-    mb_run(g, x, 2, y, NULL);
+    assert_int_equal(zp_graph_output_size(g), 2 * 13 * 4);
+    float *x = mb_randv(48, 10), y3[208], y[112], want[112];
+    mb_run(g, x, 2, y3, NULL);
+    /* y3 = -[x | y2 | x] along H: check the x parts here, y2 below */
+    for (int im = 0; im < 2; im++)
+        for (int c = 0; c < 2; c++)
+            for (int h = 0; h < 13; h++)
+                for (int w = 0; w < 4; w++) {
+                    float v = -y3[im * 104 + c * 52 + h * 4 + w];
+                    if (h < 3 || h >= 10)
+                        assert_true(v == x[im * 24 + c * 12 + (h < 3 ? h : h - 10) * 4 + w]);
+                    else
+                        y[im * 56 + c * 28 + (h - 3) * 4 + w] = v;
+                }
     for (int im = 0; im < 2; im++)
         for (int c = 0; c < 2; c++)
             for (int h = 0; h < 7; h++)
@@ -303,12 +319,17 @@ static void test_errors(void **state)
             mb_output(&b, "y");
             mb_expect_error(&b, ZP_EUNSUPPORTED, "node 't' (Transpose): perm moves the batch axis");
             break;
-        case 1:
-            n = mb_node(&b, "Concat", "cat", "x,x,x", "y");
+        case 1: {
+            int64_t cd[4] = {1, 2, 3, 5};
+            float cv[30] = {0};
+            mb_init_f(&b, "c", 4, cd, cv);
+            n = mb_node(&b, "Concat", "cat", "x,x,c", "y");
             mb_attr_i(&b, n, "axis", 1);
             mb_output(&b, "y");
-            mb_expect_error(&b, ZP_EUNSUPPORTED, "node 'cat' (Concat): 3 inputs; at most 2");
+            mb_expect_error(&b, ZP_EFORMAT, "node 'cat' (Concat): inputs 'y#concat1' and 'c' "
+                            "differ at axis 3 (4 vs 5)");
             break;
+        }
         case 2:
             n = mb_node(&b, "ReduceMean", "rm", "x", "y");
             mb_attr_ints(&b, n, "axes", 1, &z);
