@@ -27,10 +27,10 @@ static const struct op_row ops[] = {
     {"Mul", ol_binary_node, ZP_OP_MUL, "yes", "yes", "no", "numpy broadcasting"},
     {"Sub", ol_binary_node, ZP_OP_SUB, "yes", "yes", "no", "numpy broadcasting"},
     {"Div", ol_binary_node, ZP_OP_DIV, "yes", "yes", "no", "numpy broadcasting"},
-    {"Max", ol_binary_node, ZP_OP_MAX, "yes", "yes", "no", "exactly 2 inputs; gradient to the "
-     "larger (ties: the first)"},
-    {"Min", ol_binary_node, ZP_OP_MIN, "yes", "yes", "no", "exactly 2 inputs; gradient to the "
-     "smaller (ties: the first)"},
+    {"Max", ol_binary_node, ZP_OP_MAX, "yes", "yes", "no", "any number of inputs (a chain); "
+     "gradient to the larger (ties: the first)"},
+    {"Min", ol_binary_node, ZP_OP_MIN, "yes", "yes", "no", "any number of inputs (a chain); "
+     "gradient to the smaller (ties: the first)"},
     {"Pow", ol_binary_node, ZP_OP_POW, "yes", "yes", "no", "float exponent; no exponent "
      "gradient where the base is <= 0"},
     {"Relu", ol_relu_node, 0, "yes", "yes", "no", "fused into the layer before it"},

@@ -174,6 +174,33 @@ static void test_binary_forward(void **state)
         }
 }
 
+/* Max / Min of three inputs (a constant among them) against fmax / fmin. */
+static void test_max_min_variadic(void **state)
+{
+    (void)state;
+    const float cv[4] = {0.1f, -0.2f, 0.3f, 0.f};
+    for (int mx = 0; mx < 2; mx++) {
+        struct mb b;
+        mb_begin(&b, 13);
+        int64_t xd[2] = {1, 4}, cd[1] = {4};
+        mb_input(&b, "x", 2, xd);
+        mb_init_f(&b, "c", 1, cd, cv);
+        mb_node(&b, "Neg", "neg", "x", "nx");
+        mb_node(&b, mx ? "Max" : "Min", "m", "x,c,nx", "y");
+        mb_output(&b, "y");
+        struct zp_graph *g = mb_load_ok(&b);
+        float *x = mb_randv(8, 21), y[8];
+        mb_run(g, x, 2, y, NULL);
+        for (int i = 0; i < 8; i++) {
+            float a = x[i], c = cv[i % 4], n = -x[i];
+            float want = mx ? fmaxf(fmaxf(a, c), n) : fminf(fminf(a, c), n);
+            assert_true(y[i] == want);
+        }
+        free(x);
+        zp_graph_free(g);
+    }
+}
+
 static void test_logsoftmax_forward(void **state)
 {
     (void)state;
@@ -262,7 +289,9 @@ static void test_binary_grads(void **state)
             mb_node(&b, "Neg", "neg", "x", "nx");
             mb_node(&b, "Mul", "shift", "nx,half", "nxh"); /* -x/2: ties only at 0 */
             mb_node(&b, op, "op_a", "x,nxh", "a2");
-            mb_node(&b, "Add", "sum", "a,a2", "y");
+            mb_node(&b, op, "op_3", "a,nx,a2", "a3"); /* three inputs: a chain */
+            mb_node(&b, op, "op_1", "a3", "a4");      /* one input: the identity */
+            mb_node(&b, "Add", "sum", "a4,a2", "y");
         } else if (!strcmp(op, "Pow")) {
             mb_node(&b, "Pow", "pow_c", "ex_x,ex", "a");    /* base gradient */
             mb_node(&b, "Pow", "pow_b", "base,x", "a2");    /* exponent gradient */
@@ -424,9 +453,9 @@ static void test_bad_attributes(void **state)
             mb_expect_error(&b, ZP_EFORMAT, "attribute 'beta' has type");
             break;
         case 3:
-            mb_node(&b, "Max", "mx", "x,x,x", "y");
+            mb_node(&b, "Sub", "sb", "x,x,x", "y");
             mb_output(&b, "y");
-            mb_expect_error(&b, ZP_EFORMAT, "node 'mx' (Max): 3 inputs, expected 2..2");
+            mb_expect_error(&b, ZP_EFORMAT, "node 'sb' (Sub): 3 inputs, expected 2..2");
             break;
         default:
             n = mb_node(&b, "LogSoftmax", "ls", "x", "y");
@@ -557,6 +586,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unary_forward),
         cmocka_unit_test(test_binary_forward),
+        cmocka_unit_test(test_max_min_variadic),
         cmocka_unit_test(test_logsoftmax_forward),
         cmocka_unit_test(test_unary_grads),
         cmocka_unit_test(test_binary_grads),
