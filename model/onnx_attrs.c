@@ -269,3 +269,33 @@ enum zp_status ol_window_attrs(struct nctx *c, struct zp_node *n, int64_t H, int
                     (long long)n->kh, (long long)n->kw, (long long)H, (long long)W);
     return ZP_OK;
 }
+
+/* A variadic op as a chain of two-input nodes: ((x0 op x1) op x2) ... Link j
+ * fills n (j = 1) or the node slot after it (build() sizes g->nodes for that),
+ * with output "<output>#<tag><j>" (the last: the node's output); t0 is input 0.
+ * Adds the extra nodes to g->n_nodes (build() counts n itself). */
+enum zp_status ol_chain(struct nctx *c, struct zp_node *n, int t0, ol_pair_fn pair, int arg,
+                        const char *tag)
+{
+    struct zp_graph *g = c->L->g;
+    const struct zp_node base = *n;
+    const size_t k = c->np->n_input;
+    enum zp_status st;
+    int t;
+    for (size_t j = 1; j < k; j++) {
+        if ((st = ol_input_at(c, j, &t)))
+            return st;
+        if (t < 0)
+            return NERR(c, ZP_EFORMAT, "missing input %zu", j);
+        struct zp_node *m = j == 1 ? n : &g->nodes[g->n_nodes + j - 1];
+        if (j > 1)
+            *m = base;
+        char mid[600]; /* an intermediate's name; the last link writes the output itself */
+        snprintf(mid, sizeof mid, "%.500s#%.40s%zu", c->np->output[0], tag, j);
+        if ((st = pair(c, m, arg, t0, t, j + 1 < k ? mid : c->np->output[0], j - 1)))
+            return st;
+        t0 = m->out;
+    }
+    g->n_nodes += (int)k - 2;
+    return ZP_OK;
+}

@@ -94,6 +94,14 @@ enum zp_status ol_clip_node(struct nctx *c, struct zp_node *n, int arg);
  * existing tensor, leaving n->out = -1); arg is the op table row's. */
 typedef enum zp_status (*ol_convert_fn)(struct nctx *c, struct zp_node *n, int arg);
 
+/* One two-input link of a chain: m = t0 op t1 with output `on`, produced by
+ * node g->n_nodes + slot. */
+typedef enum zp_status (*ol_pair_fn)(struct nctx *c, struct zp_node *m, int arg, int t0, int t1,
+                                     const char *on, size_t slot);
+/* model/onnx_attrs.c: a node of more than two inputs as a chain of pair nodes */
+enum zp_status ol_chain(struct nctx *c, struct zp_node *n, int t0, ol_pair_fn pair, int arg,
+                        const char *tag);
+
 /* model/onnx_nodes_other.c */
 enum zp_status ol_bn_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_pool_node(struct nctx *c, struct zp_node *n, int maxpool);

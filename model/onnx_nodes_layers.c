@@ -185,7 +185,7 @@ enum zp_status ol_binary_node(struct nctx *c, struct zp_node *n, int op)
     const int variadic = op == ZP_OP_MAX || op == ZP_OP_MIN;
     const size_t k = c->np->n_input;
     enum zp_status st;
-    int t0, t;
+    int t0;
     if ((st = ol_need_inputs(c, variadic ? 1 : 2, variadic && k > 2 ? k : 2)) ||
         (st = ol_check_attrs(c, none, NULL)) || (st = ol_input_at(c, 0, &t0)))
         return st;
@@ -196,27 +196,7 @@ enum zp_status ol_binary_node(struct nctx *c, struct zp_node *n, int op)
             return st;
         return ol_alias_output(c, t0);
     }
-    struct zp_graph *g = c->L->g;
-    const struct zp_node base = *n;
-    for (size_t j = 1; j < k; j++) {
-        if ((st = ol_input_at(c, j, &t)))
-            return st;
-        if (t < 0)
-            return NERR(c, ZP_EFORMAT, "missing input");
-        struct zp_node *m = j == 1 ? n : &g->nodes[g->n_nodes + j - 1];
-        if (j > 1)
-            *m = base;
-        char on[600];
-        if (j + 1 < k)
-            snprintf(on, sizeof on, "%.560s#%s%zu", c->np->output[0], c->op, j);
-        else
-            snprintf(on, sizeof on, "%s", c->np->output[0]);
-        if ((st = binary_pair(c, m, op, t0, t, on, j - 1)))
-            return st;
-        t0 = m->out;
-    }
-    g->n_nodes += (int)k - 2; /* build() counts n itself */
-    return ZP_OK;
+    return ol_chain(c, n, t0, binary_pair, op, c->op);
 }
 
 static enum zp_status binary_pair(struct nctx *c, struct zp_node *n, int op, int t0, int t1,

@@ -294,9 +294,10 @@ enum zp_status ol_reduce_node(struct nctx *c, struct zp_node *n, int op)
 
 /* One two-input link of a Concat: m = Concat(t0, t1) on axis, output `on`,
  * node g->n_nodes + k. */
-static enum zp_status concat_pair(struct nctx *c, struct zp_node *m, int t0, int t1,
+static enum zp_status concat_pair(struct nctx *c, struct zp_node *m, int arg, int t0, int t1,
                                   const char *on, size_t k)
 {
+    (void)arg;
     enum zp_status st;
     const struct zp_tensor *A = ol_T(c, t0), *B = ol_T(c, t1);
     if (A->is_const && B->is_const)
@@ -342,7 +343,7 @@ enum zp_status ol_concat_node(struct nctx *c, struct zp_node *n, int arg)
     (void)arg;
     enum zp_status st;
     const size_t k = c->np->n_input;
-    int t0, t;
+    int t0;
     if ((st = ol_need_inputs(c, 1, k > 1 ? k : 1)) || (st = ol_check_attrs(c, an, at)) ||
         (st = ol_input_at(c, 0, &t0)))
         return st;
@@ -356,27 +357,7 @@ enum zp_status ol_concat_node(struct nctx *c, struct zp_node *n, int arg)
         return ol_alias_output(c, t0);
     }
     /* more than two inputs: ((x0, x1), x2), ... one two-input node each */
-    struct zp_graph *g = c->L->g;
-    const struct zp_node base = *n;
-    for (size_t j = 1; j < k; j++) {
-        if ((st = ol_input_at(c, j, &t)))
-            return st;
-        if (t < 0)
-            return NERR(c, ZP_EFORMAT, "missing input %zu", j);
-        struct zp_node *m = j == 1 ? n : &g->nodes[g->n_nodes + j - 1];
-        if (j > 1)
-            *m = base;
-        char on[600];
-        if (j + 1 < k)
-            snprintf(on, sizeof on, "%.560s#concat%zu", c->np->output[0], j);
-        else
-            snprintf(on, sizeof on, "%s", c->np->output[0]);
-        if ((st = concat_pair(c, m, t0, t, on, j - 1)))
-            return st;
-        t0 = m->out;
-    }
-    g->n_nodes += (int)k - 2; /* build() counts n itself */
-    return ZP_OK;
+    return ol_chain(c, n, t0, concat_pair, 0, "concat");
 }
 
 /* Split along a non-batch axis into the node's outputs: sizes from the 'split'
