@@ -34,7 +34,10 @@ static const struct command commands[] = {
     {"list", zp_cmd_list, "list every registered scheme with its options, ranges and defaults",
      "usage: harness list [--plugin SO]... [--json]\n"},
     {"inspect", zp_cmd_inspect, "print a model's graph, parameter counts and weight ranges",
-     "usage: harness inspect MODEL.onnx\n"},
+     "usage: harness inspect MODEL.onnx | --ops\n"
+     "  MODEL.onnx  the graph, parameters and weight ranges; when nodes cannot be loaded,\n"
+     "              every one of them (name, operator, why) on stderr and exit code 1\n"
+     "  --ops       the op table (docs/ops.md): op, forward, backward, quantization point\n"},
     {"bench", zp_cmd_bench, "benchmark every scheme's kernels against float and libraries",
      "usage: harness bench CONFIG [--out DIR] [--isa NAME] [--peak] [--quiet]\n"
      "       harness bench --peak   measure the per-core instruction peaks only\n"},

@@ -1,6 +1,7 @@
-/* Backward passes of the operators without weights (Add / Mul with
- * broadcasting, Relu, Clip, the fixed affine of a folded-away BN, pooling,
- * GlobalAveragePool, Flatten / Reshape, Softmax) and BatchNormalization in both
+/* Backward passes of the operators without weights (Add / Mul and the other
+ * binary ops with broadcasting, the math functions, Transpose / Slice,
+ * reductions, Concat, Relu, Clip, the fixed affine of a folded-away BN, pooling,
+ * GlobalAveragePool, Flatten / Reshape, Softmax, LogSoftmax) and BatchNormalization in both
  * modes, forward and backward, over the batch.
  *
  * Elementwise and pooling gradients are per image (images spread over the
@@ -9,6 +10,7 @@
  * order, sums in double: deterministic whatever the threads. */
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/train_internal.h"
@@ -198,6 +200,87 @@ static void pool_back(const struct zp_graph *g, const struct zp_node *n, const f
     }
 }
 
+/* Sub, Div, Max, Min, Pow: the same walk with the ops' partial derivatives */
+static void binary_math_back(const struct zp_graph *g, const struct zp_node *n, const float *x0,
+                             const float *x1, const float *y, const float *dy, float *dx0,
+                             float *dx1)
+{
+    const int64_t total = g->tensors[n->out].size;
+    int64_t idx[ZP_MAXDIM] = {0}, o0 = 0, o1 = 0;
+    for (int64_t i = 0; i < total; i++) {
+        float da, db;
+        zp_bin_deriv(n->op, x0[o0], x1[o1], y[i], &da, &db);
+        if (dx0)
+            dx0[o0] += dy[i] * da;
+        if (dx1)
+            dx1[o1] += dy[i] * db;
+        zp_bcast_next(n, idx, &o0, &o1);
+    }
+}
+
+/* LogSoftmax: dx = dy - softmax * sum(dy), softmax = exp(y) */
+static void logsoftmax_back(const struct zp_node *n, const float *y, const float *dy, float *dx)
+{
+    for (int64_t o = 0; o < n->sm_outer; o++)
+        for (int64_t in = 0; in < n->sm_inner; in++) {
+            int64_t base = o * n->sm_len * n->sm_inner + in;
+            double s = 0;
+            for (int64_t k = 0; k < n->sm_len; k++)
+                s += dy[base + k * n->sm_inner];
+            for (int64_t k = 0; k < n->sm_len; k++) {
+                int64_t j = base + k * n->sm_inner;
+                dx[j] += (float)(dy[j] - expf(y[j]) * s);
+            }
+        }
+}
+
+/* Transpose / Slice: each output's gradient back to the element it copied */
+static void view_back(const struct zp_graph *g, const struct zp_node *n, const float *dy,
+                      float *dx)
+{
+    const int64_t total = g->tensors[n->out].size;
+    int64_t idx[ZP_MAXDIM] = {0}, o0 = n->vbase, o1 = 0;
+    for (int64_t i = 0; i < total; i++) {
+        dx[o0] += dy[i];
+        zp_bcast_next(n, idx, &o0, &o1);
+    }
+}
+
+/* Reductions: Sum / Mean spread the output gradient over its inputs; Max sends
+ * it to the first maximum, the element the forward kept (same scan, same rule) */
+static void reduce_back(const struct zp_graph *g, const struct zp_node *n, const float *x,
+                        const float *y, const float *dy, float *dx)
+{
+    const int64_t total = g->tensors[n->in[0]].size, ny = g->tensors[n->out].size;
+    const int max = n->op == ZP_OP_REDUCE_MAX;
+    unsigned char *taken = max ? calloc((size_t)ny, 1) : NULL;
+    if (max && !taken)
+        return; /* out of memory: no gradient (cannot report from here) */
+    const float scale = n->op == ZP_OP_REDUCE_MEAN ? 1.f / (float)n->red_count : 1.f;
+    int64_t idx[ZP_MAXDIM] = {0}, o0 = 0, o1 = 0;
+    for (int64_t i = 0; i < total; i++) {
+        if (!max)
+            dx[i] += dy[o1] * scale;
+        else if (!taken[o1] && (x[i] == y[o1] || (x[i] != x[i] && y[o1] != y[o1]))) {
+            dx[i] += dy[o1];
+            taken[o1] = 1;
+        }
+        zp_bcast_next(n, idx, &o0, &o1);
+    }
+    free(taken);
+}
+
+static void concat_back(const struct zp_node *n, const float *dy, float *dx0, float *dx1)
+{
+    for (int64_t o = 0; o < n->cat_outer; o++) {
+        for (int64_t k = 0; dx0 && k < n->cat_a; k++)
+            dx0[o * n->cat_a + k] += dy[k];
+        for (int64_t k = 0; dx1 && k < n->cat_b; k++)
+            dx1[o * n->cat_b + k] += dy[n->cat_a + k];
+        dy += n->cat_a + n->cat_b;
+    }
+}
+
 static void softmax_back(const struct zp_node *n, const float *y, const float *dy, float *dx)
 {
     for (int64_t o = 0; o < n->sm_outer; o++)
@@ -262,6 +345,23 @@ void zp_tg_other_backward(struct zp_tgraph *t, const struct zp_node *n)
             }
             break;
         case ZP_OP_SOFTMAX: softmax_back(n, y + i * ys, d, da); break;
+        case ZP_OP_LOGSOFTMAX: logsoftmax_back(n, y + i * ys, d, da); break;
+        case ZP_OP_SUB:
+        case ZP_OP_DIV:
+        case ZP_OP_MAX:
+        case ZP_OP_MIN:
+        case ZP_OP_POW:
+            binary_math_back(g, n, a, x1 + i * s1, y + i * ys, d, da, dx1 ? dx1 + i * s1 : NULL);
+            break;
+        case ZP_OP_VIEW: view_back(g, n, d, da); break;
+        case ZP_OP_REDUCE_SUM:
+        case ZP_OP_REDUCE_MEAN:
+        case ZP_OP_REDUCE_MAX: reduce_back(g, n, a, y + i * ys, d, da); break;
+        case ZP_OP_CONCAT: concat_back(n, d, da, dx1 ? dx1 + i * s1 : NULL); break;
+        case ZP_OP_MATH:
+            for (int64_t k = 0; k < ys; k++)
+                da[k] += d[k] * zp_fn_deriv(n, a[k], y[i * ys + k]);
+            break;
         default: /* ZP_OP_COPY that is not an alias */
             for (int64_t k = 0; k < ys; k++)
                 da[k] += d[k];

@@ -87,7 +87,10 @@ static void run_node(const struct zp_graph *g, const struct zp_node *n, const fl
     case ZP_OP_CONV: zp_op_conv(g, n, x0, y, e); break;
     case ZP_OP_GEMM: zp_op_gemm(g, n, x0, y, e); break;
     case ZP_OP_ADD:
-    case ZP_OP_MUL: zp_op_binary(g, n, x0, x1, y); break;
+    case ZP_OP_MUL:
+    case ZP_OP_SUB: case ZP_OP_DIV: case ZP_OP_MAX: case ZP_OP_MIN: case ZP_OP_POW:
+    case ZP_OP_CONCAT:
+        zp_op_binary(g, n, x0, x1, y); break;
     case ZP_OP_AVGPOOL:
     case ZP_OP_MAXPOOL: zp_op_pool(g, n, x0, y); break;
     case ZP_OP_GAP: zp_op_gap(g, n, x0, y); break;

@@ -112,6 +112,17 @@ enum zp_status zp_onnx_load(const char *path, struct zp_graph **out, struct zp_e
 enum zp_status zp_onnx_load_buffer(const void *buf, size_t len, const char *what,
                                    struct zp_graph **out, struct zp_err *err);
 void zp_graph_free(struct zp_graph *g);
+/* Checks every node of an ONNX model instead of stopping at the first problem
+ * (harness inspect): calls report(ctx, message) once per node that cannot be
+ * loaded (the message names the node, its operator and why); nodes that only
+ * read the outputs of such a node are not reported again. *n_bad = the count.
+ * ZP_OK when the model loads; ZP_EUNSUPPORTED / ZP_EFORMAT when nodes failed
+ * (err: the first); other errors (unreadable file, bad input) as zp_onnx_load. */
+enum zp_status zp_onnx_check(const char *path, void (*report)(void *ctx, const char *msg),
+                             void *ctx, int *n_bad, struct zp_err *err);
+/* The importer's op table (model/onnx_ops.c), the one source of docs/ops.md and
+ * `harness inspect --ops`: as a Markdown table. */
+void zp_op_table_markdown(void *file /* FILE* */);
 
 /* Input shape without batch ([C, H, W] or [K]); returns ndim. */
 int zp_graph_input_shape(const struct zp_graph *g, int64_t shape[4]);

@@ -47,6 +47,34 @@ enum zp_op {
     ZP_OP_BN,        /* BatchNormalization kept for training (zp_onnx_load_train):
                         inference applies scale / shift, kept in step with the
                         running statistics by model/train_exec.c */
+    /* appended after the original ops so their values stay as they were */
+    ZP_OP_MATH,      /* unary elementwise function n->fn (model/ops_math.c) */
+    ZP_OP_LOGSOFTMAX,/* log of Softmax over the same [outer, axis_len, inner] */
+    ZP_OP_SUB,       /* binary, numpy broadcasting as Add / Mul */
+    ZP_OP_DIV,
+    ZP_OP_MAX,
+    ZP_OP_MIN,
+    ZP_OP_POW,
+    ZP_OP_VIEW,      /* Transpose / Slice: y[i] = x[vbase + walk over bdims by bstr[0]] */
+    ZP_OP_REDUCE_SUM,/* walk x over bdims; y offset by bstr[1] (0 along reduced axes) */
+    ZP_OP_REDUCE_MEAN,
+    ZP_OP_REDUCE_MAX,
+    ZP_OP_CONCAT,    /* two inputs: per outer index cat_a values of x0, then cat_b of x1 */
+};
+
+/* The functions of ZP_OP_MATH (n->fn). */
+enum zp_fn {
+    ZP_FN_SIGMOID,
+    ZP_FN_HARDSIGMOID, /* max(0, min(1, alpha x + beta)) */
+    ZP_FN_HARDSWISH,   /* x * max(0, min(1, x / 6 + 1 / 2)) */
+    ZP_FN_TANH,
+    ZP_FN_ERF,
+    ZP_FN_GELU,        /* x / 2 (1 + erf(x / sqrt 2)) */
+    ZP_FN_GELU_TANH,   /* x / 2 (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) */
+    ZP_FN_EXP,
+    ZP_FN_LOG,
+    ZP_FN_NEG,
+    ZP_FN_SQRT,
 };
 
 struct zp_tensor {
@@ -75,6 +103,12 @@ struct zp_node {
     int ceil_mode, count_include_pad;
     /* Clip and fused activation */
     float lo, hi;
+    /* ZP_OP_MATH: the function and its parameters (HardSigmoid alpha, beta) */
+    int fn;
+    float alpha, beta;
+    /* ZP_OP_VIEW: first input offset; reductions: input values per output;
+     * ZP_OP_CONCAT: outer count and the two inputs' contiguous runs */
+    int64_t vbase, red_count, cat_outer, cat_a, cat_b;
     /* Softmax: softmax over [outer, axis_len, inner] */
     int64_t sm_outer, sm_len, sm_inner;
     /* Add / Mul broadcasting over the per-image dims (ndim - 1 of them) */
@@ -198,6 +232,23 @@ void zp_op_gap(const struct zp_graph *g, const struct zp_node *n, const float *x
 void zp_op_binary(const struct zp_graph *g, const struct zp_node *n, const float *x0,
                   const float *x1, float *y);
 void zp_op_unary(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+/* model/ops_math.c: ZP_OP_MATH and ZP_OP_LOGSOFTMAX of one image (zp_op_unary
+ * calls them), the new binary ops' element functions (zp_op_binary calls
+ * zp_op_binary_math for them), and the derivatives the backward passes use,
+ * kept beside the functions so the two change together. */
+void zp_op_math(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+void zp_op_logsoftmax(const struct zp_node *n, const float *x, float *y);
+void zp_op_binary_math(const struct zp_graph *g, const struct zp_node *n, const float *x0,
+                       const float *x1, float *y);
+/* model/ops_shape.c: ZP_OP_VIEW, the reductions (zp_op_unary calls them) and
+ * ZP_OP_CONCAT (zp_op_binary calls it), one image each. */
+void zp_op_view(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+void zp_op_reduce(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+void zp_op_concat(const struct zp_node *n, const float *x0, const float *x1, float *y);
+/* d fn / dx at x, where y = fn(x) */
+float zp_fn_deriv(const struct zp_node *n, float x, float y);
+/* partial derivatives of the binary op at (a, b), y = a op b */
+void zp_bin_deriv(enum zp_op op, float a, float b, float y, float *da, float *db);
 /* The float kernels themselves are kernels/ (kernels/kernels.h, the runtime's
  * kinds). zp_model_avx512(): whether they run at AVX-512 (loading calls it so the
  * CPU probe runs before any thread does). */

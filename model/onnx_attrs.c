@@ -79,7 +79,7 @@ enum zp_status ol_attr_ints(struct nctx *c, const char *name, int64_t *v, size_t
     return ZP_OK;
 }
 
-static int attr_str_is(struct nctx *c, const char *name, const char *val, const char *dflt)
+int ol_attr_str_is(struct nctx *c, const char *name, const char *val, const char *dflt)
 {
     const Onnx__AttributeProto *a = ol_attr(c, name);
     if (!a || !a->has_s)
@@ -139,10 +139,13 @@ enum zp_status ol_need_const(struct nctx *c, int t, const char *what, int fl)
     return ZP_OK;
 }
 
-/* Creates the node's output activation with the given full shape (batch first). */
-enum zp_status ol_add_output(struct nctx *c, struct zp_node *n, int ndim, const int64_t *dims)
+/* Creates the activation `on` with the given full shape (batch first), produced
+ * by node g->n_nodes + k (a Split makes one node per output, a Concat of more
+ * than two inputs a chain); ol_add_output_k: the node's output k;
+ * ol_add_output: output 0. */
+enum zp_status ol_add_named_output(struct nctx *c, struct zp_node *n, const char *on, size_t k,
+                                   int ndim, const int64_t *dims)
 {
-    const char *on = c->np->output[0];
     if (ol_lookup(c->L, on) >= 0)
         return NERR(c, ZP_EFORMAT, "output '%s' is already defined", on);
     int64_t size;
@@ -157,9 +160,20 @@ enum zp_status ol_add_output(struct nctx *c, struct zp_node *n, int ndim, const 
     for (int i = 1; i < ndim; i++)
         o->dims[i] = dims[i];
     o->size = size;
-    o->producer = c->L->g->n_nodes;
+    o->producer = c->L->g->n_nodes + (int)k;
     n->out = t;
     return ZP_OK;
+}
+
+enum zp_status ol_add_output_k(struct nctx *c, struct zp_node *n, size_t k, int ndim,
+                               const int64_t *dims)
+{
+    return ol_add_named_output(c, n, c->np->output[k], k, ndim, dims);
+}
+
+enum zp_status ol_add_output(struct nctx *c, struct zp_node *n, int ndim, const int64_t *dims)
+{
+    return ol_add_output_k(c, n, 0, ndim, dims);
 }
 
 /* Binds the node's output name to an existing tensor (Identity, Dropout, folded BN). */
@@ -223,10 +237,10 @@ enum zp_status ol_window_attrs(struct nctx *c, struct zp_node *n, int64_t H, int
         }
     }
     const Onnx__AttributeProto *ap = ol_attr(c, "auto_pad");
-    if (ap && !attr_str_is(c, "auto_pad", "NOTSET", "NOTSET")) {
-        int upper = attr_str_is(c, "auto_pad", "SAME_UPPER", "");
-        int lower = attr_str_is(c, "auto_pad", "SAME_LOWER", "");
-        int valid = attr_str_is(c, "auto_pad", "VALID", "");
+    if (ap && !ol_attr_str_is(c, "auto_pad", "NOTSET", "NOTSET")) {
+        int upper = ol_attr_str_is(c, "auto_pad", "SAME_UPPER", "");
+        int lower = ol_attr_str_is(c, "auto_pad", "SAME_LOWER", "");
+        int valid = ol_attr_str_is(c, "auto_pad", "VALID", "");
         if (!upper && !lower && !valid)
             return NERR(c, ZP_EUNSUPPORTED, "auto_pad '%.*s' not supported",
                         (int)(ap->has_s ? ap->s.len > 40 ? 40 : ap->s.len : 0),
@@ -253,5 +267,35 @@ enum zp_status ol_window_attrs(struct nctx *c, struct zp_node *n, int64_t H, int
     if (*OH < 1 || *OW < 1)
         return NERR(c, ZP_EUNSUPPORTED, "kernel %lldx%lld does not fit the %lldx%lld input",
                     (long long)n->kh, (long long)n->kw, (long long)H, (long long)W);
+    return ZP_OK;
+}
+
+/* A variadic op as a chain of two-input nodes: ((x0 op x1) op x2) ... Link j
+ * fills n (j = 1) or the node slot after it (build() sizes g->nodes for that),
+ * with output "<output>#<tag><j>" (the last: the node's output); t0 is input 0.
+ * Adds the extra nodes to g->n_nodes (build() counts n itself). */
+enum zp_status ol_chain(struct nctx *c, struct zp_node *n, int t0, ol_pair_fn pair, int arg,
+                        const char *tag)
+{
+    struct zp_graph *g = c->L->g;
+    const struct zp_node base = *n;
+    const size_t k = c->np->n_input;
+    enum zp_status st;
+    int t;
+    for (size_t j = 1; j < k; j++) {
+        if ((st = ol_input_at(c, j, &t)))
+            return st;
+        if (t < 0)
+            return NERR(c, ZP_EFORMAT, "missing input %zu", j);
+        struct zp_node *m = j == 1 ? n : &g->nodes[g->n_nodes + j - 1];
+        if (j > 1)
+            *m = base;
+        char mid[600]; /* an intermediate's name; the last link writes the output itself */
+        snprintf(mid, sizeof mid, "%.500s#%.40s%zu", c->np->output[0], tag, j);
+        if ((st = pair(c, m, arg, t0, t, j + 1 < k ? mid : c->np->output[0], j - 1)))
+            return st;
+        t0 = m->out;
+    }
+    g->n_nodes += (int)k - 2;
     return ZP_OK;
 }

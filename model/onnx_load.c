@@ -194,18 +194,67 @@ enum zp_status ol_load_const(struct loader *L, const Onnx__TensorProto *tp, cons
 
 /* ---- graph-level checks and the execution plan ------------------------------ */
 
+/* zp_onnx_check: reports the error just set (status st) and clears it, keeping
+ * the first for the return value. */
+static void note_problem(struct loader *L, enum zp_status st)
+{
+    (void)st;
+    L->report(L->report_ctx, L->err->msg);
+    if (!L->n_bad++)
+        L->first = *L->err;
+    zp_err_clear(L->err);
+}
+
+/* Graph input problems in zp_onnx_check: reported like a node's, and the input
+ * is still created with its shape when it has a fixed one (else marked unknown),
+ * so the nodes reading it are checked too. */
+static enum zp_status input_problem(struct loader *L, const Onnx__ValueInfoProto *in,
+                                    enum zp_status st)
+{
+    if (!L->report)
+        return st;
+    note_problem(L, st);
+    const char *nm = ol_str_or(in->name, "");
+    if (!*nm || ol_lookup(L, nm) >= 0)
+        return ZP_OK;
+    int t = ol_new_tensor(L, nm);
+    if (t < 0)
+        return zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
+    struct zp_tensor *X = &L->g->tensors[t];
+    const Onnx__TypeProto *tp = in->type;
+    const Onnx__TensorShapeProto *sh =
+        tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && tp->tensor_type
+            ? tp->tensor_type->shape : NULL;
+    int ok = sh && sh->n_dim >= 1 && sh->n_dim <= ZP_MAXDIM;
+    X->ndim = ok ? (int)sh->n_dim : 0;
+    X->dims[0] = 1;
+    for (int i = 1; ok && i < X->ndim; i++) {
+        ok = sh->dim[i]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+             sh->dim[i]->dim_value >= 1;
+        X->dims[i] = ok ? sh->dim[i]->dim_value : 1;
+    }
+    if (!ok || !ol_dims_ok(X->dims + 1, X->ndim - 1, 1, &X->size))
+        L->unknown[t] = 1;
+    return ZP_OK;
+}
+
 static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
 {
     const Onnx__ValueInfoProto *in = NULL;
+    enum zp_status st;
     for (size_t i = 0; i < gp->n_input; i++) {
         const char *nm = ol_str_or(gp->input[i]->name, "");
         if (ol_lookup(L, nm) >= 0)
             continue; /* an initializer listed as input (older exporters) */
-        if (in)
-            return zp_err_set(L->err, ZP_EUNSUPPORTED,
-                              "%s: graph has more than one input ('%s' and "
-                              "'%s'); one image input is supported",
-                              L->what, ol_str_or(in->name, ""), nm);
+        if (in) {
+            st = zp_err_set(L->err, ZP_EUNSUPPORTED,
+                            "%s: graph has more than one input ('%s' and "
+                            "'%s'); one image input is supported",
+                            L->what, ol_str_or(in->name, ""), nm);
+            if ((st = input_problem(L, gp->input[i], st)))
+                return st;
+            continue;
+        }
         in = gp->input[i];
     }
     if (!in || !*ol_str_or(in->name, ""))
@@ -216,33 +265,61 @@ static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
         !tp->tensor_type->shape)
         return zp_err_set(L->err, ZP_EFORMAT, "%s: input '%s': no tensor type with a shape",
                           L->what, nm);
-    if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-        return zp_err_set(L->err, ZP_EUNSUPPORTED,
-                          "%s: input '%s': element type %d, expected float32", L->what, nm,
-                          tp->tensor_type->elem_type);
+    if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+        st = zp_err_set(L->err, ZP_EUNSUPPORTED,
+                        "%s: input '%s': element type %d, expected float32", L->what, nm,
+                        tp->tensor_type->elem_type);
+        return input_problem(L, in, st);
+    }
     const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
     if (sh->n_dim < 2 || sh->n_dim > 5)
-        return zp_err_set(L->err, ZP_EUNSUPPORTED,
-                          "%s: input '%s': rank %zu, expected 2..5 (batch first)", L->what, nm,
-                          sh->n_dim);
+        return input_problem(L, in, zp_err_set(L->err, ZP_EUNSUPPORTED,
+                             "%s: input '%s': rank %zu, expected 2..5 (batch first)", L->what,
+                             nm, sh->n_dim));
+    for (int i = 1; i < (int)sh->n_dim; i++) {
+        const Onnx__TensorShapeProto__Dimension *d = sh->dim[i];
+        if (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
+            d->dim_value < 1)
+            return input_problem(L, in, zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': "
+                                 "dimension %d must be a fixed positive size", L->what, nm, i));
+    }
     int t = ol_new_tensor(L, nm);
     if (t < 0)
         return zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
     struct zp_tensor *X = &L->g->tensors[t];
     X->ndim = (int)sh->n_dim;
     X->dims[0] = 1;
-    for (int i = 1; i < X->ndim; i++) {
-        const Onnx__TensorShapeProto__Dimension *d = sh->dim[i];
-        if (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
-            d->dim_value < 1)
-            return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': dimension %d must be a "
-                              "fixed positive size", L->what, nm, i);
-        X->dims[i] = d->dim_value;
-    }
+    for (int i = 1; i < X->ndim; i++)
+        X->dims[i] = sh->dim[i]->dim_value;
     if (!ol_dims_ok(X->dims + 1, X->ndim - 1, 1, &X->size))
         return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': too large", L->what, nm);
     L->g->input = t;
     return ZP_OK;
+}
+
+/* zp_onnx_check: the outputs of node np are unknown (it failed, or reads an
+ * unknown tensor); 1 when a tensor could not be made (out of memory). */
+static int mark_unknown(struct loader *L, const Onnx__NodeProto *np)
+{
+    for (size_t k = 0; k < np->n_output; k++) {
+        if (!np->output[k][0])
+            continue;
+        int t = ol_lookup(L, np->output[k]);
+        if (t < 0 && (t = ol_new_tensor(L, np->output[k])) < 0)
+            return 1;
+        L->unknown[t] = 1;
+    }
+    return 0;
+}
+
+static int reads_unknown(const struct loader *L, const Onnx__NodeProto *np)
+{
+    for (size_t k = 0; k < np->n_input; k++) {
+        int t = ol_lookup(L, np->input[k]);
+        if (t >= 0 && L->unknown[t])
+            return 1;
+    }
+    return 0;
 }
 
 static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
@@ -260,9 +337,9 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
     if (g->opset <= 0)
         g->opset = 13; /* missing opset_import: assume a current one */
     size_t names = gp->n_initializer + gp->n_input + 1;
-    for (size_t i = 0; i < gp->n_node; i++)
-        names += gp->node[i]->n_output;
-    if (names > (1u << 24))
+    for (size_t i = 0; i < gp->n_node; i++) /* + a Concat's intermediate results */
+        names += gp->node[i]->n_output + (gp->node[i]->n_input > 2 ? gp->node[i]->n_input : 0);
+    if (names > (1u << 24) || gp->n_node > (1u << 24))
         return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: graph too large (%zu names)", L->what,
                           names);
     L->hcap = 64;
@@ -270,10 +347,19 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
         L->hcap *= 2;
     L->hkeys = calloc(L->hcap, sizeof *L->hkeys);
     L->hvals = calloc(L->hcap, sizeof *L->hvals);
-    g->nodes = calloc(gp->n_node ? gp->n_node : 1, sizeof *g->nodes);
+    /* one per node; a Split one per output, a Concat one per input after the first */
+    size_t node_slots = 1;
+    for (size_t i = 0; i < gp->n_node; i++) {
+        size_t k = gp->node[i]->n_output > gp->node[i]->n_input ? gp->node[i]->n_output
+                                                                  : gp->node[i]->n_input;
+        node_slots += k > 1 ? k : 1;
+    }
+    g->nodes = calloc(node_slots, sizeof *g->nodes);
     g->cap_tensors = (int)names;
     g->tensors = calloc(names, sizeof *g->tensors);
-    if (!L->hkeys || !L->hvals || !g->nodes || !g->tensors)
+    if (L->report)
+        L->unknown = calloc(names, 1);
+    if (!L->hkeys || !L->hvals || !g->nodes || !g->tensors || (L->report && !L->unknown))
         return zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
     enum zp_status st;
     int t;
@@ -294,12 +380,20 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
         const Onnx__NodeProto *np = gp->node[i];
         char fallback[32];
         snprintf(fallback, sizeof fallback, "#%zu", i);
-        struct nctx c = {L, np, NULL, ol_str_or(np->op_type, "?")};
+        struct nctx c = {L, np, NULL, ol_str_or(np->op_type, "?"), consumers};
         c.name = ol_str_or(np->name, np->n_output && np->output[0][0] ? np->output[0] : fallback);
         c.name = ol_keep_str(g, c.name);
         if (!c.name) {
             st = zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
             break;
+        }
+        if (L->report && reads_unknown(L, np)) {
+            /* its input shapes are unknown: only the operator itself can be checked */
+            if (ol_convert_fn_of(&c) == NULL)
+                note_problem(L, ol_unsupported_op(&c));
+            if (mark_unknown(L, np))
+                st = zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
+            continue;
         }
         struct zp_node *n = &g->nodes[g->n_nodes];
         memset(n, 0, sizeof *n);
@@ -324,13 +418,23 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
                 consumers[x] = cnt;
             }
         }
-        st = ol_convert_node(&c, n, consumers);
+        st = ol_convert_node(&c, n);
+        if (st && st != ZP_ENOMEM && L->report) {
+            note_problem(L, st);
+            st = mark_unknown(L, np) ? zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what)
+                                     : ZP_OK;
+            continue;
+        }
         if (!st && n->out >= 0)
             g->n_nodes++;
     }
     free(consumers);
     if (st)
         return st;
+    if (L->n_bad) {
+        *L->err = L->first;
+        return L->first.status;
+    }
     if (gp->n_output < 1 || !gp->output[0]->name)
         return zp_err_set(L->err, ZP_EFORMAT, "%s: graph has no output", L->what);
     g->output = ol_lookup(L, gp->output[0]->name);
@@ -355,7 +459,8 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
 }
 
 static enum zp_status load_buffer(const void *buf, size_t len, const char *what, int keep_bn,
-                                  struct zp_graph **out, struct zp_err *err)
+                                  struct loader *check, struct zp_graph **out,
+                                  struct zp_err *err)
 {
     *out = NULL;
     what = what ? what : "(buffer)";
@@ -372,10 +477,17 @@ static enum zp_status load_buffer(const void *buf, size_t len, const char *what,
     }
     g->input = g->output = -1;
     (void)zp_model_avx512(); /* detect the CPU now, before any threads run kernels */
-    struct loader L = {g, what, err, NULL, NULL, 0, keep_bn};
+    struct loader L = {g, what, err, NULL, NULL, 0, keep_bn, NULL, NULL, 0, NULL, {0}};
+    if (check) {
+        L.report = check->report;
+        L.report_ctx = check->report_ctx;
+    }
     enum zp_status st = build(&L, m);
+    if (check)
+        check->n_bad = L.n_bad;
     free(L.hkeys);
     free(L.hvals);
+    free(L.unknown);
     onnx__model_proto__free_unpacked(m, NULL);
     if (st) {
         zp_graph_free(g);
@@ -388,17 +500,17 @@ static enum zp_status load_buffer(const void *buf, size_t len, const char *what,
 enum zp_status zp_onnx_load_buffer(const void *buf, size_t len, const char *what,
                                    struct zp_graph **out, struct zp_err *err)
 {
-    return load_buffer(buf, len, what, 0, out, err);
+    return load_buffer(buf, len, what, 0, NULL, out, err);
 }
 
 enum zp_status zp_onnx_load_train_buffer(const void *buf, size_t len, const char *what,
                                          struct zp_graph **out, struct zp_err *err)
 {
-    return load_buffer(buf, len, what, 1, out, err);
+    return load_buffer(buf, len, what, 1, NULL, out, err);
 }
 
-static enum zp_status load_file(const char *path, int keep_bn, struct zp_graph **out,
-                                struct zp_err *err)
+static enum zp_status load_file(const char *path, int keep_bn, struct loader *check,
+                                struct zp_graph **out, struct zp_err *err)
 {
     *out = NULL;
     char *buf = NULL;
@@ -408,17 +520,30 @@ static enum zp_status load_file(const char *path, int keep_bn, struct zp_graph *
     enum zp_status st = zp_file_read(path, zp_file_model_max_bytes(), "model file", &buf, &len, err);
     if (st != ZP_OK)
         return st;
-    st = load_buffer(buf, len, path, keep_bn, out, err);
+    st = load_buffer(buf, len, path, keep_bn, check, out, err);
     free(buf);
     return st;
 }
 
 enum zp_status zp_onnx_load(const char *path, struct zp_graph **out, struct zp_err *err)
 {
-    return load_file(path, 0, out, err);
+    return load_file(path, 0, NULL, out, err);
 }
 
 enum zp_status zp_onnx_load_train(const char *path, struct zp_graph **out, struct zp_err *err)
 {
-    return load_file(path, 1, out, err);
+    return load_file(path, 1, NULL, out, err);
+}
+
+enum zp_status zp_onnx_check(const char *path, void (*report)(void *ctx, const char *msg),
+                             void *ctx, int *n_bad, struct zp_err *err)
+{
+    struct loader check = {0};
+    check.report = report;
+    check.report_ctx = ctx;
+    struct zp_graph *g = NULL;
+    enum zp_status st = load_file(path, 0, &check, &g, err);
+    zp_graph_free(g);
+    *n_bad = check.n_bad;
+    return st;
 }

@@ -19,12 +19,21 @@ struct loader {
     int *hvals;
     size_t hcap;
     int keep_bn; /* zp_onnx_load_train: BatchNormalization stays a ZP_OP_BN node */
+    /* zp_onnx_check: every failing node is reported and loading goes on; the
+     * outputs of a failed node (and of nodes reading them) are marked unknown */
+    void (*report)(void *ctx, const char *msg);
+    void *report_ctx;
+    int n_bad;
+    unsigned char *unknown; /* per tensor */
+    struct zp_err first;    /* the first problem reported */
 };
 
 struct nctx { /* the node being converted */
     struct loader *L;
     const Onnx__NodeProto *np;
     const char *name, *op;
+    const int *consumers; /* readers of each tensor over the whole graph, filled for
+                             BatchNormalization inputs only (see build()) */
 };
 
 /* Attribute types, short: the check_attrs tables of the operators. */
@@ -56,6 +65,8 @@ const Onnx__AttributeProto *ol_attr(struct nctx *c, const char *name);
 enum zp_status ol_check_attrs(struct nctx *c, const char *const *allowed, const int *types);
 int64_t ol_attr_i(struct nctx *c, const char *name, int64_t dflt);
 float ol_attr_f(struct nctx *c, const char *name, float dflt);
+/* the STRING attribute equals val (absent: dflt does) */
+int ol_attr_str_is(struct nctx *c, const char *name, const char *val, const char *dflt);
 enum zp_status ol_attr_ints(struct nctx *c, const char *name, int64_t *v, size_t n,
                                 int *present);
 enum zp_status ol_input_at(struct nctx *c, size_t i, int *t);
@@ -64,18 +75,68 @@ struct zp_tensor *ol_T(struct nctx *c, int t);
 enum zp_status ol_need_act(struct nctx *c, int t, const char *what, int min_nd, int max_nd);
 enum zp_status ol_need_const(struct nctx *c, int t, const char *what, int fl);
 enum zp_status ol_add_output(struct nctx *c, struct zp_node *n, int ndim, const int64_t *dims);
+enum zp_status ol_add_output_k(struct nctx *c, struct zp_node *n, size_t k, int ndim,
+                               const int64_t *dims);
+enum zp_status ol_add_named_output(struct nctx *c, struct zp_node *n, const char *on, size_t k,
+                                   int ndim, const int64_t *dims);
 enum zp_status ol_alias_output(struct nctx *c, int t);
 enum zp_status ol_window_attrs(struct nctx *c, struct zp_node *n, int64_t H, int64_t W,
                                    int64_t *OH, int64_t *OW);
 
 /* model/onnx_nodes_layers.c */
-enum zp_status ol_conv_node(struct nctx *c, struct zp_node *n);
+enum zp_status ol_conv_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_gemm_node(struct nctx *c, struct zp_node *n, int matmul);
-enum zp_status ol_binary_node(struct nctx *c, struct zp_node *n, enum zp_op op);
+enum zp_status ol_binary_node(struct nctx *c, struct zp_node *n, int op);
 enum zp_status ol_unary_common(struct nctx *c, struct zp_node *n, enum zp_op op, int x);
-enum zp_status ol_clip_node(struct nctx *c, struct zp_node *n);
+enum zp_status ol_clip_node(struct nctx *c, struct zp_node *n, int arg);
+
+/* One operator's converter: fills n (or binds the output to a constant or an
+ * existing tensor, leaving n->out = -1); arg is the op table row's. */
+typedef enum zp_status (*ol_convert_fn)(struct nctx *c, struct zp_node *n, int arg);
+
+/* One two-input link of a chain: m = t0 op t1 with output `on`, produced by
+ * node g->n_nodes + slot. */
+typedef enum zp_status (*ol_pair_fn)(struct nctx *c, struct zp_node *m, int arg, int t0, int t1,
+                                     const char *on, size_t slot);
+/* model/onnx_attrs.c: a node of more than two inputs as a chain of pair nodes */
+enum zp_status ol_chain(struct nctx *c, struct zp_node *n, int t0, ol_pair_fn pair, int arg,
+                        const char *tag);
 
 /* model/onnx_nodes_other.c */
-enum zp_status ol_convert_node(struct nctx *c, struct zp_node *n, const int *consumers);
+enum zp_status ol_bn_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_pool_node(struct nctx *c, struct zp_node *n, int maxpool);
+enum zp_status ol_flatten_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_reshape_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_softmax_node(struct nctx *c, struct zp_node *n, int op);
+enum zp_status ol_constant_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_cast_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_relu_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_identity_node(struct nctx *c, struct zp_node *n, int dropout);
+enum zp_status ol_gap_node(struct nctx *c, struct zp_node *n, int arg);
+/* n becomes an alias of x with the full shape d (nd dims, batch first) */
+enum zp_status ol_reshape_to(struct nctx *c, struct zp_node *n, int x, int nd, const int64_t *d);
+
+/* model/onnx_nodes_shape.c: Transpose, Slice, Squeeze / Unsqueeze (arg 1:
+ * Unsqueeze), the reductions (arg: the op), Concat */
+enum zp_status ol_transpose_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_slice_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_squeeze_node(struct nctx *c, struct zp_node *n, int unsqueeze);
+enum zp_status ol_reduce_node(struct nctx *c, struct zp_node *n, int op);
+/* Concat of k > 2 inputs: a chain of k - 1 two-input nodes (n and the ones
+ * after it), intermediate results named "<output>#concat<j>". */
+enum zp_status ol_concat_node(struct nctx *c, struct zp_node *n, int arg);
+/* Split: one ZP_OP_VIEW node per output, n and the ones after it in g->nodes
+ * (build() sizes g->nodes for that); adds all but n to g->n_nodes itself. */
+enum zp_status ol_split_node(struct nctx *c, struct zp_node *n, int arg);
+
+/* model/onnx_nodes_math.c: ZP_OP_MATH functions (arg: enum zp_fn) */
+enum zp_status ol_math_node(struct nctx *c, struct zp_node *n, int fn);
+
+/* model/onnx_ops.c: the op table's converter for the node (domain checked);
+ * the converter alone (NULL: not in the table); the error for an operator not
+ * in the table. */
+enum zp_status ol_convert_node(struct nctx *c, struct zp_node *n);
+ol_convert_fn ol_convert_fn_of(const struct nctx *c);
+enum zp_status ol_unsupported_op(struct nctx *c);
 
 #endif

@@ -43,8 +43,9 @@ static enum zp_status add_layer(struct nctx *c, struct zp_node *n, float *w, flo
     return ZP_OK;
 }
 
-enum zp_status ol_conv_node(struct nctx *c, struct zp_node *n)
+enum zp_status ol_conv_node(struct nctx *c, struct zp_node *n, int arg)
 {
+    (void)arg;
     static const char *const an[] = {"group", "strides", "dilations", "pads", "auto_pad",
                                      "kernel_shape", NULL};
     static const int at[] = {AI, AIS, AIS, AIS, AS, AIS};
@@ -172,17 +173,37 @@ enum zp_status ol_gemm_node(struct nctx *c, struct zp_node *n, int matmul)
 }
 
 /* Numpy broadcasting of two inputs over the per-image dims; a constant operand
- * may not extend the batch dimension. */
-enum zp_status ol_binary_node(struct nctx *c, struct zp_node *n, enum zp_op op)
+ * may not extend the batch dimension. Max / Min take any number of inputs: one
+ * is the identity, more than two a chain of two-input nodes (n and the ones
+ * after it), intermediate results named "<output>#<op><j>". */
+static enum zp_status binary_pair(struct nctx *c, struct zp_node *n, int op, int t0, int t1,
+                                  const char *on, size_t slot);
+
+enum zp_status ol_binary_node(struct nctx *c, struct zp_node *n, int op)
 {
     static const char *const none[] = {NULL};
+    const int variadic = op == ZP_OP_MAX || op == ZP_OP_MIN;
+    const size_t k = c->np->n_input;
     enum zp_status st;
-    int t[2];
-    if ((st = ol_need_inputs(c, 2, 2)) || (st = ol_check_attrs(c, none, NULL)) ||
-        (st = ol_input_at(c, 0, &t[0])) || (st = ol_input_at(c, 1, &t[1])))
+    int t0;
+    if ((st = ol_need_inputs(c, variadic ? 1 : 2, variadic && k > 2 ? k : 2)) ||
+        (st = ol_check_attrs(c, none, NULL)) || (st = ol_input_at(c, 0, &t0)))
         return st;
-    if (t[0] < 0 || t[1] < 0)
+    if (t0 < 0)
         return NERR(c, ZP_EFORMAT, "missing input");
+    if (k == 1) {
+        if ((st = ol_need_act(c, t0, "input", 1, ZP_MAXDIM)))
+            return st;
+        return ol_alias_output(c, t0);
+    }
+    return ol_chain(c, n, t0, binary_pair, op, c->op);
+}
+
+static enum zp_status binary_pair(struct nctx *c, struct zp_node *n, int op, int t0, int t1,
+                                  const char *on, size_t slot)
+{
+    enum zp_status st;
+    int t[2] = {t0, t1};
     if (ol_T(c, t[0])->is_const && ol_T(c, t[1])->is_const)
         return NERR(c, ZP_EUNSUPPORTED,
                     "both inputs are constants (constant folding not supported)");
@@ -216,9 +237,9 @@ enum zp_status ol_binary_node(struct nctx *c, struct zp_node *n, enum zp_op op)
     if (od[0] != 1)
         return NERR(c, ZP_EUNSUPPORTED, "a constant with a batch dimension > 1 is not supported");
     od[0] = 1;
-    if ((st = ol_add_output(c, n, nd, od)))
+    if ((st = ol_add_named_output(c, n, on, slot, nd, od)))
         return st;
-    n->op = op;
+    n->op = (enum zp_op)op;
     n->in[0] = t[0];
     n->in[1] = t[1];
     n->n_in = 2;
@@ -261,8 +282,9 @@ enum zp_status ol_unary_common(struct nctx *c, struct zp_node *n, enum zp_op op,
     return ZP_OK;
 }
 
-enum zp_status ol_clip_node(struct nctx *c, struct zp_node *n)
+enum zp_status ol_clip_node(struct nctx *c, struct zp_node *n, int arg)
 {
+    (void)arg;
     static const char *const an[] = {"min", "max", NULL};
     static const int at[] = {AF, AF};
     enum zp_status st;

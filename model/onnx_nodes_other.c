@@ -1,5 +1,6 @@
 /* ONNX import: BatchNormalization (folded where it can be), pooling, the shape
- * operators (Flatten, Reshape), Softmax, Constant, Cast and the node dispatch. */
+ * operators (Flatten, Reshape), Softmax, Constant, Cast, Relu, Identity /
+ * Dropout and GlobalAveragePool. The dispatch is the op table, model/onnx_ops.c. */
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -13,8 +14,10 @@
 #include "common/mem.h"
 #include "model/onnx_load_internal.h"
 
-static enum zp_status bn_node(struct nctx *c, struct zp_node *n, const int *consumers)
+enum zp_status ol_bn_node(struct nctx *c, struct zp_node *n, int arg)
 {
+    (void)arg;
+    const int *consumers = c->consumers;
     static const char *const an[] = {"epsilon", "momentum", "training_mode", "spatial", NULL};
     static const int at[] = {AF, AF, AI, AI};
     enum zp_status st;
@@ -95,7 +98,7 @@ static enum zp_status bn_node(struct nctx *c, struct zp_node *n, const int *cons
     return ZP_OK;
 }
 
-static enum zp_status pool_node(struct nctx *c, struct zp_node *n, int maxpool)
+enum zp_status ol_pool_node(struct nctx *c, struct zp_node *n, int maxpool)
 {
     static const char *const am[] = {"kernel_shape", "strides", "pads", "auto_pad", "ceil_mode",
                                      "dilations", "storage_order", NULL};
@@ -138,7 +141,7 @@ static enum zp_status pool_node(struct nctx *c, struct zp_node *n, int maxpool)
     return ZP_OK;
 }
 
-static enum zp_status reshape_to(struct nctx *c, struct zp_node *n, int x, int nd, const int64_t *d)
+enum zp_status ol_reshape_to(struct nctx *c, struct zp_node *n, int x, int nd, const int64_t *d)
 {
     enum zp_status st = ol_add_output(c, n, nd, d);
     if (st)
@@ -152,8 +155,9 @@ static enum zp_status reshape_to(struct nctx *c, struct zp_node *n, int x, int n
     return ZP_OK;
 }
 
-static enum zp_status flatten_node(struct nctx *c, struct zp_node *n)
+enum zp_status ol_flatten_node(struct nctx *c, struct zp_node *n, int arg)
 {
+    (void)arg;
     static const char *const an[] = {"axis", NULL};
     static const int at[] = {AI};
     enum zp_status st;
@@ -168,13 +172,14 @@ static enum zp_status flatten_node(struct nctx *c, struct zp_node *n)
         return NERR(c, ZP_EUNSUPPORTED, "axis %lld would merge the batch dimension; only axis 1 "
                     "is supported", (long long)ol_attr_i(c, "axis", 1));
     int64_t d[2] = {1, ol_T(c, x)->size};
-    return reshape_to(c, n, x, 2, d);
+    return ol_reshape_to(c, n, x, 2, d);
 }
 
 /* Reshape: dimension 0 is the batch (0, -1 or the exported batch size); the other
  * dims may use 0 (copy) and one -1 (inferred) over the per-image elements. */
-static enum zp_status reshape_node(struct nctx *c, struct zp_node *n)
+enum zp_status ol_reshape_node(struct nctx *c, struct zp_node *n, int arg)
 {
+    (void)arg;
     static const char *const an[] = {"allowzero", NULL};
     static const int at[] = {AI};
     enum zp_status st;
@@ -219,10 +224,11 @@ static enum zp_status reshape_node(struct nctx *c, struct zp_node *n)
                         (long long)X->size, S->name);
         d[infer] = X->size / known;
     }
-    return reshape_to(c, n, x, nd, d);
+    return ol_reshape_to(c, n, x, nd, d);
 }
 
-static enum zp_status softmax_node(struct nctx *c, struct zp_node *n)
+/* Softmax and LogSoftmax (op) */
+enum zp_status ol_softmax_node(struct nctx *c, struct zp_node *n, int op)
 {
     static const char *const an[] = {"axis", NULL};
     static const int at[] = {AI};
@@ -247,11 +253,13 @@ static enum zp_status softmax_node(struct nctx *c, struct zp_node *n)
         n->sm_len = X->dims[axis];
         n->sm_inner = ol_prod(X->dims + axis + 1, X->ndim - (int)axis - 1);
     }
-    return ol_unary_common(c, n, ZP_OP_SOFTMAX, x);
+    return ol_unary_common(c, n, (enum zp_op)op, x);
 }
 
-static enum zp_status constant_node(struct nctx *c)
+enum zp_status ol_constant_node(struct nctx *c, struct zp_node *n, int arg)
 {
+    (void)n;
+    (void)arg;
     static const char *const an[] = {"value", NULL};
     static const int at[] = {AT};
     enum zp_status st;
@@ -266,8 +274,10 @@ static enum zp_status constant_node(struct nctx *c)
 
 /* Cast to float32: the identity on float activations and constants (PyTorch casts
  * Clip's bounds); int64 constants are converted. Other targets are unsupported. */
-static enum zp_status cast_node(struct nctx *c)
+enum zp_status ol_cast_node(struct nctx *c, struct zp_node *n, int arg)
 {
+    (void)n;
+    (void)arg;
     static const char *const an[] = {"to", "saturate", NULL};
     static const int at[] = {AI, AI};
     enum zp_status st;
@@ -300,77 +310,57 @@ static enum zp_status cast_node(struct nctx *c)
     return ZP_OK;
 }
 
-enum zp_status ol_convert_node(struct nctx *c, struct zp_node *n, const int *consumers)
+/* Relu, and Identity / Dropout (inference: the identity; Dropout's mask output
+ * must be unused). */
+enum zp_status ol_relu_node(struct nctx *c, struct zp_node *n, int arg)
 {
-    const char *op = c->op;
     static const char *const none[] = {NULL};
+    (void)arg;
     enum zp_status st;
     int x;
-    if (c->np->domain && *c->np->domain && strcmp(c->np->domain, "ai.onnx") != 0)
-        return NERR(c, ZP_EUNSUPPORTED, "operator domain '%s' not supported", c->np->domain);
-    if (!strcmp(op, "Conv"))
-        return ol_conv_node(c, n);
-    if (!strcmp(op, "Gemm"))
-        return ol_gemm_node(c, n, 0);
-    if (!strcmp(op, "MatMul"))
-        return ol_gemm_node(c, n, 1);
-    if (!strcmp(op, "Add"))
-        return ol_binary_node(c, n, ZP_OP_ADD);
-    if (!strcmp(op, "Mul"))
-        return ol_binary_node(c, n, ZP_OP_MUL);
-    if (!strcmp(op, "Clip"))
-        return ol_clip_node(c, n);
-    if (!strcmp(op, "BatchNormalization"))
-        return bn_node(c, n, consumers);
-    if (!strcmp(op, "AveragePool"))
-        return pool_node(c, n, 0);
-    if (!strcmp(op, "MaxPool"))
-        return pool_node(c, n, 1);
-    if (!strcmp(op, "Flatten"))
-        return flatten_node(c, n);
-    if (!strcmp(op, "Reshape"))
-        return reshape_node(c, n);
-    if (!strcmp(op, "Softmax"))
-        return softmax_node(c, n);
-    if (!strcmp(op, "Constant"))
-        return constant_node(c);
-    if (!strcmp(op, "Cast"))
-        return cast_node(c);
-    if (!strcmp(op, "Relu") || !strcmp(op, "GlobalAveragePool") || !strcmp(op, "Identity")) {
-        if ((st = ol_need_inputs(c, 1, 1)) || (st = ol_check_attrs(c, none, NULL)) ||
-            (st = ol_input_at(c, 0, &x)))
-            return st;
-        if (!strcmp(op, "Identity"))
-            return ol_alias_output(c, x);
-        if (!strcmp(op, "Relu")) {
-            n->lo = 0.f;
-            n->hi = FLT_MAX;
-            return ol_unary_common(c, n, ZP_OP_RELU, x);
-        }
-        if ((st = ol_need_act(c, x, "X", 3, ZP_MAXDIM)))
-            return st;
-        int64_t d[ZP_MAXDIM];
-        for (int i = 0; i < ol_T(c, x)->ndim; i++)
-            d[i] = i < 2 ? ol_T(c, x)->dims[i] : 1;
-        if ((st = ol_add_output(c, n, ol_T(c, x)->ndim, d)))
-            return st;
-        n->op = ZP_OP_GAP;
-        n->in[0] = x;
-        n->n_in = 1;
-        n->channels = ol_T(c, x)->dims[1];
-        n->inner = ol_T(c, x)->size / n->channels;
-        return ZP_OK;
-    }
-    if (!strcmp(op, "Dropout")) {
-        static const char *const an[] = {"seed", "ratio", "is_test", NULL};
-        static const int at[] = {AI, AF, AI};
-        if ((st = ol_need_inputs(c, 1, 3)) || (st = ol_check_attrs(c, an, at)) ||
-            (st = ol_input_at(c, 0, &x)))
-            return st;
-        if (x < 0)
-            return NERR(c, ZP_EFORMAT, "missing input");
-        /* inference: Dropout is the identity (its mask output must be unused) */
-        return ol_alias_output(c, x);
-    }
-    return NERR(c, ZP_EUNSUPPORTED, "operator not supported");
+    if ((st = ol_need_inputs(c, 1, 1)) || (st = ol_check_attrs(c, none, NULL)) ||
+        (st = ol_input_at(c, 0, &x)))
+        return st;
+    n->lo = 0.f;
+    n->hi = FLT_MAX;
+    return ol_unary_common(c, n, ZP_OP_RELU, x);
+}
+
+enum zp_status ol_identity_node(struct nctx *c, struct zp_node *n, int dropout)
+{
+    static const char *const none[] = {NULL};
+    static const char *const an[] = {"seed", "ratio", "is_test", NULL};
+    static const int at[] = {AI, AF, AI};
+    (void)n;
+    enum zp_status st;
+    int x;
+    if ((st = ol_need_inputs(c, 1, dropout ? 3 : 1)) ||
+        (st = ol_check_attrs(c, dropout ? an : none, dropout ? at : NULL)) ||
+        (st = ol_input_at(c, 0, &x)))
+        return st;
+    if (x < 0)
+        return NERR(c, ZP_EFORMAT, "missing input");
+    return ol_alias_output(c, x);
+}
+
+enum zp_status ol_gap_node(struct nctx *c, struct zp_node *n, int arg)
+{
+    static const char *const none[] = {NULL};
+    (void)arg;
+    enum zp_status st;
+    int x;
+    if ((st = ol_need_inputs(c, 1, 1)) || (st = ol_check_attrs(c, none, NULL)) ||
+        (st = ol_input_at(c, 0, &x)) || (st = ol_need_act(c, x, "X", 3, ZP_MAXDIM)))
+        return st;
+    int64_t d[ZP_MAXDIM];
+    for (int i = 0; i < ol_T(c, x)->ndim; i++)
+        d[i] = i < 2 ? ol_T(c, x)->dims[i] : 1;
+    if ((st = ol_add_output(c, n, ol_T(c, x)->ndim, d)))
+        return st;
+    n->op = ZP_OP_GAP;
+    n->in[0] = x;
+    n->n_in = 1;
+    n->channels = ol_T(c, x)->dims[1];
+    n->inner = ol_T(c, x)->size / n->channels;
+    return ZP_OK;
 }

@@ -1,4 +1,5 @@
-/* Elementwise operators of one image: Add / Mul with numpy broadcasting, Relu,
+/* Elementwise operators of one image: Add / Mul with numpy broadcasting (the other
+ * binary ops and the math functions are model/ops_math.c), Relu,
  * Clip, the per-channel affine of a standalone BatchNormalization, Softmax, and
  * the copy behind Flatten / Reshape (when it is not planned as an alias). */
 #include <math.h>
@@ -9,6 +10,14 @@
 void zp_op_binary(const struct zp_graph *g, const struct zp_node *n, const float *x0,
                   const float *x1, float *y)
 {
+    if (n->op == ZP_OP_CONCAT) {
+        zp_op_concat(n, x0, x1, y);
+        return;
+    }
+    if (n->op != ZP_OP_ADD && n->op != ZP_OP_MUL) { /* Sub, Div, Max, Min, Pow */
+        zp_op_binary_math(g, n, x0, x1, y);
+        return;
+    }
     const int64_t total = g->tensors[n->out].size;
     const int nd = n->bnd;
     /* the common case: both operands have the output's shape */
@@ -70,6 +79,12 @@ void zp_op_unary(const struct zp_graph *g, const struct zp_node *n, const float 
                     q[k * n->sm_inner] = (float)(q[k * n->sm_inner] / s);
             }
         break;
+    case ZP_OP_MATH: zp_op_math(g, n, x, y); break;
+    case ZP_OP_LOGSOFTMAX: zp_op_logsoftmax(n, x, y); break;
+    case ZP_OP_VIEW: zp_op_view(g, n, x, y); break;
+    case ZP_OP_REDUCE_SUM:
+    case ZP_OP_REDUCE_MEAN:
+    case ZP_OP_REDUCE_MAX: zp_op_reduce(g, n, x, y); break;
     default: /* ZP_OP_COPY */
         if (x != y)
             memcpy(y, x, (size_t)total * sizeof(float));

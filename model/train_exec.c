@@ -460,7 +460,10 @@ static void forward_other(struct zp_tgraph *t, const struct zp_node *n)
         float *o = y + i * ys;
         switch (n->op) {
         case ZP_OP_ADD:
-        case ZP_OP_MUL: zp_op_binary(g, n, a, x1 + i * s1, o); break;
+        case ZP_OP_MUL:
+        case ZP_OP_SUB: case ZP_OP_DIV: case ZP_OP_MAX: case ZP_OP_MIN: case ZP_OP_POW:
+        case ZP_OP_CONCAT:
+            zp_op_binary(g, n, a, x1 + i * s1, o); break;
         case ZP_OP_AVGPOOL:
         case ZP_OP_MAXPOOL: zp_op_pool(g, n, a, o); break;
         case ZP_OP_GAP: zp_op_gap(g, n, a, o); break;

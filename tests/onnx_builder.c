@@ -239,6 +239,32 @@ static enum zp_status load_as(struct mb *b, int train, struct zp_graph **g, stru
     return st;
 }
 
+void mb_save(struct mb *b, const char *path)
+{
+    size_t len = onnx__model_proto__get_packed_size(&b->m);
+    uint8_t *buf = malloc(len);
+    onnx__model_proto__pack(&b->m, buf);
+    for (int i = 0; i < b->n_allocs; i++)
+        free(b->allocs[i]);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    free(buf);
+}
+
+void mb_expect_error(struct mb *b, enum zp_status want, const char *needle)
+{
+    struct zp_graph *g = NULL;
+    struct zp_err err = {0};
+    enum zp_status st = mb_load(b, &g, &err);
+    if (st != want || !strstr(err.msg, needle)) {
+        print_error("want status %d with '%s', got %d: %s\n", (int)want, needle, (int)st, err.msg);
+        fail();
+    }
+    assert_null(g);
+}
+
 /* Packs, frees the builder, loads. Returns the status; *g is NULL on error. */
 enum zp_status mb_load(struct mb *b, struct zp_graph **g, struct zp_err *err)
 {

@@ -45,6 +45,10 @@ void mb_attr_ints(struct mb *b, Onnx__NodeProto *n, const char *name, int cnt,
                          const int64_t *v);
 enum zp_status mb_load(struct mb *b, struct zp_graph **g, struct zp_err *err);
 struct zp_graph *mb_load_ok(struct mb *b);
+/* Loads, expecting status want and an error message containing needle. */
+void mb_expect_error(struct mb *b, enum zp_status want, const char *needle);
+/* Packs, frees the builder and writes the model to path (failing the test on error). */
+void mb_save(struct mb *b, const char *path);
 /* The same through zp_onnx_load_train_buffer (BatchNormalization kept as nodes). */
 struct zp_graph *mb_load_train_ok(struct mb *b);
 float *mb_randv(size_t n, unsigned seed);
