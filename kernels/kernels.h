@@ -355,6 +355,10 @@ const struct zp_rt_ukernel *zp_rt_select(enum zp_rkind kind, int isa);
 void zp_rt_conv(const struct zp_rt_ukernel *uk, const struct zp_f32_conv_call *c);
 void zp_rt_dwplane(const struct zp_rt_ukernel *uk, const struct zp_f32_dwplane_call *c);
 void zp_rt_copy_s2(const struct zp_rt_ukernel *uk, float *dst, const float *src, int64_t n);
+/* copy_s2 on `rows` rows (dst + r ldd from src + r lds), counted as one call: im2col
+ * gathers ~100-float rows, and a counter add per row cost more than the copy. */
+void zp_rt_copy_s2_rows(const struct zp_rt_ukernel *uk, float *dst, size_t ldd, const float *src, size_t lds,
+                        int64_t n, int64_t rows);
 /* Calls counted for a variant since start (or the last reset): tests use it to
  * show the runtime ran the dispatched kernel. */
 uint64_t zp_rt_calls(const struct zp_rt_ukernel *uk);

@@ -70,6 +70,14 @@ void zp_rt_copy_s2(const struct zp_rt_ukernel *uk, float *dst, const float *src,
     uk->fn.copy_s2(dst, src, n);
 }
 
+void zp_rt_copy_s2_rows(const struct zp_rt_ukernel *uk, float *dst, size_t ldd, const float *src, size_t lds,
+                        int64_t n, int64_t rows)
+{
+    count(uk);
+    for (int64_t r = 0; r < rows; r++)
+        uk->fn.copy_s2(dst + (size_t)r * ldd, src + (size_t)r * lds, n);
+}
+
 uint64_t zp_rt_calls(const struct zp_rt_ukernel *uk)
 {
     uint64_t s = 0;

@@ -247,27 +247,35 @@ static void im2col(const struct zp_node *n, const struct geom *q, const float *x
                     hi = q->OW;
                 if (lo > hi)
                     lo = hi;
+                /* rows oy in [ya, yb) read input rows inside the plane */
+                const int64_t off = ky * n->dh - n->pads[0];
+                int64_t ya = off >= 0 ? 0 : (-off + n->sh - 1) / n->sh;
+                int64_t yb = off >= q->H ? 0 : (q->H - off + n->sh - 1) / n->sh;
+                ya = ya < oy0 ? oy0 : ya > oy1 ? oy1 : ya;
+                yb = yb > oy1 ? oy1 : yb < ya ? ya : yb;
                 for (int64_t oy = oy0; oy < oy1; oy++) {
-                    int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
                     float *d = dst + oy * q->OW;
-                    if (iy < 0 || iy >= q->H) {
+                    if (oy < ya || oy >= yb) {
                         for (int64_t ox = 0; ox < q->OW; ox++)
                             d[ox] = pad;
                         continue;
                     }
-                    const float *src = plane + iy * q->W + x0;
+                    const float *src = plane + (oy * n->sh + off) * q->W + x0;
                     for (int64_t ox = 0; ox < lo; ox++)
                         d[ox] = pad;
                     if (sw == 1)
                         memcpy(d + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
-                    else if (s2)
-                        zp_rt_copy_s2(s2, d + lo, src + 2 * lo, hi - lo);
-                    else
+                    else if (!s2)
                         for (int64_t ox = lo; ox < hi; ox++)
                             d[ox] = src[ox * sw];
                     for (int64_t ox = hi; ox < q->OW; ox++)
                         d[ox] = pad;
                 }
+                /* stride 2: the in-bounds runs of all rows in one counted call */
+                if (sw == 2 && s2 && yb > ya && hi > lo)
+                    zp_rt_copy_s2_rows(s2, dst + ya * q->OW + lo, (size_t)q->OW,
+                                       plane + (ya * n->sh + off) * q->W + x0 + 2 * lo, (size_t)(n->sh * q->W),
+                                       hi - lo, yb - ya);
             }
 }
 

@@ -231,6 +231,18 @@ static void test_select_and_count(void **state)
         zp_rt_copy_s2(s2, dst, src, 3);
     assert_int_equal(zp_rt_calls(s2), 3);
     assert_true(dst[2] == 5);
+    /* the row form: 3 rows of 2 from source rows 5 apart, one counted call */
+    float rsrc[15], rdst[3 * 4];
+    for (int i = 0; i < 15; i++)
+        rsrc[i] = (float)i;
+    for (int i = 0; i < 12; i++)
+        rdst[i] = SENTINEL;
+    zp_rt_copy_s2_rows(s2, rdst, 4, rsrc, 5, 2, 3);
+    assert_int_equal(zp_rt_calls(s2), 4);
+    for (int r = 0; r < 3; r++)
+        for (int i = 0; i < 4; i++)
+            if (rdst[r * 4 + i] != (i < 2 ? rsrc[r * 5 + 2 * i] : SENTINEL))
+                fail_msg("copy_s2_rows: row %d column %d = %g", r, i, rdst[r * 4 + i]);
 }
 
 int main(void)
