@@ -126,13 +126,18 @@ static void pack_panel(const struct zp_f32_gemm_t_call *c, int p, int off, float
     const float alpha = c->alpha;
     memset(dst, 0, (size_t)off * ZP_NR * sizeof(float));
     dst += (size_t)off * ZP_NR;
-    if (c->tb) { /* column j of op(B) is row j of B: read rows, write down the panel */
-        if (w < ZP_NR)
-            memset(dst, 0, (size_t)K * ZP_NR * sizeof(float));
-        for (int j = 0; j < w; j++) {
-            const float *src = c->b + (size_t)(j0 + j) * c->ldb;
-            for (int kk = 0; kk < K; kk++)
-                dst[(size_t)kk * ZP_NR + j] = alpha * src[kk];
+    if (c->tb) {
+        /* column j of op(B) is row j of B: w row streams read side by side, each
+         * panel row written whole (column by column would touch every line of the
+         * panel once per column) */
+        const float *rows = c->b + (size_t)j0 * c->ldb;
+        const size_t ldb = c->ldb;
+        for (int kk = 0; kk < K; kk++) {
+            float *restrict d = dst + (size_t)kk * ZP_NR;
+            for (int j = 0; j < w; j++)
+                d[j] = alpha * rows[(size_t)j * ldb + kk];
+            for (int j = w; j < ZP_NR; j++)
+                d[j] = 0.f;
         }
         return;
     }
