@@ -316,15 +316,21 @@ static void run(const struct plan *q, int threads)
 /* op(A) with alpha folded in, as zp_f32_wpack panels: [mp / 8][k][8], rows past m zero. */
 static void pack_w_panels(const struct zp_f32_gemm_t_call *c, float *dst)
 {
-    const int M = c->m, K = c->k, mp = (M + ZP_CONV_MR - 1) / ZP_CONV_MR * ZP_CONV_MR;
-    for (int i = M; i < mp; i++)
-        for (int kk = 0; kk < K; kk++)
-            dst[((size_t)(i / ZP_CONV_MR) * K + kk) * ZP_CONV_MR + i % ZP_CONV_MR] = 0.f;
-    for (int i = 0; i < M; i++)
-        for (int kk = 0; kk < K; kk++) {
-            const float a = c->ta ? c->a[(size_t)kk * c->lda + i] : c->a[(size_t)i * c->lda + kk];
-            dst[((size_t)(i / ZP_CONV_MR) * K + kk) * ZP_CONV_MR + i % ZP_CONV_MR] = c->alpha * a;
+    const int M = c->m, K = c->k;
+    const float alpha = c->alpha;
+    /* panel by panel, k by k, its 8 rows: the 8 values of one k are adjacent in A^T
+     * (ta) or 8 row streams of A, and the panel is written in order */
+    for (int i0 = 0; i0 < M; i0 += ZP_CONV_MR) {
+        const int rows = M - i0 < ZP_CONV_MR ? M - i0 : ZP_CONV_MR;
+        float *restrict d = dst + (size_t)i0 * K;
+        for (int kk = 0; kk < K; kk++, d += ZP_CONV_MR) {
+            for (int r = 0; r < rows; r++)
+                d[r] = alpha * (c->ta ? c->a[(size_t)kk * c->lda + (size_t)(i0 + r)]
+                                      : c->a[(size_t)(i0 + r) * c->lda + (size_t)kk]);
+            for (int r = rows; r < ZP_CONV_MR; r++)
+                d[r] = 0.f;
         }
+    }
 }
 
 /* Columns [j0, j1) of C through the conv variant. */
