@@ -380,13 +380,14 @@ const char *zp_peak_for(const struct zp_gemm_ukernel *k);
 /* ---- f32 GEMM with transposes: the training backward ----------------------------- *
  * C = alpha op(A) op(B) + beta C, row-major with leading dimensions, op = transpose
  * when ta / tb (model/grad_conv.c: dcol = W^T dy, dW += dy col^T, dX += dY W).
- * It runs the f32 GEMM variants above (zp_gemm_select(ZP_KF_F32, ...), so the one
- * CPU probe and ISA limit choose it): op(B) is packed into their 32-column panels
- * (alpha folded in), op(A) is borrowed when plain and copied to rows when
- * transposed, and with beta != 0 each row block is computed into a buffer and
- * added to beta C, since the variants only accumulate across reduction blocks.
+ * It runs kernels already here, chosen by the one CPU probe and ISA limit through
+ * uk (an f32 GEMM variant, zp_gemm_select(ZP_KF_F32, ...)): with B plain (tb 0)
+ * the runtime's conv kernel of uk's ISA, B read in place and only op(A) packed
+ * into weight panels; with B transposed, uk itself on op(B) packed into its
+ * 32-column panels (alpha folded in). beta != 0 adds into C in place where the
+ * variant allows it, else through a buffer (kernels/gemm_t.c says which).
  * beta 0 never reads C (NaN there is overwritten). threads > 1 outside a parallel
- * region shares the row blocks over OpenMP threads; the backward calls it with 1
+ * region shares row (or column) blocks over OpenMP threads; the backward calls it with 1
  * from its own per-image / per-chunk parallel loops, as the forward runs images. */
 struct zp_f32_gemm_t_call {
     int ta, tb;           /* op(A) = A^T (A stored k x m), op(B) = B^T (B stored n x k) */
