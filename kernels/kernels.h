@@ -381,6 +381,65 @@ int zp_peak_measure(struct zp_peak *out, int max);
 /* The peak name a kernel's peak_fraction uses (NULL: none). */
 const char *zp_peak_for(const struct zp_gemm_ukernel *k);
 
+/* ---- f32 GEMM with transposes: the training backward ----------------------------- *
+ * C = alpha op(A) op(B) + beta C, row-major with leading dimensions, op = transpose
+ * when ta / tb (model/grad_conv.c: dcol = W^T dy, dW += dy col^T, dX += dY W).
+ * It runs kernels already here, chosen by the one CPU probe and ISA limit through
+ * uk (an f32 GEMM variant, zp_gemm_select(ZP_KF_F32, ...)): with B plain (tb 0)
+ * the runtime's conv kernel of uk's ISA, B read in place and only op(A) packed
+ * into weight panels; with B transposed, uk itself on op(B) packed into its
+ * 32-column panels (alpha folded in). beta != 0 adds into C in place where the
+ * variant allows it, else through a buffer (kernels/gemm_t.c says which).
+ * beta 0 never reads C (NaN there is overwritten). threads > 1 outside a parallel
+ * region shares row (or column) blocks over OpenMP threads; the backward calls it with 1
+ * from its own per-image / per-chunk parallel loops, as the forward runs images. */
+struct zp_f32_gemm_t_call {
+    int ta, tb;           /* op(A) = A^T (A stored k x m), op(B) = B^T (B stored n x k) */
+    int m, n, k;          /* op(A) m x k, op(B) k x n, C m x n; each >= 1 */
+    float alpha, beta;
+    const float *a;       /* rows lda apart: m x k plain, k x m when ta */
+    size_t lda;
+    const float *b;       /* rows ldb apart: k x n plain, n x k when tb */
+    size_t ldb;
+    float *c;             /* m x n, rows ldc apart; columns past n untouched */
+    size_t ldc;
+    float *ws;            /* zp_f32_gemm_t_ws floats, or NULL: allocated for the call */
+    int threads;          /* <= 1: the calling thread only */
+};
+/* Workspace floats a call needs (any alignment: the entry aligns inside it). */
+size_t zp_f32_gemm_t_ws(const struct zp_f32_gemm_t_call *c);
+/* Through variant uk (an f32 GEMM variant the CPU has); counts the call. Fails
+ * (ZP_EINVAL naming the bad argument, C untouched) on bad shapes or strides, or
+ * ZP_ENOMEM when ws is NULL and the buffer cannot be had. */
+enum zp_status zp_f32_gemm_t(const struct zp_gemm_ukernel *uk, const struct zp_f32_gemm_t_call *c,
+                             struct zp_err *err);
+/* Calls through zp_f32_gemm_t per variant since start or the last reset (the
+ * runtime kernels' zp_rt_calls, for this entry): tests use it to show the
+ * backward ran the dispatched GEMM. */
+uint64_t zp_f32_gemm_t_calls(const struct zp_gemm_ukernel *uk);
+void zp_f32_gemm_t_calls_reset(void);
+/* Plain reference: double accumulation, element by element (no checks beyond asserts). */
+void zp_ref_f32_gemm_t(const struct zp_f32_gemm_t_call *c);
+
+/* ---- im2col and col2im, NCHW, one image ------------------------------------------ *
+ * col[(c kh + ky) kw + kx][oy ow + ox] = x[c][oy sh + ky dh - pt][ox sw + kx dw - pl],
+ * 0 outside the image; col2im is its adjoint: x[c][iy][ix] += every column entry
+ * that read it. The training backward's (model/grad_conv.c); plain C, no threads.
+ * (The forward's own banded im2col is private to model/ops_conv.c.) */
+struct zp_im2col_geom {
+    int64_t c, h, w;      /* input channels (of one group) and plane */
+    int64_t kh, kw, sh, sw, dh, dw;
+    int64_t pt, pl;       /* top and left padding */
+    int64_t oh, ow;       /* output plane */
+};
+/* col: c kh kw x oh ow floats, all written. */
+void zp_f32_im2col(const struct zp_im2col_geom *q, const float *x, float *col);
+/* Adds into x (c x h x w). */
+void zp_f32_col2im(const struct zp_im2col_geom *q, const float *col, float *x);
+/* The output columns ox in [*lo, *hi) whose tap kx reads inside the row:
+ * 0 <= ox sw + kx dw - pl < w. */
+void zp_im2col_ox_range(const struct zp_im2col_geom *q, int64_t kx, int64_t *lo, int64_t *hi);
+
 #ifdef __cplusplus
 }
 #endif

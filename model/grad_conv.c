@@ -1,16 +1,19 @@
 /* Backward passes of the layers: Conv (groups, depthwise, strides, dilations,
  * pads) and Gemm / MatMul, over the batch, with the matrix products through the
- * one wrapper zp_tg_sgemm.
+ * dispatched f32 GEMM of kernels/ (zp_f32_gemm_t, one thread per call: the loops
+ * here are the parallel ones) and im2col / col2im from kernels/ too.
  *
  * Input gradient: per image (images are independent, spread over the threads):
  * dcol = W^T dy per group, scattered back by col2im (the adjoint of im2col).
  * Weight gradient: dW = sum over images of dy col^T, summed in fixed chunks of
  * images (model/train_internal.h), so the result does not depend on the
  * threads. Bias gradient: one thread per output channel, images in order. */
-#include <cblas.h>
 #include <omp.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "common/err.h"
+#include "kernels/kernels.h"
 #include "model/train_internal.h"
 
 /* A vectorized sum (the reassociation is fixed at compile time, so the result
@@ -22,11 +25,27 @@
 #define ZP_SIMD_SUM(v) ZP_PRAGMA(omp simd reduction(+ : v))
 #endif
 
-void zp_tg_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                 int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+/* The GEMM workspace of one call shape (threads 1). */
+static size_t gemm_ws(int ta, int tb, int64_t m, int64_t n, int64_t k, float beta)
 {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+    const struct zp_f32_gemm_t_call c = {.ta = ta, .tb = tb, .m = (int)m, .n = (int)n, .k = (int)k, .beta = beta};
+    return zp_f32_gemm_t_ws(&c);
+}
+
+/* C = op(A) op(B) + beta C on the calling thread through variant uk, with ws
+ * (gemm_ws floats of this shape, in the per-thread scratch). The shapes come
+ * from a built graph and ws is there, so a failure is a bug: abort naming it. */
+static void gemm(const struct zp_gemm_ukernel *uk, float *ws, int ta, int tb, int64_t M, int64_t N, int64_t K,
+                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
+{
+    const struct zp_f32_gemm_t_call c = {.ta = ta, .tb = tb, .m = (int)M, .n = (int)N, .k = (int)K, .alpha = 1.f,
+                                         .beta = beta, .a = A, .lda = (size_t)lda, .b = B, .ldb = (size_t)ldb,
+                                         .c = C, .ldc = (size_t)ldc, .ws = ws, .threads = 1};
+    struct zp_err err = {0};
+    if (zp_f32_gemm_t(uk, &c, &err) != ZP_OK) {
+        fprintf(stderr, "training backward: %s\n", err.msg);
+        ZP_ASSERT(!"backward GEMM failed");
+    }
 }
 
 int zp_tg_chunks(int batch) { return batch < ZP_TG_MAX_CHUNKS ? batch : ZP_TG_MAX_CHUNKS; }
@@ -40,6 +59,7 @@ void zp_tg_chunk(int batch, int n_chunks, int c, int *i0, int *i1)
 struct cgeom {
     int64_t C, H, W, O, OH, OW, G, Cg, Og, K, P;
     int direct; /* 1x1, stride 1, no padding: the column matrix is the input itself */
+    struct zp_im2col_geom ig; /* one group's im2col */
 };
 
 static struct cgeom cgeom(const struct zp_graph *g, const struct zp_node *n)
@@ -59,61 +79,29 @@ static struct cgeom cgeom(const struct zp_graph *g, const struct zp_node *n)
     q.P = q.OH * q.OW;
     q.direct = n->kh == 1 && n->kw == 1 && n->sh == 1 && n->sw == 1 && !n->pads[0] &&
                !n->pads[1] && !n->pads[2] && !n->pads[3];
+    q.ig = (struct zp_im2col_geom){.c = q.Cg, .h = q.H, .w = q.W, .kh = n->kh, .kw = n->kw, .sh = n->sh,
+                                   .sw = n->sw, .dh = n->dh, .dw = n->dw, .pt = n->pads[0], .pl = n->pads[1],
+                                   .oh = q.OH, .ow = q.OW};
     return q;
 }
 
-int64_t zp_tg_conv_scratch(const struct zp_graph *g, const struct zp_node *n)
+/* Per-thread scratch of a conv: the column matrix, then the GEMM workspace. */
+static int64_t col_floats(const struct cgeom *q) { return (q->K * q->P + 15) & ~(int64_t)15; }
+
+int64_t zp_tg_layer_scratch(const struct zp_graph *g, const struct zp_node *n, int max_batch)
 {
-    if (n->op != ZP_OP_CONV)
+    if (n->op == ZP_OP_CONV) {
+        struct cgeom q = cgeom(g, n);
+        if (q.Cg == 1 && q.Og == 1)
+            return 0; /* depthwise: no GEMM, no columns */
+        size_t a = gemm_ws(1, 0, q.K, q.P, q.Og, q.direct ? 1.f : 0.f), b = gemm_ws(0, 1, q.Og, q.K, q.P, 1.f);
+        return col_floats(&q) + (int64_t)(a > b ? a : b);
+    }
+    if (n->op != ZP_OP_GEMM)
         return 0;
-    struct cgeom q = cgeom(g, n);
-    return q.K * q.P;
-}
-
-/* The output columns ox in [*lo, *hi) whose tap kx reads inside the row:
- * 0 <= ox*sw + kx*dw - pl < W (so the inner loops have no bounds test). */
-static void ox_range(const struct zp_node *n, const struct cgeom *q, int64_t kx, int64_t *lo,
-                     int64_t *hi)
-{
-    int64_t x0 = kx * n->dw - n->pads[1], sw = n->sw;
-    *lo = x0 >= 0 ? 0 : (-x0 + sw - 1) / sw;
-    *hi = x0 >= q->W ? 0 : (q->W - x0 + sw - 1) / sw;
-    if (*hi > q->OW)
-        *hi = q->OW;
-    if (*lo > *hi)
-        *lo = *hi;
-}
-
-/* im2col (back = 0): col[(c*kh + ky)*kw + kx][oy*OW + ox] =
- * x[c][oy*sh + ky*dh - pt][ox*sw + kx*dw - pl], 0 outside, x the group's first
- * channel; col2im (back = 1), its adjoint: x[c][iy][ix] += every column entry
- * that read it. One walk for both so they cannot disagree. (model/ops_conv.c
- * has a faster banded im2col, private to the forward pass.) */
-static void im2col_walk(const struct zp_node *n, const struct cgeom *q, float *x, float *col,
-                        int back)
-{
-    if (!back)
-        memset(col, 0, (size_t)(q->K * q->P) * sizeof(float));
-    for (int64_t c = 0; c < q->Cg; c++)
-        for (int64_t ky = 0; ky < n->kh; ky++)
-            for (int64_t kx = 0; kx < n->kw; kx++) {
-                float *d = col + ((c * n->kh + ky) * n->kw + kx) * q->P;
-                float *p = x + c * q->H * q->W + kx * n->dw - n->pads[1];
-                int64_t lo, hi;
-                ox_range(n, q, kx, &lo, &hi);
-                for (int64_t oy = 0; oy < q->OH; oy++) {
-                    int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
-                    if (iy < 0 || iy >= q->H)
-                        continue;
-                    float *pr = p + iy * q->W, *dr = d + oy * q->OW;
-                    if (back)
-                        for (int64_t ox = lo; ox < hi; ox++)
-                            pr[ox * n->sw] += dr[ox];
-                    else
-                        for (int64_t ox = lo; ox < hi; ox++)
-                            dr[ox] = pr[ox * n->sw];
-                }
-            }
+    const int64_t K = g->tensors[n->in[0]].dims[1], O = g->tensors[n->out].dims[1];
+    size_t a = gemm_ws(0, 0, max_batch, K, O, 1.f), b = gemm_ws(1, 0, O, K, max_batch, 0.f);
+    return (int64_t)(a > b ? a : b);
 }
 
 /* Depthwise (one input and one output channel per group), directly: for one
@@ -128,7 +116,7 @@ static void dw_backward(const struct zp_node *n, const struct cgeom *q, const fl
             const int64_t k = ky * n->kw + kx, off = kx * n->dw - n->pads[1];
             const float wk = w[k];
             int64_t lo, hi;
-            ox_range(n, q, kx, &lo, &hi);
+            zp_im2col_ox_range(&q->ig, kx, &lo, &hi);
             float s = 0.f;
             for (int64_t oy = 0; oy < q->OH; oy++) {
                 int64_t iy = oy * n->sh + ky * n->dh - n->pads[0];
@@ -199,18 +187,19 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
     struct zp_tg_layer *L = &t->L[n->layer];
     /* input gradient, image by image (depthwise: with the weight gradient below) */
     const int depthwise = q.Cg == 1 && q.Og == 1;
+    const struct zp_gemm_ukernel *uk = zp_gemm_select(ZP_KF_F32, -1);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int i = 0; i < (depthwise ? 0 : B); i++) {
-        float *col = t->scratch + (int64_t)omp_get_thread_num() * t->scratch_per;
+        float *col = t->scratch + (int64_t)omp_get_thread_num() * t->scratch_per, *gws = col + col_floats(&q);
         for (int64_t gi = 0; gi < q.G; gi++) {
             const float *dyg = dy + i * ys + gi * q.Og * q.P;
             float *dxg = dx + i * xs + gi * q.Cg * q.H * q.W;
             if (q.direct) {
-                zp_tg_sgemm(1, 0, q.K, q.P, q.Og, 1.f, w + gi * wg, q.K, dyg, q.P, 1.f, dxg, q.P);
+                gemm(uk, gws, 1, 0, q.K, q.P, q.Og, w + gi * wg, q.K, dyg, q.P, 1.f, dxg, q.P);
                 continue;
             }
-            zp_tg_sgemm(1, 0, q.K, q.P, q.Og, 1.f, w + gi * wg, q.K, dyg, q.P, 0.f, col, q.P);
-            im2col_walk(n, &q, dxg, col, 1);
+            gemm(uk, gws, 1, 0, q.K, q.P, q.Og, w + gi * wg, q.K, dyg, q.P, 0.f, col, q.P);
+            zp_f32_col2im(&q.ig, col, dxg);
         }
     }
     /* weight gradient in fixed chunks of images */
@@ -218,7 +207,7 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
     const int64_t ws = q.O * q.K;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < nc; c++) {
-        float *col = t->scratch + (int64_t)omp_get_thread_num() * t->scratch_per;
+        float *col = t->scratch + (int64_t)omp_get_thread_num() * t->scratch_per, *gws = col + col_floats(&q);
         float *part = t->partial + c * ws;
         int i0, i1;
         zp_tg_chunk(B, nc, c, &i0, &i1);
@@ -233,11 +222,11 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
                     continue;
                 }
                 if (!q.direct) {
-                    im2col_walk(n, &q, (float *)xg, col, 0); /* reads xg only */
+                    zp_f32_im2col(&q.ig, xg, col);
                     src = col;
                 }
-                zp_tg_sgemm(0, 1, q.Og, q.K, q.P, 1.f, dy + i * ys + gi * q.Og * q.P, q.P, src,
-                            q.P, 1.f, part + gi * wg, q.K);
+                gemm(uk, gws, 0, 1, q.Og, q.K, q.P, dy + i * ys + gi * q.Og * q.P, q.P, src, q.P, 1.f,
+                     part + gi * wg, q.K);
             }
     }
     reduce_partials(t->partial, nc, ws, L->dw, L->wfn ? L->wmask : NULL);
@@ -254,14 +243,15 @@ void zp_tg_gemm_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
     const float *dy = t->grad[n->out];
     struct zp_tg_layer *L = &t->L[n->layer];
     const int nc = zp_tg_chunks(B);
+    const struct zp_gemm_ukernel *uk = zp_gemm_select(ZP_KF_F32, -1);
     /* dX[B, K] += dY[B, O] W[O, K], rows in chunks; dW[O, K] += dY^T X per chunk */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < nc; c++) {
+        float *gws = t->scratch + (int64_t)omp_get_thread_num() * t->scratch_per;
         int i0, i1;
         zp_tg_chunk(B, nc, c, &i0, &i1);
-        zp_tg_sgemm(0, 0, i1 - i0, K, O, 1.f, dy + i0 * O, O, w, K, 1.f, dx + i0 * K, K);
-        zp_tg_sgemm(1, 0, O, K, i1 - i0, 1.f, dy + i0 * O, O, x + i0 * K, K, 0.f,
-                    t->partial + c * O * K, K);
+        gemm(uk, gws, 0, 0, i1 - i0, K, O, dy + i0 * O, O, w, K, 1.f, dx + i0 * K, K);
+        gemm(uk, gws, 1, 0, O, K, i1 - i0, dy + i0 * O, O, x + i0 * K, K, 0.f, t->partial + c * O * K, K);
     }
     reduce_partials(t->partial, nc, O * K, L->dw, L->wfn ? L->wmask : NULL);
     if (L->db)

@@ -4,24 +4,14 @@
  * Forward reuses the runtime's per-image kernels (model/ops_*.c) with the fused
  * activation off (each Relu / Clip runs as its own node, so its input is kept
  * for the backward pass); images are spread over the OpenMP threads. */
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/mem.h"
 #include "model/train_internal.h"
 
-/* OpenBLAS would start its own threads inside ours (see model/graph.c). */
-static void blas_one(void) { openblas_set_num_threads(1); }
-
-static void blas_single_thread(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, blas_one);
-}
 
 static int64_t layer_wsize(const struct zp_graph *g, int l)
 {
@@ -221,7 +211,7 @@ enum zp_status zp_tgraph_new(struct zp_graph *g, int max_batch, struct zp_tgraph
             int64_t ws = layer_wsize(g, l);
             max_w = ws > max_w ? ws : max_w;
             max_in = layer_insize(g, l) > max_in ? layer_insize(g, l) : max_in;
-            int64_t s = zp_tg_conv_scratch(g, n);
+            int64_t s = zp_tg_layer_scratch(g, n, max_batch);
             scr = s > scr ? s : scr;
             if (add_param(t, n->name, ZP_GPARAM_WEIGHT, g->layer_w[l], (size_t)ws, l, -1))
                 goto oom;
@@ -478,7 +468,6 @@ enum zp_status zp_tgraph_forward(struct zp_tgraph *t, const float *input, int ba
     if (!t || !input || batch < 1 || batch > t->max_batch)
         return zp_err_set(err, ZP_EINVAL, "training forward: batch %d outside 1..%d", batch,
                           t ? t->max_batch : 0);
-    blas_single_thread();
     enum zp_status st0 = ensure_scratch(t, err);
     if (st0)
         return st0;
@@ -512,7 +501,6 @@ enum zp_status zp_tgraph_backward(struct zp_tgraph *t, const float *dlogits, str
 {
     if (!t || !dlogits || !t->have_forward)
         return zp_err_set(err, ZP_EINVAL, "training backward: needs a forward pass first");
-    blas_single_thread();
     enum zp_status st0 = ensure_scratch(t, err);
     if (st0)
         return st0;

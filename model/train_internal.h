@@ -63,18 +63,13 @@ struct zp_tgraph {
     float *tmp;                 /* max_batch x largest layer input (masked input gradients) */
 };
 
-/* C = alpha * op(A) op(B) + beta * C, row-major, op = transpose when ta / tb:
- * every matrix product of the backward passes goes through this one function
- * (cblas_sgemm today, kernels/ later). */
-void zp_tg_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                 int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
-
 /* Chunk c of n_chunks over batch images: [*i0, *i1). */
 int zp_tg_chunks(int batch);
 void zp_tg_chunk(int batch, int n_chunks, int c, int *i0, int *i1);
 
-/* Per-thread scratch floats the layer backward passes need (model/grad_conv.c). */
-int64_t zp_tg_conv_scratch(const struct zp_graph *g, const struct zp_node *n);
+/* Per-thread scratch floats the backward pass of layer node n needs for batches
+ * of up to max_batch images: column matrix and GEMM workspace (model/grad_conv.c). */
+int64_t zp_tg_layer_scratch(const struct zp_graph *g, const struct zp_node *n, int max_batch);
 
 /* Backward of one node over the batch (t->batch images): adds to the gradients
  * of its activation inputs and parameters. x is the input the node computed

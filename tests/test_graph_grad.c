@@ -4,7 +4,8 @@
  * straight-through quantization points inside and outside their range. Whole
  * graphs, BN statistics, folding, determinism and the losses:
  * tests/test_graph_train.c. Inputs of kinked operators (Relu, Clip, MaxPool)
- * are kept away from the kinks (mb_kinkfree). */
+ * are kept away from the kinks (mb_kinkfree). Last, the backward's matrix
+ * products run the dispatched f32 GEMM of kernels/ (its call counters). */
 #include "tests/util.h"
 
 #include <float.h>
@@ -16,6 +17,7 @@
 
 #include "onnx.pb-c.h"
 
+#include "kernels/kernels.h"
 #include "model/graph.h"
 #include "model/graph_train.h"
 #include "tests/onnx_builder.h"
@@ -279,6 +281,70 @@ static void test_fake_quant(void **state)
     }
 }
 
+/* ---- the backward runs the dispatched kernel ---------------------------------------- */
+
+/* A grouped 3x3 Conv (im2col path), Flatten and Gemm over 5 images: the backward
+ * makes 2 GEMMs per image and group for the Conv (input and weight gradient) and
+ * 2 per chunk of images for the Gemm (5 chunks of one image), all through the
+ * variant zp_gemm_select picks: the best one the CPU has, the portable one under
+ * the ISA limit ref, and no other variant any. Both runs' input gradients agree. */
+static void test_backward_dispatch(void **state)
+{
+    (void)state;
+    enum { B = 5, C = 4, O = 6, G = 2, HW = 5, NOUT = 5 };
+    struct mb b;
+    mb_begin(&b, 13);
+    int64_t xd[4] = {1, C, HW, HW}, wd[2] = {NOUT, O * HW * HW}, pd[4] = {1, 1, 1, 1};
+    mb_input(&b, "x", 4, xd);
+    mb_conv_init(&b, "w", "bias", O, C / G, 3, 21);
+    Onnx__NodeProto *n = mb_node(&b, "Conv", "conv", "x,w,bias", "c");
+    mb_attr_i(&b, n, "group", G);
+    mb_attr_ints(&b, n, "pads", 4, pd);
+    float *wg = mb_randv((size_t)(NOUT * O * HW * HW), 22);
+    mb_init_f(&b, "wg", 2, wd, wg);
+    mb_node(&b, "Flatten", "flatten", "c", "f");
+    Onnx__NodeProto *gm = mb_node(&b, "Gemm", "gemm", "f,wg", "y");
+    mb_attr_i(&b, gm, "transB", 1);
+    mb_output(&b, "y");
+    struct zp_graph *g = mb_load_train_ok(&b);
+    float *x = mb_randv((size_t)(B * C * HW * HW), 23), *dy = mb_randv((size_t)(B * NOUT), 24);
+    const size_t nin = (size_t)(B * C * HW * HW);
+    float *gx[2] = {malloc(nin * sizeof(float)), malloc(nin * sizeof(float))};
+    const int saved = zp_cpu_limit();
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            assert_int_equal(zp_cpu_set_limit(ZP_ISA_REF), 0);
+        const struct zp_gemm_ukernel *want = zp_gemm_select(ZP_KF_F32, -1);
+        struct zp_tgraph *t = mb_tgraph_new(g, B);
+        (void)mb_tforward(t, x, B, 1);
+        zp_tgraph_zero_grad(t);
+        zp_f32_gemm_t_calls_reset();
+        mb_tbackward(t, dy);
+        memcpy(gx[pass], zp_tgraph_input_grad(t), nin * sizeof(float));
+        zp_tgraph_free(t);
+        size_t nk;
+        const struct zp_gemm_ukernel *all = zp_gemm_ukernels(&nk);
+        for (size_t i = 0; i < nk; i++) {
+            if (all[i].fmt != ZP_KF_F32)
+                continue;
+            const uint64_t got = zp_f32_gemm_t_calls(&all[i]), exp = &all[i] == want ? 2 * B * G + 2 * B : 0;
+            if (got != exp)
+                fail_msg("pass %d: %s ran %llu backward GEMMs, expected %llu", pass, all[i].name,
+                         (unsigned long long)got, (unsigned long long)exp);
+        }
+    }
+    assert_int_equal(zp_cpu_set_limit(saved), 0);
+    for (size_t i = 0; i < nin; i++)
+        if (fabsf(gx[0][i] - gx[1][i]) > 1e-4f * (1.f + fabsf(gx[1][i])))
+            fail_msg("input gradient %zu: %g with the best GEMM, %g with the portable one", i, gx[0][i], gx[1][i]);
+    free(gx[0]);
+    free(gx[1]);
+    free(x);
+    free(dy);
+    free(wg);
+    zp_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_pools),
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_fake_quant),
+        cmocka_unit_test(test_backward_dispatch),
     };
     return ZP_RUN_TESTS(tests);
 }
