@@ -92,6 +92,7 @@ struct zp_model_cfg {
     struct zp_override overrides[ZP_MAX_OVERRIDES];
     int batch;                         /* inference batch, default 50 */
     int layer_stats_samples;           /* eval examples used for layers.csv, default 256 */
+    int layer_stats_off;               /* "layer_stats": false: no layers.csv rows, no paired pass */
     int act_at;                        /* 0: inputs of Conv/Gemm (default); 1: also layer outputs before activation */
     char checkpoint[ZP_PATH_MAX];      /* QAT: the float training checkpoint */
     double prune;                      /* magnitude pruning: share of each layer's weights set

@@ -116,6 +116,7 @@ const struct zp_config_key zp_config_keys[] = {
     {"run.models[]", "overrides", "array", "", "layers that use another weight quantizer"},
     {"run.models[]", "batch", "integer 1..4096", "50", "inference batch"},
     {"run.models[]", "layer_stats_samples", "integer", "256", "eval examples for layers.csv (0 = all)"},
+    {"run.models[]", "layer_stats", "boolean", "true", "false: no layers.csv rows"},
     {"run.models[]", "quantize_at", "inputs|inputs+outputs", "inputs", "where activations are quantized"},
     {"run.models[]", "prune", "number 0..0.99", "0", "share of each layer's weights set to 0 first"},
     {"run.models[]", "select", "object", "none (no selection)", "split for choosing best variants"},

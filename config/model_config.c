@@ -226,15 +226,18 @@ enum zp_status zp_cfg_model(struct zp_cfg_ctx *c, const cJSON *v, int index,
     if (parse_calibrations(c, v, path, m) || parse_overrides(c, v, path, m))
         return c->j.err->status;
     long long batch = 50, lss = 256;
+    int layer_stats = 1;
     char quantize_at[16] = "inputs";
     if (zp_json_int(&c->j, v, path, "batch", 1, 4096, &batch) ||
         zp_json_int(&c->j, v, path, "layer_stats_samples", 0, 1000000, &lss) ||
+        zp_json_bool(&c->j, v, path, "layer_stats", &layer_stats) ||
         zp_json_str(&c->j, v, path, "quantize_at", "inputs|inputs+outputs", quantize_at,
                     sizeof quantize_at) ||
         zp_json_num(&c->j, v, path, "prune", 0, 0.99, &m->prune))
         return c->j.err->status;
     m->batch = (int)batch;
     m->layer_stats_samples = (int)lss;
+    m->layer_stats_off = !layer_stats;
     m->act_at = strcmp(quantize_at, "inputs") != 0;
     return parse_select(c, v, path, m, cd != NULL);
 }

@@ -325,7 +325,10 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
     long stats_n = m->mc->layer_stats_samples;
     if (stats_n <= 0 || stats_n > m->n_eval)
         stats_n = m->n_eval;
-    if (!st) {
+    int stats = !m->mc->layer_stats_off;
+    if (!stats)
+        stats_n = 0;
+    if (!st && stats) {
         q.lacc = calloc((size_t)n, sizeof *q.lacc);
         if (!q.lacc)
             st = zp_err_set(err, ZP_ENOMEM, "out of memory");
@@ -381,7 +384,7 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
         }
 
         struct zp_csv *lr = &out->rows[ZP_TABLE_LAYERS];
-        for (int l = 0; l < n; l++) {
+        for (int l = 0; l < n && stats; l++) {
             const struct zp_layer_info *li = zp_graph_layer(m->g, l);
             double sq, shift;
             zp_layer_acc_finish(&q.lacc[l], &sq, &shift);
@@ -522,6 +525,10 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
         zp_csv_set_str(p, ZP_PRED_CALIBRATION, cell->calib >= 0                           ? m->mc->calib[cell->calib].method
                                                : cell->mode == ZP_MODE_QAT && v->qat_acts ? "qat-ema"
                                                                                           : "none");
+        if (cell->calib >= 0)
+            zp_csv_set_int(p, ZP_PRED_CALIB_SIZE, m->calib_used[cell->calib]);
+        else
+            zp_csv_set_empty(p, ZP_PRED_CALIB_SIZE);
         zp_csv_set_bool(p, ZP_PRED_NUDGE_ZERO, zp_variant_nudge(&v->w));
         zp_csv_set_str(p, ZP_PRED_VARIANT_KEY, key);
         zp_csv_set_int(p, ZP_PRED_REPLICATES, R);

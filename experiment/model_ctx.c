@@ -243,6 +243,8 @@ static enum zp_status float_pass(struct zp_model_ctx *m, struct zp_progress *pro
     long stats_n = m->mc->layer_stats_samples;
     if (stats_n <= 0 || stats_n > m->n_eval)
         stats_n = m->n_eval;
+    if (m->mc->layer_stats_off) /* no zero counts, no cached float outputs */
+        stats_n = 0;
     ref_cache_alloc(m, stats_n);
     for (long b0 = 0; b0 < m->n_eval; b0 += m->batch) {
         int bn = (int)(m->n_eval - b0 < m->batch ? m->n_eval - b0 : m->batch);

@@ -100,9 +100,9 @@ double zp_plot_float_top1(const struct zp_plot_run *r)
 }
 
 /* The identity columns summary.csv shares with accuracy.csv (store/predictions.c
- * writes them before the statistics). Today's summary.csv has no calib_size, so two
- * cells that differ only in it are ambiguous: zp_plot_summary_row gives neither an
- * interval rather than the other's; the key is used as soon as both tables have it. */
+ * writes them before the statistics). A key only one table has is not used: with a
+ * summary.csv written before it had calib_size, two cells that differ only in it are
+ * ambiguous, and zp_plot_summary_row gives neither an interval rather than the other's. */
 static const char *const summary_keys[] = {"model", "dataset", "scheme", "label", "bits",
                                            "granularity", "mode", "calibration", "calib_size"};
 #define N_SUMMARY_KEYS (sizeof summary_keys / sizeof summary_keys[0])

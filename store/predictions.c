@@ -188,8 +188,13 @@ static void put_fields(struct zp_strbuf *b, const struct zp_field *fields, size_
     zp_strbuf_printf(b, "\n");
 }
 
-static const char *const id_cols[] = {"cell", "model", "dataset", "scheme", "label", "bits",
-                                      "granularity", "mode", "calibration", "deterministic"};
+/* What identifies a cell: its id and every setting that tells it from another
+ * (calib_size: two calibration settings may share a method; variant_key: the
+ * settings the label abbreviates). */
+static const char *const id_cols[] = {"cell",        "model",       "dataset",    "scheme",
+                                      "label",       "bits",        "granularity", "mode",
+                                      "calibration", "calib_size",  "nudge_zero", "variant_key",
+                                      "deterministic"};
 #define N_ID (sizeof id_cols / sizeof id_cols[0])
 
 /* Are rows i and j a declared pair? Returns its kind ("granularity", "nudge_zero",

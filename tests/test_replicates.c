@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "plots/plot.h"
 #include "plots/plot_int.h"
 #include "plots/report.h"
 #include "store/predictions.h"
 #include "store/table.h"
+#include "tests/plot_fixtures.h"
 #include "tests/util.h"
 
 #define FM "/usr/share/datasets/fashion-mnist/"
@@ -209,6 +211,67 @@ static void test_replicated_run(void **state)
             fail_msg("%s: top1_mean %.9g, accuracy.csv mean %.9g", cell(&sum, s, "label"), m, tot / k);
         assert_int_equal(atoi(cell(&sum, s, "replicates")), k);
     }
+    /* every column that tells cells apart is in the index and in summary.csv:
+     * calib_size is the calibration size used (empty without calibration) */
+    static const char *const ids[] = {"cell", "model", "dataset", "scheme", "label", "bits", "granularity",
+                                      "mode", "calibration", "calib_size", "nudge_zero", "variant_key"};
+    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+        if (zp_table_col(&idx, ids[k]) < 0 || zp_table_col(&sum, ids[k]) < 0)
+            fail_msg("column %s missing from predictions.csv or summary.csv", ids[k]);
+    }
+    for (size_t s = 0; s < sum.nrows; s++) {
+        int w = !strcmp(cell(&sum, s, "mode"), "weights");
+        assert_string_equal(cell(&sum, s, "calib_size"), w ? "" : "50");
+        assert_string_equal(cell(&idx, s, "calib_size"), cell(&sum, s, "calib_size"));
+        assert_string_equal(cell(&idx, s, "cell"), cell(&sum, s, "cell"));
+    }
+    /* and summary.csv's intervals reach the figures: each accuracy.csv row of a
+     * cell finds exactly its summary.csv row */
+    {
+        struct zp_plot_run pr;
+        memset(&pr, 0, sizeof pr);
+        snprintf(p, sizeof p, "%s/o", d);
+        assert_int_equal(zp_plot_run_load(&pr, p, &err), ZP_OK);
+        for (size_t i = 1; i < pr.accuracy.nrows; i++) {
+            long j = zp_plot_summary_row(&pr, &pr.accuracy, i);
+            assert_true(j >= 0);
+            assert_string_equal(cell(&pr.summary, (size_t)j, "label"), cell(&pr.accuracy, i, "label"));
+            assert_string_equal(cell(&pr.summary, (size_t)j, "mode"), cell(&pr.accuracy, i, "mode"));
+        }
+        zp_plot_run_free(&pr);
+    }
+    /* "layer_stats": false: no layers.csv rows, and every other result the same */
+    {
+        char cfg2[1300], text2[4096];
+        snprintf(cfg2, sizeof cfg2, "%s/nostats.json", d);
+        const char *key = "\"layer_stats_samples\": 100";
+        const char *at = strstr(text, key);
+        assert_non_null(at);
+        snprintf(text2, sizeof text2, "%.*s\"layer_stats\": false%s", (int)(at - text), text, at + strlen(key));
+        zp_test_write_file(cfg2, text2);
+        rc = zp_test_sh(&out, "%s run %s --out %s/nostats --quiet --no-plots", H, cfg2, d);
+        if (rc != 0)
+            fail_msg("run without layer stats: exit %d\n%s", rc, out);
+        free(out);
+        struct zp_table acc2 = {0}, lay2 = {0};
+        snprintf(p, sizeof p, "%s/nostats/accuracy.csv", d);
+        assert_int_equal(zp_table_read(p, &acc2, &err), ZP_OK);
+        snprintf(p, sizeof p, "%s/nostats/layers.csv", d);
+        if (access(p, R_OK) == 0) {
+            assert_int_equal(zp_table_read(p, &lay2, &err), ZP_OK);
+            assert_int_equal(lay2.nrows, 0);
+        }
+        assert_true(lay.nrows > 0);
+        assert_int_equal(acc2.nrows, acc.nrows);
+        static const char *const same[] = {"label", "mode", "replicate", "top1", "agreement", "kl", "select_top1"};
+        for (size_t i = 0; i < acc.nrows; i++)
+            for (size_t k = 0; k < sizeof same / sizeof same[0]; k++)
+                if (strcmp(cell(&acc, i, same[k]), cell(&acc2, i, same[k])))
+                    fail_msg("row %zu, %s: %s with per-layer statistics, %s without", i, same[k],
+                             cell(&acc, i, same[k]), cell(&acc2, i, same[k]));
+        zp_table_free(&acc2);
+        zp_table_free(&lay2);
+    }
     /* a per-tensor vs per-channel pair per mode */
     snprintf(p, sizeof p, "%s/o/summary_pairs.csv", d);
     struct zp_table pairs = {0};
@@ -366,12 +429,54 @@ static void test_choose(void **state)
     zp_table_free(&t);
 }
 
+/* The accuracy-against-throughput figure: one variant per scheme, chosen on the
+ * select split, drawn at the mean top-1 of its replicates, and its caption says
+ * so. Variant B has the higher top-1 on the evaluation set, A on the select split. */
+static void test_acc_vs_throughput_selects(void **state)
+{
+    (void)state;
+    const char *dir = zp_test_tmpdir("acc-speed-select");
+    assert_int_equal(zp_test_sh(NULL, "cp %s/kernels.csv '%s'/", SAMPLE, dir), 0);
+    put_file(dir, "accuracy.csv",
+             "model,label,scheme,bits,granularity,mode,calibration,calib_size,float_top1,top1,drop,replicate,"
+             "select_top1\n"
+             "m,float,float,32,,float,none,,0.9,0.9,0,0,\n"
+             "m,A,asymmetric,8,per-tensor,both,minmax,10,0.9,0.70,20,0,0.80\n"
+             "m,A,asymmetric,8,per-tensor,both,minmax,10,0.9,0.72,18,1,0.82\n"
+             "m,B,asymmetric,8,per-channel,both,minmax,10,0.9,0.88,2,0,0.60\n"
+             "m,B,asymmetric,8,per-channel,both,minmax,10,0.9,0.89,1,1,0.61\n"
+             "m,C,asymmetric,8,per-channel,weights,none,,0.9,0.95,-5,0,0.99\n");
+    struct zp_err err = {0};
+    struct zp_plot_warnings warn;
+    enum zp_status st = zp_plots_render(dir, &warn, &err);
+    if (st != ZP_OK)
+        fail_msg("zp_plots_render: %s", err.msg);
+    char *dat = zp_tp_plots_file(dir, "accuracy_vs_throughput.dat");
+    if (!dat)
+        fail_msg("no accuracy_vs_throughput.dat");
+    double x, y, lo, hi;
+    assert_true(zp_tp_line_point(dat, "asymmetric", 0, &x, &y, &lo, &hi));
+    /* A's mean (70 + 72) / 2, not B's 88.5 nor the weights-only C */
+    if (!zp_test_close(y, 71.0, 1e-9))
+        fail_msg("asymmetric drawn at %.9g %% top-1, want 71 (variant A, chosen on the select split)", y);
+    free(dat);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = zp_test_read_file(path, NULL);
+    assert_non_null(md);
+    const char *cap = strstr(md, "One point per scheme");
+    assert_non_null(cap);
+    assert_non_null(strstr(cap, "chosen on the select split"));
+    free(md);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
         cmocka_unit_test(test_config_keys),
         cmocka_unit_test(test_select_needs_other_dataset),
         cmocka_unit_test(test_choose),
+        cmocka_unit_test(test_acc_vs_throughput_selects),
         cmocka_unit_test(test_report_marks_not_significant),
         cmocka_unit_test(test_replicated_run),
     };
