@@ -9,10 +9,8 @@
  *  - hooked (batch hooks: layer_input / layer_output_edit / layer_output): node
  *    by node over the whole batch, images of one node spread over the threads,
  *    callbacks between nodes. */
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,16 +94,6 @@ static void run_node(const struct zp_graph *g, const struct zp_node *n, const fl
     case ZP_OP_GAP: zp_op_gap(g, n, x0, y); break;
     default: zp_op_unary(g, n, x0, y); break;
     }
-}
-
-/* OpenBLAS (Debian's pthread build) would start its own threads inside ours:
- * every BLAS call here runs on one of our OpenMP threads. */
-static void blas_one_thread(void) { openblas_set_num_threads(1); }
-
-static void blas_single_thread(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, blas_one_thread);
 }
 
 static const float *in_ptr(const struct zp_graph *g, int t, float *base, int64_t stride_mul,
@@ -324,7 +312,6 @@ enum zp_status zp_graph_run(struct zp_graph *g, const float *input, int batch, f
     if (!g || !input || !logits || batch < 1)
         return zp_err_set(err, ZP_EINVAL, "graph run: need a graph, input, logits and batch >= 1 "
                           "(got batch %d)", batch);
-    blas_single_thread();
     int per_batch = hooks && (hooks->layer_input || hooks->layer_output || hooks->layer_output_edit);
     int per_image = hooks && (hooks->layer_input_image || hooks->layer_input_observe_image ||
                               hooks->layer_output_edit_image || hooks->layer_output_image);
