@@ -59,7 +59,8 @@ size_t zp_plot_symlog_ticks(double c, double lo, double hi, double *out, size_t 
 static size_t split_words(char *s, char **w, size_t max)
 {
     size_t n = 0;
-    for (char *t = strtok(s, " "); t && n < max; t = strtok(NULL, " "))
+    char *save = NULL;
+    for (char *t = strtok_r(s, " ", &save); t && n < max; t = strtok_r(NULL, " ", &save))
         w[n++] = t;
     return n;
 }
@@ -89,20 +90,28 @@ int zp_plot_label_shorten(const char *const *labels, size_t n, char *out, size_t
         snprintf(out + i * width, width, "%s", labels[i]);
     if (n < 2 || width < 2)
         return 0;
-    char *buf = malloc(n * 160), *(*w)[MAXW] = malloc(n * sizeof *w);
+    size_t L = 1; /* room for the longest label */
+    for (size_t i = 0; i < n; i++)
+        L = strlen(labels[i]) + 1 > L ? strlen(labels[i]) + 1 : L;
+    char *buf = malloc(n * L), *(*w)[MAXW] = malloc(n * sizeof *w);
     size_t *nw = malloc(n * sizeof *nw);
     int done = 0;
     if (!buf || !w || !nw)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        snprintf(buf + i * 160, 160, "%s", labels[i]);
-        nw[i] = split_words(buf + i * 160, w[i], MAXW);
+        memcpy(buf + i * L, labels[i], strlen(labels[i]) + 1);
+        nw[i] = split_words(buf + i * L, w[i], MAXW);
+        /* more words than kept: the label would lose its tail, so leave all as they are */
+        size_t words = 0;
+        for (const char *p = labels[i]; *p; p++)
+            words += *p != ' ' && (p == labels[i] || p[-1] == ' ');
+        if (words > MAXW)
+            goto out;
     }
     /* which words of the first label are in all others (each matched once) */
     size_t ncom = 0;
     for (size_t j = 0; j < nw[0]; j++) {
-        char word[160];
-        snprintf(word, sizeof word, "%s", w[0][j]);
+        const char *word = w[0][j]; /* stays: only pointers are cleared below */
         int all = 1;
         for (size_t i = 1; i < n && all; i++)
             all = has_word(w[i], nw[i], word);

@@ -331,8 +331,11 @@ static void x_labels(struct zp_strbuf *gp, const struct zp_bars *b, char *common
             double reach = (double)strlen(l) * 0.87 - ((double)g + 0.6) * slot;
             left = reach > left ? reach : left;
         } else {
-            zp_plot_label_wrap(l, wrap, w, sizeof w);
-            zp_plot_dquote(gp, w);
+            /* double quotes only where a line break needs them */
+            if (zp_plot_label_wrap(l, wrap, w, sizeof w) > 1)
+                zp_plot_dquote(gp, w);
+            else
+                zp_plot_quote(gp, w);
         }
         zp_strbuf_printf(gp, " %zu%s", g, g + 1 < G ? ", " : "");
     }

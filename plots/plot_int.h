@@ -240,6 +240,8 @@ struct zp_line {
 struct zp_lines {
     struct zp_line *v;
     size_t n, cap;
+    int shorten_titles; /* 1: the key leaves out the words every title shares and
+                           says them once, as the key's title */
 };
 /* The series titled title (created on first use). NULL on allocation failure. */
 struct zp_line *zp_lines_get(struct zp_lines *l, const char *title, const char *scheme);
