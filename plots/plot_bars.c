@@ -233,8 +233,10 @@ static struct axis bar_axis(const struct zp_bars *b, double label_pad)
         a.hi += pad;
     if (a.lo < 0)
         a.lo -= pad;
-    if (b->y_cap > 0 && !a.c && a.hi > b->y_cap && hi <= b->y_cap)
-        a.hi = b->y_cap; /* an accuracy axis stops at 100 % */
+    /* an accuracy axis stops at 100 %; rotated value labels need the room above
+     * it, and get it, but then the ticks still stop at the cap (see emit) */
+    if (b->y_cap > 0 && !a.c && a.hi > b->y_cap && hi <= b->y_cap && label_pad < 0.16)
+        a.hi = b->y_cap;
     return a;
 }
 
@@ -243,15 +245,36 @@ static double symlog_inv(double y, double c)
     return (y >= 0 ? 1.0 : -1.0) * c * (pow(10, fabs(y)) - 1);
 }
 
-static void symlog_tics(struct zp_strbuf *gp, const struct axis *a)
+/* min_gap: the smallest distance between two tick labels, in transformed units */
+static void symlog_tics(struct zp_strbuf *gp, const struct axis *a, double min_gap)
 {
     zp_strbuf_printf(gp, "zp_c = %.6g\nzp_y(v) = (v >= 0 ? 1 : -1) * log10(1 + abs(v) / zp_c)\n"
                          "set ytics (",
                      a->c);
     double t[96];
     size_t n = zp_plot_symlog_ticks(a->c, symlog_inv(a->lo, a->c), symlog_inv(a->hi, a->c), t, 96);
+    /* from 0 outwards, a tick too close to the last kept one is left out (0.01
+     * next to 0 on a short panel): labels that overlap read as neither */
+    int keep[96] = {0};
+    size_t zero = 0; /* the first tick >= 0 */
+    while (zero < n && t[zero] < 0)
+        zero++;
+    double last = 0;
+    for (size_t i = zero; i < n; i++)
+        if (t[i] == 0 || symlog(t[i], a->c) - last >= min_gap) {
+            keep[i] = 1;
+            last = symlog(t[i], a->c);
+        }
+    last = 0;
+    for (size_t i = zero; i-- > 0;)
+        if (last - symlog(t[i], a->c) >= min_gap) {
+            keep[i] = 1;
+            last = symlog(t[i], a->c);
+        }
+    size_t out = 0;
     for (size_t i = 0; i < n; i++)
-        zp_strbuf_printf(gp, "%s'%g' %.6g", i ? ", " : "", t[i], symlog(t[i], a->c));
+        if (keep[i])
+            zp_strbuf_printf(gp, "%s'%g' %.6g", out++ ? ", " : "", t[i], symlog(t[i], a->c));
     zp_strbuf_printf(gp, ")\n");
 }
 
@@ -391,11 +414,15 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
         /* bars grow from zero: the axis always shows the baseline; room above the
          * bars for their value labels, more for rotated ones */
         struct axis a = bar_axis(b, vl == VL_ROTATED ? 0.16 : vl == VL_FLAT ? 0.14 : 0.06);
+        /* a panel of a multiplot is about half as high: labels need twice the gap */
+        int panel = gp->s && strstr(gp->s, "set multiplot") && !strstr(gp->s, "unset multiplot");
         if (a.c > 0) {
-            symlog_tics(gp, &a);
+            symlog_tics(gp, &a, (a.hi - a.lo) * (panel ? 0.06 : 0.03));
             ycol = "(zp_y($2))";
         }
         zp_strbuf_printf(gp, "set yrange [%.6g:%.6g]\n", a.lo, a.hi);
+        if (b->y_cap > 0 && !a.c && a.hi > b->y_cap) /* room for labels only: no tick past the cap */
+            zp_strbuf_printf(gp, "set ytics 0, %g, %g\n", b->y_cap / 5, b->y_cap);
         if (b->ylabel) {
             /* "drop (points)" -> "drop (points; log beyond 0.1)" */
             char yl[300];
