@@ -198,7 +198,7 @@ static double symlog(double v, double c)
     return (v >= 0 ? 1.0 : -1.0) * log10(1.0 + fabs(v) / c);
 }
 
-static struct axis bar_axis(const struct zp_bars *b)
+static struct axis bar_axis(const struct zp_bars *b, double label_pad)
 {
     double lo = 0, hi = 0, amin = INFINITY;
     for (size_t g = 0; g < b->groups.n; g++)
@@ -219,44 +219,155 @@ static struct axis bar_axis(const struct zp_bars *b)
     struct axis a = {lo, hi, 0};
     double amax = fmax(-lo, hi);
     if (b->symlog_ok && amax > 0 && amax / amin > 30) {
+        /* a decade, so that the ticks (decades from c up) are round numbers */
         a.c = pow(10, floor(log10(amin)));
-        a.c = fmax(a.c, amax / 1e4);
+        a.c = fmax(a.c, pow(10, ceil(log10(amax / 1e4) - 1e-9)));
         a.lo = symlog(lo, a.c);
         a.hi = symlog(hi, a.c);
     }
     /* every bar zero (an 8-bit run whose drops are all 0.0): [0:0] is no range */
     if (a.hi == a.lo)
         a.hi = a.lo + 1;
-    double pad = (a.hi - a.lo) * (b->value_fmt ? 0.14 : 0.06);
+    double pad = (a.hi - a.lo) * label_pad;
     if (a.hi > 0)
         a.hi += pad;
     if (a.lo < 0)
         a.lo -= pad;
-    if (b->y_cap > 0 && !a.c && a.hi > b->y_cap && hi <= b->y_cap)
-        a.hi = b->y_cap; /* an accuracy axis stops at 100 % */
+    /* an accuracy axis stops at 100 %; rotated value labels need the room above
+     * it, and get it, but then the ticks still stop at the cap (see emit) */
+    if (b->y_cap > 0 && !a.c && a.hi > b->y_cap && hi <= b->y_cap && label_pad < 0.16)
+        a.hi = b->y_cap;
     return a;
 }
 
-static void symlog_tics(struct zp_strbuf *gp, const struct axis *a)
+static double symlog_inv(double y, double c)
+{
+    return (y >= 0 ? 1.0 : -1.0) * c * (pow(10, fabs(y)) - 1);
+}
+
+/* min_gap: the smallest distance between two tick labels, in transformed units */
+static void symlog_tics(struct zp_strbuf *gp, const struct axis *a, double min_gap)
 {
     zp_strbuf_printf(gp, "zp_c = %.6g\nzp_y(v) = (v >= 0 ? 1 : -1) * log10(1 + abs(v) / zp_c)\n"
-                       "set ytics ('0' 0", a->c);
-    for (int sign = 1; sign >= -1; sign -= 2) {
-        double lim = sign > 0 ? a->hi : -a->lo;
-        /* 1-3-10 ticks while they fit, decades only when a side spans two or more */
-        size_t nmant = lim > symlog(100 * a->c, a->c) ? 1 : 2;
-        for (double dec = a->c; dec < 1e12; dec *= 10) {
-            static const double mant[] = {1, 3};
-            for (size_t m = 0; m < nmant; m++) {
-                double v = dec * mant[m];
-                if (symlog(v, a->c) > lim)
-                    goto next_sign;
-                zp_strbuf_printf(gp, ", '%g' %.6g", sign * v, sign * symlog(v, a->c));
-            }
+                         "set ytics (",
+                     a->c);
+    double t[96];
+    size_t n = zp_plot_symlog_ticks(a->c, symlog_inv(a->lo, a->c), symlog_inv(a->hi, a->c), t, 96);
+    /* from 0 outwards, a tick too close to the last kept one is left out (0.01
+     * next to 0 on a short panel): labels that overlap read as neither */
+    int keep[96] = {0};
+    size_t zero = 0; /* the first tick >= 0 */
+    while (zero < n && t[zero] < 0)
+        zero++;
+    double last = 0;
+    for (size_t i = zero; i < n; i++)
+        if (t[i] == 0 || symlog(t[i], a->c) - last >= min_gap) {
+            keep[i] = 1;
+            last = symlog(t[i], a->c);
         }
-    next_sign:;
-    }
+    last = 0;
+    for (size_t i = zero; i-- > 0;)
+        if (last - symlog(t[i], a->c) >= min_gap) {
+            keep[i] = 1;
+            last = symlog(t[i], a->c);
+        }
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++)
+        if (keep[i])
+            zp_strbuf_printf(gp, "%s'%g' %.6g", out++ ? ", " : "", t[i], symlog(t[i], a->c));
     zp_strbuf_printf(gp, ")\n");
+}
+
+/* How the bars and their labels fit the plot, estimated from the PNG size of
+ * style.gp (1100 x 620, font 11: a character ~7 px; value labels font 8: ~5 px) and
+ * a plot area of ~62 % of the width (the rest: y axis and key). */
+#define PLOT_PX 680.0
+#define CHAR_PX 7.0
+#define VCHAR_PX 5.0
+enum vlabels { VL_NONE, VL_FLAT, VL_ROTATED };
+
+static size_t value_label_chars(const struct zp_bars *b)
+{
+    size_t most = 0;
+    for (size_t g = 0; g < b->groups.n; g++)
+        for (size_t s = 0; s < b->series.n; s++) {
+            double v = zp_bars_get(b, g, s);
+            if (isnan(v))
+                continue;
+            /* value_fmt is a gnuplot format of one number; "%.Nf" is the common
+             * kind, any other is taken as up to 8 characters */
+            char buf[64];
+            int prec = 2;
+            if (sscanf(b->value_fmt, "%%.%df", &prec) == 1 && prec >= 0 && prec < 10)
+                snprintf(buf, sizeof buf, "%.*f", prec, v);
+            else
+                snprintf(buf, sizeof buf, "%.8s", "00000000");
+            if (strlen(buf) > most)
+                most = strlen(buf);
+        }
+    return most;
+}
+
+static enum vlabels value_labels_fit(const struct zp_bars *b)
+{
+    if (!b->value_fmt)
+        return VL_NONE;
+    double bar_px = PLOT_PX / (double)b->groups.n * 0.8 / (double)b->series.n;
+    double text_px = (double)value_label_chars(b) * VCHAR_PX;
+    if (text_px <= bar_px * 1.1)
+        return VL_FLAT;
+    if (bar_px >= 9) /* a rotated label needs the font's height */
+        return VL_ROTATED;
+    return VL_NONE;
+}
+
+/* The x tic labels: shortened to what differs between groups, wrapped to the
+ * group's slot, or one line rotated when a word is wider than the slot. Writes the
+ * xtics and margins into gp; common gets the words left out. */
+static void x_labels(struct zp_strbuf *gp, const struct zp_bars *b, char *common, size_t ncommon)
+{
+    size_t G = b->groups.n;
+    enum { W = 160 };
+    char *shortl = malloc(G * W);
+    if (!shortl)
+        return;
+    zp_plot_label_shorten((const char *const *)b->groups.v, G, shortl, W, common, ncommon);
+    double slot = PLOT_PX / (double)G / CHAR_PX; /* characters per group */
+    size_t wrap = slot > 6 ? (size_t)slot - 1 : 6, widest = 0, lines = 1;
+    for (size_t g = 0; g < G; g++) {
+        char w[W * 2];
+        size_t nl = zp_plot_label_wrap(shortl + g * W, wrap, w, sizeof w);
+        lines = nl > lines ? nl : lines;
+        for (char *line = w; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+            size_t len = strchr(line, '\n') ? (size_t)(strchr(line, '\n') - line) : strlen(line);
+            widest = len > widest ? len : widest;
+        }
+    }
+    int rotate = (double)widest > slot || lines > 3;
+    zp_strbuf_printf(gp, "set xtics (");
+    double left = 0; /* characters a rotated label reaches left of the axis */
+    for (size_t g = 0; g < G; g++) {
+        const char *l = shortl + g * W;
+        char w[W * 2];
+        if (rotate) {
+            zp_plot_quote(gp, l);
+            double reach = (double)strlen(l) * 0.87 - ((double)g + 0.6) * slot;
+            left = reach > left ? reach : left;
+        } else {
+            /* double quotes only where a line break needs them */
+            if (zp_plot_label_wrap(l, wrap, w, sizeof w) > 1)
+                zp_plot_dquote(gp, w);
+            else
+                zp_plot_quote(gp, w);
+        }
+        zp_strbuf_printf(gp, " %zu%s", g, g + 1 < G ? ", " : "");
+    }
+    zp_strbuf_printf(gp, ")%s\n", rotate ? " rotate by 30 right" : " norotate center");
+    /* room for the y tick labels and title (~10 characters) plus what a rotated
+     * first label needs */
+    if (rotate && left > 0)
+        zp_strbuf_printf(gp, "set lmargin %d\n", (int)ceil(left) + 11);
+    free(shortl);
 }
 
 enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, const char *name,
@@ -298,14 +409,20 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
         return st;
 
     const char *ycol = "2";
+    enum vlabels vl = value_labels_fit(b);
     if (!b->log_y) {
-        /* bars grow from zero: the axis always shows the baseline */
-        struct axis a = bar_axis(b);
+        /* bars grow from zero: the axis always shows the baseline; room above the
+         * bars for their value labels, more for rotated ones */
+        struct axis a = bar_axis(b, vl == VL_ROTATED ? 0.16 : vl == VL_FLAT ? 0.14 : 0.06);
+        /* a panel of a multiplot is about half as high: labels need twice the gap */
+        int panel = gp->s && strstr(gp->s, "set multiplot") && !strstr(gp->s, "unset multiplot");
         if (a.c > 0) {
-            symlog_tics(gp, &a);
+            symlog_tics(gp, &a, (a.hi - a.lo) * (panel ? 0.06 : 0.03));
             ycol = "(zp_y($2))";
         }
         zp_strbuf_printf(gp, "set yrange [%.6g:%.6g]\n", a.lo, a.hi);
+        if (b->y_cap > 0 && !a.c && a.hi > b->y_cap) /* room for labels only: no tick past the cap */
+            zp_strbuf_printf(gp, "set ytics 0, %g, %g\n", b->y_cap / 5, b->y_cap);
         if (b->ylabel) {
             /* "drop (points)" -> "drop (points; log beyond 0.1)" */
             char yl[300];
@@ -327,22 +444,27 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
     }
     zp_strbuf_printf(gp, "zp_bw = %.4f\n", width * 0.92);
     zp_strbuf_printf(gp, "set xrange [-0.6:%.1f]\n", (double)G - 0.4);
-    size_t maxlen = 0;
-    for (size_t g = 0; g < G; g++)
-        if (strlen(b->groups.v[g]) > maxlen)
-            maxlen = strlen(b->groups.v[g]);
-    zp_strbuf_printf(gp, "set xtics (");
-    for (size_t g = 0; g < G; g++) {
-        zp_plot_quote(gp, b->groups.v[g]);
-        zp_strbuf_printf(gp, " %zu%s", g, g + 1 < G ? ", " : "");
+    char common[300];
+    x_labels(gp, b, common, sizeof common);
+    if (b->xlabel || *common) {
+        /* what every bar shares is said once, under the axis */
+        char xl[600];
+        snprintf(xl, sizeof xl, "%s%s%s%s", b->xlabel ? b->xlabel : "",
+                 b->xlabel && *common ? "; " : "", *common ? "all bars: " : "", common);
+        zp_strbuf_printf(gp, "set xlabel ");
+        zp_plot_quote(gp, xl);
+        zp_strbuf_printf(gp, "\n");
     }
-    int rotate = maxlen * G > 90;
-    zp_strbuf_printf(gp, ")%s\n", rotate ? " rotate by 30 right" : " norotate center");
-    /* a rotated first label reaches left of the axis: leave it room */
-    if (rotate)
-        zp_strbuf_printf(gp, "set lmargin %zu\n", maxlen > 40 ? 32 : (maxlen * 8) / 10 + 2);
     if (zp_bars_count_intervals(b, NULL))
         zp_strbuf_printf(gp, "# error bars: the interval [column 4, column 5] of each bar, a vertical segment\n");
+    /* one colour for every group: the key can show it */
+    int group_lt = 0;
+    for (size_t g = 0; b->colour_by_group && g < G; g++) {
+        int lt = zp_plot_scheme_lt(&r->style, scheme_of(&b->group_scheme, g));
+        group_lt = g == 0 ? lt : (lt == group_lt ? lt : -1);
+    }
+    if (vl == VL_NONE && b->value_fmt)
+        zp_strbuf_printf(gp, "# value labels left out: they would not fit the bars; the values are in %s\n", file);
     zp_strbuf_printf(gp, "plot ");
     /* Within one colour, the n-th series gets the n-th fill, so variants of one
      * scheme stay apart in greyscale too. */
@@ -355,13 +477,21 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
                     zp_plot_scheme_lt(&r->style, scheme_of(&b->series_scheme, s)))
                     ordinal++;
         }
-        zp_strbuf_printf(gp, "%s'%s' index %zu using 1:%s:(zp_bw):3 with boxes lc variable fs %s ",
-                       s ? ", \\\n     " : "", file, s, ycol, zp_plot_fill(ordinal));
-        if (b->colour_by_group)
-            zp_strbuf_printf(gp, "notitle, \\\n     NaN with boxes lc rgb '#808080' fs %s title ",
-                           zp_plot_fill(ordinal));
-        else
-            zp_strbuf_printf(gp, "title ");
+        /* the key shows a series as its bars look: in their colour when all
+         * groups share one, grey (the fill alone) when the colour is the group's */
+        int lt = b->colour_by_group ? group_lt : zp_plot_scheme_lt(&r->style, scheme_of(&b->series_scheme, s));
+        if (!b->colour_by_group)
+            zp_strbuf_printf(gp, "%s'%s' index %zu using 1:%s:(zp_bw) with boxes lc %d fs %s title ",
+                             s ? ", \\\n     " : "", file, s, ycol, lt, zp_plot_fill(ordinal));
+        else {
+            zp_strbuf_printf(gp, "%s'%s' index %zu using 1:%s:(zp_bw):3 with boxes lc variable fs %s ",
+                             s ? ", \\\n     " : "", file, s, ycol, zp_plot_fill(ordinal));
+            if (lt > 0)
+                zp_strbuf_printf(gp, "notitle, \\\n     NaN with boxes lc %d fs %s title ", lt, zp_plot_fill(ordinal));
+            else
+                zp_strbuf_printf(gp, "notitle, \\\n     NaN with boxes lc rgb '#808080' fs %s title ",
+                                 zp_plot_fill(ordinal));
+        }
         zp_plot_quote(gp, b->series.v[s]);
     }
     /* error bars: the interval of each bar that has one */
@@ -384,13 +514,16 @@ enum zp_status zp_bars_emit(struct zp_plot_run *r, const struct zp_bars *b, cons
                              file, s);
     }
     /* value labels above a positive bar, below a negative one */
-    for (size_t s = 0; b->value_fmt && s < S; s++)
+    for (size_t s = 0; vl != VL_NONE && s < S; s++)
         for (int neg = 0; neg < 2; neg++) {
             zp_strbuf_printf(gp, ", \\\n     '%s' index %zu using 1:($2 %s 0 ? %s : NaN):(sprintf(",
                            file, s, neg ? "<" : ">=", ycol[0] == '2' ? "$6" : "(zp_y($6))");
             zp_plot_quote(gp, b->value_fmt);
-            zp_strbuf_printf(gp, ", $2)) with labels offset 0,%s font ',8' notitle",
-                           neg ? "-0.7" : "0.7");
+            if (vl == VL_ROTATED) /* reading upwards from just beyond the bar's end */
+                zp_strbuf_printf(gp, ", $2)) with labels rotate by 90 %s offset 0,%s font ',8' notitle",
+                                 neg ? "right" : "left", neg ? "-0.4" : "0.4");
+            else
+                zp_strbuf_printf(gp, ", $2)) with labels offset 0,%s font ',8' notitle", neg ? "-0.7" : "0.7");
         }
     if (extra_plot && *extra_plot)
         zp_strbuf_printf(gp, ", \\\n     %s", extra_plot);
@@ -408,11 +541,6 @@ enum zp_status zp_plot_bar_figure(struct zp_plot_run *r, const struct zp_bar_fig
     zp_strbuf_printf(&gp, "set title ");
     zp_plot_quote(&gp, f->title);
     zp_strbuf_printf(&gp, "\n");
-    if (f->xlabel) {
-        zp_strbuf_printf(&gp, "set xlabel ");
-        zp_plot_quote(&gp, f->xlabel);
-        zp_strbuf_printf(&gp, "\n");
-    }
     size_t maxlen = 0;
     for (size_t s = 0; s < b->series.n; s++)
         maxlen = strlen(b->series.v[s]) > maxlen ? strlen(b->series.v[s]) : maxlen;
@@ -424,6 +552,8 @@ enum zp_status zp_plot_bar_figure(struct zp_plot_run *r, const struct zp_bar_fig
     struct zp_bars with_label = *b;
     if (f->ylabel)
         with_label.ylabel = f->ylabel;
+    if (f->xlabel)
+        with_label.xlabel = f->xlabel;
     enum zp_status st = zp_bars_emit(r, &with_label, f->name, &gp, f->extra_plot, err);
     return zp_plot_fig_finish(r, &gp, f->name, f->heading, f->caption, st, err);
 }

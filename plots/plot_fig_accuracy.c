@@ -273,6 +273,7 @@ static enum zp_status fig_bits(struct zp_plot_run *r, const char *mode, struct z
                        use_bpw ? "bits per weight (scales and codebooks included)"
                                : "bits per weight",
                        use_bpw ? "18" : "10");
+        lines.shorten_titles = 1;
         st = zp_lines_emit(r, &lines, "accuracy_vs_bits", &gp, 0, fl, err);
         char text[900], cap[1200];
         snprintf(text, sizeof text,
@@ -495,6 +496,7 @@ static enum zp_status fig_calibration(struct zp_plot_run *r, struct zp_err *err)
         zp_strbuf_printf(&gp, "set title 'Accuracy drop against calibration-set size'\n"
                             "set xlabel 'calibration examples'\nset logscale x 2\n"
                             "set ylabel 'top-1 drop vs float (points)'\n");
+        lines.shorten_titles = 1;
         st = zp_lines_emit(r, &lines, "accuracy_calib_size", &gp, 0, NULL, err);
         st = zp_plot_fig_finish(r, &gp, "accuracy_calib_size", "Accuracy drop against calibration-set size",
                                 cap, st, err);

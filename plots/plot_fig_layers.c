@@ -89,6 +89,7 @@ static enum zp_status fig_layer_metric(struct zp_plot_run *r, const char *name, 
          * 8-bit one's) only reads on a log axis; zeros then drop out */
         if (log_ok && vmax > 1000 * vmin)
             zp_strbuf_printf(&gp, "set logscale y\nset format y '%%.0e'\n");
+        lines.shorten_titles = 1;
         st = zp_lines_emit(r, &lines, name, &gp, 1, NULL, err);
         st = zp_plot_fig_finish(r, &gp, name, title, caption, st, err);
     }

@@ -160,6 +160,7 @@ struct zp_bars {
                             80-point one) the y axis is linear up to c and logarithmic
                             beyond, for both signs (symlog), so that every bar reads */
     const char *ylabel;  /* y axis title (emit adds the symlog note), or NULL */
+    const char *xlabel;  /* x axis title (emit adds the words common to all groups), or NULL */
     const char *value_fmt; /* printf format of a value label at each bar's end, or NULL */
     /* error bars (zp_bars_interval): [lo, hi] per (group, series), drawn when set */
     struct zp_bar_interval {
@@ -209,6 +210,23 @@ struct zp_bar_fig {
 enum zp_status zp_plot_bar_figure(struct zp_plot_run *r, const struct zp_bar_fig *f,
                                   const struct zp_bars *b, struct zp_err *err);
 
+/* ---- axis ticks and tick labels (plots/plot_axis.c) ---- */
+
+/* The ticks of a symlog axis with threshold c spanning data values [lo, hi], in
+ * ascending order (at most cap): 0 and +-10^k (k from the decade of c up; 1-3-10
+ * while a side spans less than two decades). Returns the count. */
+size_t zp_plot_symlog_ticks(double c, double lo, double hi, double *out, size_t cap);
+/* Removes the words every label shares (split at spaces) into common; out holds n
+ * rows of width characters. Returns 1 when shortened, 0 (out = labels, common
+ * empty) when nothing is shared or shortening would leave a label empty or two equal. */
+int zp_plot_label_shorten(const char *const *labels, size_t n, char *out, size_t width, char *common,
+                          size_t ncommon);
+/* s with line breaks at spaces so that lines stay within width characters (a longer
+ * word stays whole); returns the number of lines. */
+size_t zp_plot_label_wrap(const char *s, size_t width, char *out, size_t n);
+/* Appends s as a gnuplot double-quoted string, newlines as line breaks. */
+void zp_plot_dquote(struct zp_strbuf *b, const char *s);
+
 /* ---- line series (plots/plot_lines.c) ---- */
 
 struct zp_line {
@@ -222,6 +240,8 @@ struct zp_line {
 struct zp_lines {
     struct zp_line *v;
     size_t n, cap;
+    int shorten_titles; /* 1: the key leaves out the words every title shares and
+                           says them once, as the key's title */
 };
 /* The series titled title (created on first use). NULL on allocation failure. */
 struct zp_line *zp_lines_get(struct zp_lines *l, const char *title, const char *scheme);

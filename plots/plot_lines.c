@@ -195,12 +195,36 @@ enum zp_status zp_lines_emit(struct zp_plot_run *r, const struct zp_lines *l,
     zp_strbuf_free(&dat);
     if (st != ZP_OK)
         return st;
+    /* the key's titles: the series titles, or what tells them apart */
+    enum { KW = sizeof l->v[0].title };
+    char *keyt = malloc(l->n * KW), common[300] = "";
+    const char **titles = malloc(l->n * sizeof *titles);
+    if (!keyt || !titles) {
+        free(keyt);
+        free(titles);
+        return zp_err_set(err, ZP_ENOMEM, "%s: out of memory", name);
+    }
+    for (size_t i = 0; i < l->n; i++)
+        titles[i] = l->v[i].title;
+    if (l->shorten_titles)
+        zp_plot_label_shorten(titles, l->n, keyt, KW, common, sizeof common);
+    else
+        for (size_t i = 0; i < l->n; i++)
+            snprintf(keyt + i * KW, KW, "%s", titles[i]);
+    free(titles);
     size_t maxlen = 0;
     for (size_t i = 0; i < l->n; i++)
-        maxlen = strlen(l->v[i].title) > maxlen ? strlen(l->v[i].title) : maxlen;
+        maxlen = strlen(keyt + i * KW) > maxlen ? strlen(keyt + i * KW) : maxlen;
     size_t nkey = l->n;
     zp_plot_key_extra(extra_plot, &nkey, &maxlen);
     zp_plot_key(gp, nkey, maxlen);
+    if (*common) {
+        char kt[320];
+        snprintf(kt, sizeof kt, "all: %s", common);
+        zp_strbuf_printf(gp, "set key title ");
+        zp_plot_quote(gp, kt);
+        zp_strbuf_printf(gp, " left\n");
+    }
     int one_scheme = l->n > 1;
     for (size_t i = 1; i < l->n; i++)
         one_scheme &= zp_plot_scheme_lt(&r->style, l->v[i].scheme) ==
@@ -227,8 +251,9 @@ enum zp_status zp_lines_emit(struct zp_plot_run *r, const struct zp_lines *l,
         if (ordinal >= 8)
             zp_strbuf_printf(gp, " pt %d", zp_plot_marker(ordinal / 8 - 1));
         zp_strbuf_printf(gp, " title ");
-        zp_plot_quote(gp, l->v[i].title);
+        zp_plot_quote(gp, keyt + i * KW);
     }
+    free(keyt);
     if (extra_plot && *extra_plot)
         zp_strbuf_printf(gp, ", \\\n     %s", extra_plot);
     zp_strbuf_printf(gp, "\n");

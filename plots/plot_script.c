@@ -78,6 +78,22 @@ void zp_plot_key(struct zp_strbuf *gp, size_t n, size_t maxlen)
     size_t cols = maxlen > 34 ? 2 : maxlen > 22 ? 3 : 4;
     zp_strbuf_printf(gp, "set key outside top center horizontal Left reverse maxcols %zu "
                        "samplen 2 spacing 1.0 width 1\n", cols);
+    /* A key of many rows above the plot would squash it to a strip: the figure
+     * grows by the rows beyond 10 (~18 px each at 620 px), so the plot keeps its
+     * height. The sizes of style.gp are scaled, whatever they are; a panel of a
+     * multiplot keeps its page. */
+    size_t rows = (n + cols - 1) / cols;
+    if (rows > 10)
+        zp_strbuf_printf(gp,
+                         "if (!GPVAL_MULTIPLOT) { zp_f = 1 + %zu * 18 / 620.0; \\\n"
+                         "  zp_h(s) = s[strstrt(s, ',') + 1:]; zp_w(s) = s[1:strstrt(s, ',')]; \\\n"
+                         "  zp_png_size = zp_w(zp_png_size) . sprintf('%%d', int(zp_h(zp_png_size) * zp_f)); \\\n"
+                         "  zp_svg_size = zp_w(zp_svg_size) . sprintf('%%d', int(zp_h(zp_svg_size) * zp_f)); \\\n"
+                         "  zp_ph = zp_h(zp_pdf_size); \\\n"
+                         "  if (zp_ph[strlen(zp_ph) - 1:] eq 'in') { zp_pdf_size = zp_w(zp_pdf_size) . "
+                         "sprintf('%%.2fin', real(zp_ph[1:strlen(zp_ph) - 2]) * zp_f) }; \\\n"
+                         "  zp_o = GPVAL_OUTPUT; eval zp_terminal(zp_fmt, zp_o[1:strlen(zp_o) - 4]) }\n",
+                         rows - 10);
 }
 
 enum zp_status zp_plot_fig_finish(struct zp_plot_run *r, struct zp_strbuf *gp, const char *name,
