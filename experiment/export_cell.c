@@ -94,10 +94,35 @@ static enum zp_status find_model(const struct zp_config *cfg, const char *name, 
                       cfg->path, list);
 }
 
+static enum zp_status affine_8bit(const struct zp_qparams *p, const char *scheme,
+                                  const char *what, int *is_signed, struct zp_err *err);
+
+/* A scheme fitted to a probe range [-1, 3] must give affine 8-bit codes: the
+ * check that refuses codebooks and offsets before the model is loaded (the real
+ * slices are checked again once fitted). */
+static enum zp_status probe_affine(const struct zp_scheme_config *c, const char *what,
+                                   struct zp_err *err)
+{
+    struct zp_qparams p;
+    int sg;
+    memset(&p, 0, sizeof p);
+    if (!c->scheme->fit_range)
+        return zp_err_set(err, ZP_EUNSUPPORTED,
+                          "%s: '%s' is fitted to the data (a codebook); QDQ has only affine codes",
+                          what, c->scheme->name);
+    if (c->scheme->fit_range(c, -1.0f, 3.0f, &p, err))
+        return err->status;
+    return affine_8bit(&p, c->scheme->name, what, &sg, err);
+}
+
 /* What QDQ cannot express, said with the scheme's name, before any work. */
 static enum zp_status check_schemes(const struct zp_variant *v, struct zp_err *err)
 {
     const struct zp_scheme_config *w = &v->w, *a = &v->a;
+    char what[300];
+    snprintf(what, sizeof what, "cell '%s', weights", v->label);
+    if (probe_affine(w, what, err)) /* codebooks first: their bits are no int4 question */
+        return err->status;
     if (w->bits <= 4)
         return zp_err_set(err, ZP_EUNSUPPORTED,
                           "cell '%s': %d-bit weights of '%s' have no QDQ form at opset 13 (int4 "
@@ -118,7 +143,8 @@ static enum zp_status check_schemes(const struct zp_variant *v, struct zp_err *e
                           "cell '%s': activations '%s' %d-bit have no QDQ form (QuantizeLinear "
                           "is an 8-bit affine quantizer)",
                           v->label, a->scheme ? a->scheme->name : "none", a->bits);
-    return ZP_OK;
+    snprintf(what, sizeof what, "cell '%s', activations", v->label);
+    return probe_affine(a, what, err);
 }
 
 /* An affine 8-bit slice, or an error naming the scheme: codebooks (lut4, binary,
