@@ -21,6 +21,7 @@ int zp_cmd_bench(int argc, char **argv);   /* harness/cmd_bench.c */
 int zp_cmd_train(int argc, char **argv);   /* harness/cmd_train.c */
 int zp_cmd_plot(int argc, char **argv);    /* harness/cmd_plot.c */
 int zp_cmd_merge(int argc, char **argv);   /* harness/cmd_merge.c */
+int zp_cmd_export(int argc, char **argv);  /* harness/cmd_export.c */
 
 /* Usage text of a command, NULL for an unknown name (harness/main.c). */
 const char *zp_command_usage(const char *name);

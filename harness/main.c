@@ -46,6 +46,17 @@ static const struct command commands[] = {
      "  --data DIR       data root for '@data/' paths (else $ZP_DATA; no default)\n"},
     {"plot", zp_cmd_plot, "regenerate every figure and the report of a finished run folder",
      "usage: harness plot RESULTS_DIR\n"},
+    {"export", zp_cmd_export, "write one cell's quantized model as ONNX QDQ (int8 / uint8, opset 13)",
+     "usage: harness export CONFIG --cell LABEL --out FILE.onnx [options]\n"
+     "  --cell LABEL     the cell's scheme label (as in accuracy.csv; an entry's label if unique)\n"
+     "  --out FILE.onnx  file to write (whole or not at all)\n"
+     "  --model NAME     which of the config's models (needed when it has several)\n"
+     "  --data DIR       data root for '@data/' paths (else $ZP_DATA; no default)\n"
+     "  --plugin SO      load an external scheme plugin (repeatable)\n"
+     "  --threads N      threads for calibration (default: all cores)\n"
+     "  --quiet          no progress output\n"
+     "exit codes: 0 written, 1 model / data / file failure, 2 usage, config, unknown cell\n"
+     "            or a scheme with no QDQ form\n"},
     {"merge", zp_cmd_merge, "join shard run folders into one run folder",
      "usage: harness merge --out DIR [--no-plots] SHARD_DIR...\n"},
 };

@@ -13,6 +13,10 @@
 #   ORT_SPIN=1 (0: ORT's idle intra-op threads sleep instead of spinning)
 #   TORCH_LAYOUTS=channels_last (or channels_last,nchw: NCHW was always slower here)
 #   HOOKED=1 also times our node-by-node schedule (the per-layer hooks' one)
+#   engine ort-int8: ONNX Runtime on our QDQ export (harness export) of each cell
+#   of QDQ_CELLS ("tag=label|tag=label") of QDQ_CONFIG, for the model that config
+#   names (default: asymmetric and symmetric 8-bit per-channel of
+#   configs/imagenet_mobilenet_v1.json, MobileNet v1 0.25); its own table at the end
 # Each round runs every (model, threads) cell once per engine, engines in
 # alternating order, so slow phases of a shared machine hit all engines alike;
 # the table gives the median over rounds of images per CPU-second (the figure
@@ -35,6 +39,8 @@ for m in "$@"; do
     [ -f "$m" ] || { echo "bench_float_inference: model '$m' not found" >&2; exit 1; }
 done
 has() { case " $ENGINES " in *" $1 "*) return 0 ;; esac; return 1; }
+QDQ_CONFIG=${QDQ_CONFIG:-configs/imagenet_mobilenet_v1.json}
+QDQ_CELLS=${QDQ_CELLS:-asym=asymmetric 8b per-channel nudge_zero=true|sym=symmetric 8b per-channel narrow_range=false}
 
 if has zeropoint; then
     [ -f "$BUILD/libzp.a" ] || make --no-print-directory BUILD="$BUILD" "$BUILD/libzp.a" >&2
@@ -51,6 +57,20 @@ if has onnxruntime; then
         echo "onnxruntime: not available (see install-npm's message above); timing the others"
         ENGINES=$(echo " $ENGINES " | sed 's/ onnxruntime / /')
     fi
+fi
+# ort-int8: export the QDQ models once (ONNX Runtime itself comes with the
+# onnxruntime engine's install above, or here)
+QDQ_DIR=$BUILD/qdq
+if has ort-int8; then
+    [ -n "${NODE_PATH:-}" ] || { scripts/install-npm.sh && NODE_PATH=$(pwd)/$BUILD/npm/node_modules && export NODE_PATH; }
+    make --no-print-directory -s BUILD="$BUILD" "$BUILD/bin/harness" >&2
+    mkdir -p "$QDQ_DIR"
+    QDQ_MODEL=""
+    echo "$QDQ_CELLS" | tr '|' '\n' | while IFS='=' read -r tag label; do
+        "$BUILD/bin/harness" export "$QDQ_CONFIG" --data "$DATA" --cell "$label" --quiet \
+            --out "$QDQ_DIR/$tag.onnx" || { echo "ort-int8: export of '$label' failed" >&2; exit 1; }
+    done
+    QDQ_MODEL=$(sed -n 's/.*"path": *"@data\/models\/\([^"]*\)\.onnx".*/\1/p' "$QDQ_CONFIG" | head -n 1)
 fi
 if has pytorch && ! /usr/bin/python3 -c "import torch, onnx" 2>/dev/null; then
     echo "pytorch: not installed (apt-get install python3-torch python3-onnx); timing the others"
@@ -98,6 +118,15 @@ run_engine() { # engine model threads
         out=$(node scripts/bench_ort.js "$@" 2>&1) || { failed onnxruntime "$name" "$threads" "$out"; return 0; }
         echo "$out"
         echo "$out" | grep '^onnxruntime [0-9]' | record "$name" "$threads" onnxruntime ;;
+    ort-int8) # the QDQ exports of QDQ_MODEL only
+        [ "$name" = "$QDQ_MODEL" ] || return 0
+        for f in "$QDQ_DIR"/*.onnx; do
+            tag=$(basename "$f" .onnx)
+            out=$(node scripts/bench_ort.js "$f" --batch "$BATCH" --threads "$3" --reps "$REPS" \
+                --spin "$ORT_SPIN" 2>&1) || { failed "ort-int8-$tag" "$name" "$3" "$out"; continue; }
+            echo "ort-int8-$tag $out"
+            echo "$out" | grep '^onnxruntime [0-9]' | record "$name" "$3" "ort-int8-$tag"
+        done ;;
     pytorch)
         threads=$3
         set -- "$2" --batch "$BATCH" --threads "$3" --reps "$REPS" --layouts "$TORCH_LAYOUTS"
@@ -156,3 +185,23 @@ END {
         printf "%-26s %3s %s %s %s %s %s\n", mt[1], mt[2], cell(z), cell(o), cell(p), ratio(z, o), ratio(z, p)
     }
 }' "$RES"
+
+# ONNX Runtime int8 (ort-int8) beside our float runtime and ORT float, per CPU-second
+if has ort-int8; then
+    awk '
+    function median(list,   n, v, i, j, x) {
+        n = split(list, v, " ")
+        for (i = 2; i <= n; i++) { x = v[i] + 0; for (j = i - 1; j >= 1 && v[j] + 0 > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    $4 != "failed" { k = $1 " " $2; cpu[k, $3] = cpu[k, $3] " " $5; if ($3 ~ /^ort-int8-/) { e[$3] = 1; if (!(k in row)) { row[k] = 1; rows[++n] = k } } }
+    END {
+        printf "\nONNX Runtime int8 on our QDQ export: images per CPU-second (median), and per ORT float\n"
+        for (r = 1; r <= n; r++)
+            for (t in e) {
+                i = median(cpu[rows[r], t]); f = (rows[r], "onnxruntime") in cpu ? median(cpu[rows[r], "onnxruntime"]) : 0
+                z = (rows[r], "zeropoint") in cpu ? median(cpu[rows[r], "zeropoint"]) : 0
+                printf "%-30s %-14s %8.1f   x%.2f of ORT float   x%.2f of zeropoint float\n", rows[r], t, i, f ? i / f : 0, z ? i / z : 0
+            }
+    }' "$RES"
+fi
