@@ -124,6 +124,67 @@ static enum zp_status layer_inputs(const struct zp_cell *cell, const struct qnet
     return ZP_OK;
 }
 
+/* Ranges of every layer's output before its activation on the cell's calibration
+ * subset (the same examples as its input ranges): the integer program fits the
+ * quantizers of tensors no layer reads (Add operands, pooling inputs) to them. Per
+ * thread min / max, exact in any order. */
+struct out_obs {
+    float *lo, *hi; /* [thread][layer] */
+    const size_t *size;
+    int n_layers;
+};
+
+static void observe_out(void *ctx, int layer, int image, int thread, const float *y)
+{
+    struct out_obs *o = ctx;
+    float *lo = &o->lo[(size_t)thread * o->n_layers + layer], *hi = &o->hi[(size_t)thread * o->n_layers + layer];
+    for (size_t i = 0; i < o->size[layer]; i++) {
+        *lo = fminf(*lo, y[i]);
+        *hi = fmaxf(*hi, y[i]);
+    }
+    (void)image;
+}
+
+static enum zp_status output_ranges(struct zp_model_ctx *m, int k, struct zp_int_layer_q *lq, struct zp_err *err)
+{
+    int n = 0, T = zp_graph_max_threads(), L = m->n_layers;
+    uint32_t *idx = mx_calib_indices(m, &m->mc->calib[k], &n);
+    size_t ex = zp_dataset_example_size(&m->calib);
+    float *x = zp_alloc((size_t)m->batch * ex * sizeof(float));
+    float *lg = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
+    struct out_obs o = {zp_alloc((size_t)T * L * sizeof(float)), zp_alloc((size_t)T * L * sizeof(float)),
+                        zp_alloc((size_t)L * sizeof(size_t)), L};
+    enum zp_status st = idx && x && lg && o.lo && o.hi && o.size ? ZP_OK : zp_err_set(err, ZP_ENOMEM, "out of memory");
+    for (int i = 0; i < T * L && !st; i++) {
+        o.lo[i] = INFINITY;
+        o.hi[i] = -INFINITY;
+    }
+    for (int l = 0; l < L && !st; l++)
+        ((size_t *)o.size)[l] = mx_out_size(zp_graph_layer(m->g, l));
+    struct zp_run_hooks h = {.ctx = &o, .layer_output_image = observe_out};
+    for (int b0 = 0; b0 < n && !st; b0 += m->batch) {
+        int bn = n - b0 < m->batch ? n - b0 : m->batch;
+        mx_gather(&m->calib, idx + b0, bn, x);
+        st = zp_graph_run(m->g, x, bn, lg, &h, err);
+    }
+    for (int l = 0; l < L && !st; l++) {
+        float lo = INFINITY, hi = -INFINITY;
+        for (int t = 0; t < T; t++) {
+            lo = fminf(lo, o.lo[(size_t)t * L + l]);
+            hi = fmaxf(hi, o.hi[(size_t)t * L + l]);
+        }
+        lq[l].out_lo = n > 0 ? lo : NAN;
+        lq[l].out_hi = n > 0 ? hi : NAN;
+    }
+    free(idx);
+    zp_free(x);
+    zp_free(lg);
+    zp_free(o.lo);
+    zp_free(o.hi);
+    zp_free((void *)o.size);
+    return st;
+}
+
 /* One pass over the eval set: integer (prog) or float (prog NULL); logits kept when out. */
 static enum zp_status pass(struct zp_model_ctx *m, struct zp_int_program *prog, float *out, float *scratch,
                            double *seconds, struct zp_err *err)
@@ -161,6 +222,8 @@ enum zp_status mx_integer_cell(const struct zp_config *cfg, const struct zp_cell
         st = zp_err_set(err, ZP_ENOMEM, "out of memory");
     if (!st)
         st = layer_inputs(cell, &q, lq, &store, err);
+    if (!st)
+        st = output_ranges(m, cell->calib, lq, err);
     struct fit_ctx fc = {&v->a};
     struct zp_int_options o = {.float_multiplier = v->int_float_multiplier, .isa = -1, .fit = fit_act,
                                .fit_ctx = &fc};

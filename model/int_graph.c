@@ -47,10 +47,11 @@ static int consumers(const struct zp_graph *g, int t, int *only)
 }
 
 static int is_clamp(const struct zp_node *n) { return n->op == ZP_OP_RELU || n->op == ZP_OP_CLIP; }
-/* Ops whose input may take their output's quantizer (value-preserving or averaging). */
+/* Ops whose input may take their output's quantizer (they keep values; a mean's
+ * input ranges wider than the mean and gets its own). */
 static int keeps_q(const struct zp_node *n)
 {
-    return is_clamp(n) || n->op == ZP_OP_COPY || n->op == ZP_OP_MAXPOOL || n->op == ZP_OP_GAP;
+    return is_clamp(n) || n->op == ZP_OP_COPY || n->op == ZP_OP_MAXPOOL;
 }
 
 void zp_int_program_free(struct zp_int_program *p)
@@ -101,36 +102,85 @@ static void set_shape(struct tinfo *ti, const struct zp_tensor *T)
     }
 }
 
-/* The range of the tensor a layer (or its fused clamp) writes, for an Add operand. */
-static enum zp_status fit_operand(struct zp_int_program *p, const struct zp_int_layer_q *lq,
-                                  const struct zp_int_options *o, int t, const struct zp_node *add,
-                                  struct zp_err *err)
+/* The real range a tensor can take, from the calibrated layer outputs: a layer's
+ * output range, narrowed by a clamp, summed by an Add, kept by the others; a
+ * quantized tensor's grid range. 0 when unknown. */
+static int tensor_range(const struct zp_int_program *p, const struct zp_int_layer_q *lq, int t, float *lo,
+                        float *hi, int depth)
 {
     const struct zp_graph *g = p->g;
-    float clo = -FLT_MAX, chi = FLT_MAX;
-    int prod = g->tensors[t].producer;
-    if (prod >= 0 && is_clamp(&g->nodes[prod])) {
-        clo = g->nodes[prod].lo;
-        chi = g->nodes[prod].hi;
-        prod = g->tensors[g->nodes[prod].in[0]].producer;
+    if (p->t[t].has_q) {
+        const struct zp_iq *q = &p->t[t].q;
+        *lo = q->scale * (float)(q->qmin - q->zp);
+        *hi = q->scale * (float)(q->qmax - q->zp);
+        return 1;
     }
-    if (prod < 0 || g->nodes[prod].layer < 0 || !o->fit || isnan(lq[g->nodes[prod].layer].out_lo))
+    int prod = g->tensors[t].producer;
+    if (prod < 0 || depth > 64)
+        return 0;
+    const struct zp_node *n = &g->nodes[prod];
+    if (n->layer >= 0) {
+        *lo = lq[n->layer].out_lo;
+        *hi = lq[n->layer].out_hi;
+        return !isnan(*lo) && !isnan(*hi);
+    }
+    float a, b;
+    if (!tensor_range(p, lq, n->in[0], lo, hi, depth + 1))
+        return 0;
+    if (is_clamp(n)) {
+        *lo = fminf(fmaxf(*lo, n->lo), n->hi);
+        *hi = fmaxf(fminf(*hi, n->hi), n->lo);
+    } else if (n->op == ZP_OP_ADD) {
+        if (!tensor_range(p, lq, n->in[1], &a, &b, depth + 1))
+            return 0;
+        *lo += a;
+        *hi += b;
+    } else if (!keeps_q(n) && n->op != ZP_OP_AVGPOOL && n->op != ZP_OP_GAP) {
+        return 0;
+    }
+    return 1;
+}
+
+/* A quantizer fitted to the tensor's range (an Add operand, a pooling input). */
+static enum zp_status fit_tensor(struct zp_int_program *p, const struct zp_int_layer_q *lq,
+                                 const struct zp_int_options *o, int t, const struct zp_node *reader,
+                                 struct zp_err *err)
+{
+    float lo, hi;
+    if (!o->fit || !tensor_range(p, lq, t, &lo, &hi, 0))
         return zp_err_set(err, ZP_EUNSUPPORTED,
-                          "integer program: operand '%s' of Add '%s' has no quantizer (neither read by a layer "
-                          "nor a layer output with a calibrated range)",
-                          g->tensors[t].name, add->name);
-    const struct zp_int_layer_q *q = &lq[g->nodes[prod].layer];
-    float lo = fmaxf(q->out_lo, clo), hi = fminf(q->out_hi, chi);
-    if (lo > hi)
-        lo = hi;
+                          "integer program: tensor '%s' read by %s '%s' has no quantizer (not a layer input, and "
+                          "no calibrated layer output range reaches it)",
+                          p->g->tensors[t].name, reader->op_type, reader->name);
     if (o->fit(o->fit_ctx, fminf(lo, 0.f), fmaxf(hi, 0.f), &p->t[t].q, err))
         return err->status;
     p->t[t].has_q = 1;
-    return check_q(&p->t[t].q, "the fitted quantizer of an Add operand", add->name, err);
+    return check_q(&p->t[t].q, "the quantizer fitted to its range", reader->name, err);
+}
+
+/* Backwards through the ops that keep values (clamps, Flatten, MaxPool): an input
+ * takes its output's quantizer. Returns whether anything changed. */
+static int propagate_back(struct zp_int_program *p)
+{
+    const struct zp_graph *g = p->g;
+    int any = 0;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int i = g->n_nodes - 1; i >= 0; i--) {
+            const struct zp_node *n = &g->nodes[i];
+            if (keeps_q(n) && p->t[n->out].has_q && !p->t[n->in[0]].has_q) {
+                p->t[n->in[0]].q = p->t[n->out].q;
+                p->t[n->in[0]].has_q = 1;
+                changed = any = 1;
+            }
+        }
+    }
+    return any;
 }
 
 /* Quantizers of every tensor: layer inputs first, then backwards through the ops that
- * keep them, then Add operands from calibrated ranges. */
+ * keep them; Add operands and pooling inputs (whose range is wider than the mean's)
+ * from their calibrated ranges, and backwards again from those. */
 static enum zp_status assign_quantizers(struct zp_int_program *p, const struct zp_int_layer_q *lq,
                                         const struct zp_int_options *o, struct zp_err *err)
 {
@@ -145,27 +195,21 @@ static enum zp_status assign_quantizers(struct zp_int_program *p, const struct z
             ti->has_q = 1;
         }
     }
-    for (int pass = 0; pass < g->n_nodes; pass++) {
-        int changed = 0;
-        for (int i = g->n_nodes - 1; i >= 0; i--) {
+    for (int round = 0; round < g->n_nodes + 1; round++) {
+        propagate_back(p);
+        int fitted = 0;
+        for (int i = g->n_nodes - 1; i >= 0; i--) { /* the last readers first: their ranges are the narrower */
             const struct zp_node *n = &g->nodes[i];
-            if (keeps_q(n) && p->t[n->out].has_q && !p->t[n->in[0]].has_q) {
-                p->t[n->in[0]].q = p->t[n->out].q;
-                p->t[n->in[0]].has_q = 1;
-                changed = 1;
-            }
-            /* Add -> clamp: the Add output takes the clamp's quantizer as well */
+            int k_max = n->op == ZP_OP_ADD ? 2 : (n->op == ZP_OP_GAP || n->op == ZP_OP_AVGPOOL) ? 1 : 0;
+            for (int k = 0; k < k_max; k++)
+                if (!p->t[n->in[k]].has_q) {
+                    if (fit_tensor(p, lq, o, n->in[k], n, err))
+                        return err->status;
+                    fitted = 1;
+                }
         }
-        if (!changed)
+        if (!fitted)
             break;
-    }
-    for (int i = 0; i < g->n_nodes; i++) {
-        const struct zp_node *n = &g->nodes[i];
-        if (n->op != ZP_OP_ADD)
-            continue;
-        for (int k = 0; k < 2; k++)
-            if (!p->t[n->in[k]].has_q && fit_operand(p, lq, o, n->in[k], n, err))
-                return err->status;
     }
     return ZP_OK;
 }
@@ -352,7 +396,16 @@ enum zp_status zp_int_program_build(const struct zp_graph *g, const struct zp_in
     p->input = g->input;
     p->output = g->output;
     p->ik = zp_int_kernels_select(o->isa < 0 ? -1 : ZP_ISA_REF);
-    enum zp_status st = assign_quantizers(p, lq, o, err);
+    enum zp_status st = ZP_OK;
+    for (int i = 0; i < g->n_nodes && !st; i++) { /* operators first: a clear error before any fitting */
+        enum zp_op op = g->nodes[i].op;
+        if (g->nodes[i].layer < 0 && op != ZP_OP_ADD && op != ZP_OP_GAP && op != ZP_OP_AVGPOOL &&
+            op != ZP_OP_MAXPOOL && !is_clamp(&g->nodes[i]) && op != ZP_OP_COPY && op != ZP_OP_SOFTMAX)
+            st = zp_err_set(err, ZP_EUNSUPPORTED, "integer program: operator %s ('%s') has no integer version",
+                            g->nodes[i].op_type, g->nodes[i].name);
+    }
+    if (!st)
+        st = assign_quantizers(p, lq, o, err);
     int *skip = calloc((size_t)g->n_nodes, sizeof *skip);
     if (!st && !skip)
         st = zp_err_set(err, ZP_ENOMEM, "integer program: out of memory");
