@@ -233,9 +233,18 @@ static enum zp_status layer_outputs(struct zp_int_program *p, struct step *s, co
 {
     const float *bias = q->bias ? q->bias : li->bias;
     const struct zp_iq *oq = s->float_out ? NULL : &p->t[s->out].q;
+    size_t nw = 1;
+    for (int d = 0; d < li->wndim; d++)
+        nw *= (size_t)li->wshape[d];
+    const size_t per = nw / (size_t)s->n;
     for (int j = 0; j < s->n; j++) {
         double step = (double)q->in.scale * (double)q->wscale[j];
         double b = bias ? bias[j] : 0.0;
+        int dead = 1; /* every weight of the channel at its zero point: its scale is free */
+        for (size_t i = (size_t)j * per; i < (size_t)(j + 1) * per && dead; i++)
+            dead = q->wcode[i] == q->wzp[j];
+        if (dead && step < fabs(b) / (double)(1 << 20)) /* keep the bias, a constant output, in int32 */
+            step = fabs(b) / (double)(1 << 20);
         double bq = step > 0 ? nearbyint(b / step) : 0.0;
         if (fabs(bq) > 2147483647.0 / 4) /* headroom for the accumulator */
             return zp_err_set(err, ZP_EUNSUPPORTED, "integer program: layer '%s' channel %d: bias %g is %g steps, "
