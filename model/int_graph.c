@@ -226,6 +226,18 @@ static enum zp_status alloc_cols(struct step *s, int n, int fixed, int float_out
     return ZP_OK;
 }
 
+/* A channel whose bias is beyond 2^28 steps of input scale x weight scale: its
+ * weights (all at the zero point, or a degenerate slice of tiny values whose scale
+ * the scheme shrank to fit them) contribute less than 2^-8 of the bias per product
+ * term, so it runs as a constant channel: weights at the zero point, the step
+ * widened to keep the bias in int32. */
+static int channel_dead(const struct zp_int_layer_q *q, const struct zp_layer_info *li, int j)
+{
+    const float *bias = q->bias ? q->bias : li->bias;
+    double step = (double)q->in.scale * (double)q->wscale[j];
+    return bias && fabs(bias[j]) > step * (double)(1 << 28);
+}
+
 /* Output multipliers, clamp and int32 biases of a layer step. */
 static enum zp_status layer_outputs(struct zp_int_program *p, struct step *s, const struct zp_int_layer_q *q,
                                     const struct zp_layer_info *li, const struct zp_int_options *o,
@@ -233,17 +245,10 @@ static enum zp_status layer_outputs(struct zp_int_program *p, struct step *s, co
 {
     const float *bias = q->bias ? q->bias : li->bias;
     const struct zp_iq *oq = s->float_out ? NULL : &p->t[s->out].q;
-    size_t nw = 1;
-    for (int d = 0; d < li->wndim; d++)
-        nw *= (size_t)li->wshape[d];
-    const size_t per = nw / (size_t)s->n;
     for (int j = 0; j < s->n; j++) {
         double step = (double)q->in.scale * (double)q->wscale[j];
         double b = bias ? bias[j] : 0.0;
-        int dead = 1; /* every weight of the channel at its zero point: its scale is free */
-        for (size_t i = (size_t)j * per; i < (size_t)(j + 1) * per && dead; i++)
-            dead = q->wcode[i] == q->wzp[j];
-        if (dead && step < fabs(b) / (double)(1 << 20)) /* keep the bias, a constant output, in int32 */
+        if (channel_dead(q, li, j))
             step = fabs(b) / (double)(1 << 20);
         double bq = step > 0 ? nearbyint(b / step) : 0.0;
         if (fabs(bq) > 2147483647.0 / 4) /* headroom for the accumulator */
@@ -325,7 +330,8 @@ static enum zp_status build_layer(struct zp_int_program *p, const struct zp_node
             return zp_err_set(err, ZP_ENOMEM, "integer program: out of memory");
         for (int c = 0; c < O; c++)
             for (int t = 0; t < s->k; t++) /* ONNX [O][1][kh][kw] -> [kh][kw][C] */
-                s->dw_w[(size_t)t * O + c] = (int16_t)(q->wcode[(size_t)c * s->k + t] - q->wzp[c]);
+                s->dw_w[(size_t)t * O + c] =
+                    channel_dead(q, li, c) ? 0 : (int16_t)(q->wcode[(size_t)c * s->k + t] - q->wzp[c]);
         s->za = ti->q.zp;
         return layer_outputs(p, s, q, li, o, NULL, err) ? err->status : ZP_OK;
     }
@@ -358,7 +364,7 @@ static enum zp_status build_layer(struct zp_int_program *p, const struct zp_node
             } else {
                 src = (size_t)j * s->k + k;
             }
-            int32_t v = q->wcode[src];
+            int32_t v = channel_dead(q, li, j) ? q->wzp[j] : q->wcode[src];
             b[(size_t)k * O + j] = (uint8_t)v;
             colsum[j] += v;
         }

@@ -12,7 +12,7 @@
  * operand) takes its quantizer from its consumer (through Relu / Clip / Flatten /
  * pooling, which keep it), or, for an Add operand, from the producing layer's
  * calibrated output range through the caller's fit callback. Anything else is an
- * error naming the node. docs/definitions.md ("Integer inference") has the math. */
+ * error naming the node. docs/config.md ("Mode integer") describes the mode. */
 #ifndef ZP_MODEL_INT_GRAPH_H
 #define ZP_MODEL_INT_GRAPH_H
 
