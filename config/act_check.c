@@ -16,7 +16,8 @@ int zp_scheme_is_affine(const struct zp_scheme *s)
  * pick optimises a quantizer the run never uses: refused rather than adapted. */
 enum zp_status zp_config_check_act_calib(const struct zp_config *cfg, struct zp_err *err)
 {
-    const unsigned act_modes = (1u << ZP_MODE_ACTIVATIONS) | (1u << ZP_MODE_BOTH);
+    const unsigned act_modes = (1u << ZP_MODE_ACTIVATIONS) | (1u << ZP_MODE_BOTH) |
+                               (1u << ZP_MODE_INTEGER);
     for (size_t mi = 0; mi < cfg->n_models; mi++) {
         const struct zp_model_cfg *m = &cfg->models[mi];
         for (int k = 0; k < m->n_calib; k++) {

@@ -14,7 +14,7 @@
 
 const char *zp_mode_name(enum zp_mode m)
 {
-    static const char *const names[] = {"weights", "activations", "both", "qat"};
+    static const char *const names[] = {"weights", "activations", "both", "qat", "integer"};
     return (unsigned)m < ZP_N_MODES ? names[m] : "?";
 }
 

@@ -21,8 +21,9 @@
 #define ZP_MAX_OVERRIDES 16
 #define ZP_MAX_OVERRIDE_LAYERS 32
 
-enum zp_mode { ZP_MODE_WEIGHTS = 0, ZP_MODE_ACTIVATIONS = 1, ZP_MODE_BOTH = 2, ZP_MODE_QAT = 3 };
-#define ZP_N_MODES 4
+enum zp_mode { ZP_MODE_WEIGHTS = 0, ZP_MODE_ACTIVATIONS = 1, ZP_MODE_BOTH = 2, ZP_MODE_QAT = 3,
+                ZP_MODE_INTEGER = 4 /* integer-only inference (experiment/integer_cell.c) */ };
+#define ZP_N_MODES 5
 const char *zp_mode_name(enum zp_mode m);
 
 /* One scheme variant: a fully resolved entry of the `schemes` sweep. */
@@ -34,6 +35,7 @@ struct zp_variant {
     struct zp_scheme_config a;   /* activations (always per-tensor) */
     int bias_correction;         /* 1: "empirical" */
     int bias_int32;              /* 1: biases rounded to int32 at input scale x weight scale */
+    int int_float_multiplier;    /* mode integer: requantize with a float multiplier ("requantize": "float") */
     char weight_calib[16];       /* "" (the scheme's own fit) or a calibration method whose
                                     clipped range replaces min/max for affine weights */
     double weight_calib_percentile;

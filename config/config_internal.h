@@ -19,7 +19,7 @@ struct zp_cfg_ctx {
     size_t label_cap;    /* a power of two, or 0 */
 };
 
-#define ZP_MODE_CHOICES "weights|activations|both|qat"
+#define ZP_MODE_CHOICES "weights|activations|both|qat|integer"
 
 /* A path member of obj ('@data/' resolved, and checked to exist when it is one). */
 enum zp_status zp_cfg_path_member(struct zp_cfg_ctx *c, const cJSON *obj, const char *path,

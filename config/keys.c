@@ -55,6 +55,8 @@ const struct zp_config_key zp_config_keys[] = {
     {"run.schemes[]", "label", "string", "built from the settings", "label in CSVs and figures"},
     {"run.schemes[]", "bias_correction", "none|empirical", "none", "subtract E[y'-y] per channel"},
     {"run.schemes[]", "bias", "float|int32", "float", "int32: biases rounded as integer inference stores them"},
+    {"run.schemes[]", "requantize", "fixed|float", "fixed",
+     "mode integer: gemmlowp fixed-point multiplier and shift, or a float multiplier"},
     {"run.schemes[]", "weight_calibration", "object", "min/max", "clipped weight ranges (affine schemes)"},
     {"run.schemes[]", "activations", "scheme object", "asymmetric 8-bit per-tensor", "activation quantizer (per-tensor; block-scaled schemes also per-group)"},
     {"run.schemes[]", "qat", "object", "", "settings of mode qat"},

@@ -16,7 +16,7 @@ enum zp_status zp_cfg_modes(struct zp_cfg_ctx *c, const cJSON *modes, const char
     snprintf(mp, sizeof mp, "%s", path);
     if (!cJSON_IsArray(modes) || cJSON_GetArraySize(modes) == 0)
         return zp_err_set(c->j.err, ZP_ECONFIG,
-                          "%s: %s: expected a non-empty array of weights, activations, both, qat",
+                          "%s: %s: expected a non-empty array of weights, activations, both, qat, integer",
                           c->j.file, mp);
     *out = 0;
     for (int i = 0; i < cJSON_GetArraySize(modes); i++) {

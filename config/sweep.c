@@ -73,7 +73,7 @@ static enum zp_status push_variant(struct zp_cfg_ctx *c, const struct zp_variant
 static int read_separately(const char *k)
 {
     return strcmp(k, "scheme") == 0 || strcmp(k, "label") == 0 ||
-           strcmp(k, "activations") == 0 || strcmp(k, "qat") == 0 || strcmp(k, "bias") == 0 ||
+           strcmp(k, "activations") == 0 || strcmp(k, "qat") == 0 || strcmp(k, "bias") == 0 || strcmp(k, "requantize") == 0 ||
            strcmp(k, "weight_calibration") == 0 || strcmp(k, "modes") == 0;
 }
 
@@ -222,6 +222,10 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
     if (zp_json_str(&c->j, entry, path, "bias", "float|int32", biasw, sizeof biasw))
         return c->j.err->status;
     base.bias_int32 = strcmp(biasw, "int32") == 0;
+    char rq[16] = "fixed";
+    if (zp_json_str(&c->j, entry, path, "requantize", "fixed|float", rq, sizeof rq))
+        return c->j.err->status;
+    base.int_float_multiplier = strcmp(rq, "float") == 0;
     if (weight_calibration(c, entry, path, s, &base))
         return c->j.err->status;
 

@@ -148,6 +148,10 @@ enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *c
     zp_csv_set_bool(r, ZP_ACC_ACT_NUDGE_ZERO, -1);
     zp_csv_set_bool(r, ZP_ACC_ACT_NARROW_RANGE, -1);
     zp_csv_set_empty(r, ZP_ACC_ACT_OPTIONS);
+    zp_csv_set_empty(r, ZP_ACC_VS_FAKEQUANT_AGREEMENT);
+    zp_csv_set_empty(r, ZP_ACC_VS_FAKEQUANT_LOGIT_SQNR_DB);
+    zp_csv_set_empty(r, ZP_ACC_IMAGES_PER_S);
+    zp_csv_set_empty(r, ZP_ACC_SPEEDUP_VS_FLOAT);
     zp_csv_end_row(r);
     return ZP_OK;
 }

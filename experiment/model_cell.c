@@ -46,10 +46,9 @@ static void variant_cols(struct zp_csv *r, const int col[8], const struct zp_mod
                                                                          : "none");
 }
 
-static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
-                         const struct zp_variant *v, const struct zp_cell *cell, int quant_a,
-                         const struct zp_model_metrics *mm, const struct zp_wcost *wc,
-                         double select_top1)
+void mx_accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m, const struct zp_variant *v,
+                     const struct zp_cell *cell, int quant_a, const struct zp_model_metrics *mm,
+                     const struct zp_wcost *wc, double select_top1, const struct mx_int_cols *ic)
 {
     variant_cols(r, acc_id_cols, m, v, cell);
     if (cell->calib >= 0)
@@ -90,6 +89,11 @@ static void accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m,
     zp_csv_set_num(r, ZP_ACC_FLOAT_TOP5, m->float_top5);
     zp_csv_set_int(r, ZP_ACC_REPLICATE, m->rep);
     zp_csv_set_num(r, ZP_ACC_SELECT_TOP1, select_top1); /* NaN (empty): no select split */
+    /* integer cells only (NaN: empty) */
+    zp_csv_set_num(r, ZP_ACC_VS_FAKEQUANT_AGREEMENT, ic ? ic->vs_fq_agreement : NAN);
+    zp_csv_set_num(r, ZP_ACC_VS_FAKEQUANT_LOGIT_SQNR_DB, ic ? ic->vs_fq_sqnr_db : NAN);
+    zp_csv_set_num(r, ZP_ACC_IMAGES_PER_S, ic ? ic->images_per_s : NAN);
+    zp_csv_set_num(r, ZP_ACC_SPEEDUP_VS_FLOAT, ic ? ic->speedup_vs_float : NAN);
     zp_csv_end_row(r);
 }
 
@@ -288,7 +292,7 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
     if (!st) {
         struct zp_model_metrics mm;
         zp_model_acc_finish(&acc, &mm);
-        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, v->qat_acts, &mm, &q.wcost, sel);
+        mx_accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, v->qat_acts, &mm, &q.wcost, sel, NULL);
         zp_progress_note(prog, "QAT %s: top-1 %.4f (float %.4f)", v->label, mm.top1,
                          m->float_top1);
     }
@@ -372,7 +376,7 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
     if (!st) {
         struct zp_model_metrics mm;
         zp_model_acc_finish(&acc, &mm);
-        accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, quant_a, &mm, &q.wcost, sel);
+        mx_accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, quant_a, &mm, &q.wcost, sel, NULL);
         for (int l = 0; l < n; l++) { /* every quantizer of the cell, slice by slice */
             struct zp_csv *qr = &out->rows[ZP_TABLE_QPARAMS];
             if (quant_w && q.wqp && q.wqp[l].n_slices)
@@ -487,8 +491,9 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
     for (int r = 0; r < R && !st; r++) {
         m->rep = r;
         rows[r] = pred + (size_t)r * n;
-        st = cell->mode == ZP_MODE_QAT ? qat_cell(cfg, cell, m, prog, out, run_dir, pred + (size_t)r * n, err)
-                                       : ptq_cell(cfg, cell, m, prog, out, pred + (size_t)r * n, run_dir, err);
+        st = cell->mode == ZP_MODE_QAT       ? qat_cell(cfg, cell, m, prog, out, run_dir, pred + (size_t)r * n, err)
+             : cell->mode == ZP_MODE_INTEGER ? mx_integer_cell(cfg, cell, m, prog, out, pred + (size_t)r * n, err)
+                                             : ptq_cell(cfg, cell, m, prog, out, pred + (size_t)r * n, run_dir, err);
         if (st && R > 1)
             zp_err_prefix(err, "replicate %d", r);
     }

@@ -100,6 +100,20 @@ struct qnet {
 };
 
 
+/* experiment/model_cell.c: the accuracy.csv row of a cell; ic: the integer
+ * cell's columns (NULL: empty) */
+struct mx_int_cols {
+    double vs_fq_agreement, vs_fq_sqnr_db, images_per_s, speedup_vs_float;
+};
+struct zp_csv;
+void mx_accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m, const struct zp_variant *v,
+                     const struct zp_cell *cell, int quant_a, const struct zp_model_metrics *mm,
+                     const struct zp_wcost *wc, double select_top1, const struct mx_int_cols *ic);
+/* experiment/integer_cell.c: a cell of mode integer (one replicate) */
+enum zp_status mx_integer_cell(const struct zp_config *cfg, const struct zp_cell *cell, struct zp_model_ctx *m,
+                               struct zp_progress *prog, struct zp_cell_out *out, int32_t *pred,
+                               struct zp_err *err);
+
 /* experiment/model_ctx.c */
 const float *mx_base_weight(const struct zp_model_ctx *m, int l);
 size_t mx_weight_count(const struct zp_layer_info *li);

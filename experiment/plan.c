@@ -150,14 +150,15 @@ enum zp_status zp_plan_build(const struct zp_config *cfg, const char *only, stru
             for (int mode = 0; mode < ZP_N_MODES; mode++) {
                 if (!(modes & (1u << mode)))
                     continue;
-                int n_cal = (mode == ZP_MODE_ACTIVATIONS || mode == ZP_MODE_BOTH) ? mc->n_calib : 1;
+                int calibrated = mode == ZP_MODE_ACTIVATIONS || mode == ZP_MODE_BOTH || mode == ZP_MODE_INTEGER;
+                int n_cal = calibrated ? mc->n_calib : 1;
                 for (int k = 0; k < n_cal; k++) {
                     memset(&c, 0, sizeof c);
                     c.kind = ZP_CELL_MODEL;
                     c.variant = v;
                     c.source = m;
                     c.mode = (enum zp_mode)mode;
-                    c.calib = (mode == ZP_MODE_ACTIVATIONS || mode == ZP_MODE_BOTH) ? k : -1;
+                    c.calib = calibrated ? k : -1;
                     char cal[128] = "none";
                     if (c.calib >= 0)
                         snprintf(cal, sizeof cal, "%s size=%d seed=%llu", mc->calib[k].method,

@@ -368,6 +368,90 @@ void zp_rt_calls_reset(void);
 void zp_ref_f32_conv(const struct zp_f32_conv_call *c);
 void zp_ref_f32_dwplane(const struct zp_f32_dwplane_call *c);
 
+/* ---- integer inference (kernels/int/): requantization, depthwise, pooling, add --- *
+ * Activations are 8-bit codes in NHWC, stored as bytes: uint8 codes, or int8 codes
+ * stored by their bit pattern (an s8 tensor read through (int8_t) casts). The
+ * fixed-point arithmetic is gemmlowp's (and TFLite's): a real multiplier M in
+ * (0, 2^31) is M = mult 2^-31 2^shift with mult in [2^30, 2^31); x M is
+ * RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x 2^max(shift,0), mult),
+ * max(-shift, 0)), the left shift wrapping as an int32 multiply does. Each kind has
+ * a plain reference (zp_ref_int_*) and variants that are bit-exact with it. */
+
+/* gemmlowp's QuantizeMultiplier: *mult and *shift of a real m >= 0 (m = 0 gives 0, 0).
+ * ZP_EINVAL for m not finite or >= 2^31. */
+enum zp_status zp_quantize_multiplier(double m, int32_t *mult, int *shift, struct zp_err *err);
+int32_t zp_srdhm(int32_t a, int32_t b);              /* SaturatingRoundingDoublingHighMul */
+int32_t zp_rdivpot(int32_t x, int exponent);         /* RoundingDivideByPOT, exponent 0..31 */
+int32_t zp_mul_by_qm(int32_t x, int32_t mult, int shift); /* MultiplyByQuantizedMultiplier */
+
+/* Requantization of int32 accumulators [rows][n] (n = channels, the NHWC minor axis):
+ *   v = acc[i][j] + col_add[j] - col_zb[j] rowsum[i]
+ *   out[i][j] = clamp(zp + v M_j, lo, hi)  as a byte
+ * with M_j the fixed-point multiplier (mult[j], shift[j]), or, when fmult is set,
+ * zp + nearbyint(v fmult[j]) in float (half to even; the float option). Per-tensor
+ * parameters are arrays whose entries repeat. col_add, col_zb, rowsum may be NULL (0). */
+struct zp_rq_call {
+    int rows, n;
+    const int32_t *acc;
+    size_t ld_acc;
+    const int32_t *col_add, *col_zb, *rowsum;
+    const int32_t *mult;
+    const int8_t *shift;
+    const float *fmult;
+    int32_t zp, lo, hi;
+    uint8_t *out;
+    size_t ld_out;
+};
+typedef void zp_rq_fn(const struct zp_rq_call *c);
+void zp_ref_int_requant(const struct zp_rq_call *c);
+
+/* Depthwise convolution, one image, NHWC, any kernel / stride / padding (dilation 1):
+ *   acc[oy][ox][c] = sum over taps inside the input of (x - zx) w[ky][kx][c]
+ * (padding is real 0, code zx, so it adds nothing). x: h x w x c bytes, signed when
+ * x_signed; w: de-zero-pointed weights [kh][kw][c] as int16. */
+struct zp_idw_call {
+    int h, w, c, kh, kw, sh, sw, pt, pl, oh, ow;
+    const uint8_t *x;
+    int x_signed;
+    int32_t zx;
+    const int16_t *wt;
+    int32_t *acc;
+};
+typedef void zp_idw_fn(const struct zp_idw_call *c);
+void zp_ref_int_dw(const struct zp_idw_call *c);
+
+/* Channel sums of an NHWC image (global average pooling's numerator):
+ * sum[c] = sum over the hw pixels of x[p][c]. */
+typedef void zp_isum_fn(const uint8_t *x, int x_signed, int hw, int c, int32_t *sum);
+void zp_ref_int_chansum(const uint8_t *x, int x_signed, int hw, int c, int32_t *sum);
+
+/* TFLite's quantized Add: both inputs rescaled to a common scale 2^-20 below twice
+ * the larger input scale, added, then rescaled to the output:
+ *   a' = ((a - za) << 20) Ma, b' = ((b - zb) << 20) Mb, out = clamp(zo + (a' + b') Mo)
+ * Multipliers from zp_add_params. */
+struct zp_iadd_params {
+    int32_t za, zb, zo, lo, hi;
+    int32_t ma, mb, mo;
+    int sa, sb, so;
+};
+enum zp_status zp_add_params(double scale_a, double scale_b, double scale_out, struct zp_iadd_params *p,
+                             struct zp_err *err);
+typedef void zp_iadd_fn(const struct zp_iadd_params *p, const uint8_t *a, const uint8_t *b, int is_signed,
+                        int64_t n, uint8_t *out);
+void zp_ref_int_add(const struct zp_iadd_params *p, const uint8_t *a, const uint8_t *b, int is_signed,
+                    int64_t n, uint8_t *out);
+
+/* The variants of the four kinds: the best the CPU has under the ISA limit, or the
+ * variant of ISA isa (>= 0; NULL if the CPU lacks it or none exists). */
+struct zp_int_kernels {
+    const char *isa_name;
+    zp_rq_fn *requant;
+    zp_idw_fn *dw;
+    zp_isum_fn *chansum;
+    zp_iadd_fn *add;
+};
+const struct zp_int_kernels *zp_int_kernels_select(int isa);
+
 /* ---- instruction peak probe ------------------------------------------------------- */
 
 struct zp_peak {

@@ -305,7 +305,7 @@ static void test_modes_per_entry(void **state)
                  "\"labels\":\"b\"}}]}",
                  "schemes[0].modes: mode \"qat\" needs \"train_data\" in models[0]");
     expect_error("{\"schemes\":[{\"scheme\":\"asymmetric\",\"modes\":[\"all\"]}]" SYN "}",
-                 "schemes[0].modes[0]: expected one of weights, activations, both, qat");
+                 "schemes[0].modes[0]: expected one of weights, activations, both, qat, integer");
 }
 
 /* issue 17.17: scale applies before mean and std; the default keeps them as given. */
