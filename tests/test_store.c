@@ -44,7 +44,7 @@ static void test_headers_unchanged(void **state)
         "model,scheme,label,layer,level,channel\n",
         "cell,model,label,mode,calibration,layer_index,layer,tensor,slice,scale,offset,zero_point,qmin,qmax,"
         "levels\n",
-        "cell,model,dataset,scheme,label,bits,granularity,mode,calibration,nudge_zero,variant_key,replicates,"
+        "cell,model,dataset,scheme,label,bits,granularity,mode,calibration,calib_size,nudge_zero,variant_key,replicates,"
         "deterministic,file,float_file,resamples,level,stats_seed,pairs\n",
         "kernel,scheme,isa,m,n,k,threads,gops,ns_per_call,speedup_vs_f32,vs_anchor,anchor,peak_fraction,"
         "anchor_core\n",
