@@ -148,6 +148,7 @@ enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *c
     zp_csv_set_bool(r, ZP_ACC_ACT_NUDGE_ZERO, -1);
     zp_csv_set_bool(r, ZP_ACC_ACT_NARROW_RANGE, -1);
     zp_csv_set_empty(r, ZP_ACC_ACT_OPTIONS);
+    zp_variant_qat_cols(r, NULL);
     zp_csv_end_row(r);
     return ZP_OK;
 }
