@@ -46,6 +46,10 @@ struct zp_variant {
     int qat_acts;            /* 1: QAT also fake-quantizes layer inputs */
     int qat_batch;
     long qat_bn_freeze;      /* steps before BN uses its running statistics */
+    int qat_distill;         /* 1: "loss": "distill" (KL to the float model), 0: "xent" */
+    double qat_temperature;  /* distillation temperature (1 by default) */
+    double qat_alpha;        /* distillation: weight of the labelled cross-entropy (0) */
+    int qat_hflip;           /* random horizontal flips of the training batches (0) */
     unsigned modes;          /* the entry's own "modes" (1 << enum zp_mode), replacing the
                                 model's; 0 when the entry gives none */
 };

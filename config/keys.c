@@ -70,6 +70,10 @@ const struct zp_config_key zp_config_keys[] = {
     {"run.schemes[].qat", "activations", "bool", "true", "also fake-quantize layer inputs"},
     {"run.schemes[].qat", "batch", "integer", "128", ""},
     {"run.schemes[].qat", "bn_freeze_steps", "integer", "200", "steps before BN uses running statistics"},
+    {"run.schemes[].qat", "loss", "xent|distill", "xent", "distill: KL divergence to the float model's logits, no labels"},
+    {"run.schemes[].qat", "temperature", "number 0.01..100", "1", "distill only: softmax temperature"},
+    {"run.schemes[].qat", "alpha", "number 0..1", "0", "distill only: weight of the labelled cross-entropy"},
+    {"run.schemes[].qat", "hflip", "bool", "false", "random horizontal flips of training batches"},
 
     {"run.statistics", "resamples", "integer 100..1000000", "2000", "bootstrap resamples over examples"},
     {"run.statistics", "level", "number 0.5..0.999", "0.95", "confidence level of the intervals"},

@@ -120,8 +120,9 @@ static enum zp_status qat_settings(struct zp_cfg_ctx *c, const cJSON *entry, con
 {
     const cJSON *qat = cJSON_GetObjectItemCaseSensitive(entry, "qat");
     long long ep = 2, qbatch = 128, freeze = 200;
-    double lr = 0.002;
-    int acts = 1;
+    double lr = 0.002, temp = 1.0, alpha = 0.0;
+    int acts = 1, hflip = 0;
+    char loss[16] = "xent";
     if (qat) {
         char qp[96];
         snprintf(qp, sizeof qp, "%s", zp_jpath_key(&c->j, path, "qat"));
@@ -131,14 +132,29 @@ static enum zp_status qat_settings(struct zp_cfg_ctx *c, const cJSON *entry, con
             zp_json_num(&c->j, qat, qp, "lr", 1e-9, 10, &lr) ||
             zp_json_bool(&c->j, qat, qp, "activations", &acts) ||
             zp_json_int(&c->j, qat, qp, "batch", 1, 65536, &qbatch) ||
-            zp_json_int(&c->j, qat, qp, "bn_freeze_steps", 0, 1LL << 40, &freeze))
+            zp_json_int(&c->j, qat, qp, "bn_freeze_steps", 0, 1LL << 40, &freeze) ||
+            zp_json_str(&c->j, qat, qp, "loss", "xent|distill", loss, sizeof loss) ||
+            zp_json_num(&c->j, qat, qp, "temperature", 0.01, 100, &temp) ||
+            zp_json_num(&c->j, qat, qp, "alpha", 0, 1, &alpha) ||
+            zp_json_bool(&c->j, qat, qp, "hflip", &hflip))
             return c->j.err->status;
+        /* the distillation settings mean nothing to the labelled loss: refuse them there */
+        static const char *const distill_only[] = {"temperature", "alpha"};
+        for (int k = 0; k < 2 && strcmp(loss, "distill") != 0; k++)
+            if (cJSON_GetObjectItemCaseSensitive(qat, distill_only[k]))
+                return zp_err_set(c->j.err, ZP_ECONFIG,
+                                  "%s: %s: only with \"loss\": \"distill\"", c->j.file,
+                                  zp_jpath_key(&c->j, qp, distill_only[k]));
     }
     base->qat_epochs = (int)ep;
     base->qat_lr = lr;
     base->qat_acts = acts;
     base->qat_batch = (int)qbatch;
     base->qat_bn_freeze = (long)freeze;
+    base->qat_distill = strcmp(loss, "distill") == 0;
+    base->qat_temperature = temp;
+    base->qat_alpha = alpha;
+    base->qat_hflip = hflip;
     return ZP_OK;
 }
 

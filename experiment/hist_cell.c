@@ -152,6 +152,7 @@ enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *c
     zp_csv_set_empty(r, ZP_ACC_VS_FAKEQUANT_LOGIT_SQNR_DB);
     zp_csv_set_empty(r, ZP_ACC_IMAGES_PER_S);
     zp_csv_set_empty(r, ZP_ACC_SPEEDUP_VS_FLOAT);
+    zp_variant_qat_cols(r, NULL);
     zp_csv_end_row(r);
     return ZP_OK;
 }

@@ -94,6 +94,7 @@ void mx_accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m, const struc
     zp_csv_set_num(r, ZP_ACC_VS_FAKEQUANT_LOGIT_SQNR_DB, ic ? ic->vs_fq_sqnr_db : NAN);
     zp_csv_set_num(r, ZP_ACC_IMAGES_PER_S, ic ? ic->images_per_s : NAN);
     zp_csv_set_num(r, ZP_ACC_SPEEDUP_VS_FLOAT, ic ? ic->speedup_vs_float : NAN);
+    zp_variant_qat_cols(r, cell->mode == ZP_MODE_QAT ? v : NULL);
     zp_csv_end_row(r);
 }
 
@@ -192,6 +193,19 @@ static enum zp_status logits_write(const char *run_dir, const struct zp_cell *ce
     return zp_npy_write_f32(path, all, m->n_eval, m->classes, err);
 }
 
+/* A file name from a model name or a variant label: characters other than letters, digits, - _ . become _. */
+static void safe_name(const char *in, char *out, size_t n)
+{
+    size_t j = 0;
+    for (; in[j] && j + 1 < n; j++) {
+        char ch = in[j];
+        int ok = ((ch | 32) >= 'a' && (ch | 32) <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+                 ch == '.';
+        out[j] = ok ? ch : '_';
+    }
+    out[j] = '\0';
+}
+
 /* Fake-quantization training: fine-tune the float checkpoint with the variant's
  * quantizers (train/qat.h), then evaluate the result exactly as a PTQ cell would
  * (weights re-quantized with the scheme, layer inputs with the ranges QAT
@@ -211,24 +225,34 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
                           v->a.scheme->name);
     if (zp_model_ctx_load_train(m, prog, err))
         return err->status;
-    char dir[1200], path[1400];
-    snprintf(dir, sizeof dir, "%s/qat", run_dir);
+    /* models/<label>.onnx: the label says what the model is; with several models
+     * in the run the model's name comes first, replicates add -r<k> */
+    char dir[1200], path[1700], label[sizeof v->label], model[ZP_NAME_MAX];
+    safe_name(v->label, label, sizeof label);
+    safe_name(m->mc->name, model, sizeof model);
+    snprintf(dir, sizeof dir, "%s/models", run_dir);
     if (zp_mkdir_p(dir, err))
         return err->status;
+    char rep[16] = "";
     if (m->rep)
-        snprintf(path, sizeof path, "%s/%s-r%d.onnx", dir, cell->id, m->rep);
+        snprintf(rep, sizeof rep, "-r%d", m->rep);
+    if (cfg->n_models > 1)
+        snprintf(path, sizeof path, "%s/%s-%s%s.onnx", dir, model, label, rep);
     else
-        snprintf(path, sizeof path, "%s/%s.onnx", dir, cell->id);
+        snprintf(path, sizeof path, "%s/%s%s.onnx", dir, label, rep);
     struct zp_qat_options o = {
         .checkpoint = m->mc->checkpoint, .output = path, .epochs = v->qat_epochs,
         .batch = v->qat_batch, .lr = v->qat_lr, .momentum = 0.9, .weight_decay = 5e-5,
         .seed = cfg->seed + (uint64_t)m->rep, .bn_freeze_steps = v->qat_bn_freeze, .act_ema = 0.01,
         .weights = &v->w, .acts = v->qat_acts ? &v->a : NULL, .train = &m->train,
-        .eval = &m->eval, .quiet = prog->quiet};
+        .eval = &m->eval, .quiet = prog->quiet,
+        .loss = v->qat_distill ? ZP_QAT_LOSS_DISTILL : ZP_QAT_LOSS_XENT,
+        .temperature = v->qat_temperature, .alpha = v->qat_alpha, .hflip = v->qat_hflip};
     struct zp_qat_result *res = calloc(1, sizeof *res);
     if (!res)
         return zp_err_set(err, ZP_ENOMEM, "out of memory");
-    zp_progress_note(prog, "QAT: %s, %d epochs from %s", v->label, o.epochs, o.checkpoint);
+    zp_progress_note(prog, "QAT: %s, %d epochs from %s (%s)", v->label, o.epochs, o.checkpoint,
+                     v->qat_distill ? "distillation" : "cross-entropy");
     enum zp_status st = zp_qat_finetune(&o, res, err);
     struct zp_model_ctx mq = *m; /* the fine-tuned graph, sharing m's datasets */
     mq.g = NULL;
@@ -442,19 +466,6 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
     zp_free(logits);
     mx_qnet_free(&q);
     return st;
-}
-
-/* A file name from a model name: characters other than letters, digits, - _ . become _. */
-static void safe_name(const char *in, char *out, size_t n)
-{
-    size_t j = 0;
-    for (; in[j] && j + 1 < n; j++) {
-        char ch = in[j];
-        int ok = ((ch | 32) >= 'a' && (ch | 32) <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
-                 ch == '.';
-        out[j] = ok ? ch : '_';
-    }
-    out[j] = '\0';
 }
 
 /* The variant's settings but granularity and nudge_zero: two cells with the same

@@ -50,6 +50,9 @@ int zp_variant_nudge(const struct zp_scheme_config *c);  /* 1, 0, or -1 (not app
 int zp_variant_narrow(const struct zp_scheme_config *c); /* 1, 0, or -1 */
 /* 0 for codebooks fitted to means (binary, lut4 kmeans), whose clip_share is empty. */
 int zp_variant_can_clip(const struct zp_scheme_config *c);
+/* accuracy.csv's qat_loss, qat_temperature, qat_alpha: the fine-tuning loss of a
+ * QAT row (v != NULL), empty for every other row (v NULL). */
+void zp_variant_qat_cols(struct zp_csv *r, const struct zp_variant *v);
 
 /* Storage cost and clipping summed over a model's quantized weight tensors:
  * bits_per_weight weighted by element count, clip_share = clipped slices over all

@@ -80,3 +80,22 @@ double zp_wcost_clip_share(const struct zp_wcost *wc)
     return wc->invalid || wc->no_clip || wc->slices == 0 ? NAN
                                                          : (double)wc->clipped / (double)wc->slices;
 }
+
+void zp_variant_qat_cols(struct zp_csv *r, const struct zp_variant *v)
+{
+    if (!v) {
+        zp_csv_set_empty(r, ZP_ACC_QAT_LOSS);
+        zp_csv_set_empty(r, ZP_ACC_QAT_TEMPERATURE);
+        zp_csv_set_empty(r, ZP_ACC_QAT_ALPHA);
+        return;
+    }
+    zp_csv_set_str(r, ZP_ACC_QAT_LOSS, v->qat_distill ? "distill" : "xent");
+    /* temperature and alpha belong to the distillation loss only */
+    if (v->qat_distill) {
+        zp_csv_set_num(r, ZP_ACC_QAT_TEMPERATURE, v->qat_temperature);
+        zp_csv_set_num(r, ZP_ACC_QAT_ALPHA, v->qat_alpha);
+    } else {
+        zp_csv_set_empty(r, ZP_ACC_QAT_TEMPERATURE);
+        zp_csv_set_empty(r, ZP_ACC_QAT_ALPHA);
+    }
+}

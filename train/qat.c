@@ -299,24 +299,37 @@ static enum zp_status calibrate(struct zp_gtrain *gt, const struct zp_qat_option
     return st;
 }
 
-static enum zp_status finetune(struct zp_gtrain *gt, struct zp_qat_state *q,
-                               const struct zp_qat_options *opt, struct zp_qat_result *res,
-                               struct zp_err *err)
+static enum zp_status finetune(struct zp_gtrain *gt, struct zp_gtrain *teacher,
+                               struct zp_qat_state *q, const struct zp_qat_options *opt,
+                               struct zp_qat_result *res, struct zp_err *err)
 {
     struct zp_sgd sgd = {.lr = opt->lr, .momentum = opt->momentum,
                          .weight_decay = opt->weight_decay, .schedule = ZP_LR_COSINE};
     const long spe = opt->train->n / opt->batch;
+    const double T = opt->temperature > 0 ? opt->temperature : 1.0;
     long step = 0;
     enum zp_status st = ZP_OK;
+    res->first_loss = res->last_loss = NAN;
     for (int e = 0; e < opt->epochs && st == ZP_OK; e++) {
         struct zp_epoch_stats es;
-        st = zp_gtrain_epoch(gt, opt->train, &sgd, opt->batch, 0, opt->seed, e, &step,
-                             spe * opt->epochs, &es, err);
+        if (teacher)
+            st = zp_qat_distill_epoch(gt, teacher, opt->train, &sgd, opt->batch, opt->hflip, T,
+                                      opt->alpha, opt->seed, e, &step, spe * opt->epochs, &es,
+                                      err);
+        else
+            st = zp_gtrain_epoch(gt, opt->train, &sgd, opt->batch, opt->hflip, opt->seed, e,
+                                 &step, spe * opt->epochs, &es, err);
+        if (st != ZP_OK)
+            break;
+        if (e == 0)
+            res->first_loss = es.loss;
+        res->last_loss = es.loss;
         double acc = 0.0;
-        if (st == ZP_OK && !opt->quiet && (st = zp_gtrain_evaluate(gt, opt->eval, &acc, err)) == ZP_OK)
-            fprintf(stderr, "qat: epoch %d/%d  loss %.4f  train top1 %.4f  eval top1 %.4f  "
+        if (!opt->quiet && (st = zp_gtrain_evaluate(gt, opt->eval, &acc, err)) == ZP_OK)
+            fprintf(stderr, "qat: epoch %d/%d  loss %.4f  train %s %.4f  eval top1 %.4f  "
                             "%.0f examples/s\n",
-                    e + 1, opt->epochs, es.loss, es.top1, acc, es.examples_per_s);
+                    e + 1, opt->epochs, es.loss, teacher ? "teacher agreement" : "top1", es.top1,
+                    acc, es.examples_per_s);
     }
     if (st == ZP_OK && opt->epochs == 0 && opt->acts)
         st = calibrate(gt, opt, err);
@@ -335,10 +348,11 @@ enum zp_status zp_qat_finetune(const struct zp_qat_options *opt, struct zp_qat_r
 {
     memset(res, 0, sizeof *res);
     if (!opt->checkpoint || !opt->output || !opt->train || !opt->eval || opt->epochs < 0 ||
-        opt->batch < 2 || !(opt->lr > 0))
+        opt->batch < 2 || !(opt->lr > 0) || opt->temperature < 0 ||
+        !(opt->alpha >= 0 && opt->alpha <= 1))
         return zp_err_set(err, ZP_EINVAL,
                           "qat: options need checkpoint, output, train and eval data, epochs >= "
-                          "0, batch >= 2 and lr > 0");
+                          "0, batch >= 2, lr > 0, temperature >= 0 and alpha in 0..1");
     zp_train_flush_denormals();
     struct zp_gtrain *gt = NULL;
     int epochs_done = 0;
@@ -358,20 +372,26 @@ enum zp_status zp_qat_finetune(const struct zp_qat_options *opt, struct zp_qat_r
     /* fresh momentum: the float run's buffers belong to another loss surface */
     zp_gtrain_reset_momentum(gt);
     st = zp_gtrain_evaluate(gt, opt->eval, &res->float_top1, err);
+    /* the teacher: the same float model, loaded again so that it never changes */
+    struct zp_gtrain *teacher = NULL;
+    if (st == ZP_OK && opt->loss == ZP_QAT_LOSS_DISTILL && opt->epochs > 0)
+        st = zp_gtrain_checkpoint_open(opt->checkpoint, opt->batch, &teacher, &epochs_done, err);
     struct zp_qat_state *q = NULL;
     if (st == ZP_OK)
         st = zp_qat_attach(gt, opt->weights, opt->acts, opt->act_ema,
                            opt->epochs ? opt->bn_freeze_steps : 0, &q, err);
     if (st == ZP_OK)
-        st = finetune(gt, q, opt, res, err);
+        st = finetune(gt, teacher, q, opt, res, err);
     zp_qat_detach(gt, q);
+    zp_gtrain_free(teacher);
     if (st == ZP_OK) {
         char doc[512];
         snprintf(doc, sizeof doc,
                  "zeropoint QAT from %s: weights %s %d-bit, activations %s; %d epochs, lr %g, "
-                 "seed %llu; QAT top1 %.4f (float %.4f)",
+                 "loss %s; seed %llu; QAT top1 %.4f (float %.4f)",
                  opt->checkpoint, opt->weights->scheme->name, opt->weights->bits,
                  opt->acts ? opt->acts->scheme->name : "float", opt->epochs, opt->lr,
+                 opt->loss == ZP_QAT_LOSS_DISTILL ? "distill" : "xent",
                  (unsigned long long)opt->seed, res->qat_top1, res->float_top1);
         st = zp_gtrain_export(gt, opt->output, doc, err);
         snprintf(res->onnx_path, sizeof res->onnx_path, "%s", opt->output);

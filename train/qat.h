@@ -32,6 +32,14 @@ extern "C" {
 
 #define ZP_QAT_MAX_LAYERS 256
 
+/* The fine-tuning loss. Distillation (Hinton et al. 2015) needs no labels: the
+ * teacher is the float model of `checkpoint` itself, before fine-tuning, run in
+ * evaluation mode on the same (augmented) batch as the fake-quantized student. */
+enum zp_qat_loss {
+    ZP_QAT_LOSS_XENT = 0,   /* softmax cross-entropy to the labels */
+    ZP_QAT_LOSS_DISTILL,    /* (1 - alpha) * T^2 KL(teacher / T || student / T) + alpha * xent */
+};
+
 struct zp_qat_options {
     const char *checkpoint;   /* float checkpoint with BN (harness train writes it; either
                                  format, train/gtrain.h) or an ONNX model */
@@ -46,6 +54,11 @@ struct zp_qat_options {
     const struct zp_scheme_config *weights; /* required */
     const struct zp_scheme_config *acts;    /* NULL: weights only */
     const struct zp_dataset *train, *eval;  /* normalized as the checkpoint was trained */
+    enum zp_qat_loss loss;    /* 0 (the zero value): cross-entropy */
+    double temperature;       /* distillation temperature T (> 0; 0 means 1) */
+    double alpha;             /* distillation: weight of the labelled cross-entropy, 0..1
+                                 (0: pure KL, the training labels are not read) */
+    int hflip;                /* augmentation: random horizontal flip of training batches */
     int quiet;                /* no progress lines on stderr */
 };
 
@@ -56,6 +69,8 @@ struct zp_qat_result {
     float act_hi[ZP_QAT_MAX_LAYERS];     /* activations were not quantized */
     double float_top1;                   /* the checkpoint before fine-tuning, on eval */
     double qat_top1;                     /* after, with the fake quantization, on eval */
+    double last_loss;                    /* mean training loss of the last epoch (NaN: none) */
+    double first_loss;                   /* of the first epoch */
 };
 
 enum zp_status zp_qat_finetune(const struct zp_qat_options *opt, struct zp_qat_result *res,
@@ -70,6 +85,17 @@ enum zp_status zp_qat_attach(struct zp_gtrain *gt, const struct zp_scheme_config
                              long bn_freeze_steps, struct zp_qat_state **out, struct zp_err *err);
 /* Clears them, unfreezes BN and frees q (the graph keeps its float weights). */
 void zp_qat_detach(struct zp_gtrain *gt, struct zp_qat_state *q);
+
+/* One distillation epoch of gt (the student, quantization points attached) with
+ * teacher (the float model, evaluation mode) over ds, as zp_gtrain_epoch but
+ * with the loss of ZP_QAT_LOSS_DISTILL at temperature T and label weight alpha.
+ * out->top1 is the student's argmax agreement with the teacher during training
+ * (labels are not read when alpha is 0). */
+enum zp_status zp_qat_distill_epoch(struct zp_gtrain *gt, struct zp_gtrain *teacher,
+                                    const struct zp_dataset *ds, const struct zp_sgd *sgd,
+                                    int batch, int hflip, double T, double alpha, uint64_t seed,
+                                    int epoch, long *step, long total_steps,
+                                    struct zp_epoch_stats *out, struct zp_err *err);
 
 /* Fake quantization of one tensor with its straight-through mask: out = fq(x),
  * mask[i] = 1 where x[i] lies inside the slice's range (scheme->clip_range or
