@@ -345,6 +345,49 @@ static void test_backward_dispatch(void **state)
     zp_graph_free(g);
 }
 
+/* The op pattern of the ImageNet MobileNet v1 (BN folded): a depthwise 3x3
+ * stride-2 Conv with TensorFlow's asymmetric pads [0,0,1,1], Clip(0, 6) with
+ * min / max as initializers, a pointwise Conv, GlobalAveragePool, Flatten and a
+ * Gemm with transB = 0 (its weight stored [K, N], the layer's transposed copy)
+ * and a bias. */
+static void test_mobilenet_pattern(void **state)
+{
+    (void)state;
+    enum { C = 4, O = 6, HW = 7, NOUT = 5 };
+    struct mb b;
+    mb_begin(&b, 13);
+    int64_t xd[4] = {1, C, HW, HW}, st[2] = {2, 2}, pd[4] = {0, 0, 1, 1}, wd[2] = {O, NOUT},
+            nb = NOUT;
+    float lo = 0.f, hi = 6.f;
+    mb_input(&b, "x", 4, xd);
+    mb_init_f(&b, "lo", 0, NULL, &lo);
+    mb_init_f(&b, "hi", 0, NULL, &hi);
+    mb_conv_init(&b, "wd", "bd", C, 1, 3, 31);
+    Onnx__NodeProto *n = mb_node(&b, "Conv", "dw", "x,wd,bd", "d");
+    mb_attr_i(&b, n, "group", C);
+    mb_attr_ints(&b, n, "strides", 2, st);
+    mb_attr_ints(&b, n, "pads", 4, pd);
+    mb_node(&b, "Clip", "relu6_dw", "d,lo,hi", "dc");
+    mb_conv_init(&b, "wp", "bp", O, C, 1, 32);
+    mb_node(&b, "Conv", "pw", "dc,wp,bp", "p");
+    mb_node(&b, "Clip", "relu6_pw", "p,lo,hi", "pc");
+    mb_node(&b, "GlobalAveragePool", "gap", "pc", "g");
+    mb_node(&b, "Flatten", "flatten", "g", "f");
+    float *w = mb_randv(O * NOUT, 33), *bias = mb_randv(NOUT, 34);
+    mb_init_f(&b, "wg", 2, wd, w);
+    mb_init_f(&b, "bg", 1, &nb, bias);
+    n = mb_node(&b, "Gemm", "fc", "f,wg,bg", "y");
+    mb_attr_i(&b, n, "transB", 0);
+    mb_output(&b, "y");
+    struct zp_graph *g = mb_load_train_ok(&b);
+    float *x = mb_kinkfree(2 * C * HW * HW, 35);
+    mb_check_grads(g, x, 2, 1, "mobilenet pattern");
+    free(x);
+    free(w);
+    free(bias);
+    zp_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_fake_quant),
         cmocka_unit_test(test_backward_dispatch),
+        cmocka_unit_test(test_mobilenet_pattern),
     };
     return ZP_RUN_TESTS(tests);
 }
