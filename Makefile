@@ -37,7 +37,7 @@ include mk/isa.mk
 
 # Every .c file under these folders is part of the library; harness/main.c is the
 # program. Adding a file needs no Makefile edit.
-LIB_DIRS := common stats schemes calib model data kernels kernels/* train config store experiment plots harness
+LIB_DIRS := common stats schemes calib ptq model data kernels kernels/* train config store experiment plots harness
 LIB_SRCS := $(filter-out harness/main.c,$(sort $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))))
 LIB_CXX  := $(wildcard bench/*.cc)
 GEN_SRCS := $(BUILD)/gen/onnx.pb-c.c

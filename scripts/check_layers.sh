@@ -13,7 +13,7 @@ LAYERS='
 common
 schemes kernels data bench stats
 model
-calib
+calib ptq
 train
 config
 store
