@@ -72,6 +72,7 @@ struct zp_model_ctx {
 #define ZP_REF_CACHE_MB 1024
 
 struct zp_input_exact;
+struct zp_rt_ukernel;
 struct qnet {
     struct zp_model_ctx *m;
     const struct zp_variant *v;
@@ -87,6 +88,7 @@ struct qnet {
     int bias_corrected;            /* biases[] hold corrected float biases */
     struct zp_wcost wcost;         /* bits per weight and clipped slices of the quantized weights */
     struct zp_input_exact *in_exact; /* layer 0's exact 8-bit input table, or NULL (input_exact.h) */
+    const struct zp_rt_ukernel *fq_kernel; /* the dispatched affine fake-quant (kernels/kernels.h) */
     /* paired pass state */
     float **float_out;             /* per layer: batch x out_size, the float run's output */
     const float **ref;             /* per layer: this paired batch's float outputs (float_out,

@@ -18,6 +18,7 @@
 #include "experiment/metrics.h"
 #include "experiment/model_ctx.h"
 #include "experiment/runner.h"
+#include "kernels/kernels.h"
 #include "model/graph.h"
 #include "schemes/granularity.h"
 #include "train/qat.h"
@@ -174,6 +175,23 @@ static void in_layout(const struct zp_layer_info *li, int64_t *C, int64_t *S)
 /* The hooks below are per-image hooks of the runtime's fast schedule (model/graph.h):
  * called from its worker threads, they write only to the image's own slots. */
 
+/* x' = dequantize(quantize(x)) in place under one slice's parameters: through the
+ * dispatched kernel for the affine schemes (the activation hooks' hot path; bit
+ * for bit schemes/affine.c's result), else the scheme's own functions. */
+static void act_fake_quant(const struct qnet *q, const struct zp_scheme_config *cfg,
+                           const struct zp_qparams *p, float *x, size_t n)
+{
+    const struct zp_scheme *s = cfg->scheme;
+    if (s->quantize == zp_affine_quantize && s->dequantize == zp_affine_dequantize && p->scale > 0 &&
+        p->qmin <= p->qmax) {
+        struct zp_f32_fakequant_call c = {.x = x, .y = x, .n = n, .scale = p->scale, .offset = p->offset,
+                                          .zero_point = p->zero_point, .qmin = p->qmin, .qmax = p->qmax};
+        zp_rt_fakequant(q->fq_kernel, &c);
+        return;
+    }
+    zp_fake_quant_run(cfg, p, x, x, n, NULL);
+}
+
 /* One image's layer input, quantized in place. */
 static void quant_input_image(void *ctx, int layer, int image, int thread, float *x)
 {
@@ -189,15 +207,14 @@ static void quant_input_image(void *ctx, int layer, int image, int thread, float
     if (layer == 0 && q->in_exact)
         zp_input_exact_apply(q->in_exact, x, n, 0);
     else
-        zp_fake_quant_run(q->act_cfg[layer], &q->act[layer], x, x, n, NULL);
+        act_fake_quant(q, q->act_cfg[layer], &q->act[layer], x, n);
 }
 
 /* A quantization point at the layer output, before its activation. */
 static void quant_output_image(void *ctx, int layer, int image, int thread, float *y)
 {
     struct qnet *q = ctx;
-    zp_fake_quant_run(q->act_cfg[layer], &q->outq[layer], y, y,
-                      mx_out_size(zp_graph_layer(q->m->g, layer)), NULL);
+    act_fake_quant(q, q->act_cfg[layer], &q->outq[layer], y, mx_out_size(zp_graph_layer(q->m->g, layer)));
 }
 
 /* The float run of a paired batch: each image's layer outputs into its slot of
@@ -236,6 +253,7 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
     memset(q, 0, sizeof *q);
     q->m = m;
     q->v = v;
+    q->fq_kernel = zp_rt_select(ZP_RK_FAKEQUANT, -1);
     q->quant_act = quant_act;
     int n = m->n_layers;
     q->weights = calloc((size_t)n, sizeof *q->weights);

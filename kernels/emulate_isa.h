@@ -167,4 +167,29 @@ static inline float zp_emu_mm512_reduce_add_ps(__m512 a)
 #undef _mm512_reduce_add_ps
 #define _mm512_reduce_add_ps(a) zp_emu_mm512_reduce_add_ps(a)
 
+/* Float <-> double widening and narrowing of 8 lanes (fakequant-avx512.c); the
+ * narrowing rounds to nearest as the instruction does under the default MXCSR. */
+static inline __m512d zp_emu_mm512_cvtps_pd(__m256 a)
+{
+    float f[8];
+    double d[8];
+    _mm256_storeu_ps(f, a);
+    for (int i = 0; i < 8; i++)
+        d[i] = (double)f[i];
+    return simde_mm512_loadu_pd(d);
+}
+static inline __m256 zp_emu_mm512_cvtpd_ps(__m512d a)
+{
+    float f[8];
+    double d[8];
+    simde_mm512_storeu_pd(d, a);
+    for (int i = 0; i < 8; i++)
+        f[i] = (float)d[i];
+    return _mm256_loadu_ps(f);
+}
+#undef _mm512_cvtps_pd
+#define _mm512_cvtps_pd(a) zp_emu_mm512_cvtps_pd(a)
+#undef _mm512_cvtpd_ps
+#define _mm512_cvtpd_ps(a) zp_emu_mm512_cvtpd_ps(a)
+
 #endif

@@ -283,6 +283,9 @@ void zp_ref_dw3x3(const struct zp_dw_problem *p);
  *  - dwplane: one channel of a depthwise 3x3 (dilation 1) convolution on a plane
  *    that the caller has padded (so no bounds checks), bias and clamp fused.
  *  - copy_s2: dst[i] = src[2 i], the stride-2 row gather of im2col.
+ *  - fakequant: an affine quantizer's quantize + dequantize in one pass (the
+ *    activation hooks of every fake-quant cell): bit for bit what schemes/affine.c
+ *    gives, half to even with ties decided exactly (common/round.h).
  * The variants are lines of kernels/variants.inc like every kernel's; each kind
  * has a plain reference (zp_ref_f32_*) and a portable variant. No OpenMP inside:
  * the runtime runs images on separate threads. */
@@ -332,7 +335,20 @@ typedef void zp_f32_dwplane_fn(const struct zp_f32_dwplane_call *c);
 
 typedef void zp_f32_copy_s2_fn(float *dst, const float *src, int64_t n);
 
-enum zp_rkind { ZP_RK_CONV = 0, ZP_RK_DWPLANE, ZP_RK_COPY_S2, ZP_RK_COUNT };
+/* y = offset + scale (q - zero_point), q = clamp(round((x - offset) / scale) + zero_point,
+ * qmin, qmax), the arithmetic in double as schemes/affine.c does it (x - offset, then
+ * times 1 / scale; NaN gives the zero point's code). x and y may be the same array. */
+struct zp_f32_fakequant_call {
+    const float *x;
+    float *y;
+    size_t n;
+    double scale;   /* > 0 (a float scale widened) */
+    double offset;  /* 0 except for the naive asymmetric mapping */
+    int32_t zero_point, qmin, qmax;
+};
+typedef void zp_f32_fakequant_fn(const struct zp_f32_fakequant_call *c);
+
+enum zp_rkind { ZP_RK_CONV = 0, ZP_RK_DWPLANE, ZP_RK_COPY_S2, ZP_RK_FAKEQUANT, ZP_RK_COUNT };
 
 struct zp_rt_ukernel {
     const char *name;     /* zp_f32_<kind>_<tile>__<isa> */
@@ -342,6 +358,7 @@ struct zp_rt_ukernel {
         zp_f32_conv_fn *conv;
         zp_f32_dwplane_fn *dwplane;
         zp_f32_copy_s2_fn *copy_s2;
+        zp_f32_fakequant_fn *fakequant;
     } fn;
 };
 /* Every compiled runtime variant, best first per kind. */
@@ -359,6 +376,12 @@ void zp_rt_copy_s2(const struct zp_rt_ukernel *uk, float *dst, const float *src,
  * gathers ~100-float rows, and a counter add per row cost more than the copy. */
 void zp_rt_copy_s2_rows(const struct zp_rt_ukernel *uk, float *dst, size_t ldd, const float *src, size_t lds,
                         int64_t n, int64_t rows);
+/* Not counted (it runs per layer and image, like copy_s2 per row; tests call the
+ * variants directly). */
+static inline void zp_rt_fakequant(const struct zp_rt_ukernel *uk, const struct zp_f32_fakequant_call *c)
+{
+    uk->fn.fakequant(c);
+}
 /* Calls counted for a variant since start (or the last reset): tests use it to
  * show the runtime ran the dispatched kernel. */
 uint64_t zp_rt_calls(const struct zp_rt_ukernel *uk);

@@ -5,6 +5,8 @@
 
 #include <assert.h>
 
+#include "common/round.h"
+
 #if defined(__clang__)
 #define SIMD_LOOP
 #else
@@ -110,4 +112,20 @@ void zp_f32_copy_s2_scalar(float *dst, const float *src, int64_t n)
     assert(dst && src && n >= 0);
     for (int64_t i = 0; i < n; i++)
         dst[i] = src[2 * i];
+}
+
+float zp_f32_fakequant_one(const struct zp_f32_fakequant_call *c, float x)
+{
+    const double z = c->zero_point, lo = c->qmin, hi = c->qmax;
+    double xd = (double)x - c->offset;
+    double q = zp_round_quot(xd * (1.0 / c->scale), xd, c->scale) + z;
+    q = q < lo ? lo : q > hi ? hi : q;
+    return (float)(c->offset + c->scale * (q - z));
+}
+
+void zp_f32_fakequant_scalar(const struct zp_f32_fakequant_call *c)
+{
+    assert(c->scale > 0 && c->qmin <= c->qmax);
+    for (size_t i = 0; i < c->n; i++)
+        c->y[i] = zp_f32_fakequant_one(c, c->x[i]);
 }

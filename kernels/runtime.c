@@ -14,6 +14,7 @@ static const struct zp_rt_ukernel rt_table[] = {
 #define ZP_RT_FN_ZP_RK_CONV(fn) .conv = fn
 #define ZP_RT_FN_ZP_RK_DWPLANE(fn) .dwplane = fn
 #define ZP_RT_FN_ZP_RK_COPY_S2(fn) .copy_s2 = fn
+#define ZP_RT_FN_ZP_RK_FAKEQUANT(fn) .fakequant = fn
 #define ZP_RT(name, fn, kind, isa) {#name, kind, isa, {ZP_RT_FN_##kind(fn)}},
 #include "kernels/variants.inc"
 #undef ZP_GEMM

@@ -20,11 +20,16 @@ extern "C" {
 #define ZP_RT_DECL_ZP_RK_CONV(fn) zp_f32_conv_fn fn;
 #define ZP_RT_DECL_ZP_RK_DWPLANE(fn) zp_f32_dwplane_fn fn;
 #define ZP_RT_DECL_ZP_RK_COPY_S2(fn) zp_f32_copy_s2_fn fn;
+#define ZP_RT_DECL_ZP_RK_FAKEQUANT(fn) zp_f32_fakequant_fn fn;
 #define ZP_RT(name, fn, kind, isa) ZP_RT_DECL_##kind(fn)
 #include "kernels/variants.inc"
 #undef ZP_GEMM
 #undef ZP_DW
 #undef ZP_RT
+
+/* One element of fakequant, exactly (the reference and the vector variants' redo of
+ * a vector holding a quotient near a half step). */
+float zp_f32_fakequant_one(const struct zp_f32_fakequant_call *c, float x);
 
 #ifdef __cplusplus
 }

@@ -1,11 +1,14 @@
-/* The float runtime's kernels (kernels/kernels.h, kinds conv, dwplane, copy_s2):
+/* The float runtime's kernels (kernels/kernels.h, kinds conv, dwplane, copy_s2,
+ * fakequant):
  * every compiled variant the CPU has against the plain reference on ragged
  * shapes around each tile (pixels around 8/16/48, rows around the 8-row weight
  * panel, K around the 4-k unroll and 16/32-k vectors, n = 1 and its GEMV paths),
  * with panels and with plain rows, with and without bias and clamp, strided X and
  * Y whose padding must stay untouched. Float results must lie within the forward
  * error bound of a dot product: |y - ref| <= 4 (K + 1) eps (|bias| + sum |w x|).
- * dwplane and copy_s2 likewise (copy_s2 exact). Variants the CPU lacks print SKIP;
+ * dwplane and copy_s2 likewise (copy_s2 exact); fakequant bit for bit, against
+ * the affine schemes' own quantize + dequantize too, on ties, near-ties, NaN and
+ * Inf, in place and not. Variants the CPU lacks print SKIP;
  * run it under ZP_ISA_LIMIT=avx2 / ref too. */
 #include "tests/util.h"
 
@@ -17,6 +20,7 @@
 
 #include "common/rng.h"
 #include "kernels/kernels.h"
+#include "schemes/scheme.h"
 
 static struct zp_rng rng;
 
@@ -209,6 +213,94 @@ static void test_copy_s2_variants(void **state)
     }
 }
 
+/* Inputs that stress the rounding: uniform over a little more than the code range,
+ * exact ties (k + 1/2) s where float holds them, their float neighbours, values
+ * exactly on codes, 0, -0, NaN, +-Inf, and values far outside the range. */
+static void fq_inputs(float *x, size_t n, double s, double off, int32_t zp, int32_t qmin, int32_t qmax)
+{
+    for (size_t i = 0; i < n; i++) {
+        double k = qmin - zp + (double)zp_rng_below(&rng, (uint32_t)(qmax - qmin + 3)) - 1;
+        float tie = (float)(off + (k + 0.5) * s);
+        switch (zp_rng_below(&rng, 10)) {
+        case 0: x[i] = tie; break;
+        case 1: x[i] = nextafterf(tie, INFINITY); break;
+        case 2: x[i] = nextafterf(tie, -INFINITY); break;
+        case 3: x[i] = (float)(off + k * s); break;
+        case 4: {
+            static const float special[] = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 3e-39f};
+            x[i] = special[zp_rng_below(&rng, 8)];
+            break;
+        }
+        default: x[i] = (float)(off + (qmin - zp - 2 + (qmax - qmin + 4) * zp_rng_uniform(&rng)) * s);
+        }
+    }
+}
+
+static void test_fakequant_variants(void **state)
+{
+    (void)state;
+    const struct zp_rt_ukernel *v[8];
+    const int nv = variants(ZP_RK_FAKEQUANT, v);
+    assert_true(nv >= 1);
+    struct {
+        double s, off;
+        int32_t zp, qmin, qmax;
+    } q[] = {
+        {6.0 / 255, 0, 0, 0, 255},              /* ReLU6 output, asymmetric u8 */
+        {0.0123f, 0, 37, 0, 255},               /* asymmetric with a zero point */
+        {0.5f / 127, 0, 0, -127, 127},          /* symmetric narrow (no-128) */
+        {1.0f / 128, 0, 0, -128, 127},          /* symmetric full range */
+        {0.25f, 0, 0, -8, 7},                   /* 4-bit */
+        {0.0371f, -1.25f, 0, 0, 255},           /* naive asymmetric: an offset */
+        {3.0f, 0, 0, 0, 1},                     /* 1-bit grid */
+    };
+    const size_t ns[] = {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 1000};
+    int runs = 0;
+    for (size_t a = 0; a < sizeof q / sizeof *q; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof *ns; b++) {
+            const size_t n = ns[b];
+            float *x = malloc((n + 1) * sizeof *x), *ref = malloc((n + 1) * sizeof *ref),
+                  *y = malloc((n + 16) * sizeof *y);
+            int32_t *codes = malloc((n + 1) * sizeof *codes);
+            fq_inputs(x, n, q[a].s, q[a].off, q[a].zp, q[a].qmin, q[a].qmax);
+            /* the schemes' quantizer: codes, then decoded */
+            struct zp_qparams p = {.scale = (float)q[a].s, .offset = (float)q[a].off, .zero_point = q[a].zp,
+                                   .qmin = q[a].qmin, .qmax = q[a].qmax};
+            zp_affine_quantize(NULL, &p, x, codes, n);
+            zp_affine_dequantize(NULL, &p, codes, ref, n);
+            struct zp_f32_fakequant_call c = {.x = x, .y = y, .n = n, .scale = p.scale, .offset = p.offset,
+                                              .zero_point = p.zero_point, .qmin = p.qmin, .qmax = p.qmax};
+            for (int u = 0; u < nv; u++) {
+                for (size_t i = 0; i < n + 16; i++)
+                    y[i] = SENTINEL;
+                c.y = y;
+                c.x = x;
+                zp_rt_fakequant(v[u], &c);
+                for (size_t i = 0; i < n; i++)
+                    if (memcmp(&y[i], &ref[i], sizeof *y) != 0)
+                        fail_msg("%s: case %zu n=%zu: x[%zu] = %.9g -> %.9g, schemes give %.9g", v[u]->name, a, n,
+                                 i, x[i], y[i], ref[i]);
+                for (size_t i = n; i < n + 16; i++)
+                    if (y[i] != SENTINEL)
+                        fail_msg("%s: n=%zu: wrote y[%zu]", v[u]->name, n, i);
+                /* in place */
+                float *xy = malloc((n + 1) * sizeof *xy);
+                memcpy(xy, x, n * sizeof *xy);
+                c.x = c.y = xy;
+                zp_rt_fakequant(v[u], &c);
+                if (n && memcmp(xy, ref, n * sizeof *xy) != 0)
+                    fail_msg("%s: case %zu n=%zu: in place differs", v[u]->name, a, n);
+                free(xy);
+                runs++;
+            }
+            free(x);
+            free(ref);
+            free(y);
+            free(codes);
+        }
+    printf("fakequant: %d runs over %d variants\n", runs, nv);
+}
+
 /* Selection follows the ISA limit; counters count calls through zp_rt_*. */
 static void test_select_and_count(void **state)
 {
@@ -253,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_conv_variants),
         cmocka_unit_test(test_dwplane_variants),
         cmocka_unit_test(test_copy_s2_variants),
+        cmocka_unit_test(test_fakequant_variants),
         cmocka_unit_test(test_select_and_count),
     };
     return ZP_RUN_TESTS(tests);

@@ -1,0 +1,38 @@
+/* fakequant on AVX2 (kernels/kernels.h): the AVX-512 variant's steps on 4 doubles
+ * (see kernels/f32/fakequant-avx512.c for the why of each); bit for bit the scalar
+ * variant's output. */
+#include <immintrin.h>
+
+#include "common/round.h"
+#include "kernels/variants.h"
+
+void zp_f32_fakequant_4__avx2(const struct zp_f32_fakequant_call *c)
+{
+    const double z = c->zero_point;
+    const __m256d off = _mm256_set1_pd(c->offset), inv = _mm256_set1_pd(1.0 / c->scale),
+                  s = _mm256_set1_pd(c->scale), vz = _mm256_set1_pd(z),
+                  qlo = _mm256_set1_pd(c->qmin - z - 1.0), qhi = _mm256_set1_pd(c->qmax - z + 1.0),
+                  lo = _mm256_set1_pd(c->qmin), hi = _mm256_set1_pd(c->qmax),
+                  magic = _mm256_set1_pd(ZP_ROUND_MAGIC), one = _mm256_set1_pd(1.0),
+                  half = _mm256_set1_pd(0.5), win = _mm256_set1_pd(ZP_TIE_WINDOW),
+                  sign = _mm256_set1_pd(-0.0);
+    size_t i = 0;
+    for (; i + 4 <= c->n; i += 4) {
+        __m256d r = _mm256_mul_pd(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(c->x + i)), off), inv);
+        r = _mm256_and_pd(r, _mm256_cmp_pd(r, r, _CMP_ORD_Q)); /* NaN -> 0 */
+        r = _mm256_min_pd(_mm256_max_pd(r, qlo), qhi);
+        __m256d t = _mm256_sub_pd(_mm256_add_pd(r, magic), magic);
+        __m256d d = _mm256_andnot_pd(sign, _mm256_sub_pd(r, t));
+        __m256d a = _mm256_max_pd(_mm256_andnot_pd(sign, r), one);
+        __m256d near = _mm256_cmp_pd(d, _mm256_sub_pd(half, _mm256_mul_pd(win, a)), _CMP_GE_OQ);
+        if (_mm256_movemask_pd(near)) { /* x is still whole here even when y is x */
+            for (size_t k = 0; k < 4; k++)
+                c->y[i + k] = zp_f32_fakequant_one(c, c->x[i + k]);
+            continue;
+        }
+        __m256d q = _mm256_min_pd(_mm256_max_pd(_mm256_add_pd(t, vz), lo), hi);
+        _mm_storeu_ps(c->y + i, _mm256_cvtpd_ps(_mm256_add_pd(off, _mm256_mul_pd(s, _mm256_sub_pd(q, vz)))));
+    }
+    for (; i < c->n; i++)
+        c->y[i] = zp_f32_fakequant_one(c, c->x[i]);
+}
