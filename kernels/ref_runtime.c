@@ -4,6 +4,7 @@
 #include "kernels/variants.h"
 
 #include <assert.h>
+#include <math.h>
 
 #include "common/round.h"
 
@@ -121,6 +122,16 @@ float zp_f32_fakequant_one(const struct zp_f32_fakequant_call *c, float x)
     double q = zp_round_quot(xd * (1.0 / c->scale), xd, c->scale) + z;
     q = q < lo ? lo : q > hi ? hi : q;
     return (float)(c->offset + c->scale * (q - z));
+}
+
+int zp_fakequant_float_window(const struct zp_f32_fakequant_call *c, float *win)
+{
+    double a = fabs((double)c->qmin - c->zero_point), b = fabs((double)c->qmax - c->zero_point);
+    double r = (a > b ? a : b) + 1.0;
+    if (c->offset != 0.0 || r > 0x1p16 || (double)(float)c->scale != c->scale)
+        return 0;
+    *win = (float)(r * 0x1p-21);
+    return 1;
 }
 
 void zp_f32_fakequant_scalar(const struct zp_f32_fakequant_call *c)

@@ -30,6 +30,11 @@ extern "C" {
 /* One element of fakequant, exactly (the reference and the vector variants' redo of
  * a vector holding a quotient near a half step). */
 float zp_f32_fakequant_one(const struct zp_f32_fakequant_call *c, float x);
+/* Whether the vector variants may compute c in float (no offset, codes within
+ * 2^16 of the zero point) and the tie window they then use: the float quotient's
+ * error bound (quotients up to R = max |code - zero point| + 1, relative error
+ * under 2^-22.9) doubled. */
+int zp_fakequant_float_window(const struct zp_f32_fakequant_call *c, float *win);
 
 #ifdef __cplusplus
 }
