@@ -76,6 +76,7 @@ struct calib_obs {
     struct zp_calib **cal_out; /* outputs, when the model quantizes them */
     struct act_cal *out;
     struct zp_rng rng;
+    int sample;      /* draw the reservoir sample (only schemes without fit_range use it) */
     long long *seen;
     struct zp_err *err;
     enum zp_status st;
@@ -116,7 +117,7 @@ static void observe_calib(struct calib_obs *o, int layer, const float *x, int ba
     }
     /* Reservoir sample (algorithm R) for schemes that fit from data. */
     struct act_cal *a = &o->out[layer];
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; o->sample && i < n; i++) {
         long long s = o->seen[layer]++;
         if (a->n_sample < ACT_SAMPLE) {
             a->sample[a->n_sample++] = x[i];
@@ -202,9 +203,13 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
     co.bits = v->a.bits < 2 ? 2 : v->a.bits;
     mx_probe_symmetric(&v->a, &co.symmetric, &co.narrow_range);
     int shaped = method == ZP_CALIB_MSE || method == ZP_CALIB_KL;
+    /* The reservoir draws one random number per value past the first ACT_SAMPLE: a
+     * sixth of a calibration pass, spent only for the codebook activations that fit
+     * on it. An entry without it serves every other cell of the replicate. */
+    int sample = !v->a.scheme->fit_range;
     for (int i = 0; i < m->n_cal; i++) {
         const struct cal_entry *e = &m->cal[i];
-        if (e->k == k && e->rep == m->rep && (!shaped || (e->bits == co.bits && e->symmetric == co.symmetric &&
+        if (e->k == k && e->rep == m->rep && (e->sampled || !sample) && (!shaped || (e->bits == co.bits && e->symmetric == co.symmetric &&
                                       e->narrow == co.narrow_range))) {
             *result = e->layers;
             return ZP_OK;
@@ -234,16 +239,16 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
         goto out;
     }
     for (int l = 0; l < m->n_layers && !st; l++) {
-        out[l].sample = malloc(ACT_SAMPLE * sizeof(float));
+        out[l].sample = sample ? malloc(ACT_SAMPLE * sizeof(float)) : NULL;
         out[l].out_lo = out[l].out_hi = NAN;
         cal[l] = zp_calib_new(&co, err);
         if (m->mc->act_at && cal[l])
             cal[m->n_layers + l] = zp_calib_new(&co, err);
-        if (!out[l].sample || !cal[l] || (m->mc->act_at && !cal[m->n_layers + l]))
+        if ((sample && !out[l].sample) || !cal[l] || (m->mc->act_at && !cal[m->n_layers + l]))
             st = err->status ? err->status : zp_err_set(err, ZP_ENOMEM, "out of memory");
     }
     struct calib_obs obs = {.m = m, .cal = cal, .cal_out = cal ? cal + m->n_layers : NULL,
-                            .out = out, .seen = seen, .err = err};
+                            .out = out, .sample = sample, .seen = seen, .err = err};
     if (!st) {
         obs.in = batch_buffers(m, 0);
         obs.outv = m->mc->act_at ? batch_buffers(m, 1) : NULL;
@@ -298,7 +303,7 @@ out:
         zp_err_prefix(err, "calibration (%s)", cc->method);
         return st;
     }
-    m->cal[m->n_cal++] = (struct cal_entry){k, co.bits, co.symmetric, co.narrow_range, m->rep, out};
+    m->cal[m->n_cal++] = (struct cal_entry){k, co.bits, co.symmetric, co.narrow_range, m->rep, sample, out};
     *result = out;
     return ZP_OK;
 }

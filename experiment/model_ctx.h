@@ -41,6 +41,7 @@ struct zp_model_ctx {
      * optimise for a quantizer), per activation quantizer shape. */
     struct cal_entry {
         int k, bits, symmetric, narrow, rep;
+        int sampled;            /* layers hold the reservoir sample (codebook activations) */
         struct act_cal *layers; /* n_layers entries */
     } cal[4 * ZP_MAX_CALIB];
     int n_cal;
