@@ -64,6 +64,8 @@ enum zp_op {
                         constant table, rows of mm_cols floats; mm_rows indices) */
     ZP_OP_MATMUL,    /* two activations: per broadcast batch index (bnd / bdims / bstr,
                         strides in floats), C[mm_rows, mm_cols] = A[mm_rows, mm_k] B[mm_k, mm_cols] */
+    ZP_OP_LAYERNORM, /* rows of sm_len values (sm_outer rows) normalized, times scale, plus shift
+                        (model/ops_norm.c) */
 };
 
 /* The functions of ZP_OP_MATH (n->fn). */
@@ -311,6 +313,9 @@ void zp_op_matmul(const struct zp_node *n, const float *a, const float *b, float
 int64_t zp_op_matmul_count(const struct zp_node *n);
 void zp_op_gather(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
 int64_t zp_gather_row(const struct zp_graph *g, const struct zp_node *n, float v);
+/* model/ops_norm.c: LayerNormalization of one image, and its input gradient (+=) */
+void zp_op_layernorm(const struct zp_node *n, const float *x, float *y);
+void zp_layernorm_back(const struct zp_node *n, const float *x, const float *dy, float *dx);
 /* d fn / dx at x, where y = fn(x) */
 float zp_fn_deriv(const struct zp_node *n, float x, float y);
 /* partial derivatives of the binary op at (a, b), y = a op b */
