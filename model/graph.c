@@ -31,6 +31,7 @@ void zp_graph_free(struct zp_graph *g)
     for (int i = 0; i < g->n_nodes; i++) {
         free(g->nodes[i].scale);
         free(g->nodes[i].shift);
+        free(g->nodes[i].rs);
     }
     for (int i = 0; i < g->n_layers; i++) {
         zp_free(g->layer_w[i]);

@@ -66,6 +66,21 @@ enum zp_op {
                         strides in floats), C[mm_rows, mm_cols] = A[mm_rows, mm_k] B[mm_k, mm_cols] */
     ZP_OP_LAYERNORM, /* rows of sm_len values (sm_outer rows) normalized, times scale, plus shift
                         (model/ops_norm.c) */
+    ZP_OP_RESAMPLE,  /* Pad, Resize: separable taps per axis (n->rs, model/ops_resample.c) */
+};
+
+/* ZP_OP_RESAMPLE: output element (o_1..o_nd) = sum over the taps t_d of each
+ * per-image axis d of prod_d w[d][o_d ntap_d + t_d] x[sum_d src[d][...]], src
+ * already multiplied by the input stride of d; a src of -1 (Pad's constant
+ * mode) makes the element `value`. Pad and nearest Resize have one tap per
+ * axis, linear Resize two. One allocation (the arrays follow the struct). */
+struct zp_resample {
+    int nd;
+    int64_t out_dims[ZP_MAXDIM];
+    int ntap[ZP_MAXDIM];
+    int64_t *src[ZP_MAXDIM];
+    float *w[ZP_MAXDIM];
+    float value;
 };
 
 /* The functions of ZP_OP_MATH (n->fn). */
@@ -134,6 +149,7 @@ struct zp_node {
      * node then runs in place or, on the fast path, not at all (skip_fast = 1). */
     int fuse, skip_fast;
     int alias;                  /* ZP_OP_COPY: output shares the input's storage */
+    struct zp_resample *rs;     /* ZP_OP_RESAMPLE (owned; zp_graph_free frees it) */
     /* ZP_OP_BN: gamma, beta, running mean, running var (channels each), stored
      * after the eval shift in the `shift` allocation (so zp_graph_free frees
      * them); eps and the momentum of the running statistics. */
@@ -313,6 +329,12 @@ void zp_op_matmul(const struct zp_node *n, const float *a, const float *b, float
 int64_t zp_op_matmul_count(const struct zp_node *n);
 void zp_op_gather(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
 int64_t zp_gather_row(const struct zp_graph *g, const struct zp_node *n, float v);
+/* model/ops_resample.c: ZP_OP_RESAMPLE of one image, and its input gradient (+=);
+ * zp_resample_new: the struct with room for ntap[d] * out_dims[d] taps per axis
+ * (src / w pointed into it), NULL when out of memory. */
+void zp_op_resample(const struct zp_node *n, const float *x, float *y);
+void zp_resample_back(const struct zp_node *n, const float *dy, float *dx);
+struct zp_resample *zp_resample_new(int nd, const int64_t *out_dims, const int *ntap);
 /* model/ops_norm.c: LayerNormalization of one image, and its input gradient (+=) */
 void zp_op_layernorm(const struct zp_node *n, const float *x, float *y);
 void zp_layernorm_back(const struct zp_node *n, const float *x, const float *dy, float *dx);

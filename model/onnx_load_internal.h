@@ -137,6 +137,11 @@ enum zp_status ol_gather_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_matmul_acts(struct nctx *c, struct zp_node *n, int a, int b);
 enum zp_status ol_layernorm_node(struct nctx *c, struct zp_node *n, int arg);
 
+/* model/onnx_nodes_resample.c: Pad (constant / reflect / edge / wrap) and Resize
+ * (nearest, linear) as ZP_OP_RESAMPLE */
+enum zp_status ol_pad_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_resize_node(struct nctx *c, struct zp_node *n, int arg);
+
 /* model/onnx_nodes_math.c: ZP_OP_MATH functions (arg: enum zp_fn) */
 enum zp_status ol_math_node(struct nctx *c, struct zp_node *n, int fn);
 

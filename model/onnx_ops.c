@@ -81,6 +81,11 @@ static const struct op_row ops[] = {
      "'split' (input or attribute) or equal parts; up to 6 outputs, all used"},
     {"Expand", ol_expand_node, 0, "yes", "yes", "no", "constant int64 shape; numpy "
      "broadcasting; neither new leading axes nor the batch axis expanded"},
+    {"Pad", ol_pad_node, 0, "yes", "yes", "no", "modes constant, reflect, edge, wrap; constant "
+     "pads (input, or attribute before opset 11), optional axes; not the batch axis"},
+    {"Resize", ol_resize_node, 0, "yes", "yes", "no", "nearest (4 nearest_modes), linear on any "
+     "axes; half_pixel, asymmetric, align_corners, pytorch_half_pixel; constant scales or sizes; "
+     "not the batch axis"},
     {"Identity", ol_identity_node, 0, "yes", "yes", "no", "an alias, no copy"},
     {"Dropout", ol_identity_node, 1, "yes", "yes", "no", "the identity (inference)"},
     {"Constant", ol_constant_node, 0, "load time", "-", "no", "the 'value' tensor form"},

@@ -151,6 +151,7 @@ void zp_op_unary(const struct zp_graph *g, const struct zp_node *n, const float 
         break;
     case ZP_OP_MATH: zp_op_math(g, n, x, y); break;
     case ZP_OP_LAYERNORM: zp_op_layernorm(n, x, y); break;
+    case ZP_OP_RESAMPLE: zp_op_resample(n, x, y); break;
     case ZP_OP_LOGSOFTMAX: zp_op_logsoftmax(n, x, y); break;
     case ZP_OP_VIEW: zp_op_view(g, n, x, y); break;
     case ZP_OP_REDUCE_SUM:
