@@ -32,6 +32,7 @@ void zp_graph_free(struct zp_graph *g)
         free(g->nodes[i].scale);
         free(g->nodes[i].shift);
         free(g->nodes[i].rs);
+        free(g->nodes[i].cond);
     }
     for (int i = 0; i < g->n_layers; i++) {
         zp_free(g->layer_w[i]);
@@ -88,7 +89,7 @@ static void run_node(const struct zp_graph *g, const struct zp_node *n, const fl
     case ZP_OP_ADD:
     case ZP_OP_MUL:
     case ZP_OP_SUB: case ZP_OP_DIV: case ZP_OP_MAX: case ZP_OP_MIN: case ZP_OP_POW:
-    case ZP_OP_CONCAT:
+    case ZP_OP_CONCAT: case ZP_OP_WHERE:
         zp_op_binary(g, n, x0, x1, y); break;
     case ZP_OP_AVGPOOL:
     case ZP_OP_MAXPOOL: zp_op_pool(g, n, x0, y); break;

@@ -67,6 +67,8 @@ enum zp_op {
     ZP_OP_LAYERNORM, /* rows of sm_len values (sm_outer rows) normalized, times scale, plus shift
                         (model/ops_norm.c) */
     ZP_OP_RESAMPLE,  /* Pad, Resize: separable taps per axis (n->rs, model/ops_resample.c) */
+    ZP_OP_WHERE,     /* y = cond ? x0 : x1, broadcasting as Add; cond a constant expanded to the
+                        output's per-image shape (n->cond) */
 };
 
 /* ZP_OP_RESAMPLE: output element (o_1..o_nd) = sum over the taps t_d of each
@@ -150,6 +152,7 @@ struct zp_node {
     int fuse, skip_fast;
     int alias;                  /* ZP_OP_COPY: output shares the input's storage */
     struct zp_resample *rs;     /* ZP_OP_RESAMPLE (owned; zp_graph_free frees it) */
+    unsigned char *cond;        /* ZP_OP_WHERE: per output element, 1 = take x0 (owned) */
     /* ZP_OP_BN: gamma, beta, running mean, running var (channels each), stored
      * after the eval shift in the `shift` allocation (so zp_graph_free frees
      * them); eps and the momentum of the running statistics. */

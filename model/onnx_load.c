@@ -113,6 +113,34 @@ int ol_dims_ok(const int64_t *d, int n, int64_t min_dim, int64_t *size)
 
 /* ---- initializers ----------------------------------------------------------- */
 
+/* A bool constant (Where's condition) as int64 0 / 1 in idata: one byte per
+ * value in raw_data, or int32_data. */
+static enum zp_status load_bool(struct loader *L, const Onnx__TensorProto *tp, const char *tn,
+                                int64_t size, int *out)
+{
+    const int raw = tp->has_raw_data && tp->raw_data.len > 0;
+    if (raw ? tp->raw_data.len != (size_t)size : tp->n_int32_data != (size_t)size)
+        return zp_err_set(L->err, ZP_EFORMAT, "%s: tensor '%s': %zu bool values, dims need %lld",
+                          L->what, tn, raw ? tp->raw_data.len : tp->n_int32_data, (long long)size);
+    if (ol_lookup(L, tn) >= 0)
+        return zp_err_set(L->err, ZP_EFORMAT, "%s: tensor '%s' is defined twice", L->what, tn);
+    int t = ol_new_tensor(L, tn);
+    int64_t *v = t < 0 ? NULL : zp_alloc((size_t)(size ? size : 1) * sizeof *v);
+    if (!v)
+        return zp_err_set(L->err, ZP_ENOMEM, "%s: tensor '%s': out of memory", L->what, tn);
+    struct zp_tensor *T = &L->g->tensors[t];
+    T->is_const = 1;
+    T->ndim = (int)tp->n_dims;
+    for (int i = 0; i < T->ndim; i++)
+        T->dims[i] = tp->dims[i];
+    T->size = size;
+    T->idata = v;
+    for (int64_t i = 0; i < size; i++)
+        v[i] = (raw ? tp->raw_data.data[i] : tp->int32_data[i]) != 0;
+    *out = t;
+    return ZP_OK;
+}
+
 enum zp_status ol_load_const(struct loader *L, const Onnx__TensorProto *tp, const char *name,
                                  int *out)
 {
@@ -129,9 +157,11 @@ enum zp_status ol_load_const(struct loader *L, const Onnx__TensorProto *tp, cons
         return zp_err_set(L->err, ZP_EUNSUPPORTED,
                           "%s: tensor '%s': external data is not supported", L->what, tn);
     int dt = tp->data_type;
+    if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
+        return load_bool(L, tp, tn, size, out);
     if (dt != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && dt != ONNX__TENSOR_PROTO__DATA_TYPE__INT64)
         return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: tensor '%s': data type %d not supported "
-                          "(expected float32 or int64)", L->what, tn, dt);
+                          "(expected float32, int64 or bool)", L->what, tn, dt);
     size_t esz = dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? 4 : 8;
     const void *src = NULL;
     if (tp->has_raw_data && tp->raw_data.len > 0) {

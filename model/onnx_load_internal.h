@@ -132,10 +132,12 @@ enum zp_status ol_split_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_expand_node(struct nctx *c, struct zp_node *n, int arg);
 
 /* model/onnx_nodes_transformer.c: Gather from a constant table (the embedding);
- * MatMul of two activations (ol_gemm_node hands it over); LayerNormalization */
+ * MatMul of two activations (ol_gemm_node hands it over); LayerNormalization;
+ * Where with a constant condition */
 enum zp_status ol_gather_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_matmul_acts(struct nctx *c, struct zp_node *n, int a, int b);
 enum zp_status ol_layernorm_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_where_node(struct nctx *c, struct zp_node *n, int arg);
 
 /* model/onnx_nodes_resample.c: Pad (constant / reflect / edge / wrap) and Resize
  * (nearest, linear) as ZP_OP_RESAMPLE */

@@ -168,3 +168,93 @@ enum zp_status ol_layernorm_node(struct nctx *c, struct zp_node *n, int arg)
     n->sm_outer = X->size / L;
     return ZP_OK;
 }
+
+/* Where(condition, X, Y): the condition a constant (bool, or int64 / float
+ * nonzero), X and Y activations or constants (not both constants), all three
+ * broadcast numpy-style; none may extend the batch axis. The condition is
+ * expanded to the output's per-image shape at load. */
+enum zp_status ol_where_node(struct nctx *c, struct zp_node *n, int arg)
+{
+    (void)arg;
+    static const char *const none[] = {NULL};
+    enum zp_status st;
+    int t[3];
+    if ((st = ol_need_inputs(c, 3, 3)) || (st = ol_check_attrs(c, none, NULL)))
+        return st;
+    for (int k = 0; k < 3; k++)
+        if ((st = ol_input_at(c, (size_t)k, &t[k])))
+            return st;
+    if (t[0] < 0 || t[1] < 0 || t[2] < 0)
+        return NERR(c, ZP_EFORMAT, "missing input");
+    const struct zp_tensor *C = ol_T(c, t[0]);
+    if (!C->is_const)
+        return NERR(c, ZP_EUNSUPPORTED, "condition '%s' is an activation; only a constant "
+                    "condition (a mask) is supported", C->name);
+    if (ol_T(c, t[1])->is_const && ol_T(c, t[2])->is_const)
+        return NERR(c, ZP_EUNSUPPORTED, "X and Y are both constants (constant folding not "
+                    "supported)");
+    int nd = 0;
+    for (int k = 0; k < 3; k++) {
+        const struct zp_tensor *T = ol_T(c, t[k]);
+        if (k && T->is_const && !T->data)
+            return NERR(c, ZP_EUNSUPPORTED, "input '%s' must be float32", T->name);
+        if (!T->is_const && nd && T->ndim != nd)
+            return NERR(c, ZP_EUNSUPPORTED, "activations of different ranks");
+        if (!T->is_const)
+            nd = T->ndim;
+    }
+    int64_t dk[3][ZP_MAXDIM], od[ZP_MAXDIM];
+    for (int k = 0; k < 3; k++) {
+        const struct zp_tensor *T = ol_T(c, t[k]);
+        if (T->ndim > nd)
+            return NERR(c, ZP_EUNSUPPORTED, "constant '%s' has a higher rank than the "
+                        "activations", T->name);
+        const int off = nd - T->ndim;
+        for (int i = 0; i < nd; i++)
+            dk[k][i] = i < off ? 1 : T->dims[i - off];
+    }
+    for (int i = 0; i < nd; i++) {
+        od[i] = 1;
+        for (int k = 0; k < 3; k++) {
+            if (dk[k][i] != 1 && od[i] != 1 && dk[k][i] != od[i])
+                return NERR(c, ZP_EFORMAT, "shapes do not broadcast at axis %d", i);
+            od[i] = dk[k][i] > od[i] ? dk[k][i] : od[i];
+        }
+    }
+    if (od[0] != 1)
+        return NERR(c, ZP_EUNSUPPORTED, "a constant with a batch dimension > 1 is not supported");
+    if ((st = ol_add_output(c, n, nd, od)))
+        return st;
+    n->op = ZP_OP_WHERE;
+    n->in[0] = t[1];
+    n->in[1] = t[2];
+    n->n_in = 2;
+    n->bnd = nd - 1;
+    int64_t cs[ZP_MAXDIM] = {0};
+    for (int k = 0; k < 3; k++) { /* per-image strides, 0 along broadcast axes */
+        int64_t s = 1;
+        for (int i = nd - 1; i >= 1; i--) {
+            const int64_t v = dk[k][i] == 1 ? 0 : s;
+            if (k == 0)
+                cs[i - 1] = v;
+            else
+                n->bstr[k - 1][i - 1] = v;
+            s *= dk[k][i];
+        }
+    }
+    for (int i = 1; i < nd; i++)
+        n->bdims[i - 1] = od[i];
+    const int64_t total = ol_T(c, n->out)->size;
+    if (!(n->cond = malloc((size_t)total)))
+        return NERR(c, ZP_ENOMEM, "out of memory");
+    int64_t idx[ZP_MAXDIM] = {0};
+    for (int64_t i = 0; i < total; i++) {
+        int64_t off = 0;
+        for (int d = 0; d < nd - 1; d++)
+            off += idx[d] * cs[d];
+        n->cond[i] = C->data ? C->data[off] != 0.f : C->idata[off] != 0;
+        for (int d = nd - 2; d >= 0 && ++idx[d] == n->bdims[d]; d--)
+            idx[d] = 0;
+    }
+    return ZP_OK;
+}

@@ -86,6 +86,8 @@ static const struct op_row ops[] = {
     {"Resize", ol_resize_node, 0, "yes", "yes", "no", "nearest (4 nearest_modes), linear on any "
      "axes; half_pixel, asymmetric, align_corners, pytorch_half_pixel; constant scales or sizes; "
      "not the batch axis"},
+    {"Where", ol_where_node, 0, "yes", "yes", "no", "constant condition (a mask; bool, int64 or "
+     "float); X, Y broadcast numpy-style, not both constants; gradient to the operand picked"},
     {"Identity", ol_identity_node, 0, "yes", "yes", "no", "an alias, no copy"},
     {"Dropout", ol_identity_node, 1, "yes", "yes", "no", "the identity (inference)"},
     {"Constant", ol_constant_node, 0, "load time", "-", "no", "the 'value' tensor form"},

@@ -31,6 +31,15 @@ void zp_op_binary(const struct zp_graph *g, const struct zp_node *n, const float
         zp_op_concat(n, x0, x1, y);
         return;
     }
+    if (n->op == ZP_OP_WHERE) {
+        const int64_t total = g->tensors[n->out].size;
+        int64_t idx[ZP_MAXDIM] = {0}, o0 = 0, o1 = 0;
+        for (int64_t i = 0; i < total; i++) {
+            y[i] = n->cond[i] ? x0[o0] : x1[o1];
+            zp_bcast_next(n, idx, &o0, &o1);
+        }
+        return;
+    }
     if (n->op != ZP_OP_ADD && n->op != ZP_OP_MUL) { /* Sub, Div, Max, Min, Pow */
         zp_op_binary_math(g, n, x0, x1, y);
         return;

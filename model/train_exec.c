@@ -477,7 +477,7 @@ static void forward_other(struct zp_tgraph *t, const struct zp_node *n)
         case ZP_OP_ADD:
         case ZP_OP_MUL:
         case ZP_OP_SUB: case ZP_OP_DIV: case ZP_OP_MAX: case ZP_OP_MIN: case ZP_OP_POW:
-        case ZP_OP_CONCAT:
+        case ZP_OP_CONCAT: case ZP_OP_WHERE:
             zp_op_binary(g, n, a, x1 + i * s1, o); break;
         case ZP_OP_AVGPOOL:
         case ZP_OP_MAXPOOL: zp_op_pool(g, n, a, o); break;

@@ -2,7 +2,7 @@
  * int64 ids (repeated and negative ids, a rank-3 table, two Gathers sharing one
  * table), MatMul of rank-3 and rank-4 rows with a weight, and MatMul of two
  * activations (Q K^T then P V, one operand broadcast along a batch dim),
- * LayerNormalization and Expand.
+ * LayerNormalization, Expand and Where (a constant mask, bool initializers).
  * Forward against loops written out here, backward by finite differences
  * (tests/onnx_builder.h mb_check_grads / mb_fd_compare), and the errors for
  * shapes the runtime does not take. */
@@ -354,6 +354,71 @@ static void test_expand(void **state)
     }
 }
 
+/* A bool initializer (raw bytes). */
+static void init_bool(struct mb *b, const char *name, int nd, const int64_t *dims,
+                      const uint8_t *v)
+{
+    Onnx__TensorProto *t = mb_tensor(b, name, nd, dims);
+    size_t n = 1;
+    for (int i = 0; i < nd; i++)
+        n *= (size_t)dims[i];
+    t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+    uint8_t *c = mb_alloc(b, n);
+    memcpy(c, v, n);
+    t->has_raw_data = 1;
+    t->raw_data.len = n;
+    t->raw_data.data = c;
+    b->inits[b->g.n_initializer++] = t;
+}
+
+/* Where on x [N, 2, 3]: a causal-style mask [2, 3] against a constant fill
+ * (Y a scalar), the fill as X with a row mask [2, 1], and both operands
+ * activations (x against Neg(x)) with a column mask [3]. */
+static void test_where(void **state)
+{
+    (void)state;
+    static const uint8_t m23[6] = {1, 0, 0, 1, 1, 0}, m21[2] = {0, 1}, m3[3] = {1, 0, 1};
+    int64_t xd[3] = {1, 2, 3}, d23[2] = {2, 3}, d21[2] = {2, 1}, d3 = 3, d1 = 1;
+    const float fill = -3.f; /* small: the finite differences stay sharp */
+    float *x = mb_randv(12, 31), y[12], want[12];
+    for (int variant = 0; variant < 3; variant++) {
+        struct mb b;
+        mb_begin(&b, 13);
+        mb_input(&b, "x", 3, xd);
+        mb_init_f(&b, "fill", 1, &d1, &fill);
+        if (variant == 0) {
+            init_bool(&b, "m", 2, d23, m23);
+            mb_node(&b, "Where", "w", "m,x,fill", "y");
+        } else if (variant == 1) {
+            init_bool(&b, "m", 2, d21, m21);
+            mb_node(&b, "Where", "w", "m,fill,x", "y");
+        } else {
+            init_bool(&b, "m", 1, &d3, m3);
+            mb_node(&b, "Neg", "neg", "x", "nx");
+            mb_node(&b, "Where", "w", "m,x,nx", "y");
+        }
+        mb_output(&b, "y");
+        struct zp_graph *g = mb_load_train_ok(&b);
+        mb_run(g, x, 2, y, NULL);
+        for (int i = 0; i < 12; i++) {
+            const int r = (i / 3) % 2, k = i % 3;
+            want[i] = variant == 0 ? (m23[r * 3 + k] ? x[i] : fill)
+                    : variant == 1 ? (m21[r] ? fill : x[i])
+                                   : (m3[k] ? x[i] : -x[i]);
+        }
+        check_close(y, want, 12, "where");
+        mb_check_grads(g, x, 2, 1, "where");
+        zp_graph_free(g);
+    }
+    free(x);
+    struct mb b;
+    mb_begin(&b, 13);
+    mb_input(&b, "x", 3, xd);
+    mb_node(&b, "Where", "w", "x,x,x", "y");
+    mb_output(&b, "y");
+    mb_expect_error(&b, ZP_EUNSUPPORTED, "only a constant condition");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_matmul_errors),
         cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_expand),
+        cmocka_unit_test(test_where),
     };
     return ZP_RUN_TESTS(tests);
 }
