@@ -144,6 +144,12 @@ enum zp_status ol_where_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_pad_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_resize_node(struct nctx *c, struct zp_node *n, int arg);
 
+/* model/onnx_nodes_fold.c: whether the node is folded at load (Shape,
+ * ConstantOfShape, Range; the shape-arithmetic ops when every input is a
+ * constant), and the folding converter (its output becomes a constant). */
+int ol_foldable(const struct nctx *c);
+enum zp_status ol_fold_node(struct nctx *c, struct zp_node *n, int arg);
+
 /* model/onnx_nodes_math.c: ZP_OP_MATH functions (arg: enum zp_fn) */
 enum zp_status ol_math_node(struct nctx *c, struct zp_node *n, int fn);
 

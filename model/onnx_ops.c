@@ -91,7 +91,13 @@ static const struct op_row ops[] = {
     {"Identity", ol_identity_node, 0, "yes", "yes", "no", "an alias, no copy"},
     {"Dropout", ol_identity_node, 1, "yes", "yes", "no", "the identity (inference)"},
     {"Constant", ol_constant_node, 0, "load time", "-", "no", "the 'value' tensor form"},
-    {"Cast", ol_cast_node, 0, "load time", "-", "no", "to float32 only"},
+    {"Cast", ol_cast_node, 0, "load time", "-", "no", "to float32 (an activation: the identity); "
+     "a constant also to int64"},
+    {"Shape", ol_fold_node, 0, "load time", "-", "no", "folded to a constant (shapes are static; "
+     "the batch axis of an activation is 1, one image at a time); start / end"},
+    {"ConstantOfShape", ol_fold_node, 0, "load time", "-", "no", "constant shape; float32 or "
+     "int64 value"},
+    {"Range", ol_fold_node, 0, "load time", "-", "no", "constant start, limit, delta"},
 };
 
 static const struct op_row *row_of(const struct nctx *c)
@@ -121,6 +127,8 @@ enum zp_status ol_unsupported_op(struct nctx *c)
 enum zp_status ol_convert_node(struct nctx *c, struct zp_node *n)
 {
     const struct op_row *r = row_of(c);
+    if (r && ol_foldable(c)) /* shape arithmetic on constants: a constant output */
+        return ol_fold_node(c, n, 0);
     return r ? r->convert(c, n, r->arg) : ol_unsupported_op(c);
 }
 
