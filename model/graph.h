@@ -126,9 +126,17 @@ enum zp_status zp_onnx_check(const char *path, void (*report)(void *ctx, const c
  * `harness inspect --ops`: as a Markdown table. */
 void zp_op_table_markdown(void *file /* FILE* */);
 
-/* Input shape without batch ([C, H, W] or [K]); returns ndim. */
+/* Input shape without batch ([C, H, W] or [K]); returns ndim. A graph of several
+ * inputs takes them concatenated per image (every input's values in graph
+ * order, image after image): its shape here is that flat [total]. */
 int zp_graph_input_shape(const struct zp_graph *g, int64_t shape[4]);
-/* 1 when the graph input is int64 (token ids): zp_graph_run and the training
+/* The graph inputs: how many, and input i's name, shape without batch (returns
+ * its ndim, -1 for a bad i), whether it is int64 ids, and where its values
+ * start in each image's concatenated input (floats). Any out pointer may be NULL. */
+int zp_graph_num_inputs(const struct zp_graph *g);
+int zp_graph_input_info(const struct zp_graph *g, int i, const char **name, int64_t shape[4],
+                        int *is_index, int64_t *offset);
+/* 1 when the (first) graph input is int64 (token ids): zp_graph_run and the training
  * forward then take its values as floats holding the integers (exact below
  * 2^24; zp_graph_run refuses a non-integer or, for a Gather reading the input,
  * an id outside the table). */

@@ -18,6 +18,7 @@ extern "C" {
 #endif
 
 #define ZP_MAXDIM 6
+#define ZP_MAX_INPUTS 8
 
 /* Vectorize the next loop (gcc -O2 only vectorizes the very cheapest loops on its
  * own). Not under clang, which reports a loop it declines as a -Werror warning. */
@@ -169,7 +170,11 @@ struct zp_graph {
     int *layer_node;            /* node index of each layer */
     float **layer_w, **layer_b; /* owned weight / bias storage of each layer */
     int n_layers;
-    int input, output;          /* tensor indices */
+    int input, output;          /* tensor indices (input: the first graph input) */
+    int inputs[ZP_MAX_INPUTS];  /* every graph input, in graph order */
+    int n_inputs;
+    int64_t in_size;            /* per image: the inputs' sizes summed (zp_graph_run's input
+                                   is their values concatenated, image by image) */
     int64_t ws_size;            /* per-image workspace: all activations (floats) */
     int64_t scratch_size;       /* per-thread scratch (im2col, padded planes) */
     struct zp_layer_panels **panels; /* per layer: conv/gemm weight panels, filled at first
@@ -246,6 +251,12 @@ struct zp_exec {
     float lo, hi;
     float *scratch;             /* per-thread, g->scratch_size floats */
 };
+
+/* Copies `count` images of zp_graph_run's input (per image every graph input's
+ * values, concatenated in graph order), from image `first` on, into dst[k]
+ * (graph input k: count x its size floats, image after image). */
+void zp_inputs_scatter(const struct zp_graph *g, const float *input, int64_t first, int64_t count,
+                       float *const *dst);
 
 /* Load-time planning (model/graph_plan.c), after every node is converted:
  * fusion, aliases and workspace offsets (ws_size); then the layer table. */

@@ -59,8 +59,8 @@ enum zp_status zp_graph_plan(struct zp_graph *g)
     /* first fit over the live buffers */
     int n_live = 0;
     int64_t top = 0;
-    for (int step = -1; step < g->n_nodes; step++) {
-        int t = step < 0 ? g->input : g->nodes[step].out;
+    for (int step = -g->n_inputs; step < g->n_nodes; step++) { /* the inputs first */
+        int t = step < 0 ? g->inputs[g->n_inputs + step] : g->nodes[step].out;
         if (root[t] == t) {
             int64_t need = (g->tensors[t].size + 15) & ~(int64_t)15, off = 0;
             for (;;) { /* lowest offset not overlapping a live buffer */

@@ -121,8 +121,9 @@ enum zp_status zp_tgraph_forward(struct zp_tgraph *t, const float *input, int ba
  * accumulates (+=) the gradient of every parameter. Call after a forward (train
  * or eval mode: the derivative of the mode that ran). */
 enum zp_status zp_tgraph_backward(struct zp_tgraph *t, const float *dlogits, struct zp_err *err);
-/* d(loss)/d(input) of the last backward (batch x input size, owned by t); for
- * tests and for attacks / distillation into the input. */
+/* d(loss)/d(input) of the last backward (batch x input size, owned by t; several
+ * graph inputs: concatenated per image as the input is); for tests and for
+ * attacks / distillation into the input. */
 const float *zp_tgraph_input_grad(const struct zp_tgraph *t);
 
 /* Writes the BN running statistics into the per-channel affine zp_graph_run

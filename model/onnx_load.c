@@ -268,27 +268,10 @@ static enum zp_status input_problem(struct loader *L, const Onnx__ValueInfoProto
     return ZP_OK;
 }
 
-static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
+/* One graph input: float32 or int64, rank 2..5, fixed dims after the batch. */
+static enum zp_status load_one_input(struct loader *L, const Onnx__ValueInfoProto *in)
 {
-    const Onnx__ValueInfoProto *in = NULL;
     enum zp_status st;
-    for (size_t i = 0; i < gp->n_input; i++) {
-        const char *nm = ol_str_or(gp->input[i]->name, "");
-        if (ol_lookup(L, nm) >= 0)
-            continue; /* an initializer listed as input (older exporters) */
-        if (in) {
-            st = zp_err_set(L->err, ZP_EUNSUPPORTED,
-                            "%s: graph has more than one input ('%s' and "
-                            "'%s'); one image input is supported",
-                            L->what, ol_str_or(in->name, ""), nm);
-            if ((st = input_problem(L, gp->input[i], st)))
-                return st;
-            continue;
-        }
-        in = gp->input[i];
-    }
-    if (!in || !*ol_str_or(in->name, ""))
-        return zp_err_set(L->err, ZP_EFORMAT, "%s: graph has no (named) input", L->what);
     const char *nm = in->name;
     const Onnx__TypeProto *tp = in->type;
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type ||
@@ -322,11 +305,41 @@ static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
     X->dims[0] = 1;
     for (int i = 1; i < X->ndim; i++)
         X->dims[i] = sh->dim[i]->dim_value;
-    if (!ol_dims_ok(X->dims + 1, X->ndim - 1, 1, &X->size))
+    struct zp_graph *g = L->g;
+    if (!ol_dims_ok(X->dims + 1, X->ndim - 1, 1, &X->size) || g->in_size + X->size > ZP_MAX_ELEMS)
         return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': too large", L->what, nm);
     /* int64 ids (tokens) travel as floats holding integers: zp_graph_run checks them */
     X->is_index = elem == ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
-    L->g->input = t;
+    g->inputs[g->n_inputs++] = t;
+    g->in_size += X->size;
+    g->input = g->inputs[0];
+    return ZP_OK;
+}
+
+/* Every graph input that is not an initializer, in graph order (up to
+ * ZP_MAX_INPUTS): zp_graph_run takes their values concatenated per image. */
+static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
+{
+    enum zp_status st;
+    int named = 0;
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const char *nm = ol_str_or(gp->input[i]->name, "");
+        if (*nm && ol_lookup(L, nm) >= 0)
+            continue; /* an initializer listed as input (older exporters) */
+        if (!*nm)
+            return zp_err_set(L->err, ZP_EFORMAT, "%s: graph input %zu has no name", L->what, i);
+        if (++named > ZP_MAX_INPUTS) {
+            st = zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': more than %d graph inputs",
+                            L->what, nm, ZP_MAX_INPUTS);
+            if ((st = input_problem(L, gp->input[i], st)))
+                return st;
+            continue;
+        }
+        if ((st = load_one_input(L, gp->input[i])))
+            return st;
+    }
+    if (!named)
+        return zp_err_set(L->err, ZP_EFORMAT, "%s: graph has no (named) input", L->what);
     return ZP_OK;
 }
 

@@ -47,6 +47,7 @@ void zp_tgraph_free(struct zp_tgraph *t)
     zp_free(t->scratch);
     zp_free(t->partial);
     zp_free(t->tmp);
+    zp_free(t->in_grad);
     free(t->act);
     free(t->grad);
     free(t->params);
@@ -263,6 +264,8 @@ enum zp_status zp_tgraph_new(struct zp_graph *g, int max_batch, struct zp_tgraph
     t->scratch = zp_alloc((size_t)(t->scratch_per * t->nth) * sizeof(float));
     t->partial = zp_alloc((size_t)(max_w * ZP_TG_MAX_CHUNKS) * sizeof(float));
     t->tmp = zp_alloc((size_t)(max_in * max_batch) * sizeof(float));
+    if (g->n_inputs > 1 && !(t->in_grad = zp_alloc((size_t)(g->in_size * max_batch) * sizeof(float))))
+        goto oom;
     if (!t->scratch || !t->partial || !t->tmp)
         goto oom;
     *out = t;
@@ -367,7 +370,10 @@ const float *zp_tgraph_weight_used(const struct zp_tgraph *t, int layer)
     return t->L[layer].wfn ? t->L[layer].wq : t->g->layer_w[layer];
 }
 
-const float *zp_tgraph_input_grad(const struct zp_tgraph *t) { return t->grad[t->g->input]; }
+const float *zp_tgraph_input_grad(const struct zp_tgraph *t)
+{
+    return t->in_grad ? t->in_grad : t->grad[t->g->input];
+}
 
 void zp_tgraph_sync(struct zp_tgraph *t)
 {
@@ -499,7 +505,10 @@ enum zp_status zp_tgraph_forward(struct zp_tgraph *t, const float *input, int ba
     struct zp_graph *g = t->g;
     t->batch = batch;
     t->have_forward = 0;
-    memcpy(t->act[g->input], input, (size_t)(g->tensors[g->input].size * batch) * sizeof(float));
+    float *dst[ZP_MAX_INPUTS];
+    for (int k = 0; k < g->n_inputs; k++)
+        dst[k] = t->act[g->inputs[k]];
+    zp_inputs_scatter(g, input, 0, batch, dst);
     for (int k = 0; k < g->n_nodes; k++) {
         const struct zp_node *n = &g->nodes[k];
         enum zp_status st;
@@ -571,6 +580,18 @@ enum zp_status zp_tgraph_backward(struct zp_tgraph *t, const float *dlogits, str
 #pragma omp parallel for schedule(static)
             for (int64_t i = 0; i < xs * B; i++)
                 gx[i] += m[i] ? dx[i] : 0.f;
+        }
+    }
+    /* several inputs: their gradients in the concatenated layout of the input */
+    for (int k = 0, off = 0; t->in_grad && k < g->n_inputs; off += (int)g->tensors[g->inputs[k]].size, k++) {
+        const int64_t sz = g->tensors[g->inputs[k]].size;
+        const int read = t->gstart[g->inputs[k]] >= 0; /* else never written: 0 */
+        for (int64_t i = 0; i < B; i++) {
+            float *dst = t->in_grad + i * g->in_size + off;
+            if (read)
+                memcpy(dst, t->grad[g->inputs[k]] + i * sz, (size_t)sz * sizeof(float));
+            else
+                memset(dst, 0, (size_t)sz * sizeof(float));
         }
     }
     return ZP_OK;

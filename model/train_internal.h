@@ -62,6 +62,8 @@ struct zp_tgraph {
     int64_t scratch_per;
     float *partial;             /* ZP_TG_MAX_CHUNKS x largest weight */
     float *tmp;                 /* max_batch x largest layer input (masked input gradients) */
+    float *in_grad;             /* several graph inputs: their gradients concatenated per
+                                   image (max_batch x g->in_size), else NULL */
 };
 
 /* Chunk c of n_chunks over batch images: [*i0, *i1). */

@@ -2,7 +2,8 @@
  * int64 ids (repeated and negative ids, a rank-3 table, two Gathers sharing one
  * table), MatMul of rank-3 and rank-4 rows with a weight, and MatMul of two
  * activations (Q K^T then P V, one operand broadcast along a batch dim),
- * LayerNormalization, Expand and Where (a constant mask, bool initializers).
+ * LayerNormalization, Expand, Where (a constant mask, bool initializers) and
+ * several graph inputs.
  * Forward against loops written out here, backward by finite differences
  * (tests/onnx_builder.h mb_check_grads / mb_fd_compare), and the errors for
  * shapes the runtime does not take. */
@@ -419,6 +420,82 @@ static void test_where(void **state)
     mb_expect_error(&b, ZP_EUNSUPPORTED, "only a constant condition");
 }
 
+/* Several graph inputs: int64 ids [N, 3] and a float x [N, 3, 2] (y = the ids'
+ * embedding rows + x), taken concatenated per image; and two float inputs
+ * multiplied (attention-like), whose gradients come back concatenated too. */
+static void test_multi_input(void **state)
+{
+    (void)state;
+    struct mb b;
+    mb_begin(&b, 13);
+    int64_t id[2] = {1, 3}, xd[3] = {1, 3, 2}, td[2] = {5, 2};
+    float *table = mb_randv(10, 51);
+    mb_input_i64(&b, "ids", 2, id);
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "table", 2, td, table);
+    mb_node(&b, "Gather", "emb", "table,ids", "e");
+    mb_node(&b, "Add", "add", "e,x", "y");
+    mb_output(&b, "y");
+    struct zp_graph *g = mb_load_ok(&b);
+    assert_int_equal(zp_graph_num_inputs(g), 2);
+    int64_t shape[4], off = -1;
+    const char *name = NULL;
+    int is_index = -1;
+    assert_int_equal(zp_graph_input_shape(g, shape), 1);
+    assert_int_equal(shape[0], 9);
+    assert_int_equal(zp_graph_input_info(g, 1, &name, shape, &is_index, &off), 2);
+    assert_string_equal(name, "x");
+    assert_int_equal(off, 3);
+    assert_int_equal(is_index, 0);
+    assert_int_equal(shape[0], 3);
+    assert_int_equal(zp_graph_input_info(g, 0, NULL, NULL, &is_index, &off), 1);
+    assert_int_equal(is_index, 1);
+    assert_int_equal(off, 0);
+    assert_int_equal(zp_graph_input_info(g, 2, NULL, NULL, NULL, NULL), -1);
+    float in[18] = {4, 0, 2}, y[12], want[12];
+    float *xv = mb_randv(6, 52);
+    memcpy(in + 3, xv, 6 * sizeof *in);
+    in[9] = 1;
+    in[10] = 3;
+    in[11] = 1;
+    memcpy(in + 12, xv, 6 * sizeof *in);
+    mb_run(g, in, 2, y, NULL);
+    for (int im = 0; im < 2; im++)
+        for (int r = 0; r < 3; r++)
+            for (int k = 0; k < 2; k++)
+                want[im * 6 + r * 2 + k] = table[(int)in[im * 9 + r] * 2 + k] + xv[r * 2 + k];
+    check_close(y, want, 12, "two inputs");
+    struct zp_err err = {0};
+    in[10] = 7; /* image 1's second id */
+    assert_int_equal(zp_graph_run(g, in, 2, y, NULL, &err), ZP_EINVAL);
+    assert_non_null(strstr(err.msg, "input 'ids' element 4: id 7 outside table"));
+    zp_graph_free(g);
+    free(xv);
+    free(table);
+
+    mb_begin(&b, 13);
+    int64_t ad[3] = {1, 2, 3}, bd[3] = {1, 3, 2};
+    mb_input(&b, "a", 3, ad);
+    mb_input(&b, "b", 3, bd);
+    mb_node(&b, "MatMul", "ab", "a,b", "y");
+    mb_output(&b, "y");
+    g = mb_load_train_ok(&b);
+    float *x = mb_randv(24, 53), z[8];
+    mb_run(g, x, 2, z, NULL);
+    for (int im = 0; im < 2; im++)
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++) {
+                double acc = 0;
+                for (int k = 0; k < 3; k++)
+                    acc += (double)x[im * 12 + i * 3 + k] * x[im * 12 + 6 + k * 2 + j];
+                want[im * 4 + i * 2 + j] = (float)acc;
+            }
+    check_close(z, want, 8, "two float inputs");
+    mb_check_grads(g, x, 2, 1, "two float inputs");
+    free(x);
+    zp_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_expand),
         cmocka_unit_test(test_where),
+        cmocka_unit_test(test_multi_input),
     };
     return ZP_RUN_TESTS(tests);
 }
