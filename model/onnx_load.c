@@ -113,6 +113,26 @@ int ol_dims_ok(const int64_t *d, int n, int64_t min_dim, int64_t *size)
 
 /* ---- initializers ----------------------------------------------------------- */
 
+/* The constant tensor named tn with tp's dims and `size` elements (storage
+ * left to the caller); a name defined twice is an error. */
+static enum zp_status const_tensor(struct loader *L, const Onnx__TensorProto *tp, const char *tn,
+                                   int64_t size, int *out)
+{
+    if (ol_lookup(L, tn) >= 0)
+        return zp_err_set(L->err, ZP_EFORMAT, "%s: tensor '%s' is defined twice", L->what, tn);
+    int t = ol_new_tensor(L, tn);
+    if (t < 0)
+        return zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
+    struct zp_tensor *T = &L->g->tensors[t];
+    T->is_const = 1;
+    T->ndim = (int)tp->n_dims;
+    for (int i = 0; i < T->ndim; i++)
+        T->dims[i] = tp->dims[i];
+    T->size = size;
+    *out = t;
+    return ZP_OK;
+}
+
 /* A bool constant (Where's condition) as int64 0 / 1 in idata: one byte per
  * value in raw_data, or int32_data. */
 static enum zp_status load_bool(struct loader *L, const Onnx__TensorProto *tp, const char *tn,
@@ -122,19 +142,14 @@ static enum zp_status load_bool(struct loader *L, const Onnx__TensorProto *tp, c
     if (raw ? tp->raw_data.len != (size_t)size : tp->n_int32_data != (size_t)size)
         return zp_err_set(L->err, ZP_EFORMAT, "%s: tensor '%s': %zu bool values, dims need %lld",
                           L->what, tn, raw ? tp->raw_data.len : tp->n_int32_data, (long long)size);
-    if (ol_lookup(L, tn) >= 0)
-        return zp_err_set(L->err, ZP_EFORMAT, "%s: tensor '%s' is defined twice", L->what, tn);
-    int t = ol_new_tensor(L, tn);
-    int64_t *v = t < 0 ? NULL : zp_alloc((size_t)(size ? size : 1) * sizeof *v);
+    int t;
+    enum zp_status st = const_tensor(L, tp, tn, size, &t);
+    if (st)
+        return st;
+    int64_t *v = zp_alloc((size_t)(size ? size : 1) * sizeof *v);
     if (!v)
         return zp_err_set(L->err, ZP_ENOMEM, "%s: tensor '%s': out of memory", L->what, tn);
-    struct zp_tensor *T = &L->g->tensors[t];
-    T->is_const = 1;
-    T->ndim = (int)tp->n_dims;
-    for (int i = 0; i < T->ndim; i++)
-        T->dims[i] = tp->dims[i];
-    T->size = size;
-    T->idata = v;
+    L->g->tensors[t].idata = v;
     for (int64_t i = 0; i < size; i++)
         v[i] = (raw ? tp->raw_data.data[i] : tp->int32_data[i]) != 0;
     *out = t;
@@ -186,17 +201,11 @@ enum zp_status ol_load_const(struct loader *L, const Onnx__TensorProto *tp, cons
                               L->what, tn, tp->n_int64_data, (long long)size);
         src = tp->int64_data;
     }
-    if (ol_lookup(L, tn) >= 0)
-        return zp_err_set(L->err, ZP_EFORMAT, "%s: tensor '%s' is defined twice", L->what, tn);
-    int t = ol_new_tensor(L, tn);
-    if (t < 0)
-        return zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
+    int t;
+    enum zp_status st = const_tensor(L, tp, tn, size, &t);
+    if (st)
+        return st;
     struct zp_tensor *ol_T = &L->g->tensors[t];
-    ol_T->is_const = 1;
-    ol_T->ndim = (int)tp->n_dims;
-    for (int i = 0; i < ol_T->ndim; i++)
-        ol_T->dims[i] = tp->dims[i];
-    ol_T->size = size;
     void *buf = zp_alloc(size ? (size_t)size * esz : esz);
     if (!buf)
         return zp_err_set(L->err, ZP_ENOMEM, "%s: tensor '%s': out of memory", L->what, tn);

@@ -16,16 +16,6 @@
 #include "model/graph.h"
 #include "tests/onnx_builder.h"
 
-static void check_close(const float *got, const float *want, int n, const char *what)
-{
-    for (int i = 0; i < n; i++)
-        if (!(fabsf(got[i] - want[i]) <= 1e-6f * (1.f + fabsf(want[i])))) {
-            print_error("%s at %d: got %.9g, want %.9g\n", what, i, (double)got[i],
-                        (double)want[i]);
-            fail();
-        }
-}
-
 /* A scalar int64 initializer (rank 0). */
 static void init_scalar_i64(struct mb *b, const char *name, int64_t v)
 {
@@ -90,7 +80,7 @@ static void test_shape_chain(void **state)
     mb_run(g, x, 2, y, NULL);
     for (int i = 0; i < 48; i++)
         want[i] = x[i] + 0.5f * x[i];
-    check_close(y, want, 48, "shape chain");
+    mb_assert_close(y, want, 48, 1e-6);
     mb_check_grads(g, x, 2, 1, "shape chain");
     free(x);
     zp_graph_free(g);
@@ -124,7 +114,7 @@ static void test_range_shape_attrs(void **state)
     mb_run(g, x, 1, y, NULL);
     for (int i = 0; i < 8; i++)
         want[i] = x[i] + 0.5f * (float)(i % 4 + 1);
-    check_close(y, want, 8, "range");
+    mb_assert_close(y, want, 8, 1e-6);
     free(x);
     zp_graph_free(g);
     /* a Range bound from the input is not static */

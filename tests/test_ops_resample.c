@@ -17,16 +17,6 @@
 #include "model/graph.h"
 #include "tests/onnx_builder.h"
 
-static void check_close(const float *got, const float *want, int n, const char *what)
-{
-    for (int i = 0; i < n; i++)
-        if (!(fabsf(got[i] - want[i]) <= 1e-5f * (1.f + fabsf(want[i])))) {
-            print_error("%s at %d: got %.9g, want %.9g\n", what, i, (double)got[i],
-                        (double)want[i]);
-            fail();
-        }
-}
-
 static const float px[6] = {1.0f, 1.2f, 2.3f, 3.4f, 4.5f, 5.7f}; /* [3, 2] */
 
 /* Pad of x [N, 3, 2] with pads (begin then end, 3 axes), mode, constant value. */
@@ -62,7 +52,7 @@ static void test_pad(void **state)
         assert_int_equal(zp_graph_output_size(g), 12);
         float y[12];
         mb_run(g, px, 1, y, NULL);
-        check_close(y, cases[k].want, 12, cases[k].mode);
+        mb_assert_close(y, cases[k].want, 12, 1e-5);
         float *x = mb_randv(12, 21);
         mb_check_grads(g, x, 2, 1, cases[k].mode);
         free(x);
@@ -77,7 +67,7 @@ static void test_pad(void **state)
         want[r * 4] = want[r * 4 + 2] = px[r * 2 + 1];
         want[r * 4 + 1] = want[r * 4 + 3] = px[r * 2];
     }
-    check_close(y, want, 12, "wrap");
+    mb_assert_close(y, want, 12, 1e-5);
     zp_graph_free(g);
     /* constant 2.5 with a negative pad (a crop): a row before, the first column cut,
      * a column after: [[v, v], [1.2, v], [3.4, v], [5.7, v]] */
@@ -86,7 +76,7 @@ static void test_pad(void **state)
     float y2[8], want2[8] = {2.5f, 2.5f, 1.2f, 2.5f, 3.4f, 2.5f, 5.7f, 2.5f};
     assert_int_equal(zp_graph_output_size(g), 8);
     mb_run(g, px, 1, y2, NULL);
-    check_close(y2, want2, 8, "constant crop");
+    mb_assert_close(y2, want2, 8, 1e-5);
     float *x = mb_randv(12, 22);
     mb_check_grads(g, x, 2, 1, "constant crop");
     free(x);
@@ -149,7 +139,7 @@ static void test_resize(void **state)
                            2.5f, 2.75f, 3.25f, 3.5f, 3, 3.25f, 3.75f, 4};
     struct zp_graph *g = resize_graph(2, 2, "linear", NULL, up2, NULL, 1);
     mb_run(g, x22, 1, y, NULL);
-    check_close(y, lin, 16, "linear half_pixel");
+    mb_assert_close(y, lin, 16, 1e-5);
     float *x = mb_randv(8, 23);
     mb_check_grads(g, x, 2, 1, "linear half_pixel");
     free(x);
@@ -161,7 +151,7 @@ static void test_resize(void **state)
             ac[i * 4 + j] = 1.f + 2.f * (float)i / 3.f + (float)j / 3.f;
     g = resize_graph(2, 2, "linear", "align_corners", NULL, s44, 0);
     mb_run(g, x22, 1, y, NULL);
-    check_close(y, ac, 16, "linear align_corners");
+    mb_assert_close(y, ac, 16, 1e-5);
     zp_graph_free(g);
     /* nearest x (2, 3): each value a 2 x 3 block */
     float nn[24];
@@ -170,7 +160,7 @@ static void test_resize(void **state)
             nn[i * 6 + j] = x22[(i / 2) * 2 + j / 3];
     g = resize_graph(2, 2, "nearest", NULL, up23, NULL, 1);
     mb_run(g, x22, 1, y, NULL);
-    check_close(y, nn, 24, "nearest");
+    mb_assert_close(y, nn, 24, 1e-5);
     x = mb_randv(8, 24);
     mb_check_grads(g, x, 2, 1, "nearest");
     free(x);
@@ -180,11 +170,11 @@ static void test_resize(void **state)
     g = resize_graph(2, 4, "nearest", NULL, down, NULL, 0);
     assert_int_equal(zp_graph_output_size(g), 2);
     mb_run(g, x24, 1, y, NULL);
-    check_close(y, dn, 2, "nearest downsample");
+    mb_assert_close(y, dn, 2, 1e-5);
     zp_graph_free(g);
     g = resize_graph(2, 4, "linear", NULL, down, NULL, 1);
     mb_run(g, x24, 1, y, NULL);
-    check_close(y, dl, 2, "linear downsample");
+    mb_assert_close(y, dl, 2, 1e-5);
     x = mb_randv(16, 25);
     mb_check_grads(g, x, 2, 1, "linear downsample");
     free(x);

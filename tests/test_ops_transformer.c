@@ -21,16 +21,6 @@
 #include "model/graph_train.h"
 #include "tests/onnx_builder.h"
 
-static void check_close(const float *got, const float *want, int n, const char *what)
-{
-    for (int i = 0; i < n; i++)
-        if (!(fabsf(got[i] - want[i]) <= 1e-5f * (1.f + fabsf(want[i])))) {
-            print_error("%s at %d: got %.9g, want %.9g\n", what, i, (double)got[i],
-                        (double)want[i]);
-            fail();
-        }
-}
-
 /* y = Gather(table [5, 2, 2], ids [N, 3]) -> [N, 3, 2, 2]; then the same rows
  * through a second Gather of the same table, added: one TABLE parameter whose
  * gradient is checked by finite differences. */
@@ -57,7 +47,7 @@ static void test_gather(void **state)
     for (int r = 0; r < 6; r++)
         for (int k = 0; k < 4; k++)
             want[r * 4 + k] = table[rows[r] * 4 + k] * table[rows[r] * 4 + k];
-    check_close(y, want, 24, "gather");
+    mb_assert_close(y, want, 24, 1e-5);
 
     struct zp_tgraph *t = mb_tgraph_new(g, 2);
     assert_int_equal(zp_tgraph_num_params(t), 1);
@@ -161,7 +151,7 @@ static void test_matmul_rows(void **state)
         float *x = mb_randv((size_t)(3 * R * K), 8), y[90], want[90];
         mb_run(g, x, 3, y, NULL);
         rows_ref(x, w, 3 * R, K, O, want);
-        check_close(y, want, (int)(3 * R * O), rank == 3 ? "matmul rows rank 3" : "rank 4");
+        mb_assert_close(y, want, (size_t)(3 * R * O), 1e-5);
         mb_check_grads(g, x, 3, 1, rank == 3 ? "matmul rows rank 3" : "matmul rows rank 4");
         free(x);
         free(w);
@@ -211,7 +201,7 @@ static void test_matmul_acts(void **state)
                 }
         }
     }
-    check_close(y, want, 48, "matmul of two activations");
+    mb_assert_close(y, want, 48, 1e-5);
     mb_check_grads(g, x, 2, 1, "matmul of two activations");
     free(x);
     zp_graph_free(g);
@@ -300,7 +290,7 @@ static void test_layernorm(void **state)
             for (int k = 0; k < L; k++)
                 want[r * L + k] = (float)((p[k] - m) / sqrt(v + 1e-3) * sc[k] + (variant ? 0 : bi[k]));
         }
-        check_close(y, want, 30, variant ? "layernorm axis 1" : "layernorm axis -1");
+        mb_assert_close(y, want, 30, 1e-5);
         mb_check_grads(g, x, 3, 1, variant ? "layernorm axis 1" : "layernorm axis -1");
         free(x);
         free(sc);
@@ -338,7 +328,7 @@ static void test_expand(void **state)
             for (int r = 0; r < 3; r++)
                 for (int k = 0; k < 4; k++)
                     want[im * 24 + a * 12 + r * 4 + k] = x[im * 3 + r];
-    check_close(y, want, 48, "expand");
+    mb_assert_close(y, want, 48, 1e-5);
     mb_check_grads(g, x, 2, 1, "expand");
     free(x);
     zp_graph_free(g);
@@ -407,7 +397,7 @@ static void test_where(void **state)
                     : variant == 1 ? (m21[r] ? fill : x[i])
                                    : (m3[k] ? x[i] : -x[i]);
         }
-        check_close(y, want, 12, "where");
+        mb_assert_close(y, want, 12, 1e-5);
         mb_check_grads(g, x, 2, 1, "where");
         zp_graph_free(g);
     }
@@ -464,7 +454,7 @@ static void test_multi_input(void **state)
         for (int r = 0; r < 3; r++)
             for (int k = 0; k < 2; k++)
                 want[im * 6 + r * 2 + k] = table[(int)in[im * 9 + r] * 2 + k] + xv[r * 2 + k];
-    check_close(y, want, 12, "two inputs");
+    mb_assert_close(y, want, 12, 1e-5);
     struct zp_err err = {0};
     in[10] = 7; /* image 1's second id */
     assert_int_equal(zp_graph_run(g, in, 2, y, NULL, &err), ZP_EINVAL);
@@ -490,7 +480,7 @@ static void test_multi_input(void **state)
                     acc += (double)x[im * 12 + i * 3 + k] * x[im * 12 + 6 + k * 2 + j];
                 want[im * 4 + i * 2 + j] = (float)acc;
             }
-    check_close(z, want, 8, "two float inputs");
+    mb_assert_close(z, want, 8, 1e-5);
     mb_check_grads(g, x, 2, 1, "two float inputs");
     free(x);
     zp_graph_free(g);
