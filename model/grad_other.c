@@ -270,6 +270,21 @@ static void reduce_back(const struct zp_graph *g, const struct zp_node *n, const
     free(taken);
 }
 
+/* Where: each output's gradient to the operand the condition picked */
+static void where_back(const struct zp_graph *g, const struct zp_node *n, const float *dy,
+                       float *dx0, float *dx1)
+{
+    const int64_t total = g->tensors[n->out].size;
+    int64_t idx[ZP_MAXDIM] = {0}, o0 = 0, o1 = 0;
+    for (int64_t i = 0; i < total; i++) {
+        if (n->cond[i] && dx0)
+            dx0[o0] += dy[i];
+        else if (!n->cond[i] && dx1)
+            dx1[o1] += dy[i];
+        zp_bcast_next(n, idx, &o0, &o1);
+    }
+}
+
 static void concat_back(const struct zp_node *n, const float *dy, float *dx0, float *dx1)
 {
     for (int64_t o = 0; o < n->cat_outer; o++) {
@@ -345,6 +360,8 @@ void zp_tg_other_backward(struct zp_tgraph *t, const struct zp_node *n)
             }
             break;
         case ZP_OP_SOFTMAX: softmax_back(n, y + i * ys, d, da); break;
+        case ZP_OP_LAYERNORM: zp_layernorm_back(n, a, d, da); break;
+        case ZP_OP_RESAMPLE: zp_resample_back(n, d, da); break;
         case ZP_OP_LOGSOFTMAX: logsoftmax_back(n, y + i * ys, d, da); break;
         case ZP_OP_SUB:
         case ZP_OP_DIV:
@@ -358,6 +375,7 @@ void zp_tg_other_backward(struct zp_tgraph *t, const struct zp_node *n)
         case ZP_OP_REDUCE_MEAN:
         case ZP_OP_REDUCE_MAX: reduce_back(g, n, a, y + i * ys, d, da); break;
         case ZP_OP_CONCAT: concat_back(n, d, da, dx1 ? dx1 + i * s1 : NULL); break;
+        case ZP_OP_WHERE: where_back(g, n, d, da, dx1 ? dx1 + i * s1 : NULL); break;
         case ZP_OP_MATH:
             for (int64_t k = 0; k < ys; k++)
                 da[k] += d[k] * zp_fn_deriv(n, a[k], y[i * ys + k]);

@@ -31,6 +31,8 @@ void zp_graph_free(struct zp_graph *g)
     for (int i = 0; i < g->n_nodes; i++) {
         free(g->nodes[i].scale);
         free(g->nodes[i].shift);
+        free(g->nodes[i].rs);
+        free(g->nodes[i].cond);
     }
     for (int i = 0; i < g->n_layers; i++) {
         zp_free(g->layer_w[i]);
@@ -50,10 +52,49 @@ void zp_graph_free(struct zp_graph *g)
 
 int zp_graph_input_shape(const struct zp_graph *g, int64_t shape[4])
 {
+    if (g->n_inputs > 1) { /* the concatenation, flat */
+        shape[0] = g->in_size;
+        return 1;
+    }
     const struct zp_tensor *t = &g->tensors[g->input];
     for (int i = 1; i < t->ndim; i++)
         shape[i - 1] = t->dims[i];
     return t->ndim - 1;
+}
+
+int zp_graph_num_inputs(const struct zp_graph *g) { return g->n_inputs; }
+
+int zp_graph_input_info(const struct zp_graph *g, int i, const char **name, int64_t shape[4],
+                        int *is_index, int64_t *offset)
+{
+    if (i < 0 || i >= g->n_inputs)
+        return -1;
+    int64_t off = 0;
+    for (int k = 0; k < i; k++)
+        off += g->tensors[g->inputs[k]].size;
+    const struct zp_tensor *t = &g->tensors[g->inputs[i]];
+    if (name)
+        *name = t->name;
+    for (int d = 1; shape && d < t->ndim; d++)
+        shape[d - 1] = t->dims[d];
+    if (is_index)
+        *is_index = t->is_index;
+    if (offset)
+        *offset = off;
+    return t->ndim - 1;
+}
+
+void zp_inputs_scatter(const struct zp_graph *g, const float *input, int64_t first, int64_t count,
+                       float *const *dst)
+{
+    int64_t off = 0;
+    for (int k = 0; k < g->n_inputs; k++) {
+        const int64_t sz = g->tensors[g->inputs[k]].size;
+        for (int64_t j = 0; j < count; j++)
+            memcpy(dst[k] + j * sz, input + (first + j) * g->in_size + off,
+                   (size_t)sz * sizeof(float));
+        off += sz;
+    }
 }
 
 int64_t zp_graph_output_size(const struct zp_graph *g) { return g->tensors[g->output].size; }
@@ -87,11 +128,13 @@ static void run_node(const struct zp_graph *g, const struct zp_node *n, const fl
     case ZP_OP_ADD:
     case ZP_OP_MUL:
     case ZP_OP_SUB: case ZP_OP_DIV: case ZP_OP_MAX: case ZP_OP_MIN: case ZP_OP_POW:
-    case ZP_OP_CONCAT:
+    case ZP_OP_CONCAT: case ZP_OP_WHERE:
         zp_op_binary(g, n, x0, x1, y); break;
     case ZP_OP_AVGPOOL:
     case ZP_OP_MAXPOOL: zp_op_pool(g, n, x0, y); break;
     case ZP_OP_GAP: zp_op_gap(g, n, x0, y); break;
+    case ZP_OP_MATMUL: zp_op_matmul(n, x0, x1, y, e->scratch); break;
+    case ZP_OP_GATHER: zp_op_gather(g, n, x0, y); break;
     default: zp_op_unary(g, n, x0, y); break;
     }
 }
@@ -107,10 +150,39 @@ static const float *in_ptr(const struct zp_graph *g, int t, float *base, int64_t
 
 int zp_graph_max_threads(void) { return omp_get_max_threads(); }
 
+int zp_graph_input_is_index(const struct zp_graph *g) { return g->tensors[g->input].is_index; }
+
+/* An int64 input: every value an integer (exact in float below 2^24), and a row
+ * of every table a Gather reads it with. Checked before the run, so a bad id is
+ * an error naming it (element i of image b) rather than a NaN row in the logits. */
+static enum zp_status check_ids(const struct zp_graph *g, int in, int64_t off, const float *input,
+                                int batch, struct zp_err *err)
+{
+    const struct zp_tensor *X = &g->tensors[in];
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t i = 0; i < X->size; i++) {
+            const float v = input[b * g->in_size + off + i];
+            if (!(v == floorf(v)) || fabsf(v) >= 16777216.f)
+                return zp_err_set(err, ZP_EINVAL, "graph run: input '%s' element %lld is %g, not "
+                                  "an integer id below 2^24", X->name,
+                                  (long long)(b * X->size + i), (double)v);
+            for (int k = 0; k < g->n_nodes; k++) {
+                const struct zp_node *nd = &g->nodes[k];
+                if (nd->op == ZP_OP_GATHER && nd->in[0] == in && zp_gather_row(g, nd, v) < 0)
+                    return zp_err_set(err, ZP_EINVAL, "graph run: input '%s' element %lld: id "
+                                      "%lld outside table '%s' (%lld rows) of Gather '%s'",
+                                      X->name, (long long)(b * X->size + i), (long long)v,
+                                      g->tensors[nd->in[1]].name,
+                                      (long long)g->tensors[nd->in[1]].dims[0], nd->name);
+            }
+        }
+    return ZP_OK;
+}
+
 static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch, float *logits,
                                const struct zp_run_hooks *hooks, struct zp_err *err)
 {
-    const int64_t isz = g->tensors[g->input].size, osz = g->tensors[g->output].size;
+    const int64_t osz = g->tensors[g->output].size;
     const struct zp_run_hooks none = {0}, *h = hooks ? hooks : &none;
     /* With an output hook, a layer's kernel leaves out its activation, which is
      * applied after the hooks, in place (the skipped Relu/Clip node's output
@@ -138,8 +210,10 @@ static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch
                 continue;
             struct zp_exec e = {0};
             e.scratch = ws + g->ws_size;
-            memcpy(ws + g->tensors[g->input].offset, input + (int64_t)i * isz,
-                   (size_t)isz * sizeof(float));
+            float *dst[ZP_MAX_INPUTS];
+            for (int k = 0; k < g->n_inputs; k++)
+                dst[k] = ws + g->tensors[g->inputs[k]].offset;
+            zp_inputs_scatter(g, input, i, 1, dst);
             for (int k = 0; k < g->n_nodes; k++) {
                 const struct zp_node *n = &g->nodes[k];
                 if (n->skip_fast || n->alias)
@@ -231,8 +305,11 @@ static enum zp_status run_hooked(struct zp_graph *g, const float *input, int bat
         zp_free(scratch);
         return zp_err_set(err, ZP_ENOMEM, "graph run: out of memory for a batch of %d", batch);
     }
-    const struct zp_tensor *X = &g->tensors[g->input], *Y = &g->tensors[g->output];
-    memcpy(arena + X->offset * B, input, (size_t)(X->size * B) * sizeof(float));
+    const struct zp_tensor *Y = &g->tensors[g->output];
+    float *dst[ZP_MAX_INPUTS];
+    for (int k = 0; k < g->n_inputs; k++)
+        dst[k] = arena + g->tensors[g->inputs[k]].offset * B;
+    zp_inputs_scatter(g, input, 0, B, dst);
     /* Callbacks run between parallel regions (never inside one), so they may use
      * OpenMP themselves with the whole team.
      * With layer_output or layer_output_edit, a layer's Relu/Clip must wait until
@@ -318,6 +395,12 @@ enum zp_status zp_graph_run(struct zp_graph *g, const float *input, int batch, f
     if (per_batch && per_image)
         return zp_err_set(err, ZP_EINVAL, "graph run: hooks mix batch callbacks (node-by-node "
                           "schedule) with per-image ones (fast schedule); use one family");
+    for (int k = 0, off = 0; k < g->n_inputs; off += (int)g->tensors[g->inputs[k]].size, k++)
+        if (g->tensors[g->inputs[k]].is_index) {
+            enum zp_status st = check_ids(g, g->inputs[k], off, input, batch, err);
+            if (st)
+                return st;
+        }
     if (per_batch)
         return run_hooked(g, input, batch, logits, hooks, err);
     return run_fast(g, input, batch, logits, hooks, err);

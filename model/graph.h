@@ -37,6 +37,8 @@ struct zp_layer_info {
     int64_t pads[4];       /* Conv: top, left, bottom, right (after auto_pad) */
     int64_t strides[2], dilations[2], kernel[2];
     int relu_after;        /* 1 when the only consumer is Relu, 6 when it is Clip(0,6), 0 otherwise */
+    int channels_last;     /* MatMul of a rank >= 3 input: input [..., K] and output [..., n_out]
+                              per image are rows, the channel the LAST axis (else the first) */
 };
 
 /* Hooks for one forward pass; any member may be NULL.
@@ -124,8 +126,21 @@ enum zp_status zp_onnx_check(const char *path, void (*report)(void *ctx, const c
  * `harness inspect --ops`: as a Markdown table. */
 void zp_op_table_markdown(void *file /* FILE* */);
 
-/* Input shape without batch ([C, H, W] or [K]); returns ndim. */
+/* Input shape without batch ([C, H, W] or [K]); returns ndim. A graph of several
+ * inputs takes them concatenated per image (every input's values in graph
+ * order, image after image): its shape here is that flat [total]. */
 int zp_graph_input_shape(const struct zp_graph *g, int64_t shape[4]);
+/* The graph inputs: how many, and input i's name, shape without batch (returns
+ * its ndim, -1 for a bad i), whether it is int64 ids, and where its values
+ * start in each image's concatenated input (floats). Any out pointer may be NULL. */
+int zp_graph_num_inputs(const struct zp_graph *g);
+int zp_graph_input_info(const struct zp_graph *g, int i, const char **name, int64_t shape[4],
+                        int *is_index, int64_t *offset);
+/* 1 when the (first) graph input is int64 (token ids): zp_graph_run and the training
+ * forward then take its values as floats holding the integers (exact below
+ * 2^24; zp_graph_run refuses a non-integer or, for a Gather reading the input,
+ * an id outside the table). */
+int zp_graph_input_is_index(const struct zp_graph *g);
 /* Number of output values per input (classes). */
 int64_t zp_graph_output_size(const struct zp_graph *g);
 

@@ -18,6 +18,7 @@ extern "C" {
 #endif
 
 #define ZP_MAXDIM 6
+#define ZP_MAX_INPUTS 8
 
 /* Vectorize the next loop (gcc -O2 only vectorizes the very cheapest loops on its
  * own). Not under clang, which reports a loop it declines as a -Werror warning. */
@@ -60,6 +61,29 @@ enum zp_op {
     ZP_OP_REDUCE_MEAN,
     ZP_OP_REDUCE_MAX,
     ZP_OP_CONCAT,    /* two inputs: per outer index cat_a values of x0, then cat_b of x1 */
+    ZP_OP_GATHER,    /* embedding: y row r = table row x[r] (in[0] the indices, in[1] the
+                        constant table, rows of mm_cols floats; mm_rows indices) */
+    ZP_OP_MATMUL,    /* two activations: per broadcast batch index (bnd / bdims / bstr,
+                        strides in floats), C[mm_rows, mm_cols] = A[mm_rows, mm_k] B[mm_k, mm_cols] */
+    ZP_OP_LAYERNORM, /* rows of sm_len values (sm_outer rows) normalized, times scale, plus shift
+                        (model/ops_norm.c) */
+    ZP_OP_RESAMPLE,  /* Pad, Resize: separable taps per axis (n->rs, model/ops_resample.c) */
+    ZP_OP_WHERE,     /* y = cond ? x0 : x1, broadcasting as Add; cond a constant expanded to the
+                        output's per-image shape (n->cond) */
+};
+
+/* ZP_OP_RESAMPLE: output element (o_1..o_nd) = sum over the taps t_d of each
+ * per-image axis d of prod_d w[d][o_d ntap_d + t_d] x[sum_d src[d][...]], src
+ * already multiplied by the input stride of d; a src of -1 (Pad's constant
+ * mode) makes the element `value`. Pad and nearest Resize have one tap per
+ * axis, linear Resize two. One allocation (the arrays follow the struct). */
+struct zp_resample {
+    int nd;
+    int64_t out_dims[ZP_MAXDIM];
+    int ntap[ZP_MAXDIM];
+    int64_t *src[ZP_MAXDIM];
+    float *w[ZP_MAXDIM];
+    float value;
 };
 
 /* The functions of ZP_OP_MATH (n->fn). */
@@ -85,6 +109,8 @@ struct zp_tensor {
     int is_const;
     float *data;                /* constants (float) */
     int64_t *idata;             /* constants (int64, e.g. Reshape shapes) */
+    int is_index;               /* the graph input was int64 (token ids): its floats hold
+                                   integers, exact below 2^24 (checked by zp_graph_run) */
     int producer;               /* node index, -1 for constants and the graph input */
     int n_consumers;            /* nodes reading it, +1 if it is the graph output */
     size_t offset;              /* activations: offset in a per-image workspace */
@@ -109,6 +135,10 @@ struct zp_node {
     /* ZP_OP_VIEW: first input offset; reductions: input values per output;
      * ZP_OP_CONCAT: outer count and the two inputs' contiguous runs */
     int64_t vbase, red_count, cat_outer, cat_a, cat_b;
+    /* ZP_OP_GEMM: mm_rows rows of mm_k inputs per image (1 for a [N, K] input; the
+     * product of the middle dims of a rank >= 3 MatMul input), mm_cols outputs each;
+     * ZP_OP_MATMUL and ZP_OP_GATHER: see the ops */
+    int64_t mm_rows, mm_k, mm_cols;
     /* Softmax: softmax over [outer, axis_len, inner] */
     int64_t sm_outer, sm_len, sm_inner;
     /* Add / Mul broadcasting over the per-image dims (ndim - 1 of them) */
@@ -122,6 +152,8 @@ struct zp_node {
      * node then runs in place or, on the fast path, not at all (skip_fast = 1). */
     int fuse, skip_fast;
     int alias;                  /* ZP_OP_COPY: output shares the input's storage */
+    struct zp_resample *rs;     /* ZP_OP_RESAMPLE (owned; zp_graph_free frees it) */
+    unsigned char *cond;        /* ZP_OP_WHERE: per output element, 1 = take x0 (owned) */
     /* ZP_OP_BN: gamma, beta, running mean, running var (channels each), stored
      * after the eval shift in the `shift` allocation (so zp_graph_free frees
      * them); eps and the momentum of the running statistics. */
@@ -138,7 +170,11 @@ struct zp_graph {
     int *layer_node;            /* node index of each layer */
     float **layer_w, **layer_b; /* owned weight / bias storage of each layer */
     int n_layers;
-    int input, output;          /* tensor indices */
+    int input, output;          /* tensor indices (input: the first graph input) */
+    int inputs[ZP_MAX_INPUTS];  /* every graph input, in graph order */
+    int n_inputs;
+    int64_t in_size;            /* per image: the inputs' sizes summed (zp_graph_run's input
+                                   is their values concatenated, image by image) */
     int64_t ws_size;            /* per-image workspace: all activations (floats) */
     int64_t scratch_size;       /* per-thread scratch (im2col, padded planes) */
     struct zp_layer_panels **panels; /* per layer: conv/gemm weight panels, filled at first
@@ -216,6 +252,12 @@ struct zp_exec {
     float *scratch;             /* per-thread, g->scratch_size floats */
 };
 
+/* Copies `count` images of zp_graph_run's input (per image every graph input's
+ * values, concatenated in graph order), from image `first` on, into dst[k]
+ * (graph input k: count x its size floats, image after image). */
+void zp_inputs_scatter(const struct zp_graph *g, const float *input, int64_t first, int64_t count,
+                       float *const *dst);
+
 /* Load-time planning (model/graph_plan.c), after every node is converted:
  * fusion, aliases and workspace offsets (ws_size); then the layer table. */
 enum zp_status zp_graph_plan(struct zp_graph *g);
@@ -232,6 +274,44 @@ void zp_op_gap(const struct zp_graph *g, const struct zp_node *n, const float *x
 void zp_op_binary(const struct zp_graph *g, const struct zp_node *n, const float *x0,
                   const float *x1, float *y);
 void zp_op_unary(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+/* Broadcasting binary ops by runs (model/ops_elementwise.c): the output walked
+ * in runs along its innermost axis, run(op, a, sa, b, sb, y, len) per run with
+ * sa / sb the inputs' strides along it (0: broadcast, else 1), so the element
+ * loops vectorize; the same elements, in the same order, as zp_bcast_next. */
+typedef void zp_bin_run_fn(enum zp_op op, const float *a, int64_t sa, const float *b, int64_t sb,
+                           float *y, int64_t len);
+void zp_bcast_runs(const struct zp_graph *g, const struct zp_node *n, const float *x0,
+                   const float *x1, float *y, zp_bin_run_fn *run);
+/* One run of a binary op: the four stride cases, each its own loop over EXPR of
+ * the floats a and b (for the caller's run function). */
+#define ZP_BIN_RUN(EXPR)                                                                  \
+    do {                                                                                  \
+        if (sa && sb) {                                                                   \
+            ZP_SIMD                                                                       \
+            for (int64_t k_ = 0; k_ < len; k_++) {                                        \
+                const float a = pa[k_], b = pb[k_];                                       \
+                y[k_] = (EXPR);                                                           \
+            }                                                                             \
+        } else if (sa) {                                                                  \
+            const float b = pb[0];                                                        \
+            ZP_SIMD                                                                       \
+            for (int64_t k_ = 0; k_ < len; k_++) {                                        \
+                const float a = pa[k_];                                                   \
+                y[k_] = (EXPR);                                                           \
+            }                                                                             \
+        } else if (sb) {                                                                  \
+            const float a = pa[0];                                                        \
+            ZP_SIMD                                                                       \
+            for (int64_t k_ = 0; k_ < len; k_++) {                                        \
+                const float b = pb[k_];                                                   \
+                y[k_] = (EXPR);                                                           \
+            }                                                                             \
+        } else {                                                                          \
+            const float a = pa[0], b = pb[0], v_ = (EXPR);                                \
+            for (int64_t k_ = 0; k_ < len; k_++)                                          \
+                y[k_] = v_;                                                               \
+        }                                                                                 \
+    } while (0)
 /* model/ops_math.c: ZP_OP_MATH and ZP_OP_LOGSOFTMAX of one image (zp_op_unary
  * calls them), the new binary ops' element functions (zp_op_binary calls
  * zp_op_binary_math for them), and the derivatives the backward passes use,
@@ -245,6 +325,33 @@ void zp_op_binary_math(const struct zp_graph *g, const struct zp_node *n, const 
 void zp_op_view(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
 void zp_op_reduce(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
 void zp_op_concat(const struct zp_node *n, const float *x0, const float *x1, float *y);
+/* model/ops_matmul.c. zp_mm: C = op(A) op(B) + beta C (kernels/ zp_f32_gemm_t, the
+ * dispatched f32 variant, on the calling thread) with ws of zp_mm_ws floats for
+ * that shape; shapes come from a built graph, so a failure aborts naming it.
+ * zp_op_mm_scratch: the scratch floats the forward of n needs (0: none).
+ * zp_op_gemm_rows: a MatMul layer of mm_rows > 1 rows per image (bias, fused
+ * activation). zp_op_matmul: ZP_OP_MATMUL, scratch of zp_op_mm_scratch floats;
+ * zp_op_matmul_count its number of matrix products. zp_op_gather: ZP_OP_GATHER,
+ * an id that is not an integer inside the table gives a NaN row; zp_gather_row
+ * is the table row of id v, -1 when outside (negative ids count from the end). */
+size_t zp_mm_ws(int ta, int tb, int64_t m, int64_t n, int64_t k, float beta);
+void zp_mm(int ta, int tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+           const float *B, int64_t ldb, float beta, float *C, int64_t ldc, float *ws);
+int64_t zp_op_mm_scratch(const struct zp_graph *g, const struct zp_node *n);
+void zp_op_gemm_rows(const struct zp_node *n, const float *x, float *y, const struct zp_exec *e);
+void zp_op_matmul(const struct zp_node *n, const float *a, const float *b, float *y, float *scratch);
+int64_t zp_op_matmul_count(const struct zp_node *n);
+void zp_op_gather(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+int64_t zp_gather_row(const struct zp_graph *g, const struct zp_node *n, float v);
+/* model/ops_resample.c: ZP_OP_RESAMPLE of one image, and its input gradient (+=);
+ * zp_resample_new: the struct with room for ntap[d] * out_dims[d] taps per axis
+ * (src / w pointed into it), NULL when out of memory. */
+void zp_op_resample(const struct zp_node *n, const float *x, float *y);
+void zp_resample_back(const struct zp_node *n, const float *dy, float *dx);
+struct zp_resample *zp_resample_new(int nd, const int64_t *out_dims, const int *ntap);
+/* model/ops_norm.c: LayerNormalization of one image, and its input gradient (+=) */
+void zp_op_layernorm(const struct zp_node *n, const float *x, float *y);
+void zp_layernorm_back(const struct zp_node *n, const float *x, const float *dy, float *dx);
 /* d fn / dx at x, where y = fn(x) */
 float zp_fn_deriv(const struct zp_node *n, float x, float y);
 /* partial derivatives of the binary op at (a, b), y = a op b */

@@ -39,10 +39,14 @@ void zp_graph_print(const struct zp_graph *g, void *file)
     for (int i = 0; i < g->n_nodes; i++)
         if (g->nodes[i].op == ZP_OP_AFFINE)
             params += 2 * g->nodes[i].channels;
-    shape_str(&g->tensors[g->input], s1, sizeof s1);
+    fprintf(f, "opset %lld, input%s", (long long)g->opset, g->n_inputs > 1 ? "s" : "");
+    for (int k = 0; k < g->n_inputs; k++) {
+        const struct zp_tensor *X = &g->tensors[g->inputs[k]];
+        shape_str(X, s1, sizeof s1);
+        fprintf(f, "%s '%s' %s%s", k ? "," : "", X->name, s1, X->is_index ? " (int64 ids)" : "");
+    }
     shape_str(&g->tensors[g->output], s2, sizeof s2);
-    fprintf(f, "opset %lld, input '%s' %s, output '%s' %s\n", (long long)g->opset,
-            g->tensors[g->input].name, s1, g->tensors[g->output].name, s2);
+    fprintf(f, ", output '%s' %s\n", g->tensors[g->output].name, s2);
     fprintf(f, "%d nodes, %d quantizable layers, %lld parameters (BatchNorm folded)\n\n",
             g->n_nodes, g->n_layers, (long long)params);
     fprintf(f, "graph:\n");

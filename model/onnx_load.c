@@ -113,6 +113,49 @@ int ol_dims_ok(const int64_t *d, int n, int64_t min_dim, int64_t *size)
 
 /* ---- initializers ----------------------------------------------------------- */
 
+/* The constant tensor named tn with tp's dims and `size` elements (storage
+ * left to the caller); a name defined twice is an error. */
+static enum zp_status const_tensor(struct loader *L, const Onnx__TensorProto *tp, const char *tn,
+                                   int64_t size, int *out)
+{
+    if (ol_lookup(L, tn) >= 0)
+        return zp_err_set(L->err, ZP_EFORMAT, "%s: tensor '%s' is defined twice", L->what, tn);
+    int t = ol_new_tensor(L, tn);
+    if (t < 0)
+        return zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
+    struct zp_tensor *T = &L->g->tensors[t];
+    T->is_const = 1;
+    T->ndim = (int)tp->n_dims;
+    for (int i = 0; i < T->ndim; i++)
+        T->dims[i] = tp->dims[i];
+    T->size = size;
+    *out = t;
+    return ZP_OK;
+}
+
+/* A bool constant (Where's condition) as int64 0 / 1 in idata: one byte per
+ * value in raw_data, or int32_data. */
+static enum zp_status load_bool(struct loader *L, const Onnx__TensorProto *tp, const char *tn,
+                                int64_t size, int *out)
+{
+    const int raw = tp->has_raw_data && tp->raw_data.len > 0;
+    if (raw ? tp->raw_data.len != (size_t)size : tp->n_int32_data != (size_t)size)
+        return zp_err_set(L->err, ZP_EFORMAT, "%s: tensor '%s': %zu bool values, dims need %lld",
+                          L->what, tn, raw ? tp->raw_data.len : tp->n_int32_data, (long long)size);
+    int t;
+    enum zp_status st = const_tensor(L, tp, tn, size, &t);
+    if (st)
+        return st;
+    int64_t *v = zp_alloc((size_t)(size ? size : 1) * sizeof *v);
+    if (!v)
+        return zp_err_set(L->err, ZP_ENOMEM, "%s: tensor '%s': out of memory", L->what, tn);
+    L->g->tensors[t].idata = v;
+    for (int64_t i = 0; i < size; i++)
+        v[i] = (raw ? tp->raw_data.data[i] : tp->int32_data[i]) != 0;
+    *out = t;
+    return ZP_OK;
+}
+
 enum zp_status ol_load_const(struct loader *L, const Onnx__TensorProto *tp, const char *name,
                                  int *out)
 {
@@ -129,9 +172,11 @@ enum zp_status ol_load_const(struct loader *L, const Onnx__TensorProto *tp, cons
         return zp_err_set(L->err, ZP_EUNSUPPORTED,
                           "%s: tensor '%s': external data is not supported", L->what, tn);
     int dt = tp->data_type;
+    if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
+        return load_bool(L, tp, tn, size, out);
     if (dt != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && dt != ONNX__TENSOR_PROTO__DATA_TYPE__INT64)
         return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: tensor '%s': data type %d not supported "
-                          "(expected float32 or int64)", L->what, tn, dt);
+                          "(expected float32, int64 or bool)", L->what, tn, dt);
     size_t esz = dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? 4 : 8;
     const void *src = NULL;
     if (tp->has_raw_data && tp->raw_data.len > 0) {
@@ -156,17 +201,11 @@ enum zp_status ol_load_const(struct loader *L, const Onnx__TensorProto *tp, cons
                               L->what, tn, tp->n_int64_data, (long long)size);
         src = tp->int64_data;
     }
-    if (ol_lookup(L, tn) >= 0)
-        return zp_err_set(L->err, ZP_EFORMAT, "%s: tensor '%s' is defined twice", L->what, tn);
-    int t = ol_new_tensor(L, tn);
-    if (t < 0)
-        return zp_err_set(L->err, ZP_ENOMEM, "%s: out of memory", L->what);
+    int t;
+    enum zp_status st = const_tensor(L, tp, tn, size, &t);
+    if (st)
+        return st;
     struct zp_tensor *ol_T = &L->g->tensors[t];
-    ol_T->is_const = 1;
-    ol_T->ndim = (int)tp->n_dims;
-    for (int i = 0; i < ol_T->ndim; i++)
-        ol_T->dims[i] = tp->dims[i];
-    ol_T->size = size;
     void *buf = zp_alloc(size ? (size_t)size * esz : esz);
     if (!buf)
         return zp_err_set(L->err, ZP_ENOMEM, "%s: tensor '%s': out of memory", L->what, tn);
@@ -238,37 +277,21 @@ static enum zp_status input_problem(struct loader *L, const Onnx__ValueInfoProto
     return ZP_OK;
 }
 
-static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
+/* One graph input: float32 or int64, rank 2..5, fixed dims after the batch. */
+static enum zp_status load_one_input(struct loader *L, const Onnx__ValueInfoProto *in)
 {
-    const Onnx__ValueInfoProto *in = NULL;
     enum zp_status st;
-    for (size_t i = 0; i < gp->n_input; i++) {
-        const char *nm = ol_str_or(gp->input[i]->name, "");
-        if (ol_lookup(L, nm) >= 0)
-            continue; /* an initializer listed as input (older exporters) */
-        if (in) {
-            st = zp_err_set(L->err, ZP_EUNSUPPORTED,
-                            "%s: graph has more than one input ('%s' and "
-                            "'%s'); one image input is supported",
-                            L->what, ol_str_or(in->name, ""), nm);
-            if ((st = input_problem(L, gp->input[i], st)))
-                return st;
-            continue;
-        }
-        in = gp->input[i];
-    }
-    if (!in || !*ol_str_or(in->name, ""))
-        return zp_err_set(L->err, ZP_EFORMAT, "%s: graph has no (named) input", L->what);
     const char *nm = in->name;
     const Onnx__TypeProto *tp = in->type;
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type ||
         !tp->tensor_type->shape)
         return zp_err_set(L->err, ZP_EFORMAT, "%s: input '%s': no tensor type with a shape",
                           L->what, nm);
-    if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+    const int elem = tp->tensor_type->elem_type;
+    if (elem != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && elem != ONNX__TENSOR_PROTO__DATA_TYPE__INT64) {
         st = zp_err_set(L->err, ZP_EUNSUPPORTED,
-                        "%s: input '%s': element type %d, expected float32", L->what, nm,
-                        tp->tensor_type->elem_type);
+                        "%s: input '%s': element type %d, expected float32 or int64", L->what, nm,
+                        elem);
         return input_problem(L, in, st);
     }
     const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
@@ -291,9 +314,41 @@ static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
     X->dims[0] = 1;
     for (int i = 1; i < X->ndim; i++)
         X->dims[i] = sh->dim[i]->dim_value;
-    if (!ol_dims_ok(X->dims + 1, X->ndim - 1, 1, &X->size))
+    struct zp_graph *g = L->g;
+    if (!ol_dims_ok(X->dims + 1, X->ndim - 1, 1, &X->size) || g->in_size + X->size > ZP_MAX_ELEMS)
         return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': too large", L->what, nm);
-    L->g->input = t;
+    /* int64 ids (tokens) travel as floats holding integers: zp_graph_run checks them */
+    X->is_index = elem == ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+    g->inputs[g->n_inputs++] = t;
+    g->in_size += X->size;
+    g->input = g->inputs[0];
+    return ZP_OK;
+}
+
+/* Every graph input that is not an initializer, in graph order (up to
+ * ZP_MAX_INPUTS): zp_graph_run takes their values concatenated per image. */
+static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
+{
+    enum zp_status st;
+    int named = 0;
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const char *nm = ol_str_or(gp->input[i]->name, "");
+        if (*nm && ol_lookup(L, nm) >= 0)
+            continue; /* an initializer listed as input (older exporters) */
+        if (!*nm)
+            return zp_err_set(L->err, ZP_EFORMAT, "%s: graph input %zu has no name", L->what, i);
+        if (++named > ZP_MAX_INPUTS) {
+            st = zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': more than %d graph inputs",
+                            L->what, nm, ZP_MAX_INPUTS);
+            if ((st = input_problem(L, gp->input[i], st)))
+                return st;
+            continue;
+        }
+        if ((st = load_one_input(L, gp->input[i])))
+            return st;
+    }
+    if (!named)
+        return zp_err_set(L->err, ZP_EFORMAT, "%s: graph has no (named) input", L->what);
     return ZP_OK;
 }
 
@@ -447,12 +502,12 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
     if ((st = zp_graph_plan(g)))
         return zp_err_set(L->err, st, "%s: out of memory", L->what);
     int64_t scratch = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].op == ZP_OP_CONV) {
-            int64_t s = zp_op_conv_scratch(g, &g->nodes[i]);
-            if (s > scratch)
-                scratch = s;
-        }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const struct zp_node *n = &g->nodes[i];
+        int64_t s = n->op == ZP_OP_CONV ? zp_op_conv_scratch(g, n) : zp_op_mm_scratch(g, n);
+        if (s > scratch)
+            scratch = s;
+    }
     g->scratch_size = scratch;
     zp_graph_fill_layers(g);
     return ZP_OK;

@@ -128,6 +128,27 @@ enum zp_status ol_concat_node(struct nctx *c, struct zp_node *n, int arg);
 /* Split: one ZP_OP_VIEW node per output, n and the ones after it in g->nodes
  * (build() sizes g->nodes for that); adds all but n to g->n_nodes itself. */
 enum zp_status ol_split_node(struct nctx *c, struct zp_node *n, int arg);
+/* Expand: a view with strides 0 along the broadcast axes */
+enum zp_status ol_expand_node(struct nctx *c, struct zp_node *n, int arg);
+
+/* model/onnx_nodes_transformer.c: Gather from a constant table (the embedding);
+ * MatMul of two activations (ol_gemm_node hands it over); LayerNormalization;
+ * Where with a constant condition */
+enum zp_status ol_gather_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_matmul_acts(struct nctx *c, struct zp_node *n, int a, int b);
+enum zp_status ol_layernorm_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_where_node(struct nctx *c, struct zp_node *n, int arg);
+
+/* model/onnx_nodes_resample.c: Pad (constant / reflect / edge / wrap) and Resize
+ * (nearest, linear) as ZP_OP_RESAMPLE */
+enum zp_status ol_pad_node(struct nctx *c, struct zp_node *n, int arg);
+enum zp_status ol_resize_node(struct nctx *c, struct zp_node *n, int arg);
+
+/* model/onnx_nodes_fold.c: whether the node is folded at load (Shape,
+ * ConstantOfShape, Range; the shape-arithmetic ops when every input is a
+ * constant), and the folding converter (its output becomes a constant). */
+int ol_foldable(const struct nctx *c);
+enum zp_status ol_fold_node(struct nctx *c, struct zp_node *n, int arg);
 
 /* model/onnx_nodes_math.c: ZP_OP_MATH functions (arg: enum zp_fn) */
 enum zp_status ol_math_node(struct nctx *c, struct zp_node *n, int fn);

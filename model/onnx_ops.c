@@ -21,8 +21,11 @@ static const struct op_row ops[] = {
      "strides, dilations, pads / auto_pad"},
     {"Gemm", ol_gemm_node, 0, "yes", "yes", WQ, "weight B an initializer; transA=0; alpha, beta "
      "folded into weight and bias"},
-    {"MatMul", ol_gemm_node, 1, "yes", "yes", WQ, "second input an initializer (a weight), "
-     "first a [N, K] activation"},
+    {"MatMul", ol_gemm_node, 1, "yes", "yes", WQ, "an activation [N, ..., K] x an initializer "
+     "[K, O] (a weight; rank >= 3: rows of K); or two activations of one rank >= 3 with numpy "
+     "broadcasting of the batch dims (attention; no quantization point)"},
+    {"Gather", ol_gather_node, 0, "yes", "yes", "no", "axis 0 of a constant float table (an "
+     "embedding), indices an activation (e.g. the int64 input); gradient into the table"},
     {"Add", ol_binary_node, ZP_OP_ADD, "yes", "yes", "no", "numpy broadcasting"},
     {"Mul", ol_binary_node, ZP_OP_MUL, "yes", "yes", "no", "numpy broadcasting"},
     {"Sub", ol_binary_node, ZP_OP_SUB, "yes", "yes", "no", "numpy broadcasting"},
@@ -51,6 +54,8 @@ static const struct op_row ops[] = {
     {"LogSoftmax", ol_softmax_node, ZP_OP_LOGSOFTMAX, "yes", "yes", "no", "as Softmax"},
     {"BatchNormalization", ol_bn_node, 0, "yes", "yes", "no", "inference: folded into the Conv "
      "before it, else a per-channel affine; training: batch statistics"},
+    {"LayerNormalization", ol_layernorm_node, 0, "yes", "yes", "no", "axis inside the "
+     "per-image axes; constant Scale and B (not parameters); output Y only"},
     {"AveragePool", ol_pool_node, 0, "yes", "yes", "no", "2-D; count_include_pad, ceil_mode"},
     {"MaxPool", ol_pool_node, 1, "yes", "yes", "no", "2-D; no Indices output"},
     {"GlobalAveragePool", ol_gap_node, 0, "yes", "yes", "no", ""},
@@ -74,10 +79,25 @@ static const struct op_row ops[] = {
      "inputs as a chain of 2-input nodes; constant inputs with batch dimension 1"},
     {"Split", ol_split_node, 0, "yes", "yes", "no", "any axis but the batch; sizes from "
      "'split' (input or attribute) or equal parts; up to 6 outputs, all used"},
+    {"Expand", ol_expand_node, 0, "yes", "yes", "no", "constant int64 shape; numpy "
+     "broadcasting; neither new leading axes nor the batch axis expanded"},
+    {"Pad", ol_pad_node, 0, "yes", "yes", "no", "modes constant, reflect, edge, wrap; constant "
+     "pads (input, or attribute before opset 11), optional axes; not the batch axis"},
+    {"Resize", ol_resize_node, 0, "yes", "yes", "no", "nearest (4 nearest_modes), linear on any "
+     "axes; half_pixel, asymmetric, align_corners, pytorch_half_pixel; constant scales or sizes; "
+     "not the batch axis"},
+    {"Where", ol_where_node, 0, "yes", "yes", "no", "constant condition (a mask; bool, int64 or "
+     "float); X, Y broadcast numpy-style, not both constants; gradient to the operand picked"},
     {"Identity", ol_identity_node, 0, "yes", "yes", "no", "an alias, no copy"},
     {"Dropout", ol_identity_node, 1, "yes", "yes", "no", "the identity (inference)"},
     {"Constant", ol_constant_node, 0, "load time", "-", "no", "the 'value' tensor form"},
-    {"Cast", ol_cast_node, 0, "load time", "-", "no", "to float32 only"},
+    {"Cast", ol_cast_node, 0, "load time", "-", "no", "to float32 (an activation: the identity); "
+     "a constant also to int64"},
+    {"Shape", ol_fold_node, 0, "load time", "-", "no", "folded to a constant (shapes are static; "
+     "the batch axis of an activation is 1, one image at a time); start / end"},
+    {"ConstantOfShape", ol_fold_node, 0, "load time", "-", "no", "constant shape; float32 or "
+     "int64 value"},
+    {"Range", ol_fold_node, 0, "load time", "-", "no", "constant start, limit, delta"},
 };
 
 static const struct op_row *row_of(const struct nctx *c)
@@ -107,6 +127,8 @@ enum zp_status ol_unsupported_op(struct nctx *c)
 enum zp_status ol_convert_node(struct nctx *c, struct zp_node *n)
 {
     const struct op_row *r = row_of(c);
+    if (r && ol_foldable(c)) /* shape arithmetic on constants: a constant output */
+        return ol_fold_node(c, n, 0);
     return r ? r->convert(c, n, r->arg) : ol_unsupported_op(c);
 }
 
