@@ -357,9 +357,61 @@ static void test_input_ties_round_to_even(void **state)
     free(y);
 }
 
+/* The table lookup against a linear scan: tables that are affine images of the
+ * pixels (either direction of rounding), tables with equal neighbours (the first
+ * one wins, as a binary search finds it), and values on, between and outside the
+ * entries, across channel boundaries of a 2-channel example with a start offset. */
+static void test_input_lookup_matches_scan(void **state)
+{
+    (void)state;
+    struct zp_scheme_config acfg;
+    zp_scheme_config_defaults(&acfg, zp_scheme_find("asymmetric"));
+    struct zp_qparams p;
+    struct zp_err err = {0};
+    assert_int_equal(acfg.scheme->fit_range(&acfg, -3.0f, 3.0f, &p, &err), ZP_OK);
+    struct zp_input_exact t;
+    memset(&t, 0, sizeof t);
+    t.on = 1;
+    t.channels = 2;
+    t.plane = 7;
+    t.c = &acfg;
+    t.p = &p;
+    for (int i = 0; i < 256; i++) {
+        t.val[0][i] = (float)((i - 72.94) / 90.0);               /* Fashion-style */
+        t.val[1][i] = (float)(i / 1e5) * (float)(i / 200 + 1);   /* a bend, and duplicates at 0 */
+        t.deq[0][i] = (float)i;
+        t.deq[1][i] = (float)(1000 + i);
+    }
+    t.val[1][1] = t.val[1][0];
+    t.val[0][101] = t.val[0][100];
+    float x[61], want[61];
+    for (int k = 0; k < 61; k++) {
+        int ch = (int)(((size_t)k + 3) % 14 / 7), i = (k * 37) % 256;
+        float v = t.val[ch][i];
+        x[k] = k % 5 == 4 ? nextafterf(v, INFINITY) : k % 7 == 6 ? 40.0f : v;
+        int hit = -1;
+        for (int j = 0; j < 256 && hit < 0; j++)
+            if (t.val[ch][j] == x[k])
+                hit = j;
+        if (hit >= 0) {
+            want[k] = t.deq[ch][hit];
+        } else {
+            int32_t q;
+            want[k] = x[k];
+            acfg.scheme->quantize(&acfg, &p, &want[k], &q, 1);
+            acfg.scheme->dequantize(&acfg, &p, &q, &want[k], 1);
+        }
+    }
+    zp_input_exact_apply(&t, x, 61, 3);
+    for (int k = 0; k < 61; k++)
+        if (x[k] != want[k])
+            fail_msg("element %d: %g, expected %g", k, x[k], want[k]);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
+        cmocka_unit_test(test_input_lookup_matches_scan),
         cmocka_unit_test(test_every_scheme_matches_independent),
         cmocka_unit_test(test_input_ties_round_to_even),
     };
