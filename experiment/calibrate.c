@@ -115,9 +115,11 @@ static void observe_calib(struct calib_obs *o, int layer, const float *x, int ba
         zp_err_prefix(o->err, "input of layer '%s'", zp_graph_layer(o->m->g, layer)->name);
         return;
     }
+    if (!o->sample)
+        return;
     /* Reservoir sample (algorithm R) for schemes that fit from data. */
     struct act_cal *a = &o->out[layer];
-    for (size_t i = 0; o->sample && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         long long s = o->seen[layer]++;
         if (a->n_sample < ACT_SAMPLE) {
             a->sample[a->n_sample++] = x[i];

@@ -72,13 +72,11 @@ static int find_pixel(const float *v, float x, float lo, float inv_step)
 {
     float g = (x - lo) * inv_step;
     int i = !(g > 0) ? 0 : g > 255 ? 255 : (int)(g + 0.5f);
-    if (v[i] == x)
-        ;
-    else if (i > 0 && v[i - 1] == x)
+    if (v[i] != x && i > 0 && v[i - 1] == x)
         i--;
-    else if (i < 255 && v[i + 1] == x)
+    else if (v[i] != x && i < 255 && v[i + 1] == x)
         i++;
-    else { /* not beside the guess */
+    else if (v[i] != x) { /* not on or beside the guess */
         int a = 0, b = 255;
         while (a < b) { /* first entry >= x */
             int mid = (a + b) / 2;
