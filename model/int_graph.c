@@ -81,6 +81,7 @@ void zp_int_program_free(struct zp_int_program *p)
     free(p->acc);
     free(p->rows);
     free(p->col);
+    zp_free(p->zero_rows);
     free(p->steps);
     free(p->t);
     free(p);
@@ -283,6 +284,26 @@ static enum zp_status layer_outputs(struct zp_int_program *p, struct step *s, co
     return ZP_OK;
 }
 
+/* The GEMM variant of a layer, exact on every activation code: the VNNI and
+ * scalar ones always are; without VNNI the int16 paths are exact only in part
+ * (docs/kernels.md, "Narrow range"): the no-128 "i16" path saturates for
+ * |a| > 64, so narrow weights run on the s8 "3op" path (exact when no weight is
+ * -128, as narrow weights never are: s->fmt becomes s8 for the packing); full-
+ * range s8 weights with a -128 code run on the scalar variant. */
+static const struct zp_gemm_ukernel *exact_gemm(struct step *s, const struct zp_int_layer_q *q, size_t nw, int isa)
+{
+    const struct zp_gemm_ukernel *uk = zp_gemm_select(s->fmt, isa < 0 ? -1 : ZP_ISA_REF);
+    if (uk && !strcmp(uk->path, "i16")) {
+        s->fmt = ZP_KF_S8;
+        uk = zp_gemm_select(ZP_KF_S8, -1);
+    }
+    if (uk && !strcmp(uk->path, "3op"))
+        for (size_t i = 0; i < nw; i++)
+            if (q->wcode[i] == -128)
+                return zp_gemm_select(s->fmt, ZP_ISA_REF);
+    return uk;
+}
+
 static enum zp_status build_layer(struct zp_int_program *p, const struct zp_node *n, const struct zp_int_layer_q *lq,
                                   const struct zp_int_options *o, struct step *s, struct zp_err *err)
 {
@@ -341,7 +362,7 @@ static enum zp_status build_layer(struct zp_int_program *p, const struct zp_node
     if (!is_conv)
         s->m = 1;
     s->is1x1 = !is_conv || (s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0);
-    s->uk = zp_gemm_select(s->fmt, o->isa < 0 ? -1 : ZP_ISA_REF);
+    s->uk = exact_gemm(s, q, nw, o->isa);
     if (!s->uk)
         return zp_err_set(err, ZP_EUNSUPPORTED, "integer program: layer '%s': no %s GEMM", n->name, tr->name);
     int a_u8 = s->fmt == ZP_KF_U8;
@@ -411,6 +432,7 @@ enum zp_status zp_int_program_build(const struct zp_graph *g, const struct zp_in
     p->input = g->input;
     p->output = g->output;
     p->ik = zp_int_kernels_select(o->isa < 0 ? -1 : ZP_ISA_REF);
+    p->direct_a = o->isa < 0;
     enum zp_status st = ZP_OK;
     for (int i = 0; i < g->n_nodes && !st; i++) { /* operators first: a clear error before any fitting */
         enum zp_op op = g->nodes[i].op;
@@ -609,12 +631,11 @@ enum zp_status zp_int_program_build(const struct zp_graph *g, const struct zp_in
                 accn = (size_t)s->n;
             if (accn > p->acc_ints)
                 p->acc_ints = accn;
-            if (s->kind == ST_GEMM && (size_t)s->m * s->k > p->col_bytes)
-                p->col_bytes = (size_t)s->m * s->k;
+            size_t kp = (size_t)(s->k + ZP_KPAD - 1) / ZP_KPAD * ZP_KPAD; /* patches or flipped rows */
+            if (s->kind == ST_GEMM && (size_t)s->m * kp > p->col_bytes)
+                p->col_bytes = (size_t)s->m * kp;
             if (s->kind == ST_COPY && (size_t)g->tensors[s->in].size > p->col_bytes) /* its NCHW copy */
                 p->col_bytes = (size_t)g->tensors[s->in].size;
-            if (s->kind == ST_GEMM && s->is1x1 && (size_t)s->m * s->k > p->col_bytes) /* flipped rows */
-                p->col_bytes = (size_t)s->m * s->k;
         }
         p->n_threads = omp_get_max_threads();
         p->ws = calloc((size_t)p->n_threads, sizeof *p->ws);
@@ -628,6 +649,8 @@ enum zp_status zp_int_program_build(const struct zp_graph *g, const struct zp_in
         for (int i = 0; i < p->n_steps; i++)
             if ((size_t)p->steps[i].m > max_m)
                 max_m = (size_t)p->steps[i].m;
+        if (!st && !(p->zero_rows = zp_calloc(max_m + 16, sizeof(int32_t))))
+            st = zp_err_set(err, ZP_ENOMEM, "integer program: out of memory (workspace)");
         for (int i = 0; i < p->n_threads && !st; i++) {
             p->ws[i] = zp_alloc(p->ws_bytes + 64);
             p->wsf[i] = zp_alloc((p->ws_floats + 16) * sizeof(float));

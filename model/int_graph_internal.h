@@ -45,11 +45,13 @@ struct zp_int_program {
     int input, output;
     size_t ws_bytes, ws_floats, acc_ints, col_bytes;
     const struct zp_int_kernels *ik;
+    int direct_a;        /* GEMM activations packed by direct_rows (not the reference program) */
     int n_threads;
     uint8_t **ws;
     float **wsf;
     int32_t **acc, **rows;
     uint8_t **col;
+    int32_t *zero_rows;  /* max_m zeros: the row sums an s8 GEMM's kernel multiplies by 0 */
 };
 
 static inline int zp_iq_signed(const struct zp_iq *q) { return q->qmin < 0; }
