@@ -125,7 +125,7 @@ static void test_requant_variants(void **state)
     vector_sets(sets);
     for (int vs = 0; sets[vs]; vs++) {
     const struct zp_int_kernels *v = sets[vs];
-    static const int shapes[][2] = {{1, 1}, {3, 7}, {5, 8}, {2, 17}, {7, 33}, {1, 1000}};
+    static const int shapes[][2] = {{1, 1}, {3, 7}, {5, 8}, {9, 4}, {2, 17}, {7, 33}, {3, 64}, {1, 1000}, {2, 1100}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (int mode = 0; mode < 4; mode++) {
             int R = shapes[s][0], N = shapes[s][1];

@@ -52,67 +52,248 @@ static inline __m512i mbqm16(__m512i x, __m512i m, __m512i shift)
 
 static inline __mmask16 tail16(int left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
 
-void zp_int_requant__avx512(const struct zp_rq_call *c)
+/* The output stage of 16 accumulators v (col_add added, col_zb term taken):
+ * the multiplier (fixed point or float), zero point, clamp; 16 int32 codes. */
+static inline __m512i rq16(__m512i v, const struct zp_rq_call *c, __m512i mu, __m512i sh, __m512 fm)
 {
+    __m512i y;
+    if (c->fmult) {
+        __m512 f = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(v), fm),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        y = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(f, _mm512_set1_ps(-1e9f)), _mm512_set1_ps(1e9f)));
+    } else {
+        y = mbqm16(v, mu, sh);
+    }
+    y = _mm512_add_epi32(y, _mm512_set1_epi32(c->zp));
+    return _mm512_min_epi32(_mm512_max_epi32(y, _mm512_set1_epi32(c->lo)), _mm512_set1_epi32(c->hi));
+}
+
+/* 16 codes to bytes: a plain 16-byte store for a full vector (the masked form of
+ * vpmovdb to memory is the slow one) */
+static inline void store16(uint8_t *o, __mmask16 m, __m512i y)
+{
+    __m128i b = _mm512_cvtepi32_epi8(y);
+    if (m == 0xffff)
+        _mm_storeu_si128((__m128i *)o, b);
+    else
+        _mm_mask_storeu_epi8(o, m, b);
+}
+
+/* Fewer than 16 channels that divide 16, rows packed (ld = n), no row term: the
+ * matrix as one run of values whose column parameters repeat every n lanes. */
+static void requant_narrow(const struct zp_rq_call *c)
+{
+    __attribute__((aligned(64))) int32_t ca[16], mu[16];
+    __attribute__((aligned(64))) float fm[16];
+    __attribute__((aligned(64))) int32_t sh[16];
+    for (int l = 0; l < 16; l++) {
+        int j = l % c->n;
+        ca[l] = c->col_add ? c->col_add[j] : 0;
+        mu[l] = c->fmult ? 0 : c->mult[j];
+        sh[l] = c->fmult ? 0 : c->shift[j];
+        fm[l] = c->fmult ? c->fmult[j] : 0.f;
+    }
+    const __m512i vca = _mm512_load_si512(ca), vmu = _mm512_load_si512(mu), vsh = _mm512_load_si512(sh);
+    const __m512 vfm = _mm512_load_ps(fm);
+    const int64_t total = (int64_t)c->rows * c->n;
+    const int32_t *a = c->acc;
+    uint8_t *o = c->out;
+    for (int64_t i = 0; i < total; i += 16) {
+        __mmask16 m = tail16((int)(total - i < 16 ? total - i : 16));
+        __m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, a + i), vca);
+        store16(o + i, m, rq16(v, c, vmu, vsh, vfm));
+    }
+}
+
+/* The fixed-point path with each column's shifts, RoundingDivideByPOT mask and
+ * threshold taken once per call (on the stack) instead of once per row; no left
+ * shift when no column has one (multipliers below 1, the usual case). */
+#define RQ_PRE_MAX 1024
+static void requant_fixed_pre(const struct zp_rq_call *c)
+{
+    __attribute__((aligned(64))) int32_t left[RQ_PRE_MAX], right[RQ_PRE_MAX], mask[RQ_PRE_MAX], half[RQ_PRE_MAX];
+    const int n = c->n;
+    int any_left = 0;
+    for (int j = 0; j < n; j++) {
+        int sh = c->shift[j];
+        left[j] = sh > 0 ? sh : 0;
+        right[j] = sh > 0 ? 0 : -sh;
+        mask[j] = (int32_t)(((int64_t)1 << right[j]) - 1);
+        half[j] = mask[j] >> 1;
+        any_left |= sh > 0;
+    }
+    const int32_t *col_add = c->col_add, *col_zb = c->col_zb, *mult = c->mult, *rowsum = c->rowsum;
     const __m512i zp = _mm512_set1_epi32(c->zp), lo = _mm512_set1_epi32(c->lo), hi = _mm512_set1_epi32(c->hi);
-    const __m512 flim = _mm512_set1_ps(1e9f), nflim = _mm512_set1_ps(-1e9f);
+    const __m512i one = _mm512_set1_epi32(1), zero = _mm512_setzero_si512();
     for (int i = 0; i < c->rows; i++) {
         const int32_t *a = c->acc + (size_t)i * c->ld_acc;
         uint8_t *o = c->out + (size_t)i * c->ld_out;
-        __m512i rs = _mm512_set1_epi32(c->rowsum ? c->rowsum[i] : 0);
-        for (int j = 0; j < c->n; j += 16) {
-            __mmask16 m = tail16(c->n - j);
+        __m512i rs = _mm512_set1_epi32(rowsum ? rowsum[i] : 0);
+        for (int j = 0; j < n; j += 16) {
+            __mmask16 m = tail16(n - j);
             __m512i v = _mm512_maskz_loadu_epi32(m, a + j);
-            if (c->col_add)
-                v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, c->col_add + j));
-            if (c->col_zb)
-                v = _mm512_sub_epi32(v, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m, c->col_zb + j), rs));
-            __m512i y;
-            if (c->fmult) {
-                __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_maskz_loadu_ps(m, c->fmult + j));
-                f = _mm512_roundscale_ps(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-                f = _mm512_min_ps(_mm512_max_ps(f, nflim), flim);
-                y = _mm512_cvtps_epi32(f);
-            } else {
-                __m512i sh = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, c->shift + j));
-                y = mbqm16(v, _mm512_maskz_loadu_epi32(m, c->mult + j), sh);
-            }
-            y = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(y, zp), lo), hi);
-            _mm_mask_storeu_epi8(o + j, m, _mm512_cvtepi32_epi8(y));
+            if (col_add)
+                v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, col_add + j));
+            if (col_zb)
+                v = _mm512_sub_epi32(v, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m, col_zb + j), rs));
+            if (any_left)
+                v = _mm512_sllv_epi32(v, _mm512_maskz_loadu_epi32(m, left + j));
+            __m512i y = srdhm16(v, _mm512_maskz_loadu_epi32(m, mult + j));
+            __m512i rem = _mm512_and_si512(y, _mm512_maskz_loadu_epi32(m, mask + j));
+            __m512i thr = _mm512_maskz_loadu_epi32(m, half + j);
+            thr = _mm512_mask_add_epi32(thr, _mm512_cmplt_epi32_mask(y, zero), thr, one);
+            __m512i q = _mm512_srav_epi32(y, _mm512_maskz_loadu_epi32(m, right + j));
+            q = _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
+            q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp), lo), hi);
+            store16(o + j, m, q);
         }
     }
 }
 
-/* 16 channels of one output pixel: (x - zx) w as vpmaddwd of the difference (an
- * int16 in the low half of each int32 lane, its sign in the high half) with the
- * weight zero-extended (high half 0), so each lane's pair sum is the one product. */
-void zp_int_dw__avx512(const struct zp_idw_call *c)
+void zp_int_requant__avx512(const struct zp_rq_call *c)
 {
-    const __m512i zx = _mm512_set1_epi32(c->zx);
-    for (int oy = 0; oy < c->oh; oy++) {
-        int iy0 = oy * c->sh - c->pt;
-        int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = c->h - iy0 < c->kh ? c->h - iy0 : c->kh;
-        for (int ox = 0; ox < c->ow; ox++) {
-            int ix0 = ox * c->sw - c->pl;
-            int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = c->w - ix0 < c->kw ? c->w - ix0 : c->kw;
-            int32_t *acc = c->acc + ((size_t)oy * c->ow + ox) * c->c;
-            for (int ch = 0; ch < c->c; ch += 16) {
-                __mmask16 m = tail16(c->c - ch);
-                __m512i s = _mm512_setzero_si512();
-                for (int ky = ky0; ky < ky1; ky++) {
-                    const uint8_t *xr = c->x + ((size_t)(iy0 + ky) * c->w + ix0) * c->c + ch;
-                    const int16_t *wr = c->wt + (size_t)ky * c->kw * c->c + ch;
-                    for (int kx = kx0; kx < kx1; kx++) {
-                        __m128i xb = _mm_maskz_loadu_epi8(m, xr + (size_t)kx * c->c);
-                        __m512i xv = c->x_signed ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb);
-                        __m512i wv = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, wr + (size_t)kx * c->c));
-                        s = _mm512_add_epi32(s, _mm512_madd_epi16(_mm512_sub_epi32(xv, zx), wv));
-                    }
-                }
-                _mm512_mask_storeu_epi32(acc + ch, m, s);
+    const int n = c->n;
+    if (n < 16 && 16 % n == 0 && !c->col_zb && c->ld_acc == (size_t)n && c->ld_out == (size_t)n) {
+        requant_narrow(c);
+        return;
+    }
+    if (!c->fmult && n <= RQ_PRE_MAX) {
+        requant_fixed_pre(c);
+        return;
+    }
+    const int32_t *col_add = c->col_add, *col_zb = c->col_zb, *mult = c->mult, *rowsum = c->rowsum;
+    const int8_t *shift = c->shift;
+    const float *fmult = c->fmult;
+    for (int i = 0; i < c->rows; i++) {
+        const int32_t *a = c->acc + (size_t)i * c->ld_acc;
+        uint8_t *o = c->out + (size_t)i * c->ld_out;
+        __m512i rs = _mm512_set1_epi32(rowsum ? rowsum[i] : 0);
+        for (int j = 0; j < n; j += 16) {
+            __mmask16 m = tail16(n - j);
+            __m512i v = _mm512_maskz_loadu_epi32(m, a + j);
+            if (col_add)
+                v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, col_add + j));
+            if (col_zb)
+                v = _mm512_sub_epi32(v, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m, col_zb + j), rs));
+            __m512i mu = _mm512_setzero_si512(), sh = _mm512_setzero_si512();
+            __m512 fm = _mm512_setzero_ps();
+            if (fmult)
+                fm = _mm512_maskz_loadu_ps(m, fmult + j);
+            else {
+                mu = _mm512_maskz_loadu_epi32(m, mult + j);
+                sh = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, shift + j));
             }
+            store16(o + j, m, rq16(v, c, mu, sh, fm));
         }
     }
+}
+
+/* One output pixel on the plane's border, 16 channels at a time: (x - zx) w as
+ * vpmaddwd of the difference (an int16 in the low half of each int32 lane, its
+ * sign in the high half) with the weight zero-extended (high half 0), so each
+ * lane's pair sum is the one product; only the taps inside the input. */
+static void dw_border_pixel(const struct zp_idw_call *c, int oy, int ox)
+{
+    const __m512i zx = _mm512_set1_epi32(c->zx);
+    int iy0 = oy * c->sh - c->pt, ix0 = ox * c->sw - c->pl;
+    int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = c->h - iy0 < c->kh ? c->h - iy0 : c->kh;
+    int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = c->w - ix0 < c->kw ? c->w - ix0 : c->kw;
+    int32_t *acc = c->acc + ((size_t)oy * c->ow + ox) * c->c;
+    for (int ch = 0; ch < c->c; ch += 16) {
+        __mmask16 m = tail16(c->c - ch);
+        __m512i s = _mm512_setzero_si512();
+        for (int ky = ky0; ky < ky1; ky++) {
+            const uint8_t *xr = c->x + ((size_t)(iy0 + ky) * c->w + ix0) * c->c + ch;
+            const int16_t *wr = c->wt + (size_t)ky * c->kw * c->c + ch;
+            for (int kx = kx0; kx < kx1; kx++) {
+                __m128i xb = _mm_maskz_loadu_epi8(m, xr + (size_t)kx * c->c);
+                __m512i xv = c->x_signed ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb);
+                __m512i wv = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, wr + (size_t)kx * c->c));
+                s = _mm512_add_epi32(s, _mm512_madd_epi16(_mm512_sub_epi32(xv, zx), wv));
+            }
+        }
+        _mm512_mask_storeu_epi32(acc + ch, m, s);
+    }
+}
+
+/* Weights of the interior path, expanded once per call on the stack: lanes of
+ * int32 with the weight's 16 bits zero-extended (vpmaddwd against the code
+ * sign- or zero-extended gives code x weight), per tap a row of lanes padded to
+ * 16, and zx x (sum of the taps' weights) per lane. Larger layers take the
+ * border path everywhere. */
+#define DW_W32_MAX 12288
+
+/* The rows of the plane: interior pixels on the vector path, the rest through
+ * dw_border_pixel. Always inlined, so a constant kh x kw unrolls the taps and a
+ * constant signedness leaves the inner loop. */
+static inline __attribute__((always_inline)) void dw_interior(const struct zp_idw_call *c, int P, int L, int Lp,
+                                                               const int32_t *w32, const int32_t *zw, int kh,
+                                                               int kw, int x_signed)
+{
+    const int C = c->c;
+    for (int oy = 0; oy < c->oh; oy++) {
+        int iy0 = oy * c->sh - c->pt;
+        int full_y = iy0 >= 0 && iy0 + kh <= c->h;
+        for (int ox = 0; ox < c->ow;) {
+            int ix0 = ox * c->sw - c->pl;
+            int full = full_y && ix0 >= 0 && ox + P <= c->ow && (ox + P - 1) * c->sw - c->pl + kw <= c->w;
+            if (!full) {
+                dw_border_pixel(c, oy, ox);
+                ox++;
+                continue;
+            }
+            int32_t *acc = c->acc + ((size_t)oy * c->ow + ox) * C;
+            for (int l = 0; l < L; l += 16) {
+                __mmask16 m = tail16(L - l);
+                __m512i s = _mm512_setzero_si512();
+                for (int ky = 0; ky < kh; ky++) {
+                    const uint8_t *xr = c->x + ((size_t)(iy0 + ky) * c->w + ix0) * C + l;
+                    const int32_t *wr = w32 + (size_t)ky * kw * Lp + l;
+                    for (int kx = 0; kx < kw; kx++) {
+                        __m128i xb = _mm_maskz_loadu_epi8(m, xr + (size_t)kx * C);
+                        __m512i xv = x_signed ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb);
+                        s = _mm512_add_epi32(s, _mm512_madd_epi16(xv, _mm512_load_si512(wr + (size_t)kx * Lp)));
+                    }
+                }
+                _mm512_mask_storeu_epi32(acc + l, m, _mm512_sub_epi32(s, _mm512_load_si512(zw + l)));
+            }
+            ox += P;
+        }
+    }
+}
+
+/* Interior pixels (every tap inside the input) as sum(x w) - zx sum(w), which
+ * equals sum((x - zx) w) exactly in int32: one widening load, one vpmaddwd and
+ * one add per tap and 16 lanes. With fewer than 16 channels that divide 16 and
+ * stride 1, a vector holds 16 / C neighbouring pixels (their taps are contiguous
+ * in NHWC), so a narrow layer fills its lanes. */
+void zp_int_dw__avx512(const struct zp_idw_call *c)
+{
+    const int C = c->c, T = c->kh * c->kw;
+    const int P = C < 16 && 16 % C == 0 && c->sw == 1 ? 16 / C : 1; /* pixels per vector */
+    const int L = P > 1 ? 16 : C, Lp = (L + 15) / 16 * 16;          /* lanes per tap */
+    __attribute__((aligned(64))) int32_t w32[DW_W32_MAX], zw[DW_W32_MAX / 8];
+    if ((size_t)T * Lp > DW_W32_MAX || Lp > DW_W32_MAX / 8) {
+        for (int oy = 0; oy < c->oh; oy++)
+            for (int ox = 0; ox < c->ow; ox++)
+                dw_border_pixel(c, oy, ox);
+        return;
+    }
+    for (int l = 0; l < Lp; l++) {
+        int32_t sum = 0;
+        for (int t = 0; t < T; t++) {
+            int16_t w = l < L ? c->wt[(size_t)t * C + l % C] : 0;
+            w32[(size_t)t * Lp + l] = (int32_t)(uint16_t)w;
+            sum += w;
+        }
+        zw[l] = (int32_t)((uint32_t)c->zx * (uint32_t)sum);
+    }
+    if (c->kh == 3 && c->kw == 3 && !c->x_signed) /* MobileNet's: the tap loops unrolled */
+        dw_interior(c, P, L, Lp, w32, zw, 3, 3, 0);
+    else if (c->kh == 3 && c->kw == 3)
+        dw_interior(c, P, L, Lp, w32, zw, 3, 3, 1);
+    else
+        dw_interior(c, P, L, Lp, w32, zw, c->kh, c->kw, c->x_signed);
 }
 
 void zp_int_quantize__avx512(const struct zp_iquant_params *q, const float *x, int64_t n, uint8_t *out,
