@@ -10,14 +10,11 @@
 
 static inline int32_t rd(const uint8_t *x, int sgn, size_t i) { return sgn ? (int32_t)(int8_t)x[i] : (int32_t)x[i]; }
 
-/* float NCHW -> NHWC codes, as the affine schemes quantize (half to even, exact
- * ties): one channel plane at a time, written with the channel stride */
+/* float NCHW -> NHWC codes, as the affine schemes quantize (half to even, exact ties) */
 static void quantize_input(const struct zp_int_program *p, const struct tinfo *t, const float *x, uint8_t *q)
 {
     const struct zp_iquant_params qp = {t->q.scale, t->q.zp, t->q.qmin, t->q.qmax};
-    size_t hw = (size_t)(t->h * t->w);
-    for (int64_t c = 0; c < t->c; c++)
-        p->ik->quantize(&qp, x + (size_t)c * hw, (int64_t)hw, q + c, (size_t)t->c);
+    p->ik->quantize(&qp, x, (int)t->c, t->h * t->w, q);
 }
 
 /* The activations of a GEMM step in the kernel's domain: the input itself, or its
@@ -125,6 +122,9 @@ static void direct_rows(const struct step *s, const struct tinfo *ti, const uint
                     if (flip)
                         for (size_t b = 0; b < nb; b++)
                             o[(size_t)kx0 * C + b] = src[b] ^ flip;
+                    else if (nb <= 16) /* one vector move (a 3-channel input's 9 bytes): the bytes past nb are
+                                          rewritten by what follows, the buffers have 64 bytes of slack */
+                        memcpy(o + (size_t)kx0 * C, src, 16);
                     else
                         memcpy(o + (size_t)kx0 * C, src, nb);
                     if (kx1 < s->kw)

@@ -229,45 +229,48 @@ static void test_dw_chansum_add_variants(void **state)
         }
 }
 
-/* The input quantization: random values, exact half steps (ties to even), values
- * a hair beside them, beyond the code range and at the int32 ends of x / scale,
- * every length 0..40 (vector bodies and tails), strided outputs. */
+/* The input quantization, NCHW to NHWC: random values, exact half steps (ties to
+ * even), values a hair beside them, beyond the code range, at the float ends and
+ * NaN-free infinities, 1 to 5 planes (3: the interleaving path) of 0 to 40 pixels
+ * (vector bodies and tails). */
 static void test_quantize_variants(void **state)
 {
     (void)state;
     const struct zp_int_kernels *ref = zp_int_kernels_select(ZP_ISA_REF), *sets[4];
     vector_sets(sets);
-    enum { N = 41 };
-    float x[N];
-    uint8_t o1[3 * N], o2[3 * N];
+    enum { HW = 41, C = 5 };
+    float x[C * HW];
+    uint8_t o1[C * HW], o2[C * HW];
     static const struct zp_iquant_params qs[] = {{0.5f, 0, -128, 127}, {2.f / 255.f, 128, 0, 255},
                                                  {0.0235f, 17, 0, 255}, {0.125f, -3, -127, 127}};
     for (int vs = 0; sets[vs]; vs++)
         for (size_t qi = 0; qi < sizeof qs / sizeof *qs; qi++)
-            for (int n = 0; n < N; n++)
-                for (int kind = 0; kind < 3; kind++) {
-                    for (int i = 0; i < n; i++) {
-                        double h = (double)((int)(rnd() % 301) - 150) + 0.5; /* a half step */
-                        float t = (float)(h * qs[qi].scale);
-                        x[i] = kind == 0   ? (float)((int)(rnd() % 20001) - 10000) * 1e-3f
-                               : kind == 1 ? t
-                               : i % 3 == 0 ? nextafterf(t, 1e30f)
-                               : i % 3 == 1 ? nextafterf(t, -1e30f)
-                                            : (i & 1 ? 3e9f : -3e9f);
+            for (int c = 1; c <= C; c++)
+                for (int hw = 0; hw < HW; hw += hw < 20 ? 1 : 7)
+                    for (int kind = 0; kind < 4; kind++) {
+                        for (int i = 0; i < c * hw; i++) {
+                            double h = (double)((int)(rnd() % 301) - 150) + 0.5; /* a half step */
+                            float t = (float)(h * qs[qi].scale);
+                            x[i] = kind == 0    ? (float)((int)(rnd() % 20001) - 10000) * 1e-3f
+                                   : kind == 1  ? t
+                                   : kind == 3  ? (i % 5 == 0 ? t : (float)((int)(rnd() % 2001) - 1000) * 1e-3f)
+                                   : i % 4 == 0 ? nextafterf(t, 1e30f)
+                                   : i % 4 == 1 ? nextafterf(t, -1e30f)
+                                   : i % 4 == 2 ? (i & 1 ? 3e9f : -3e38f)
+                                                : (i & 1 ? INFINITY : -INFINITY);
+                        }
+                        memset(o1, 0xAA, sizeof o1);
+                        memset(o2, 0xAA, sizeof o2);
+                        ref->quantize(&qs[qi], x, c, hw, o1);
+                        sets[vs]->quantize(&qs[qi], x, c, hw, o2);
+                        assert_memory_equal(o1, o2, sizeof o1);
                     }
-                    memset(o1, 0xAA, sizeof o1);
-                    memset(o2, 0xAA, sizeof o2);
-                    size_t stride = 1 + (size_t)(n % 3);
-                    ref->quantize(&qs[qi], x, n, o1, stride);
-                    sets[vs]->quantize(&qs[qi], x, n, o2, stride);
-                    assert_memory_equal(o1, o2, sizeof o1);
-                }
     /* the worked ties: 0.25 / 0.5 = 0.5 -> 0 and 0.75 / 0.5 = 1.5 -> 2 (half to even) */
     x[0] = 0.25f;
     x[1] = 0.75f;
     x[2] = -0.25f;
     x[3] = -0.75f;
-    ref->quantize(&qs[0], x, 4, o1, 1);
+    ref->quantize(&qs[0], x, 1, 4, o1);
     assert_int_equal((int8_t)o1[0], 0);
     assert_int_equal((int8_t)o1[1], 2);
     assert_int_equal((int8_t)o1[2], 0);

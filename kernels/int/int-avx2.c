@@ -174,7 +174,8 @@ void zp_int_add__avx2(const struct zp_iadd_params *p, const uint8_t *a, const ui
         zp_ref_int_add(p, a + n8, b + n8, is_signed, n - n8, out + n8);
 }
 
-void zp_int_quantize__avx2(const struct zp_iquant_params *q, const float *x, int64_t n, uint8_t *out, size_t stride)
+/* one plane: n values to codes stride bytes apart */
+static void quantize_plane(const struct zp_iquant_params *q, const float *x, int64_t n, uint8_t *out, size_t stride)
 {
     const double inv = 1.0 / (double)q->scale;
     const __m256d vinv = _mm256_set1_pd(inv), half = _mm256_set1_pd(0.5), one = _mm256_set1_pd(1.0);
@@ -202,5 +203,11 @@ void zp_int_quantize__avx2(const struct zp_iquant_params *q, const float *x, int
     }
     for (; i < n; i++)
         out[(size_t)i * stride] = zp_int_quantize_one(q, inv, x[i]);
+}
+
+void zp_int_quantize__avx2(const struct zp_iquant_params *q, const float *x, int c, int64_t hw, uint8_t *out)
+{
+    for (int ch = 0; ch < c; ch++)
+        quantize_plane(q, x + (size_t)ch * hw, hw, out + ch, (size_t)c);
 }
 #endif

@@ -296,34 +296,67 @@ void zp_int_dw__avx512(const struct zp_idw_call *c)
         dw_interior(c, P, L, Lp, w32, zw, c->kh, c->kw, c->x_signed);
 }
 
-void zp_int_quantize__avx512(const struct zp_iquant_params *q, const float *x, int64_t n, uint8_t *out,
-                             size_t stride)
+/* 16 values of one plane to codes in float: q = x (1 / scale) is within a
+ * relative 2^-23 of x / scale (two float roundings), so below |q| = 1024 a q
+ * farther than 2^-12 from a half step rounds as x / scale does, and beyond 1024
+ * the code is clamped either way (codes span at most 255 steps from the zero
+ * point). Groups with a value near a half step (or NaN) take the reference's
+ * exact rule. */
+static inline __m128i quantize16(const struct zp_iquant_params *q, double inv, const float *x)
+{
+    const __m512 vinv = _mm512_set1_ps((float)inv), big = _mm512_set1_ps(1024.f);
+    const __m512 thr = _mm512_set1_ps(0.5f - 0x1p-12f);
+    __m512 qv = _mm512_mul_ps(_mm512_loadu_ps(x), vinv);
+    __m512 t = _mm512_roundscale_ps(qv, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 d = _mm512_abs_ps(_mm512_sub_ps(qv, t)), a = _mm512_abs_ps(qv);
+    __mmask16 ok = _mm512_cmp_ps_mask(d, thr, _CMP_LT_OQ) | _mm512_cmp_ps_mask(a, big, _CMP_GE_OQ);
+    if (ok != 0xffff) {
+        __attribute__((aligned(16))) uint8_t b[16];
+        for (int k = 0; k < 16; k++)
+            b[k] = zp_int_quantize_one(q, inv, x[k]);
+        return _mm_load_si128((const __m128i *)b);
+    }
+    t = _mm512_min_ps(_mm512_max_ps(t, _mm512_set1_ps((float)(q->qmin - q->zp))),
+                      _mm512_set1_ps((float)(q->qmax - q->zp)));
+    return _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(t), _mm512_set1_epi32(q->zp)));
+}
+
+/* Three planes (an RGB image): 16 pixels of each quantized, then interleaved into
+ * 48 NHWC bytes by byte shuffles (each output vector takes its bytes from the
+ * three planes' vectors). Other channel counts: plane by plane, strided stores. */
+void zp_int_quantize__avx512(const struct zp_iquant_params *q, const float *x, int c, int64_t hw, uint8_t *out)
 {
     const double inv = 1.0 / (double)q->scale;
-    const __m512d vinv = _mm512_set1_pd(inv), half = _mm512_set1_pd(0.5), one = _mm512_set1_pd(1.0);
-    const __m512d win = _mm512_set1_pd(ZP_TIE_WINDOW), big = _mm512_set1_pd(0x1p50);
-    const __m512d lo = _mm512_set1_pd((double)(q->qmin - q->zp)), hi = _mm512_set1_pd((double)(q->qmax - q->zp));
-    const __m256i zp = _mm256_set1_epi32(q->zp);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m512d xd = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
-        __m512d qv = _mm512_mul_pd(xd, vinv);
-        __m512d t = _mm512_roundscale_pd(qv, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        __m512d d = _mm512_abs_pd(_mm512_sub_pd(qv, t)), a = _mm512_abs_pd(qv);
-        __m512d thr = _mm512_sub_pd(half, _mm512_mul_pd(win, _mm512_max_pd(a, one)));
-        __mmask8 ok = _mm512_cmp_pd_mask(d, thr, _CMP_LT_OQ) & _mm512_cmp_pd_mask(a, big, _CMP_LT_OQ);
-        if (ok != 0xff) { /* a near-tie (or a value beyond any code): the exact rule */
-            for (int k = 0; k < 8; k++)
-                out[(size_t)(i + k) * stride] = zp_int_quantize_one(q, inv, x[i + k]);
-            continue;
+    int64_t done = 0;
+    if (c == 3) {
+        __attribute__((aligned(16))) uint8_t sel[3][3][16];
+        for (int k = 0; k < 3; k++)
+            for (int ch = 0; ch < 3; ch++)
+                for (int j = 0; j < 16; j++)
+                    sel[k][ch][j] = (uint8_t)((16 * k + j) % 3 == ch ? (16 * k + j) / 3 : 0x80);
+        for (; done + 16 <= hw; done += 16) {
+            __m128i v[3];
+            for (int ch = 0; ch < 3; ch++)
+                v[ch] = quantize16(q, inv, x + (size_t)ch * hw + done);
+            for (int k = 0; k < 3; k++) {
+                __m128i o = _mm_or_si128(
+                    _mm_or_si128(_mm_shuffle_epi8(v[0], _mm_load_si128((const __m128i *)sel[k][0])),
+                                 _mm_shuffle_epi8(v[1], _mm_load_si128((const __m128i *)sel[k][1]))),
+                    _mm_shuffle_epi8(v[2], _mm_load_si128((const __m128i *)sel[k][2])));
+                _mm_storeu_si128((__m128i *)(out + (size_t)done * 3 + 16 * k), o);
+            }
         }
-        t = _mm512_min_pd(_mm512_max_pd(t, lo), hi);
-        int32_t v[8];
-        _mm256_storeu_si256((__m256i *)v, _mm256_add_epi32(_mm512_cvtpd_epi32(t), zp));
-        for (int k = 0; k < 8; k++)
-            out[(size_t)(i + k) * stride] = (uint8_t)v[k];
+    } else {
+        for (; done + 16 <= hw; done += 16)
+            for (int ch = 0; ch < c; ch++) {
+                __attribute__((aligned(16))) uint8_t b[16];
+                _mm_store_si128((__m128i *)b, quantize16(q, inv, x + (size_t)ch * hw + done));
+                for (int k = 0; k < 16; k++)
+                    out[(size_t)(done + k) * c + ch] = b[k];
+            }
     }
-    for (; i < n; i++)
-        out[(size_t)i * stride] = zp_int_quantize_one(q, inv, x[i]);
+    for (int ch = 0; ch < c; ch++) /* the last hw % 16 pixels */
+        for (int64_t i = done; i < hw; i++)
+            out[(size_t)i * c + ch] = zp_int_quantize_one(q, inv, x[(size_t)ch * hw + i]);
 }
 #endif

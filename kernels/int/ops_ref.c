@@ -30,9 +30,10 @@ void zp_ref_int_add(const struct zp_iadd_params *p, const uint8_t *a, const uint
     }
 }
 
-void zp_ref_int_quantize(const struct zp_iquant_params *q, const float *x, int64_t n, uint8_t *out, size_t stride)
+void zp_ref_int_quantize(const struct zp_iquant_params *q, const float *x, int c, int64_t hw, uint8_t *out)
 {
     const double inv = 1.0 / (double)q->scale;
-    for (int64_t i = 0; i < n; i++)
-        out[(size_t)i * stride] = zp_int_quantize_one(q, inv, x[i]);
+    for (int ch = 0; ch < c; ch++)
+        for (int64_t i = 0; i < hw; i++)
+            out[(size_t)i * c + ch] = zp_int_quantize_one(q, inv, x[(size_t)ch * hw + i]);
 }
