@@ -54,6 +54,16 @@ static int keeps_q(const struct zp_node *n)
     return is_clamp(n) || n->op == ZP_OP_COPY || n->op == ZP_OP_MAXPOOL;
 }
 
+/* GlobalAveragePool, or an AveragePool whose window is the whole unpadded plane
+ * of its input t. */
+static int is_global_pool(const struct zp_node *n, const struct tinfo *t)
+{
+    if (n->op == ZP_OP_GAP)
+        return 1;
+    return n->op == ZP_OP_AVGPOOL && n->kh == t->h && n->kw == t->w && !n->pads[0] && !n->pads[1] && !n->pads[2] &&
+           !n->pads[3];
+}
+
 void zp_int_program_free(struct zp_int_program *p)
 {
     if (!p)
@@ -68,6 +78,8 @@ void zp_int_program_free(struct zp_int_program *p)
         free(s->shift);
         free(s->fmult);
         free(s->deq);
+        free(s->gap_lo);
+        free(s->gap_hi);
     }
     for (int i = 0; i < p->n_threads && p->ws; i++) {
         zp_free(p->ws[i]);
@@ -245,7 +257,10 @@ static enum zp_status layer_outputs(struct zp_int_program *p, struct step *s, co
                                     const struct zp_node *clamp, struct zp_err *err)
 {
     const float *bias = q->bias ? q->bias : li->bias;
-    const struct zp_iq *oq = s->float_out ? NULL : &p->t[s->out].q;
+    const struct zp_iq *oq = s->float_out ? NULL : &p->t[s->gap_cnt ? s->gap_out : s->out].q;
+    if (s->gap_cnt && (!(s->gap_lo = malloc((size_t)s->n * sizeof(int32_t))) ||
+                       !(s->gap_hi = malloc((size_t)s->n * sizeof(int32_t)))))
+        return zp_err_set(err, ZP_ENOMEM, "integer program: out of memory");
     for (int j = 0; j < s->n; j++) {
         double step = (double)q->in.scale * (double)q->wscale[j];
         double b = bias ? bias[j] : 0.0;
@@ -261,6 +276,14 @@ static enum zp_status layer_outputs(struct zp_int_program *p, struct step *s, co
             continue;
         }
         double m = step / (double)oq->scale;
+        if (s->gap_cnt) { /* the mean of the clamped accumulators: the clamp in steps of the accumulator */
+            const struct zp_node *c = s->gap_clamp;
+            double lo = c && step > 0 ? ceil(c->lo / step) : -2147483648.0, hi = c && step > 0 ? floor(c->hi / step)
+                                                                                                  : 2147483647.0;
+            s->gap_lo[j] = (int32_t)fmax(lo, -2147483648.0);
+            s->gap_hi[j] = (int32_t)fmin(hi, 2147483647.0);
+            m /= (double)s->gap_cnt;
+        }
         if (s->fmult)
             s->fmult[j] = (float)m;
         int sh;
@@ -490,8 +513,22 @@ enum zp_status zp_int_program_build(const struct zp_graph *g, const struct zp_in
             skip[only] = 1;
             s->out = clamp->out;
         }
+        /* a layer (and its clamp) read only by a global average pool: the pool is the
+         * layer's output stage (fused_gap) */
+        const struct zp_node *gap = NULL;
+        if (n->layer >= 0 && s->out != tail_from && !ti->is_float && consumers(g, s->out, &only) == 1 &&
+            only >= 0 && is_global_pool(&g->nodes[only], &p->t[s->out]) && p->t[g->nodes[only].out].has_q) {
+            gap = &g->nodes[only];
+            skip[only] = 1;
+            s->gap_clamp = clamp;
+            s->gap_out = gap->out;
+        }
         struct tinfo *to = &p->t[s->out];
         set_shape(to, &g->tensors[s->out]);
+        if (gap) {
+            s->gap_cnt = (int)(to->h * to->w);
+            set_shape(&p->t[gap->out], &g->tensors[gap->out]);
+        }
         int float_out = s->out == tail_from || ti->is_float;
         if (float_out && n->layer < 0 && n->op != ZP_OP_COPY && n->op != ZP_OP_SOFTMAX) {
             st = zp_err_set(err, ZP_EUNSUPPORTED, "integer program: %s '%s' after the last layer", n->op_type, n->name);
@@ -506,6 +543,10 @@ enum zp_status zp_int_program_build(const struct zp_graph *g, const struct zp_in
         if (n->layer >= 0) {
             s->float_out = float_out;
             st = build_layer(p, n, lq, o, s, err);
+            if (gap) {
+                s->out = gap->out;
+                continue;
+            }
             if (!st && clamp && !float_out) { /* narrow the clamp to the activation */
                 int32_t a = code_of(&to->q, clamp->lo), b = code_of(&to->q, clamp->hi);
                 s->lo = a > s->lo ? a : s->lo;

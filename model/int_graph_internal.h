@@ -34,6 +34,14 @@ struct step {
     float *fmult, *deq;  /* float multiplier; dequantization scale (float output) */
     int32_t zp, lo, hi;
     int float_out;
+    /* fused global average pooling (a layer read only by the pool): the mean of
+     * the layer's accumulators, each clamped to [gap_lo, gap_hi] (the layer's
+     * Relu / Clip in steps of the accumulator), requantized to gap_out by mult /
+     * shift = step / (gap_cnt x output scale); the pool's input is never rounded
+     * to 8 bits, as fake quantization does not round it */
+    int gap_cnt, gap_out;
+    const struct zp_node *gap_clamp;
+    int32_t *gap_lo, *gap_hi;
     struct zp_iadd_params add;
 };
 

@@ -54,6 +54,43 @@ static const uint8_t *gemm_rows(const struct step *s, const struct tinfo *ti, co
 }
 
 static void requant(const struct zp_int_program *p, const struct step *s, const int32_t *acc, const int32_t *rows,
+                    int m, uint8_t *out);
+
+/* A layer's output stage fused with the global average pool after it: per
+ * channel the sum over the pixels of the accumulators (biases and zero points
+ * in), each clamped to the layer's Relu / Clip in accumulator steps, then
+ * requantized once (the multipliers hold 1 / pixels). The sums go into acc's
+ * first row (each entry is read before it is written). */
+static void pool_acc(const struct zp_int_program *p, const struct step *s, int32_t *acc, const int32_t *rows,
+                     uint8_t *out)
+{
+    for (int j = 0; j < s->n; j++) {
+        int64_t sum = 0;
+        for (int i = 0; i < s->m; i++) {
+            int64_t v = (int64_t)acc[(size_t)i * s->n + j] + s->col_add[j];
+            if (s->col_zb)
+                v -= (int64_t)s->col_zb[j] * rows[i];
+            sum += v < s->gap_lo[j] ? s->gap_lo[j] : v > s->gap_hi[j] ? s->gap_hi[j] : v;
+        }
+        acc[j] = (int32_t)(sum < INT32_MIN ? INT32_MIN : sum > INT32_MAX ? INT32_MAX : sum);
+    }
+    struct zp_rq_call c = {.rows = 1, .n = s->n, .acc = acc, .ld_acc = (size_t)s->n, .mult = s->mult,
+                           .shift = s->shift, .fmult = s->fmult, .zp = s->zp, .lo = s->lo, .hi = s->hi,
+                           .out = out, .ld_out = (size_t)s->n};
+    p->ik->requant(&c);
+}
+
+/* The output stage of a layer: requantization, or the fused pool. */
+static void layer_out(const struct zp_int_program *p, const struct step *s, int32_t *acc, const int32_t *rows,
+                      uint8_t *out)
+{
+    if (s->gap_cnt)
+        pool_acc(p, s, acc, rows, out);
+    else
+        requant(p, s, acc, rows, s->m, out);
+}
+
+static void requant(const struct zp_int_program *p, const struct step *s, const int32_t *acc, const int32_t *rows,
                     int m, uint8_t *out)
 {
     struct zp_rq_call c = {.rows = m, .n = s->n, .acc = acc, .ld_acc = (size_t)s->n, .col_add = s->col_add,
@@ -172,7 +209,7 @@ static enum zp_status run_gemm(const struct zp_int_program *p, const struct step
     if (s->float_out)
         dequant_acc(s, acc, rows, wsf + to->off);
     else
-        requant(p, s, acc, rows, s->m, ws + to->off);
+        layer_out(p, s, acc, rows, ws + to->off);
     return ZP_OK;
 }
 
@@ -243,7 +280,7 @@ static enum zp_status run_image(const struct zp_int_program *p, const float *x, 
             if (s->float_out)
                 dequant_acc(s, p->acc[tid], NULL, wsf + to->off);
             else
-                requant(p, s, p->acc[tid], NULL, s->m, y);
+                layer_out(p, s, p->acc[tid], NULL, y);
             break;
         }
         case ST_ADD:
