@@ -105,26 +105,37 @@ static void requant_narrow(const struct zp_rq_call *c)
     }
 }
 
-/* The fixed-point path with each column's shifts, RoundingDivideByPOT mask and
- * threshold taken once per call (on the stack) instead of once per row; no left
- * shift when no column has one (multipliers below 1, the usual case). */
+/* The fixed-point path with both of gemmlowp's roundings in one 64-bit shift.
+ * With t = x mult (64-bit) and r the right shift, SaturatingRoundingDoublingHigh-
+ * Mul is y = floor((t + 2^30) / 2^31) (srdhm_half) and RoundingDivideByPOT is
+ * floor((y + 2^(r-1)) / 2^r) for y >= 0 and floor((y + 2^(r-1) - 1) / 2^r) for
+ * y < 0 (r >= 1; y itself for r = 0). Nested floors of integer divisions merge,
+ * floor((floor(a / b) + c) / d) = floor((a + c b) / (b d)), so
+ *   x M = (t + 2^30 + 2^(30+r) - [t < -2^30] 2^31) >> (31 + r)  (r >= 1),
+ * exactly gemmlowp's double rounding (y < 0 exactly when t < -2^30), within
+ * int64 (|t| < 2^62, r <= 31). Each column's shift and two offsets are taken
+ * once per call, split into the even and odd 32-bit lanes that vpmuldq reads;
+ * no left shift when no column has one (multipliers below 1, the usual case). */
 #define RQ_PRE_MAX 1024
 static void requant_fixed_pre(const struct zp_rq_call *c)
 {
-    __attribute__((aligned(64))) int32_t left[RQ_PRE_MAX], right[RQ_PRE_MAX], mask[RQ_PRE_MAX], half[RQ_PRE_MAX];
-    const int n = c->n;
+    __attribute__((aligned(64))) int32_t left[RQ_PRE_MAX];
+    __attribute__((aligned(64))) int64_t sh64[2][RQ_PRE_MAX / 2], npos[2][RQ_PRE_MAX / 2], nneg[2][RQ_PRE_MAX / 2];
+    const int n = c->n, n16 = (n + 15) / 16 * 16;
     int any_left = 0;
-    for (int j = 0; j < n; j++) {
-        int sh = c->shift[j];
-        left[j] = sh > 0 ? sh : 0;
-        right[j] = sh > 0 ? 0 : -sh;
-        mask[j] = (int32_t)(((int64_t)1 << right[j]) - 1);
-        half[j] = mask[j] >> 1;
+    for (int j = 0; j < n16; j++) {
+        int sh = j < n ? c->shift[j] : 0, r = sh > 0 ? 0 : -sh;
+        int half = j % 2, k = j / 16 * 8 + j % 16 / 2; /* lane k of the even / odd half */
+        if (j < n)
+            left[j] = sh > 0 ? sh : 0;
         any_left |= sh > 0;
+        sh64[half][k] = 31 + r;
+        npos[half][k] = ((int64_t)1 << 30) + (r ? (int64_t)1 << (30 + r) : 0);
+        nneg[half][k] = npos[half][k] - (r ? (int64_t)1 << 31 : 0);
     }
     const int32_t *col_add = c->col_add, *col_zb = c->col_zb, *mult = c->mult, *rowsum = c->rowsum;
     const __m512i zp = _mm512_set1_epi32(c->zp), lo = _mm512_set1_epi32(c->lo), hi = _mm512_set1_epi32(c->hi);
-    const __m512i one = _mm512_set1_epi32(1), zero = _mm512_setzero_si512();
+    const __m512i neg_lim = _mm512_set1_epi64(-((int64_t)1 << 30));
     for (int i = 0; i < c->rows; i++) {
         const int32_t *a = c->acc + (size_t)i * c->ld_acc;
         uint8_t *o = c->out + (size_t)i * c->ld_out;
@@ -138,12 +149,17 @@ static void requant_fixed_pre(const struct zp_rq_call *c)
                 v = _mm512_sub_epi32(v, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m, col_zb + j), rs));
             if (any_left)
                 v = _mm512_sllv_epi32(v, _mm512_maskz_loadu_epi32(m, left + j));
-            __m512i y = srdhm16(v, _mm512_maskz_loadu_epi32(m, mult + j));
-            __m512i rem = _mm512_and_si512(y, _mm512_maskz_loadu_epi32(m, mask + j));
-            __m512i thr = _mm512_maskz_loadu_epi32(m, half + j);
-            thr = _mm512_mask_add_epi32(thr, _mm512_cmplt_epi32_mask(y, zero), thr, one);
-            __m512i q = _mm512_srav_epi32(y, _mm512_maskz_loadu_epi32(m, right + j));
-            q = _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
+            __m512i mu = _mm512_maskz_loadu_epi32(m, mult + j);
+            __m512i y[2];
+            for (int h = 0; h < 2; h++) {
+                __m512i t = h ? _mm512_mul_epi32(_mm512_srli_epi64(v, 32), _mm512_srli_epi64(mu, 32))
+                              : _mm512_mul_epi32(v, mu);
+                __mmask8 neg = _mm512_cmplt_epi64_mask(t, neg_lim);
+                t = _mm512_add_epi64(t, _mm512_mask_blend_epi64(neg, _mm512_load_si512(&npos[h][j / 2]),
+                                                                _mm512_load_si512(&nneg[h][j / 2])));
+                y[h] = _mm512_srav_epi64(t, _mm512_load_si512(&sh64[h][j / 2]));
+            }
+            __m512i q = _mm512_mask_blend_epi32(0xAAAA, y[0], _mm512_slli_epi64(y[1], 32));
             q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp), lo), hi);
             store16(o + j, m, q);
         }
