@@ -168,20 +168,9 @@ static inline float zp_emu_mm512_reduce_add_ps(__m512 a)
 #undef _mm512_reduce_add_ps
 #define _mm512_reduce_add_ps(a) zp_emu_mm512_reduce_add_ps(a)
 
-/* For kernels/int/int-avx512.c: the arithmetic 64-bit shift (absent from SIMDe
- * 0.7.4), a masked int16 load and a masked byte store that touch only the
- * selected lanes. */
-static inline __m512i zp_emu_mm512_srai_epi64(__m512i a, int n)
-{
-    int64_t v[8];
-    simde_mm512_storeu_si512(v, a);
-    for (int i = 0; i < 8; i++)
-        v[i] = n > 63 ? (v[i] < 0 ? -1 : 0) : v[i] >> n; /* GCC shifts signed values arithmetically */
-    return simde_mm512_loadu_si512(v);
-}
-#undef _mm512_srai_epi64
-#define _mm512_srai_epi64(a, n) zp_emu_mm512_srai_epi64(a, n)
-
+/* For kernels/int/int-avx512.c: a masked int16 load and a masked byte store that
+ * touch only the selected lanes; below, the arithmetic shifts, 64-bit compare and
+ * conversions SIMDe 0.7.4 lacks. */
 static inline __m256i zp_emu_mm256_maskz_loadu_epi16(__mmask16 k, const void *p)
 {
     int16_t v[16];
@@ -281,5 +270,7 @@ static inline __m512i zp_emu_mm512_srav_epi64(__m512i a, __m512i n)
 }
 #undef _mm512_srav_epi64
 #define _mm512_srav_epi64(a, n) zp_emu_mm512_srav_epi64(a, n)
+#undef _mm512_srai_epi64
+#define _mm512_srai_epi64(a, n) zp_emu_mm512_srav_epi64(a, simde_mm512_set1_epi64(n))
 
 #endif

@@ -46,20 +46,17 @@ has() { case " $ENGINES " in *" $1 "*) return 0 ;; esac; return 1; }
 QDQ_CONFIG=${QDQ_CONFIG:-configs/imagenet_mobilenet_v1.json}
 QDQ_CELLS=${QDQ_CELLS:-asym=asymmetric 8b per-channel nudge_zero=true|sym=symmetric 8b per-channel narrow_range=false}
 
-if has zeropoint; then
+# our bench programs against the library (scripts/bench_common.h: their protocol)
+build_bench() { # name
     [ -f "$BUILD/libzp.a" ] || make --no-print-directory BUILD="$BUILD" "$BUILD/libzp.a" >&2
-    BIN=$BUILD/scripts/bench_float_inference
-    mkdir -p "$(dirname "$BIN")"
-    ${CC:-gcc} -std=c11 -O2 -fopenmp -I. -I"$BUILD/gen" scripts/bench_float_inference.c \
-        "$BUILD/libzp.a" -o "$BIN" -lprotobuf-c -lopenblas -lm
-fi
-if has integer; then
-    [ -f "$BUILD/libzp.a" ] || make --no-print-directory BUILD="$BUILD" "$BUILD/libzp.a" >&2
-    IBIN=$BUILD/scripts/bench_int_inference
-    mkdir -p "$(dirname "$IBIN")"
-    ${CC:-gcc} -std=c11 -O2 -fopenmp -I. -I"$BUILD/gen" scripts/bench_int_inference.c \
-        "$BUILD/libzp.a" -o "$IBIN" -lprotobuf-c -lopenblas -lm
-fi
+    mkdir -p "$BUILD/scripts"
+    ${CC:-gcc} -std=c11 -O2 -fopenmp -I. -I"$BUILD/gen" "scripts/$1.c" \
+        "$BUILD/libzp.a" -o "$BUILD/scripts/$1" -lprotobuf-c -lopenblas -lm
+}
+BIN=$BUILD/scripts/bench_float_inference
+IBIN=$BUILD/scripts/bench_int_inference
+if has zeropoint; then build_bench bench_float_inference; fi
+if has integer; then build_bench bench_int_inference; fi
 if has onnxruntime; then
     if scripts/install-npm.sh; then
         NODE_PATH=$(pwd)/$BUILD/npm/node_modules

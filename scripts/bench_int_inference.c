@@ -1,6 +1,5 @@
 /* Times the integer program (model/int_graph.h) of one ONNX model under the
- * protocol of bench_float_inference.c (batch of random inputs in [-1, 1], two
- * warm-up batches, `reps` timed batches, wall and process CPU time): weights
+ * protocol of scripts/bench_common.h (the float bench's): weights
  * symmetric narrow per output channel (s8 in [-127, 127]), activations
  * asymmetric uint8 per tensor, fitted by min / max to the layer inputs and outputs
  * of the random inputs themselves (the program's speed does not depend on the
@@ -11,15 +10,11 @@
  * usage: bench_int_inference MODEL.onnx [batch=50] [reps=20] [ref] */
 #include <float.h>
 #include <math.h>
-#include <omp.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "model/graph.h"
 #include "model/int_graph.h"
 #include "schemes/scheme.h"
+#include "scripts/bench_common.h"
 
 struct ranges {
     const struct zp_graph *g;
@@ -123,70 +118,40 @@ static int layer_q(struct zp_graph *g, const float *x, int batch, float *y, stru
     return 0;
 }
 
+static enum zp_status run_int(void *ctx, const struct bench *b, struct zp_err *err)
+{
+    return zp_int_program_run(ctx, b->x, b->batch, b->y, err);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || (argc > 4 && strcmp(argv[4], "ref"))) {
         fprintf(stderr, "usage: %s MODEL.onnx [batch] [reps] [ref]\n", argv[0]);
         return 2;
     }
-    int batch = argc > 2 ? atoi(argv[2]) : 50, reps = argc > 3 ? atoi(argv[3]) : 20;
-    if (batch < 1 || reps < 1) {
-        fprintf(stderr, "batch and reps must be >= 1\n");
-        return 2;
-    }
-    struct zp_graph *g;
-    struct zp_err err = {0};
-    if (zp_onnx_load(argv[1], &g, &err) != ZP_OK) {
-        fprintf(stderr, "bench_int_inference: cannot load %s: %s\n", argv[1], err.msg);
-        return 1;
-    }
-    int64_t shape[4], in = 1;
-    int nd = zp_graph_input_shape(g, shape);
-    for (int i = 0; i < nd; i++)
-        in *= shape[i];
-    float *x = malloc((size_t)(in * batch) * sizeof(float));
-    float *y = malloc((size_t)(zp_graph_output_size(g) * batch) * sizeof(float));
+    struct bench b;
+    int rc = bench_open(&b, argc, argv, "bench_int_inference");
+    if (rc)
+        return rc;
+    struct zp_graph *g = b.g;
     struct zp_int_layer_q *lq = calloc((size_t)zp_graph_num_layers(g), sizeof *lq);
     void *store = NULL;
-    if (!x || !y || !lq)
-        return 1;
-    srand(1);
-    for (int64_t i = 0; i < in * batch; i++)
-        x[i] = (float)rand() / RAND_MAX * 2.f - 1.f;
-    if (layer_q(g, x, batch, y, lq, &store))
+    if (!lq || layer_q(g, b.x, b.batch, b.y, lq, &store))
         return 1;
     struct zp_int_options o = {.isa = argc > 4 ? 0 : -1, .fit = fit_u8};
     struct zp_int_program *p;
+    struct zp_err err = {0};
     if (zp_int_program_build(g, lq, &o, &p, &err) != ZP_OK) {
         fprintf(stderr, "bench_int_inference: %s: %s\n", argv[1], err.msg);
         return 1;
     }
-    for (int w = 0; w < 2; w++)
-        if (zp_int_program_run(p, x, batch, y, &err) != ZP_OK) {
-            fprintf(stderr, "bench_int_inference: cannot run %s: %s\n", argv[1], err.msg);
-            return 1;
-        }
-    double best = 1e30, total = 0;
-    clock_t c0 = clock();
-    for (int r = 0; r < reps; r++) {
-        double t0 = omp_get_wtime();
-        zp_int_program_run(p, x, batch, y, &err);
-        double t = omp_get_wtime() - t0;
-        total += t;
-        best = t < best ? t : best;
-    }
-    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
-    printf("integer threads=%d batch=%d images_per_s_mean=%.1f images_per_s_best=%.1f "
-           "images_per_cpu_s=%.1f\n", omp_get_max_threads(), batch, batch * reps / total,
-           batch / best, batch * reps / cpu);
+    rc = bench_time(&b, "integer", run_int, p, "bench_int_inference");
     zp_int_program_free(p);
     void **mem = store;
     for (int l = 0; l < 3 * zp_graph_num_layers(g); l++)
         free(mem[l]);
     free(mem);
     free(lq);
-    free(x);
-    free(y);
-    zp_graph_free(g);
-    return 0;
+    bench_close(&b);
+    return rc;
 }

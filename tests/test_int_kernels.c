@@ -136,7 +136,7 @@ static void test_requant_variants(void **state)
             float *fm = malloc(sizeof(float) * N);
             uint8_t *o1 = malloc((size_t)R * N), *o2 = malloc((size_t)R * N);
             for (int i = 0; i < R * N; i++) /* some near the int32 ends: the 64-bit products' rounding */
-                acc[i] = i % 7 == 3 ? (int32_t)rnd() * 2 - (int32_t)(rnd() & 1) : (int32_t)(rnd() % 40001) - 20000;
+                acc[i] = i % 7 == 3 ? (int32_t)(rnd() << 1 | (rnd() & 1)) : (int32_t)(rnd() % 40001) - 20000;
             struct zp_err err = {0};
             for (int j = 0; j < N; j++) {
                 ca[j] = (int32_t)(rnd() % 20001) - 10000;

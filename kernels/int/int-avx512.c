@@ -79,6 +79,18 @@ static inline void store16(uint8_t *o, __mmask16 m, __m512i y)
         _mm_mask_storeu_epi8(o, m, b);
 }
 
+/* 16 accumulators of row i's columns [j, j + 16) under mask m, with the column
+ * term added and the zero points' row term taken (rs: the row sum, broadcast). */
+static inline __m512i acc16(const struct zp_rq_call *c, const int32_t *a, int j, __mmask16 m, __m512i rs)
+{
+    __m512i v = _mm512_maskz_loadu_epi32(m, a + j);
+    if (c->col_add)
+        v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, c->col_add + j));
+    if (c->col_zb)
+        v = _mm512_sub_epi32(v, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m, c->col_zb + j), rs));
+    return v;
+}
+
 /* Fewer than 16 channels that divide 16, rows packed (ld = n), no row term: the
  * matrix as one run of values whose column parameters repeat every n lanes. */
 static void requant_narrow(const struct zp_rq_call *c)
@@ -133,7 +145,7 @@ static void requant_fixed_pre(const struct zp_rq_call *c)
         npos[half][k] = ((int64_t)1 << 30) + (r ? (int64_t)1 << (30 + r) : 0);
         nneg[half][k] = npos[half][k] - (r ? (int64_t)1 << 31 : 0);
     }
-    const int32_t *col_add = c->col_add, *col_zb = c->col_zb, *mult = c->mult, *rowsum = c->rowsum;
+    const int32_t *mult = c->mult, *rowsum = c->rowsum;
     const __m512i zp = _mm512_set1_epi32(c->zp), lo = _mm512_set1_epi32(c->lo), hi = _mm512_set1_epi32(c->hi);
     const __m512i neg_lim = _mm512_set1_epi64(-((int64_t)1 << 30));
     for (int i = 0; i < c->rows; i++) {
@@ -142,11 +154,7 @@ static void requant_fixed_pre(const struct zp_rq_call *c)
         __m512i rs = _mm512_set1_epi32(rowsum ? rowsum[i] : 0);
         for (int j = 0; j < n; j += 16) {
             __mmask16 m = tail16(n - j);
-            __m512i v = _mm512_maskz_loadu_epi32(m, a + j);
-            if (col_add)
-                v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, col_add + j));
-            if (col_zb)
-                v = _mm512_sub_epi32(v, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m, col_zb + j), rs));
+            __m512i v = acc16(c, a, j, m, rs);
             if (any_left)
                 v = _mm512_sllv_epi32(v, _mm512_maskz_loadu_epi32(m, left + j));
             __m512i mu = _mm512_maskz_loadu_epi32(m, mult + j);
@@ -177,7 +185,7 @@ void zp_int_requant__avx512(const struct zp_rq_call *c)
         requant_fixed_pre(c);
         return;
     }
-    const int32_t *col_add = c->col_add, *col_zb = c->col_zb, *mult = c->mult, *rowsum = c->rowsum;
+    const int32_t *mult = c->mult, *rowsum = c->rowsum;
     const int8_t *shift = c->shift;
     const float *fmult = c->fmult;
     for (int i = 0; i < c->rows; i++) {
@@ -186,11 +194,7 @@ void zp_int_requant__avx512(const struct zp_rq_call *c)
         __m512i rs = _mm512_set1_epi32(rowsum ? rowsum[i] : 0);
         for (int j = 0; j < n; j += 16) {
             __mmask16 m = tail16(n - j);
-            __m512i v = _mm512_maskz_loadu_epi32(m, a + j);
-            if (col_add)
-                v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(m, col_add + j));
-            if (col_zb)
-                v = _mm512_sub_epi32(v, _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m, col_zb + j), rs));
+            __m512i v = acc16(c, a, j, m, rs);
             __m512i mu = _mm512_setzero_si512(), sh = _mm512_setzero_si512();
             __m512 fm = _mm512_setzero_ps();
             if (fmult)
