@@ -175,7 +175,7 @@ asan: deps
 # *-avx512*.c files run on SIMDe (mk/isa.mk, kernels/emulate_isa.h), then the
 # kernel tests in it, each variant against its reference. `make test` runs it last
 # (about 2 CPU-minutes of build, 10 s of tests); this target runs it alone.
-EMUL_TESTS := test_kernels test_kernels_blocked test_kernels_runtime test_ops_conv
+EMUL_TESTS := test_kernels test_kernels_blocked test_kernels_runtime test_ops_conv test_int_kernels
 test-emulated: deps
 	@$(MAKE) --no-print-directory MODE=release BUILD=build/emul ZP_EMULATE_ISA=1 emul-run
 

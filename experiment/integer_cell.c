@@ -12,6 +12,7 @@
 #include "common/mem.h"
 #include "common/progress.h"
 #include "experiment/act_blocks.h"
+#include "experiment/input_exact.h"
 #include "experiment/metrics.h"
 #include "experiment/model_ctx.h"
 #include "model/int_graph.h"
@@ -53,10 +54,63 @@ static enum zp_status fit_act(void *ctx, float lo, float hi, struct zp_iq *out, 
     return ZP_OK;
 }
 
+/* The integer codes of a codebook slice (lut4, binary): its levels as multiples
+ * of one scale, levels[i] = scale cb[i] with cb in [-127, 127] and real 0 at
+ * code 0 (the int8 codebook of the lut4 kernels). The smallest grid that holds
+ * every level exactly is taken (binary's -a, +a: 1 step of a); levels on no such
+ * grid (k-means levels) are rounded to 127 steps of max|level|, and *err_rel is
+ * the largest level error over max|level| (0 when exact). */
+static void codebook_codes(const struct zp_qparams *s, float *scale, int32_t *cb, double *err_rel)
+{
+    double amax = 0;
+    for (int i = 0; i < s->n_levels; i++)
+        amax = fmax(amax, fabs((double)s->levels[i]));
+    *err_rel = 0;
+    if (!(amax > 0)) {
+        *scale = 1.f;
+        for (int i = 0; i < s->n_levels; i++)
+            cb[i] = 0;
+        return;
+    }
+    for (int steps = 1; steps <= 127; steps++) {
+        int exact = 1;
+        for (int i = 0; i < s->n_levels && exact; i++) {
+            double c = (double)s->levels[i] / amax * steps;
+            exact = fabs(c - nearbyint(c)) <= 1e-5 * steps;
+        }
+        if (exact || steps == 127) {
+            *scale = (float)(amax / steps);
+            for (int i = 0; i < s->n_levels; i++) {
+                double c = (double)s->levels[i] / amax * steps;
+                cb[i] = (int32_t)nearbyint(c);
+                *err_rel = fmax(*err_rel, fabs(c - cb[i]) / steps);
+            }
+            return;
+        }
+    }
+}
+
+/* The code of one fake-quant weight w: affine, scale (q - zp); a codebook, the
+ * level w equals (the nearest one). */
+static int32_t weight_code(const struct zp_qparams *s, const int32_t *cb, float w)
+{
+    if (!s->n_levels)
+        return (int32_t)nearbyint((double)w / (double)s->scale) + s->zero_point;
+    int best = 0;
+    for (int i = 1; i < s->n_levels; i++)
+        if (fabsf(s->levels[i] - w) < fabsf(s->levels[best] - w))
+            best = i;
+    return cb[best];
+}
+
 /* The integer program's per-layer inputs from the fake-quant network q; codes,
- * scales and zero points are allocated into *store (freed by the caller). */
+ * scales and zero points are allocated into *store (freed by the caller). The
+ * 8-bit schemes keep their storage format; 4-bit linear codes run as int8 codes
+ * (symmetric, zero point 0) or as u8 codes with their zero points (asymmetric)
+ * on the 8-bit GEMMs, and codebooks (lut4, binary) as int8 codes of their levels
+ * (codebook_codes). *cb_err: the largest codebook rounding over all slices. */
 static enum zp_status layer_inputs(const struct zp_cell *cell, const struct qnet *q, struct zp_int_layer_q *lq,
-                                   void **store, struct zp_err *err)
+                                   void **store, double *cb_err, struct zp_err *err)
 {
     const struct zp_model_ctx *m = q->m;
     const struct zp_variant *v = q->v;
@@ -64,12 +118,15 @@ static enum zp_status layer_inputs(const struct zp_cell *cell, const struct qnet
     enum zp_kfmt fmt = !fam ? ZP_KF_COUNT
                        : !strcmp(fam, "u8") ? ZP_KF_U8
                        : !strcmp(fam, "s8") ? ZP_KF_S8
-                       : !strcmp(fam, "s8-narrow") ? ZP_KF_S8N
-                                                   : ZP_KF_COUNT;
+                       : !strcmp(fam, "s8-narrow") || !strcmp(fam, "q4") || !strcmp(fam, "lut4") ||
+                               !strcmp(fam, "binary")
+                           ? ZP_KF_S8N
+                           : ZP_KF_COUNT;
+    *cb_err = 0;
     if (fmt == ZP_KF_COUNT)
         return zp_err_set(err, ZP_EUNSUPPORTED,
-                          "cell %s: mode integer runs the 8-bit affine weight schemes (asymmetric, symmetric, "
-                          "no-128); '%s' (kernel family %s) has no integer program yet",
+                          "cell %s: mode integer runs the weight schemes with integer codes (asymmetric, symmetric, "
+                          "no-128, linear4, lut4, binary); '%s' (kernel family %s) has no integer program",
                           cell->id, v->w.scheme->name, fam ? fam : "none");
     if (m->mc->act_at)
         return zp_err_set(err, ZP_EUNSUPPORTED, "cell %s: mode integer with quantize_at \"inputs+outputs\" is not "
@@ -104,17 +161,25 @@ static enum zp_status layer_inputs(const struct zp_cell *cell, const struct qnet
             return zp_err_set(err, ZP_EUNSUPPORTED, "cell %s: layer '%s': %zu weight slices (per-tensor or "
                               "per-output-channel only)", cell->id, li->name, wq->n_slices);
         size_t per = nw / nout;
+        int any_zp = 0;
         for (size_t j = 0; j < nout; j++) {
             const struct zp_qparams *s = &wq->slice[per_ch ? j : 0];
-            if (s->n_levels || s->offset != 0.f || !(s->scale > 0))
+            if (s->offset != 0.f || !(s->scale > 0) || s->n_levels > ZP_MAX_LEVELS)
                 return zp_err_set(err, ZP_EUNSUPPORTED, "cell %s: layer '%s': weight slice %zu is not affine with "
                                   "real 0 on the grid (nudge_zero false?)", cell->id, li->name, j);
+            int32_t cb[ZP_MAX_LEVELS];
             sc[j] = s->scale;
-            zps[j] = s->zero_point;
-            for (size_t i = j * per; i < (j + 1) * per; i++) /* the fake-quant weights are scale (q - zp) */
-                codes[i] = (int32_t)nearbyint((double)q->weights[l][i] / (double)s->scale) + s->zero_point;
+            zps[j] = s->n_levels ? 0 : s->zero_point;
+            if (s->n_levels) {
+                double e;
+                codebook_codes(s, &sc[j], cb, &e);
+                *cb_err = fmax(*cb_err, e);
+            }
+            any_zp |= zps[j] != 0;
+            for (size_t i = j * per; i < (j + 1) * per; i++)
+                codes[i] = weight_code(s, cb, q->weights[l][i]);
         }
-        lq[l].wfmt = fmt;
+        lq[l].wfmt = fmt == ZP_KF_S8N && any_zp ? ZP_KF_U8 : fmt; /* linear4 asymmetric: codes 0..15, zero points */
         lq[l].wcode = codes;
         lq[l].wscale = sc;
         lq[l].wzp = zps;
@@ -185,21 +250,35 @@ static enum zp_status output_ranges(struct zp_model_ctx *m, int k, struct zp_int
     return st;
 }
 
-/* One pass over the eval set: integer (prog) or float (prog NULL); logits kept when out. */
-static enum zp_status pass(struct zp_model_ctx *m, struct zp_int_program *prog, float *out, float *scratch,
-                           double *seconds, struct zp_err *err)
+/* One pass over the eval set: integer (prog) or float (prog NULL); logits kept
+ * when out; *seconds the time of the passes alone. The integer pass reads the
+ * network input as the fake-quant pass does when the table of exact 8-bit input
+ * codes applies (q->in_exact, experiment/input_exact.h): each input replaced by
+ * its pixel's exactly rounded code, decoded (so the program's own quantization
+ * of it gives that code back), in xbuf, outside the timing, as a camera's pixels
+ * reach a u8 pipeline as codes. Without it an input at a tie of the quantizer
+ * (u8 / 127.5 - 1 against a 2/255 step: every pixel) rounds by its float error. */
+static enum zp_status pass(struct zp_model_ctx *m, const struct qnet *q, struct zp_int_program *prog, float *out,
+                           float *scratch, float *xbuf, double *seconds, struct zp_err *err)
 {
     size_t ex = zp_dataset_example_size(&m->eval);
-    double t0 = zp_now();
+    *seconds = 0;
     for (long b0 = 0; b0 < m->n_eval; b0 += m->batch) {
         int bn = (int)(m->n_eval - b0 < m->batch ? m->n_eval - b0 : m->batch);
         float *lg = out ? out + (size_t)b0 * (size_t)m->classes : scratch;
         const float *x = m->eval.x + (size_t)b0 * ex;
+        if (prog && q->in_exact) {
+            memcpy(xbuf, x, (size_t)bn * ex * sizeof(float));
+            for (int i = 0; i < bn; i++)
+                zp_input_exact_apply(q->in_exact, xbuf + (size_t)i * ex, ex, 0);
+            x = xbuf;
+        }
+        double t0 = zp_now();
         enum zp_status st = prog ? zp_int_program_run(prog, x, bn, lg, err) : zp_graph_run(m->g, x, bn, lg, NULL, err);
+        *seconds += zp_now() - t0;
         if (st)
             return st;
     }
-    *seconds = zp_now() - t0;
     return ZP_OK;
 }
 
@@ -215,13 +294,15 @@ enum zp_status mx_integer_cell(const struct zp_config *cfg, const struct zp_cell
     size_t nl = (size_t)m->n_eval * (size_t)m->classes;
     float *fq = zp_alloc(nl * sizeof(float)), *il = zp_alloc(nl * sizeof(float));
     float *scratch = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
+    float *xbuf = zp_alloc((size_t)m->batch * zp_dataset_example_size(&m->eval) * sizeof(float));
     struct zp_int_layer_q *lq = calloc((size_t)m->n_layers, sizeof *lq);
     void *store = NULL;
     struct zp_int_program *ip = NULL;
-    if (!st && (!fq || !il || !scratch || !lq))
+    if (!st && (!fq || !il || !scratch || !xbuf || !lq))
         st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+    double cb_err = 0;
     if (!st)
-        st = layer_inputs(cell, &q, lq, &store, err);
+        st = layer_inputs(cell, &q, lq, &store, &cb_err, err);
     if (!st)
         st = output_ranges(m, cell->calib, lq, err);
     struct fit_ctx fc = {&v->a};
@@ -240,9 +321,9 @@ enum zp_status mx_integer_cell(const struct zp_config *cfg, const struct zp_cell
     double tf = INFINITY, ti = INFINITY;
     for (int r = 0; r < INT_TIMING_ROUNDS && !st; r++) {
         double s;
-        if (!(st = pass(m, NULL, NULL, scratch, &s, err)))
+        if (!(st = pass(m, &q, NULL, NULL, scratch, xbuf, &s, err)))
             tf = fmin(tf, s);
-        if (!st && !(st = pass(m, ip, r == 0 ? il : NULL, scratch, &s, err)))
+        if (!st && !(st = pass(m, &q, ip, r == 0 ? il : NULL, scratch, xbuf, &s, err)))
             ti = fmin(ti, s);
         zp_progress_sub(prog, (double)(r + 1) / INT_TIMING_ROUNDS);
     }
@@ -265,6 +346,9 @@ enum zp_status mx_integer_cell(const struct zp_config *cfg, const struct zp_cell
                          "logit SQNR vs fake-quant %.1f dB, %.0f images/s, %.2fx float",
                          v->label, mm.top1, m->float_top1, mv.agreement, mv.logit_sqnr_db, ic.images_per_s,
                          ic.speedup_vs_float);
+        if (cb_err > 0) /* what the int8 codebook changed against the fake-quant weights */
+            zp_progress_note(prog, "integer %s: codebook levels rounded to int8 codes, largest error %.2g of "
+                             "max|level|", v->label, cb_err);
     }
     zp_int_program_free(ip);
     zp_free(store);
@@ -272,6 +356,7 @@ enum zp_status mx_integer_cell(const struct zp_config *cfg, const struct zp_cell
     zp_free(fq);
     zp_free(il);
     zp_free(scratch);
+    zp_free(xbuf);
     mx_qnet_free(&q);
     return st;
 }

@@ -17,6 +17,7 @@
 #define ZP_KERNELS_EMULATE_ISA_H
 
 #include <immintrin.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -191,5 +192,110 @@ static inline __m256 zp_emu_mm512_cvtpd_ps(__m512d a)
 #define _mm512_cvtps_pd(a) zp_emu_mm512_cvtps_pd(a)
 #undef _mm512_cvtpd_ps
 #define _mm512_cvtpd_ps(a) zp_emu_mm512_cvtpd_ps(a)
+
+/* For kernels/int/int-avx512.c: a masked int16 load and a masked byte store that
+ * touch only the selected lanes; below, the arithmetic shifts, 64-bit compare and
+ * conversions SIMDe 0.7.4 lacks. */
+static inline __m256i zp_emu_mm256_maskz_loadu_epi16(__mmask16 k, const void *p)
+{
+    int16_t v[16];
+    for (int i = 0; i < 16; i++) {
+        v[i] = 0;
+        if (k >> i & 1)
+            memcpy(&v[i], (const char *)p + 2 * i, 2);
+    }
+    return _mm256_loadu_si256((const __m256i *)v);
+}
+#undef _mm256_maskz_loadu_epi16
+#define _mm256_maskz_loadu_epi16(k, p) zp_emu_mm256_maskz_loadu_epi16(k, p)
+
+static inline void zp_emu_mm_mask_storeu_epi8(void *p, __mmask16 k, __m128i a)
+{
+    uint8_t v[16];
+    _mm_storeu_si128((__m128i *)v, a);
+    for (int i = 0; i < 16; i++)
+        if (k >> i & 1)
+            ((uint8_t *)p)[i] = v[i];
+}
+#undef _mm_mask_storeu_epi8
+#define _mm_mask_storeu_epi8(p, k, a) zp_emu_mm_mask_storeu_epi8(p, k, a)
+
+static inline __m512i zp_emu_mm512_srav_epi32(__m512i a, __m512i n)
+{
+    int32_t v[16], c[16];
+    simde_mm512_storeu_si512(v, a);
+    simde_mm512_storeu_si512(c, n);
+    for (int i = 0; i < 16; i++)
+        v[i] = (uint32_t)c[i] > 31 ? (v[i] < 0 ? -1 : 0) : v[i] >> c[i];
+    return simde_mm512_loadu_si512(v);
+}
+#undef _mm512_srav_epi32
+#define _mm512_srav_epi32(a, n) zp_emu_mm512_srav_epi32(a, n)
+#undef _mm512_cmplt_epi32_mask
+#define _mm512_cmplt_epi32_mask(a, b) simde_mm512_cmpgt_epi32_mask(b, a)
+
+/* round to nearest even under the default MXCSR, as the instruction */
+static inline __m512i zp_emu_mm512_cvtps_epi32(__m512 a)
+{
+    float v[16];
+    int32_t r[16];
+    simde_mm512_storeu_ps(v, a);
+    for (int i = 0; i < 16; i++)
+        r[i] = (int32_t)nearbyintf(v[i]);
+    return simde_mm512_loadu_si512(r);
+}
+#undef _mm512_cvtps_epi32
+#define _mm512_cvtps_epi32(a) zp_emu_mm512_cvtps_epi32(a)
+
+static inline __m128i zp_emu_mm512_cvtepi32_epi8(__m512i a)
+{
+    int32_t v[16];
+    uint8_t r[16];
+    simde_mm512_storeu_si512(v, a);
+    for (int i = 0; i < 16; i++)
+        r[i] = (uint8_t)v[i]; /* truncation, as vpmovdb */
+    return _mm_loadu_si128((const __m128i *)r);
+}
+#undef _mm512_cvtepi32_epi8
+#define _mm512_cvtepi32_epi8(a) zp_emu_mm512_cvtepi32_epi8(a)
+
+static inline __m512i zp_emu_mm512_cvtepu16_epi32(__m256i a)
+{
+    uint16_t v[16];
+    int32_t r[16];
+    _mm256_storeu_si256((__m256i *)v, a);
+    for (int i = 0; i < 16; i++)
+        r[i] = v[i];
+    return simde_mm512_loadu_si512(r);
+}
+#undef _mm512_cvtepu16_epi32
+#define _mm512_cvtepu16_epi32(a) zp_emu_mm512_cvtepu16_epi32(a)
+
+static inline __mmask8 zp_emu_mm512_cmplt_epi64_mask(__m512i a, __m512i b)
+{
+    int64_t x[8], y[8];
+    simde_mm512_storeu_si512(x, a);
+    simde_mm512_storeu_si512(y, b);
+    __mmask8 k = 0;
+    for (int i = 0; i < 8; i++)
+        k |= (__mmask8)((x[i] < y[i]) << i);
+    return k;
+}
+#undef _mm512_cmplt_epi64_mask
+#define _mm512_cmplt_epi64_mask(a, b) zp_emu_mm512_cmplt_epi64_mask(a, b)
+
+static inline __m512i zp_emu_mm512_srav_epi64(__m512i a, __m512i n)
+{
+    int64_t v[8], c[8];
+    simde_mm512_storeu_si512(v, a);
+    simde_mm512_storeu_si512(c, n);
+    for (int i = 0; i < 8; i++)
+        v[i] = (uint64_t)c[i] > 63 ? (v[i] < 0 ? -1 : 0) : v[i] >> c[i];
+    return simde_mm512_loadu_si512(v);
+}
+#undef _mm512_srav_epi64
+#define _mm512_srav_epi64(a, n) zp_emu_mm512_srav_epi64(a, n)
+#undef _mm512_srai_epi64
+#define _mm512_srai_epi64(a, n) zp_emu_mm512_srav_epi64(a, simde_mm512_set1_epi64(n))
 
 #endif

@@ -464,7 +464,19 @@ typedef void zp_iadd_fn(const struct zp_iadd_params *p, const uint8_t *a, const 
 void zp_ref_int_add(const struct zp_iadd_params *p, const uint8_t *a, const uint8_t *b, int is_signed,
                     int64_t n, uint8_t *out);
 
-/* The variants of the four kinds: the best the CPU has under the ISA limit, or the
+/* The network input quantized once, NCHW floats to NHWC codes: c planes of hw
+ * values in, hw pixels of c codes out,
+ *   out[p c + ch] = clamp(zp + round(x[ch hw + p] / scale), qmin, qmax)  as a byte,
+ * half to even with ties decided exactly (common/round.h: zp_round_quot of
+ * x (1 / scale) in double), as the affine schemes quantize. */
+struct zp_iquant_params {
+    float scale;
+    int32_t zp, qmin, qmax;
+};
+typedef void zp_iquant_fn(const struct zp_iquant_params *q, const float *x, int c, int64_t hw, uint8_t *out);
+void zp_ref_int_quantize(const struct zp_iquant_params *q, const float *x, int c, int64_t hw, uint8_t *out);
+
+/* The variants of the five kinds: the best the CPU has under the ISA limit, or the
  * variant of ISA isa (>= 0; NULL if the CPU lacks it or none exists). */
 struct zp_int_kernels {
     const char *isa_name;
@@ -472,6 +484,7 @@ struct zp_int_kernels {
     zp_idw_fn *dw;
     zp_isum_fn *chansum;
     zp_iadd_fn *add;
+    zp_iquant_fn *quantize;
 };
 const struct zp_int_kernels *zp_int_kernels_select(int isa);
 

@@ -54,6 +54,16 @@ static int keeps_q(const struct zp_node *n)
     return is_clamp(n) || n->op == ZP_OP_COPY || n->op == ZP_OP_MAXPOOL;
 }
 
+/* GlobalAveragePool, or an AveragePool whose window is the whole unpadded plane
+ * of its input t. */
+static int is_global_pool(const struct zp_node *n, const struct tinfo *t)
+{
+    if (n->op == ZP_OP_GAP)
+        return 1;
+    return n->op == ZP_OP_AVGPOOL && n->kh == t->h && n->kw == t->w && !n->pads[0] && !n->pads[1] && !n->pads[2] &&
+           !n->pads[3];
+}
+
 void zp_int_program_free(struct zp_int_program *p)
 {
     if (!p)
@@ -68,6 +78,8 @@ void zp_int_program_free(struct zp_int_program *p)
         free(s->shift);
         free(s->fmult);
         free(s->deq);
+        free(s->gap_lo);
+        free(s->gap_hi);
     }
     for (int i = 0; i < p->n_threads && p->ws; i++) {
         zp_free(p->ws[i]);
@@ -81,6 +93,7 @@ void zp_int_program_free(struct zp_int_program *p)
     free(p->acc);
     free(p->rows);
     free(p->col);
+    zp_free(p->zero_rows);
     free(p->steps);
     free(p->t);
     free(p);
@@ -244,7 +257,10 @@ static enum zp_status layer_outputs(struct zp_int_program *p, struct step *s, co
                                     const struct zp_node *clamp, struct zp_err *err)
 {
     const float *bias = q->bias ? q->bias : li->bias;
-    const struct zp_iq *oq = s->float_out ? NULL : &p->t[s->out].q;
+    const struct zp_iq *oq = s->float_out ? NULL : &p->t[s->gap_cnt ? s->gap_out : s->out].q;
+    if (s->gap_cnt && (!(s->gap_lo = malloc((size_t)s->n * sizeof(int32_t))) ||
+                       !(s->gap_hi = malloc((size_t)s->n * sizeof(int32_t)))))
+        return zp_err_set(err, ZP_ENOMEM, "integer program: out of memory");
     for (int j = 0; j < s->n; j++) {
         double step = (double)q->in.scale * (double)q->wscale[j];
         double b = bias ? bias[j] : 0.0;
@@ -260,6 +276,14 @@ static enum zp_status layer_outputs(struct zp_int_program *p, struct step *s, co
             continue;
         }
         double m = step / (double)oq->scale;
+        if (s->gap_cnt) { /* the mean of the clamped accumulators: the clamp in steps of the accumulator */
+            const struct zp_node *c = s->gap_clamp;
+            double lo = c && step > 0 ? ceil(c->lo / step) : -2147483648.0, hi = c && step > 0 ? floor(c->hi / step)
+                                                                                                  : 2147483647.0;
+            s->gap_lo[j] = (int32_t)fmax(lo, -2147483648.0);
+            s->gap_hi[j] = (int32_t)fmin(hi, 2147483647.0);
+            m /= (double)s->gap_cnt;
+        }
         if (s->fmult)
             s->fmult[j] = (float)m;
         int sh;
@@ -283,6 +307,26 @@ static enum zp_status layer_outputs(struct zp_int_program *p, struct step *s, co
     return ZP_OK;
 }
 
+/* The GEMM variant of a layer, exact on every activation code: the VNNI and
+ * scalar ones always are; without VNNI the int16 paths are exact only in part
+ * (docs/kernels.md, "Narrow range"): the no-128 "i16" path saturates for
+ * |a| > 64, so narrow weights run on the s8 "3op" path (exact when no weight is
+ * -128, as narrow weights never are: s->fmt becomes s8 for the packing); full-
+ * range s8 weights with a -128 code run on the scalar variant. */
+static const struct zp_gemm_ukernel *exact_gemm(struct step *s, const struct zp_int_layer_q *q, size_t nw, int isa)
+{
+    const struct zp_gemm_ukernel *uk = zp_gemm_select(s->fmt, isa < 0 ? -1 : ZP_ISA_REF);
+    if (uk && !strcmp(uk->path, "i16")) {
+        s->fmt = ZP_KF_S8;
+        uk = zp_gemm_select(ZP_KF_S8, -1);
+    }
+    if (uk && !strcmp(uk->path, "3op"))
+        for (size_t i = 0; i < nw; i++)
+            if (q->wcode[i] == -128)
+                return zp_gemm_select(s->fmt, ZP_ISA_REF);
+    return uk;
+}
+
 static enum zp_status build_layer(struct zp_int_program *p, const struct zp_node *n, const struct zp_int_layer_q *lq,
                                   const struct zp_int_options *o, struct step *s, struct zp_err *err)
 {
@@ -294,6 +338,12 @@ static enum zp_status build_layer(struct zp_int_program *p, const struct zp_node
     if (q->wfmt != ZP_KF_U8 && q->wfmt != ZP_KF_S8 && q->wfmt != ZP_KF_S8N)
         return zp_err_set(err, ZP_EUNSUPPORTED, "integer program: layer '%s': weight format %s has no integer path "
                           "(u8, s8, s8-narrow only)", n->name, zp_kfmt_name(q->wfmt));
+    /* The integer steps hold one [C, H, W] image per tensor; a MatMul of token rows
+     * ([T, K] per image, channels last) would be read as one row of T K inputs. */
+    if (li->channels_last)
+        return zp_err_set(err, ZP_EUNSUPPORTED, "integer program: MatMul '%s' of %lld rows per image (channels "
+                          "last; only [N, K] inputs and convolutions have an integer path)", n->name,
+                          (long long)n->mm_rows);
     const struct zp_kfmt_traits *tr = zp_kfmt_traits(q->wfmt);
     int is_conv = n->op == ZP_OP_CONV;
     if (is_conv && (n->dh != 1 || n->dw != 1))
@@ -341,7 +391,7 @@ static enum zp_status build_layer(struct zp_int_program *p, const struct zp_node
     if (!is_conv)
         s->m = 1;
     s->is1x1 = !is_conv || (s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0);
-    s->uk = zp_gemm_select(s->fmt, o->isa < 0 ? -1 : ZP_ISA_REF);
+    s->uk = exact_gemm(s, q, nw, o->isa);
     if (!s->uk)
         return zp_err_set(err, ZP_EUNSUPPORTED, "integer program: layer '%s': no %s GEMM", n->name, tr->name);
     int a_u8 = s->fmt == ZP_KF_U8;
@@ -411,6 +461,7 @@ enum zp_status zp_int_program_build(const struct zp_graph *g, const struct zp_in
     p->input = g->input;
     p->output = g->output;
     p->ik = zp_int_kernels_select(o->isa < 0 ? -1 : ZP_ISA_REF);
+    p->direct_a = o->isa < 0;
     enum zp_status st = ZP_OK;
     for (int i = 0; i < g->n_nodes && !st; i++) { /* operators first: a clear error before any fitting */
         enum zp_op op = g->nodes[i].op;
@@ -468,8 +519,22 @@ enum zp_status zp_int_program_build(const struct zp_graph *g, const struct zp_in
             skip[only] = 1;
             s->out = clamp->out;
         }
+        /* a layer (and its clamp) read only by a global average pool: the pool is the
+         * layer's output stage (fused_gap) */
+        const struct zp_node *gap = NULL;
+        if (n->layer >= 0 && s->out != tail_from && !ti->is_float && consumers(g, s->out, &only) == 1 &&
+            only >= 0 && is_global_pool(&g->nodes[only], &p->t[s->out]) && p->t[g->nodes[only].out].has_q) {
+            gap = &g->nodes[only];
+            skip[only] = 1;
+            s->gap_clamp = clamp;
+            s->gap_out = gap->out;
+        }
         struct tinfo *to = &p->t[s->out];
         set_shape(to, &g->tensors[s->out]);
+        if (gap) {
+            s->gap_cnt = (int)(to->h * to->w);
+            set_shape(&p->t[gap->out], &g->tensors[gap->out]);
+        }
         int float_out = s->out == tail_from || ti->is_float;
         if (float_out && n->layer < 0 && n->op != ZP_OP_COPY && n->op != ZP_OP_SOFTMAX) {
             st = zp_err_set(err, ZP_EUNSUPPORTED, "integer program: %s '%s' after the last layer", n->op_type, n->name);
@@ -484,6 +549,10 @@ enum zp_status zp_int_program_build(const struct zp_graph *g, const struct zp_in
         if (n->layer >= 0) {
             s->float_out = float_out;
             st = build_layer(p, n, lq, o, s, err);
+            if (gap) {
+                s->out = gap->out;
+                continue;
+            }
             if (!st && clamp && !float_out) { /* narrow the clamp to the activation */
                 int32_t a = code_of(&to->q, clamp->lo), b = code_of(&to->q, clamp->hi);
                 s->lo = a > s->lo ? a : s->lo;
@@ -609,12 +678,11 @@ enum zp_status zp_int_program_build(const struct zp_graph *g, const struct zp_in
                 accn = (size_t)s->n;
             if (accn > p->acc_ints)
                 p->acc_ints = accn;
-            if (s->kind == ST_GEMM && (size_t)s->m * s->k > p->col_bytes)
-                p->col_bytes = (size_t)s->m * s->k;
+            size_t kp = (size_t)(s->k + ZP_KPAD - 1) / ZP_KPAD * ZP_KPAD; /* patches or flipped rows */
+            if (s->kind == ST_GEMM && (size_t)s->m * kp > p->col_bytes)
+                p->col_bytes = (size_t)s->m * kp;
             if (s->kind == ST_COPY && (size_t)g->tensors[s->in].size > p->col_bytes) /* its NCHW copy */
                 p->col_bytes = (size_t)g->tensors[s->in].size;
-            if (s->kind == ST_GEMM && s->is1x1 && (size_t)s->m * s->k > p->col_bytes) /* flipped rows */
-                p->col_bytes = (size_t)s->m * s->k;
         }
         p->n_threads = omp_get_max_threads();
         p->ws = calloc((size_t)p->n_threads, sizeof *p->ws);
@@ -628,6 +696,8 @@ enum zp_status zp_int_program_build(const struct zp_graph *g, const struct zp_in
         for (int i = 0; i < p->n_steps; i++)
             if ((size_t)p->steps[i].m > max_m)
                 max_m = (size_t)p->steps[i].m;
+        if (!st && !(p->zero_rows = zp_calloc(max_m + 16, sizeof(int32_t))))
+            st = zp_err_set(err, ZP_ENOMEM, "integer program: out of memory (workspace)");
         for (int i = 0; i < p->n_threads && !st; i++) {
             p->ws[i] = zp_alloc(p->ws_bytes + 64);
             p->wsf[i] = zp_alloc((p->ws_floats + 16) * sizeof(float));

@@ -34,6 +34,14 @@ struct step {
     float *fmult, *deq;  /* float multiplier; dequantization scale (float output) */
     int32_t zp, lo, hi;
     int float_out;
+    /* fused global average pooling (a layer read only by the pool): the mean of
+     * the layer's accumulators, each clamped to [gap_lo, gap_hi] (the layer's
+     * Relu / Clip in steps of the accumulator), requantized to gap_out by mult /
+     * shift = step / (gap_cnt x output scale); the pool's input is never rounded
+     * to 8 bits, as fake quantization does not round it */
+    int gap_cnt, gap_out;
+    const struct zp_node *gap_clamp;
+    int32_t *gap_lo, *gap_hi;
     struct zp_iadd_params add;
 };
 
@@ -45,11 +53,13 @@ struct zp_int_program {
     int input, output;
     size_t ws_bytes, ws_floats, acc_ints, col_bytes;
     const struct zp_int_kernels *ik;
+    int direct_a;        /* GEMM activations packed by direct_rows (not the reference program) */
     int n_threads;
     uint8_t **ws;
     float **wsf;
     int32_t **acc, **rows;
     uint8_t **col;
+    int32_t *zero_rows;  /* max_m zeros: the row sums an s8 GEMM's kernel multiplies by 0 */
 };
 
 static inline int zp_iq_signed(const struct zp_iq *q) { return q->qmin < 0; }

@@ -11,22 +11,17 @@
 static inline int32_t rd(const uint8_t *x, int sgn, size_t i) { return sgn ? (int32_t)(int8_t)x[i] : (int32_t)x[i]; }
 
 /* float NCHW -> NHWC codes, as the affine schemes quantize (half to even, exact ties) */
-static void quantize_input(const struct tinfo *t, const float *x, uint8_t *q)
+static void quantize_input(const struct zp_int_program *p, const struct tinfo *t, const float *x, uint8_t *q)
 {
-    const double s = t->q.scale, inv = 1.0 / s;
-    size_t hw = (size_t)(t->h * t->w);
-    for (int64_t c = 0; c < t->c; c++)
-        for (size_t p = 0; p < hw; p++) {
-            double xd = x[(size_t)c * hw + p];
-            double r = zp_round_quot(xd * inv, xd, s) + t->q.zp;
-            int32_t v = (int32_t)(r < t->q.qmin ? t->q.qmin : r > t->q.qmax ? t->q.qmax : r);
-            q[p * (size_t)t->c + (size_t)c] = (uint8_t)v;
-        }
+    const struct zp_iquant_params qp = {t->q.scale, t->q.zp, t->q.qmin, t->q.qmax};
+    p->ik->quantize(&qp, x, (int)t->c, t->h * t->w, q);
 }
 
 /* The activations of a GEMM step in the kernel's domain: the input itself, or its
  * NHWC patches (padding = the zero point), flipped by 0x80 when the kernel wants the
- * other signedness. */
+ * other signedness; zp_pack_a packs them. For the kernels that take a sign-split A
+ * (the AVX2 / AVX-512BW int8 paths) and for the reference program (so that the
+ * tests compare direct_rows with this plain route); the others read direct_rows. */
 static const uint8_t *gemm_rows(const struct step *s, const struct tinfo *ti, const uint8_t *x, uint8_t *col)
 {
     const uint8_t flip = s->a_flip ? 0x80 : 0;
@@ -59,6 +54,43 @@ static const uint8_t *gemm_rows(const struct step *s, const struct tinfo *ti, co
 }
 
 static void requant(const struct zp_int_program *p, const struct step *s, const int32_t *acc, const int32_t *rows,
+                    int m, uint8_t *out);
+
+/* A layer's output stage fused with the global average pool after it: per
+ * channel the sum over the pixels of the accumulators (biases and zero points
+ * in), each clamped to the layer's Relu / Clip in accumulator steps, then
+ * requantized once (the multipliers hold 1 / pixels). The sums go into acc's
+ * first row (each entry is read before it is written). */
+static void pool_acc(const struct zp_int_program *p, const struct step *s, int32_t *acc, const int32_t *rows,
+                     uint8_t *out)
+{
+    for (int j = 0; j < s->n; j++) {
+        int64_t sum = 0;
+        for (int i = 0; i < s->m; i++) {
+            int64_t v = (int64_t)acc[(size_t)i * s->n + j] + s->col_add[j];
+            if (s->col_zb)
+                v -= (int64_t)s->col_zb[j] * rows[i];
+            sum += v < s->gap_lo[j] ? s->gap_lo[j] : v > s->gap_hi[j] ? s->gap_hi[j] : v;
+        }
+        acc[j] = (int32_t)(sum < INT32_MIN ? INT32_MIN : sum > INT32_MAX ? INT32_MAX : sum);
+    }
+    struct zp_rq_call c = {.rows = 1, .n = s->n, .acc = acc, .ld_acc = (size_t)s->n, .mult = s->mult,
+                           .shift = s->shift, .fmult = s->fmult, .zp = s->zp, .lo = s->lo, .hi = s->hi,
+                           .out = out, .ld_out = (size_t)s->n};
+    p->ik->requant(&c);
+}
+
+/* The output stage of a layer: requantization, or the fused pool. */
+static void layer_out(const struct zp_int_program *p, const struct step *s, int32_t *acc, const int32_t *rows,
+                      uint8_t *out)
+{
+    if (s->gap_cnt)
+        pool_acc(p, s, acc, rows, out);
+    else
+        requant(p, s, acc, rows, s->m, out);
+}
+
+static void requant(const struct zp_int_program *p, const struct step *s, const int32_t *acc, const int32_t *rows,
                     int m, uint8_t *out)
 {
     struct zp_rq_call c = {.rows = m, .n = s->n, .acc = acc, .ld_acc = (size_t)s->n, .col_add = s->col_add,
@@ -80,26 +112,104 @@ static void dequant_acc(const struct step *s, const int32_t *acc, const int32_t 
         }
 }
 
+/* The packed A of a GEMM step for the kernels that read plain bytes (activation
+ * formats U8 and S8SHIFT: the VNNI and scalar ones), without zp_pack_a: in both a
+ * byte is the code as uint8 (int8 codes + 128, i.e. xor 0x80; u8 weights want the
+ * codes as they are, s8 weights an int8 domain shifted back by 128), rows kp
+ * bytes apart with the K padding 0 (B is 0 there). A 1x1 step on uint8 codes with
+ * K a multiple of ZP_KPAD reads the tensor in place; others are written into the
+ * thread's buffer, a convolution's patches straight from the NHWC rows (a tap
+ * row of kw pixels is kw C contiguous bytes). rowsum (u8 weights only: the
+ * kernel's row term and the per-channel zero points' term) is the bytes' sum. */
+static void direct_rows(const struct step *s, const struct tinfo *ti, const uint8_t *x, uint8_t *col,
+                        int32_t *rowsum, struct zp_packed_a *pa)
+{
+    const uint8_t flip = zp_iq_signed(&ti->q) ? 0x80 : 0;
+    const int kp = (s->k + ZP_KPAD - 1) / ZP_KPAD * ZP_KPAD;
+    *pa = (struct zp_packed_a){.fmt = s->uk->afmt, .m = s->m, .k = s->k, .kp = kp, .rowsum = rowsum};
+    if (s->is1x1 && !flip && kp == s->k) {
+        pa->data = (void *)x;
+    } else if (s->is1x1) {
+        for (int i = 0; i < s->m; i++) {
+            const uint8_t *src = x + (size_t)i * s->k;
+            uint8_t *o = col + (size_t)i * kp;
+            for (int k = 0; k < s->k; k++)
+                o[k] = src[k] ^ flip;
+            memset(o + s->k, 0, (size_t)(kp - s->k));
+        }
+        pa->data = col;
+    } else {
+        const int C = (int)ti->c, H = (int)ti->h, W = (int)ti->w, rowb = s->kw * C;
+        const uint8_t pad = (uint8_t)ti->q.zp ^ flip;
+        for (int oy = 0; oy < s->oh; oy++)
+            for (int ox = 0; ox < s->ow; ox++) {
+                uint8_t *o = col + ((size_t)oy * s->ow + ox) * kp;
+                int ix0 = ox * s->sw - s->pl;
+                int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = W - ix0 < s->kw ? W - ix0 : s->kw;
+                for (int ky = 0; ky < s->kh; ky++, o += rowb) {
+                    int iy = oy * s->sh - s->pt + ky;
+                    if (iy < 0 || iy >= H || kx0 >= kx1) {
+                        memset(o, pad, (size_t)rowb);
+                        continue;
+                    }
+                    if (kx0 > 0)
+                        memset(o, pad, (size_t)kx0 * C);
+                    const uint8_t *src = x + ((size_t)iy * W + ix0 + kx0) * C;
+                    size_t nb = (size_t)(kx1 - kx0) * C;
+                    if (flip)
+                        for (size_t b = 0; b < nb; b++)
+                            o[(size_t)kx0 * C + b] = src[b] ^ flip;
+                    else if (nb <= 16) /* one vector move (a 3-channel input's 9 bytes): the bytes past nb are
+                                          rewritten by what follows, the buffers have 64 bytes of slack */
+                        memcpy(o + (size_t)kx0 * C, src, 16);
+                    else
+                        memcpy(o + (size_t)kx0 * C, src, nb);
+                    if (kx1 < s->kw)
+                        memset(o + (size_t)kx1 * C, pad, (size_t)(s->kw - kx1) * C);
+                }
+                memset(o, 0, (size_t)(kp - s->k));
+            }
+        pa->data = col;
+    }
+    if (!s->col_zb)
+        return; /* s8 weights: the kernel's row term is 0, rowsum is the zeroed buffer */
+    for (int i = 0; i < s->m; i++) {
+        const uint8_t *r = (const uint8_t *)pa->data + (size_t)i * kp;
+        int32_t sum = 0;
+        for (int k = 0; k < s->k; k++)
+            sum += r[k];
+        rowsum[i] = sum;
+    }
+}
+
 static enum zp_status run_gemm(const struct zp_int_program *p, const struct step *s, int tid, uint8_t *ws,
                                float *wsf, struct zp_err *err)
 {
     const struct tinfo *ti = &p->t[s->in], *to = &p->t[s->out];
-    const uint8_t *a = gemm_rows(s, ti, ws + ti->off, p->col[tid]);
-    struct zp_gemm_problem gp = {.fmt = s->fmt, .m = s->m, .n = s->n, .k = s->k, .a = a, .za = s->za};
-    struct zp_packed_a pa;
-    if (zp_pack_a(&gp, s->uk->afmt, &pa, err))
-        return err->status;
     int32_t *acc = p->acc[tid], *rows = p->rows[tid];
+    struct zp_packed_a pa;
+    int direct = p->direct_a && (s->uk->afmt == ZP_AF_U8 || s->uk->afmt == ZP_AF_S8SHIFT);
+    if (direct) {
+        direct_rows(s, ti, ws + ti->off, p->col[tid], s->col_zb ? rows : p->zero_rows, &pa);
+    } else {
+        const uint8_t *a = gemm_rows(s, ti, ws + ti->off, p->col[tid]);
+        struct zp_gemm_problem gp = {.fmt = s->fmt, .m = s->m, .n = s->n, .k = s->k, .a = a, .za = s->za};
+        if (zp_pack_a(&gp, s->uk->afmt, &pa, err))
+            return err->status;
+        if (s->col_zb)
+            memcpy(rows, pa.rowsum, (size_t)s->m * sizeof *rows);
+    }
     struct zp_gemm_call call = {.a = &pa, .b = &s->pb, .c = acc, .ldc = (size_t)s->n, .threads = 1};
     zp_gemm_run(s->uk, &call);
-    if (s->col_zb) /* sum over k of (a - za): the packed rows' sums less K za */
+    if (s->col_zb) /* sum over k of (a - za): the rows' sums less K za */
         for (int i = 0; i < s->m; i++)
-            rows[i] = pa.rowsum[i] - s->k * s->za;
-    zp_packed_a_free(&pa);
+            rows[i] -= s->k * s->za;
+    if (!direct)
+        zp_packed_a_free(&pa);
     if (s->float_out)
         dequant_acc(s, acc, rows, wsf + to->off);
     else
-        requant(p, s, acc, rows, s->m, ws + to->off);
+        layer_out(p, s, acc, rows, ws + to->off);
     return ZP_OK;
 }
 
@@ -150,7 +260,7 @@ static enum zp_status run_image(const struct zp_int_program *p, const float *x, 
 {
     uint8_t *ws = p->ws[tid];
     float *wsf = p->wsf[tid];
-    quantize_input(&p->t[p->input], x, ws + p->t[p->input].off);
+    quantize_input(p, &p->t[p->input], x, ws + p->t[p->input].off);
     for (int i = 0; i < p->n_steps; i++) {
         const struct step *s = &p->steps[i];
         const struct tinfo *ti = &p->t[s->in], *to = &p->t[s->out];
@@ -170,7 +280,7 @@ static enum zp_status run_image(const struct zp_int_program *p, const float *x, 
             if (s->float_out)
                 dequant_acc(s, p->acc[tid], NULL, wsf + to->off);
             else
-                requant(p, s, p->acc[tid], NULL, s->m, y);
+                layer_out(p, s, p->acc[tid], NULL, y);
             break;
         }
         case ST_ADD:

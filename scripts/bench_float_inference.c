@@ -1,17 +1,11 @@
 /* Times the float runtime on one ONNX model: images/s over `reps` batches of
- * random inputs (uniform in [-1, 1], the range of the u8/127.5-1 preprocessing)
- * after two warm-up batches, the protocol of scripts/bench_ort.js. Decoding is
- * excluded on purpose: this measures the graph executor only. Built and run by
+ * random inputs, the protocol of scripts/bench_common.h. Built and run by
  * scripts/bench_float_inference.sh; OMP_NUM_THREADS sets the threads.
  * usage: bench_float_inference MODEL.onnx [batch=50] [reps=20] [hooked]
  * "hooked" also times the node-by-node schedule that per-layer hooks use. */
-#include <omp.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "model/graph.h"
+#include "scripts/bench_common.h"
 
 static void on_output(void *ctx, int layer, const float *y, int batch)
 {
@@ -21,65 +15,27 @@ static void on_output(void *ctx, int layer, const float *y, int batch)
     (void)batch;
 }
 
+/* ctx: the hooks, NULL for the fast schedule */
+static enum zp_status run_float(void *ctx, const struct bench *b, struct zp_err *err)
+{
+    return zp_graph_run(b->g, b->x, b->batch, b->y, ctx, err);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || (argc > 4 && strcmp(argv[4], "hooked"))) {
         fprintf(stderr, "usage: %s MODEL.onnx [batch] [reps] [hooked]\n", argv[0]);
         return 2;
     }
-    int batch = argc > 2 ? atoi(argv[2]) : 50, reps = argc > 3 ? atoi(argv[3]) : 20;
-    if (batch < 1 || reps < 1) {
-        fprintf(stderr, "batch and reps must be >= 1\n");
-        return 2;
-    }
-    struct zp_graph *g;
-    struct zp_err err = {0};
-    if (zp_onnx_load(argv[1], &g, &err) != ZP_OK) {
-        fprintf(stderr, "bench_float_inference: cannot load %s: %s\n", argv[1], err.msg);
-        return 1;
-    }
-    int64_t shape[4], in = 1;
-    int nd = zp_graph_input_shape(g, shape);
-    for (int i = 0; i < nd; i++)
-        in *= shape[i];
-    float *x = malloc((size_t)(in * batch) * sizeof(float));
-    float *y = malloc((size_t)(zp_graph_output_size(g) * batch) * sizeof(float));
-    if (!x || !y)
-        return 1;
-    srand(1);
-    for (int64_t i = 0; i < in * batch; i++)
-        x[i] = (float)rand() / RAND_MAX * 2.f - 1.f;
-    for (int w = 0; w < 2; w++)
-        if (zp_graph_run(g, x, batch, y, NULL, &err) != ZP_OK) {
-            fprintf(stderr, "bench_float_inference: cannot run %s: %s\n", argv[1], err.msg);
-            return 1;
-        }
-    /* wall time (what a user waits) and process CPU time: on a shared machine the
-     * CPU figure shows what the code does when other jobs take cores away */
-    double best = 1e30, total = 0;
-    clock_t c0 = clock();
-    for (int r = 0; r < reps; r++) {
-        double t0 = omp_get_wtime();
-        zp_graph_run(g, x, batch, y, NULL, &err);
-        double t = omp_get_wtime() - t0;
-        total += t;
-        best = t < best ? t : best;
-    }
-    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
-    printf("zeropoint threads=%d batch=%d images_per_s_mean=%.1f images_per_s_best=%.1f "
-           "images_per_cpu_s=%.1f\n", omp_get_max_threads(), batch, batch * reps / total,
-           batch / best, batch * reps / cpu);
-    if (argc > 4) {
-        /* the node-by-node schedule the quantization runs use (a no-op callback) */
+    struct bench b;
+    int rc = bench_open(&b, argc, argv, "bench_float_inference");
+    if (rc)
+        return rc;
+    rc = bench_time(&b, "zeropoint", run_float, NULL, "bench_float_inference");
+    if (!rc && argc > 4) { /* the node-by-node schedule the quantization runs use (a no-op callback) */
         struct zp_run_hooks h = {.layer_output = on_output};
-        double t0 = omp_get_wtime();
-        for (int r = 0; r < reps; r++)
-            zp_graph_run(g, x, batch, y, &h, &err);
-        printf("zeropoint-hooked threads=%d batch=%d images_per_s_mean=%.1f\n",
-               omp_get_max_threads(), batch, batch * reps / (omp_get_wtime() - t0));
+        rc = bench_time(&b, "zeropoint-hooked", run_float, &h, "bench_float_inference");
     }
-    free(x);
-    free(y);
-    zp_graph_free(g);
-    return 0;
+    bench_close(&b);
+    return rc;
 }

@@ -13,6 +13,10 @@
 #   ORT_SPIN=1 (0: ORT's idle intra-op threads sleep instead of spinning)
 #   TORCH_LAYOUTS=channels_last (or channels_last,nchw: NCHW was always slower here)
 #   HOOKED=1 also times our node-by-node schedule (the per-layer hooks' one)
+#   engine integer: our integer program (model/int_graph.h) on the same model, by
+#   scripts/bench_int_inference.c (symmetric narrow per-channel int8 weights,
+#   asymmetric uint8 activations fitted to the random inputs; its ratio to ours
+#   float per CPU-second goes in the table's last column)
 #   engine ort-int8: ONNX Runtime on our QDQ export (harness export) of each cell
 #   of QDQ_CELLS ("tag=label|tag=label") of QDQ_CONFIG, for the model that config
 #   names (default: asymmetric and symmetric 8-bit per-channel of
@@ -42,13 +46,17 @@ has() { case " $ENGINES " in *" $1 "*) return 0 ;; esac; return 1; }
 QDQ_CONFIG=${QDQ_CONFIG:-configs/imagenet_mobilenet_v1.json}
 QDQ_CELLS=${QDQ_CELLS:-asym=asymmetric 8b per-channel nudge_zero=true|sym=symmetric 8b per-channel narrow_range=false}
 
-if has zeropoint; then
+# our bench programs against the library (scripts/bench_common.h: their protocol)
+build_bench() { # name
     [ -f "$BUILD/libzp.a" ] || make --no-print-directory BUILD="$BUILD" "$BUILD/libzp.a" >&2
-    BIN=$BUILD/scripts/bench_float_inference
-    mkdir -p "$(dirname "$BIN")"
-    ${CC:-gcc} -std=c11 -O2 -fopenmp -I. -I"$BUILD/gen" scripts/bench_float_inference.c \
-        "$BUILD/libzp.a" -o "$BIN" -lprotobuf-c -lopenblas -lm
-fi
+    mkdir -p "$BUILD/scripts"
+    ${CC:-gcc} -std=c11 -O2 -fopenmp -I. -I"$BUILD/gen" "scripts/$1.c" \
+        "$BUILD/libzp.a" -o "$BUILD/scripts/$1" -lprotobuf-c -lopenblas -lm
+}
+BIN=$BUILD/scripts/bench_float_inference
+IBIN=$BUILD/scripts/bench_int_inference
+if has zeropoint; then build_bench bench_float_inference; fi
+if has integer; then build_bench bench_int_inference; fi
 if has onnxruntime; then
     if scripts/install-npm.sh; then
         NODE_PATH=$(pwd)/$BUILD/npm/node_modules
@@ -110,6 +118,13 @@ run_engine() { # engine model threads
         fi
         echo "$out"
         echo "$out" | grep '^zeropoint ' | record "$name" "$3" zeropoint ;;
+    integer)
+        if ! out=$(OMP_NUM_THREADS=$3 "$IBIN" "$2" "$BATCH" "$REPS" 2>&1); then
+            failed integer "$name" "$3" "$out"
+            return 0
+        fi
+        echo "$out"
+        echo "$out" | grep '^integer ' | record "$name" "$3" integer ;;
     onnxruntime)
         threads=$3
         set -- "$2" --batch "$BATCH" --threads "$3" --reps "$REPS" --spin "$ORT_SPIN"
@@ -177,12 +192,14 @@ function ratio(a, b) { return (a in cpu && b in cpu) ? sprintf("%8.2f", median(c
 }
 END {
     printf "\nimages per CPU-second (images/s wall), median of %d rounds; ratios per CPU-second\n", rounds
-    printf "%-26s %3s %16s %16s %16s %8s %8s\n", "model", "thr", "zeropoint", "onnxruntime", \
-           "pytorch", "ours/ORT", "ours/PT"
+    printf "%-26s %3s %16s %16s %16s %8s %8s %16s %8s\n", "model", "thr", "zeropoint", "onnxruntime", \
+           "pytorch", "ours/ORT", "ours/PT", "integer", "int/ours"
     for (r = 1; r <= nrows; r++) {
         split(rows[r], mt, SUBSEP)
         z = rows[r] SUBSEP "zeropoint"; o = rows[r] SUBSEP "onnxruntime"; p = rows[r] SUBSEP "pytorch"
-        printf "%-26s %3s %s %s %s %s %s\n", mt[1], mt[2], cell(z), cell(o), cell(p), ratio(z, o), ratio(z, p)
+        i = rows[r] SUBSEP "integer"
+        printf "%-26s %3s %s %s %s %s %s %s %s\n", mt[1], mt[2], cell(z), cell(o), cell(p), ratio(z, o), \
+               ratio(z, p), cell(i), ratio(i, z)
     }
 }' "$RES"
 
@@ -201,7 +218,9 @@ if has ort-int8; then
             for (t in e) {
                 i = median(cpu[rows[r], t]); f = (rows[r], "onnxruntime") in cpu ? median(cpu[rows[r], "onnxruntime"]) : 0
                 z = (rows[r], "zeropoint") in cpu ? median(cpu[rows[r], "zeropoint"]) : 0
-                printf "%-30s %-14s %8.1f   x%.2f of ORT float   x%.2f of zeropoint float\n", rows[r], t, i, f ? i / f : 0, z ? i / z : 0
+                g = (rows[r], "integer") in cpu ? median(cpu[rows[r], "integer"]) : 0
+                printf "%-30s %-14s %8.1f   x%.2f of ORT float   x%.2f of zeropoint float   our integer x%.2f of it\n", \
+                       rows[r], t, i, f ? i / f : 0, z ? i / z : 0, g ? g / i : 0
             }
     }' "$RES"
 fi

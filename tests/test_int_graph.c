@@ -12,10 +12,14 @@
  *    mean), each an 8-bit grid over the tensor's range: about 47 dB each for a
  *    uniform error of step / sqrt(12) against a signal of range / 4, so a few such
  *    stages stay above 30 dB (measured: 38 to 44 dB), while a wrong zero point, bias scale or shift
- *    (a code or more on every value) falls far below it;
+ *    (a code or more on every value) falls far below it; without the Add, the
+ *    1x1's Relu feeds the pool, which becomes the 1x1's output stage (its input
+ *    never rounded to 8 bits, as in fake quantization): >= 45 dB (measured 52 to 94);
  *  - an operator without an integer version is an error naming it and its node;
  *  - on the shipped Fashion-MNIST model (test data needed), the harness's integer
- *    cell lands within 0.5 points of the fake-quant `both` cell. */
+ *    cells (symmetric narrow, linear4, lut4, binary weights) land within a
+ *    point or so of the fake-quant `both` cells and agree with them on >= 95 %
+ *    of the images. */
 #include "tests/util.h"
 
 #include <float.h>
@@ -33,6 +37,7 @@
 
 #define NIMG 64
 
+/* with_mul: 0 as above, 1 with a Mul (no integer version), 2 without the Add */
 static struct zp_graph *small_graph(int with_mul)
 {
     struct mb b;
@@ -59,8 +64,12 @@ static struct zp_graph *small_graph(int with_mul)
     mb_attr_i(&b, dw, "group", 8);
     mb_node(&b, "Clip", "r2", "y2,lo,hi", "a2");
     mb_node(&b, "Conv", "c3", "a2,w3,b3", "y3");
-    mb_node(&b, "Add", "res", "a2,y3", "s");
-    if (with_mul) {
+    if (with_mul == 2) /* no residual: the 1x1's Relu feeds the pool (its fused output stage) */
+        mb_node(&b, "Relu", "r3", "y3", "a3");
+    else
+        mb_node(&b, "Add", "res", "a2,y3", "s");
+    if (with_mul == 2) {
+    } else if (with_mul) {
         mb_node(&b, "Mul", "scale2", "s,two", "sm");
         mb_node(&b, "Relu", "r3", "sm", "a3");
     } else {
@@ -199,10 +208,11 @@ static struct ranges calibrate(struct zp_graph *g, const float *x)
     return r;
 }
 
-static void test_small_graph(void **state)
+static void small_graph_variant(int variant)
 {
-    (void)state;
-    struct zp_graph *g = small_graph(0);
+    struct zp_graph *g = small_graph(variant);
+    printf("  %s\n", variant ? "conv 1x1 -> Relu -> GlobalAveragePool (the pool fused into the 1x1's output stage)"
+                             : "with the residual Add");
     float *x = mb_randv((size_t)NIMG * 192, 11);
     for (size_t i = 0; i < (size_t)NIMG * 192; i++)
         x[i] *= 2.f;
@@ -248,13 +258,20 @@ static void test_small_graph(void **state)
                        zp_kfmt_name(fmts[f]), sg ? "int8" : "uint8", fm ? "float" : "fixed-point", agree, NIMG,
                        sqnr);
                 assert_true(agree * 10 >= NIMG * 9);
-                assert_true(sqnr >= 30.0);
+                assert_true(sqnr >= (variant == 2 ? 45.0 : 30.0)); /* fused pool: no 8-bit rounding of its input */
                 zp_int_program_free(best);
                 zp_int_program_free(ref);
                 free_setup(&s);
             }
     free(x);
     zp_graph_free(g);
+}
+
+static void test_small_graph(void **state)
+{
+    (void)state;
+    small_graph_variant(0);
+    small_graph_variant(2);
 }
 
 static void test_unsupported_op(void **state)
@@ -291,6 +308,43 @@ static void test_unsupported_op(void **state)
     zp_graph_free(g);
 }
 
+/* A MatMul of token rows ([1, 4, 8] by [8, 5], channels last) is refused by name,
+ * not run as one row of 32 inputs (which would read past the weights). */
+static void test_rows_matmul_refused(void **state)
+{
+    (void)state;
+    struct mb b;
+    mb_begin(&b, 13);
+    int64_t xd[3] = {1, 4, 8}, wd[2] = {8, 5};
+    mb_input(&b, "x", 3, xd);
+    float *w = mb_randv(40, 3);
+    mb_init_f(&b, "w", 2, wd, w);
+    mb_node(&b, "MatMul", "proj", "x,w", "y");
+    mb_output(&b, "y");
+    struct zp_graph *g = mb_load_ok(&b);
+    int32_t codes[40] = {0}, zps[5] = {0};
+    float scales[5] = {1, 1, 1, 1, 1};
+    struct zp_int_layer_q lq = {.in = {0.1f, 0, -128, 127}, .wfmt = ZP_KF_S8, .wcode = codes,
+                                .wscale = scales, .wzp = zps, .out_lo = NAN, .out_hi = NAN};
+    int sg = 1;
+    struct zp_int_options o = {.isa = -1, .fit = fit_cb, .fit_ctx = &sg};
+    struct zp_err err = {0};
+    struct zp_int_program *p = NULL;
+    assert_int_equal(zp_int_program_build(g, &lq, &o, &p, &err), ZP_EUNSUPPORTED);
+    assert_null(p);
+    assert_non_null(strstr(err.msg, "proj"));
+    assert_non_null(strstr(err.msg, "rows"));
+    free(w);
+    zp_graph_free(g);
+}
+
+/* One integer scheme's check on the Fashion model: its `both` and `integer` rows. */
+struct fashion_row {
+    const char *scheme;
+    double max_top1_gap, min_agree;
+    double top_both, top_int, agree;
+};
+
 static void test_fashion_cell(void **state)
 {
     (void)state;
@@ -305,14 +359,22 @@ static void test_fashion_cell(void **state)
     char cfg[1200], out[1200];
     snprintf(cfg, sizeof cfg, "%s/c.json", dir);
     snprintf(out, sizeof out, "%s/out", dir);
+    /* symmetric narrow (s8), linear4 asymmetric (codes 0..15 with zero points on
+     * the u8 path), lut4 (k-means levels rounded to an int8 codebook) and binary
+     * (codes +-1), per channel, u8 activations */
     zp_test_write_file(cfg,
         "{\"name\": \"intcell\", \"seed\": 1,\n"
-        " \"schemes\": [{\"scheme\": \"symmetric\", \"bits\": 8, \"granularity\": \"per-channel\", \"narrow_range\": true}],\n"
+        " \"schemes\": [{\"scheme\": \"symmetric\", \"bits\": 8, \"granularity\": \"per-channel\", \"narrow_range\": true},\n"
+        "   {\"scheme\": \"linear4\", \"mode\": \"asymmetric\", \"granularity\": \"per-channel\",\n"
+        "    \"activations\": {\"scheme\": \"asymmetric\", \"bits\": 8}},\n"
+        "   {\"scheme\": \"lut4\", \"codebook\": \"kmeans\", \"granularity\": \"per-channel\",\n"
+        "    \"activations\": {\"scheme\": \"asymmetric\", \"bits\": 8}},\n"
+        "   {\"scheme\": \"binary\", \"granularity\": \"per-channel\", \"activations\": {\"scheme\": \"asymmetric\", \"bits\": 8}}],\n"
         " \"datasets\": {\"t\": {\"format\": \"idx\", \"images\": \"/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz\",\n"
         "   \"labels\": \"/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz\", \"mean\": [72.94], \"std\": [90.0]}},\n"
         " \"models\": [{\"name\": \"fm\", \"path\": \"models/fashion_mobilenet.onnx\", \"eval\": \"t\",\n"
         "   \"modes\": [\"both\", \"integer\"], \"calibration\": {\"method\": \"minmax\", \"size\": 200, \"seed\": 1},\n"
-        "   \"batch\": 100, \"layer_stats_samples\": 100}]}\n");
+        "   \"batch\": 100, \"layer_stats\": false}]}\n");
     char *log = NULL;
     int rc = zp_test_sh(&log, "%s run %s --out %s --limit 500 --no-plots --quiet", zp_test_harness(), cfg, out);
     if (rc)
@@ -323,8 +385,11 @@ static void test_fashion_cell(void **state)
     snprintf(path, sizeof path, "%s/accuracy.csv", out);
     char *csv = zp_test_read_file(path, NULL);
     assert_non_null(csv);
-    /* columns: mode is the 7th, top1 the 18th, vs_fakequant_agreement the 34th */
-    double top_both = -1, top_int = -1, agree = -1;
+    /* measured on 500 images: top-1 gaps 0.2, 0.2, 0.6 (the int8 codebook), 0.0
+     * points, agreement 99.8, 99.8, 99.4, 98.8 %; binary collapses the model (~10 %) */
+    struct fashion_row rows[] = {{"symmetric", 0.005, 0.98, -1, -1, -1}, {"linear4", 0.01, 0.98, -1, -1, -1},
+                                 {"lut4", 0.015, 0.97, -1, -1, -1},     {"binary", 0.03, 0.95, -1, -1, -1}};
+    /* columns: scheme is the 3rd, mode the 7th, top1 the 18th, vs_fakequant_agreement the 34th */
     for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n")) {
         char *fld[48];
         int nf = 0;
@@ -338,18 +403,27 @@ static void test_fashion_cell(void **state)
         }
         if (nf < 34)
             continue;
-        if (!strcmp(fld[6], "both"))
-            top_both = atof(fld[17]);
-        if (!strcmp(fld[6], "integer")) {
-            top_int = atof(fld[17]);
-            agree = atof(fld[33]);
+        for (size_t r = 0; r < sizeof rows / sizeof *rows; r++) {
+            if (strcmp(fld[2], rows[r].scheme))
+                continue;
+            if (!strcmp(fld[6], "both"))
+                rows[r].top_both = atof(fld[17]);
+            if (!strcmp(fld[6], "integer")) {
+                rows[r].top_int = atof(fld[17]);
+                rows[r].agree = atof(fld[33]);
+            }
         }
     }
     free(csv);
-    printf("  fashion: fake-quant top-1 %.4f, integer %.4f, agreement %.4f\n", top_both, top_int, agree);
-    assert_true(top_both > 0.8 && top_int > 0.8);
-    assert_true(fabs(top_both - top_int) <= 0.005);
-    assert_true(agree >= 0.98);
+    for (size_t r = 0; r < sizeof rows / sizeof *rows; r++) {
+        printf("  fashion %s: fake-quant top-1 %.4f, integer %.4f, agreement %.4f\n", rows[r].scheme,
+               rows[r].top_both, rows[r].top_int, rows[r].agree);
+        assert_true(rows[r].top_both >= 0 && rows[r].top_int >= 0);
+        if (strcmp(rows[r].scheme, "binary"))
+            assert_true(rows[r].top_both > 0.8 && rows[r].top_int > 0.8);
+        assert_true(fabs(rows[r].top_both - rows[r].top_int) <= rows[r].max_top1_gap);
+        assert_true(rows[r].agree >= rows[r].min_agree);
+    }
 }
 
 int main(void)
@@ -357,6 +431,7 @@ int main(void)
     const struct CMUnitTest t[] = {
         cmocka_unit_test(test_small_graph),
         cmocka_unit_test(test_unsupported_op),
+        cmocka_unit_test(test_rows_matmul_refused),
         cmocka_unit_test(test_fashion_cell),
     };
     return ZP_RUN_TESTS(t);

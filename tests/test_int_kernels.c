@@ -2,7 +2,8 @@
  * worked values (rounding of ties and of negative values), the fixed-point product
  * against a double-precision reference, and every vector variant bit-exact with its
  * plain reference on ragged shapes (requantization fixed and float, depthwise with
- * padding and strides, channel sums, Add), uint8 and int8 codes alike. */
+ * padding and strides, channel sums, Add, the input quantization with exact ties),
+ * uint8 and int8 codes alike, for every set the CPU has (AVX2, AVX-512). */
 #include "tests/util.h"
 
 #include <math.h>
@@ -102,14 +103,29 @@ static void test_against_double(void **state)
 
 static void fill_codes(uint8_t *x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = (uint8_t)rnd(); }
 
+/* The vector sets this CPU has (NULL-terminated). */
+static int vector_sets(const struct zp_int_kernels **out)
+{
+    static const int isas[] = {ZP_ISA_AVX2, ZP_ISA_AVX512BW};
+    int n = 0;
+    for (size_t i = 0; i < sizeof isas / sizeof *isas; i++)
+        if ((out[n] = zp_int_kernels_select(isas[i])))
+            printf("  checking the %s set\n", out[n++]->isa_name);
+    if (!n)
+        printf("  (no vector integer kernels on this CPU: the references only)\n");
+    out[n] = NULL;
+    return n;
+}
+
 static void test_requant_variants(void **state)
 {
     (void)state;
-    const struct zp_int_kernels *ref = zp_int_kernels_select(ZP_ISA_REF), *v = zp_int_kernels_select(-1);
+    const struct zp_int_kernels *ref = zp_int_kernels_select(ZP_ISA_REF), *sets[4];
     assert_non_null(ref);
-    if (v == ref)
-        printf("  (no vector integer kernels on this CPU: the references only)\n");
-    static const int shapes[][2] = {{1, 1}, {3, 7}, {5, 8}, {2, 17}, {7, 33}, {1, 1000}};
+    vector_sets(sets);
+    for (int vs = 0; sets[vs]; vs++) {
+    const struct zp_int_kernels *v = sets[vs];
+    static const int shapes[][2] = {{1, 1}, {3, 7}, {5, 8}, {9, 4}, {2, 17}, {7, 33}, {3, 64}, {1, 1000}, {2, 1100}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (int mode = 0; mode < 4; mode++) {
             int R = shapes[s][0], N = shapes[s][1];
@@ -119,8 +135,8 @@ static void test_requant_variants(void **state)
             int8_t *sh = malloc((size_t)N);
             float *fm = malloc(sizeof(float) * N);
             uint8_t *o1 = malloc((size_t)R * N), *o2 = malloc((size_t)R * N);
-            for (int i = 0; i < R * N; i++)
-                acc[i] = (int32_t)(rnd() % 40001) - 20000;
+            for (int i = 0; i < R * N; i++) /* some near the int32 ends: the 64-bit products' rounding */
+                acc[i] = i % 7 == 3 ? (int32_t)(rnd() << 1 | (rnd() & 1)) : (int32_t)(rnd() % 40001) - 20000;
             struct zp_err err = {0};
             for (int j = 0; j < N; j++) {
                 ca[j] = (int32_t)(rnd() % 20001) - 10000;
@@ -153,17 +169,22 @@ static void test_requant_variants(void **state)
             assert_true(R * N < 8 || inside > 0);
             free(acc), free(ca), free(cz), free(rsum), free(mu), free(sh), free(fm), free(o1), free(o2);
         }
+    }
 }
 
 static void test_dw_chansum_add_variants(void **state)
 {
     (void)state;
-    const struct zp_int_kernels *ref = zp_int_kernels_select(ZP_ISA_REF), *v = zp_int_kernels_select(-1);
+    const struct zp_int_kernels *ref = zp_int_kernels_select(ZP_ISA_REF), *sets[4];
     static const int dims[][7] = {/* h, w, c, k, stride, pad top/left */
                                   {5, 7, 3, 3, 1, 1}, {9, 6, 8, 3, 2, 1}, {4, 4, 17, 3, 1, 0},
-                                  {8, 8, 24, 5, 2, 2}, {3, 5, 40, 1, 1, 0}};
+                                  {8, 8, 24, 5, 2, 2}, {3, 5, 40, 1, 1, 0}, {7, 9, 8, 3, 1, 1},
+                                  {6, 11, 16, 3, 2, 1}, {5, 6, 33, 3, 1, 1}, {2, 3, 8, 3, 1, 1}};
+    vector_sets(sets);
+    for (int vs = 0; sets[vs]; vs++)
     for (size_t d = 0; d < sizeof dims / sizeof *dims; d++)
         for (int sg = 0; sg < 2; sg++) {
+            const struct zp_int_kernels *v = sets[vs];
             int h = dims[d][0], w = dims[d][1], c = dims[d][2], k = dims[d][3], s = dims[d][4], pd = dims[d][5];
             int oh = (h + 2 * pd - k) / s + 1, ow = (w + 2 * pd - k) / s + 1;
             uint8_t *x = malloc((size_t)h * w * c), *x2 = malloc((size_t)h * w * c);
@@ -208,6 +229,54 @@ static void test_dw_chansum_add_variants(void **state)
         }
 }
 
+/* The input quantization, NCHW to NHWC: random values, exact half steps (ties to
+ * even), values a hair beside them, beyond the code range, at the float ends and
+ * NaN-free infinities, 1 to 5 planes (3: the interleaving path) of 0 to 40 pixels
+ * (vector bodies and tails). */
+static void test_quantize_variants(void **state)
+{
+    (void)state;
+    const struct zp_int_kernels *ref = zp_int_kernels_select(ZP_ISA_REF), *sets[4];
+    vector_sets(sets);
+    enum { HW = 41, C = 5 };
+    float x[C * HW];
+    uint8_t o1[C * HW], o2[C * HW];
+    static const struct zp_iquant_params qs[] = {{0.5f, 0, -128, 127}, {2.f / 255.f, 128, 0, 255},
+                                                 {0.0235f, 17, 0, 255}, {0.125f, -3, -127, 127}};
+    for (int vs = 0; sets[vs]; vs++)
+        for (size_t qi = 0; qi < sizeof qs / sizeof *qs; qi++)
+            for (int c = 1; c <= C; c++)
+                for (int hw = 0; hw < HW; hw += hw < 20 ? 1 : 7)
+                    for (int kind = 0; kind < 4; kind++) {
+                        for (int i = 0; i < c * hw; i++) {
+                            double h = (double)((int)(rnd() % 301) - 150) + 0.5; /* a half step */
+                            float t = (float)(h * qs[qi].scale);
+                            x[i] = kind == 0    ? (float)((int)(rnd() % 20001) - 10000) * 1e-3f
+                                   : kind == 1  ? t
+                                   : kind == 3  ? (i % 5 == 0 ? t : (float)((int)(rnd() % 2001) - 1000) * 1e-3f)
+                                   : i % 4 == 0 ? nextafterf(t, 1e30f)
+                                   : i % 4 == 1 ? nextafterf(t, -1e30f)
+                                   : i % 4 == 2 ? (i & 1 ? 3e9f : -3e38f)
+                                                : (i & 1 ? INFINITY : -INFINITY);
+                        }
+                        memset(o1, 0xAA, sizeof o1);
+                        memset(o2, 0xAA, sizeof o2);
+                        ref->quantize(&qs[qi], x, c, hw, o1);
+                        sets[vs]->quantize(&qs[qi], x, c, hw, o2);
+                        assert_memory_equal(o1, o2, sizeof o1);
+                    }
+    /* the worked ties: 0.25 / 0.5 = 0.5 -> 0 and 0.75 / 0.5 = 1.5 -> 2 (half to even) */
+    x[0] = 0.25f;
+    x[1] = 0.75f;
+    x[2] = -0.25f;
+    x[3] = -0.75f;
+    ref->quantize(&qs[0], x, 1, 4, o1);
+    assert_int_equal((int8_t)o1[0], 0);
+    assert_int_equal((int8_t)o1[1], 2);
+    assert_int_equal((int8_t)o1[2], 0);
+    assert_int_equal((int8_t)o1[3], -2);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -216,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_against_double),
         cmocka_unit_test(test_requant_variants),
         cmocka_unit_test(test_dw_chansum_add_variants),
+        cmocka_unit_test(test_quantize_variants),
     };
     return ZP_RUN_TESTS(t);
 }

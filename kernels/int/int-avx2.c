@@ -1,5 +1,6 @@
 /* Integer inference kernels, AVX2: requantization (fixed point and float), the
- * depthwise convolution, channel sums and Add, 8 int32 lanes at a time, each
+ * depthwise convolution, channel sums, Add and the input quantization (4 doubles),
+ * 8 int32 lanes at a time, each
  * bit-exact with its reference in requant.c / ops_ref.c (tails run the scalar
  * arithmetic of the reference). gemmlowp's SaturatingRoundingDoublingHighMul is
  * done on the 64-bit products of even and odd lanes: the truncating division by
@@ -171,5 +172,42 @@ void zp_int_add__avx2(const struct zp_iadd_params *p, const uint8_t *a, const ui
     }
     if (n8 < n)
         zp_ref_int_add(p, a + n8, b + n8, is_signed, n - n8, out + n8);
+}
+
+/* one plane: n values to codes stride bytes apart */
+static void quantize_plane(const struct zp_iquant_params *q, const float *x, int64_t n, uint8_t *out, size_t stride)
+{
+    const double inv = 1.0 / (double)q->scale;
+    const __m256d vinv = _mm256_set1_pd(inv), half = _mm256_set1_pd(0.5), one = _mm256_set1_pd(1.0);
+    const __m256d win = _mm256_set1_pd(ZP_TIE_WINDOW), big = _mm256_set1_pd(0x1p50);
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    const __m256d lo = _mm256_set1_pd((double)(q->qmin - q->zp)), hi = _mm256_set1_pd((double)(q->qmax - q->zp));
+    const __m128i zp = _mm_set1_epi32(q->zp);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m256d qv = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + i)), vinv);
+        __m256d t = _mm256_round_pd(qv, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m256d d = _mm256_andnot_pd(sign, _mm256_sub_pd(qv, t)), a = _mm256_andnot_pd(sign, qv);
+        __m256d thr = _mm256_sub_pd(half, _mm256_mul_pd(win, _mm256_max_pd(a, one)));
+        __m256d ok = _mm256_and_pd(_mm256_cmp_pd(d, thr, _CMP_LT_OQ), _mm256_cmp_pd(a, big, _CMP_LT_OQ));
+        if (_mm256_movemask_pd(ok) != 0xf) { /* a near-tie (or a value beyond any code): the exact rule */
+            for (int k = 0; k < 4; k++)
+                out[(size_t)(i + k) * stride] = zp_int_quantize_one(q, inv, x[i + k]);
+            continue;
+        }
+        t = _mm256_min_pd(_mm256_max_pd(t, lo), hi);
+        int32_t v[4];
+        _mm_storeu_si128((__m128i *)v, _mm_add_epi32(_mm256_cvtpd_epi32(t), zp));
+        for (int k = 0; k < 4; k++)
+            out[(size_t)(i + k) * stride] = (uint8_t)v[k];
+    }
+    for (; i < n; i++)
+        out[(size_t)i * stride] = zp_int_quantize_one(q, inv, x[i]);
+}
+
+void zp_int_quantize__avx2(const struct zp_iquant_params *q, const float *x, int c, int64_t hw, uint8_t *out)
+{
+    for (int ch = 0; ch < c; ch++)
+        quantize_plane(q, x + (size_t)ch * hw, hw, out + ch, (size_t)c);
 }
 #endif

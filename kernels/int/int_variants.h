@@ -3,6 +3,9 @@
 #ifndef ZP_KERNELS_INT_VARIANTS_H
 #define ZP_KERNELS_INT_VARIANTS_H
 
+#include <math.h>
+
+#include "common/round.h"
 #include "kernels/kernels.h"
 
 /* One output of the depthwise convolution and one channel sum, as the references
@@ -38,7 +41,19 @@ static inline int32_t zp_int_chansum_one(const uint8_t *x, int x_signed, int hw,
     return s;
 }
 
+/* One input value's code, as the reference quantizes it (inv = 1 / scale in double). */
+static inline uint8_t zp_int_quantize_one(const struct zp_iquant_params *q, double inv, float x)
+{
+    double xd = x;
+    double r = zp_round_quot(xd * inv, xd, (double)q->scale) + q->zp;
+    return (uint8_t)(int32_t)(r < q->qmin ? q->qmin : r > q->qmax ? q->qmax : r);
+}
+
 #if defined(__x86_64__)
+zp_iquant_fn zp_int_quantize__avx2;
+zp_rq_fn zp_int_requant__avx512;
+zp_idw_fn zp_int_dw__avx512;
+zp_iquant_fn zp_int_quantize__avx512;
 zp_rq_fn zp_int_requant__avx2;
 zp_idw_fn zp_int_dw__avx2;
 zp_isum_fn zp_int_chansum__avx2;

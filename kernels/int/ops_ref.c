@@ -1,5 +1,6 @@
-/* Integer depthwise convolution, channel sums (global average pooling) and Add:
- * plain references, element by element, for int-avx2.c to be tested against. */
+/* Integer depthwise convolution, channel sums (global average pooling), Add and
+ * the input quantization: plain references, element by element, for int-avx2.c
+ * and int-avx512.c to be tested against. */
 #include "kernels/int/int_variants.h"
 
 void zp_ref_int_dw(const struct zp_idw_call *c)
@@ -27,4 +28,12 @@ void zp_ref_int_add(const struct zp_iadd_params *p, const uint8_t *a, const uint
         y = y < p->lo ? p->lo : y > p->hi ? p->hi : y;
         out[i] = (uint8_t)y;
     }
+}
+
+void zp_ref_int_quantize(const struct zp_iquant_params *q, const float *x, int c, int64_t hw, uint8_t *out)
+{
+    const double inv = 1.0 / (double)q->scale;
+    for (int ch = 0; ch < c; ch++)
+        for (int64_t i = 0; i < hw; i++)
+            out[(size_t)i * c + ch] = zp_int_quantize_one(q, inv, x[(size_t)ch * hw + i]);
 }
