@@ -35,6 +35,8 @@ struct zp_variant {
     struct zp_scheme_config a;   /* activations (always per-tensor) */
     int bias_correction;         /* 1: "empirical" */
     int bias_int32;              /* 1: biases rounded to int32 at input scale x weight scale */
+    int equalize;                /* 1: cross-layer equalization of the float weights (ptq/equalize.h) */
+    int bias_absorption;         /* 1: high-bias absorption from calibration statistics (ptq/bias_absorb.h) */
     int int_float_multiplier;    /* mode integer: requantize with a float multiplier ("requantize": "float") */
     char weight_calib[16];       /* "" (the scheme's own fit) or a calibration method whose
                                     clipped range replaces min/max for affine weights */

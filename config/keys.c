@@ -54,6 +54,8 @@ const struct zp_config_key zp_config_keys[] = {
 
     {"run.schemes[]", "label", "string", "built from the settings", "label in CSVs and figures"},
     {"run.schemes[]", "bias_correction", "none|empirical", "none", "subtract E[y'-y] per channel"},
+    {"run.schemes[]", "equalize", "bool", "false", "cross-layer equalization of the float weights (ReLU6 between pairs becomes ReLU)"},
+    {"run.schemes[]", "bias_absorption", "bool", "false", "high-bias absorption into the next layer, from calibration statistics"},
     {"run.schemes[]", "bias", "float|int32", "float", "int32: biases rounded as integer inference stores them"},
     {"run.schemes[]", "requantize", "fixed|float", "fixed",
      "mode integer: gemmlowp fixed-point multiplier and shift, or a float multiplier"},

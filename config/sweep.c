@@ -158,6 +158,19 @@ static enum zp_status qat_settings(struct zp_cfg_ctx *c, const cJSON *entry, con
     return ZP_OK;
 }
 
+/* The entry-only boolean keys of the post-training passes (ptq/): equalize,
+ * bias_absorption. 1 when k is one of them (and *v was read), else 0. */
+static int ptq_flag(struct zp_cfg_ctx *c, struct zp_variant *v, const char *k, const cJSON *val,
+                    const char *path, enum zp_status *st)
+{
+    int *dst = strcmp(k, "equalize") == 0 ? &v->equalize
+               : strcmp(k, "bias_absorption") == 0 ? &v->bias_absorption : NULL;
+    if (!dst)
+        return 0;
+    *st = zp_json_value_bool(&c->j, val, path, dst);
+    return 1;
+}
+
 /* Label, uniqueness, then the variant joins the config. */
 static enum zp_status finish_variant(struct zp_cfg_ctx *c, struct zp_variant *v,
                                      const char *path, const char *label, int swept)
@@ -166,8 +179,9 @@ static enum zp_status finish_variant(struct zp_cfg_ctx *c, struct zp_variant *v,
     zp_cfg_option_string(&v->w, v->options, sizeof v->options);
     zp_cfg_option_string(&v->a, v->act_options, sizeof v->act_options);
     char sweep_label[160];
-    snprintf(sweep_label, sizeof sweep_label, "%.24s %db %s%s%.100s%s%s%s%s", name, v->w.bits,
+    snprintf(sweep_label, sizeof sweep_label, "%.24s %db %s%s%.100s%s%s%s%s%s%s", name, v->w.bits,
              zp_granularity_name(v->w.granularity), v->options[0] ? " " : "", v->options,
+             v->equalize ? " cle" : "", v->bias_absorption ? " hba" : "",
              v->bias_correction ? " bc" : "", v->bias_int32 ? " b32" : "",
              v->weight_calib[0] ? " wclip=" : "", v->weight_calib);
     if (v->weight_calib[0] && v->w.granularity == ZP_PER_GROUP)
@@ -226,6 +240,12 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
         if (strcmp(k, "bias_correction") == 0) {
             if (bias_correction(c, it, zp_jpath_key(&c->j, path, k), &base.bias_correction))
                 return c->j.err->status;
+            continue;
+        }
+        enum zp_status fst = ZP_OK;
+        if (ptq_flag(c, &base, k, it, zp_jpath_key(&c->j, path, k), &fst)) {
+            if (fst)
+                return fst;
             continue;
         }
         if (zp_cfg_scheme_key(&c->j, &base.w, k, it, zp_jpath_key(&c->j, path, k),
@@ -290,9 +310,13 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
             const cJSON *val = cur[d];
             const char *vp =
                 zp_jpath_index(&c->j, zp_jpath_key(&c->j, path, dims[d]->string), idx[d]);
+            enum zp_status fst = ZP_OK;
             if (strcmp(dims[d]->string, "bias_correction") == 0) {
                 if (bias_correction(c, val, vp, &v.bias_correction))
                     return c->j.err->status;
+            } else if (ptq_flag(c, &v, dims[d]->string, val, vp, &fst)) {
+                if (fst)
+                    return fst;
             } else if (zp_cfg_scheme_key(&c->j, &v.w, dims[d]->string, val, vp, ENTRY_SECTION)) {
                 return c->j.err->status;
             }

@@ -62,7 +62,7 @@ int mx_cell_random(const struct zp_model_ctx *m, const struct zp_variant *v, enu
     if (mode == ZP_MODE_QAT) /* shuffling of the training data */
         return 1;
     const struct zp_calib_cfg *c0 = &m->mc->calib[0];
-    if (v->bias_correction && c0->shuffle) /* its calibration examples */
+    if ((v->bias_correction || v->bias_absorption) && c0->shuffle) /* its calibration examples */
         return 1;
     if (calib < 0)
         return 0;
@@ -211,8 +211,8 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
     int sample = !v->a.scheme->fit_range;
     for (int i = 0; i < m->n_cal; i++) {
         const struct cal_entry *e = &m->cal[i];
-        if (e->k == k && e->rep == m->rep && (e->sampled || !sample) && (!shaped || (e->bits == co.bits && e->symmetric == co.symmetric &&
-                                      e->narrow == co.narrow_range))) {
+        if (e->k == k && e->rep == m->rep && e->ptq == m->ptq_tag && (e->sampled || !sample) &&
+            (!shaped || (e->bits == co.bits && e->symmetric == co.symmetric && e->narrow == co.narrow_range))) {
             *result = e->layers;
             return ZP_OK;
         }
@@ -265,7 +265,8 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
         mx_gather(&m->calib, idx + b0, bn, batch);
         struct zp_run_hooks h = {.ctx = &obs, .layer_input_observe_image = capture_input_image,
                                  .layer_output_image = m->mc->act_at ? capture_output_image : NULL,
-                                 .weights = (const float *const *)m->base_w};
+                                 .weights = (const float *const *)m->base_w,
+                                 .biases = (const float *const *)m->base_b, .act_hi = (const float *const *)m->act_hi};
         st = zp_graph_run(m->g, batch, bn, logits, &h, err);
         for (int l = 0; l < m->n_layers && !st; l++) {
             observe_calib(&obs, l, obs.in[l], bn);
@@ -305,7 +306,7 @@ out:
         zp_err_prefix(err, "calibration (%s)", cc->method);
         return st;
     }
-    m->cal[m->n_cal++] = (struct cal_entry){k, co.bits, co.symmetric, co.narrow_range, m->rep, sample, out};
+    m->cal[m->n_cal++] = (struct cal_entry){k, co.bits, co.symmetric, co.narrow_range, m->rep, sample, m->ptq_tag, out};
     *result = out;
     return ZP_OK;
 }

@@ -121,6 +121,11 @@ static enum zp_status check_schemes(const struct zp_variant *v, struct zp_err *e
     const struct zp_scheme_config *w = &v->w, *a = &v->a;
     char what[300];
     snprintf(what, sizeof what, "cell '%s', weights", v->label);
+    if (v->equalize || v->bias_absorption) /* the file would need the transformed network */
+        return zp_err_set(err, ZP_EUNSUPPORTED,
+                          "cell '%s': equalize / bias_absorption cells are not exported (their "
+                          "float network has rescaled weights and ReLU for ReLU6)",
+                          v->label);
     if (probe_affine(w, what, err)) /* codebooks first: their bits are no int4 question */
         return err->status;
     if (w->bits <= 4)

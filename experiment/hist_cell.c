@@ -153,6 +153,8 @@ enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *c
     zp_csv_set_empty(r, ZP_ACC_IMAGES_PER_S);
     zp_csv_set_empty(r, ZP_ACC_SPEEDUP_VS_FLOAT);
     zp_variant_qat_cols(r, NULL);
+    zp_csv_set_bool(r, ZP_ACC_EQUALIZE, -1);
+    zp_csv_set_bool(r, ZP_ACC_BIAS_ABSORPTION, -1);
     zp_csv_end_row(r);
     return ZP_OK;
 }

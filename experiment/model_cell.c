@@ -95,6 +95,8 @@ void mx_accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m, const struc
     zp_csv_set_num(r, ZP_ACC_IMAGES_PER_S, ic ? ic->images_per_s : NAN);
     zp_csv_set_num(r, ZP_ACC_SPEEDUP_VS_FLOAT, ic ? ic->speedup_vs_float : NAN);
     zp_variant_qat_cols(r, cell->mode == ZP_MODE_QAT ? v : NULL);
+    zp_csv_set_bool(r, ZP_ACC_EQUALIZE, v->equalize);
+    zp_csv_set_bool(r, ZP_ACC_BIAS_ABSORPTION, v->bias_absorption);
     zp_csv_end_row(r);
 }
 
@@ -342,7 +344,12 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
     int quant_w = cell->mode == ZP_MODE_WEIGHTS || cell->mode == ZP_MODE_BOTH;
     int quant_a = cell->mode == ZP_MODE_ACTIVATIONS || cell->mode == ZP_MODE_BOTH;
     struct qnet q;
-    enum zp_status st = mx_qnet_build(&q, m, v, quant_w, quant_a, cell->calib, prog, err);
+    memset(&q, 0, sizeof q);
+    struct mx_ptq_saved ptq;
+    enum zp_status st = mx_ptq_prepare(m, v, cell->calib, prog, &ptq, err);
+    if (st)
+        return st;
+    st = mx_qnet_build(&q, m, v, quant_w, quant_a, cell->calib, prog, err);
     int n = m->n_layers;
     if (!st)
         st = mx_alloc_float_out(&q, err);
@@ -465,6 +472,7 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
     zp_free(all);
     zp_free(logits);
     mx_qnet_free(&q);
+    mx_ptq_restore(m, &ptq);
     return st;
 }
 
@@ -478,8 +486,9 @@ static void variant_key(const struct zp_variant *v, char *out, size_t n)
     for (char *save = NULL, *tok = strtok_r(buf, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
         if (strncmp(tok, "nudge_zero=", 11) != 0)
             snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%s%s", opts[0] ? ";" : "", tok);
-    snprintf(out, n, "%s|%d|%s|%s%d|bc%d|b%d|%s", v->w.scheme->name, v->w.bits, opts, v->a.scheme->name,
-             v->a.bits, v->bias_correction, v->bias_int32, v->weight_calib);
+    snprintf(out, n, "%s|%d|%s|%s%d|bc%d|b%d|%s%s%s", v->w.scheme->name, v->w.bits, opts,
+             v->a.scheme->name, v->a.bits, v->bias_correction, v->bias_int32, v->weight_calib,
+             v->equalize ? "|cle" : "", v->bias_absorption ? "|hba" : "");
 }
 
 /* Replicates (docs/statistics.md): a cell whose result depends on a seed runs
@@ -499,6 +508,12 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
     const int32_t **rows = malloc((size_t)R * sizeof *rows);
     enum zp_status st = pred && rows ? ZP_OK : zp_err_set(err, ZP_ENOMEM, "out of memory");
     m->n_rep = R;
+    if (!st && (v->equalize || v->bias_absorption) && cell->mode != ZP_MODE_WEIGHTS &&
+        cell->mode != ZP_MODE_ACTIVATIONS && cell->mode != ZP_MODE_BOTH)
+        st = zp_err_set(err, ZP_EUNSUPPORTED,
+                        "%s: variant '%s': equalize and bias_absorption work in modes weights, "
+                        "activations and both, not %s",
+                        m->mc->path, v->label, zp_mode_name(cell->mode));
     for (int r = 0; r < R && !st; r++) {
         m->rep = r;
         rows[r] = pred + (size_t)r * n;

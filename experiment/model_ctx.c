@@ -28,6 +28,11 @@ const float *mx_base_weight(const struct zp_model_ctx *m, int l)
     return m->base_w && m->base_w[l] ? m->base_w[l] : zp_graph_layer(m->g, l)->weight;
 }
 
+const float *mx_base_bias(const struct zp_model_ctx *m, int l)
+{
+    return m->base_b && m->base_b[l] ? m->base_b[l] : zp_graph_layer(m->g, l)->bias;
+}
+
 size_t mx_weight_count(const struct zp_layer_info *li)
 {
     size_t wn = 1;

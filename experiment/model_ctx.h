@@ -42,12 +42,21 @@ struct zp_model_ctx {
     struct cal_entry {
         int k, bits, symmetric, narrow, rep;
         int sampled;            /* layers hold the reservoir sample (codebook activations) */
+        int ptq;                /* the ptq_tag of the network calibrated */
         struct act_cal *layers; /* n_layers entries */
     } cal[4 * ZP_MAX_CALIB];
     int n_cal;
     double load_seconds, float_seconds;
     int batch;
     float **base_w; /* per layer: pruned weights, or NULL entries = the model's own */
+    /* While a cell with equalize / bias_absorption runs (experiment/ptq_prep.c):
+     * base_w holds its transformed float weights, base_b its biases (NULL: the
+     * model's), act_hi the per-channel clamps of the ReLU6 layers (zp_run_hooks; NULL:
+     * none), and ptq_tag != 0 keeps the caches of the model's own float network
+     * (ref_out, calibrated ranges) apart from this one's. */
+    float **base_b;
+    float **act_hi;
+    int ptq_tag;
     struct zp_dataset train; /* QAT only, loaded on first use */
     int train_loaded;
     int calib_used[ZP_MAX_CALIB]; /* per calibration setting: its size, capped at the data */
@@ -119,6 +128,8 @@ enum zp_status mx_integer_cell(const struct zp_config *cfg, const struct zp_cell
 
 /* experiment/model_ctx.c */
 const float *mx_base_weight(const struct zp_model_ctx *m, int l);
+/* The float biases every run starts from: base_b's, else the model's (NULL: none). */
+const float *mx_base_bias(const struct zp_model_ctx *m, int l);
 size_t mx_weight_count(const struct zp_layer_info *li);
 size_t mx_in_size(const struct zp_layer_info *li);
 size_t mx_out_size(const struct zp_layer_info *li);
@@ -151,5 +162,19 @@ enum zp_status mx_paired_batch(struct qnet *q, const float *x, int bn, float *lo
 enum zp_status mx_paired_eval_batch(struct qnet *q, long b0, int bn, float *logits,
                                     struct zp_err *err);
 enum zp_status mx_bias_correct(struct qnet *q, struct zp_progress *prog, struct zp_err *err);
+
+/* experiment/ptq_prep.c: a cell's equalize / bias_absorption. mx_ptq_prepare
+ * transforms copies of the float weights and biases and installs them in m (see
+ * base_b above), calibration setting calib (or the first when -1) giving the
+ * absorption's statistics; mx_ptq_restore puts m back as it was. Both do nothing
+ * for a variant without these passes. */
+struct mx_ptq_saved {
+    float **base_w;
+    int on;
+};
+enum zp_status mx_ptq_prepare(struct zp_model_ctx *m, const struct zp_variant *v, int calib,
+                              struct zp_progress *prog, struct mx_ptq_saved *saved,
+                              struct zp_err *err);
+void mx_ptq_restore(struct zp_model_ctx *m, struct mx_ptq_saved *saved);
 
 #endif

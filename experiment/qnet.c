@@ -107,7 +107,8 @@ void mx_round_biases_int32(struct qnet *q)
     for (int l = 0; l < m->n_layers; l++) {
         const struct zp_layer_info *li = zp_graph_layer(m->g, l);
         const struct zp_tensor_qparams *wq = &q->wqp[l];
-        if (!q->act_cfg[l] || q->act[l].n_levels > 0 || !wq->n_slices || !li->bias ||
+        const float *base_b = mx_base_bias(m, l);
+        if (!q->act_cfg[l] || q->act[l].n_levels > 0 || !wq->n_slices || !base_b ||
             zp_act_blocks_on(q->act_cfg[l])) /* no single input scale */
             continue;
         if (!q->biases[l] && !(q->biases[l] = zp_alloc((size_t)li->n_out * sizeof(float))))
@@ -118,7 +119,7 @@ void mx_round_biases_int32(struct qnet *q)
             const struct zp_qparams *wp =
                 &wq->slice[wq->n_slices == 1 ? 0 : (size_t)c * (per_ch ? per_ch : 1)];
             double step = (double)q->act[l].scale * (double)wp->scale;
-            double src = q->bias_corrected ? b[c] : li->bias[c];
+            double src = q->bias_corrected ? b[c] : base_b[c];
             q->biases[l][c] = wp->n_levels > 0 || step <= 0
                                   ? (float)src
                                   : (float)(zp_round_quot(src / step, src, step) * step);
@@ -268,6 +269,12 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
     q->act_hi = q->act_lo + n;
     for (int l = 0; l < n; l++) {
         q->act_lo[l] = q->act_hi[l] = NAN;
+        if (m->base_b && m->base_b[l]) { /* a cell's transformed biases (ptq_prep.c) */
+            size_t bn = (size_t)zp_graph_layer(m->g, l)->n_out * sizeof(float);
+            if (!(q->biases[l] = zp_alloc(bn)))
+                return zp_err_set(err, ZP_ENOMEM, "out of memory");
+            memcpy(q->biases[l], m->base_b[l], bn);
+        }
         if (!quant_w) {
             if (m->base_w) { /* activations only: the (pruned) float weights */
                 size_t wn = mx_weight_count(zp_graph_layer(m->g, l));
@@ -368,6 +375,7 @@ void mx_qnet_hooks(struct qnet *q, struct zp_run_hooks *h, int compare)
     h->weights = (const float *const *)q->weights;
     h->biases = (const float *const *)q->biases;
     h->pad_value = q->quant_act ? q->pad : NULL;
+    h->act_hi = (const float *const *)q->m->act_hi;
     h->layer_input_image = q->quant_act ? quant_input_image : NULL;
     h->layer_output_edit_image = q->quant_act && q->outq ? quant_output_image : NULL;
     h->layer_output_image = compare ? compare_output_image : NULL;
@@ -445,7 +453,8 @@ enum zp_status mx_paired_batch(struct qnet *q, const float *x, int bn, float *lo
     for (int l = 0; l < q->m->n_layers; l++)
         q->ref[l] = q->float_out[l];
     struct zp_run_hooks fh = {.ctx = q, .layer_output_image = capture_output_image,
-                              .weights = (const float *const *)q->m->base_w};
+                              .weights = (const float *const *)q->m->base_w,
+                              .biases = (const float *const *)q->m->base_b, .act_hi = (const float *const *)q->m->act_hi};
     if (zp_graph_run(q->m->g, x, bn, logits, &fh, err))
         return err->status;
     return quant_compare(q, x, bn, logits, err);
@@ -456,7 +465,7 @@ enum zp_status mx_paired_eval_batch(struct qnet *q, long b0, int bn, float *logi
 {
     struct zp_model_ctx *m = q->m;
     const float *x = m->eval.x + (size_t)b0 * zp_dataset_example_size(&m->eval);
-    if (b0 + bn > m->n_ref_cached)
+    if (b0 + bn > m->n_ref_cached || m->ptq_tag) /* the cache holds the model's own outputs */
         return mx_paired_batch(q, x, bn, logits, err);
     if (alloc_lparts(q, err))
         return err->status;
@@ -507,13 +516,15 @@ enum zp_status mx_bias_correct(struct qnet *q, struct zp_progress *prog, struct 
             st = mx_paired_batch(q, batch, bn, logits, err);
         }
         float *corr = zp_alloc((size_t)li->n_out * sizeof(float));
-        q->biases[l] = zp_alloc((size_t)li->n_out * sizeof(float));
+        if (!q->biases[l]) /* mx_qnet_build may have put the base biases there */
+            q->biases[l] = zp_alloc((size_t)li->n_out * sizeof(float));
         if (!st && (!corr || !q->biases[l]))
             st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+        const float *base_b = mx_base_bias(m, l);
         if (!st) {
             zp_bias_corr_result(q->bc[l], corr);
             for (int64_t c = 0; c < li->n_out; c++)
-                q->biases[l][c] = (li->bias ? li->bias[c] : 0.0f) - corr[c];
+                q->biases[l][c] = (base_b ? base_b[c] : 0.0f) - corr[c];
         }
         zp_free(corr);
         zp_bias_corr_free(q->bc[l]);

@@ -179,6 +179,17 @@ static enum zp_status check_ids(const struct zp_graph *g, int in, int64_t off, c
     return ZP_OK;
 }
 
+/* A layer's fused activation with a per-channel upper clamp (zp_run_hooks.act_hi):
+ * y is one image's output, channels x positions. */
+static void clamp_channels(const struct zp_graph *g, const struct zp_node *n, float *y,
+                           const float *hi)
+{
+    const struct zp_tensor *T = &g->tensors[n->out];
+    const int64_t C = T->ndim > 1 ? T->dims[1] : 1, S = T->size / (C > 0 ? C : 1);
+    for (int64_t c = 0; c < C; c++)
+        zp_clamp(y + c * S, S, n->lo, hi[c]);
+}
+
 static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch, float *logits,
                                const struct zp_run_hooks *hooks, struct zp_err *err)
 {
@@ -221,8 +232,10 @@ static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch
                 const float *x0 = in_ptr(g, n->in[0], ws, 1, 0);
                 float *y = ws + g->tensors[n->out].offset;
                 const int l = n->layer;
+                /* a per-channel clamp (act_hi) runs after the layer, like output hooks */
+                const float *chi = l >= 0 && h->act_hi && n->fuse ? h->act_hi[l] : NULL;
                 if (l >= 0) {
-                    layer_exec(g, n, hooks, !out_hooks, &e);
+                    layer_exec(g, n, hooks, !out_hooks && !chi, &e);
                     if (h->layer_input_observe_image)
                         h->layer_input_observe_image(h->ctx, l, i, th, x0);
                     if (h->layer_input_image) {
@@ -234,12 +247,14 @@ static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch
                 }
                 run_node(g, n, x0,
                          n->n_in > 1 ? in_ptr(g, n->in[1], ws, 1, 0) : NULL, y, &e);
-                if (l >= 0 && out_hooks) {
+                if (l >= 0 && (out_hooks || chi)) {
                     if (h->layer_output_edit_image)
                         h->layer_output_edit_image(h->ctx, l, i, th, y);
                     if (h->layer_output_image)
                         h->layer_output_image(h->ctx, l, i, th, y);
-                    if (n->fuse)
+                    if (chi)
+                        clamp_channels(g, n, y, chi);
+                    else if (n->fuse)
                         zp_clamp(y, g->tensors[n->out].size, n->lo, n->hi);
                 }
             }
@@ -401,6 +416,9 @@ enum zp_status zp_graph_run(struct zp_graph *g, const float *input, int batch, f
             if (st)
                 return st;
         }
+    if (per_batch && hooks->act_hi)
+        return zp_err_set(err, ZP_EINVAL, "graph run: per-channel activation clamps (act_hi) "
+                          "run in the fast schedule only (per-image hooks)");
     if (per_batch)
         return run_hooked(g, input, batch, logits, hooks, err);
     return run_fast(g, input, batch, logits, hooks, err);

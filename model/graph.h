@@ -76,6 +76,13 @@ struct zp_run_hooks {
     /* What the layer's implicit zero padding reads (Conv only): the value real 0.0
      * decodes to under the input's quantization. NULL = 0.0 for every layer. */
     const float *pad_value;
+    /* Per layer: NULL, or one upper clamp per output channel for the layer's fused
+     * activation (Relu / Clip, see relu_after) instead of the model's one: a ReLU6
+     * whose channels cross-layer equalization rescaled clips channel i at 6 / s_i
+     * (ptq/equalize.h). Only fused activations (an activation whose input has
+     * other readers keeps its own), and only in the fast schedule (per-image
+     * hooks): zp_graph_run refuses it with batch hooks. NULL = none. */
+    const float *const *act_hi;
 
     /* -- batch hooks (node-by-node schedule) -- */
     /* Called with the layer's input (a private, writable copy: batch x in_shape)
@@ -146,6 +153,12 @@ int64_t zp_graph_output_size(const struct zp_graph *g);
 
 int zp_graph_num_layers(const struct zp_graph *g);
 const struct zp_layer_info *zp_graph_layer(const struct zp_graph *g, int i);
+
+/* The layer whose output, through nothing or its fused Relu / Clip(0, 6)
+ * (relu_after 1 or 6), is layer l's input and read by nothing else, or -1: the
+ * pairs cross-layer equalization may rescale (a positive channel scale of the
+ * first layer's output passes through a ReLU to the second's input channels). */
+int zp_graph_layer_source(const struct zp_graph *g, int l);
 
 /* Prints the graph, parameter counts and per-layer weight ranges (harness inspect). */
 void zp_graph_print(const struct zp_graph *g, void *file /* FILE* */);

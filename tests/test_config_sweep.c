@@ -57,11 +57,40 @@ static void duplicate_after_many(void **state)
     free(text);
 }
 
+/* equalize / bias_absorption: booleans, swept like any key, named in the label;
+ * anything else is an error naming the key. */
+static void ptq_keys(void **state)
+{
+    (void)state;
+    const char *text = "{\"name\": \"p\", \"schemes\": [{\"scheme\": \"asymmetric\", \"bits\": 8, "
+                       "\"equalize\": [false, true], \"bias_absorption\": true}], \"tensors\": "
+                       "{\"synthetic\": [{\"distribution\": \"gaussian\", \"n\": 64, \"channels\": 4, "
+                       "\"seed\": 1}]}}";
+    struct zp_config cfg;
+    struct zp_err err = {0};
+    struct zp_config_env env = {0};
+    if (zp_config_parse(text, "p.json", &env, &cfg, &err) != ZP_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(cfg.n_variants, 2);
+    assert_int_equal(cfg.variants[0].equalize, 0);
+    assert_int_equal(cfg.variants[1].equalize, 1);
+    assert_int_equal(cfg.variants[0].bias_absorption, 1);
+    assert_non_null(strstr(cfg.variants[1].label, " cle hba"));
+    assert_null(strstr(cfg.variants[0].label, "cle"));
+    zp_config_free(&cfg);
+    const char *bad = "{\"name\": \"p\", \"schemes\": [{\"scheme\": \"asymmetric\", "
+                      "\"equalize\": \"yes\"}], \"tensors\": {\"synthetic\": [{\"distribution\": "
+                      "\"gaussian\", \"n\": 64, \"channels\": 4, \"seed\": 1}]}}";
+    assert_int_equal(zp_config_parse(bad, "p.json", &env, &cfg, &err), ZP_ECONFIG);
+    assert_non_null(strstr(err.msg, "schemes[0].equalize"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(large_sweep_in_order),
         cmocka_unit_test(duplicate_after_many),
+        cmocka_unit_test(ptq_keys),
     };
     return ZP_RUN_TESTS(tests);
 }
