@@ -78,7 +78,7 @@ const struct zp_config_key zp_config_keys[] = {
     {"run.schemes[].rounding_options", "batch_rows", "integer 1..65536", "256", "adaround: im2col rows per step"},
     {"run.schemes[].rounding_options", "rows", "integer 1..16777216", "8192", "adaround: im2col rows kept per layer"},
     {"run.schemes[].rounding_options", "lambda", "number 0..1000", "0.01", "adaround: weight of the rounding regulariser"},
-    {"run.schemes[].rounding_options", "lr", "number", "0.001", "adaround: Adam learning rate"},
+    {"run.schemes[].rounding_options", "lr", "number", "0.01", "adaround: Adam learning rate"},
     {"run.schemes[].rounding_options", "warm_start", "number 0..1", "0.2", "adaround: share of steps without the regulariser"},
     {"run.schemes[].rounding_options", "seed", "integer >= 0", "1", "adaround: rows kept and batched"},
 

@@ -14,7 +14,7 @@ void zp_rounding_defaults(struct zp_rounding_opts *o)
     o->batch_rows = 256;
     o->rows = 8192;
     o->lambda = 0.01;
-    o->lr = 0.001;
+    o->lr = 0.01;
     o->warm_start = 0.2;
     o->beta_start = 20;
     o->beta_end = 2;

@@ -131,7 +131,7 @@ static void test_no_worse_than_nearest(void **state)
         {"asymmetric", 4, ZP_PER_CHANNEL, 0}, {"symmetric", 4, ZP_PER_CHANNEL, 0},
         {"no-128", 4, ZP_PER_CHANNEL, 0},     {"linear4", 0, ZP_PER_CHANNEL, 0},
         {"asymmetric", 3, ZP_PER_GROUP, 8},   {"symmetric", 8, ZP_PER_TENSOR, 0},
-        {"lut4", 0, ZP_PER_CHANNEL, 0},
+        {"lut4", 0, ZP_PER_CHANNEL, 0},       {"minifloat", 0, ZP_PER_CHANNEL, 0},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
         for (int ao = 0; ao < 2; ao++) {
