@@ -14,15 +14,11 @@
 #include "common/rng.h"
 #include "ptq/adaround.h"
 #include "schemes/granularity.h"
+#include "tests/scheme_fixtures.h"
 
 static struct zp_scheme_config cfg_of(const char *name, int bits, enum zp_granularity g)
 {
-    struct zp_scheme_config cfg;
-    const struct zp_scheme *s = zp_scheme_find(name);
-    assert_non_null(s);
-    zp_scheme_config_defaults(&cfg, s);
-    if (bits > 0)
-        cfg.bits = bits;
+    struct zp_scheme_config cfg = zp_ts_cfg_of(name, bits);
     cfg.granularity = g;
     cfg.axis = 0;
     return cfg;

@@ -15,16 +15,13 @@
 #include "common/rng.h"
 #include "ptq/gptq.h"
 #include "schemes/granularity.h"
+#include "tests/scheme_fixtures.h"
 
+/* A scheme config by name (bits 0: the scheme's), weight slicing on axis 0. */
 static struct zp_scheme_config cfg_of(const char *name, int bits, enum zp_granularity g,
                                       int group)
 {
-    struct zp_scheme_config cfg;
-    const struct zp_scheme *s = zp_scheme_find(name);
-    assert_non_null(s);
-    zp_scheme_config_defaults(&cfg, s);
-    if (bits > 0)
-        cfg.bits = bits;
+    struct zp_scheme_config cfg = zp_ts_cfg_of(name, bits);
     cfg.granularity = g;
     cfg.axis = 0;
     cfg.group_size = group;
