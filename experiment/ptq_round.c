@@ -111,7 +111,10 @@ static enum zp_status adaround_layer(struct pass *ps, int l, const struct zp_sch
 {
     struct qnet *q = ps->q;
     struct zp_model_ctx *m = q->m;
-    const struct zp_rounding_opts *o = &q->v->rounding_opts;
+    /* replicate r draws its rows and batches from seed + r (docs/statistics.md) */
+    struct zp_rounding_opts opts = q->v->rounding_opts;
+    opts.seed += (uint64_t)m->rep;
+    const struct zp_rounding_opts *o = &opts;
     const struct zp_layer_info *li = zp_graph_layer(m->g, l);
     const float *w = mx_base_weight(m, l);
     struct zp_run_hooks qh, fh = {.weights = (const float *const *)m->base_w};
