@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "config/data_cfg.h"
 #include "data/dataset.h"
+#include "ptq/rounding.h"
 #include "schemes/scheme.h"
 
 #define ZP_PATH_MAX 1024
@@ -41,6 +42,8 @@ struct zp_variant {
     char weight_calib[16];       /* "" (the scheme's own fit) or a calibration method whose
                                     clipped range replaces min/max for affine weights */
     double weight_calib_percentile;
+    int rounding;                /* enum zp_rounding: "rounding" (docs/ptq.md) */
+    struct zp_rounding_opts rounding_opts; /* "rounding_options" */
     int entry;                   /* index in the config's schemes[] */
     /* QAT settings (mode "qat"); epochs == 0 leaves QAT off for this variant */
     int qat_epochs;

@@ -5,12 +5,15 @@
 
 #include <string.h>
 
+#include "ptq/rounding.h"
+
 const struct zp_config_section zp_config_sections[] = {
     {"run", "run config (harness run CONFIG), top level"},
     {"scheme", "scheme object: schemes[] entries, their \"activations\", overrides[], train qat.weights / qat.activations"},
     {"run.schemes[]", "scheme entry (besides the scheme object keys; an array value is swept)"},
     {"run.schemes[].weight_calibration", "schemes[].weight_calibration"},
     {"run.schemes[].qat", "schemes[].qat (mode \"qat\")"},
+    {"run.schemes[].rounding_options", "schemes[].rounding_options (GPTQ and AdaRound, docs/ptq.md)"},
     {"run.statistics", "statistics (summary.csv: bootstrap intervals, McNemar tests, pairs)"},
     {"run.models[].select", "models[].select (the split \"best\" variants are chosen on)"},
     {"run.tensors", "tensors"},
@@ -54,18 +57,32 @@ const struct zp_config_key zp_config_keys[] = {
 
     {"run.schemes[]", "label", "string", "built from the settings", "label in CSVs and figures"},
     {"run.schemes[]", "bias_correction", "none|empirical", "none", "subtract E[y'-y] per channel"},
-    {"run.schemes[]", "equalize", "bool", "false", "cross-layer equalization of the float weights (ReLU6 between pairs becomes ReLU)"},
+    {"run.schemes[]", "equalize", "bool", "false", "cross-layer equalization of the float weights (a ReLU6 between a pair clamps per channel, docs/ptq.md)"},
     {"run.schemes[]", "bias_absorption", "bool", "false", "high-bias absorption into the next layer, from calibration statistics"},
     {"run.schemes[]", "bias", "float|int32", "float", "int32: biases rounded as integer inference stores them"},
     {"run.schemes[]", "requantize", "fixed|float", "fixed",
      "mode integer: gemmlowp fixed-point multiplier and shift, or a float multiplier"},
     {"run.schemes[]", "weight_calibration", "object", "min/max", "clipped weight ranges (affine schemes)"},
+    {"run.schemes[]", "rounding", ZP_ROUNDING_CHOICES, "nearest", "weights onto the grid: to nearest, AdaRound or GPTQ (docs/ptq.md)"},
+    {"run.schemes[]", "rounding_options", "object", "", "settings of rounding adaround / gptq"},
     {"run.schemes[]", "activations", "scheme object", "asymmetric 8-bit per-tensor", "activation quantizer (per-tensor; block-scaled schemes also per-group)"},
     {"run.schemes[]", "qat", "object", "", "settings of mode qat"},
     {"run.schemes[]", "modes", "array of weights|activations|both|qat", "the model's", "replaces the model's modes for this entry"},
 
     {"run.schemes[].weight_calibration", "method", "minmax|percentile|mse|kl", "required", ""},
     {"run.schemes[].weight_calibration", "percentile", "number 50..100", "99.99", ""},
+
+    {"run.schemes[].rounding_options", "examples", "integer 1..1000000", "256", "calibration examples whose layer inputs are used"},
+    {"run.schemes[].rounding_options", "dampening", "number 0..10", "0.01", "gptq: x mean diag(H) added to diag(H)"},
+    {"run.schemes[].rounding_options", "act_order", "bool", "true", "gptq: columns by decreasing diag(H)"},
+    {"run.schemes[].rounding_options", "block_size", "integer 1..65536", "128", "gptq: columns per lazy batch update"},
+    {"run.schemes[].rounding_options", "iterations", "integer 1..1000000", "1000", "adaround: Adam steps per layer"},
+    {"run.schemes[].rounding_options", "batch_rows", "integer 1..65536", "256", "adaround: im2col rows per step"},
+    {"run.schemes[].rounding_options", "rows", "integer 1..16777216", "8192", "adaround: im2col rows kept per layer"},
+    {"run.schemes[].rounding_options", "lambda", "number 0..1000", "0.01", "adaround: weight of the rounding regulariser"},
+    {"run.schemes[].rounding_options", "lr", "number", "0.01", "adaround: Adam learning rate"},
+    {"run.schemes[].rounding_options", "warm_start", "number 0..1", "0.2", "adaround: share of steps without the regulariser"},
+    {"run.schemes[].rounding_options", "seed", "integer >= 0", "1", "adaround: rows kept and batched"},
 
     {"run.schemes[].qat", "epochs", "integer 1..1000", "2", ""},
     {"run.schemes[].qat", "lr", "number", "0.002", ""},

@@ -74,7 +74,8 @@ static int read_separately(const char *k)
 {
     return strcmp(k, "scheme") == 0 || strcmp(k, "label") == 0 ||
            strcmp(k, "activations") == 0 || strcmp(k, "qat") == 0 || strcmp(k, "bias") == 0 || strcmp(k, "requantize") == 0 ||
-           strcmp(k, "weight_calibration") == 0 || strcmp(k, "modes") == 0;
+           strcmp(k, "weight_calibration") == 0 || strcmp(k, "modes") == 0 ||
+           strcmp(k, "rounding_options") == 0;
 }
 
 static enum zp_status bias_correction(struct zp_cfg_ctx *c, const cJSON *v, const char *path,
@@ -111,6 +112,52 @@ static enum zp_status weight_calibration(struct zp_cfg_ctx *c, const cJSON *entr
                           "%s: %s: scheme '%s' fits its levels from the data and cannot take "
                           "a calibrated range",
                           c->j.file, wpath, s->name);
+    return ZP_OK;
+}
+
+static enum zp_status rounding_word(struct zp_cfg_ctx *c, const cJSON *v, const char *path,
+                                    int *out)
+{
+    char w[16];
+    if (zp_json_value_str(&c->j, v, path, ZP_ROUNDING_CHOICES, w, sizeof w))
+        return c->j.err->status;
+    *out = zp_choice_find(ZP_ROUNDING_CHOICES, w);
+    return ZP_OK;
+}
+
+/* "rounding_options": the GPTQ and AdaRound settings (ptq/rounding.h defaults). */
+static enum zp_status rounding_options(struct zp_cfg_ctx *c, const cJSON *entry,
+                                       const char *path, struct zp_variant *base)
+{
+    struct zp_rounding_opts *o = &base->rounding_opts;
+    zp_rounding_defaults(o);
+    const cJSON *ro = cJSON_GetObjectItemCaseSensitive(entry, "rounding_options");
+    if (!ro)
+        return ZP_OK;
+    char rp[96];
+    snprintf(rp, sizeof rp, "%s", zp_jpath_key(&c->j, path, "rounding_options"));
+    long long ex = o->examples, bs = o->block_size, it = o->iterations, br = o->batch_rows,
+              rows = o->rows, seed = (long long)o->seed;
+    if (zp_json_expect_object(&c->j, ro, rp) ||
+        zp_json_check_section(&c->j, ro, rp, ENTRY_SECTION ".rounding_options") ||
+        zp_json_int(&c->j, ro, rp, "examples", 1, 1000000, &ex) ||
+        zp_json_num(&c->j, ro, rp, "dampening", 0, 10, &o->dampening) ||
+        zp_json_bool(&c->j, ro, rp, "act_order", &o->act_order) ||
+        zp_json_int(&c->j, ro, rp, "block_size", 1, 65536, &bs) ||
+        zp_json_int(&c->j, ro, rp, "iterations", 1, 1000000, &it) ||
+        zp_json_int(&c->j, ro, rp, "batch_rows", 1, 65536, &br) ||
+        zp_json_int(&c->j, ro, rp, "rows", 1, 1 << 24, &rows) ||
+        zp_json_num(&c->j, ro, rp, "lambda", 0, 1000, &o->lambda) ||
+        zp_json_num(&c->j, ro, rp, "lr", 1e-9, 10, &o->lr) ||
+        zp_json_num(&c->j, ro, rp, "warm_start", 0, 1, &o->warm_start) ||
+        zp_json_int(&c->j, ro, rp, "seed", 0, 1LL << 53, &seed))
+        return c->j.err->status;
+    o->examples = (int)ex;
+    o->block_size = (int)bs;
+    o->iterations = (int)it;
+    o->batch_rows = (int)br;
+    o->rows = (int)rows;
+    o->seed = (uint64_t)seed;
     return ZP_OK;
 }
 
@@ -179,11 +226,12 @@ static enum zp_status finish_variant(struct zp_cfg_ctx *c, struct zp_variant *v,
     zp_cfg_option_string(&v->w, v->options, sizeof v->options);
     zp_cfg_option_string(&v->a, v->act_options, sizeof v->act_options);
     char sweep_label[160];
-    snprintf(sweep_label, sizeof sweep_label, "%.24s %db %s%s%.100s%s%s%s%s%s%s", name, v->w.bits,
+    snprintf(sweep_label, sizeof sweep_label, "%.24s %db %s%s%.100s%s%s%s%s%s%s%s%s", name, v->w.bits,
              zp_granularity_name(v->w.granularity), v->options[0] ? " " : "", v->options,
              v->equalize ? " cle" : "", v->bias_absorption ? " hba" : "",
              v->bias_correction ? " bc" : "", v->bias_int32 ? " b32" : "",
-             v->weight_calib[0] ? " wclip=" : "", v->weight_calib);
+             v->weight_calib[0] ? " wclip=" : "", v->weight_calib, v->rounding ? " " : "",
+             v->rounding ? zp_rounding_name(v->rounding) : "");
     if (v->weight_calib[0] && v->w.granularity == ZP_PER_GROUP)
         return zp_err_set(c->j.err, ZP_ECONFIG,
                           "%s: %s: weight_calibration works per tensor or per channel, not "
@@ -248,6 +296,11 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
                 return fst;
             continue;
         }
+        if (strcmp(k, "rounding") == 0) {
+            if (rounding_word(c, it, zp_jpath_key(&c->j, path, k), &base.rounding))
+                return c->j.err->status;
+            continue;
+        }
         if (zp_cfg_scheme_key(&c->j, &base.w, k, it, zp_jpath_key(&c->j, path, k),
                               ENTRY_SECTION))
             return c->j.err->status;
@@ -262,7 +315,7 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
     if (zp_json_str(&c->j, entry, path, "requantize", "fixed|float", rq, sizeof rq))
         return c->j.err->status;
     base.int_float_multiplier = strcmp(rq, "float") == 0;
-    if (weight_calibration(c, entry, path, s, &base))
+    if (weight_calibration(c, entry, path, s, &base) || rounding_options(c, entry, path, &base))
         return c->j.err->status;
 
     /* Activation quantizer: asymmetric 8-bit per-tensor (the scheme's defaults)
@@ -317,6 +370,9 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
             } else if (ptq_flag(c, &v, dims[d]->string, val, vp, &fst)) {
                 if (fst)
                     return fst;
+            } else if (strcmp(dims[d]->string, "rounding") == 0) {
+                if (rounding_word(c, val, vp, &v.rounding))
+                    return c->j.err->status;
             } else if (zp_cfg_scheme_key(&c->j, &v.w, dims[d]->string, val, vp, ENTRY_SECTION)) {
                 return c->j.err->status;
             }

@@ -62,7 +62,7 @@ int mx_cell_random(const struct zp_model_ctx *m, const struct zp_variant *v, enu
     if (mode == ZP_MODE_QAT) /* shuffling of the training data */
         return 1;
     const struct zp_calib_cfg *c0 = &m->mc->calib[0];
-    if ((v->bias_correction || v->bias_absorption) && c0->shuffle) /* its calibration examples */
+    if ((v->bias_correction || v->bias_absorption || v->rounding) && c0->shuffle) /* their calibration examples */
         return 1;
     if (calib < 0)
         return 0;

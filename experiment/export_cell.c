@@ -294,6 +294,8 @@ enum zp_status zp_export_cell_open(const struct zp_config *cfg, const char *labe
         st = mx_qnet_build(&c->q, c->m, v, 1, 1, 0, &prog, err);
         c->q_built = 1;
     }
+    if (!st && v->rounding)
+        st = mx_ptq_round(&c->q, &prog, err);
     if (!st && v->bias_correction && !(st = mx_alloc_float_out(&c->q, err)))
         st = mx_bias_correct(&c->q, &prog, err);
     if (!st && v->bias_int32)

@@ -140,6 +140,7 @@ enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *c
     zp_csv_set_num(r, ZP_ACC_LOGIT_SQNR_DB, NAN); /* no error: SQNR is unbounded */
     zp_csv_set_str(r, ZP_ACC_BIAS, "float");
     zp_csv_set_empty(r, ZP_ACC_WEIGHT_CALIBRATION);
+    zp_csv_set_empty(r, ZP_ACC_ROUNDING);
     zp_csv_set_num(r, ZP_ACC_FLOAT_TOP5, m->float_top5);
     zp_csv_set_num(r, ZP_ACC_BITS_PER_WEIGHT, 32.0); /* float32 weights */
     zp_csv_set_empty(r, ZP_ACC_CLIP_SHARE);

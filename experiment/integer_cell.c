@@ -289,6 +289,8 @@ enum zp_status mx_integer_cell(const struct zp_config *cfg, const struct zp_cell
     const struct zp_variant *v = &cfg->variants[cell->variant];
     struct qnet q;
     enum zp_status st = mx_qnet_build(&q, m, v, 1, 1, cell->calib, prog, err);
+    if (!st && v->rounding)
+        st = mx_ptq_round(&q, prog, err);
     if (!st && v->bias_correction && !(st = mx_alloc_float_out(&q, err)))
         st = mx_bias_correct(&q, prog, err);
     size_t nl = (size_t)m->n_eval * (size_t)m->classes;

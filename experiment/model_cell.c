@@ -83,6 +83,10 @@ void mx_accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m, const struc
     zp_csv_set_str(r, ZP_ACC_BIAS,
                    v->bias_int32 && quant_a && cell->mode != ZP_MODE_WEIGHTS ? "int32" : "float");
     zp_csv_set_str(r, ZP_ACC_WEIGHT_CALIBRATION, v->weight_calib[0] ? v->weight_calib : "minmax");
+    /* the rounding runs where the weights are quantized after training */
+    int rounded = cell->mode == ZP_MODE_WEIGHTS || cell->mode == ZP_MODE_BOTH ||
+                  cell->mode == ZP_MODE_INTEGER;
+    zp_csv_set_str(r, ZP_ACC_ROUNDING, rounded ? zp_rounding_name(v->rounding) : "");
     /* float weights (mode activations) cost 32 bits and cannot clip */
     zp_csv_set_num(r, ZP_ACC_BITS_PER_WEIGHT, wc->n > 0 ? zp_wcost_bits(wc) : 32.0);
     zp_csv_set_num(r, ZP_ACC_CLIP_SHARE, zp_wcost_clip_share(wc));
@@ -353,6 +357,8 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
     int n = m->n_layers;
     if (!st)
         st = mx_alloc_float_out(&q, err);
+    if (!st && v->rounding && quant_w)
+        st = mx_ptq_round(&q, prog, err);
     if (!st && v->bias_correction)
         st = mx_bias_correct(&q, prog, err);
     if (!st && v->bias_int32 && quant_w && quant_a)
@@ -486,9 +492,9 @@ static void variant_key(const struct zp_variant *v, char *out, size_t n)
     for (char *save = NULL, *tok = strtok_r(buf, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
         if (strncmp(tok, "nudge_zero=", 11) != 0)
             snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%s%s", opts[0] ? ";" : "", tok);
-    snprintf(out, n, "%s|%d|%s|%s%d|bc%d|b%d|%s%s%s", v->w.scheme->name, v->w.bits, opts,
+    snprintf(out, n, "%s|%d|%s|%s%d|bc%d|b%d|%s|%s%s%s", v->w.scheme->name, v->w.bits, opts,
              v->a.scheme->name, v->a.bits, v->bias_correction, v->bias_int32, v->weight_calib,
-             v->equalize ? "|cle" : "", v->bias_absorption ? "|hba" : "");
+             zp_rounding_name(v->rounding), v->equalize ? "|cle" : "", v->bias_absorption ? "|hba" : "");
 }
 
 /* Replicates (docs/statistics.md): a cell whose result depends on a seed runs

@@ -148,6 +148,11 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
                                 struct zp_err *err);
 
 /* experiment/qnet.c */
+/* The weight quantizer of layer l: an override's if one names the layer (its
+ * label to *label when non-NULL), else the variant's. */
+const struct zp_scheme_config *mx_layer_wcfg(const struct zp_model_ctx *m,
+                                             const struct zp_variant *v, int l,
+                                             const char **label);
 void mx_round_biases_int32(struct qnet *q);
 void mx_qnet_free(struct qnet *q);
 enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
@@ -176,5 +181,11 @@ enum zp_status mx_ptq_prepare(struct zp_model_ctx *m, const struct zp_variant *v
                               struct zp_progress *prog, struct mx_ptq_saved *saved,
                               struct zp_err *err);
 void mx_ptq_restore(struct zp_model_ctx *m, struct mx_ptq_saved *saved);
+
+/* experiment/ptq_round.c: the variant's "rounding" (GPTQ / AdaRound, docs/ptq.md)
+ * on every layer of q's quantized weights, layer after layer on calibration
+ * examples with the layers before already rounded (and their inputs quantized
+ * when q quantizes activations); the grids (q->wqp) stay those already fitted. */
+enum zp_status mx_ptq_round(struct qnet *q, struct zp_progress *prog, struct zp_err *err);
 
 #endif

@@ -28,9 +28,9 @@
 
 
 /* The weight quantizer of layer l: an override if one names the layer. */
-static const struct zp_scheme_config *layer_wcfg(const struct zp_model_ctx *m,
-                                                 const struct zp_variant *v, int l,
-                                                 const char **label)
+const struct zp_scheme_config *mx_layer_wcfg(const struct zp_model_ctx *m,
+                                             const struct zp_variant *v, int l,
+                                             const char **label)
 {
     const struct zp_layer_info *li = zp_graph_layer(m->g, l);
     for (int o = 0; o < m->mc->n_overrides; o++) {
@@ -61,7 +61,7 @@ static enum zp_status quant_weights(const struct zp_model_ctx *m, const struct z
                                     struct zp_err *err)
 {
     const struct zp_layer_info *li = zp_graph_layer(m->g, l);
-    const struct zp_scheme_config *cfg = layer_wcfg(m, v, l, NULL);
+    const struct zp_scheme_config *cfg = mx_layer_wcfg(m, v, l, NULL);
     char what[300];
     snprintf(what, sizeof what, "%s: weights of layer '%s'", m->mc->path, li->name);
     if (!v->weight_calib[0] || cfg != &v->w) /* overrides keep their own fit */
@@ -295,7 +295,7 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
         if (quant_weights(m, v, l, q->weights[l], &q->wqp[l], err))
             return err->status;
         struct zp_err cerr = {0};
-        zp_wcost_add(&q->wcost, layer_wcfg(m, v, l, NULL), &q->wqp[l], mx_base_weight(m, l),
+        zp_wcost_add(&q->wcost, mx_layer_wcfg(m, v, l, NULL), &q->wqp[l], mx_base_weight(m, l),
                      li->wshape, li->wndim, &cerr);
     }
     if (!quant_act)
