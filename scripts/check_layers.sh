@@ -5,7 +5,8 @@
 # confined to the folders that own them. Usage: check_layers.sh [ROOT]
 # Prints every offending line as file:line: and exits 1 when there is one.
 #
-# The table is the architecture: the README's Layout section shows it in this order.
+# The table is the architecture: the README's Layout section shows it in this order,
+# and every folder in it is scanned.
 root=${1:-.}
 cd "$root" || exit 2
 
@@ -87,5 +88,4 @@ FNR == 1 {
     }
 }
 END { exit bad }
-' $(find common schemes kernels data bench stats model calib train config store experiment plots harness \
-        \( -name '*.c' -o -name '*.h' -o -name '*.cc' -o -name '*.inc' \) 2>/dev/null | sort)
+' $(find $LAYERS \( -name '*.c' -o -name '*.h' -o -name '*.cc' -o -name '*.inc' \) 2>/dev/null | sort)
