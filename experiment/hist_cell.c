@@ -153,6 +153,11 @@ enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *c
     zp_csv_set_empty(r, ZP_ACC_IMAGES_PER_S);
     zp_csv_set_empty(r, ZP_ACC_SPEEDUP_VS_FLOAT);
     zp_variant_qat_cols(r, NULL);
+    /* a language model's float row: its own NLL, no divergence from itself */
+    struct zp_lm_metrics lm = {.n = m->n_eval * m->lm_t, .nll = m->float_nll, .ppl = exp(m->float_nll),
+                               .float_nll = m->float_nll, .float_ppl = exp(m->float_nll),
+                               .top1_agreement = 1.0};
+    mx_lm_cols(r, m->lm_t ? &lm : NULL);
     zp_csv_end_row(r);
     return ZP_OK;
 }

@@ -221,10 +221,9 @@ static void compare_output_image(void *ctx, int layer, int image, int thread, co
     const struct zp_layer_info *li = zp_graph_layer(q->m->g, layer);
     size_t n = mx_out_size(li);
     if (q->lacc)
-        zp_layer_acc_image(q->lacc[layer].channels, q->ref[layer] + (size_t)image * n, y,
-                           mx_out_spatial(li),
-                           q->lparts[layer] + (size_t)image * ZP_LAYER_PARTS *
-                                                  (size_t)q->lacc[layer].channels);
+        (mx_channels_last(li) ? zp_layer_acc_image_last : zp_layer_acc_image)(
+            q->lacc[layer].channels, q->ref[layer] + (size_t)image * n, y, mx_out_spatial(li),
+            q->lparts[layer] + (size_t)image * ZP_LAYER_PARTS * (size_t)q->lacc[layer].channels);
     if (q->bc && q->bc[layer])
         memcpy(q->bc_out + (size_t)image * n, y, n * sizeof *y);
 }
@@ -399,8 +398,7 @@ static void paired_reduce(struct qnet *q, int bn)
             zp_layer_acc_add_parts(&q->lacc[l], q->lparts[l], bn, mx_out_spatial(li));
         if (q->bc && q->bc[l])
             zp_bias_corr_add(q->bc[l], q->ref[l], q->bc_out, bn,
-                             li->out_ndim > 1 ? li->out_shape[0] : (int64_t)mx_out_size(li),
-                             mx_out_spatial(li));
+                             mx_out_channels(li), mx_out_spatial(li));
     }
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "experiment/lm_metrics.h"
+#include "experiment/metrics.h"
 #include "tests/util.h"
 
 #define REF_FILE "tests/data/lm_metrics_ref.txt"
@@ -155,12 +156,39 @@ static void test_reference(void **state)
     free(text);
 }
 
+/* A transformer layer's output [rows, channels] (channels last) gives the
+ * per-channel sums of its transpose [channels, rows] read channels first. */
+static void test_layer_acc_channels_last(void **state)
+{
+    (void)state;
+    enum { R = 7, C = 5 };
+    float y[R * C], yq[R * C], yt[R * C], yqt[R * C];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            y[r * C + c] = (float)(r * 0.37 - c * 1.1 + (r * c % 3));
+            yq[r * C + c] = y[r * C + c] + (float)((r + 2 * c) % 5 - 2) * 0.01f;
+            yt[c * R + r] = y[r * C + c];
+            yqt[c * R + r] = yq[r * C + c];
+        }
+    double a[C * ZP_LAYER_PARTS], b[C * ZP_LAYER_PARTS];
+    zp_layer_acc_image_last(C, y, yq, R, a);
+    zp_layer_acc_image(C, yt, yqt, R, b);
+    for (int i = 0; i < C * ZP_LAYER_PARTS; i++)
+        assert_true(fabs(a[i] - b[i]) <= 1e-12 * fmax(1.0, fabs(b[i])));
+    /* and the channel sums are those of each column */
+    double se = 0;
+    for (int r = 0; r < R; r++)
+        se += (double)yq[r * C + 3] - y[r * C + 3];
+    assert_true(fabs(a[3 * ZP_LAYER_PARTS] - se) < 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hand),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_reference),
+        cmocka_unit_test(test_layer_acc_channels_last),
     };
     return ZP_RUN_TESTS(tests);
 }
