@@ -25,28 +25,8 @@
 #define ZP_SIMD_SUM(v) ZP_PRAGMA(omp simd reduction(+ : v))
 #endif
 
-/* The GEMM workspace of one call shape (threads 1). */
-static size_t gemm_ws(int ta, int tb, int64_t m, int64_t n, int64_t k, float beta)
-{
-    const struct zp_f32_gemm_t_call c = {.ta = ta, .tb = tb, .m = (int)m, .n = (int)n, .k = (int)k, .beta = beta};
-    return zp_f32_gemm_t_ws(&c);
-}
-
-/* C = op(A) op(B) + beta C on the calling thread through variant uk, with ws
- * (gemm_ws floats of this shape, in the per-thread scratch). The shapes come
- * from a built graph and ws is there, so a failure is a bug: abort naming it. */
-static void gemm(const struct zp_gemm_ukernel *uk, float *ws, int ta, int tb, int64_t M, int64_t N, int64_t K,
-                 const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
-{
-    const struct zp_f32_gemm_t_call c = {.ta = ta, .tb = tb, .m = (int)M, .n = (int)N, .k = (int)K, .alpha = 1.f,
-                                         .beta = beta, .a = A, .lda = (size_t)lda, .b = B, .ldb = (size_t)ldb,
-                                         .c = C, .ldc = (size_t)ldc, .ws = ws, .threads = 1};
-    struct zp_err err = {0};
-    if (zp_f32_gemm_t(uk, &c, &err) != ZP_OK) {
-        fprintf(stderr, "training backward: %s\n", err.msg);
-        ZP_ASSERT(!"backward GEMM failed");
-    }
-}
+/* The products are zp_mm / zp_mm_ws (model/ops_matmul.c): the dispatched f32
+ * GEMM on the calling thread, workspace in the per-thread scratch. */
 
 int zp_tg_chunks(int batch) { return batch < ZP_TG_MAX_CHUNKS ? batch : ZP_TG_MAX_CHUNKS; }
 
@@ -94,14 +74,18 @@ int64_t zp_tg_layer_scratch(const struct zp_graph *g, const struct zp_node *n, i
         struct cgeom q = cgeom(g, n);
         if (q.Cg == 1 && q.Og == 1)
             return 0; /* depthwise: no GEMM, no columns */
-        size_t a = gemm_ws(1, 0, q.K, q.P, q.Og, q.direct ? 1.f : 0.f), b = gemm_ws(0, 1, q.Og, q.K, q.P, 1.f);
+        size_t a = zp_mm_ws(1, 0, q.K, q.P, q.Og, q.direct ? 1.f : 0.f), b = zp_mm_ws(0, 1, q.Og, q.K, q.P, 1.f);
         return col_floats(&q) + (int64_t)(a > b ? a : b);
     }
+    if (n->op == ZP_OP_MATMUL)
+        return zp_tg_matmul_scratch(n);
     if (n->op != ZP_OP_GEMM)
         return 0;
-    const int64_t K = g->tensors[n->in[0]].dims[1], O = g->tensors[n->out].dims[1];
-    size_t a = gemm_ws(0, 0, max_batch, K, O, 1.f), b = gemm_ws(1, 0, O, K, max_batch, 0.f);
-    return (int64_t)(a > b ? a : b);
+    const int64_t K = n->mm_k, O = n->mm_cols, R = n->mm_rows * max_batch;
+    size_t a = zp_mm_ws(0, 0, R, K, O, 1.f), b = zp_mm_ws(1, 0, O, K, R, 0.f);
+    size_t f = (size_t)zp_op_mm_scratch(g, n); /* the forward's */
+    a = a > b ? a : b;
+    return (int64_t)(a > f ? a : f);
 }
 
 /* Depthwise (one input and one output channel per group), directly: for one
@@ -187,7 +171,6 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
     struct zp_tg_layer *L = &t->L[n->layer];
     /* input gradient, image by image (depthwise: with the weight gradient below) */
     const int depthwise = q.Cg == 1 && q.Og == 1;
-    const struct zp_gemm_ukernel *uk = zp_gemm_select(ZP_KF_F32, -1);
 #pragma omp parallel for schedule(dynamic, 1)
     for (int i = 0; i < (depthwise ? 0 : B); i++) {
         float *col = t->scratch + (int64_t)omp_get_thread_num() * t->scratch_per, *gws = col + col_floats(&q);
@@ -195,10 +178,10 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
             const float *dyg = dy + i * ys + gi * q.Og * q.P;
             float *dxg = dx + i * xs + gi * q.Cg * q.H * q.W;
             if (q.direct) {
-                gemm(uk, gws, 1, 0, q.K, q.P, q.Og, w + gi * wg, q.K, dyg, q.P, 1.f, dxg, q.P);
+                zp_mm(1, 0, q.K, q.P, q.Og, w + gi * wg, q.K, dyg, q.P, 1.f, dxg, q.P, gws);
                 continue;
             }
-            gemm(uk, gws, 1, 0, q.K, q.P, q.Og, w + gi * wg, q.K, dyg, q.P, 0.f, col, q.P);
+            zp_mm(1, 0, q.K, q.P, q.Og, w + gi * wg, q.K, dyg, q.P, 0.f, col, q.P, gws);
             zp_f32_col2im(&q.ig, col, dxg);
         }
     }
@@ -225,8 +208,8 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
                     zp_f32_im2col(&q.ig, xg, col);
                     src = col;
                 }
-                gemm(uk, gws, 0, 1, q.Og, q.K, q.P, dy + i * ys + gi * q.Og * q.P, q.P, src, q.P, 1.f,
-                     part + gi * wg, q.K);
+                zp_mm(0, 1, q.Og, q.K, q.P, dy + i * ys + gi * q.Og * q.P, q.P, src, q.P, 1.f,
+                      part + gi * wg, q.K, gws);
             }
     }
     reduce_partials(t->partial, nc, ws, L->dw, L->wfn ? L->wmask : NULL);
@@ -237,23 +220,24 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
 void zp_tg_gemm_backward(struct zp_tgraph *t, const struct zp_node *n, const float *x,
                          const float *w, float *dx)
 {
-    const struct zp_graph *g = t->g;
-    const int64_t K = g->tensors[n->in[0]].dims[1], O = g->tensors[n->out].dims[1];
+    const int64_t K = n->mm_k, O = n->mm_cols, R = n->mm_rows;
     const int B = t->batch;
     const float *dy = t->grad[n->out];
     struct zp_tg_layer *L = &t->L[n->layer];
     const int nc = zp_tg_chunks(B);
-    const struct zp_gemm_ukernel *uk = zp_gemm_select(ZP_KF_F32, -1);
-    /* dX[B, K] += dY[B, O] W[O, K], rows in chunks; dW[O, K] += dY^T X per chunk */
+    /* rows = images x their R rows (a rank >= 3 MatMul input is R rows of K):
+     * dX[rows, K] += dY[rows, O] W[O, K], rows in chunks of images;
+     * dW[O, K] += dY^T X per chunk */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < nc; c++) {
         float *gws = t->scratch + (int64_t)omp_get_thread_num() * t->scratch_per;
         int i0, i1;
         zp_tg_chunk(B, nc, c, &i0, &i1);
-        gemm(uk, gws, 0, 0, i1 - i0, K, O, dy + i0 * O, O, w, K, 1.f, dx + i0 * K, K);
-        gemm(uk, gws, 1, 0, O, K, i1 - i0, dy + i0 * O, O, x + i0 * K, K, 0.f, t->partial + c * O * K, K);
+        const int64_t r0 = i0 * R, nr = (i1 - i0) * R;
+        zp_mm(0, 0, nr, K, O, dy + r0 * O, O, w, K, 1.f, dx + r0 * K, K, gws);
+        zp_mm(1, 0, O, K, nr, dy + r0 * O, O, x + r0 * K, K, 0.f, t->partial + c * O * K, K, gws);
     }
     reduce_partials(t->partial, nc, O * K, L->dw, L->wfn ? L->wmask : NULL);
     if (L->db)
-        bias_grad(dy, B, O, 1, L->db);
+        bias_grad(dy, (int)(B * R), O, 1, L->db);
 }

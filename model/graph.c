@@ -92,6 +92,8 @@ static void run_node(const struct zp_graph *g, const struct zp_node *n, const fl
     case ZP_OP_AVGPOOL:
     case ZP_OP_MAXPOOL: zp_op_pool(g, n, x0, y); break;
     case ZP_OP_GAP: zp_op_gap(g, n, x0, y); break;
+    case ZP_OP_MATMUL: zp_op_matmul(n, x0, x1, y, e->scratch); break;
+    case ZP_OP_GATHER: zp_op_gather(g, n, x0, y); break;
     default: zp_op_unary(g, n, x0, y); break;
     }
 }
@@ -106,6 +108,35 @@ static const float *in_ptr(const struct zp_graph *g, int t, float *base, int64_t
 }
 
 int zp_graph_max_threads(void) { return omp_get_max_threads(); }
+
+int zp_graph_input_is_index(const struct zp_graph *g) { return g->tensors[g->input].is_index; }
+
+/* An int64 input: every value an integer (exact in float below 2^24), and a row
+ * of every table a Gather reads it with. Checked before the run, so a bad id is
+ * an error naming it rather than a NaN row in the logits. */
+static enum zp_status check_ids(const struct zp_graph *g, const float *input, int batch,
+                                struct zp_err *err)
+{
+    const int64_t n = g->tensors[g->input].size * batch;
+    for (int64_t i = 0; i < n; i++)
+        if (!(input[i] == floorf(input[i])) || fabsf(input[i]) >= 16777216.f)
+            return zp_err_set(err, ZP_EINVAL, "graph run: input '%s' element %lld is %g, not an "
+                              "integer id below 2^24", g->tensors[g->input].name, (long long)i,
+                              (double)input[i]);
+    for (int k = 0; k < g->n_nodes; k++) {
+        const struct zp_node *nd = &g->nodes[k];
+        if (nd->op != ZP_OP_GATHER || nd->in[0] != g->input)
+            continue;
+        for (int64_t i = 0; i < n; i++)
+            if (zp_gather_row(g, nd, input[i]) < 0)
+                return zp_err_set(err, ZP_EINVAL, "graph run: input '%s' element %lld: id %lld "
+                                  "outside table '%s' (%lld rows) of Gather '%s'",
+                                  g->tensors[g->input].name, (long long)i, (long long)input[i],
+                                  g->tensors[nd->in[1]].name,
+                                  (long long)g->tensors[nd->in[1]].dims[0], nd->name);
+    }
+    return ZP_OK;
+}
 
 static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch, float *logits,
                                const struct zp_run_hooks *hooks, struct zp_err *err)
@@ -318,6 +349,11 @@ enum zp_status zp_graph_run(struct zp_graph *g, const float *input, int batch, f
     if (per_batch && per_image)
         return zp_err_set(err, ZP_EINVAL, "graph run: hooks mix batch callbacks (node-by-node "
                           "schedule) with per-image ones (fast schedule); use one family");
+    if (g->tensors[g->input].is_index) {
+        enum zp_status st = check_ids(g, input, batch, err);
+        if (st)
+            return st;
+    }
     if (per_batch)
         return run_hooked(g, input, batch, logits, hooks, err);
     return run_fast(g, input, batch, logits, hooks, err);

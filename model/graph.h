@@ -37,6 +37,8 @@ struct zp_layer_info {
     int64_t pads[4];       /* Conv: top, left, bottom, right (after auto_pad) */
     int64_t strides[2], dilations[2], kernel[2];
     int relu_after;        /* 1 when the only consumer is Relu, 6 when it is Clip(0,6), 0 otherwise */
+    int channels_last;     /* MatMul of a rank >= 3 input: input [..., K] and output [..., n_out]
+                              per image are rows, the channel the LAST axis (else the first) */
 };
 
 /* Hooks for one forward pass; any member may be NULL.
@@ -126,6 +128,11 @@ void zp_op_table_markdown(void *file /* FILE* */);
 
 /* Input shape without batch ([C, H, W] or [K]); returns ndim. */
 int zp_graph_input_shape(const struct zp_graph *g, int64_t shape[4]);
+/* 1 when the graph input is int64 (token ids): zp_graph_run and the training
+ * forward then take its values as floats holding the integers (exact below
+ * 2^24; zp_graph_run refuses a non-integer or, for a Gather reading the input,
+ * an id outside the table). */
+int zp_graph_input_is_index(const struct zp_graph *g);
 /* Number of output values per input (classes). */
 int64_t zp_graph_output_size(const struct zp_graph *g);
 

@@ -60,6 +60,10 @@ enum zp_op {
     ZP_OP_REDUCE_MEAN,
     ZP_OP_REDUCE_MAX,
     ZP_OP_CONCAT,    /* two inputs: per outer index cat_a values of x0, then cat_b of x1 */
+    ZP_OP_GATHER,    /* embedding: y row r = table row x[r] (in[0] the indices, in[1] the
+                        constant table, rows of mm_cols floats; mm_rows indices) */
+    ZP_OP_MATMUL,    /* two activations: per broadcast batch index (bnd / bdims / bstr,
+                        strides in floats), C[mm_rows, mm_cols] = A[mm_rows, mm_k] B[mm_k, mm_cols] */
 };
 
 /* The functions of ZP_OP_MATH (n->fn). */
@@ -85,6 +89,8 @@ struct zp_tensor {
     int is_const;
     float *data;                /* constants (float) */
     int64_t *idata;             /* constants (int64, e.g. Reshape shapes) */
+    int is_index;               /* the graph input was int64 (token ids): its floats hold
+                                   integers, exact below 2^24 (checked by zp_graph_run) */
     int producer;               /* node index, -1 for constants and the graph input */
     int n_consumers;            /* nodes reading it, +1 if it is the graph output */
     size_t offset;              /* activations: offset in a per-image workspace */
@@ -109,6 +115,10 @@ struct zp_node {
     /* ZP_OP_VIEW: first input offset; reductions: input values per output;
      * ZP_OP_CONCAT: outer count and the two inputs' contiguous runs */
     int64_t vbase, red_count, cat_outer, cat_a, cat_b;
+    /* ZP_OP_GEMM: mm_rows rows of mm_k inputs per image (1 for a [N, K] input; the
+     * product of the middle dims of a rank >= 3 MatMul input), mm_cols outputs each;
+     * ZP_OP_MATMUL and ZP_OP_GATHER: see the ops */
+    int64_t mm_rows, mm_k, mm_cols;
     /* Softmax: softmax over [outer, axis_len, inner] */
     int64_t sm_outer, sm_len, sm_inner;
     /* Add / Mul broadcasting over the per-image dims (ndim - 1 of them) */
@@ -245,6 +255,24 @@ void zp_op_binary_math(const struct zp_graph *g, const struct zp_node *n, const 
 void zp_op_view(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
 void zp_op_reduce(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
 void zp_op_concat(const struct zp_node *n, const float *x0, const float *x1, float *y);
+/* model/ops_matmul.c. zp_mm: C = op(A) op(B) + beta C (kernels/ zp_f32_gemm_t, the
+ * dispatched f32 variant, on the calling thread) with ws of zp_mm_ws floats for
+ * that shape; shapes come from a built graph, so a failure aborts naming it.
+ * zp_op_mm_scratch: the scratch floats the forward of n needs (0: none).
+ * zp_op_gemm_rows: a MatMul layer of mm_rows > 1 rows per image (bias, fused
+ * activation). zp_op_matmul: ZP_OP_MATMUL, scratch of zp_op_mm_scratch floats;
+ * zp_op_matmul_count its number of matrix products. zp_op_gather: ZP_OP_GATHER,
+ * an id that is not an integer inside the table gives a NaN row; zp_gather_row
+ * is the table row of id v, -1 when outside (negative ids count from the end). */
+size_t zp_mm_ws(int ta, int tb, int64_t m, int64_t n, int64_t k, float beta);
+void zp_mm(int ta, int tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+           const float *B, int64_t ldb, float beta, float *C, int64_t ldc, float *ws);
+int64_t zp_op_mm_scratch(const struct zp_graph *g, const struct zp_node *n);
+void zp_op_gemm_rows(const struct zp_node *n, const float *x, float *y, const struct zp_exec *e);
+void zp_op_matmul(const struct zp_node *n, const float *a, const float *b, float *y, float *scratch);
+int64_t zp_op_matmul_count(const struct zp_node *n);
+void zp_op_gather(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+int64_t zp_gather_row(const struct zp_graph *g, const struct zp_node *n, float v);
 /* d fn / dx at x, where y = fn(x) */
 float zp_fn_deriv(const struct zp_node *n, float x, float y);
 /* partial derivatives of the binary op at (a, b), y = a op b */

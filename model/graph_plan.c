@@ -107,7 +107,9 @@ void zp_graph_fill_layers(struct zp_graph *g)
         li->op = n->op_type;
         li->weight = g->layer_w[l];
         li->bias = g->layer_b[l];
-        li->n_out = Y->dims[1];
+        /* a MatMul of rows ([T, K] per image) has its output channels last */
+        li->channels_last = n->op == ZP_OP_GEMM && n->mm_rows > 1;
+        li->n_out = n->op == ZP_OP_GEMM ? n->mm_cols : Y->dims[1];
         li->in_ndim = X->ndim - 1;
         for (int i = 1; i < X->ndim && i <= 4; i++)
             li->in_shape[i - 1] = X->dims[i];
@@ -131,8 +133,8 @@ void zp_graph_fill_layers(struct zp_graph *g)
             li->kernel[0] = n->kh; li->kernel[1] = n->kw;
         } else {
             li->wndim = 2;
-            li->wshape[0] = Y->dims[1];
-            li->wshape[1] = X->dims[1];
+            li->wshape[0] = n->mm_cols;
+            li->wshape[1] = n->mm_k;
         }
     }
 }

@@ -73,16 +73,19 @@ enum zp_gparam_kind {
     ZP_GPARAM_BIAS,     /* layer bias (only layers that have one) */
     ZP_GPARAM_GAMMA,    /* BN scale */
     ZP_GPARAM_BETA,     /* BN shift */
+    ZP_GPARAM_TABLE,    /* a constant table read by Gather (the embedding), row-major;
+                           one parameter per table however many Gathers read it */
 };
 
 /* One trainable tensor: values (the graph's storage) and accumulated gradient. */
 struct zp_gparam {
-    const char *name;   /* layer or BN node name */
+    const char *name;   /* layer or BN node name; TABLE: the table's tensor name */
     enum zp_gparam_kind kind;
     float *w;           /* n values, updated in place by the optimizer */
     float *g;           /* n gradients, accumulated (+=) by zp_tgraph_backward */
     size_t n;
-    int decay;          /* 1 for layer weights (weight decay applies), 0 for biases and BN */
+    int decay;          /* 1 for layer weights and tables (weight decay applies), 0 for
+                           biases and BN */
     int layer;          /* layer index (WEIGHT, BIAS), else -1 */
     int bn;             /* BN index (GAMMA, BETA; zp_tgraph_bn order), else -1 */
 };

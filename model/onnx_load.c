@@ -265,10 +265,11 @@ static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
         !tp->tensor_type->shape)
         return zp_err_set(L->err, ZP_EFORMAT, "%s: input '%s': no tensor type with a shape",
                           L->what, nm);
-    if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+    const int elem = tp->tensor_type->elem_type;
+    if (elem != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && elem != ONNX__TENSOR_PROTO__DATA_TYPE__INT64) {
         st = zp_err_set(L->err, ZP_EUNSUPPORTED,
-                        "%s: input '%s': element type %d, expected float32", L->what, nm,
-                        tp->tensor_type->elem_type);
+                        "%s: input '%s': element type %d, expected float32 or int64", L->what, nm,
+                        elem);
         return input_problem(L, in, st);
     }
     const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
@@ -293,6 +294,8 @@ static enum zp_status load_input(struct loader *L, const Onnx__GraphProto *gp)
         X->dims[i] = sh->dim[i]->dim_value;
     if (!ol_dims_ok(X->dims + 1, X->ndim - 1, 1, &X->size))
         return zp_err_set(L->err, ZP_EUNSUPPORTED, "%s: input '%s': too large", L->what, nm);
+    /* int64 ids (tokens) travel as floats holding integers: zp_graph_run checks them */
+    X->is_index = elem == ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
     L->g->input = t;
     return ZP_OK;
 }
@@ -447,12 +450,12 @@ static enum zp_status build(struct loader *L, const Onnx__ModelProto *m)
     if ((st = zp_graph_plan(g)))
         return zp_err_set(L->err, st, "%s: out of memory", L->what);
     int64_t scratch = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].op == ZP_OP_CONV) {
-            int64_t s = zp_op_conv_scratch(g, &g->nodes[i]);
-            if (s > scratch)
-                scratch = s;
-        }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const struct zp_node *n = &g->nodes[i];
+        int64_t s = n->op == ZP_OP_CONV ? zp_op_conv_scratch(g, n) : zp_op_mm_scratch(g, n);
+        if (s > scratch)
+            scratch = s;
+    }
     g->scratch_size = scratch;
     zp_graph_fill_layers(g);
     return ZP_OK;

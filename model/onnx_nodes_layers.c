@@ -118,10 +118,16 @@ enum zp_status ol_gemm_node(struct nctx *c, struct zp_node *n, int matmul)
         (st = ol_check_attrs(c, matmul ? none : an, at)) || (st = ol_input_at(c, 0, &a)) ||
         (st = ol_input_at(c, 1, &bw)) || (!matmul && (st = ol_input_at(c, 2, &cb))))
         return st;
-    if (a >= 0 && bw >= 0 && !ol_T(c, a)->is_const && !ol_T(c, bw)->is_const)
+    if (a >= 0 && bw >= 0 && !ol_T(c, a)->is_const && !ol_T(c, bw)->is_const) {
+        if (matmul)
+            return ol_matmul_acts(c, n, a, bw);
         return NERR(c, ZP_EUNSUPPORTED,
                     "both inputs are activations; the weight must be an initializer");
-    if ((st = ol_need_act(c, a, "A", 2, 2)) || (st = ol_need_const(c, bw, "B", 1)))
+    }
+    /* MatMul: a rank >= 3 input is rows of K ([B, ..., K] x [K, N], numpy's
+     * matmul with the weight broadcast over the leading dims) */
+    if ((st = ol_need_act(c, a, "A", 2, matmul ? ZP_MAXDIM : 2)) ||
+        (st = ol_need_const(c, bw, "B", 1)))
         return st;
     float alpha = matmul ? 1.f : ol_attr_f(c, "alpha", 1.f),
           beta = matmul ? 1.f : ol_attr_f(c, "beta", 1.f);
@@ -129,8 +135,8 @@ enum zp_status ol_gemm_node(struct nctx *c, struct zp_node *n, int matmul)
         transB = matmul ? 0 : (int)ol_attr_i(c, "transB", 0);
     if (transA)
         return NERR(c, ZP_EUNSUPPORTED, "transA=1 (a transposed activation) not supported");
-    const struct zp_tensor *B = ol_T(c, bw);
-    int64_t K = ol_T(c, a)->dims[1];
+    const struct zp_tensor *B = ol_T(c, bw), *A = ol_T(c, a);
+    int64_t K = A->dims[A->ndim - 1];
     if (B->ndim != 2)
         return NERR(c, ZP_EUNSUPPORTED, "weight '%s' has rank %d, expected 2", B->name, B->ndim);
     int64_t bk = transB ? B->dims[1] : B->dims[0], O = transB ? B->dims[0] : B->dims[1];
@@ -148,10 +154,15 @@ enum zp_status ol_gemm_node(struct nctx *c, struct zp_node *n, int matmul)
             return NERR(c, ZP_EUNSUPPORTED, "C '%s' must broadcast to [%lld] (a per-output bias)",
                         Ct->name, (long long)O);
     }
-    int64_t dims[2] = {1, O};
-    if ((st = ol_add_output(c, n, 2, dims)))
+    int64_t dims[ZP_MAXDIM];
+    memcpy(dims, A->dims, sizeof dims);
+    dims[A->ndim - 1] = O;
+    if ((st = ol_add_output(c, n, A->ndim, dims)))
         return st;
     n->op = ZP_OP_GEMM;
+    n->mm_rows = A->size / K;
+    n->mm_k = K;
+    n->mm_cols = O;
     n->in[0] = a;
     n->n_in = 1;
     float *w = zp_alloc((size_t)(O * K) * sizeof(float));

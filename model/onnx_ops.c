@@ -21,8 +21,11 @@ static const struct op_row ops[] = {
      "strides, dilations, pads / auto_pad"},
     {"Gemm", ol_gemm_node, 0, "yes", "yes", WQ, "weight B an initializer; transA=0; alpha, beta "
      "folded into weight and bias"},
-    {"MatMul", ol_gemm_node, 1, "yes", "yes", WQ, "second input an initializer (a weight), "
-     "first a [N, K] activation"},
+    {"MatMul", ol_gemm_node, 1, "yes", "yes", WQ, "an activation [N, ..., K] x an initializer "
+     "[K, O] (a weight; rank >= 3: rows of K); or two activations of one rank >= 3 with numpy "
+     "broadcasting of the batch dims (attention; no quantization point)"},
+    {"Gather", ol_gather_node, 0, "yes", "yes", "no", "axis 0 of a constant float table (an "
+     "embedding), indices an activation (e.g. the int64 input); gradient into the table"},
     {"Add", ol_binary_node, ZP_OP_ADD, "yes", "yes", "no", "numpy broadcasting"},
     {"Mul", ol_binary_node, ZP_OP_MUL, "yes", "yes", "no", "numpy broadcasting"},
     {"Sub", ol_binary_node, ZP_OP_SUB, "yes", "yes", "no", "numpy broadcasting"},

@@ -7,7 +7,11 @@
 void zp_op_gemm(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y,
                 const struct zp_exec *e)
 {
-    int64_t K = g->tensors[n->in[0]].dims[1], O = g->tensors[n->out].dims[1];
+    if (n->mm_rows > 1) { /* a rank >= 3 MatMul input: [rows, K] per image */
+        zp_op_gemm_rows(n, x, y, e);
+        return;
+    }
+    int64_t K = n->mm_k, O = n->mm_cols;
     const struct zp_f32_wpack *wp = zp_layer_panels(g, n, e->w, 0, 1, O, K);
     struct zp_f32_conv_call c = {.m = (int)O, .n = 1, .k = (int)K, .w = wp ? wp->data : e->w,
                                  .w_packed = wp != NULL, .x = x, .ldx = 1, .bias = e->b, .y = y,

@@ -53,6 +53,7 @@ void zp_tgraph_free(struct zp_tgraph *t)
     free(t->L);
     free(t->bn);
     free(t->node_bn);
+    free(t->node_tab);
     free(t->gstart);
     free(t);
 }
@@ -66,12 +67,28 @@ static int add_param(struct zp_tgraph *t, const char *name, enum zp_gparam_kind 
     p->w = w;
     p->n = n;
     p->g = zp_calloc(n ? n : 1, sizeof(float));
-    p->decay = kind == ZP_GPARAM_WEIGHT;
+    p->decay = kind == ZP_GPARAM_WEIGHT || kind == ZP_GPARAM_TABLE;
     p->layer = layer;
     p->bn = bn;
     if (!p->g)
         return -1;
     t->n_params++;
+    return 0;
+}
+
+/* The table of Gather node k as a parameter, shared with an earlier Gather of
+ * the same table (one parameter, one gradient). */
+static int add_table(struct zp_tgraph *t, int k)
+{
+    const struct zp_tensor *T = &t->g->tensors[t->g->nodes[k].in[1]];
+    for (int i = 0; i < t->n_params; i++)
+        if (t->params[i].kind == ZP_GPARAM_TABLE && t->params[i].w == T->data) {
+            t->node_tab[k] = t->params[i].g;
+            return 0;
+        }
+    if (add_param(t, T->name, ZP_GPARAM_TABLE, T->data, (size_t)T->size, -1, -1))
+        return -1;
+    t->node_tab[k] = t->params[t->n_params - 1].g;
     return 0;
 }
 
@@ -196,23 +213,26 @@ enum zp_status zp_tgraph_new(struct zp_graph *g, int max_batch, struct zp_tgraph
     t->momentum = -1;
     t->nth = omp_get_max_threads();
     int n_bn = zp_graph_num_bn(g);
-    t->params = calloc((size_t)(2 * g->n_layers + 2 * n_bn + 1), sizeof *t->params);
+    t->params = calloc((size_t)(2 * g->n_layers + 2 * n_bn + g->n_nodes + 1), sizeof *t->params);
+    t->node_tab = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *t->node_tab);
     t->L = calloc((size_t)(g->n_layers ? g->n_layers : 1), sizeof *t->L);
     t->bn = calloc((size_t)(n_bn ? n_bn : 1), sizeof *t->bn);
     t->node_bn = malloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *t->node_bn);
-    if (!t->params || !t->L || !t->bn || !t->node_bn || alloc_tensors(t))
+    if (!t->params || !t->L || !t->bn || !t->node_bn || !t->node_tab || alloc_tensors(t))
         goto oom;
     int64_t max_w = 1, max_in = 1, scr = 0;
     for (int k = 0; k < g->n_nodes; k++) {
         const struct zp_node *n = &g->nodes[k];
         t->node_bn[k] = -1;
+        int64_t s0 = zp_tg_layer_scratch(g, n, max_batch);
+        scr = s0 > scr ? s0 : scr;
+        if (n->op == ZP_OP_GATHER && add_table(t, k))
+            goto oom;
         if (n->layer >= 0) {
             int l = n->layer;
             int64_t ws = layer_wsize(g, l);
             max_w = ws > max_w ? ws : max_w;
             max_in = layer_insize(g, l) > max_in ? layer_insize(g, l) : max_in;
-            int64_t s = zp_tg_layer_scratch(g, n, max_batch);
-            scr = s > scr ? s : scr;
             if (add_param(t, n->name, ZP_GPARAM_WEIGHT, g->layer_w[l], (size_t)ws, l, -1))
                 goto oom;
             t->L[l].dw = t->params[t->n_params - 1].g;
@@ -449,6 +469,11 @@ static void forward_other(struct zp_tgraph *t, const struct zp_node *n)
         const float *a = x0 + i * s0;
         float *o = y + i * ys;
         switch (n->op) {
+        case ZP_OP_MATMUL:
+            zp_op_matmul(n, a, x1 + i * s1, o,
+                         t->scratch + (int64_t)omp_get_thread_num() * t->scratch_per);
+            break;
+        case ZP_OP_GATHER: zp_op_gather(g, n, a, o); break;
         case ZP_OP_ADD:
         case ZP_OP_MUL:
         case ZP_OP_SUB: case ZP_OP_DIV: case ZP_OP_MAX: case ZP_OP_MIN: case ZP_OP_POW:
@@ -520,6 +545,10 @@ enum zp_status zp_tgraph_backward(struct zp_tgraph *t, const float *dlogits, str
         if (n->layer < 0) {
             if (n->op == ZP_OP_BN)
                 zp_tg_bn_backward(t, n);
+            else if (n->op == ZP_OP_MATMUL)
+                zp_tg_matmul_backward(t, n);
+            else if (n->op == ZP_OP_GATHER)
+                zp_tg_gather_backward(t, n);
             else
                 zp_tg_other_backward(t, n);
             continue;

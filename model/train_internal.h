@@ -54,6 +54,7 @@ struct zp_tgraph {
     struct zp_tg_bn *bn;
     int n_bn;
     int *node_bn;               /* per node: BN index or -1 */
+    float **node_tab;           /* per node: a Gather's table gradient (a TABLE param), or NULL */
     double momentum;            /* < 0: each node's own */
     int bn_frozen;
     int nth;                    /* threads the scratch is sized for */
@@ -67,8 +68,9 @@ struct zp_tgraph {
 int zp_tg_chunks(int batch);
 void zp_tg_chunk(int batch, int n_chunks, int c, int *i0, int *i1);
 
-/* Per-thread scratch floats the backward pass of layer node n needs for batches
- * of up to max_batch images: column matrix and GEMM workspace (model/grad_conv.c). */
+/* Per-thread scratch floats the forward and backward passes of node n need for
+ * batches of up to max_batch images: column matrix and GEMM workspace
+ * (model/grad_conv.c); 0 for nodes without products. */
 int64_t zp_tg_layer_scratch(const struct zp_graph *g, const struct zp_node *n, int max_batch);
 
 /* Backward of one node over the batch (t->batch images): adds to the gradients
@@ -79,6 +81,11 @@ void zp_tg_conv_backward(struct zp_tgraph *t, const struct zp_node *n, const flo
 void zp_tg_gemm_backward(struct zp_tgraph *t, const struct zp_node *n, const float *x,
                          const float *w, float *dx);
 void zp_tg_other_backward(struct zp_tgraph *t, const struct zp_node *n);
+/* model/grad_transformer.c: MatMul of two activations (per image, scratch of
+ * zp_tg_layer_scratch floats) and Gather (the table gradient, images in order). */
+int64_t zp_tg_matmul_scratch(const struct zp_node *n);
+void zp_tg_matmul_backward(struct zp_tgraph *t, const struct zp_node *n);
+void zp_tg_gather_backward(struct zp_tgraph *t, const struct zp_node *n);
 
 /* BatchNormalization forward over the batch (train: batch statistics, running
  * ones updated, unless frozen) and its backward. */

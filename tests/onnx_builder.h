@@ -30,6 +30,8 @@ char *mb_str(struct mb *b, const char *s);
 void mb_begin(struct mb *b, int64_t opset);
 Onnx__ValueInfoProto *mb_vi(struct mb *b, const char *name, int nd, const int64_t *dims);
 void mb_input(struct mb *b, const char *name, int nd, const int64_t *dims);
+/* An int64 input (token ids; the runtime takes them as floats holding integers). */
+void mb_input_i64(struct mb *b, const char *name, int nd, const int64_t *dims);
 void mb_output(struct mb *b, const char *name);
 Onnx__TensorProto *mb_tensor(struct mb *b, const char *name, int nd, const int64_t *dims);
 void mb_init_f(struct mb *b, const char *name, int nd, const int64_t *dims, const float *v);
@@ -74,7 +76,8 @@ extern size_t mb_fd_entries;
  * tensor's largest gradient, plus the float rounding of the two losses). */
 void mb_fd_compare(struct zp_tgraph *t, float *x, int batch, int train, const float *r,
                    int64_t nout, float *v, const float *an, size_t n, const char *what);
-/* The check of the input gradient and of every parameter's of graph g. */
+/* The check of the input gradient and of every parameter's of graph g (an int64
+ * input: its gradient must be 0, ids are not perturbed). */
 void mb_check_grads(struct zp_graph *g, float *x, int batch, int train, const char *what);
 /* n distinct inputs 0.03 apart, none within 0.02 of 0 or +-0.5 (Relu, Clip and
  * MaxPool kinks and ties stay farther than any step). malloc'd. */
