@@ -92,7 +92,7 @@ size_t mx_out_size(const struct zp_layer_info *li)
 
 int mx_channels_last(const struct zp_layer_info *li)
 {
-    return strcmp(li->op, "Conv") != 0 && li->out_ndim > 1;
+    return li->channels_last;
 }
 
 int64_t mx_out_channels(const struct zp_layer_info *li)
