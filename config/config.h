@@ -88,8 +88,10 @@ struct zp_dataset_cfg {
 struct zp_override {
     int n_layers;
     char layers[ZP_MAX_OVERRIDE_LAYERS][ZP_NAME_MAX];
-    struct zp_scheme_config w;
+    struct zp_scheme_config w;   /* unset when keep_float */
     char label[ZP_NAME_MAX];
+    int keep_float;              /* "float": true: these layers' weights and inputs stay float
+                                    (a language model's classifier, say) */
 };
 
 struct zp_model_cfg {

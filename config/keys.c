@@ -141,6 +141,7 @@ const struct zp_config_key zp_config_keys[] = {
     {"run.models[].calibration", "bins", "integer", "2048", "histogram methods"},
 
     {"run.models[].overrides[]", "layers", "array of names, indices, first, last", "required", ""},
+    {"run.models[].overrides[]", "float", "boolean", "false", "true: the layers' weights and inputs stay float"},
 
     /* bench config */
     {"bench", "name", "string", "file name", "names results/<name>/"},

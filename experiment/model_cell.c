@@ -477,7 +477,7 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
             zp_csv_set_num(lr, ZP_LAY_ZERO_FRACTION_PAD, m->zf_pad[l]);
             static const int act_cols[5] = {ZP_LAY_ZERO_ERROR, ZP_LAY_ZERO_ERROR_LSB, ZP_LAY_BIAS_AT_ZERO,
                                             ZP_LAY_ACT_LO, ZP_LAY_ACT_HI};
-            if (quant_a) {
+            if (quant_a && q.act_cfg[l]) { /* (NULL: an override keeps the layer float) */
                 double x0, lsb;
                 zp_zero_decode(q.act_cfg[l], &q.act[l], &x0, &lsb);
                 zp_csv_set_num(lr, ZP_LAY_ZERO_ERROR, fabs(x0));
@@ -490,7 +490,7 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
                 for (int e = 0; e < 5; e++)
                     zp_csv_set_empty(lr, act_cols[e]);
             }
-            if (quant_a && q.outq) { /* the quantization point at the layer output */
+            if (quant_a && q.outq && q.act_cfg[l]) { /* the quantization point at the layer output */
                 double x0, lsb;
                 zp_zero_decode(q.act_cfg[l], &q.outq[l], &x0, &lsb);
                 zp_csv_set_num(lr, ZP_LAY_OUT_ZERO_ERROR, fabs(x0));

@@ -26,7 +26,8 @@
 
 
 
-/* The weight quantizer of layer l: an override if one names the layer. */
+/* The weight quantizer of layer l: an override if one names the layer; NULL when
+ * an override keeps it float ("float": true). */
 static const struct zp_scheme_config *layer_wcfg(const struct zp_model_ctx *m,
                                                  const struct zp_variant *v, int l,
                                                  const char **label)
@@ -45,7 +46,7 @@ static const struct zp_scheme_config *layer_wcfg(const struct zp_model_ctx *m,
             if (hit) {
                 if (label)
                     *label = ov->label;
-                return &ov->w;
+                return ov->keep_float ? NULL : &ov->w;
             }
         }
     }
@@ -61,6 +62,10 @@ static enum zp_status quant_weights(const struct zp_model_ctx *m, const struct z
 {
     const struct zp_layer_info *li = zp_graph_layer(m->g, l);
     const struct zp_scheme_config *cfg = layer_wcfg(m, v, l, NULL);
+    if (!cfg) { /* kept float: the model's (pruned) weights, no slices */
+        memcpy(out, mx_base_weight(m, l), mx_weight_count(li) * sizeof *out);
+        return ZP_OK;
+    }
     char what[300];
     snprintf(what, sizeof what, "%s: weights of layer '%s'", m->mc->path, li->name);
     if (!v->weight_calib[0] || cfg != &v->w) /* overrides keep their own fit */
@@ -179,6 +184,8 @@ static void quant_input_image(void *ctx, int layer, int image, int thread, float
 {
     struct qnet *q = ctx;
     const struct zp_layer_info *li = zp_graph_layer(q->m->g, layer);
+    if (!q->act_cfg[layer]) /* kept float by an override */
+        return;
     if (zp_act_blocks_on(q->act_cfg[layer])) { /* MX / NVFP4: run-time blocks of K */
         int64_t C, S;
         in_layout(li, &C, &S);
@@ -196,6 +203,8 @@ static void quant_input_image(void *ctx, int layer, int image, int thread, float
 static void quant_output_image(void *ctx, int layer, int image, int thread, float *y)
 {
     struct qnet *q = ctx;
+    if (!q->act_cfg[layer])
+        return;
     zp_fake_quant_run(q->act_cfg[layer], &q->outq[layer], y, y,
                       mx_out_size(zp_graph_layer(q->m->g, layer)), NULL);
 }
@@ -269,8 +278,14 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
         if (quant_weights(m, v, l, q->weights[l], &q->wqp[l], err))
             return err->status;
         struct zp_err cerr = {0};
-        zp_wcost_add(&q->wcost, layer_wcfg(m, v, l, NULL), &q->wqp[l], mx_base_weight(m, l),
-                     li->wshape, li->wndim, &cerr);
+        const struct zp_scheme_config *wc = layer_wcfg(m, v, l, NULL);
+        if (wc)
+            zp_wcost_add(&q->wcost, wc, &q->wqp[l], mx_base_weight(m, l), li->wshape, li->wndim,
+                         &cerr);
+        else { /* float32 weights: 32 bits each, nothing clipped */
+            q->wcost.bits += 32.0 * (double)wn;
+            q->wcost.n += (double)wn;
+        }
     }
     if (!quant_act)
         return ZP_OK;
@@ -280,6 +295,13 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
     for (int l = 0; l < n; l++) {
         const struct act_cal *a = &cal[l];
         const struct zp_scheme_config *c = &v->a;
+        if (!layer_wcfg(m, v, l, NULL))
+            continue; /* a layer kept float keeps its float input: act_cfg[l] stays NULL */
+        if (zp_act_blocks_on(c) && mx_channels_last(zp_graph_layer(m->g, l)))
+            return zp_err_set(err, ZP_EUNSUPPORTED,
+                              "block activations of '%s' on layer '%s' (token rows, channels "
+                              "last) are not supported: blocks run along the first input axis",
+                              c->scheme->name, zp_graph_layer(m->g, l)->name);
         q->act_cfg[l] = c;
         q->act_lo[l] = a->lo;
         q->act_hi[l] = a->hi;

@@ -148,19 +148,25 @@ static double acc_value(const char *csv, const char *label, const char *mode, co
     return v;
 }
 
-static void write_config(const char *path, const char *model, const char *eval, const char *modes)
+static void write_config_ov(const char *path, const char *model, const char *eval, const char *modes,
+                            const char *overrides)
 {
     char text[4096];
     snprintf(text, sizeof text,
              "{\"name\": \"lm\", \"seed\": 5,\n"
              " \"models\": [{\"name\": \"toy\", \"path\": \"%s\", \"batch\": 4,\n"
-             "   \"eval\": %s,\n"
+             "   \"eval\": %s,%s\n"
              "   \"modes\": %s, \"calibration\": {\"method\": \"minmax\", \"size\": 3}}],\n"
              " \"schemes\": [\n"
              "  {\"scheme\": \"asymmetric\", \"bits\": 8, \"label\": \"a8\"},\n"
              "  {\"scheme\": \"binary\", \"label\": \"b1\"}]}\n",
-             model, eval, modes);
+             model, eval, overrides, modes);
     zp_test_write_file(path, text);
+}
+
+static void write_config(const char *path, const char *model, const char *eval, const char *modes)
+{
+    write_config_ov(path, model, eval, modes, "");
 }
 
 static void run_ok(const char *cfg, const char *out, const char *extra)
@@ -296,12 +302,48 @@ static void test_errors(void **state)
     expect_run_error(d, model, eval, "window 0 position 5: target token 7, but the model");
 }
 
+/* "float": true keeps the classifier (here the only layer) float: weights and
+ * input, so every cell is the float model exactly. */
+static void test_float_override(void **state)
+{
+    (void)state;
+    char d[1024], model[1100], stream[1100], cfg[1100], out[1100], csv[1200], eval[2400];
+    snprintf(d, sizeof d, "%s", zp_test_tmpdir("lm_float_override"));
+    snprintf(model, sizeof model, "%s/toy.onnx", d);
+    snprintf(stream, sizeof stream, "%s/s.bin", d);
+    write_model(model);
+    write_stream(stream);
+    snprintf(eval, sizeof eval, "{\"format\": \"tokens\", \"tokens\": \"%s\", \"window\": %d}", stream,
+             T + 1);
+    snprintf(cfg, sizeof cfg, "%s/f.json", d);
+    write_config_ov(cfg, model, eval, "[\"weights\", \"both\"]",
+                    " \"overrides\": [{\"layers\": [\"last\"], \"float\": true}],");
+    snprintf(out, sizeof out, "%s/out", d);
+    run_ok(cfg, out, "");
+    snprintf(csv, sizeof csv, "%s/accuracy.csv", out);
+    double f = acc_value(csv, "float", "float", "nll");
+    const char *modes[2] = {"weights", "both"};
+    for (int i = 0; i < 2; i++) {
+        assert_true(acc_value(csv, "b1", modes[i], "nll") == f);
+        assert_true(acc_value(csv, "b1", modes[i], "kld_max") == 0);
+        assert_true(acc_value(csv, "b1", modes[i], "bits_per_weight") == 32);
+    }
+    /* a quantizer key beside "float": true is an error */
+    write_config_ov(cfg, model, eval, "[\"weights\"]",
+                    " \"overrides\": [{\"layers\": [\"last\"], \"float\": true, \"bits\": 4}],");
+    char *log = NULL;
+    assert_int_not_equal(zp_test_sh(&log, "%s run %s --out %s/out2 --quiet --no-plots", H, cfg, d), 0);
+    assert_non_null(strstr(log, "overrides[0].bits: \"float\": true keeps the layers float"));
+    free(log);
+}
+
 int main(void)
 {
     H = zp_test_harness();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_and_npy),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_float_override),
     };
     return ZP_RUN_TESTS(tests);
 }
