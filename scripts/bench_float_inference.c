@@ -1,11 +1,15 @@
 /* Times the float runtime on one ONNX model: images/s over `reps` batches of
  * random inputs (uniform in [-1, 1], the range of the u8/127.5-1 preprocessing)
- * after two warm-up batches, the protocol of scripts/bench_ort.js. Decoding is
+ * after two warm-up batches, the protocol of scripts/bench_ort.js. A language
+ * model (an int64 token input) gets token ids xorshift32 % 256 instead (any
+ * vocabulary of 256 or more; the run time does not depend on the ids) and the
+ * line adds tokens_per_window, the input's token count. Decoding is
  * excluded on purpose: this measures the graph executor only. Built and run by
  * scripts/bench_float_inference.sh; OMP_NUM_THREADS sets the threads.
  * usage: bench_float_inference MODEL.onnx [batch=50] [reps=20] [hooked]
  * "hooked" also times the node-by-node schedule that per-layer hooks use. */
 #include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +50,15 @@ int main(int argc, char **argv)
     float *y = malloc((size_t)(zp_graph_output_size(g) * batch) * sizeof(float));
     if (!x || !y)
         return 1;
+    int tokens = zp_graph_input_is_index(g);
     srand(1);
-    for (int64_t i = 0; i < in * batch; i++)
-        x[i] = (float)rand() / RAND_MAX * 2.f - 1.f;
+    uint32_t s = 1;
+    for (int64_t i = 0; i < in * batch; i++) {
+        s ^= s << 13; /* the ids bench_ort.js draws */
+        s ^= s >> 17;
+        s ^= s << 5;
+        x[i] = tokens ? (float)(s % 256) : (float)rand() / RAND_MAX * 2.f - 1.f;
+    }
     for (int w = 0; w < 2; w++)
         if (zp_graph_run(g, x, batch, y, NULL, &err) != ZP_OK) {
             fprintf(stderr, "bench_float_inference: cannot run %s: %s\n", argv[1], err.msg);
@@ -66,9 +76,12 @@ int main(int argc, char **argv)
         best = t < best ? t : best;
     }
     double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
-    printf("zeropoint threads=%d batch=%d images_per_s_mean=%.1f images_per_s_best=%.1f "
-           "images_per_cpu_s=%.1f\n", omp_get_max_threads(), batch, batch * reps / total,
+    printf("zeropoint threads=%d batch=%d images_per_s_mean=%.2f images_per_s_best=%.2f "
+           "images_per_cpu_s=%.2f", omp_get_max_threads(), batch, batch * reps / total,
            batch / best, batch * reps / cpu);
+    if (tokens)
+        printf(" tokens_per_window=%lld", (long long)in);
+    printf("\n");
     if (argc > 4) {
         /* the node-by-node schedule the quantization runs use (a no-op callback) */
         struct zp_run_hooks h = {.layer_output = on_output};
