@@ -57,28 +57,16 @@ function fail(msg) {
     process.exit(2);
 }
 
-// token ids: the same xorshift32 stream, % 256 (any vocabulary of 256 or more)
-function tokenInputs(n, seed) {
-    const x = new BigInt64Array(n);
+// xorshift32, seeded: every run times the same inputs. Images: uniform in [-1, 1);
+// token ids (a language model): the same stream % 256 (any vocabulary of 256 or more)
+function xorshiftInputs(n, seed, tokens) {
+    const x = tokens ? new BigInt64Array(n) : new Float32Array(n);
     let s = seed >>> 0 || 1;
     for (let i = 0; i < n; i++) {
         s ^= s << 13; s >>>= 0;
         s ^= s >>> 17;
         s ^= s << 5; s >>>= 0;
-        x[i] = BigInt(s % 256);
-    }
-    return x;
-}
-
-// xorshift32, seeded: every run times the same inputs
-function uniformInputs(n, seed) {
-    const x = new Float32Array(n);
-    let s = seed >>> 0 || 1;
-    for (let i = 0; i < n; i++) {
-        s ^= s << 13; s >>>= 0;
-        s ^= s >>> 17;
-        s ^= s << 5; s >>>= 0;
-        x[i] = s / 4294967296 * 2 - 1;
+        x[i] = tokens ? BigInt(s % 256) : s / 4294967296 * 2 - 1;
     }
     return x;
 }
@@ -174,7 +162,7 @@ async function main() {
         console.log(`onnxruntime max |logit - golden| = ${(await goldenCheck(ort, session, plan, a)).toPrecision(3)}`);
     const per = plan.dims.reduce((p, d) => p * d, 1);
     const lm = plan.type === 'int64';
-    const x = lm ? tokenInputs(per * a.batch, 1) : uniformInputs(per * a.batch, 1);
+    const x = xorshiftInputs(per * a.batch, 1, lm);
     // one feed per call: views of the one batch, so the calls of a fixed-batch
     // model cover the same 50 images as one dynamic call
     const feeds = [];
