@@ -345,6 +345,7 @@ void zp_tg_other_backward(struct zp_tgraph *t, const struct zp_node *n)
             }
             break;
         case ZP_OP_SOFTMAX: softmax_back(n, y + i * ys, d, da); break;
+        case ZP_OP_LAYERNORM: zp_layernorm_back(n, a, d, da); break;
         case ZP_OP_LOGSOFTMAX: logsoftmax_back(n, y + i * ys, d, da); break;
         case ZP_OP_SUB:
         case ZP_OP_DIV:

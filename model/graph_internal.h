@@ -64,6 +64,8 @@ enum zp_op {
                         constant table, rows of mm_cols floats; mm_rows indices) */
     ZP_OP_MATMUL,    /* two activations: per broadcast batch index (bnd / bdims / bstr,
                         strides in floats), C[mm_rows, mm_cols] = A[mm_rows, mm_k] B[mm_k, mm_cols] */
+    ZP_OP_LAYERNORM, /* rows of sm_len values (sm_outer rows) normalized, times scale, plus shift
+                        (model/ops_norm.c) */
 };
 
 /* The functions of ZP_OP_MATH (n->fn). */
@@ -242,6 +244,44 @@ void zp_op_gap(const struct zp_graph *g, const struct zp_node *n, const float *x
 void zp_op_binary(const struct zp_graph *g, const struct zp_node *n, const float *x0,
                   const float *x1, float *y);
 void zp_op_unary(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+/* Broadcasting binary ops by runs (model/ops_elementwise.c): the output walked
+ * in runs along its innermost axis, run(op, a, sa, b, sb, y, len) per run with
+ * sa / sb the inputs' strides along it (0: broadcast, else 1), so the element
+ * loops vectorize; the same elements, in the same order, as zp_bcast_next. */
+typedef void zp_bin_run_fn(enum zp_op op, const float *a, int64_t sa, const float *b, int64_t sb,
+                           float *y, int64_t len);
+void zp_bcast_runs(const struct zp_graph *g, const struct zp_node *n, const float *x0,
+                   const float *x1, float *y, zp_bin_run_fn *run);
+/* One run of a binary op: the four stride cases, each its own loop over EXPR of
+ * the floats a and b (for the caller's run function). */
+#define ZP_BIN_RUN(EXPR)                                                                  \
+    do {                                                                                  \
+        if (sa && sb) {                                                                   \
+            ZP_SIMD                                                                       \
+            for (int64_t k_ = 0; k_ < len; k_++) {                                        \
+                const float a = pa[k_], b = pb[k_];                                       \
+                y[k_] = (EXPR);                                                           \
+            }                                                                             \
+        } else if (sa) {                                                                  \
+            const float b = pb[0];                                                        \
+            ZP_SIMD                                                                       \
+            for (int64_t k_ = 0; k_ < len; k_++) {                                        \
+                const float a = pa[k_];                                                   \
+                y[k_] = (EXPR);                                                           \
+            }                                                                             \
+        } else if (sb) {                                                                  \
+            const float a = pa[0];                                                        \
+            ZP_SIMD                                                                       \
+            for (int64_t k_ = 0; k_ < len; k_++) {                                        \
+                const float b = pb[k_];                                                   \
+                y[k_] = (EXPR);                                                           \
+            }                                                                             \
+        } else {                                                                          \
+            const float a = pa[0], b = pb[0], v_ = (EXPR);                                \
+            for (int64_t k_ = 0; k_ < len; k_++)                                          \
+                y[k_] = v_;                                                               \
+        }                                                                                 \
+    } while (0)
 /* model/ops_math.c: ZP_OP_MATH and ZP_OP_LOGSOFTMAX of one image (zp_op_unary
  * calls them), the new binary ops' element functions (zp_op_binary calls
  * zp_op_binary_math for them), and the derivatives the backward passes use,
@@ -273,6 +313,9 @@ void zp_op_matmul(const struct zp_node *n, const float *a, const float *b, float
 int64_t zp_op_matmul_count(const struct zp_node *n);
 void zp_op_gather(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
 int64_t zp_gather_row(const struct zp_graph *g, const struct zp_node *n, float v);
+/* model/ops_norm.c: LayerNormalization of one image, and its input gradient (+=) */
+void zp_op_layernorm(const struct zp_node *n, const float *x, float *y);
+void zp_layernorm_back(const struct zp_node *n, const float *x, const float *dy, float *dx);
 /* d fn / dx at x, where y = fn(x) */
 float zp_fn_deriv(const struct zp_node *n, float x, float y);
 /* partial derivatives of the binary op at (a, b), y = a op b */

@@ -128,11 +128,14 @@ enum zp_status ol_concat_node(struct nctx *c, struct zp_node *n, int arg);
 /* Split: one ZP_OP_VIEW node per output, n and the ones after it in g->nodes
  * (build() sizes g->nodes for that); adds all but n to g->n_nodes itself. */
 enum zp_status ol_split_node(struct nctx *c, struct zp_node *n, int arg);
+/* Expand: a view with strides 0 along the broadcast axes */
+enum zp_status ol_expand_node(struct nctx *c, struct zp_node *n, int arg);
 
 /* model/onnx_nodes_transformer.c: Gather from a constant table (the embedding);
- * MatMul of two activations (ol_gemm_node hands it over) */
+ * MatMul of two activations (ol_gemm_node hands it over); LayerNormalization */
 enum zp_status ol_gather_node(struct nctx *c, struct zp_node *n, int arg);
 enum zp_status ol_matmul_acts(struct nctx *c, struct zp_node *n, int a, int b);
+enum zp_status ol_layernorm_node(struct nctx *c, struct zp_node *n, int arg);
 
 /* model/onnx_nodes_math.c: ZP_OP_MATH functions (arg: enum zp_fn) */
 enum zp_status ol_math_node(struct nctx *c, struct zp_node *n, int fn);

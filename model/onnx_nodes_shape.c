@@ -444,3 +444,47 @@ enum zp_status ol_split_node(struct nctx *c, struct zp_node *n, int arg)
     g->n_nodes += (int)no - 1; /* build() counts n itself */
     return ZP_OK;
 }
+
+/* Expand: numpy broadcasting of the input to a constant int64 shape, as a view
+ * whose strides are 0 along the broadcast axes (the backward of a view sums
+ * their gradients). The shape may not have more axes than the input (that
+ * would put new axes before the batch) nor expand the batch axis. */
+enum zp_status ol_expand_node(struct nctx *c, struct zp_node *n, int arg)
+{
+    static const char *const none[] = {NULL};
+    (void)arg;
+    enum zp_status st;
+    int x, s;
+    if ((st = ol_need_inputs(c, 2, 2)) || (st = ol_check_attrs(c, none, NULL)) ||
+        (st = ol_input_at(c, 0, &x)) || (st = ol_need_act(c, x, "input", 1, ZP_MAXDIM)) ||
+        (st = ol_input_at(c, 1, &s)) || (st = ol_need_const(c, s, "shape", 0)))
+        return st;
+    const struct zp_tensor *X = ol_T(c, x), *S = ol_T(c, s);
+    const int nd = X->ndim;
+    if (S->ndim != 1 || S->size > nd)
+        return NERR(c, ZP_EUNSUPPORTED, "shape '%s' has %lld values for a rank-%d input: new "
+                    "leading axes would move the batch axis", S->name, (long long)S->size, nd);
+    int64_t d[ZP_MAXDIM], xs[ZP_MAXDIM] = {0}, vs[ZP_MAXDIM] = {0};
+    strides_of(X->dims, nd, xs);
+    const int off = nd - (int)S->size;
+    d[0] = 1;
+    for (int k = 0; k < nd; k++) {
+        const int64_t want = k < off ? 1 : S->idata[k - off], have = X->dims[k];
+        if (k == 0) {
+            if (want != 1)
+                return NERR(c, ZP_EUNSUPPORTED, "shape '%s' expands the batch axis to %lld",
+                            S->name, (long long)want);
+            continue;
+        }
+        if (want != have && want != 1 && have != 1)
+            return NERR(c, ZP_EFORMAT, "input dim %lld does not broadcast to %lld at axis %d",
+                        (long long)have, (long long)want, k);
+        if (want < 1)
+            return NERR(c, ZP_EFORMAT, "shape '%s' value %lld at axis %d is not positive",
+                        S->name, (long long)want, k);
+        d[k] = have > want ? have : want;
+        vs[k] = have == 1 ? 0 : xs[k];
+    }
+    n->vbase = 0;
+    return view_out(c, n, x, nd, d, vs);
+}

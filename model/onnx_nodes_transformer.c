@@ -1,8 +1,10 @@
 /* ONNX import of the operators a transformer adds: Gather from a constant table
- * (the token embedding, indices an activation such as the int64 token input) and
+ * (the token embedding, indices an activation such as the int64 token input),
  * MatMul of two activations with numpy broadcasting of the batch dims (attention:
- * Q K^T and P V). The kernels are model/ops_matmul.c. */
+ * Q K^T and P V) and LayerNormalization. The kernels are model/ops_matmul.c and
+ * model/ops_norm.c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/onnx_load_internal.h"
@@ -93,5 +95,76 @@ enum zp_status ol_matmul_acts(struct nctx *c, struct zp_node *n, int a, int b)
         sa *= A->dims[i];
         sb *= B->dims[i];
     }
+    return ZP_OK;
+}
+
+/* LayerNormalization over the axes from `axis` to the last (not the batch);
+ * Scale and B constants of that many values (or one, broadcast). Only the
+ * output Y: the optional Mean / InvStdDev outputs are training by-products no
+ * exporter feeds to inference. */
+static enum zp_status ln_const(struct nctx *c, size_t i, const char *what, int64_t L, float dflt,
+                               float **out)
+{
+    int t;
+    enum zp_status st = ol_input_at(c, i, &t);
+    if (st)
+        return st;
+    float *v = malloc((size_t)L * sizeof *v);
+    if (!v)
+        return NERR(c, ZP_ENOMEM, "out of memory");
+    *out = v;
+    if (t < 0) {
+        for (int64_t k = 0; k < L; k++)
+            v[k] = dflt;
+        return ZP_OK;
+    }
+    if ((st = ol_need_const(c, t, what, 1)))
+        return st;
+    const struct zp_tensor *T = ol_T(c, t);
+    if (T->size != L && T->size != 1)
+        return NERR(c, ZP_EUNSUPPORTED, "%s '%s' has %lld values; expected %lld (the normalized "
+                    "axes) or 1", what, T->name, (long long)T->size, (long long)L);
+    for (int64_t k = 0; k < L; k++)
+        v[k] = T->data[T->size == 1 ? 0 : k];
+    return ZP_OK;
+}
+
+enum zp_status ol_layernorm_node(struct nctx *c, struct zp_node *n, int arg)
+{
+    (void)arg;
+    static const char *const an[] = {"axis", "epsilon", "stash_type", NULL};
+    static const int at[] = {AI, AF, AI};
+    enum zp_status st;
+    int x;
+    if ((st = ol_need_inputs(c, 2, 3)) || (st = ol_check_attrs(c, an, at)) ||
+        (st = ol_input_at(c, 0, &x)) || (st = ol_need_act(c, x, "X", 2, ZP_MAXDIM)))
+        return st;
+    for (size_t k = 1; k < c->np->n_output; k++)
+        if (c->np->output[k][0])
+            return NERR(c, ZP_EUNSUPPORTED, "output %zu ('%s'): only Y, not Mean / InvStdDev",
+                        k, c->np->output[k]);
+    const struct zp_tensor *X = ol_T(c, x);
+    int64_t axis = ol_attr_i(c, "axis", -1);
+    axis = axis < 0 ? axis + X->ndim : axis;
+    if (axis < 1 || axis >= X->ndim)
+        return NERR(c, ZP_EUNSUPPORTED, "axis %lld: the normalized axes must be inside the "
+                    "per-image ones (1..%d)", (long long)ol_attr_i(c, "axis", -1), X->ndim - 1);
+    int64_t L = 1;
+    for (int k = (int)axis; k < X->ndim; k++)
+        L *= X->dims[k];
+    n->eps = ol_attr_f(c, "epsilon", 1e-5f);
+    if (!(n->eps >= 0.f))
+        return NERR(c, ZP_EFORMAT, "epsilon %g is negative", (double)n->eps);
+    /* the node owns scale and shift (zp_graph_free frees them) once it loads */
+    if ((st = ln_const(c, 1, "Scale", L, 1.f, &n->scale)) ||
+        (st = ln_const(c, 2, "B", L, 0.f, &n->shift)) ||
+        (st = ol_unary_common(c, n, ZP_OP_LAYERNORM, x))) {
+        free(n->scale); /* a failed node is not kept: nothing else frees them */
+        free(n->shift);
+        n->scale = n->shift = NULL;
+        return st;
+    }
+    n->sm_len = L;
+    n->sm_outer = X->size / L;
     return ZP_OK;
 }

@@ -54,6 +54,8 @@ static const struct op_row ops[] = {
     {"LogSoftmax", ol_softmax_node, ZP_OP_LOGSOFTMAX, "yes", "yes", "no", "as Softmax"},
     {"BatchNormalization", ol_bn_node, 0, "yes", "yes", "no", "inference: folded into the Conv "
      "before it, else a per-channel affine; training: batch statistics"},
+    {"LayerNormalization", ol_layernorm_node, 0, "yes", "yes", "no", "axis inside the "
+     "per-image axes; constant Scale and B (not parameters); output Y only"},
     {"AveragePool", ol_pool_node, 0, "yes", "yes", "no", "2-D; count_include_pad, ceil_mode"},
     {"MaxPool", ol_pool_node, 1, "yes", "yes", "no", "2-D; no Indices output"},
     {"GlobalAveragePool", ol_gap_node, 0, "yes", "yes", "no", ""},
@@ -77,6 +79,8 @@ static const struct op_row ops[] = {
      "inputs as a chain of 2-input nodes; constant inputs with batch dimension 1"},
     {"Split", ol_split_node, 0, "yes", "yes", "no", "any axis but the batch; sizes from "
      "'split' (input or attribute) or equal parts; up to 6 outputs, all used"},
+    {"Expand", ol_expand_node, 0, "yes", "yes", "no", "constant int64 shape; numpy "
+     "broadcasting; neither new leading axes nor the batch axis expanded"},
     {"Identity", ol_identity_node, 0, "yes", "yes", "no", "an alias, no copy"},
     {"Dropout", ol_identity_node, 1, "yes", "yes", "no", "the identity (inference)"},
     {"Constant", ol_constant_node, 0, "load time", "-", "no", "the 'value' tensor form"},

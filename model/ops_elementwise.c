@@ -7,6 +7,23 @@
 
 #include "model/graph_internal.h"
 
+/* A vectorized reduction (omp simd); nothing under clang (see ZP_SIMD). */
+#if defined(__clang__)
+#define ZP_SIMD_REDUCE(r)
+#else
+#define ZP_PRAGMA_(x) _Pragma(#x)
+#define ZP_SIMD_REDUCE(r) ZP_PRAGMA_(omp simd reduction(r))
+#endif
+
+static void add_mul_run(enum zp_op op, const float *pa, int64_t sa, const float *pb, int64_t sb,
+                        float *y, int64_t len)
+{
+    if (op == ZP_OP_ADD)
+        ZP_BIN_RUN(a + b);
+    else
+        ZP_BIN_RUN(a * b);
+}
+
 void zp_op_binary(const struct zp_graph *g, const struct zp_node *n, const float *x0,
                   const float *x1, float *y)
 {
@@ -36,13 +53,61 @@ void zp_op_binary(const struct zp_graph *g, const struct zp_node *n, const float
                 y[i] = x0[i] * x1[i];
         return;
     }
-    /* general: walk the output index, advancing both inputs by their strides */
-    int64_t idx[ZP_MAXDIM] = {0}, o0 = 0, o1 = 0;
-    for (int64_t i = 0; i < total; i++) {
-        float a = x0[o0], b = x1[o1];
-        y[i] = n->op == ZP_OP_ADD ? a + b : a * b;
-        zp_bcast_next(n, idx, &o0, &o1);
+    zp_bcast_runs(g, n, x0, x1, y, add_mul_run);
+}
+
+void zp_bcast_runs(const struct zp_graph *g, const struct zp_node *n, const float *x0,
+                   const float *x1, float *y, zp_bin_run_fn *run)
+{
+    const int64_t total = g->tensors[n->out].size;
+    const int nd = n->bnd;
+    if (nd == 0) {
+        run(n->op, x0, 0, x1, 0, y, 1);
+        return;
     }
+    const int64_t len = n->bdims[nd - 1], sa = n->bstr[0][nd - 1], sb = n->bstr[1][nd - 1];
+    /* the outer axes as zp_bcast_next walks them, one run per step */
+    int64_t idx[ZP_MAXDIM] = {0}, o0 = 0, o1 = 0;
+    for (int64_t i = 0; i < total; i += len) {
+        run(n->op, x0 + o0, sa, x1 + o1, sb, y + i, len);
+        for (int d = nd - 2; d >= 0; d--) {
+            o0 += n->bstr[0][d];
+            o1 += n->bstr[1][d];
+            if (++idx[d] < n->bdims[d])
+                break;
+            o0 -= n->bstr[0][d] * n->bdims[d];
+            o1 -= n->bstr[1][d] * n->bdims[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/* Softmax of one contiguous row, the arithmetic of the strided loop below (max,
+ * expf of the difference, a double sum, then e / sum rounded to float) made
+ * cheaper: expf is not called where it is exactly 0 (x <= -104: e^-104 is below
+ * half the smallest float denormal), which is half of every row under a causal
+ * mask; the max and the double sum are vector reductions (a fixed order set at
+ * compile time, so still deterministic); and e * (1 / sum) in double replaces
+ * e / sum (a vector loop). The last two can move a result by one float ulp,
+ * only when it lies within about 2^-50 relative of a rounding boundary. */
+static void softmax_row(const float *p, float *q, int64_t len)
+{
+    float m = -INFINITY;
+    ZP_SIMD_REDUCE(max : m)
+    for (int64_t k = 0; k < len; k++)
+        m = p[k] > m ? p[k] : m;
+    for (int64_t k = 0; k < len; k++) {
+        const float d = p[k] - m;
+        q[k] = d <= -104.f ? 0.f : expf(d);
+    }
+    double s = 0;
+    ZP_SIMD_REDUCE(+ : s)
+    for (int64_t k = 0; k < len; k++)
+        s += q[k];
+    const double inv = 1.0 / s;
+    ZP_SIMD
+    for (int64_t k = 0; k < len; k++)
+        q[k] = (float)(q[k] * inv);
 }
 
 void zp_op_unary(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y)
@@ -62,6 +127,11 @@ void zp_op_unary(const struct zp_graph *g, const struct zp_node *n, const float 
                 y[c * n->inner + i] = x[c * n->inner + i] * n->scale[c] + n->shift[c];
         break;
     case ZP_OP_SOFTMAX:
+        if (n->sm_inner == 1) { /* the last axis (attention): contiguous rows */
+            for (int64_t o = 0; o < n->sm_outer; o++)
+                softmax_row(x + o * n->sm_len, y + o * n->sm_len, n->sm_len);
+            break;
+        }
         for (int64_t o = 0; o < n->sm_outer; o++)
             for (int64_t in = 0; in < n->sm_inner; in++) {
                 const float *p = x + o * n->sm_len * n->sm_inner + in;
@@ -80,6 +150,7 @@ void zp_op_unary(const struct zp_graph *g, const struct zp_node *n, const float 
             }
         break;
     case ZP_OP_MATH: zp_op_math(g, n, x, y); break;
+    case ZP_OP_LAYERNORM: zp_op_layernorm(n, x, y); break;
     case ZP_OP_LOGSOFTMAX: zp_op_logsoftmax(n, x, y); break;
     case ZP_OP_VIEW: zp_op_view(g, n, x, y); break;
     case ZP_OP_REDUCE_SUM:

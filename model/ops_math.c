@@ -106,6 +106,19 @@ static float bin_apply(enum zp_op op, float a, float b)
     }
 }
 
+/* One run: each op its own loops (bin_apply with a constant op folds away) */
+static void bin_run(enum zp_op op, const float *pa, int64_t sa, const float *pb, int64_t sb,
+                    float *y, int64_t len)
+{
+    switch (op) {
+    case ZP_OP_SUB: ZP_BIN_RUN(a - b); break;
+    case ZP_OP_DIV: ZP_BIN_RUN(a / b); break;
+    case ZP_OP_MAX: ZP_BIN_RUN(bin_apply(ZP_OP_MAX, a, b)); break;
+    case ZP_OP_MIN: ZP_BIN_RUN(bin_apply(ZP_OP_MIN, a, b)); break;
+    default: ZP_BIN_RUN(bin_apply(op, a, b)); break;
+    }
+}
+
 void zp_bin_deriv(enum zp_op op, float a, float b, float y, float *da, float *db)
 {
     switch (op) {
@@ -130,10 +143,5 @@ void zp_bin_deriv(enum zp_op op, float a, float b, float y, float *da, float *db
 void zp_op_binary_math(const struct zp_graph *g, const struct zp_node *n, const float *x0,
                        const float *x1, float *y)
 {
-    const int64_t total = g->tensors[n->out].size;
-    int64_t idx[ZP_MAXDIM] = {0}, o0 = 0, o1 = 0;
-    for (int64_t i = 0; i < total; i++) {
-        y[i] = bin_apply(n->op, x0[o0], x1[o1]);
-        zp_bcast_next(n, idx, &o0, &o1);
-    }
+    zp_bcast_runs(g, n, x0, x1, y, bin_run);
 }

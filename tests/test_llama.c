@@ -21,6 +21,8 @@
 #include "data/dataset.h"
 #include "data/tokens.h"
 #include "model/graph.h"
+#include "model/graph_train.h"
+#include "tests/onnx_builder.h"
 
 #define T 512
 #define VOCAB 512
@@ -158,11 +160,69 @@ static void test_stories260k_window0(void **state)
                 "stories260K_window0_logits_ref.npy", 5 * 7 + 1);
 }
 
+/* The backward of the whole tiny model on its window: finite differences of
+ * sum r * logits in a few entries of the embedding table (Gather), of the
+ * first projection (a rows MatMul) and of the classifier; the attention's
+ * MatMuls of two activations lie on every path between them (their own checks
+ * are tests/test_ops_transformer.c). */
+static void test_tiny_llama_grads(void **state)
+{
+    (void)state;
+    char m[4096], tk[4096];
+    path_of(m, sizeof m, "tiny_llama_random.onnx");
+    path_of(tk, sizeof tk, "tiny_llama_random_tokens.npy");
+    if (!have(m) || !have(tk)) {
+        print_message("skipped: %s or %s not found (the shared TinyStories data is absent)\n", m, tk);
+        skip();
+    }
+    struct zp_graph *g = NULL;
+    struct zp_err err = {0};
+    if (zp_onnx_load_train(m, &g, &err) != ZP_OK) {
+        print_error("%s\n", err.msg);
+        fail();
+    }
+    float *x = window0(tk);
+    struct zp_tgraph *t = mb_tgraph_new(g, 1);
+    const int64_t nout = (int64_t)T * VOCAB;
+    float *r = mb_randv((size_t)nout, 3);
+    (void)mb_tforward(t, x, 1, 0);
+    zp_tgraph_zero_grad(t);
+    mb_tbackward(t, r);
+    const size_t keep_entries = mb_fd_entries;
+    mb_fd_entries = 3;
+    int checked = 0;
+    for (int i = 0; i < zp_tgraph_num_params(t); i++) {
+        const struct zp_gparam *p = zp_tgraph_param(t, i);
+        int last = p->layer == zp_graph_num_layers(g) - 1;
+        if (p->kind != ZP_GPARAM_TABLE && p->layer != 0 && !last)
+            continue;
+        /* the table: the row of token 5 (a row no token reads has gradient 0) */
+        const size_t D = p->kind == ZP_GPARAM_TABLE ? p->n / VOCAB : 0,
+                     off = p->kind == ZP_GPARAM_TABLE ? (size_t)x[5] * D : 0,
+                     n = p->kind == ZP_GPARAM_TABLE ? D : p->n;
+        float *an = malloc(n * sizeof *an);
+        assert_non_null(an);
+        memcpy(an, p->g + off, n * sizeof *an);
+        if (p->kind == ZP_GPARAM_TABLE)
+            assert_true(fabsf(an[0]) + fabsf(an[1]) > 0.f);
+        mb_fd_compare(t, x, 1, 0, r, nout, p->w + off, an, n, p->name);
+        free(an);
+        checked++;
+    }
+    assert_int_equal(checked, 3);
+    mb_fd_entries = keep_entries;
+    free(r);
+    free(x);
+    zp_tgraph_free(t);
+    zp_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiny_llama_random),
         cmocka_unit_test(test_stories260k_window0),
+        cmocka_unit_test(test_tiny_llama_grads),
     };
     return ZP_RUN_TESTS(tests);
 }

@@ -1,7 +1,8 @@
 /* The transformer operators on small graphs: Gather from a constant table with
  * int64 ids (repeated and negative ids, a rank-3 table, two Gathers sharing one
  * table), MatMul of rank-3 and rank-4 rows with a weight, and MatMul of two
- * activations (Q K^T then P V, one operand broadcast along a batch dim).
+ * activations (Q K^T then P V, one operand broadcast along a batch dim),
+ * LayerNormalization and Expand.
  * Forward against loops written out here, backward by finite differences
  * (tests/onnx_builder.h mb_check_grads / mb_fd_compare), and the errors for
  * shapes the runtime does not take. */
@@ -265,6 +266,94 @@ static void test_matmul_errors(void **state)
     }
 }
 
+/* LayerNormalization over the last axis (Scale, B of 5) and over the last two
+ * (axis 1, no B): against the formula in double, gradients by finite
+ * differences. */
+static void test_layernorm(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 2; variant++) {
+        struct mb b;
+        mb_begin(&b, 17);
+        int64_t xd[3] = {1, 2, 5}, sd[2] = {2, 5};
+        const int L = variant ? 10 : 5;
+        float *sc = mb_randv((size_t)L, 11), *bi = mb_randv(5, 12);
+        mb_input(&b, "x", 3, xd);
+        mb_init_f(&b, "sc", variant ? 2 : 1, variant ? sd : xd + 2, sc);
+        if (!variant)
+            mb_init_f(&b, "bi", 1, xd + 2, bi);
+        Onnx__NodeProto *n = mb_node(&b, "LayerNormalization", "ln", variant ? "x,sc" : "x,sc,bi", "y");
+        mb_attr_i(&b, n, "axis", variant ? 1 : -1);
+        mb_attr_f(&b, n, "epsilon", 1e-3f);
+        mb_output(&b, "y");
+        struct zp_graph *g = mb_load_train_ok(&b);
+        float *x = mb_randv(30, 13), y[30], want[30];
+        mb_run(g, x, 3, y, NULL);
+        for (int r = 0; r < 30 / L; r++) {
+            const float *p = x + r * L;
+            double m = 0, v = 0;
+            for (int k = 0; k < L; k++)
+                m += p[k] / (double)L;
+            for (int k = 0; k < L; k++)
+                v += (p[k] - m) * (p[k] - m) / L;
+            for (int k = 0; k < L; k++)
+                want[r * L + k] = (float)((p[k] - m) / sqrt(v + 1e-3) * sc[k] + (variant ? 0 : bi[k]));
+        }
+        check_close(y, want, 30, variant ? "layernorm axis 1" : "layernorm axis -1");
+        mb_check_grads(g, x, 3, 1, variant ? "layernorm axis 1" : "layernorm axis -1");
+        free(x);
+        free(sc);
+        free(bi);
+        zp_graph_free(g);
+    }
+    struct mb b;
+    mb_begin(&b, 17);
+    int64_t xd[3] = {1, 2, 5};
+    float sc[5] = {1, 1, 1, 1, 1};
+    mb_input(&b, "x", 3, xd);
+    mb_init_f(&b, "sc", 1, xd + 2, sc);
+    mb_attr_i(&b, mb_node(&b, "LayerNormalization", "ln", "x,sc", "y"), "axis", 0);
+    mb_output(&b, "y");
+    mb_expect_error(&b, ZP_EUNSUPPORTED, "per-image ones");
+}
+
+/* Expand [N, 1, 3, 1] to the shape [2, 1, 4] (right-aligned: [N, 2, 3, 4]). */
+static void test_expand(void **state)
+{
+    (void)state;
+    struct mb b;
+    mb_begin(&b, 13);
+    int64_t xd[4] = {1, 1, 3, 1}, sh[3] = {2, 1, 4};
+    mb_input(&b, "x", 4, xd);
+    mb_init_i64(&b, "sh", 3, sh);
+    mb_node(&b, "Expand", "ex", "x,sh", "y");
+    mb_output(&b, "y");
+    struct zp_graph *g = mb_load_train_ok(&b);
+    assert_int_equal(zp_graph_output_size(g), 24);
+    float *x = mb_randv(6, 14), y[48], want[48];
+    mb_run(g, x, 2, y, NULL);
+    for (int im = 0; im < 2; im++)
+        for (int a = 0; a < 2; a++)
+            for (int r = 0; r < 3; r++)
+                for (int k = 0; k < 4; k++)
+                    want[im * 24 + a * 12 + r * 4 + k] = x[im * 3 + r];
+    check_close(y, want, 48, "expand");
+    mb_check_grads(g, x, 2, 1, "expand");
+    free(x);
+    zp_graph_free(g);
+    int64_t bad[2][5] = {{1, 2, 1, 3, 1}, {2, 1, 3, 1, 0}};
+    const int nb[2] = {5, 4};
+    const char *needle[2] = {"move the batch axis", "expands the batch axis"};
+    for (int k = 0; k < 2; k++) {
+        mb_begin(&b, 13);
+        mb_input(&b, "x", 4, xd);
+        mb_init_i64(&b, "sh", nb[k], bad[k]);
+        mb_node(&b, "Expand", "ex", "x,sh", "y");
+        mb_output(&b, "y");
+        mb_expect_error(&b, ZP_EUNSUPPORTED, needle[k]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +362,8 @@ int main(void)
         cmocka_unit_test(test_matmul_rows),
         cmocka_unit_test(test_matmul_acts),
         cmocka_unit_test(test_matmul_errors),
+        cmocka_unit_test(test_layernorm),
+        cmocka_unit_test(test_expand),
     };
     return ZP_RUN_TESTS(tests);
 }
