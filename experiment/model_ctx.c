@@ -541,9 +541,16 @@ enum zp_status zp_model_ctx_get(const struct zp_config *cfg, size_t index,
     if (float_pass(m, prog, err))
         return err->status;
     m->float_seconds = zp_now() - t1;
-    zp_progress_note(prog, "float %s: top-1 %.4f on %ld examples (%.1f s, %.0f examples/s)",
-                     m->mc->name, m->float_top1, m->n_eval, m->float_seconds,
-                     (double)m->n_eval / fmax(m->float_seconds, 1e-9));
+    if (m->lm_t)
+        zp_progress_note(prog, "float %s: NLL %.5f nats/token (perplexity %.4f), next-token top-1 "
+                         "%.4f, on %ld windows of %lld tokens (%.1f s, %.0f tokens/s)",
+                         m->mc->name, m->float_nll, exp(m->float_nll), m->float_top1, m->n_eval,
+                         (long long)m->lm_t, m->float_seconds,
+                         (double)m->n_eval * (double)m->lm_t / fmax(m->float_seconds, 1e-9));
+    else
+        zp_progress_note(prog, "float %s: top-1 %.4f on %ld examples (%.1f s, %.0f examples/s)",
+                         m->mc->name, m->float_top1, m->n_eval, m->float_seconds,
+                         (double)m->n_eval / fmax(m->float_seconds, 1e-9));
     return ZP_OK;
 }
 
@@ -558,6 +565,13 @@ void zp_model_ctx_describe(const struct zp_model_ctx *m, struct zp_json *o)
     zp_json_set_num(o, "load_seconds", m->load_seconds);
     zp_json_set_num(o, "float_pass_seconds", m->float_seconds);
     zp_json_set_num(o, "float_examples_per_second", (double)m->n_eval / fmax(m->float_seconds, 1e-9));
+    if (m->lm_t) { /* a language model: windows of lm_t tokens */
+        zp_json_set_num(o, "tokens_per_window", (double)m->lm_t);
+        zp_json_set_num(o, "vocab", (double)m->lm_vocab);
+        zp_json_set_num(o, "float_nll", m->float_nll);
+        zp_json_set_num(o, "float_tokens_per_second",
+                        (double)m->n_eval * (double)m->lm_t / fmax(m->float_seconds, 1e-9));
+    }
     struct zp_json *cal = zp_json_arr(o, "calibration");
     for (int k = 0; k < m->mc->n_calib; k++) {
         const struct zp_calib_cfg *c = &m->mc->calib[k];
