@@ -12,6 +12,7 @@
 #include "common/err.h"
 #include "config/data_cfg.h"
 #include "data/dataset.h"
+#include "data/tokens.h"
 #include "ptq/rounding.h"
 #include "schemes/scheme.h"
 
@@ -79,6 +80,12 @@ struct zp_dataset_cfg {
                                     into spec.mean / spec.std (config/data_cfg.h) until
                                     the loaders apply it themselves */
     struct zp_dataset_spec spec; /* images/labels point into the arrays above */
+    /* "format": "tokens" (language models): token windows. images holds the tokens
+     * file, labels the optional targets .npy; tok.path points at images. Without
+     * targets each window's first T-1 tokens are the input and its last T-1 the
+     * targets; with them the whole window is the input. */
+    int is_tokens;
+    struct zp_tokens_spec tok;
 };
 
 /* Per-layer override: the layers named (ONNX node names, indices, "first", "last")
@@ -86,8 +93,10 @@ struct zp_dataset_cfg {
 struct zp_override {
     int n_layers;
     char layers[ZP_MAX_OVERRIDE_LAYERS][ZP_NAME_MAX];
-    struct zp_scheme_config w;
+    struct zp_scheme_config w;   /* unset when keep_float */
     char label[ZP_NAME_MAX];
+    int keep_float;              /* "float": true: these layers' weights and inputs stay float
+                                    (a language model's classifier, say) */
 };
 
 struct zp_model_cfg {

@@ -100,6 +100,65 @@ static enum zp_status parse_split(struct zp_cfg_ctx *c, const cJSON *v, const ch
     return ZP_OK;
 }
 
+/* Keys of an image / array dataset that mean nothing for token windows. */
+static const char *const not_for_tokens[] = {"images", "labels", "channels", "resize", "size",
+                                             "resize_mode", "crop_recipe", "scale", "mean",
+                                             "std", "split"};
+
+/* "format": "tokens": a .npy [N, T] of windows (optional "targets" .npy of the
+ * same shape) or a raw uint16 stream (any other extension) cut into "window"
+ * tokens every "stride"; "vocab" bounds every id. */
+static enum zp_status parse_tokens(struct zp_cfg_ctx *c, const cJSON *v, const char *where,
+                                   struct zp_dataset_cfg *ds)
+{
+    for (size_t k = 0; k < sizeof not_for_tokens / sizeof *not_for_tokens; k++)
+        if (cJSON_GetObjectItemCaseSensitive(v, not_for_tokens[k]))
+            return zp_err_set(c->j.err, ZP_ECONFIG,
+                              "%s: %s: not a key of a token dataset (\"format\": \"tokens\" "
+                              "reads \"tokens\", \"targets\", \"window\", \"stride\", \"vocab\", "
+                              "\"limit\")",
+                              c->j.file, zp_jpath_key(&c->j, where, not_for_tokens[k]));
+    if (zp_cfg_path_member(c, v, where, "tokens", 1, ds->images) ||
+        zp_cfg_path_member(c, v, where, "targets", 0, ds->labels))
+        return c->j.err->status;
+    const char *ext = strrchr(ds->images, '.');
+    int npy = ext && strcmp(ext, ".npy") == 0;
+    long long window = 0, stride = 0, vocab = 0, limit = 0;
+    if (zp_json_int(&c->j, v, where, "window", npy ? 0 : 2, 1 << 30, &window) ||
+        zp_json_int(&c->j, v, where, "stride", 0, 1 << 30, &stride) ||
+        zp_json_int(&c->j, v, where, "vocab", 0, INT_MAX, &vocab) ||
+        zp_json_int(&c->j, v, where, "limit", 0, INT_MAX, &limit))
+        return c->j.err->status;
+    if (!npy && !window)
+        return zp_err_set(c->j.err, ZP_ECONFIG,
+                          "%s: %s: missing: a raw uint16 token stream (%s) needs its window "
+                          "length (input tokens + 1)",
+                          c->j.file, zp_jpath_key(&c->j, where, "window"), ds->images);
+    if (npy && stride)
+        return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: a .npy holds whole windows: no stride",
+                          c->j.file, zp_jpath_key(&c->j, where, "stride"));
+    if (ds->labels[0] && !npy)
+        return zp_err_set(c->j.err, ZP_ECONFIG,
+                          "%s: %s: targets go with .npy windows; a stream's window is cut into "
+                          "input and targets",
+                          c->j.file, zp_jpath_key(&c->j, where, "targets"));
+    ds->is_tokens = 1;
+    ds->tok = (struct zp_tokens_spec){.format = npy ? ZP_TOKENS_NPY : ZP_TOKENS_U16,
+                                      .path = ds->images, .window = window, .stride = stride,
+                                      .vocab = vocab, .limit = limit};
+    /* spec carries what the rest of the run compares datasets by (file, limit) */
+    memset(&ds->spec, 0, sizeof ds->spec);
+    ds->spec.format = ZP_DATA_NPY;
+    ds->spec.images = ds->images;
+    ds->spec.labels = ds->labels;
+    ds->spec.limit = (int)limit;
+    ds->scale = 1.0;
+    ds->present = 1;
+    if (!ds->name[0])
+        snprintf(ds->name, sizeof ds->name, "%s", zp_path_basename(ds->images));
+    return ZP_OK;
+}
+
 enum zp_status zp_cfg_dataset(struct zp_cfg_ctx *c, const cJSON *v, const char *path,
                               struct zp_dataset_cfg *ds)
 {
@@ -123,11 +182,13 @@ enum zp_status zp_cfg_dataset(struct zp_cfg_ctx *c, const cJSON *v, const char *
     memset(sp, 0, sizeof *sp);
     char fmt[16] = "";
     if (!cJSON_GetObjectItemCaseSensitive(v, "format"))
-        return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: missing (idx, images or npy)", c->j.file,
-                          zp_jpath_key(&c->j, where, "format"));
-    if (zp_json_str(&c->j, v, where, "format", "idx|images|npy", fmt, sizeof fmt) ||
+        return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: missing (idx, images, npy or tokens)",
+                          c->j.file, zp_jpath_key(&c->j, where, "format"));
+    if (zp_json_str(&c->j, v, where, "format", "idx|images|npy|tokens", fmt, sizeof fmt) ||
         zp_json_str(&c->j, v, where, "name", NULL, ds->name, sizeof ds->name))
         return c->j.err->status;
+    if (strcmp(fmt, "tokens") == 0)
+        return parse_tokens(c, v, where, ds);
     sp->format = (enum zp_dataset_format)zp_choice_find("idx|images|npy", fmt);
     if (zp_cfg_path_member(c, v, where, "images", 1, ds->images) ||
         zp_cfg_path_member(c, v, where, "labels", 1, ds->labels))

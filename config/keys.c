@@ -113,7 +113,12 @@ const struct zp_config_key zp_config_keys[] = {
     {"run.tensors.synthetic[]", "zero_share", "number 0..1", "0.5", "relu_gaussian: share of exact zeros"},
 
     {"dataset", "name", "string", "the images file name", "the dataset column"},
-    {"dataset", "format", "idx|images|npy", "required", ""},
+    {"dataset", "format", "idx|images|npy|tokens", "required", "tokens: token windows of a language model"},
+    {"dataset", "tokens", "path", "required (tokens)", ".npy [N, T] of windows or a raw uint16 stream"},
+    {"dataset", "targets", "path", "none", "tokens: .npy [N, T] next tokens; none: cut from each window"},
+    {"dataset", "window", "integer", "the file's T (.npy)", "tokens: tokens per window (stream: input + 1)"},
+    {"dataset", "stride", "integer", "window", "tokens: window k starts at token k * stride (stream)"},
+    {"dataset", "vocab", "integer", "0 (any)", "tokens: every id must be below it"},
     {"dataset", "images", "path", "required", "IDX file, image folder or .npy"},
     {"dataset", "labels", "path", "required", "IDX file, labels CSV or .npy"},
     {"dataset", "channels", "1 or 3", "3 for images, else 1", ""},
@@ -155,6 +160,7 @@ const struct zp_config_key zp_config_keys[] = {
     {"run.models[].calibration", "bins", "integer", "2048", "histogram methods"},
 
     {"run.models[].overrides[]", "layers", "array of names, indices, first, last", "required", ""},
+    {"run.models[].overrides[]", "float", "boolean", "false", "true: the layers' weights and inputs stay float"},
 
     /* bench config */
     {"bench", "name", "string", "file name", "names results/<name>/"},

@@ -156,8 +156,26 @@ static enum zp_status parse_overrides(struct zp_cfg_ctx *c, const cJSON *v, cons
                                        NULL, dst->layers[l], ZP_NAME_MAX))
                 return c->j.err->status;
         }
+        const cJSON *fl = cJSON_GetObjectItemCaseSensitive(o, "float");
+        if (fl) {
+            if (!cJSON_IsBool(fl))
+                return zp_err_set(c->j.err, ZP_ECONFIG, "%s: %s: expected true or false", c->j.file,
+                                  zp_jpath_key(&c->j, oipath, "float"));
+            dst->keep_float = cJSON_IsTrue(fl);
+        }
+        if (dst->keep_float) { /* no quantizer: nothing else may be given */
+            for (const cJSON *k = o->child; k; k = k->next)
+                if (strcmp(k->string, "layers") != 0 && strcmp(k->string, "float") != 0 &&
+                    strcmp(k->string, "label") != 0)
+                    return zp_err_set(c->j.err, ZP_ECONFIG,
+                                      "%s: %s: \"float\": true keeps the layers float; a "
+                                      "quantizer key means nothing with it",
+                                      c->j.file, zp_jpath_key(&c->j, oipath, k->string));
+            snprintf(dst->label, sizeof dst->label, "float");
+            continue;
+        }
         /* "label" was accepted (and ignored) here before: still is */
-        static const char *const skip[] = {"layers", "label", NULL};
+        static const char *const skip[] = {"layers", "label", "float", NULL};
         if (zp_cfg_scheme_object(&c->j, o, oipath, skip, "run.schemes[]", &dst->w))
             return c->j.err->status;
         snprintf(dst->label, sizeof dst->label, "%s %db", dst->w.scheme->name, dst->w.bits);

@@ -156,6 +156,11 @@ enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *c
     zp_variant_qat_cols(r, NULL);
     zp_csv_set_bool(r, ZP_ACC_EQUALIZE, -1);
     zp_csv_set_bool(r, ZP_ACC_BIAS_ABSORPTION, -1);
+    /* a language model's float row: its own NLL, no divergence from itself */
+    struct zp_lm_metrics lm = {.n = m->n_eval * m->lm_t, .nll = m->float_nll, .ppl = exp(m->float_nll),
+                               .float_nll = m->float_nll, .float_ppl = exp(m->float_nll),
+                               .top1_agreement = 1.0};
+    mx_lm_cols(r, m->lm_t ? &lm : NULL);
     zp_csv_end_row(r);
     return ZP_OK;
 }

@@ -343,7 +343,7 @@ enum zp_status mx_integer_cell(const struct zp_config *cfg, const struct zp_cell
         zp_model_acc_finish(&vs, &mv);
         struct mx_int_cols ic = {.vs_fq_agreement = mv.agreement, .vs_fq_sqnr_db = mv.logit_sqnr_db,
                                  .images_per_s = (double)m->n_eval / fmax(ti, 1e-9), .speedup_vs_float = tf / fmax(ti, 1e-9)};
-        mx_accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, 1, &mm, &q.wcost, NAN, &ic);
+        mx_accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, 1, &mm, &q.wcost, NAN, &ic, NULL);
         zp_progress_note(prog, "integer %s: top-1 %.4f (float %.4f), agreement with fake-quant %.4f, "
                          "logit SQNR vs fake-quant %.1f dB, %.0f images/s, %.2fx float",
                          v->label, mm.top1, m->float_top1, mv.agreement, mv.logit_sqnr_db, ic.images_per_s,

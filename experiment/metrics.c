@@ -219,6 +219,24 @@ void zp_layer_acc_image(int64_t channels, const float *y, const float *yq, int64
     }
 }
 
+void zp_layer_acc_image_last(int64_t channels, const float *y, const float *yq, int64_t rows,
+                             double *part)
+{
+    memset(part, 0, (size_t)channels * ZP_LAYER_PARTS * sizeof *part);
+    for (int64_t r = 0; r < rows; r++) { /* row by row: channel c's sums in row order */
+        const float *yy = y + (size_t)r * (size_t)channels;
+        const float *qq = yq + (size_t)r * (size_t)channels;
+        for (int64_t c = 0; c < channels; c++) {
+            double e = (double)qq[c] - yy[c];
+            double *p = part + (size_t)c * ZP_LAYER_PARTS;
+            p[0] += e;
+            p[1] += yy[c];
+            p[2] += (double)yy[c] * yy[c];
+            p[3] += e * e;
+        }
+    }
+}
+
 void zp_layer_acc_add_parts(struct zp_layer_acc *a, const double *parts, int images,
                             int64_t spatial)
 {

@@ -69,6 +69,10 @@ void zp_layer_acc_add(struct zp_layer_acc *a, const float *y, const float *yq, i
 #define ZP_LAYER_PARTS 4
 void zp_layer_acc_image(int64_t channels, const float *y, const float *yq, int64_t spatial,
                         double *part);
+/* The same partial sums for a channels-last output: y is [rows, channels] (a
+ * transformer layer's token rows); the sums per channel run over the rows in order. */
+void zp_layer_acc_image_last(int64_t channels, const float *y, const float *yq, int64_t rows,
+                             double *part);
 void zp_layer_acc_add_parts(struct zp_layer_acc *a, const double *parts, int images,
                             int64_t spatial);
 /* sqnr_db and mean_shift = mean over channels (with std > 0) of |mean(y'-y)| / std(y). */

@@ -46,9 +46,22 @@ static void variant_cols(struct zp_csv *r, const int col[8], const struct zp_mod
                                                                          : "none");
 }
 
+void mx_lm_cols(struct zp_csv *r, const struct zp_lm_metrics *lm)
+{
+    zp_csv_set_num(r, ZP_ACC_NLL, lm ? lm->nll : NAN);
+    zp_csv_set_num(r, ZP_ACC_PPL, lm ? lm->ppl : NAN);
+    zp_csv_set_num(r, ZP_ACC_FLOAT_NLL, lm ? lm->float_nll : NAN);
+    zp_csv_set_num(r, ZP_ACC_KLD_MEAN, lm ? lm->kld_mean : NAN);
+    zp_csv_set_num(r, ZP_ACC_KLD_P99, lm ? lm->kld_p99 : NAN);
+    zp_csv_set_num(r, ZP_ACC_KLD_MAX, lm ? lm->kld_max : NAN);
+    zp_csv_set_num(r, ZP_ACC_TOP1_AGREEMENT, lm ? lm->top1_agreement : NAN);
+    zp_csv_set_num(r, ZP_ACC_MEAN_ABS_DP, lm ? lm->mean_abs_dp : NAN);
+}
+
 void mx_accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m, const struct zp_variant *v,
                      const struct zp_cell *cell, int quant_a, const struct zp_model_metrics *mm,
-                     const struct zp_wcost *wc, double select_top1, const struct mx_int_cols *ic)
+                     const struct zp_wcost *wc, double select_top1, const struct mx_int_cols *ic,
+                     const struct zp_lm_metrics *lm)
 {
     variant_cols(r, acc_id_cols, m, v, cell);
     if (cell->calib >= 0)
@@ -72,7 +85,7 @@ void mx_accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m, const struc
         zp_csv_set_empty(r, ZP_ACC_ACT_OPTIONS);
     }
     zp_csv_set_str(r, ZP_ACC_OPTIONS, v->options);
-    zp_csv_set_int(r, ZP_ACC_N_EVAL, mm->n);
+    zp_csv_set_int(r, ZP_ACC_N_EVAL, m->lm_t ? m->n_eval : mm->n); /* LM: windows (mm->n counts tokens) */
     zp_csv_set_num(r, ZP_ACC_FLOAT_TOP1, m->float_top1);
     zp_csv_set_num(r, ZP_ACC_TOP1, mm->top1);
     zp_csv_set_num(r, ZP_ACC_TOP5, mm->top5);
@@ -101,6 +114,7 @@ void mx_accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m, const struc
     zp_variant_qat_cols(r, cell->mode == ZP_MODE_QAT ? v : NULL);
     zp_csv_set_bool(r, ZP_ACC_EQUALIZE, v->equalize);
     zp_csv_set_bool(r, ZP_ACC_BIAS_ABSORPTION, v->bias_absorption);
+    mx_lm_cols(r, lm);
     zp_csv_end_row(r);
 }
 
@@ -322,7 +336,7 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
     if (!st) {
         struct zp_model_metrics mm;
         zp_model_acc_finish(&acc, &mm);
-        mx_accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, v->qat_acts, &mm, &q.wcost, sel, NULL);
+        mx_accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, v->qat_acts, &mm, &q.wcost, sel, NULL, NULL);
         zp_progress_note(prog, "QAT %s: top-1 %.4f (float %.4f)", v->label, mm.top1,
                          m->float_top1);
     }
@@ -337,6 +351,21 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
     return st;
 }
 
+/* A language model's batch of bn windows: every position one next-token
+ * prediction (top1 / top5 / agreement / kl / logit SQNR of accuracy.csv then count
+ * tokens, against the targets), and the LM metrics of experiment/lm_metrics.h. */
+static enum zp_status lm_batch(const struct zp_model_ctx *m, long b0, int bn, const float *logits,
+                               struct zp_model_acc *acc, struct zp_lm_acc *lacc, struct zp_err *err)
+{
+    int64_t rows = (int64_t)bn * m->lm_t;
+    const float *fl = m->float_logits + (size_t)b0 * (size_t)m->classes;
+    const int32_t *tg = m->lm_targets + (size_t)b0 * (size_t)m->lm_t;
+    zp_model_acc_add(acc, fl, logits, tg, (int)rows, m->lm_vocab);
+    if (zp_lm_acc_add(lacc, fl, logits, tg, rows, m->lm_vocab))
+        return zp_err_set(err, ZP_ENOMEM, "out of memory for the language-model metrics");
+    return ZP_OK;
+}
+
 /* One replicate (m->rep) of a PTQ cell: its accuracy.csv and layers.csv rows, and
  * its predicted class per evaluation example into pred[n_eval]. */
 static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell *cell,
@@ -347,6 +376,11 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
     const struct zp_variant *v = &cfg->variants[cell->variant];
     int quant_w = cell->mode == ZP_MODE_WEIGHTS || cell->mode == ZP_MODE_BOTH;
     int quant_a = cell->mode == ZP_MODE_ACTIVATIONS || cell->mode == ZP_MODE_BOTH;
+    if (m->lm_t && v->bias_correction) /* calib/bias_correction.c sums channels-first outputs */
+        return zp_err_set(err, ZP_EUNSUPPORTED,
+                          "%s: bias correction of a language model's layers (token rows, channels "
+                          "last) is not supported: set \"bias_correction\": \"none\"",
+                          v->label);
     struct qnet q;
     memset(&q, 0, sizeof q);
     struct mx_ptq_saved ptq;
@@ -375,8 +409,7 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
             st = zp_err_set(err, ZP_ENOMEM, "out of memory");
         for (int l = 0; l < n && !st; l++) {
             const struct zp_layer_info *li = zp_graph_layer(m->g, l);
-            int64_t ch = li->out_ndim > 1 ? li->out_shape[0] : (int64_t)mx_out_size(li);
-            if (zp_layer_acc_init(&q.lacc[l], ch))
+            if (zp_layer_acc_init(&q.lacc[l], mx_out_channels(li)))
                 st = zp_err_set(err, ZP_ENOMEM, "out of memory");
         }
     }
@@ -387,6 +420,7 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
     if (!st)
         st = logits_begin(cfg, m, &all, err);
     struct zp_model_acc acc = {0};
+    struct zp_lm_acc lacc = {0};
     size_t ex = zp_dataset_example_size(&m->eval);
     for (long b0 = 0; b0 < m->n_eval && !st; b0 += m->batch) {
         int bn = (int)(m->n_eval - b0 < m->batch ? m->n_eval - b0 : m->batch);
@@ -401,8 +435,13 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
         if (st)
             break;
         logits_keep(all, m, b0, bn, logits);
-        zp_model_acc_add(&acc, m->float_logits + (size_t)b0 * (size_t)m->classes, logits,
-                         m->eval.labels + b0, bn, m->classes);
+        if (m->lm_t)
+            st = lm_batch(m, b0, bn, logits, &acc, &lacc, err);
+        else
+            zp_model_acc_add(&acc, m->float_logits + (size_t)b0 * (size_t)m->classes, logits,
+                             m->eval.labels + b0, bn, m->classes);
+        if (st)
+            break;
         zp_argmax_rows(logits, bn, m->classes, pred + b0);
         zp_progress_sub(prog, ((double)m->rep + (double)(b0 + bn) / (double)m->n_eval) /
                                   (double)(m->n_rep > 0 ? m->n_rep : 1));
@@ -412,8 +451,16 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
         st = select_top1(&q, m->g, logits, &sel, err);
     if (!st) {
         struct zp_model_metrics mm;
+        struct zp_lm_metrics lm;
         zp_model_acc_finish(&acc, &mm);
-        mx_accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, quant_a, &mm, &q.wcost, sel, NULL);
+        zp_lm_acc_finish(&lacc, &lm);
+        mx_accuracy_row(&out->rows[ZP_TABLE_ACCURACY], m, v, cell, quant_a, &mm, &q.wcost, sel, NULL,
+                        m->lm_t ? &lm : NULL);
+        if (m->lm_t)
+            zp_progress_note(prog, "%s %s: NLL %.5f (float %.5f), KLD mean %.5f p99 %.5f, same top "
+                             "token %.4f",
+                             v->label, zp_mode_name(cell->mode), lm.nll, lm.float_nll, lm.kld_mean,
+                             lm.kld_p99, lm.top1_agreement);
         for (int l = 0; l < n; l++) { /* every quantizer of the cell, slice by slice */
             struct zp_csv *qr = &out->rows[ZP_TABLE_QPARAMS];
             if (quant_w && q.wqp && q.wqp[l].n_slices)
@@ -443,7 +490,7 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
             zp_csv_set_num(lr, ZP_LAY_ZERO_FRACTION_PAD, m->zf_pad[l]);
             static const int act_cols[5] = {ZP_LAY_ZERO_ERROR, ZP_LAY_ZERO_ERROR_LSB, ZP_LAY_BIAS_AT_ZERO,
                                             ZP_LAY_ACT_LO, ZP_LAY_ACT_HI};
-            if (quant_a) {
+            if (quant_a && q.act_cfg[l]) { /* (NULL: an override keeps the layer float) */
                 double x0, lsb;
                 zp_zero_decode(q.act_cfg[l], &q.act[l], &x0, &lsb);
                 zp_csv_set_num(lr, ZP_LAY_ZERO_ERROR, fabs(x0));
@@ -456,7 +503,7 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
                 for (int e = 0; e < 5; e++)
                     zp_csv_set_empty(lr, act_cols[e]);
             }
-            if (quant_a && q.outq) { /* the quantization point at the layer output */
+            if (quant_a && q.outq && q.act_cfg[l]) { /* the quantization point at the layer output */
                 double x0, lsb;
                 zp_zero_decode(q.act_cfg[l], &q.outq[l], &x0, &lsb);
                 zp_csv_set_num(lr, ZP_LAY_OUT_ZERO_ERROR, fabs(x0));
@@ -477,6 +524,7 @@ static enum zp_status ptq_cell(const struct zp_config *cfg, const struct zp_cell
         st = logits_write(run_dir, cell, m, all, err);
     zp_free(all);
     zp_free(logits);
+    zp_lm_acc_free(&lacc);
     mx_qnet_free(&q);
     mx_ptq_restore(m, &ptq);
     return st;
@@ -507,6 +555,11 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
                              struct zp_cell_out *out, const char *run_dir, struct zp_err *err)
 {
     const struct zp_variant *v = &cfg->variants[cell->variant];
+    if (m->lm_t && (cell->mode == ZP_MODE_QAT || cell->mode == ZP_MODE_INTEGER))
+        return zp_err_set(err, ZP_EUNSUPPORTED,
+                          "%s: mode %s on a language model (token windows) is not supported: LM "
+                          "cells run modes weights, activations and both",
+                          m->mc->name, zp_mode_name(cell->mode));
     int random = mx_cell_random(m, v, cell->mode, cell->calib);
     int R = random ? cfg->replicates : 1;
     size_t n = (size_t)m->n_eval;
@@ -531,6 +584,11 @@ enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *
     }
     m->rep = 0;
     m->n_rep = 1;
+    if (m->lm_t) { /* per-token predictions have no prediction file format yet (docs/statistics.md) */
+        free(pred);
+        free(rows);
+        return st;
+    }
     char dir[1200], path[1500], model[ZP_NAME_MAX], file[80], float_file[ZP_NAME_MAX + 16];
     safe_name(m->mc->name, model, sizeof model);
     snprintf(file, sizeof file, "%s.csv", cell->id);

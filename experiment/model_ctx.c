@@ -95,9 +95,21 @@ size_t mx_out_size(const struct zp_layer_info *li)
     return n;
 }
 
+int mx_channels_last(const struct zp_layer_info *li)
+{
+    return li->channels_last;
+}
+
+int64_t mx_out_channels(const struct zp_layer_info *li)
+{
+    if (li->out_ndim <= 1)
+        return (int64_t)mx_out_size(li);
+    return mx_channels_last(li) ? li->out_shape[li->out_ndim - 1] : li->out_shape[0];
+}
+
 int64_t mx_out_spatial(const struct zp_layer_info *li)
 {
-    return li->out_ndim > 1 ? (int64_t)(mx_out_size(li) / (size_t)li->out_shape[0]) : 1;
+    return (int64_t)(mx_out_size(li) / (size_t)mx_out_channels(li));
 }
 
 void zp_model_ctx_free(struct zp_model_ctx *m)
@@ -111,6 +123,7 @@ void zp_model_ctx_free(struct zp_model_ctx *m)
     if (!m->calib_is_eval)
         zp_dataset_free(&m->calib);
     zp_free(m->float_logits);
+    zp_free(m->lm_targets);
     free(m->float_pred);
     free(m->zf_relu);
     for (int l = 0; m->ref_out && l < m->n_layers; l++)
@@ -222,6 +235,24 @@ static enum zp_status check_io(struct zp_model_ctx *m, struct zp_err *err)
                           m->mc->path, want, m->mc->eval.name, (long long)m->eval.c,
                           (long long)m->eval.h, (long long)m->eval.w, ex);
     m->classes = zp_graph_output_size(m->g);
+    if (m->lm_t) { /* logits [T, V] per window */
+        if (m->classes % m->lm_t)
+            return zp_err_set(err, ZP_EINVAL,
+                              "%s: %lld output values per window of %lld tokens: expected logits "
+                              "[T, vocab]",
+                              m->mc->path, (long long)m->classes, (long long)m->lm_t);
+        m->lm_vocab = m->classes / m->lm_t;
+        size_t nt = (size_t)m->n_eval * (size_t)m->lm_t;
+        for (size_t i = 0; i < nt; i++)
+            if (m->lm_targets[i] >= m->lm_vocab)
+                return zp_err_set(err, ZP_EINVAL,
+                                  "%s: window %zu position %zu: target token %d, but the model "
+                                  "%s has a vocabulary of %lld",
+                                  m->mc->eval.labels[0] ? m->mc->eval.labels : m->mc->eval.images,
+                                  i / (size_t)m->lm_t, i % (size_t)m->lm_t, m->lm_targets[i],
+                                  m->mc->path, (long long)m->lm_vocab);
+        return ZP_OK;
+    }
     if (m->eval.n_classes > m->classes)
         return zp_err_set(err, ZP_EINVAL,
                           "%s: dataset '%s' has labels up to %d but the model gives %lld outputs",
@@ -283,8 +314,15 @@ static enum zp_status float_pass(struct zp_model_ctx *m, struct zp_progress *pro
         m->zf_pad[l] = ps;
     }
     free(zeros);
-    m->float_top1 = zp_top1(m->float_logits, m->eval.labels, m->n_eval, m->classes);
-    m->float_top5 = zp_top5(m->float_logits, m->eval.labels, m->n_eval, m->classes);
+    if (m->lm_t) { /* per token: next-token accuracy, and the mean NLL */
+        int64_t nt = (int64_t)m->n_eval * m->lm_t;
+        m->float_top1 = zp_top1(m->float_logits, m->lm_targets, nt, m->lm_vocab);
+        m->float_top5 = zp_top5(m->float_logits, m->lm_targets, nt, m->lm_vocab);
+        m->float_nll = zp_lm_mean_nll(m->float_logits, m->lm_targets, nt, m->lm_vocab);
+    } else {
+        m->float_top1 = zp_top1(m->float_logits, m->eval.labels, m->n_eval, m->classes);
+        m->float_top5 = zp_top5(m->float_logits, m->eval.labels, m->n_eval, m->classes);
+    }
     m->float_pred = malloc((size_t)m->n_eval * sizeof *m->float_pred);
     if (!m->float_pred)
         return zp_err_set(err, ZP_ENOMEM, "out of memory");
@@ -342,6 +380,48 @@ static enum zp_status load_calibration(struct zp_model_ctx *m, struct zp_progres
     return st;
 }
 
+/* A language model's token windows (eval "format": "tokens"): --limit slices
+ * windows; the calibration windows are the eval windows when they are the same
+ * file and limit, else their own token file (every window decoded: a token
+ * window is cheap). */
+static enum zp_status lm_load(struct zp_model_ctx *m, const struct zp_run_opts *opts,
+                              struct zp_progress *prog, struct zp_err *err)
+{
+    const struct zp_dataset_cfg *e = &m->mc->eval, *c = &m->mc->calib_data;
+    zp_progress_note(prog, "loading token windows %s", e->name);
+    if (mx_lm_load(e, opts->limit, &m->eval, &m->lm_targets, &m->lm_t, err))
+        return zp_err_prefix(err, "models[%zu].eval", m->index), err->status;
+    m->n_eval = (long)m->eval.n;
+    if (!c->is_tokens)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "models[%zu].calibration_data: dataset '%s' is not token windows, but "
+                          "eval is: a language model calibrates on \"format\": \"tokens\"",
+                          m->index, c->name);
+    if (m->mc->select_size > 0)
+        return zp_err_set(err, ZP_ECONFIG,
+                          "models[%zu].select: a select split chooses by top-1 of classifier "
+                          "labels; a language model has none",
+                          m->index);
+    if (strcmp(c->images, e->images) == 0 && strcmp(c->labels, e->labels) == 0 &&
+        c->tok.limit == e->tok.limit && c->tok.window == e->tok.window &&
+        c->tok.stride == e->tok.stride) {
+        m->calib = m->eval;
+        m->calib_is_eval = 1;
+    } else {
+        int64_t t;
+        zp_progress_note(prog, "loading token windows %s (calibration)", c->name);
+        if (mx_lm_load(c, 0, &m->calib, NULL, &t, err))
+            return zp_err_prefix(err, "models[%zu].calibration_data", m->index), err->status;
+        if (t != m->lm_t)
+            return zp_err_set(err, ZP_EINVAL,
+                              "models[%zu].calibration_data: windows of %lld input tokens, eval's "
+                              "have %lld",
+                              m->index, (long long)t, (long long)m->lm_t);
+    }
+    m->calib_full_n = (int64_t)m->calib.n;
+    return ZP_OK;
+}
+
 enum zp_status zp_model_ctx_load(const struct zp_config *cfg, size_t index,
                                  const struct zp_run_opts *opts, int with_train,
                                  struct zp_progress *prog, struct zp_model_ctx **out,
@@ -363,6 +443,11 @@ enum zp_status zp_model_ctx_load(const struct zp_config *cfg, size_t index,
         zp_err_set(err, ZP_EINVAL, "%s: no Conv, Gemm or MatMul layer with constant weights",
                    m->mc->path);
         goto fail;
+    }
+    if (m->mc->eval.is_tokens) {
+        if (lm_load(m, opts, prog, err))
+            goto fail;
+        goto loaded;
     }
     struct zp_dataset_spec spec = m->mc->eval.spec;
     if (opts->limit > 0 && (spec.limit == 0 || spec.limit > opts->limit))
@@ -393,6 +478,7 @@ enum zp_status zp_model_ctx_load(const struct zp_config *cfg, size_t index,
         zp_err_prefix(err, "models[%zu].calibration_data", index);
         goto fail;
     }
+loaded:
     /* A calibration set larger than its dataset uses every example; the size used
      * is what the CSVs record, and the log says so. */
     m->calib_pool = (long)m->calib_full_n;
@@ -460,9 +546,16 @@ enum zp_status zp_model_ctx_get(const struct zp_config *cfg, size_t index,
     if (float_pass(m, prog, err))
         return err->status;
     m->float_seconds = zp_now() - t1;
-    zp_progress_note(prog, "float %s: top-1 %.4f on %ld examples (%.1f s, %.0f examples/s)",
-                     m->mc->name, m->float_top1, m->n_eval, m->float_seconds,
-                     (double)m->n_eval / fmax(m->float_seconds, 1e-9));
+    if (m->lm_t)
+        zp_progress_note(prog, "float %s: NLL %.5f nats/token (perplexity %.4f), next-token top-1 "
+                         "%.4f, on %ld windows of %lld tokens (%.1f s, %.0f tokens/s)",
+                         m->mc->name, m->float_nll, exp(m->float_nll), m->float_top1, m->n_eval,
+                         (long long)m->lm_t, m->float_seconds,
+                         (double)m->n_eval * (double)m->lm_t / fmax(m->float_seconds, 1e-9));
+    else
+        zp_progress_note(prog, "float %s: top-1 %.4f on %ld examples (%.1f s, %.0f examples/s)",
+                         m->mc->name, m->float_top1, m->n_eval, m->float_seconds,
+                         (double)m->n_eval / fmax(m->float_seconds, 1e-9));
     return ZP_OK;
 }
 
@@ -477,6 +570,13 @@ void zp_model_ctx_describe(const struct zp_model_ctx *m, struct zp_json *o)
     zp_json_set_num(o, "load_seconds", m->load_seconds);
     zp_json_set_num(o, "float_pass_seconds", m->float_seconds);
     zp_json_set_num(o, "float_examples_per_second", (double)m->n_eval / fmax(m->float_seconds, 1e-9));
+    if (m->lm_t) { /* a language model: windows of lm_t tokens */
+        zp_json_set_num(o, "tokens_per_window", (double)m->lm_t);
+        zp_json_set_num(o, "vocab", (double)m->lm_vocab);
+        zp_json_set_num(o, "float_nll", m->float_nll);
+        zp_json_set_num(o, "float_tokens_per_second",
+                        (double)m->n_eval * (double)m->lm_t / fmax(m->float_seconds, 1e-9));
+    }
     struct zp_json *cal = zp_json_arr(o, "calibration");
     for (int k = 0; k < m->mc->n_calib; k++) {
         const struct zp_calib_cfg *c = &m->mc->calib[k];

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "calib/bias_correction.h"
+#include "experiment/lm_metrics.h"
 #include "experiment/metrics.h"
 #include "experiment/runner.h"
 #include "model/graph.h"
@@ -78,6 +79,13 @@ struct zp_model_ctx {
      * in every cell (a whole number of batches, at most ZP_REF_CACHE_MB). */
     float **ref_out;
     long n_ref_cached;
+    /* Language models (eval "format": "tokens"): every example is a window of lm_t
+     * token ids, its output lm_t x lm_vocab logits (classes = lm_t * lm_vocab), and
+     * lm_targets[n_eval * lm_t] the next token at every position. lm_t == 0 for a
+     * classifier. float_nll: the float model's mean next-token NLL (nats). */
+    int64_t lm_t, lm_vocab;
+    int32_t *lm_targets;
+    double float_nll;
 };
 #define ZP_REF_CACHE_MB 1024
 
@@ -113,20 +121,35 @@ struct qnet {
 
 
 /* experiment/model_cell.c: the accuracy.csv row of a cell; ic: the integer
- * cell's columns (NULL: empty) */
+ * cell's columns (NULL: empty); lm: a language model's metrics (NULL: empty) */
+/* The LM columns of an accuracy.csv row (lm NULL: empty, a classifier's row). */
+struct zp_csv;
+void mx_lm_cols(struct zp_csv *r, const struct zp_lm_metrics *lm);
 struct mx_int_cols {
     double vs_fq_agreement, vs_fq_sqnr_db, images_per_s, speedup_vs_float;
 };
 struct zp_csv;
 void mx_accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m, const struct zp_variant *v,
                      const struct zp_cell *cell, int quant_a, const struct zp_model_metrics *mm,
-                     const struct zp_wcost *wc, double select_top1, const struct mx_int_cols *ic);
+                     const struct zp_wcost *wc, double select_top1, const struct mx_int_cols *ic,
+                     const struct zp_lm_metrics *lm);
 /* experiment/integer_cell.c: a cell of mode integer (one replicate) */
 enum zp_status mx_integer_cell(const struct zp_config *cfg, const struct zp_cell *cell, struct zp_model_ctx *m,
                                struct zp_progress *prog, struct zp_cell_out *out, int32_t *pred,
                                struct zp_err *err);
 
+/* experiment/lm_data.c: the token windows of dc (at most limit, 0: all) as a
+ * dataset of float ids [n, 1, 1, T]; targets (NULL: not wanted) [n * T]. */
+struct zp_dataset_cfg;
+enum zp_status mx_lm_load(const struct zp_dataset_cfg *dc, long limit, struct zp_dataset *ds,
+                          int32_t **targets, int64_t *t_out, struct zp_err *err);
+
 /* experiment/model_ctx.c */
+/* Output channels of a layer and the values per channel: Conv outputs are [C, H, W]
+ * (channels first), MatMul / Gemm outputs of rank >= 2 ([T, N], a transformer's
+ * token rows) channels last. */
+int mx_channels_last(const struct zp_layer_info *li);
+int64_t mx_out_channels(const struct zp_layer_info *li);
 const float *mx_base_weight(const struct zp_model_ctx *m, int l);
 /* The float biases every run starts from: base_b's, else the model's (NULL: none). */
 const float *mx_base_bias(const struct zp_model_ctx *m, int l);
@@ -149,7 +172,8 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
 
 /* experiment/qnet.c */
 /* The weight quantizer of layer l: an override's if one names the layer (its
- * label to *label when non-NULL), else the variant's. */
+ * label to *label when non-NULL), else the variant's; NULL when an override keeps
+ * the layer float ("float": true). */
 const struct zp_scheme_config *mx_layer_wcfg(const struct zp_model_ctx *m,
                                              const struct zp_variant *v, int l,
                                              const char **label);

@@ -240,6 +240,8 @@ enum zp_status mx_ptq_round(struct qnet *q, struct zp_progress *prog, struct zp_
     for (int l = 0; l < m->n_layers && !st; l++) {
         const struct zp_layer_info *li = zp_graph_layer(m->g, l);
         const struct zp_scheme_config *cfg = mx_layer_wcfg(m, v, l, NULL);
+        if (!cfg) /* kept float by an override: nothing to round */
+            continue;
         char what[300];
         snprintf(what, sizeof what, "%s: weights of layer '%s'", m->mc->path, li->name);
         struct zp_layer_mat lm;

@@ -27,7 +27,6 @@
 
 
 
-/* The weight quantizer of layer l: an override if one names the layer. */
 const struct zp_scheme_config *mx_layer_wcfg(const struct zp_model_ctx *m,
                                              const struct zp_variant *v, int l,
                                              const char **label)
@@ -46,7 +45,7 @@ const struct zp_scheme_config *mx_layer_wcfg(const struct zp_model_ctx *m,
             if (hit) {
                 if (label)
                     *label = ov->label;
-                return &ov->w;
+                return ov->keep_float ? NULL : &ov->w;
             }
         }
     }
@@ -62,6 +61,10 @@ static enum zp_status quant_weights(const struct zp_model_ctx *m, const struct z
 {
     const struct zp_layer_info *li = zp_graph_layer(m->g, l);
     const struct zp_scheme_config *cfg = mx_layer_wcfg(m, v, l, NULL);
+    if (!cfg) { /* kept float: the model's (pruned) weights, no slices */
+        memcpy(out, mx_base_weight(m, l), mx_weight_count(li) * sizeof *out);
+        return ZP_OK;
+    }
     char what[300];
     snprintf(what, sizeof what, "%s: weights of layer '%s'", m->mc->path, li->name);
     if (!v->weight_calib[0] || cfg != &v->w) /* overrides keep their own fit */
@@ -198,6 +201,8 @@ static void quant_input_image(void *ctx, int layer, int image, int thread, float
 {
     struct qnet *q = ctx;
     const struct zp_layer_info *li = zp_graph_layer(q->m->g, layer);
+    if (!q->act_cfg[layer]) /* kept float by an override */
+        return;
     if (zp_act_blocks_on(q->act_cfg[layer])) { /* MX / NVFP4: run-time blocks of K */
         int64_t C, S;
         in_layout(li, &C, &S);
@@ -215,6 +220,8 @@ static void quant_input_image(void *ctx, int layer, int image, int thread, float
 static void quant_output_image(void *ctx, int layer, int image, int thread, float *y)
 {
     struct qnet *q = ctx;
+    if (!q->act_cfg[layer])
+        return;
     act_fake_quant(q, q->act_cfg[layer], &q->outq[layer], y, mx_out_size(zp_graph_layer(q->m->g, layer)));
 }
 
@@ -239,10 +246,9 @@ static void compare_output_image(void *ctx, int layer, int image, int thread, co
     const struct zp_layer_info *li = zp_graph_layer(q->m->g, layer);
     size_t n = mx_out_size(li);
     if (q->lacc)
-        zp_layer_acc_image(q->lacc[layer].channels, q->ref[layer] + (size_t)image * n, y,
-                           mx_out_spatial(li),
-                           q->lparts[layer] + (size_t)image * ZP_LAYER_PARTS *
-                                                  (size_t)q->lacc[layer].channels);
+        (mx_channels_last(li) ? zp_layer_acc_image_last : zp_layer_acc_image)(
+            q->lacc[layer].channels, q->ref[layer] + (size_t)image * n, y, mx_out_spatial(li),
+            q->lparts[layer] + (size_t)image * ZP_LAYER_PARTS * (size_t)q->lacc[layer].channels);
     if (q->bc && q->bc[layer])
         memcpy(q->bc_out + (size_t)image * n, y, n * sizeof *y);
 }
@@ -295,8 +301,14 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
         if (quant_weights(m, v, l, q->weights[l], &q->wqp[l], err))
             return err->status;
         struct zp_err cerr = {0};
-        zp_wcost_add(&q->wcost, mx_layer_wcfg(m, v, l, NULL), &q->wqp[l], mx_base_weight(m, l),
-                     li->wshape, li->wndim, &cerr);
+        const struct zp_scheme_config *wc = mx_layer_wcfg(m, v, l, NULL);
+        if (wc)
+            zp_wcost_add(&q->wcost, wc, &q->wqp[l], mx_base_weight(m, l), li->wshape, li->wndim,
+                         &cerr);
+        else { /* float32 weights: 32 bits each, nothing clipped */
+            q->wcost.bits += 32.0 * (double)wn;
+            q->wcost.n += (double)wn;
+        }
     }
     if (!quant_act)
         return ZP_OK;
@@ -306,6 +318,13 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
     for (int l = 0; l < n; l++) {
         const struct act_cal *a = &cal[l];
         const struct zp_scheme_config *c = &v->a;
+        if (!mx_layer_wcfg(m, v, l, NULL))
+            continue; /* a layer kept float keeps its float input: act_cfg[l] stays NULL */
+        if (zp_act_blocks_on(c) && mx_channels_last(zp_graph_layer(m->g, l)))
+            return zp_err_set(err, ZP_EUNSUPPORTED,
+                              "block activations of '%s' on layer '%s' (token rows, channels "
+                              "last) are not supported: blocks run along the first input axis",
+                              c->scheme->name, zp_graph_layer(m->g, l)->name);
         q->act_cfg[l] = c;
         q->act_lo[l] = a->lo;
         q->act_hi[l] = a->hi;
@@ -425,8 +444,7 @@ static void paired_reduce(struct qnet *q, int bn)
             zp_layer_acc_add_parts(&q->lacc[l], q->lparts[l], bn, mx_out_spatial(li));
         if (q->bc && q->bc[l])
             zp_bias_corr_add(q->bc[l], q->ref[l], q->bc_out, bn,
-                             li->out_ndim > 1 ? li->out_shape[0] : (int64_t)mx_out_size(li),
-                             mx_out_spatial(li));
+                             mx_out_channels(li), mx_out_spatial(li));
     }
 }
 

@@ -1,6 +1,8 @@
 /* What the bench programs (scripts/bench_float_inference.c, bench_int_inference.c)
  * share: the model and its batch of random inputs (uniform in [-1, 1], the range of
- * the u8/127.5-1 preprocessing; decoding excluded on purpose), and the timing
+ * the u8/127.5-1 preprocessing; decoding excluded on purpose; a language model,
+ * an int64 token input, gets ids xorshift32 % 256 as bench_ort.js draws them: any
+ * vocabulary of 256 or more, and the run time does not depend on the ids), and the timing
  * protocol of scripts/bench_ort.js: two warm-up batches, then `reps` timed ones,
  * wall time (what a user waits) and process CPU time (on a shared machine it
  * shows what the code does when other jobs take cores away), one result line. */
@@ -8,6 +10,7 @@
 #define ZP_SCRIPTS_BENCH_COMMON_H
 
 #include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -18,6 +21,8 @@ struct bench {
     struct zp_graph *g;
     int batch, reps;
     float *x, *y; /* batch inputs, batch outputs */
+    int64_t in;   /* inputs per image (tokens per window for a language model) */
+    int tokens;   /* the input is token ids */
 };
 
 /* argv: MODEL.onnx [batch] [reps]; 0, or 1 / 2 (exit codes) after a message. */
@@ -42,9 +47,16 @@ static int bench_open(struct bench *b, int argc, char **argv, const char *prog)
     b->y = malloc((size_t)(zp_graph_output_size(b->g) * b->batch) * sizeof(float));
     if (!b->x || !b->y)
         return 1;
+    b->in = in;
+    b->tokens = zp_graph_input_is_index(b->g);
     srand(1);
-    for (int64_t i = 0; i < in * b->batch; i++)
-        b->x[i] = (float)rand() / RAND_MAX * 2.f - 1.f;
+    uint32_t s = 1;
+    for (int64_t i = 0; i < in * b->batch; i++) {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        b->x[i] = b->tokens ? (float)(s % 256) : (float)rand() / RAND_MAX * 2.f - 1.f;
+    }
     return 0;
 }
 
@@ -58,7 +70,8 @@ static void bench_close(struct bench *b)
 /* One pass over the batch: ZP_OK or an error in err. */
 typedef enum zp_status bench_run_fn(void *ctx, const struct bench *b, struct zp_err *err);
 
-/* Warm-up, timed batches, the line "ENGINE threads=... images_per_cpu_s=...". */
+/* Warm-up, timed batches, the line "ENGINE threads=... images_per_cpu_s=..."
+ * (and tokens_per_window for a language model). */
 static int bench_time(const struct bench *b, const char *engine, bench_run_fn *run, void *ctx, const char *prog)
 {
     struct zp_err err = {0};
@@ -77,8 +90,11 @@ static int bench_time(const struct bench *b, const char *engine, bench_run_fn *r
         best = t < best ? t : best;
     }
     double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
-    printf("%s threads=%d batch=%d images_per_s_mean=%.1f images_per_s_best=%.1f images_per_cpu_s=%.1f\n", engine,
+    printf("%s threads=%d batch=%d images_per_s_mean=%.2f images_per_s_best=%.2f images_per_cpu_s=%.2f", engine,
            omp_get_max_threads(), b->batch, b->batch * b->reps / total, b->batch / best, b->batch * b->reps / cpu);
+    if (b->tokens)
+        printf(" tokens_per_window=%lld", (long long)b->in);
+    printf("\n");
     return 0;
 }
 

@@ -26,6 +26,13 @@
 # the table gives the median over rounds of images per CPU-second (the figure
 # that stays stable when other jobs take cores away) and of images/s (wall), and
 # the ratios ours / ORT and ours / PyTorch per CPU-second.
+# Language models: LM_MODELS (default: stories260K of the shared TinyStories data,
+# when present; LM_MODELS="" leaves them out; a model given as an argument is
+# timed as a language model only when LM_MODELS lists it) run after the others with LM_BATCH
+# windows (default 4) and LM_REPS timed batches (default 3) of token ids; their
+# rows, "<model>:tok", are in tokens per CPU-second (tokens/s wall) = windows x
+# tokens_per_window. PyTorch (its script builds MobileNets) and the integer program
+# (no integer path for token-row MatMuls) do not run them.
 set -e
 cd "$(dirname "$0")/.."
 DATA=${ZP_SHARED_DATA:-../shared/data}/imagenet
@@ -39,6 +46,15 @@ ORT_SPIN=${ORT_SPIN:-1}
 TORCH_LAYOUTS=${TORCH_LAYOUTS:-channels_last}
 [ $# -gt 0 ] || set -- "$DATA/models/mobilenet_v1_0.25_224.onnx" \
     "$DATA/models/mobilenet_v2_1.0_224_qat.onnx"
+LM_DEFAULT=${ZP_SHARED_DATA:-../shared/data}/tinystories/stories260K.onnx
+[ -f "$LM_DEFAULT" ] || LM_DEFAULT=""
+LM_MODELS=${LM_MODELS-$LM_DEFAULT}
+LM_BATCH=${LM_BATCH:-4}
+LM_REPS=${LM_REPS:-3}
+is_lm() { case " $LM_MODELS " in *" $1 "*) return 0 ;; esac; return 1; }
+for m in $LM_MODELS; do # appended unless given already (paths without spaces)
+    case " $* " in *" $m "*) ;; *) set -- "$@" "$m" ;; esac
+done
 for m in "$@"; do
     [ -f "$m" ] || { echo "bench_float_inference: model '$m' not found" >&2; exit 1; }
 done
@@ -87,10 +103,18 @@ fi
 
 RES=$(mktemp)
 trap 'rm -f "$RES"' EXIT
-# one result line: model threads engine images_per_s_mean images_per_cpu_s
+# one result line: model threads engine images_per_s_mean images_per_cpu_s; a
+# language model's line (tokens_per_window=T) becomes "model:tok" in tokens
 record() {
-    sed -n 's/.*images_per_s_mean=\([0-9.]*\).*images_per_cpu_s=\([0-9.]*\).*/\1 \2/p' |
-        while read -r wall cpu; do echo "$1 $2 $3 $wall $cpu" >>"$RES"; done
+    sed -n 's/.*images_per_s_mean=\([0-9.]*\).*images_per_cpu_s=\([0-9.]*\).*/\1 \2 &/p' |
+        while read -r wall cpu line; do
+            t=$(echo "$line" | sed -n 's/.*tokens_per_window=\([0-9]*\).*/\1/p')
+            if [ -n "$t" ]; then
+                echo "$1:tok $2 $3 $(echo "$wall $cpu $t" | awk '{printf "%.1f %.1f", $1 * $3, $2 * $3}')" >>"$RES"
+            else
+                echo "$1 $2 $3 $wall $cpu" >>"$RES"
+            fi
+        done
 }
 # the golden-check arguments for a model that has golden logits (MobileNet v1
 # 0.25 only; the paths have no spaces)
@@ -108,6 +132,11 @@ failed() { # engine model threads output
 }
 run_engine() { # engine model threads
     name=$(basename "$2" .onnx)
+    BATCH=$BATCH0 REPS=$REPS0
+    if is_lm "$2"; then
+        BATCH=$LM_BATCH REPS=$LM_REPS
+        case $1 in pytorch | integer) return 0 ;; esac
+    fi
     case $1 in
     zeropoint)
         hooked=""
@@ -157,6 +186,8 @@ run_engine() { # engine model threads
 
 echo "batch $BATCH, $REPS batches per timing, $ROUNDS rounds, engines:$ENGINES; $(nproc) cores;" \
     "CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+[ -z "$LM_MODELS" ] || echo "language models ($LM_MODELS): batch $LM_BATCH windows, $LM_REPS batches per timing"
+BATCH0=$BATCH REPS0=$REPS
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
     for model in "$@"; do
@@ -191,7 +222,8 @@ function ratio(a, b) { return (a in cpu && b in cpu) ? sprintf("%8.2f", median(c
     wall[k] = wall[k] " " $4; cpu[k] = cpu[k] " " $5
 }
 END {
-    printf "\nimages per CPU-second (images/s wall), median of %d rounds; ratios per CPU-second\n", rounds
+    printf "\nimages per CPU-second (images/s wall), median of %d rounds; ratios per CPU-second;\n", rounds
+    printf "rows <model>:tok (language models): tokens per CPU-second (tokens/s wall)\n"
     printf "%-26s %3s %16s %16s %16s %8s %8s %16s %8s\n", "model", "thr", "zeropoint", "onnxruntime", \
            "pytorch", "ours/ORT", "ours/PT", "integer", "int/ours"
     for (r = 1; r <= nrows; r++) {

@@ -14,7 +14,9 @@
 // The golden files (u8 NHWC images, their float logits) check that ORT computes
 // this model's logits: it prints the largest |logit - golden|.
 // Prints one line: images/s (mean and best batch, wall clock) and images per
-// CPU-second (process.cpuUsage: user + system of the whole process).
+// CPU-second (process.cpuUsage: user + system of the whole process). A language
+// model (an int64 input of token ids) gets ids xorshift32 % 256, the ids
+// scripts/bench_float_inference.c draws, and the line adds tokens_per_window.
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -55,15 +57,16 @@ function fail(msg) {
     process.exit(2);
 }
 
-// xorshift32, seeded: every run times the same inputs
-function uniformInputs(n, seed) {
-    const x = new Float32Array(n);
+// xorshift32, seeded: every run times the same inputs. Images: uniform in [-1, 1);
+// token ids (a language model): the same stream % 256 (any vocabulary of 256 or more)
+function xorshiftInputs(n, seed, tokens) {
+    const x = tokens ? new BigInt64Array(n) : new Float32Array(n);
     let s = seed >>> 0 || 1;
     for (let i = 0; i < n; i++) {
         s ^= s << 13; s >>>= 0;
         s ^= s >>> 17;
         s ^= s << 5; s >>>= 0;
-        x[i] = s / 4294967296 * 2 - 1;
+        x[i] = tokens ? BigInt(s % 256) : s / 4294967296 * 2 - 1;
     }
     return x;
 }
@@ -78,11 +81,12 @@ function batchPlan(session, batch) {
     if (dims.length < 2 || dims.slice(1).some(d => typeof d !== 'number' || d < 1))
         fail(`input '${meta.name}' has shape [${dims}]: only the first (batch) dimension may be symbolic`);
     const d0 = dims[0];
+    const type = meta.type === 'int64' ? 'int64' : 'float32';
     if (typeof d0 !== 'number' || d0 < 1)
-        return {per: batch, calls: 1, mode: `dynamic(${d0})`, dims: dims.slice(1)};
+        return {per: batch, calls: 1, mode: `dynamic(${d0})`, dims: dims.slice(1), type};
     if (batch % d0 !== 0)
         fail(`input batch dimension is fixed to ${d0}, which does not divide --batch ${batch}`);
-    return {per: d0, calls: batch / d0, mode: `fixed${d0}x${batch / d0}`, dims: dims.slice(1)};
+    return {per: d0, calls: batch / d0, mode: `fixed${d0}x${batch / d0}`, dims: dims.slice(1), type};
 }
 
 async function providerSummary(ort, model, opts, feeds) {
@@ -157,13 +161,14 @@ async function main() {
     if (a.goldenInput)
         console.log(`onnxruntime max |logit - golden| = ${(await goldenCheck(ort, session, plan, a)).toPrecision(3)}`);
     const per = plan.dims.reduce((p, d) => p * d, 1);
-    const x = uniformInputs(per * a.batch, 1);
+    const lm = plan.type === 'int64';
+    const x = xorshiftInputs(per * a.batch, 1, lm);
     // one feed per call: views of the one batch, so the calls of a fixed-batch
     // model cover the same 50 images as one dynamic call
     const feeds = [];
     for (let c = 0; c < plan.calls; c++) {
         const view = x.subarray(c * plan.per * per, (c + 1) * plan.per * per);
-        feeds.push({[session.inputNames[0]]: new ort.Tensor('float32', view, [plan.per, ...plan.dims])});
+        feeds.push({[session.inputNames[0]]: new ort.Tensor(plan.type, view, [plan.per, ...plan.dims])});
     }
     const runBatch = async () => {
         for (const f of feeds)
@@ -184,10 +189,11 @@ async function main() {
     const cpuS = (cpu.user + cpu.system) / 1e6;
     const version = ort.env.versions ? ort.env.versions.node : 'unknown';
     console.log(`onnxruntime ${version} threads=${a.threads} batch=${a.batch} ` +
-                `images_per_s_mean=${(a.batch * a.reps / total).toFixed(1)} ` +
-                `images_per_s_best=${(a.batch / best).toFixed(1)} ` +
-                `images_per_cpu_s=${(a.batch * a.reps / cpuS).toFixed(1)} ` +
-                `batch_mode=${plan.mode} spin=${a.spin ? 1 : 0}`);
+                `images_per_s_mean=${(a.batch * a.reps / total).toFixed(2)} ` +
+                `images_per_s_best=${(a.batch / best).toFixed(2)} ` +
+                `images_per_cpu_s=${(a.batch * a.reps / cpuS).toFixed(2)} ` +
+                `batch_mode=${plan.mode} spin=${a.spin ? 1 : 0}` +
+                (lm ? ` tokens_per_window=${per}` : ''));
     if (a.providers)
         console.log(`onnxruntime providers: ${await providerSummary(ort, a.model, opts, feeds[0])}`);
     await session.release();
