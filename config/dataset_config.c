@@ -116,18 +116,19 @@ static enum zp_status parse_tokens(struct zp_cfg_ctx *c, const cJSON *v, const c
             return zp_err_set(c->j.err, ZP_ECONFIG,
                               "%s: %s: not a key of a token dataset (\"format\": \"tokens\" "
                               "reads \"tokens\", \"targets\", \"window\", \"stride\", \"vocab\", "
-                              "\"limit\")",
+                              "\"skip\", \"limit\")",
                               c->j.file, zp_jpath_key(&c->j, where, not_for_tokens[k]));
     if (zp_cfg_path_member(c, v, where, "tokens", 1, ds->images) ||
         zp_cfg_path_member(c, v, where, "targets", 0, ds->labels))
         return c->j.err->status;
     const char *ext = strrchr(ds->images, '.');
     int npy = ext && strcmp(ext, ".npy") == 0;
-    long long window = 0, stride = 0, vocab = 0, limit = 0;
+    long long window = 0, stride = 0, vocab = 0, limit = 0, skip = 0;
     if (zp_json_int(&c->j, v, where, "window", npy ? 0 : 2, 1 << 30, &window) ||
         zp_json_int(&c->j, v, where, "stride", 0, 1 << 30, &stride) ||
         zp_json_int(&c->j, v, where, "vocab", 0, INT_MAX, &vocab) ||
-        zp_json_int(&c->j, v, where, "limit", 0, INT_MAX, &limit))
+        zp_json_int(&c->j, v, where, "limit", 0, INT_MAX, &limit) ||
+        zp_json_int(&c->j, v, where, "skip", 0, INT_MAX, &skip))
         return c->j.err->status;
     if (!npy && !window)
         return zp_err_set(c->j.err, ZP_ECONFIG,
@@ -145,7 +146,7 @@ static enum zp_status parse_tokens(struct zp_cfg_ctx *c, const cJSON *v, const c
     ds->is_tokens = 1;
     ds->tok = (struct zp_tokens_spec){.format = npy ? ZP_TOKENS_NPY : ZP_TOKENS_U16,
                                       .path = ds->images, .window = window, .stride = stride,
-                                      .vocab = vocab, .limit = limit};
+                                      .vocab = vocab, .skip = skip, .limit = limit};
     /* spec carries what the rest of the run compares datasets by (file, limit) */
     memset(&ds->spec, 0, sizeof ds->spec);
     ds->spec.format = ZP_DATA_NPY;

@@ -119,6 +119,7 @@ const struct zp_config_key zp_config_keys[] = {
     {"dataset", "window", "integer", "the file's T (.npy)", "tokens: tokens per window (stream: input + 1)"},
     {"dataset", "stride", "integer", "window", "tokens: window k starts at token k * stride (stream)"},
     {"dataset", "vocab", "integer", "0 (any)", "tokens: every id must be below it"},
+    {"dataset", "skip", "integer", "0", "tokens: the first N windows left out (before limit): calibration apart from eval"},
     {"dataset", "images", "path", "required", "IDX file, image folder or .npy"},
     {"dataset", "labels", "path", "required", "IDX file, labels CSV or .npy"},
     {"dataset", "channels", "1 or 3", "3 for images, else 1", ""},

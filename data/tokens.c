@@ -24,6 +24,9 @@ static enum zp_status check_spec(const struct zp_tokens_spec *s, const char *nam
     if (s->limit < 0)
         return zp_err_set(err, ZP_ECONFIG, "%s: tokens: limit: expected >= 0, got %lld", name,
                           (long long)s->limit);
+    if (s->skip < 0)
+        return zp_err_set(err, ZP_ECONFIG, "%s: tokens: skip: expected >= 0, got %lld", name,
+                          (long long)s->skip);
     if (s->format == ZP_TOKENS_U16 && (s->window < 1 || s->window > ((int64_t)1 << 30)))
         return zp_err_set(err, ZP_ECONFIG, "%s: tokens: window: expected 1..%lld tokens, got %lld",
                           name, (long long)1 << 30, (long long)s->window);
@@ -71,6 +74,10 @@ static enum zp_status parse_u16(const struct zp_tokens_spec *s, const uint8_t *b
         return zp_err_set(err, ZP_EFORMAT, "%s: %lld tokens, fewer than one window of %lld", name,
                           (long long)count, (long long)w);
     int64_t n = (count - w) / stride + 1;
+    if (s->skip >= n)
+        return zp_err_set(err, ZP_EFORMAT, "%s: skip %lld leaves none of the stream's %lld windows", name,
+                          (long long)s->skip, (long long)n);
+    n -= s->skip;
     if (s->limit > 0 && s->limit < n)
         n = s->limit;
     tk->ids = zp_alloc((size_t)n * (size_t)w * sizeof *tk->ids);
@@ -79,7 +86,7 @@ static enum zp_status parse_u16(const struct zp_tokens_spec *s, const uint8_t *b
                           (long long)n, (long long)w);
     for (int64_t k = 0; k < n; k++)
         for (int64_t j = 0; j < w; j++) {
-            size_t e = (size_t)(k * stride + j);
+            size_t e = (size_t)((k + s->skip) * stride + j);
             tk->ids[k * w + j] = (int32_t)((unsigned)buf[2 * e] | (unsigned)buf[2 * e + 1] << 8);
         }
     tk->n = n;
@@ -108,6 +115,10 @@ static enum zp_status parse_npy(const struct zp_tokens_spec *s, const uint8_t *b
     for (int64_t i = 0; i < a.count; i++)
         if (check_id(s, zp_npy_get(&a, i), name, base + (size_t)i * (size_t)a.item_size, i, t, err))
             return err->status;
+    if (s->skip >= n)
+        return zp_err_set(err, ZP_EFORMAT, "%s: skip %lld leaves none of the file's %lld windows", name,
+                          (long long)s->skip, (long long)n);
+    n -= s->skip;
     if (s->limit > 0 && s->limit < n)
         n = s->limit;
     tk->ids = zp_alloc((size_t)n * (size_t)t * sizeof *tk->ids);
@@ -115,7 +126,7 @@ static enum zp_status parse_npy(const struct zp_tokens_spec *s, const uint8_t *b
         return zp_err_set(err, ZP_ENOMEM, "%s: out of memory for %lld windows of %lld tokens", name,
                           (long long)n, (long long)t);
     for (int64_t i = 0; i < n * t; i++)
-        tk->ids[i] = (int32_t)zp_npy_get(&a, i);
+        tk->ids[i] = (int32_t)zp_npy_get(&a, s->skip * t + i);
     tk->n = n;
     tk->t = t;
     tk->stream = a.count;

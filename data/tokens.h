@@ -2,8 +2,8 @@
  * array [N, T] or a raw little-endian uint16 token stream cut into windows of a
  * given length and stride (llama2.c's pretokenized .bin files). Every id is
  * checked against the vocabulary size; errors name the file and the byte
- * offset of the bad element. The runtime cannot run a language model yet: these
- * are the readers the LM cells will use. */
+ * offset of the bad element. The language-model cells (experiment/lm_data.c)
+ * read their datasets through it. */
 #ifndef ZP_DATA_TOKENS_H
 #define ZP_DATA_TOKENS_H
 
@@ -25,6 +25,9 @@ struct zp_tokens_spec {
     int64_t stride;  /* u16: window k starts at token k * stride; 0 means window
                         (non-overlapping). npy: ignored */
     int64_t vocab;   /* > 0: every id must be < vocab; 0: only 0 <= id < 2^31 */
+    int64_t skip;    /* the file's first skip windows are left out (before limit):
+                        two parts of one file, e.g. calibration windows apart from
+                        the evaluated ones */
     int64_t limit;   /* at most this many windows (0: all), in file order */
 };
 

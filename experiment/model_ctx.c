@@ -403,7 +403,7 @@ static enum zp_status lm_load(struct zp_model_ctx *m, const struct zp_run_opts *
                           "labels; a language model has none",
                           m->index);
     if (strcmp(c->images, e->images) == 0 && strcmp(c->labels, e->labels) == 0 &&
-        c->tok.limit == e->tok.limit && c->tok.window == e->tok.window &&
+        c->tok.limit == e->tok.limit && c->tok.skip == e->tok.skip && c->tok.window == e->tok.window &&
         c->tok.stride == e->tok.stride) {
         m->calib = m->eval;
         m->calib_is_eval = 1;

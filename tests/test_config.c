@@ -210,8 +210,9 @@ static void test_shipped_configs(void **state)
     char *list = NULL;
     assert_int_equal(zp_test_sh(&list, "ls configs/*.json"), 0);
     const char *root = zp_test_shared_data();
-    char imagenet[512];
+    char imagenet[512], tinystories[512];
     snprintf(imagenet, sizeof imagenet, "%s/imagenet", root ? root : "/tmp");
+    snprintf(tinystories, sizeof tinystories, "%s/tinystories", root ? root : "/tmp");
     int checked = 0;
     for (char *save = NULL, *f = strtok_r(list, "\n", &save); f; f = strtok_r(NULL, "\n", &save)) {
         if (strstr(f, "bench") || strstr(f, "train"))
@@ -221,7 +222,9 @@ static void test_shipped_configs(void **state)
         /* each @data config names its data root's folder in its file name */
         char cifar10[512];
         snprintf(cifar10, sizeof cifar10, "%s/cifar10", root ? root : "/tmp");
-        struct zp_config_env env = {.data_root = strstr(f, "cifar10") ? cifar10 : imagenet};
+        struct zp_config_env env = {.data_root = strstr(f, "cifar10")  ? cifar10
+                                                 : strstr(f, "llama") ? tinystories
+                                                                      : imagenet};
         enum zp_status st = zp_config_load(f, &env, &cfg, &err);
         if (st == ZP_ECONFIG && !root && strstr(err.msg, "@data/"))
             continue;

@@ -67,6 +67,17 @@ static void test_u16_windows(void **state)
     s.limit = 1;
     expect_windows(&s, 1, 3, (const int32_t[]){ 1, 300, 2 });
     s.limit = 0;
+    s.skip = 1; /* skip counts windows, then limit: starts 5 only */
+    expect_windows(&s, 1, 3, (const int32_t[]){ 7, 9, 258 });
+    s.stride = 2; /* starts 2, 4 after skipping 0; limit 1: 2 */
+    s.limit = 1;
+    expect_windows(&s, 1, 3, (const int32_t[]){ 2, 511, 0 });
+    s.limit = 0;
+    s.skip = 3;
+    expect_error(&s, ZP_EFORMAT, "skip 3 leaves none of the stream's 3 windows", NULL);
+    s.skip = -1;
+    expect_error(&s, ZP_ECONFIG, "skip", NULL);
+    s.skip = 0;
     s.window = 8;
     s.stride = 0;
     expect_windows(&s, 1, 8, (const int32_t[]){ 1, 300, 2, 511, 0, 7, 9, 258 });
@@ -118,6 +129,11 @@ static void test_npy_windows(void **state)
     s.limit = 1;
     expect_windows(&s, 1, 3, (const int32_t[]){ 1, 5, 9 });
     s.limit = 0;
+    s.skip = 1;
+    expect_windows(&s, 1, 3, (const int32_t[]){ 2, 0, 511 });
+    s.skip = 2;
+    expect_error(&s, ZP_EFORMAT, "skip 2 leaves none of the file's 2 windows", NULL);
+    s.skip = 0;
     s.window = 4;
     expect_error(&s, ZP_EFORMAT, "windows of 3 tokens, expected 4", NULL);
     s.window = 0;
