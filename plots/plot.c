@@ -210,7 +210,7 @@ enum zp_status zp_plots_render(const char *run_dir, struct zp_plot_warnings *war
 {
     static const fig_writer all[] = {
         zp_plot_figs_tensors, zp_plot_figs_accuracy, zp_plot_figs_layers,
-        zp_plot_figs_kernels, zp_plot_figs_hist,
+        zp_plot_figs_kernels, zp_plot_figs_hist, zp_plot_figs_lm,
     };
     return render(run_dir, all, sizeof all / sizeof all[0], 1, warn, err);
 }

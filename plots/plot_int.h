@@ -86,6 +86,7 @@ enum zp_status zp_plot_figs_accuracy(struct zp_plot_run *r, struct zp_err *err);
 enum zp_status zp_plot_figs_layers(struct zp_plot_run *r, struct zp_err *err);
 enum zp_status zp_plot_figs_kernels(struct zp_plot_run *r, struct zp_err *err);
 enum zp_status zp_plot_figs_hist(struct zp_plot_run *r, struct zp_err *err);
+enum zp_status zp_plot_figs_lm(struct zp_plot_run *r, struct zp_err *err);
 
 /* ---- string set (plots/plot_sbuf.c); strings are common/strbuf.h ---- */
 

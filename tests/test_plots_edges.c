@@ -117,6 +117,43 @@ static void test_top1_per_model(void **state)
     free(d56);
 }
 
+/* A language-model run: one NLL-gap and one KLD bar per variant and mode, every
+ * variant (no selection), the float row left out; a classifier run draws neither. */
+static void test_lm_figures(void **state)
+{
+    (void)state;
+    if (!zp_tp_have_gnuplot())
+        skip();
+    const char *dir = zp_test_tmpdir("plots-lm");
+    zp_tp_write_in(dir, "accuracy.csv",
+             "model,scheme,label,bits,granularity,mode,float_top1,top1,nll,float_nll,kld_mean\n"
+             "s,float,float,,,float,0.61,0.61,1.5,1.5,\n"
+             "s,asymmetric,a4,4,per-group,weights,0.61,0.58,1.6,1.5,0.12\n"
+             "s,asymmetric,a4 gptq,4,per-group,weights,0.61,0.59,1.55,1.5,0.07\n"
+             "s,asymmetric,a4,4,per-group,both,0.61,0.57,1.625,1.5,0.2\n");
+    struct zp_err err = {0};
+    struct zp_plot_warnings warn;
+    if (zp_plots_render(dir, &warn, &err) != ZP_OK)
+        fail_msg("zp_plots_render: %s", err.msg);
+    assert_true(zp_tp_file_size(dir, "lm_nll_gap", "png") > 0);
+    assert_true(zp_tp_file_size(dir, "lm_kld", "png") > 0);
+    char *gap = zp_tp_plots_file(dir, "lm_nll_gap.dat");
+    char *kld = zp_tp_plots_file(dir, "lm_kld.dat");
+    assert_true(fabs(zp_tp_bars_value(gap, "weights", 0) - 0.1) < 1e-9);
+    assert_true(fabs(zp_tp_bars_value(gap, "weights", 1) - 0.05) < 1e-9);
+    assert_true(fabs(zp_tp_bars_value(gap, "both", 0) - 0.125) < 1e-9);
+    assert_true(fabs(zp_tp_bars_value(kld, "weights", 1) - 0.07) < 1e-9);
+    free(gap);
+    free(kld);
+    const char *cls = zp_test_tmpdir("plots-no-lm");
+    zp_tp_write_in(cls, "accuracy.csv",
+             "model,scheme,label,bits,granularity,mode,float_top1,top1\n"
+             "r20,asymmetric,a8,8,per-tensor,both,0.81,0.80\n");
+    if (zp_plots_render(cls, &warn, &err) != ZP_OK)
+        fail_msg("zp_plots_render: %s", err.msg);
+    assert_true(zp_tp_file_size(cls, "lm_nll_gap", "png") <= 0);
+}
+
 static void test_failed_figure_is_warning(void **state)
 {
     (void)state;
@@ -439,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_style_single_source),
         cmocka_unit_test(test_all_zero_bars),
         cmocka_unit_test(test_top1_per_model),
+        cmocka_unit_test(test_lm_figures),
         cmocka_unit_test(test_failed_figure_is_warning),
         cmocka_unit_test(test_atomic_outputs),
         cmocka_unit_test(test_axes_fit),
