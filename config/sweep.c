@@ -205,13 +205,15 @@ static enum zp_status qat_settings(struct zp_cfg_ctx *c, const cJSON *entry, con
     return ZP_OK;
 }
 
-/* The entry-only boolean keys of the post-training passes (ptq/): equalize,
- * bias_absorption. 1 when k is one of them (and *v was read), else 0. */
-static int ptq_flag(struct zp_cfg_ctx *c, struct zp_variant *v, const char *k, const cJSON *val,
+/* The entry-only boolean keys: the post-training passes (ptq/) equalize and
+ * bias_absorption, and quantize_attention. 1 when k is one of them (and *v was
+ * read), else 0. */
+static int entry_flag(struct zp_cfg_ctx *c, struct zp_variant *v, const char *k, const cJSON *val,
                     const char *path, enum zp_status *st)
 {
     int *dst = strcmp(k, "equalize") == 0 ? &v->equalize
-               : strcmp(k, "bias_absorption") == 0 ? &v->bias_absorption : NULL;
+               : strcmp(k, "bias_absorption") == 0 ? &v->bias_absorption
+               : strcmp(k, "quantize_attention") == 0 ? &v->quant_attention : NULL;
     if (!dst)
         return 0;
     *st = zp_json_value_bool(&c->j, val, path, dst);
@@ -226,9 +228,9 @@ static enum zp_status finish_variant(struct zp_cfg_ctx *c, struct zp_variant *v,
     zp_cfg_option_string(&v->w, v->options, sizeof v->options);
     zp_cfg_option_string(&v->a, v->act_options, sizeof v->act_options);
     char sweep_label[160];
-    snprintf(sweep_label, sizeof sweep_label, "%.24s %db %s%s%.100s%s%s%s%s%s%s%s%s", name, v->w.bits,
+    snprintf(sweep_label, sizeof sweep_label, "%.24s %db %s%s%.100s%s%s%s%s%s%s%s%s%s", name, v->w.bits,
              zp_granularity_name(v->w.granularity), v->options[0] ? " " : "", v->options,
-             v->equalize ? " cle" : "", v->bias_absorption ? " hba" : "",
+             v->equalize ? " cle" : "", v->bias_absorption ? " hba" : "", v->quant_attention ? " attn" : "",
              v->bias_correction ? " bc" : "", v->bias_int32 ? " b32" : "",
              v->weight_calib[0] ? " wclip=" : "", v->weight_calib, v->rounding ? " " : "",
              v->rounding ? zp_rounding_name(v->rounding) : "");
@@ -291,7 +293,7 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
             continue;
         }
         enum zp_status fst = ZP_OK;
-        if (ptq_flag(c, &base, k, it, zp_jpath_key(&c->j, path, k), &fst)) {
+        if (entry_flag(c, &base, k, it, zp_jpath_key(&c->j, path, k), &fst)) {
             if (fst)
                 return fst;
             continue;
@@ -367,7 +369,7 @@ enum zp_status zp_cfg_scheme_entry(struct zp_cfg_ctx *c, const cJSON *entry, int
             if (strcmp(dims[d]->string, "bias_correction") == 0) {
                 if (bias_correction(c, val, vp, &v.bias_correction))
                     return c->j.err->status;
-            } else if (ptq_flag(c, &v, dims[d]->string, val, vp, &fst)) {
+            } else if (entry_flag(c, &v, dims[d]->string, val, vp, &fst)) {
                 if (fst)
                     return fst;
             } else if (strcmp(dims[d]->string, "rounding") == 0) {

@@ -185,6 +185,88 @@ static void buffers_free(float **b, int n)
     free(b);
 }
 
+/* ---- attention operands (quantize_attention) --------------------------------- */
+
+struct amm_obs {
+    int n;                  /* MatMuls of two activations */
+    const int64_t *na, *nb; /* their operands' sizes per image */
+    float *lohi;            /* per thread: n x (lo a, hi a, lo b, hi b) */
+};
+
+static void minmax(const float *x, int64_t n, float *lo, float *hi)
+{
+    for (int64_t i = 0; i < n; i++) {
+        *lo = x[i] < *lo ? x[i] : *lo;
+        *hi = x[i] > *hi ? x[i] : *hi;
+    }
+}
+
+static void observe_amm_image(void *ctx, int i, int image, int thread, float *a, float *b)
+{
+    (void)image;
+    struct amm_obs *o = ctx;
+    float *r = o->lohi + ((size_t)thread * (size_t)o->n + (size_t)i) * 4;
+    minmax(a, o->na[i], &r[0], &r[1]);
+    minmax(b, o->nb[i], &r[2], &r[3]);
+}
+
+enum zp_status mx_calibrate_attention(struct zp_model_ctx *m, int k, struct zp_progress *prog,
+                                      float *lo, float *hi, struct zp_err *err)
+{
+    const struct zp_calib_cfg *cc = &m->mc->calib[k];
+    const int n_amm = zp_graph_num_act_matmuls(m->g), nt = zp_graph_max_threads();
+    int n = 0;
+    uint32_t *idx = mx_calib_indices(m, cc, &n);
+    int64_t *sz = malloc((size_t)(2 * n_amm + 1) * sizeof *sz);
+    float *lohi = malloc((size_t)nt * (size_t)(n_amm ? n_amm : 1) * 4 * sizeof *lohi);
+    float *batch = zp_alloc((size_t)m->batch * zp_dataset_example_size(&m->calib) * sizeof(float));
+    float *logits = zp_alloc((size_t)m->batch * (size_t)zp_graph_output_size(m->g) * sizeof(float));
+    enum zp_status st = ZP_OK;
+    if (!idx || !sz || !lohi || !batch || !logits)
+        st = zp_err_set(err, ZP_ENOMEM, "attention calibration: out of memory");
+    for (int i = 0; !st && i < n_amm; i++)
+        zp_graph_act_matmul(m->g, i, &sz[i], &sz[n_amm + i]);
+    for (size_t i = 0; !st && i < (size_t)nt * (size_t)n_amm; i++) {
+        lohi[4 * i] = lohi[4 * i + 2] = INFINITY;
+        lohi[4 * i + 1] = lohi[4 * i + 3] = -INFINITY;
+    }
+    struct amm_obs o = {.n = n_amm, .na = sz, .nb = sz ? sz + n_amm : NULL, .lohi = lohi};
+    if (!st)
+        zp_progress_note(prog, "calibrating attention operands: min/max on %d examples of %s", n,
+                         m->mc->calib_data.name);
+    for (int b0 = 0; b0 < n && !st; b0 += m->batch) {
+        int bn = n - b0 < m->batch ? n - b0 : m->batch;
+        mx_gather(&m->calib, idx + b0, bn, batch);
+        struct zp_run_hooks h = {.ctx = &o, .act_matmul_image = observe_amm_image,
+                                 .weights = (const float *const *)m->base_w,
+                                 .biases = (const float *const *)m->base_b,
+                                 .act_hi = (const float *const *)m->act_hi};
+        st = zp_graph_run(m->g, batch, bn, logits, &h, err);
+        zp_progress_sub(prog, 0);
+    }
+    for (int i = 0; !st && i < n_amm; i++)
+        for (int side = 0; side < 2; side++) {
+            float l = INFINITY, u = -INFINITY;
+            for (int t = 0; t < nt; t++) {
+                const float *r = lohi + ((size_t)t * (size_t)n_amm + (size_t)i) * 4 + 2 * side;
+                l = r[0] < l ? r[0] : l;
+                u = r[1] > u ? r[1] : u;
+            }
+            if (!(l <= u) || !isfinite(l) || !isfinite(u))
+                st = zp_err_set(err, ZP_EINVAL, "attention calibration: operand %c of MatMul '%s': "
+                                "range [%g, %g] over %d examples is not finite",
+                                side ? 'b' : 'a', zp_graph_act_matmul(m->g, i, NULL, NULL), l, u, n);
+            lo[2 * i + side] = l;
+            hi[2 * i + side] = u;
+        }
+    free(idx);
+    free(sz);
+    free(lohi);
+    zp_free(batch);
+    zp_free(logits);
+    return st;
+}
+
 /* The calibrated ranges for setting k and the variant's activation quantizer. */
 
 enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_variant *v,

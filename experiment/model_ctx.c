@@ -422,6 +422,8 @@ static enum zp_status lm_load(struct zp_model_ctx *m, const struct zp_run_opts *
     return ZP_OK;
 }
 
+const struct zp_graph *zp_model_ctx_graph(const struct zp_model_ctx *m) { return m->g; }
+
 enum zp_status zp_model_ctx_load(const struct zp_config *cfg, size_t index,
                                  const struct zp_run_opts *opts, int with_train,
                                  struct zp_progress *prog, struct zp_model_ctx **out,

@@ -107,6 +107,9 @@ struct qnet {
     struct zp_wcost wcost;         /* bits per weight and clipped slices of the quantized weights */
     struct zp_input_exact *in_exact; /* layer 0's exact 8-bit input table, or NULL (input_exact.h) */
     const struct zp_rt_ukernel *fq_kernel; /* the dispatched affine fake-quant (kernels/kernels.h) */
+    int n_amm;                     /* quantize_attention: MatMuls of two activations, and */
+    struct zp_qparams *amm_q;      /* 2 quantizers per MatMul (operands a, b), or NULL */
+    int64_t *amm_n;                /* 2 operand sizes per MatMul (values per image) */
     /* paired pass state */
     float **float_out;             /* per layer: batch x out_size, the float run's output */
     const float **ref;             /* per layer: this paired batch's float outputs (float_out,
@@ -169,6 +172,13 @@ int mx_cell_random(const struct zp_model_ctx *m, const struct zp_variant *v, enu
 enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_variant *v,
                                 struct zp_progress *prog, struct act_cal **result,
                                 struct zp_err *err);
+/* quantize_attention: the min / max of both operands of every MatMul of two
+ * activations (zp_graph_act_matmul) over the calibration examples of setting k,
+ * in the float network; lo and hi get 2 values per MatMul (operand a, then b).
+ * Min / max whatever the setting's method: order-free, so per-image partial
+ * results per thread reduce to the same ranges on any number of threads. */
+enum zp_status mx_calibrate_attention(struct zp_model_ctx *m, int k, struct zp_progress *prog,
+                                      float *lo, float *hi, struct zp_err *err);
 
 /* experiment/qnet.c */
 /* The weight quantizer of layer l: an override's if one names the layer (its

@@ -40,6 +40,12 @@ static void pass_output_edit(void *ctx, int layer, int image, int thread, float 
     c->inner.layer_output_edit_image(c->inner.ctx, layer, image, thread, y);
 }
 
+static void pass_amm(void *ctx, int i, int image, int thread, float *a, float *b)
+{
+    struct capture *c = ctx;
+    c->inner.act_matmul_image(c->inner.ctx, i, image, thread, a, b);
+}
+
 /* bn examples x through the network with `inner`'s weights and quantizers;
  * layer l's inputs into buf (bn x its input size). */
 static enum zp_status run_capture(struct zp_model_ctx *m, const struct zp_run_hooks *inner, int l,
@@ -53,6 +59,7 @@ static enum zp_status run_capture(struct zp_model_ctx *m, const struct zp_run_ho
     h.layer_input_observe_image = NULL;
     h.layer_input_image = capture_input;
     h.layer_output_edit_image = inner->layer_output_edit_image ? pass_output_edit : NULL;
+    h.act_matmul_image = inner->act_matmul_image ? pass_amm : NULL;
     h.layer_output_image = NULL;
     return zp_graph_run(m->g, x, bn, logits, &h, err);
 }

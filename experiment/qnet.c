@@ -164,6 +164,8 @@ void mx_qnet_free(struct qnet *q)
     free(q->act_cfg);
     free(q->pad);
     free(q->act_lo);
+    free(q->amm_q);
+    free(q->amm_n);
 }
 
 /* The activation layout act_blocks.c cuts into blocks: C channels (the first
@@ -214,6 +216,49 @@ static void quant_input_image(void *ctx, int layer, int image, int thread, float
         zp_input_exact_apply(q->in_exact, x, n, 0);
     else
         act_fake_quant(q, q->act_cfg[layer], &q->act[layer], x, n);
+}
+
+/* quantize_attention: one image's two operands of MatMul i of two activations. */
+static void quant_amm_image(void *ctx, int i, int image, int thread, float *a, float *b)
+{
+    struct qnet *q = ctx;
+    act_fake_quant(q, &q->v->a, &q->amm_q[2 * i], a, (size_t)q->amm_n[2 * i]);
+    act_fake_quant(q, &q->v->a, &q->amm_q[2 * i + 1], b, (size_t)q->amm_n[2 * i + 1]);
+}
+
+/* quantize_attention: a quantizer per operand of every MatMul of two activations,
+ * fitted by the activation scheme to the operand's calibrated min / max. */
+static enum zp_status attention_quantizers(struct qnet *q, int k, struct zp_progress *prog,
+                                           struct zp_err *err)
+{
+    struct zp_model_ctx *m = q->m;
+    const struct zp_scheme_config *c = &q->v->a;
+    int n = zp_graph_num_act_matmuls(m->g);
+    if (n == 0)
+        return zp_err_set(err, ZP_ECONFIG, "variant '%s': quantize_attention, but model '%s' has no "
+                          "MatMul of two activations (attention)", q->v->label, m->mc->name);
+    if (!c->scheme->fit_range || zp_act_blocks_on(c))
+        return zp_err_set(err, ZP_EUNSUPPORTED, "variant '%s': quantize_attention needs a per-tensor "
+                          "range-based activation scheme, not '%s'%s", q->v->label, c->scheme->name,
+                          zp_act_blocks_on(c) ? " in blocks" : "");
+    float *lo = malloc((size_t)n * 2 * sizeof *lo), *hi = malloc((size_t)n * 2 * sizeof *hi);
+    q->amm_q = calloc((size_t)n * 2, sizeof *q->amm_q);
+    q->amm_n = calloc((size_t)n * 2, sizeof *q->amm_n);
+    enum zp_status st = lo && hi && q->amm_q && q->amm_n ? ZP_OK : zp_err_set(err, ZP_ENOMEM, "out of memory");
+    if (!st)
+        st = mx_calibrate_attention(m, k, prog, lo, hi, err);
+    for (int i = 0; !st && i < n; i++) {
+        const char *name = zp_graph_act_matmul(m->g, i, &q->amm_n[2 * i], &q->amm_n[2 * i + 1]);
+        for (int side = 0; side < 2 && !st; side++)
+            if ((st = c->scheme->fit_range(c, lo[2 * i + side], hi[2 * i + side], &q->amm_q[2 * i + side], err)))
+                zp_err_prefix(err, "operand %c of MatMul '%s' (range [%g, %g])", side ? 'b' : 'a', name,
+                              lo[2 * i + side], hi[2 * i + side]);
+    }
+    free(lo);
+    free(hi);
+    if (!st)
+        q->n_amm = n;
+    return st;
 }
 
 /* A quantization point at the layer output, before its activation. */
@@ -384,6 +429,8 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
                       zp_graph_layer(m->g, l)->name, a->lo, a->hi);
         return err->status;
     }
+    if (v->quant_attention)
+        return attention_quantizers(q, k, prog, err);
     return ZP_OK;
 }
 
@@ -397,6 +444,7 @@ void mx_qnet_hooks(struct qnet *q, struct zp_run_hooks *h, int compare)
     h->act_hi = (const float *const *)q->m->act_hi;
     h->layer_input_image = q->quant_act ? quant_input_image : NULL;
     h->layer_output_edit_image = q->quant_act && q->outq ? quant_output_image : NULL;
+    h->act_matmul_image = q->n_amm ? quant_amm_image : NULL;
     h->layer_output_image = compare ? compare_output_image : NULL;
 }
 

@@ -96,6 +96,22 @@ static enum zp_status preflight(const struct zp_config *cfg, const struct zp_pla
         zp_progress_init(&notes, 0, o->quiet);
         if (zp_model_ctx_load(cfg, mi, o, qat, &notes, &m, err))
             break;
+        /* quantize_attention needs a MatMul of two activations in the model */
+        for (size_t i = 0; i < plan->n && zp_graph_num_act_matmuls(zp_model_ctx_graph(m)) == 0; i++) {
+            const struct zp_cell *c = &plan->cells[i];
+            const struct zp_variant *v = c->kind == ZP_CELL_MODEL ? &cfg->variants[c->variant] : NULL;
+            if (v && c->source == mi && v->quant_attention &&
+                (c->mode == ZP_MODE_ACTIVATIONS || c->mode == ZP_MODE_BOTH)) {
+                zp_err_set(err, ZP_ECONFIG, "%s: schemes[%d] (variant '%s'): quantize_attention, but model "
+                           "'%s' has no MatMul of two activations (attention)", cfg->path, v->entry,
+                           v->label, cfg->models[mi].name);
+                break;
+            }
+        }
+        if (err->status) {
+            zp_model_ctx_free(m);
+            break;
+        }
         if (!*first)
             *first = m;
         else

@@ -89,6 +89,8 @@ enum zp_status zp_model_ctx_get(const struct zp_config *cfg, size_t index,
                                 const struct zp_run_opts *opts, struct zp_progress *prog,
                                 struct zp_model_ctx **slot, struct zp_err *err);
 void zp_model_ctx_free(struct zp_model_ctx *m);
+/* The loaded model's graph (the runner's checks of cells against it). */
+const struct zp_graph *zp_model_ctx_graph(const struct zp_model_ctx *m);
 enum zp_status zp_model_cell(const struct zp_config *cfg, const struct zp_cell *cell,
                              struct zp_model_ctx *m, struct zp_progress *prog,
                              struct zp_cell_out *out, const char *run_dir, struct zp_err *err);

@@ -100,6 +100,29 @@ void zp_inputs_scatter(const struct zp_graph *g, const float *input, int64_t fir
 int64_t zp_graph_output_size(const struct zp_graph *g) { return g->tensors[g->output].size; }
 int zp_graph_num_layers(const struct zp_graph *g) { return g->n_layers; }
 
+int zp_graph_num_act_matmuls(const struct zp_graph *g)
+{
+    int n = 0;
+    for (int k = 0; k < g->n_nodes; k++)
+        n += g->nodes[k].op == ZP_OP_MATMUL;
+    return n;
+}
+
+const char *zp_graph_act_matmul(const struct zp_graph *g, int i, int64_t *na, int64_t *nb)
+{
+    for (int k = 0; k < g->n_nodes; k++) {
+        const struct zp_node *n = &g->nodes[k];
+        if (n->op != ZP_OP_MATMUL || i--)
+            continue;
+        if (na)
+            *na = g->tensors[n->in[0]].size;
+        if (nb)
+            *nb = g->tensors[n->in[1]].size;
+        return n->name;
+    }
+    return NULL;
+}
+
 const struct zp_layer_info *zp_graph_layer(const struct zp_graph *g, int i)
 {
     return i >= 0 && i < g->n_layers ? &g->layers[i] : NULL;
@@ -199,18 +222,27 @@ static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch
      * applied after the hooks, in place (the skipped Relu/Clip node's output
      * aliases the layer's). */
     const int out_hooks = h->layer_output_edit_image || h->layer_output_image;
-    int64_t max_in = 0;
+    int64_t max_in = 0, max_mm = 0;
     for (int l = 0; h->layer_input_image && l < g->n_layers; l++) {
         int64_t s = g->tensors[g->nodes[g->layer_node[l]].in[0]].size;
         max_in = s > max_in ? s : max_in;
+    }
+    for (int k = 0; h->act_matmul_image && k < g->n_nodes; k++) {
+        const struct zp_node *n = &g->nodes[k];
+        if (n->op != ZP_OP_MATMUL)
+            continue;
+        int64_t s = g->tensors[n->in[0]].size + g->tensors[n->in[1]].size;
+        max_mm = s > max_mm ? s : max_mm;
     }
     int failed = 0;
 #pragma omp parallel
     {
         const int th = omp_get_thread_num();
-        /* workspace | scratch | (layer_input_image) a private copy of the layer input */
-        float *ws = zp_alloc((size_t)(g->ws_size + g->scratch_size + 16 + max_in) * sizeof(float));
+        /* workspace | scratch | (layer_input_image) a private copy of the layer input |
+         * (act_matmul_image) private copies of a MatMul's two operands */
+        float *ws = zp_alloc((size_t)(g->ws_size + g->scratch_size + 16 + max_in + max_mm) * sizeof(float));
         float *copy = ws ? ws + g->ws_size + g->scratch_size + 16 : NULL;
+        float *mm_copy = copy ? copy + max_in : NULL;
         if (!ws) {
 #pragma omp atomic write
             failed = 1;
@@ -225,12 +257,20 @@ static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch
             for (int k = 0; k < g->n_inputs; k++)
                 dst[k] = ws + g->tensors[g->inputs[k]].offset;
             zp_inputs_scatter(g, input, i, 1, dst);
-            for (int k = 0; k < g->n_nodes; k++) {
+            for (int k = 0, amm = 0; k < g->n_nodes; k++) {
                 const struct zp_node *n = &g->nodes[k];
                 if (n->skip_fast || n->alias)
                     continue;
                 const float *x0 = in_ptr(g, n->in[0], ws, 1, 0);
                 float *y = ws + g->tensors[n->out].offset;
+                if (n->op == ZP_OP_MATMUL && h->act_matmul_image) {
+                    const int64_t na = g->tensors[n->in[0]].size, nb = g->tensors[n->in[1]].size;
+                    memcpy(mm_copy, x0, (size_t)na * sizeof(float));
+                    memcpy(mm_copy + na, in_ptr(g, n->in[1], ws, 1, 0), (size_t)nb * sizeof(float));
+                    h->act_matmul_image(h->ctx, amm++, i, th, mm_copy, mm_copy + na);
+                    run_node(g, n, mm_copy, mm_copy + na, y, &e);
+                    continue;
+                }
                 const int l = n->layer;
                 /* a per-channel clamp (act_hi) runs after the layer, like output hooks */
                 const float *chi = l >= 0 && h->act_hi && n->fuse ? h->act_hi[l] : NULL;
@@ -406,7 +446,8 @@ enum zp_status zp_graph_run(struct zp_graph *g, const float *input, int batch, f
                           "(got batch %d)", batch);
     int per_batch = hooks && (hooks->layer_input || hooks->layer_output || hooks->layer_output_edit);
     int per_image = hooks && (hooks->layer_input_image || hooks->layer_input_observe_image ||
-                              hooks->layer_output_edit_image || hooks->layer_output_image);
+                              hooks->layer_output_edit_image || hooks->layer_output_image ||
+                              hooks->act_matmul_image);
     if (per_batch && per_image)
         return zp_err_set(err, ZP_EINVAL, "graph run: hooks mix batch callbacks (node-by-node "
                           "schedule) with per-image ones (fast schedule); use one family");

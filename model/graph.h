@@ -108,6 +108,10 @@ struct zp_run_hooks {
     void (*layer_output_edit_image)(void *ctx, int layer, int image, int thread, float *y);
     /* One image's layer output before its activation (after layer_output_edit_image). */
     void (*layer_output_image)(void *ctx, int layer, int image, int thread, const float *y);
+    /* One image's two operands of MatMul i of two activations (zp_graph_act_matmul:
+     * attention's Q K^T and P V), private writable copies, before it runs: may
+     * quantize them in place; the MatMul reads the edited copies. */
+    void (*act_matmul_image)(void *ctx, int i, int image, int thread, float *a, float *b);
 };
 
 /* The largest thread index + 1 a per-image hook can see in the next zp_graph_run
@@ -152,6 +156,11 @@ int zp_graph_input_is_index(const struct zp_graph *g);
 int64_t zp_graph_output_size(const struct zp_graph *g);
 
 int zp_graph_num_layers(const struct zp_graph *g);
+/* The MatMuls of two activations (no constant operand: attention's Q K^T and
+ * P V), in execution order: how many, and the node name of the i-th with its
+ * operands' sizes per image (*na, *nb values; either may be NULL). */
+int zp_graph_num_act_matmuls(const struct zp_graph *g);
+const char *zp_graph_act_matmul(const struct zp_graph *g, int i, int64_t *na, int64_t *nb);
 const struct zp_layer_info *zp_graph_layer(const struct zp_graph *g, int i);
 
 /* The layer whose output, through nothing or its fused Relu / Clip(0, 6)

@@ -406,6 +406,80 @@ static void test_mixing_refused(void **state)
     zp_graph_free(g);
 }
 
+/* act_matmul_image: called once per image with private copies of the two
+ * operands of each MatMul of two activations; the MatMul reads the edited copies,
+ * and the activation the copy came from is left as it was (it has another reader). */
+struct amm_rec {
+    int calls[4];
+    int64_t na, nb;
+};
+static void amm_floor(void *ctx, int i, int image, int thread, float *a, float *b)
+{
+    (void)thread;
+    struct amm_rec *r = ctx;
+    if (i == 0 && image >= 0 && image < 4) {
+#pragma omp atomic
+        r->calls[image]++;
+    }
+    for (int64_t k = 0; k < r->na; k++)
+        a[k] = floorf(a[k]);
+    for (int64_t k = 0; k < r->nb; k++)
+        b[k] = 2.f * b[k];
+}
+
+static void amm_batch_noop(void *ctx, int layer, const float *y, int batch)
+{
+    (void)ctx;
+    (void)layer;
+    (void)y;
+    (void)batch;
+}
+
+static void test_act_matmul_hook(void **state)
+{
+    (void)state;
+    struct mb b;
+    mb_begin(&b, 13);
+    int64_t xd[3] = {1, 3, 4}, perm[3] = {0, 2, 1};
+    mb_input(&b, "x", 3, xd);
+    mb_attr_ints(&b, mb_node(&b, "Transpose", "tr", "x", "xt"), "perm", 3, perm);
+    mb_node(&b, "MatMul", "scores", "x,xt", "s");
+    mb_node(&b, "Add", "plus_x", "s,s", "y"); /* a second reader of s */
+    mb_output(&b, "y");
+    struct zp_graph *g = mb_load_ok(&b);
+    assert_int_equal(zp_graph_num_act_matmuls(g), 1);
+    struct amm_rec r = {{0}, 0, 0};
+    assert_string_equal(zp_graph_act_matmul(g, 0, &r.na, &r.nb), "scores");
+    assert_null(zp_graph_act_matmul(g, 1, NULL, NULL));
+    assert_int_equal(r.na, 12);
+    assert_int_equal(r.nb, 12);
+    enum { N = 4 };
+    float x[N * 12], y[N * 9], want[N * 9];
+    for (int i = 0; i < N * 12; i++)
+        x[i] = 0.37f * (float)(i % 11) - 1.3f;
+    struct zp_run_hooks h = {.ctx = &r, .act_matmul_image = amm_floor};
+    struct zp_err err = {0};
+    assert_int_equal(zp_graph_run(g, x, N, y, &h, &err), ZP_OK);
+    for (int n = 0; n < N; n++) {
+        assert_int_equal(r.calls[n], 1);
+        const float *xi = x + n * 12;
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++) {
+                double acc = 0; /* floor(x) . 2 x^T, doubled by the Add */
+                for (int k = 0; k < 4; k++)
+                    acc += (double)floorf(xi[i * 4 + k]) * (double)(2.f * xi[j * 4 + k]);
+                want[n * 9 + i * 3 + j] = (float)(2.0 * acc);
+            }
+    }
+    for (int i = 0; i < N * 9; i++)
+        assert_true(fabsf(y[i] - want[i]) <= 1e-5f * (1.f + fabsf(want[i])));
+    /* it is a per-image hook: mixing it with batch hooks is refused */
+    struct zp_run_hooks mix = {.ctx = &r, .act_matmul_image = amm_floor, .layer_output = amm_batch_noop};
+    assert_int_equal(zp_graph_run(g, x, N, y, &mix, &err), ZP_EINVAL);
+    assert_non_null(strstr(err.msg, "mix"));
+    zp_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -414,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_fast_schedule_used),
         cmocka_unit_test(test_edit_before_activation),
         cmocka_unit_test(test_mixing_refused),
+        cmocka_unit_test(test_act_matmul_hook),
     };
     return ZP_RUN_TESTS(t);
 }

@@ -302,6 +302,34 @@ static void test_errors(void **state)
     expect_run_error(d, model, eval, "window 0 position 5: target token 7, but the model");
 }
 
+/* quantize_attention on a model without a MatMul of two activations: an error
+ * naming the variant and the model, nothing written. */
+static void test_attention_refused(void **state)
+{
+    (void)state;
+    char d[1024], model[1100], stream[1100], cfg[1100], out[1100], text[4096];
+    snprintf(d, sizeof d, "%s", zp_test_tmpdir("lm_attn"));
+    snprintf(model, sizeof model, "%s/toy.onnx", d);
+    snprintf(stream, sizeof stream, "%s/s.bin", d);
+    snprintf(cfg, sizeof cfg, "%s/attn.json", d);
+    snprintf(out, sizeof out, "%s/out", d);
+    write_model(model);
+    write_stream(stream);
+    snprintf(text, sizeof text,
+             "{\"name\": \"lm\", \"models\": [{\"name\": \"toy\", \"path\": \"%s\", \"batch\": 4,\n"
+             " \"eval\": {\"format\": \"tokens\", \"tokens\": \"%s\", \"window\": %d},\n"
+             " \"modes\": [\"both\"], \"calibration\": {\"method\": \"minmax\", \"size\": 3}}],\n"
+             " \"schemes\": [{\"scheme\": \"asymmetric\", \"bits\": 8, \"quantize_attention\": true}]}\n",
+             model, stream, T + 1);
+    zp_test_write_file(cfg, text);
+    char *log = NULL;
+    int rc = zp_test_sh(&log, "%s run %s --out %s --quiet --no-plots", H, cfg, out);
+    if (rc == 0 || !strstr(log, "quantize_attention, but model 'toy' has no MatMul of two activations"))
+        fail_msg("expected the refusal, got exit %d:\n%s", rc, log);
+    free(log);
+    assert_null(zp_test_read_file(out, NULL));
+}
+
 /* "float": true keeps the classifier (here the only layer) float: weights and
  * input, so every cell is the float model exactly. */
 static void test_float_override(void **state)
@@ -344,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_stream_and_npy),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_float_override),
+        cmocka_unit_test(test_attention_refused),
     };
     return ZP_RUN_TESTS(tests);
 }

@@ -130,11 +130,60 @@ static void test_float_nll(void **state)
     assert_true(column(csv, "a8c", "kld_mean") == k);
 }
 
+/* quantize_attention: 8-bit activations at every MatMul input, then also at both
+ * operands of the 10 attention MatMuls (Q K^T, P V): the second quantizes more
+ * tensors, so the model moves further from float. */
+static void test_attention(void **state)
+{
+    (void)state;
+    const char *shared = zp_test_shared_data();
+    char dir[1024], probe[1200];
+    snprintf(dir, sizeof dir, "%s/tinystories", shared ? shared : "");
+    snprintf(probe, sizeof probe, "%s/stories260K.onnx", dir);
+    char *m = shared ? zp_test_read_file(probe, NULL) : NULL;
+    if (!m) {
+        printf("skipped: no %s (the shared TinyStories data)\n", shared ? probe : "shared data");
+        skip();
+    }
+    free(m);
+    char d[1024], cfg[1200], csv[1200], text[4096];
+    snprintf(d, sizeof d, "%s", zp_test_tmpdir("lm_attention"));
+    snprintf(cfg, sizeof cfg, "%s/attn.json", d);
+    snprintf(text, sizeof text,
+             "{\"name\": \"attn\", \"seed\": 1,\n"
+             " \"schemes\": [{\"scheme\": \"asymmetric\", \"bits\": 8, \"granularity\": \"per-channel\","
+             " \"label\": \"acts\"},\n"
+             "  {\"scheme\": \"asymmetric\", \"bits\": 8, \"granularity\": \"per-channel\","
+             " \"quantize_attention\": true, \"label\": \"attn\"}],\n"
+             " \"models\": [{\"name\": \"stories260K\", \"path\": \"@data/stories260K.onnx\",\n"
+             "   \"eval\": {\"format\": \"tokens\", \"tokens\": \"@data/tinystories_val_tokens.bin\", "
+             "\"window\": 513, \"vocab\": 512}, \"modes\": [\"both\"], \"batch\": 3,\n"
+             "   \"calibration\": {\"method\": \"minmax\", \"size\": 2, \"order\": \"first\"},"
+             " \"layer_stats_samples\": 1}]}\n");
+    zp_test_write_file(cfg, text);
+    char *log = NULL;
+    int rc = zp_test_sh(&log, "%s run %s --data %s --out %s/run --quiet --no-plots --limit %d", H, cfg, dir,
+                        d, WINDOWS);
+    if (rc != 0)
+        fail_msg("harness run exited %d:\n%s", rc, log);
+    free(log);
+    snprintf(csv, sizeof csv, "%s/run/accuracy.csv", d);
+    double ka = column(csv, "acts", "kld_mean"), kt = column(csv, "attn", "kld_mean");
+    printf("KLD mean, 8-bit activations: %.5f; + attention operands: %.5f\n", ka, kt);
+    assert_true(ka > 0 && kt > ka && kt < 0.1);
+    char *text2 = zp_test_read_file(csv, NULL);
+    assert_non_null(strstr(text2, ",quantize_attention\n"));
+    assert_non_null(strstr(text2, ",true\n"));
+    assert_non_null(strstr(text2, ",false\n"));
+    free(text2);
+}
+
 int main(void)
 {
     H = zp_test_harness();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_float_nll),
+        cmocka_unit_test(test_attention),
     };
     return ZP_RUN_TESTS(tests);
 }
