@@ -83,7 +83,36 @@ struct calib_obs {
     /* The batch being run, per layer: its inputs (and outputs before the
      * activation), batch x in_size (out_size) each, filled image by image. */
     float **in, **outv;
+    /* direct min / max (observe_direct): per thread, per layer lo, hi; and per
+     * thread the first non-finite input seen (layer, image; -1: none) */
+    float *ext;
+    int (*bad)[2];
 };
+
+/* Min / max calibration needs no batch: extremes are order-free, so each image's
+ * layer input reduces into its thread's extremes here, without a copy, and the
+ * calibrator is given the two extremes at the end (the same range as observing
+ * every batch). */
+static void observe_direct(void *ctx, int layer, int image, int thread, const float *x)
+{
+    struct calib_obs *o = ctx;
+    const size_t n = mx_in_size(zp_graph_layer(o->m->g, layer));
+    float *e = o->ext + ((size_t)thread * (size_t)o->m->n_layers + (size_t)layer) * 2;
+    float lo = e[0], hi = e[1];
+    int nan = 0;
+#pragma omp simd reduction(min : lo) reduction(max : hi) reduction(| : nan)
+    for (size_t i = 0; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+        nan |= x[i] != x[i];
+    }
+    e[0] = lo;
+    e[1] = hi;
+    if ((nan || isinf(lo) || isinf(hi)) && o->bad[thread][0] < 0) {
+        o->bad[thread][0] = layer;
+        o->bad[thread][1] = image;
+    }
+}
 
 /* The calibrators take whole batches (ema averages per-batch extremes; the
  * histograms' range starts from the first batch's; the reservoir sample draws
@@ -333,7 +362,21 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
     }
     struct calib_obs obs = {.m = m, .cal = cal, .cal_out = cal ? cal + m->n_layers : NULL,
                             .out = out, .sample = sample, .seen = seen, .err = err};
-    if (!st) {
+    const int direct = method == ZP_CALIB_MINMAX && !sample && !m->mc->act_at;
+    const int nt = zp_graph_max_threads();
+    if (!st && direct) {
+        obs.ext = malloc((size_t)nt * (size_t)m->n_layers * 2 * sizeof *obs.ext);
+        obs.bad = malloc((size_t)nt * sizeof *obs.bad);
+        if (!obs.ext || !obs.bad)
+            st = zp_err_set(err, ZP_ENOMEM, "calibration: out of memory");
+        for (size_t i = 0; !st && i < (size_t)nt * (size_t)m->n_layers; i++) {
+            obs.ext[2 * i] = INFINITY;
+            obs.ext[2 * i + 1] = -INFINITY;
+        }
+        for (int t = 0; !st && t < nt; t++)
+            obs.bad[t][0] = obs.bad[t][1] = -1;
+    }
+    if (!st && !direct) {
         obs.in = batch_buffers(m, 0);
         obs.outv = m->mc->act_at ? batch_buffers(m, 1) : NULL;
         if (!buffers_ok((const float *const *)obs.in, m->n_layers) ||
@@ -345,12 +388,13 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
     for (int b0 = 0; b0 < n && !st; b0 += m->batch) {
         int bn = n - b0 < m->batch ? n - b0 : m->batch;
         mx_gather(&m->calib, idx + b0, bn, batch);
-        struct zp_run_hooks h = {.ctx = &obs, .layer_input_observe_image = capture_input_image,
+        struct zp_run_hooks h = {.ctx = &obs,
+                                 .layer_input_observe_image = direct ? observe_direct : capture_input_image,
                                  .layer_output_image = m->mc->act_at ? capture_output_image : NULL,
                                  .weights = (const float *const *)m->base_w,
                                  .biases = (const float *const *)m->base_b, .act_hi = (const float *const *)m->act_hi};
         st = zp_graph_run(m->g, batch, bn, logits, &h, err);
-        for (int l = 0; l < m->n_layers && !st; l++) {
+        for (int l = 0; l < m->n_layers && !st && !direct; l++) {
             observe_calib(&obs, l, obs.in[l], bn);
             if (m->mc->act_at)
                 observe_calib_out(&obs, l, obs.outv[l], bn);
@@ -359,6 +403,23 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
             st = obs.st;
         zp_progress_sub(prog, 0);
     }
+    for (int t = 0; direct && !st && t < nt; t++)
+        if (obs.bad[t][0] >= 0)
+            st = zp_err_set(err, ZP_EINVAL, "input of layer '%s': calibration example %d of a batch holds a "
+                            "non-finite value; expected finite values",
+                            zp_graph_layer(m->g, obs.bad[t][0])->name, obs.bad[t][1]);
+    for (int l = 0; direct && !st && l < m->n_layers; l++) {
+        float e[2] = {INFINITY, -INFINITY};
+        for (int t = 0; t < nt; t++) {
+            const float *x = obs.ext + ((size_t)t * (size_t)m->n_layers + (size_t)l) * 2;
+            e[0] = x[0] < e[0] ? x[0] : e[0];
+            e[1] = x[1] > e[1] ? x[1] : e[1];
+        }
+        if (e[0] <= e[1] && (st = zp_calib_observe(cal[l], e, 2, err)))
+            zp_err_prefix(err, "input of layer '%s'", zp_graph_layer(m->g, l)->name);
+    }
+    free(obs.ext);
+    free(obs.bad);
     buffers_free(obs.in, m->n_layers);
     buffers_free(obs.outv, m->n_layers);
     for (int l = 0; l < m->n_layers && !st; l++) {

@@ -19,19 +19,23 @@
  * one layer, as the layer reads it (after the inner input quantization), to its
  * slot of buf. */
 struct capture {
+    const struct zp_graph *g;
     struct zp_run_hooks inner;
     int layer;
     size_t n; /* values per image */
     float *buf;
 };
 
-static void capture_input(void *ctx, int layer, int image, int thread, float *x)
+static void capture_input(void *ctx, int layer, int image, int thread, const float *x, float *out)
 {
     struct capture *c = ctx;
+    size_t n = mx_in_size(zp_graph_layer(c->g, layer));
     if (c->inner.layer_input_image)
-        c->inner.layer_input_image(c->inner.ctx, layer, image, thread, x);
+        c->inner.layer_input_image(c->inner.ctx, layer, image, thread, x, out);
+    else
+        memcpy(out, x, n * sizeof *out);
     if (layer == c->layer)
-        memcpy(c->buf + (size_t)image * c->n, x, c->n * sizeof *x);
+        memcpy(c->buf + (size_t)image * c->n, out, c->n * sizeof *out);
 }
 
 static void pass_output_edit(void *ctx, int layer, int image, int thread, float *y)
@@ -52,7 +56,7 @@ static enum zp_status run_capture(struct zp_model_ctx *m, const struct zp_run_ho
                                   const float *x, int bn, float *buf, float *logits,
                                   struct zp_err *err)
 {
-    struct capture c = {.inner = *inner, .layer = l, .buf = buf,
+    struct capture c = {.g = m->g, .inner = *inner, .layer = l, .buf = buf,
                         .n = mx_in_size(zp_graph_layer(m->g, l))};
     struct zp_run_hooks h = *inner;
     h.ctx = &c;

@@ -185,45 +185,50 @@ static void in_layout(const struct zp_layer_info *li, int64_t *C, int64_t *S)
  * dispatched kernel for the affine schemes (the activation hooks' hot path; bit
  * for bit schemes/affine.c's result), else the scheme's own functions. */
 static void act_fake_quant(const struct qnet *q, const struct zp_scheme_config *cfg,
-                           const struct zp_qparams *p, float *x, size_t n)
+                           const struct zp_qparams *p, const float *x, float *y, size_t n)
 {
     const struct zp_scheme *s = cfg->scheme;
     if (s->quantize == zp_affine_quantize && s->dequantize == zp_affine_dequantize && p->scale > 0 &&
         p->qmin <= p->qmax) {
-        struct zp_f32_fakequant_call c = {.x = x, .y = x, .n = n, .scale = p->scale, .offset = p->offset,
+        struct zp_f32_fakequant_call c = {.x = x, .y = y, .n = n, .scale = p->scale, .offset = p->offset,
                                           .zero_point = p->zero_point, .qmin = p->qmin, .qmax = p->qmax};
         zp_rt_fakequant(q->fq_kernel, &c);
         return;
     }
-    zp_fake_quant_run(cfg, p, x, x, n, NULL);
+    zp_fake_quant_run(cfg, p, x, y, n, NULL);
 }
 
-/* One image's layer input, quantized in place. */
-static void quant_input_image(void *ctx, int layer, int image, int thread, float *x)
+/* One image's layer input x, quantized into out (the layer's private input). */
+static void quant_input_image(void *ctx, int layer, int image, int thread, const float *x, float *out)
 {
     struct qnet *q = ctx;
     const struct zp_layer_info *li = zp_graph_layer(q->m->g, layer);
-    if (!q->act_cfg[layer]) /* kept float by an override */
+    size_t n = mx_in_size(li);
+    if (!q->act_cfg[layer]) { /* kept float by an override */
+        memcpy(out, x, n * sizeof *out);
         return;
+    }
     if (zp_act_blocks_on(q->act_cfg[layer])) { /* MX / NVFP4: run-time blocks of K */
         int64_t C, S;
         in_layout(li, &C, &S);
-        zp_act_blocks_run(q->act_cfg[layer], &q->act[layer], x, 1, C, S);
+        memcpy(out, x, n * sizeof *out);
+        zp_act_blocks_run(q->act_cfg[layer], &q->act[layer], out, 1, C, S);
         return;
     }
-    size_t n = mx_in_size(li);
-    if (layer == 0 && q->in_exact)
-        zp_input_exact_apply(q->in_exact, x, n, 0);
-    else
-        act_fake_quant(q, q->act_cfg[layer], &q->act[layer], x, n);
+    if (layer == 0 && q->in_exact) {
+        memcpy(out, x, n * sizeof *out);
+        zp_input_exact_apply(q->in_exact, out, n, 0);
+    } else {
+        act_fake_quant(q, q->act_cfg[layer], &q->act[layer], x, out, n);
+    }
 }
 
 /* quantize_attention: one image's two operands of MatMul i of two activations. */
 static void quant_amm_image(void *ctx, int i, int image, int thread, float *a, float *b)
 {
     struct qnet *q = ctx;
-    act_fake_quant(q, &q->v->a, &q->amm_q[2 * i], a, (size_t)q->amm_n[2 * i]);
-    act_fake_quant(q, &q->v->a, &q->amm_q[2 * i + 1], b, (size_t)q->amm_n[2 * i + 1]);
+    act_fake_quant(q, &q->v->a, &q->amm_q[2 * i], a, a, (size_t)q->amm_n[2 * i]);
+    act_fake_quant(q, &q->v->a, &q->amm_q[2 * i + 1], b, b, (size_t)q->amm_n[2 * i + 1]);
 }
 
 /* quantize_attention: a quantizer per operand of every MatMul of two activations,
@@ -267,7 +272,7 @@ static void quant_output_image(void *ctx, int layer, int image, int thread, floa
     struct qnet *q = ctx;
     if (!q->act_cfg[layer])
         return;
-    act_fake_quant(q, q->act_cfg[layer], &q->outq[layer], y, mx_out_size(zp_graph_layer(q->m->g, layer)));
+    act_fake_quant(q, q->act_cfg[layer], &q->outq[layer], y, y, mx_out_size(zp_graph_layer(q->m->g, layer)));
 }
 
 /* The float run of a paired batch: each image's layer outputs into its slot of

@@ -279,9 +279,7 @@ static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch
                     if (h->layer_input_observe_image)
                         h->layer_input_observe_image(h->ctx, l, i, th, x0);
                     if (h->layer_input_image) {
-                        const struct zp_tensor *T = &g->tensors[n->in[0]];
-                        memcpy(copy, x0, (size_t)T->size * sizeof(float));
-                        h->layer_input_image(h->ctx, l, i, th, copy);
+                        h->layer_input_image(h->ctx, l, i, th, x0, copy);
                         x0 = copy;
                     }
                 }

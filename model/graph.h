@@ -100,9 +100,11 @@ struct zp_run_hooks {
      * runs before layer_input_image. */
     void (*layer_input_observe_image)(void *ctx, int layer, int image, int thread,
                                       const float *x);
-    /* One image's private, writable copy of the layer input, which it may edit in
-     * place (quantize); the layer reads the edited copy. */
-    void (*layer_input_image)(void *ctx, int layer, int image, int thread, float *x);
+    /* One image's layer input x (in_shape values, read-only) to be written, edited
+     * (quantized), into out, a private buffer of the same size: the layer reads out.
+     * The hook writes every value of out (a copy where it edits nothing); reading
+     * x and writing out in one pass is what spares a copy per layer. */
+    void (*layer_input_image)(void *ctx, int layer, int image, int thread, const float *x, float *out);
     /* One image's layer output (out_shape values) before its activation, editable
      * in place; runs before layer_output_image. */
     void (*layer_output_edit_image)(void *ctx, int layer, int image, int thread, float *y);

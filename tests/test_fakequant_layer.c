@@ -180,9 +180,14 @@ static void grab(void *ctx, int layer, const float *y, int batch)
 }
 
 /* The same two hooks per image (the fast schedule the harness runs them on). */
-static void quant_in_image(void *ctx, int layer, int image, int thread, float *x)
+static void quant_in_image(void *ctx, int layer, int image, int thread, const float *x, float *out)
 {
-    quant_in(ctx, layer, x, 1);
+    const struct zp_layer_info *li = zp_graph_layer(G, layer);
+    size_t n = 1;
+    for (int d = 0; d < li->in_ndim; d++)
+        n *= (size_t)li->in_shape[d];
+    memcpy(out, x, n * sizeof *out);
+    quant_in(ctx, layer, out, 1);
 }
 
 static void grab_image(void *ctx, int layer, int image, int thread, const float *y)

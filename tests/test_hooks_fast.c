@@ -111,10 +111,11 @@ static void i_obs(void *ctx, int l, int image, int thread, const float *x)
     memcpy(r->in[l] + (size_t)image * r->in_n[l], x, r->in_n[l] * sizeof *x);
 }
 
-static void i_in(void *ctx, int l, int image, int thread, float *x)
+static void i_in(void *ctx, int l, int image, int thread, const float *x, float *out)
 {
+    memcpy(out, x, ((struct rec *)ctx)->in_n[l] * sizeof *out);
     if (((struct rec *)ctx)->edit)
-        grid(x, ((struct rec *)ctx)->in_n[l]);
+        grid(out, ((struct rec *)ctx)->in_n[l]);
 }
 
 static void i_edit(void *ctx, int l, int image, int thread, float *y)

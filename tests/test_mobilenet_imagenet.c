@@ -114,8 +114,15 @@ static void test_golden_fast(void **state)
 static void on_input(void *ctx, int layer, float *x, int batch) { (*(int *)ctx)++; }
 static void on_output(void *ctx, int layer, const float *y, int batch) { (*(int *)ctx)++; }
 
-static void on_input_image(void *ctx, int layer, int image, int thread, float *x)
+static const struct zp_graph *G; /* the graph on_input_image copies the layer inputs of */
+
+static void on_input_image(void *ctx, int layer, int image, int thread, const float *x, float *out)
 {
+    const struct zp_layer_info *li = zp_graph_layer(G, layer);
+    size_t n = 1;
+    for (int d = 0; d < li->in_ndim; d++)
+        n *= (size_t)li->in_shape[d];
+    memcpy(out, x, n * sizeof *out);
 #pragma omp atomic
     (*(int *)ctx)++;
 }
@@ -147,6 +154,7 @@ static void test_golden_hooked(void **state)
     /* per-image hooks, inside the fast schedule: with an output hook every layer's
      * Relu6 is applied after the hook instead of inside the kernel */
     calls = 0;
+    G = f.g;
     struct zp_run_hooks hp = {.ctx = &calls, .layer_input_image = on_input_image,
                               .layer_output_image = on_output_image};
     assert_int_equal(zp_graph_run(f.g, f.x, NIMG, logits, &hp, &err), ZP_OK);
