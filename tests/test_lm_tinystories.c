@@ -16,6 +16,22 @@
 
 static const char *H;
 
+/* The shared TinyStories folder into dir; 0 (after saying why) when it or its
+ * stories260K.onnx is absent, and the test skips. */
+static int tinystories_dir(char *dir, size_t n)
+{
+    const char *shared = zp_test_shared_data();
+    snprintf(dir, n, "%s/tinystories", shared ? shared : "");
+    char probe[1200];
+    snprintf(probe, sizeof probe, "%s/stories260K.onnx", dir);
+    char *m = shared ? zp_test_read_file(probe, NULL) : NULL;
+    int found = m != NULL;
+    if (!found)
+        printf("skipped: no %s (the shared TinyStories data)\n", shared ? probe : "shared data");
+    free(m);
+    return found;
+}
+
 /* Mean of the first n per-window NLL sums / 512 tokens of the reference JSON. */
 static double reference_nll(const char *dir, int n)
 {
@@ -94,17 +110,9 @@ static void run_config(const char *d, const char *name, const char *eval)
 static void test_float_nll(void **state)
 {
     (void)state;
-    const char *shared = zp_test_shared_data();
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s/tinystories", shared ? shared : "");
-    char probe[1200];
-    snprintf(probe, sizeof probe, "%s/stories260K.onnx", dir);
-    char *m = shared ? zp_test_read_file(probe, NULL) : NULL;
-    if (!m) {
-        printf("skipped: no %s (the shared TinyStories data)\n", shared ? probe : "shared data");
+    if (!tinystories_dir(dir, sizeof dir))
         skip();
-    }
-    free(m);
     setenv("ZP_LM_DATA", dir, 1);
     double ref = reference_nll(dir, WINDOWS);
     char d[1024], csv[1200];
@@ -136,16 +144,9 @@ static void test_float_nll(void **state)
 static void test_attention(void **state)
 {
     (void)state;
-    const char *shared = zp_test_shared_data();
-    char dir[1024], probe[1200];
-    snprintf(dir, sizeof dir, "%s/tinystories", shared ? shared : "");
-    snprintf(probe, sizeof probe, "%s/stories260K.onnx", dir);
-    char *m = shared ? zp_test_read_file(probe, NULL) : NULL;
-    if (!m) {
-        printf("skipped: no %s (the shared TinyStories data)\n", shared ? probe : "shared data");
+    char dir[1024];
+    if (!tinystories_dir(dir, sizeof dir))
         skip();
-    }
-    free(m);
     char d[1024], cfg[1200], csv[1200], text[4096];
     snprintf(d, sizeof d, "%s", zp_test_tmpdir("lm_attention"));
     snprintf(cfg, sizeof cfg, "%s/attn.json", d);

@@ -9,11 +9,12 @@
 static size_t float_path(const struct zp_f32_fakequant_call *c, float win_f)
 {
     const float z = (float)c->zero_point;
+    /* clamped to [qmin - z, qmax - z] (integers): t is the code minus z, s t the
+     * decoded value (fakequant-avx512.c) */
     const __m256 inv = _mm256_set1_ps((float)(1.0 / c->scale)), s = _mm256_set1_ps((float)c->scale),
-                 vz = _mm256_set1_ps(z), qlo = _mm256_set1_ps((float)c->qmin - z - 1.0f),
-                 qhi = _mm256_set1_ps((float)c->qmax - z + 1.0f), lo = _mm256_set1_ps((float)c->qmin),
-                 hi = _mm256_set1_ps((float)c->qmax), magic = _mm256_set1_ps(0x1.8p23f),
-                 lim = _mm256_set1_ps(0.5f - win_f), sign = _mm256_set1_ps(-0.0f);
+                 qlo = _mm256_set1_ps((float)c->qmin - z), qhi = _mm256_set1_ps((float)c->qmax - z),
+                 magic = _mm256_set1_ps(0x1.8p23f), lim = _mm256_set1_ps(0.5f - win_f),
+                 sign = _mm256_set1_ps(-0.0f);
     size_t i = 0;
     for (; i + 8 <= c->n; i += 8) {
         __m256 r = _mm256_mul_ps(_mm256_loadu_ps(c->x + i), inv);
@@ -25,8 +26,7 @@ static size_t float_path(const struct zp_f32_fakequant_call *c, float win_f)
                 c->y[i + k] = zp_f32_fakequant_one(c, c->x[i + k]);
             continue;
         }
-        __m256 q = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(t, vz), lo), hi);
-        _mm256_storeu_ps(c->y + i, _mm256_mul_ps(s, _mm256_sub_ps(q, vz)));
+        _mm256_storeu_ps(c->y + i, _mm256_mul_ps(s, t));
     }
     return i;
 }

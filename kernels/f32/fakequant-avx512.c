@@ -35,16 +35,17 @@ static inline __m256 step8(const struct zp_f32_fakequant_call *c, __m256 xf, __m
 
 /* The float path: x (1/s) rounded twice in float errs from x/s by under 2^-22.9
  * relative, so a quotient more than the window away from a half step rounds as the
- * exact one does; the decoded value s (q - z) is exact in double and in float
- * rounded once either way, so it matches the double arithmetic bit for bit. */
+ * exact one does. The quotient is clamped to the code range shifted by the zero
+ * point, [qmin - z, qmax - z]: integers, which rounding leaves in place, so the
+ * rounded value t is the code minus z already (no second clamp) and the decoded
+ * value is s t, exact in double and in float rounded once either way: the double
+ * arithmetic's bit for bit. */
 static size_t float_path(const struct zp_f32_fakequant_call *c, float win_f)
 {
     const float z = (float)c->zero_point;
     const __m512 inv = _mm512_set1_ps((float)(1.0 / c->scale)), s = _mm512_set1_ps((float)c->scale),
-                 vz = _mm512_set1_ps(z), qlo = _mm512_set1_ps((float)c->qmin - z - 1.0f),
-                 qhi = _mm512_set1_ps((float)c->qmax - z + 1.0f), lo = _mm512_set1_ps((float)c->qmin),
-                 hi = _mm512_set1_ps((float)c->qmax), magic = _mm512_set1_ps(0x1.8p23f),
-                 lim = _mm512_set1_ps(0.5f - win_f);
+                 qlo = _mm512_set1_ps((float)c->qmin - z), qhi = _mm512_set1_ps((float)c->qmax - z),
+                 magic = _mm512_set1_ps(0x1.8p23f), lim = _mm512_set1_ps(0.5f - win_f);
     size_t i = 0;
     for (; i + 16 <= c->n; i += 16) {
         __m512 x = _mm512_loadu_ps(c->x + i);
@@ -57,8 +58,7 @@ static size_t float_path(const struct zp_f32_fakequant_call *c, float win_f)
                 c->y[i + k] = zp_f32_fakequant_one(c, c->x[i + k]);
             continue;
         }
-        __m512 q = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(t, vz), lo), hi);
-        _mm512_storeu_ps(c->y + i, _mm512_mul_ps(s, _mm512_sub_ps(q, vz)));
+        _mm512_storeu_ps(c->y + i, _mm512_mul_ps(s, t));
     }
     return i;
 }
