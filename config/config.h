@@ -41,6 +41,8 @@ struct zp_variant {
     int bias_absorption;         /* 1: high-bias absorption from calibration statistics (ptq/bias_absorb.h) */
     int quant_attention;         /* 1: the activation scheme also quantizes both operands of every
                                     MatMul of two activations (attention's Q K^T and P V) */
+    int quant_embedding;         /* 1: the weight scheme also quantizes every lookup table (Gather
+                                    data: a language model's token embedding), rows as channels */
     int int_float_multiplier;    /* mode integer: requantize with a float multiplier ("requantize": "float") */
     char weight_calib[16];       /* "" (the scheme's own fit) or a calibration method whose
                                     clipped range replaces min/max for affine weights */

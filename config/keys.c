@@ -59,6 +59,7 @@ const struct zp_config_key zp_config_keys[] = {
     {"run.schemes[]", "bias_correction", "none|empirical", "none", "subtract E[y'-y] per channel"},
     {"run.schemes[]", "equalize", "bool", "false", "cross-layer equalization of the float weights (a ReLU6 between a pair clamps per channel, docs/ptq.md)"},
     {"run.schemes[]", "bias_absorption", "bool", "false", "high-bias absorption into the next layer, from calibration statistics"},
+    {"run.schemes[]", "quantize_embedding", "bool", "false", "weights: also every lookup table (Gather: token embedding), rows as channels"},
     {"run.schemes[]", "quantize_attention", "bool", "false", "activations: also both operands of every MatMul of two activations (attention Q K^T, P V), min/max ranges"},
     {"run.schemes[]", "bias", "float|int32", "float", "int32: biases rounded as integer inference stores them"},
     {"run.schemes[]", "requantize", "fixed|float", "fixed",

@@ -206,14 +206,15 @@ static enum zp_status qat_settings(struct zp_cfg_ctx *c, const cJSON *entry, con
 }
 
 /* The entry-only boolean keys: the post-training passes (ptq/) equalize and
- * bias_absorption, and quantize_attention. 1 when k is one of them (and *v was
+ * bias_absorption, and quantize_attention / quantize_embedding. 1 when k is one of them (and *v was
  * read), else 0. */
 static int entry_flag(struct zp_cfg_ctx *c, struct zp_variant *v, const char *k, const cJSON *val,
                     const char *path, enum zp_status *st)
 {
     int *dst = strcmp(k, "equalize") == 0 ? &v->equalize
                : strcmp(k, "bias_absorption") == 0 ? &v->bias_absorption
-               : strcmp(k, "quantize_attention") == 0 ? &v->quant_attention : NULL;
+               : strcmp(k, "quantize_attention") == 0 ? &v->quant_attention
+               : strcmp(k, "quantize_embedding") == 0 ? &v->quant_embedding : NULL;
     if (!dst)
         return 0;
     *st = zp_json_value_bool(&c->j, val, path, dst);
@@ -228,9 +229,9 @@ static enum zp_status finish_variant(struct zp_cfg_ctx *c, struct zp_variant *v,
     zp_cfg_option_string(&v->w, v->options, sizeof v->options);
     zp_cfg_option_string(&v->a, v->act_options, sizeof v->act_options);
     char sweep_label[160];
-    snprintf(sweep_label, sizeof sweep_label, "%.24s %db %s%s%.100s%s%s%s%s%s%s%s%s%s", name, v->w.bits,
+    snprintf(sweep_label, sizeof sweep_label, "%.24s %db %s%s%.100s%s%s%s%s%s%s%s%s%s%s", name, v->w.bits,
              zp_granularity_name(v->w.granularity), v->options[0] ? " " : "", v->options,
-             v->equalize ? " cle" : "", v->bias_absorption ? " hba" : "", v->quant_attention ? " attn" : "",
+             v->equalize ? " cle" : "", v->bias_absorption ? " hba" : "", v->quant_attention ? " attn" : "", v->quant_embedding ? " emb" : "",
              v->bias_correction ? " bc" : "", v->bias_int32 ? " b32" : "",
              v->weight_calib[0] ? " wclip=" : "", v->weight_calib, v->rounding ? " " : "",
              v->rounding ? zp_rounding_name(v->rounding) : "");

@@ -162,6 +162,7 @@ enum zp_status zp_hist_cell(const struct zp_config *cfg, const struct zp_cell *c
                                .top1_agreement = 1.0};
     mx_lm_cols(r, m->lm_t ? &lm : NULL);
     zp_csv_set_bool(r, ZP_ACC_QUANTIZE_ATTENTION, -1);
+    zp_csv_set_bool(r, ZP_ACC_QUANTIZE_EMBEDDING, -1);
     zp_csv_end_row(r);
     return ZP_OK;
 }

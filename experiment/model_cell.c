@@ -116,6 +116,7 @@ void mx_accuracy_row(struct zp_csv *r, const struct zp_model_ctx *m, const struc
     zp_csv_set_bool(r, ZP_ACC_BIAS_ABSORPTION, v->bias_absorption);
     mx_lm_cols(r, lm);
     zp_csv_set_bool(r, ZP_ACC_QUANTIZE_ATTENTION, quant_a ? v->quant_attention : -1);
+    zp_csv_set_bool(r, ZP_ACC_QUANTIZE_EMBEDDING, cell->mode != ZP_MODE_ACTIVATIONS ? v->quant_embedding : -1);
     zp_csv_end_row(r);
 }
 
@@ -541,10 +542,10 @@ static void variant_key(const struct zp_variant *v, char *out, size_t n)
     for (char *save = NULL, *tok = strtok_r(buf, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
         if (strncmp(tok, "nudge_zero=", 11) != 0)
             snprintf(opts + strlen(opts), sizeof opts - strlen(opts), "%s%s", opts[0] ? ";" : "", tok);
-    snprintf(out, n, "%s|%d|%s|%s%d|bc%d|b%d|%s|%s%s%s%s", v->w.scheme->name, v->w.bits, opts,
+    snprintf(out, n, "%s|%d|%s|%s%d|bc%d|b%d|%s|%s%s%s%s%s", v->w.scheme->name, v->w.bits, opts,
              v->a.scheme->name, v->a.bits, v->bias_correction, v->bias_int32, v->weight_calib,
              zp_rounding_name(v->rounding), v->equalize ? "|cle" : "", v->bias_absorption ? "|hba" : "",
-             v->quant_attention ? "|attn" : "");
+             v->quant_attention ? "|attn" : "", v->quant_embedding ? "|emb" : "");
 }
 
 /* Replicates (docs/statistics.md): a cell whose result depends on a seed runs

@@ -110,6 +110,8 @@ struct qnet {
     int n_amm;                     /* quantize_attention: MatMuls of two activations, and */
     struct zp_qparams *amm_q;      /* 2 quantizers per MatMul (operands a, b), or NULL */
     int64_t *amm_n;                /* 2 operand sizes per MatMul (values per image) */
+    int n_tables;                  /* quantize_embedding: lookup tables (zp_graph_table), and */
+    float **tables;                /* their fake-quantized values, or NULL */
     /* paired pass state */
     float **float_out;             /* per layer: batch x out_size, the float run's output */
     const float **ref;             /* per layer: this paired batch's float outputs (float_out,

@@ -166,6 +166,9 @@ void mx_qnet_free(struct qnet *q)
     free(q->act_lo);
     free(q->amm_q);
     free(q->amm_n);
+    for (int t = 0; q->tables && t < q->n_tables; t++)
+        zp_free(q->tables[t]);
+    free(q->tables);
 }
 
 /* The activation layout act_blocks.c cuts into blocks: C channels (the first
@@ -221,6 +224,40 @@ static void quant_input_image(void *ctx, int layer, int image, int thread, const
     } else {
         act_fake_quant(q, q->act_cfg[layer], &q->act[layer], x, out, n);
     }
+}
+
+/* quantize_embedding: every lookup table fake-quantized by the weight scheme as a
+ * [rows, cols] weight (per channel = per row, i.e. per token; per group along the
+ * row), its cost in the bits per weight. */
+static enum zp_status embedding_tables(struct qnet *q, struct zp_err *err)
+{
+    const struct zp_graph *g = q->m->g;
+    const struct zp_scheme_config *c = &q->v->w;
+    int n = zp_graph_num_tables(g);
+    if (n == 0)
+        return zp_err_set(err, ZP_ECONFIG, "variant '%s': quantize_embedding, but model '%s' has no "
+                          "lookup table (Gather)", q->v->label, q->m->mc->name);
+    if (!(q->tables = calloc((size_t)n, sizeof *q->tables)))
+        return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    q->n_tables = n;
+    for (int t = 0; t < n; t++) {
+        int64_t shape[2];
+        const float *data;
+        const char *name = zp_graph_table(g, t, &shape[0], &shape[1], &data);
+        char what[300];
+        snprintf(what, sizeof what, "%s: lookup table '%s'", q->m->mc->path, name);
+        if (!(q->tables[t] = zp_alloc((size_t)(shape[0] * shape[1]) * sizeof(float))))
+            return zp_err_set(err, ZP_ENOMEM, "out of memory");
+        struct zp_tensor_qparams qp = {0};
+        enum zp_status st = zp_fake_quant(c, data, shape, 2, what, q->tables[t], &qp, err);
+        struct zp_err cerr = {0};
+        if (!st)
+            zp_wcost_add(&q->wcost, c, &qp, data, shape, 2, &cerr);
+        zp_tensor_qparams_free(&qp);
+        if (st)
+            return st;
+    }
+    return ZP_OK;
 }
 
 /* quantize_attention: one image's two operands of MatMul i of two activations. */
@@ -360,6 +397,8 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
             q->wcost.n += (double)wn;
         }
     }
+    if (quant_w && v->quant_embedding && embedding_tables(q, err))
+        return err->status;
     if (!quant_act)
         return ZP_OK;
     struct act_cal *cal = NULL;
@@ -450,6 +489,7 @@ void mx_qnet_hooks(struct qnet *q, struct zp_run_hooks *h, int compare)
     h->layer_input_image = q->quant_act ? quant_input_image : NULL;
     h->layer_output_edit_image = q->quant_act && q->outq ? quant_output_image : NULL;
     h->act_matmul_image = q->n_amm ? quant_amm_image : NULL;
+    h->tables = (const float *const *)q->tables;
     h->layer_output_image = compare ? compare_output_image : NULL;
 }
 

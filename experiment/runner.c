@@ -96,17 +96,23 @@ static enum zp_status preflight(const struct zp_config *cfg, const struct zp_pla
         zp_progress_init(&notes, 0, o->quiet);
         if (zp_model_ctx_load(cfg, mi, o, qat, &notes, &m, err))
             break;
-        /* quantize_attention needs a MatMul of two activations in the model */
-        for (size_t i = 0; i < plan->n && zp_graph_num_act_matmuls(zp_model_ctx_graph(m)) == 0; i++) {
+        /* quantize_attention needs a MatMul of two activations in the model,
+         * quantize_embedding a lookup table */
+        const struct zp_graph *g = zp_model_ctx_graph(m);
+        for (size_t i = 0; i < plan->n && !err->status; i++) {
             const struct zp_cell *c = &plan->cells[i];
             const struct zp_variant *v = c->kind == ZP_CELL_MODEL ? &cfg->variants[c->variant] : NULL;
-            if (v && c->source == mi && v->quant_attention &&
-                (c->mode == ZP_MODE_ACTIVATIONS || c->mode == ZP_MODE_BOTH)) {
+            if (!v || c->source != mi)
+                continue;
+            if (v->quant_attention && zp_graph_num_act_matmuls(g) == 0 &&
+                (c->mode == ZP_MODE_ACTIVATIONS || c->mode == ZP_MODE_BOTH))
                 zp_err_set(err, ZP_ECONFIG, "%s: schemes[%d] (variant '%s'): quantize_attention, but model "
                            "'%s' has no MatMul of two activations (attention)", cfg->path, v->entry,
                            v->label, cfg->models[mi].name);
-                break;
-            }
+            else if (v->quant_embedding && zp_graph_num_tables(g) == 0 && c->mode != ZP_MODE_ACTIVATIONS)
+                zp_err_set(err, ZP_ECONFIG, "%s: schemes[%d] (variant '%s'): quantize_embedding, but model "
+                           "'%s' has no lookup table (Gather)", cfg->path, v->entry, v->label,
+                           cfg->models[mi].name);
         }
         if (err->status) {
             zp_model_ctx_free(m);

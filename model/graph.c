@@ -108,6 +108,33 @@ int zp_graph_num_act_matmuls(const struct zp_graph *g)
     return n;
 }
 
+int zp_graph_num_tables(const struct zp_graph *g)
+{
+    int n = 0;
+    for (int k = 0; k < g->n_nodes; k++)
+        n += g->nodes[k].op == ZP_OP_GATHER;
+    return n;
+}
+
+const char *zp_graph_table(const struct zp_graph *g, int i, int64_t *rows, int64_t *cols,
+                           const float **data)
+{
+    for (int k = 0; k < g->n_nodes; k++) {
+        const struct zp_node *n = &g->nodes[k];
+        if (n->op != ZP_OP_GATHER || i--)
+            continue;
+        const struct zp_tensor *T = &g->tensors[n->in[1]];
+        if (rows)
+            *rows = T->dims[0];
+        if (cols)
+            *cols = n->mm_cols;
+        if (data)
+            *data = T->data;
+        return T->name;
+    }
+    return NULL;
+}
+
 const char *zp_graph_act_matmul(const struct zp_graph *g, int i, int64_t *na, int64_t *nb)
 {
     for (int k = 0; k < g->n_nodes; k++) {
@@ -157,7 +184,7 @@ static void run_node(const struct zp_graph *g, const struct zp_node *n, const fl
     case ZP_OP_MAXPOOL: zp_op_pool(g, n, x0, y); break;
     case ZP_OP_GAP: zp_op_gap(g, n, x0, y); break;
     case ZP_OP_MATMUL: zp_op_matmul(n, x0, x1, y, e->scratch); break;
-    case ZP_OP_GATHER: zp_op_gather(g, n, x0, y); break;
+    case ZP_OP_GATHER: zp_op_gather(g, n, NULL, x0, y); break;
     default: zp_op_unary(g, n, x0, y); break;
     }
 }
@@ -257,12 +284,16 @@ static enum zp_status run_fast(struct zp_graph *g, const float *input, int batch
             for (int k = 0; k < g->n_inputs; k++)
                 dst[k] = ws + g->tensors[g->inputs[k]].offset;
             zp_inputs_scatter(g, input, i, 1, dst);
-            for (int k = 0, amm = 0; k < g->n_nodes; k++) {
+            for (int k = 0, amm = 0, tab = 0; k < g->n_nodes; k++) {
                 const struct zp_node *n = &g->nodes[k];
                 if (n->skip_fast || n->alias)
                     continue;
                 const float *x0 = in_ptr(g, n->in[0], ws, 1, 0);
                 float *y = ws + g->tensors[n->out].offset;
+                if (n->op == ZP_OP_GATHER && h->tables) {
+                    zp_op_gather(g, n, h->tables[tab++], x0, y);
+                    continue;
+                }
                 if (n->op == ZP_OP_MATMUL && h->act_matmul_image) {
                     const int64_t na = g->tensors[n->in[0]].size, nb = g->tensors[n->in[1]].size;
                     memcpy(mm_copy, x0, (size_t)na * sizeof(float));
@@ -455,6 +486,9 @@ enum zp_status zp_graph_run(struct zp_graph *g, const float *input, int batch, f
             if (st)
                 return st;
         }
+    if (per_batch && hooks->tables)
+        return zp_err_set(err, ZP_EINVAL, "graph run: replacement lookup tables (tables) run in the "
+                          "fast schedule only (per-image hooks)");
     if (per_batch && hooks->act_hi)
         return zp_err_set(err, ZP_EINVAL, "graph run: per-channel activation clamps (act_hi) "
                           "run in the fast schedule only (per-image hooks)");

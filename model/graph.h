@@ -83,6 +83,10 @@ struct zp_run_hooks {
      * other readers keeps its own), and only in the fast schedule (per-image
      * hooks): zp_graph_run refuses it with batch hooks. NULL = none. */
     const float *const *act_hi;
+    /* Per lookup table (zp_graph_table: a Gather's embedding), replacement values of
+     * its shape, e.g. the table fake-quantized; NULL entry = the model's own. Fast
+     * schedule only (zp_graph_run refuses it with batch hooks). NULL = none. */
+    const float *const *tables;
 
     /* -- batch hooks (node-by-node schedule) -- */
     /* Called with the layer's input (a private, writable copy: batch x in_shape)
@@ -162,6 +166,12 @@ int zp_graph_num_layers(const struct zp_graph *g);
  * P V), in execution order: how many, and the node name of the i-th with its
  * operands' sizes per image (*na, *nb values; either may be NULL). */
 int zp_graph_num_act_matmuls(const struct zp_graph *g);
+/* The constant lookup tables (Gather data: a language model's token embedding), in
+ * node order: how many, and the i-th's name, rows x cols and values (the model's).
+ * Any out pointer may be NULL. */
+int zp_graph_num_tables(const struct zp_graph *g);
+const char *zp_graph_table(const struct zp_graph *g, int i, int64_t *rows, int64_t *cols,
+                           const float **data);
 const char *zp_graph_act_matmul(const struct zp_graph *g, int i, int64_t *na, int64_t *nb);
 const struct zp_layer_info *zp_graph_layer(const struct zp_graph *g, int i);
 

@@ -341,7 +341,8 @@ int64_t zp_op_mm_scratch(const struct zp_graph *g, const struct zp_node *n);
 void zp_op_gemm_rows(const struct zp_node *n, const float *x, float *y, const struct zp_exec *e);
 void zp_op_matmul(const struct zp_node *n, const float *a, const float *b, float *y, float *scratch);
 int64_t zp_op_matmul_count(const struct zp_node *n);
-void zp_op_gather(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y);
+void zp_op_gather(const struct zp_graph *g, const struct zp_node *n, const float *table, const float *x,
+                  float *y); /* table NULL: the node's own */
 int64_t zp_gather_row(const struct zp_graph *g, const struct zp_node *n, float v);
 /* model/ops_resample.c: ZP_OP_RESAMPLE of one image, and its input gradient (+=);
  * zp_resample_new: the struct with room for ntap[d] * out_dims[d] taps per axis

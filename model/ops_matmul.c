@@ -85,9 +85,11 @@ int64_t zp_gather_row(const struct zp_graph *g, const struct zp_node *n, float v
     return r < 0 ? r + V : r;
 }
 
-void zp_op_gather(const struct zp_graph *g, const struct zp_node *n, const float *x, float *y)
+void zp_op_gather(const struct zp_graph *g, const struct zp_node *n, const float *table, const float *x,
+                  float *y)
 {
-    const float *table = g->tensors[n->in[1]].data;
+    if (!table)
+        table = g->tensors[n->in[1]].data;
     const int64_t D = n->mm_cols;
     for (int64_t i = 0; i < n->mm_rows; i++) {
         const int64_t r = zp_gather_row(g, n, x[i]);

@@ -479,7 +479,7 @@ static void forward_other(struct zp_tgraph *t, const struct zp_node *n)
             zp_op_matmul(n, a, x1 + i * s1, o,
                          t->scratch + (int64_t)omp_get_thread_num() * t->scratch_per);
             break;
-        case ZP_OP_GATHER: zp_op_gather(g, n, a, o); break;
+        case ZP_OP_GATHER: zp_op_gather(g, n, NULL, a, o); break;
         case ZP_OP_ADD:
         case ZP_OP_MUL:
         case ZP_OP_SUB: case ZP_OP_DIV: case ZP_OP_MAX: case ZP_OP_MIN: case ZP_OP_POW:

@@ -481,6 +481,47 @@ static void test_act_matmul_hook(void **state)
     zp_graph_free(g);
 }
 
+/* tables: a Gather reads the replacement table instead of its own, row by row;
+ * refused next to batch hooks. */
+static void test_table_hook(void **state)
+{
+    (void)state;
+    struct mb b;
+    mb_begin(&b, 13);
+    int64_t xd[2] = {1, 3}, td[2] = {4, 2};
+    const float own[8] = {0, 1, 10, 11, 20, 21, 30, 31}, repl[8] = {-1, -2, -3, -4, -5, -6, -7, -8};
+    mb_input_i64(&b, "ids", 2, xd);
+    mb_init_f(&b, "emb", 2, td, own);
+    mb_node(&b, "Gather", "lookup", "emb,ids", "y");
+    mb_output(&b, "y");
+    struct zp_graph *g = mb_load_ok(&b);
+    assert_int_equal(zp_graph_num_tables(g), 1);
+    int64_t rows = 0, cols = 0;
+    const float *data = NULL;
+    assert_string_equal(zp_graph_table(g, 0, &rows, &cols, &data), "emb");
+    assert_null(zp_graph_table(g, 1, NULL, NULL, NULL));
+    assert_int_equal(rows, 4);
+    assert_int_equal(cols, 2);
+    assert_true(data[5] == 21.f);
+    const float x[6] = {3, 0, 2, 1, 1, 3};
+    float y[12];
+    const float *tabs[1] = {repl};
+    struct zp_run_hooks h = {.tables = tabs};
+    struct zp_err err = {0};
+    assert_int_equal(zp_graph_run(g, x, 2, y, &h, &err), ZP_OK);
+    for (int i = 0; i < 6; i++)
+        for (int k = 0; k < 2; k++)
+            assert_true(y[i * 2 + k] == repl[(int)x[i] * 2 + k]);
+    const float *none[1] = {NULL}; /* a NULL entry: the model's own table */
+    h.tables = none;
+    assert_int_equal(zp_graph_run(g, x, 2, y, &h, &err), ZP_OK);
+    assert_true(y[0] == own[6] && y[1] == own[7]);
+    struct zp_run_hooks mix = {.tables = tabs, .layer_output = amm_batch_noop};
+    assert_int_equal(zp_graph_run(g, x, 2, y, &mix, &err), ZP_EINVAL);
+    assert_non_null(strstr(err.msg, "tables"));
+    zp_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -490,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_edit_before_activation),
         cmocka_unit_test(test_mixing_refused),
         cmocka_unit_test(test_act_matmul_hook),
+        cmocka_unit_test(test_table_hook),
     };
     return ZP_RUN_TESTS(t);
 }

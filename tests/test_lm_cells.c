@@ -328,6 +328,16 @@ static void test_attention_refused(void **state)
         fail_msg("expected the refusal, got exit %d:\n%s", rc, log);
     free(log);
     assert_null(zp_test_read_file(out, NULL));
+    /* nor a lookup table for quantize_embedding */
+    char *at = strstr(text, "\"quantize_attention\"");
+    assert_non_null(at);
+    memcpy(at, "\"quantize_embedding\"", strlen("\"quantize_embedding\""));
+    zp_test_write_file(cfg, text);
+    rc = zp_test_sh(&log, "%s run %s --out %s --quiet --no-plots", H, cfg, out);
+    if (rc == 0 || !strstr(log, "quantize_embedding, but model 'toy' has no lookup table (Gather)"))
+        fail_msg("expected the refusal, got exit %d:\n%s", rc, log);
+    free(log);
+    assert_null(zp_test_read_file(out, NULL));
 }
 
 /* "float": true keeps the classifier (here the only layer) float: weights and

@@ -140,7 +140,8 @@ static void test_float_nll(void **state)
 
 /* quantize_attention: 8-bit activations at every MatMul input, then also at both
  * operands of the 10 attention MatMuls (Q K^T, P V): the second quantizes more
- * tensors, so the model moves further from float. */
+ * tensors, so the model moves further from float. quantize_embedding: the token
+ * table quantized too. */
 static void test_attention(void **state)
 {
     (void)state;
@@ -155,7 +156,9 @@ static void test_attention(void **state)
              " \"schemes\": [{\"scheme\": \"asymmetric\", \"bits\": 8, \"granularity\": \"per-channel\","
              " \"label\": \"acts\"},\n"
              "  {\"scheme\": \"asymmetric\", \"bits\": 8, \"granularity\": \"per-channel\","
-             " \"quantize_attention\": true, \"label\": \"attn\"}],\n"
+             " \"quantize_attention\": true, \"label\": \"attn\"},\n"
+             "  {\"scheme\": \"asymmetric\", \"bits\": 8, \"granularity\": \"per-channel\","
+             " \"quantize_embedding\": true, \"label\": \"emb\"}],\n"
              " \"models\": [{\"name\": \"stories260K\", \"path\": \"@data/stories260K.onnx\",\n"
              "   \"eval\": {\"format\": \"tokens\", \"tokens\": \"@data/tinystories_val_tokens.bin\", "
              "\"window\": 513, \"vocab\": 512}, \"modes\": [\"both\"], \"batch\": 3,\n"
@@ -172,10 +175,15 @@ static void test_attention(void **state)
     double ka = column(csv, "acts", "kld_mean"), kt = column(csv, "attn", "kld_mean");
     printf("KLD mean, 8-bit activations: %.5f; + attention operands: %.5f\n", ka, kt);
     assert_true(ka > 0 && kt > ka && kt < 0.1);
+    /* the token embedding at 8 bits per row: a small change, but a change */
+    double ke = column(csv, "emb", "kld_mean");
+    printf("KLD mean, + 8-bit embedding: %.6f\n", ke);
+    assert_true(ke != ka && fabs(ke - ka) < 0.5 * ka);
     char *text2 = zp_test_read_file(csv, NULL);
-    assert_non_null(strstr(text2, ",quantize_attention\n"));
-    assert_non_null(strstr(text2, ",true\n"));
-    assert_non_null(strstr(text2, ",false\n"));
+    assert_non_null(strstr(text2, ",quantize_attention,quantize_embedding\n"));
+    assert_non_null(strstr(text2, ",false,false\n")); /* acts */
+    assert_non_null(strstr(text2, ",true,false\n"));  /* attn */
+    assert_non_null(strstr(text2, ",false,true\n"));  /* emb */
     free(text2);
 }
 
