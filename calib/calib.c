@@ -126,7 +126,7 @@ uint64_t zp_calib_count(const struct zp_calib *c)
  * early exit did not: they were a tenth of a calibration); only a batch whose
  * extremes are infinite or that holds a NaN is scanned again for the first bad
  * element. */
-static size_t batch_extremes(const float *x, size_t n, float *bmin, float *bmax)
+size_t zp_calib_extremes(const float *x, size_t n, float *bmin, float *bmax)
 {
     float lo = INFINITY, hi = -INFINITY;
     int nan = 0;
@@ -153,7 +153,7 @@ enum zp_status zp_calib_observe(struct zp_calib *c, const float *x, size_t n, st
     if (n == 0)
         return ZP_OK;
     float bmin, bmax;
-    size_t bad = batch_extremes(x, n, &bmin, &bmax);
+    size_t bad = zp_calib_extremes(x, n, &bmin, &bmax);
     if (bad < n)
         return zp_err_set(err, ZP_EINVAL, "calibration batch of %zu values: element %zu is %g; "
                           "expected finite values", n, bad, (double)x[bad]);

@@ -64,6 +64,10 @@ struct zp_calib;
 struct zp_calib *zp_calib_new(const struct zp_calib_options *o, struct zp_err *err);
 void zp_calib_free(struct zp_calib *c); /* NULL is a no-op */
 
+/* The extremes of n values into *lo, *hi; returns the index of the first
+ * non-finite value, n when there is none (then lo, hi are exact). */
+size_t zp_calib_extremes(const float *x, size_t n, float *lo, float *hi);
+
 /* Adds one batch of n values (n == 0 is a no-op). Any NaN or Inf rejects the
  * whole batch with ZP_EINVAL (state unchanged); the message gives the index and
  * value, and the caller prefixes the tensor name (zp_err_prefix). */

@@ -83,35 +83,56 @@ struct calib_obs {
     /* The batch being run, per layer: its inputs (and outputs before the
      * activation), batch x in_size (out_size) each, filled image by image. */
     float **in, **outv;
-    /* direct min / max (observe_direct): per thread, per layer lo, hi; and per
-     * thread the first non-finite input seen (layer, image; -1: none) */
+    /* Min / max without a batch (ext_add): slots 0..n_layers-1 the layer inputs
+     * (min / max calibration), then 2 per MatMul of two activations (its operands,
+     * quantize_attention); per thread lo, hi per slot, and the first non-finite
+     * value seen (slot, image; -1: none). */
+    int n_slots, amm0; /* amm0: the first attention slot */
+    const int64_t *amm_n; /* 2 operand sizes per MatMul */
     float *ext;
     int (*bad)[2];
 };
 
-/* Min / max calibration needs no batch: extremes are order-free, so each image's
- * layer input reduces into its thread's extremes here, without a copy, and the
- * calibrator is given the two extremes at the end (the same range as observing
- * every batch). */
+/* Extremes are order-free, so each image's tensor reduces into its thread's slot
+ * here, without a copy, and the slots reduce at the end (ext_range): the same
+ * range on any number of threads as observing every batch. */
+static void ext_add(struct calib_obs *o, int thread, int slot, int image, const float *x, size_t n)
+{
+    float lo, hi;
+    size_t bad = zp_calib_extremes(x, n, &lo, &hi);
+    float *e = o->ext + ((size_t)thread * (size_t)o->n_slots + (size_t)slot) * 2;
+    e[0] = lo < e[0] ? lo : e[0];
+    e[1] = hi > e[1] ? hi : e[1];
+    if (bad < n && o->bad[thread][0] < 0) {
+        o->bad[thread][0] = slot;
+        o->bad[thread][1] = image;
+    }
+}
+
+static void ext_range(const struct calib_obs *o, int slot, float *lo, float *hi)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (int t = 0; t < zp_graph_max_threads(); t++) {
+        const float *e = o->ext + ((size_t)t * (size_t)o->n_slots + (size_t)slot) * 2;
+        *lo = e[0] < *lo ? e[0] : *lo;
+        *hi = e[1] > *hi ? e[1] : *hi;
+    }
+}
+
+/* min / max calibration: one image's layer input */
 static void observe_direct(void *ctx, int layer, int image, int thread, const float *x)
 {
     struct calib_obs *o = ctx;
-    const size_t n = mx_in_size(zp_graph_layer(o->m->g, layer));
-    float *e = o->ext + ((size_t)thread * (size_t)o->m->n_layers + (size_t)layer) * 2;
-    float lo = e[0], hi = e[1];
-    int nan = 0;
-#pragma omp simd reduction(min : lo) reduction(max : hi) reduction(| : nan)
-    for (size_t i = 0; i < n; i++) {
-        lo = x[i] < lo ? x[i] : lo;
-        hi = x[i] > hi ? x[i] : hi;
-        nan |= x[i] != x[i];
-    }
-    e[0] = lo;
-    e[1] = hi;
-    if ((nan || isinf(lo) || isinf(hi)) && o->bad[thread][0] < 0) {
-        o->bad[thread][0] = layer;
-        o->bad[thread][1] = image;
-    }
+    ext_add(o, thread, layer, image, x, mx_in_size(zp_graph_layer(o->m->g, layer)));
+}
+
+/* quantize_attention: one image's two operands of MatMul i of two activations */
+static void observe_amm_image(void *ctx, int i, int image, int thread, float *a, float *b)
+{
+    struct calib_obs *o = ctx;
+    ext_add(o, thread, o->amm0 + 2 * i, image, a, (size_t)o->amm_n[2 * i]);
+    ext_add(o, thread, o->amm0 + 2 * i + 1, image, b, (size_t)o->amm_n[2 * i + 1]);
 }
 
 /* The calibrators take whole batches (ema averages per-batch extremes; the
@@ -214,93 +235,11 @@ static void buffers_free(float **b, int n)
     free(b);
 }
 
-/* ---- attention operands (quantize_attention) --------------------------------- */
-
-struct amm_obs {
-    int n;                  /* MatMuls of two activations */
-    const int64_t *na, *nb; /* their operands' sizes per image */
-    float *lohi;            /* per thread: n x (lo a, hi a, lo b, hi b) */
-};
-
-static void minmax(const float *x, int64_t n, float *lo, float *hi)
-{
-    for (int64_t i = 0; i < n; i++) {
-        *lo = x[i] < *lo ? x[i] : *lo;
-        *hi = x[i] > *hi ? x[i] : *hi;
-    }
-}
-
-static void observe_amm_image(void *ctx, int i, int image, int thread, float *a, float *b)
-{
-    (void)image;
-    struct amm_obs *o = ctx;
-    float *r = o->lohi + ((size_t)thread * (size_t)o->n + (size_t)i) * 4;
-    minmax(a, o->na[i], &r[0], &r[1]);
-    minmax(b, o->nb[i], &r[2], &r[3]);
-}
-
-enum zp_status mx_calibrate_attention(struct zp_model_ctx *m, int k, struct zp_progress *prog,
-                                      float *lo, float *hi, struct zp_err *err)
-{
-    const struct zp_calib_cfg *cc = &m->mc->calib[k];
-    const int n_amm = zp_graph_num_act_matmuls(m->g), nt = zp_graph_max_threads();
-    int n = 0;
-    uint32_t *idx = mx_calib_indices(m, cc, &n);
-    int64_t *sz = malloc((size_t)(2 * n_amm + 1) * sizeof *sz);
-    float *lohi = malloc((size_t)nt * (size_t)(n_amm ? n_amm : 1) * 4 * sizeof *lohi);
-    float *batch = zp_alloc((size_t)m->batch * zp_dataset_example_size(&m->calib) * sizeof(float));
-    float *logits = zp_alloc((size_t)m->batch * (size_t)zp_graph_output_size(m->g) * sizeof(float));
-    enum zp_status st = ZP_OK;
-    if (!idx || !sz || !lohi || !batch || !logits)
-        st = zp_err_set(err, ZP_ENOMEM, "attention calibration: out of memory");
-    for (int i = 0; !st && i < n_amm; i++)
-        zp_graph_act_matmul(m->g, i, &sz[i], &sz[n_amm + i]);
-    for (size_t i = 0; !st && i < (size_t)nt * (size_t)n_amm; i++) {
-        lohi[4 * i] = lohi[4 * i + 2] = INFINITY;
-        lohi[4 * i + 1] = lohi[4 * i + 3] = -INFINITY;
-    }
-    struct amm_obs o = {.n = n_amm, .na = sz, .nb = sz ? sz + n_amm : NULL, .lohi = lohi};
-    if (!st)
-        zp_progress_note(prog, "calibrating attention operands: min/max on %d examples of %s", n,
-                         m->mc->calib_data.name);
-    for (int b0 = 0; b0 < n && !st; b0 += m->batch) {
-        int bn = n - b0 < m->batch ? n - b0 : m->batch;
-        mx_gather(&m->calib, idx + b0, bn, batch);
-        struct zp_run_hooks h = {.ctx = &o, .act_matmul_image = observe_amm_image,
-                                 .weights = (const float *const *)m->base_w,
-                                 .biases = (const float *const *)m->base_b,
-                                 .act_hi = (const float *const *)m->act_hi};
-        st = zp_graph_run(m->g, batch, bn, logits, &h, err);
-        zp_progress_sub(prog, 0);
-    }
-    for (int i = 0; !st && i < n_amm; i++)
-        for (int side = 0; side < 2; side++) {
-            float l = INFINITY, u = -INFINITY;
-            for (int t = 0; t < nt; t++) {
-                const float *r = lohi + ((size_t)t * (size_t)n_amm + (size_t)i) * 4 + 2 * side;
-                l = r[0] < l ? r[0] : l;
-                u = r[1] > u ? r[1] : u;
-            }
-            if (!(l <= u) || !isfinite(l) || !isfinite(u))
-                st = zp_err_set(err, ZP_EINVAL, "attention calibration: operand %c of MatMul '%s': "
-                                "range [%g, %g] over %d examples is not finite",
-                                side ? 'b' : 'a', zp_graph_act_matmul(m->g, i, NULL, NULL), l, u, n);
-            lo[2 * i + side] = l;
-            hi[2 * i + side] = u;
-        }
-    free(idx);
-    free(sz);
-    free(lohi);
-    zp_free(batch);
-    zp_free(logits);
-    return st;
-}
-
 /* The calibrated ranges for setting k and the variant's activation quantizer. */
 
 enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_variant *v,
                                 struct zp_progress *prog, struct act_cal **result,
-                                struct zp_err *err)
+                                const float **amm, struct zp_err *err)
 {
     const struct zp_calib_cfg *cc = &m->mc->calib[k];
     enum zp_calib_method method;
@@ -320,11 +259,16 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
      * sixth of a calibration pass, spent only for the codebook activations that fit
      * on it. An entry without it serves every other cell of the replicate. */
     int sample = !v->a.scheme->fit_range;
+    /* attention operand ranges: only for the cells that quantize them, in the same pass */
+    const int n_amm = amm ? zp_graph_num_act_matmuls(m->g) : 0;
     for (int i = 0; i < m->n_cal; i++) {
         const struct cal_entry *e = &m->cal[i];
         if (e->k == k && e->rep == m->rep && e->ptq == m->ptq_tag && (e->sampled || !sample) &&
+            (e->amm || !n_amm) &&
             (!shaped || (e->bits == co.bits && e->symmetric == co.symmetric && e->narrow == co.narrow_range))) {
             *result = e->layers;
+            if (amm)
+                *amm = e->amm;
             return ZP_OK;
         }
     }
@@ -334,6 +278,7 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
         for (int l = 0; l < m->n_layers; l++)
             free(m->cal[0].layers[l].sample);
         free(m->cal[0].layers);
+        free(m->cal[0].amm);
         memmove(&m->cal[0], &m->cal[1], (size_t)(m->n_cal - 1) * sizeof m->cal[0]);
         m->n_cal--;
     }
@@ -346,6 +291,8 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
     uint32_t *idx = mx_calib_indices(m, cc, &n);
     float *batch = zp_alloc((size_t)m->batch * zp_dataset_example_size(&m->calib) * sizeof(float));
     float *logits = zp_alloc((size_t)m->batch * (size_t)m->classes * sizeof(float));
+    int64_t *amm_n = n_amm ? malloc((size_t)n_amm * 2 * sizeof *amm_n) : NULL;
+    float *amm_out = n_amm ? malloc((size_t)n_amm * 4 * sizeof *amm_out) : NULL;
     enum zp_status st = ZP_OK;
     if (!out || !cal || !seen || !idx || !batch || !logits) {
         st = zp_err_set(err, ZP_ENOMEM, "calibration: out of memory");
@@ -362,19 +309,25 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
     }
     struct calib_obs obs = {.m = m, .cal = cal, .cal_out = cal ? cal + m->n_layers : NULL,
                             .out = out, .sample = sample, .seen = seen, .err = err};
+    /* min / max needs no batch: each image's inputs reduce into per-thread extremes */
     const int direct = method == ZP_CALIB_MINMAX && !sample && !m->mc->act_at;
     const int nt = zp_graph_max_threads();
-    if (!st && direct) {
-        obs.ext = malloc((size_t)nt * (size_t)m->n_layers * 2 * sizeof *obs.ext);
+    obs.amm0 = direct ? m->n_layers : 0;
+    obs.n_slots = obs.amm0 + 2 * n_amm;
+    obs.amm_n = amm_n;
+    if (!st && obs.n_slots) {
+        obs.ext = malloc((size_t)nt * (size_t)obs.n_slots * 2 * sizeof *obs.ext);
         obs.bad = malloc((size_t)nt * sizeof *obs.bad);
-        if (!obs.ext || !obs.bad)
+        if (!obs.ext || !obs.bad || (n_amm && (!amm_n || !amm_out)))
             st = zp_err_set(err, ZP_ENOMEM, "calibration: out of memory");
-        for (size_t i = 0; !st && i < (size_t)nt * (size_t)m->n_layers; i++) {
+        for (size_t i = 0; !st && i < (size_t)nt * (size_t)obs.n_slots; i++) {
             obs.ext[2 * i] = INFINITY;
             obs.ext[2 * i + 1] = -INFINITY;
         }
         for (int t = 0; !st && t < nt; t++)
             obs.bad[t][0] = obs.bad[t][1] = -1;
+        for (int i = 0; !st && i < n_amm; i++)
+            zp_graph_act_matmul(m->g, i, &amm_n[2 * i], &amm_n[2 * i + 1]);
     }
     if (!st && !direct) {
         obs.in = batch_buffers(m, 0);
@@ -391,6 +344,7 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
         struct zp_run_hooks h = {.ctx = &obs,
                                  .layer_input_observe_image = direct ? observe_direct : capture_input_image,
                                  .layer_output_image = m->mc->act_at ? capture_output_image : NULL,
+                                 .act_matmul_image = n_amm ? observe_amm_image : NULL,
                                  .weights = (const float *const *)m->base_w,
                                  .biases = (const float *const *)m->base_b, .act_hi = (const float *const *)m->act_hi};
         st = zp_graph_run(m->g, batch, bn, logits, &h, err);
@@ -403,21 +357,25 @@ enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_varia
             st = obs.st;
         zp_progress_sub(prog, 0);
     }
-    for (int t = 0; direct && !st && t < nt; t++)
-        if (obs.bad[t][0] >= 0)
+    for (int t = 0; obs.n_slots && !st && t < nt; t++) {
+        const int sl = obs.bad[t][0];
+        if (sl >= obs.amm0)
+            st = zp_err_set(err, ZP_EINVAL, "operand %c of MatMul '%s': calibration example %d of a batch "
+                            "holds a non-finite value; expected finite values", (sl - obs.amm0) % 2 ? 'b' : 'a',
+                            zp_graph_act_matmul(m->g, (sl - obs.amm0) / 2, NULL, NULL), obs.bad[t][1]);
+        else if (sl >= 0)
             st = zp_err_set(err, ZP_EINVAL, "input of layer '%s': calibration example %d of a batch holds a "
                             "non-finite value; expected finite values",
-                            zp_graph_layer(m->g, obs.bad[t][0])->name, obs.bad[t][1]);
+                            zp_graph_layer(m->g, sl)->name, obs.bad[t][1]);
+    }
     for (int l = 0; direct && !st && l < m->n_layers; l++) {
-        float e[2] = {INFINITY, -INFINITY};
-        for (int t = 0; t < nt; t++) {
-            const float *x = obs.ext + ((size_t)t * (size_t)m->n_layers + (size_t)l) * 2;
-            e[0] = x[0] < e[0] ? x[0] : e[0];
-            e[1] = x[1] > e[1] ? x[1] : e[1];
-        }
+        float e[2];
+        ext_range(&obs, l, &e[0], &e[1]);
         if (e[0] <= e[1] && (st = zp_calib_observe(cal[l], e, 2, err)))
             zp_err_prefix(err, "input of layer '%s'", zp_graph_layer(m->g, l)->name);
     }
+    for (int i = 0; !st && i < 2 * n_amm; i++) /* lo, hi of operand a, then of b */
+        ext_range(&obs, obs.amm0 + i, &amm_out[2 * i], &amm_out[2 * i + 1]);
     free(obs.ext);
     free(obs.bad);
     buffers_free(obs.in, m->n_layers);
@@ -438,6 +396,7 @@ out:
             zp_calib_free(cal[l]);
     free(cal);
     free(seen);
+    free(amm_n);
     free(idx);
     zp_free(batch);
     zp_free(logits);
@@ -446,10 +405,14 @@ out:
             for (int l = 0; l < m->n_layers; l++)
                 free(out[l].sample);
         free(out);
+        free(amm_out);
         zp_err_prefix(err, "calibration (%s)", cc->method);
         return st;
     }
-    m->cal[m->n_cal++] = (struct cal_entry){k, co.bits, co.symmetric, co.narrow_range, m->rep, sample, m->ptq_tag, out};
+    m->cal[m->n_cal++] = (struct cal_entry){k, co.bits, co.symmetric, co.narrow_range, m->rep, sample, m->ptq_tag, out,
+                                            amm_out};
     *result = out;
+    if (amm)
+        *amm = amm_out;
     return ZP_OK;
 }

@@ -138,6 +138,7 @@ void zp_model_ctx_free(struct zp_model_ctx *m)
         for (int l = 0; l < m->n_layers; l++)
             free(m->cal[k].layers[l].sample);
         free(m->cal[k].layers);
+        free(m->cal[k].amm);
     }
     free(m);
 }

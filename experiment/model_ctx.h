@@ -45,6 +45,8 @@ struct zp_model_ctx {
         int sampled;            /* layers hold the reservoir sample (codebook activations) */
         int ptq;                /* the ptq_tag of the network calibrated */
         struct act_cal *layers; /* n_layers entries */
+        float *amm;             /* quantize_attention: lo, hi of operand a, then b, per MatMul of
+                                   two activations; NULL when not observed */
     } cal[4 * ZP_MAX_CALIB];
     int n_cal;
     double load_seconds, float_seconds;
@@ -171,16 +173,13 @@ uint32_t *mx_calib_indices(const struct zp_model_ctx *m, const struct zp_calib_c
 void mx_probe_symmetric(const struct zp_scheme_config *c, int *symmetric, int *narrow);
 /* 1 when a cell's result depends on the replicate's seeds (docs/statistics.md). */
 int mx_cell_random(const struct zp_model_ctx *m, const struct zp_variant *v, enum zp_mode mode, int calib);
+/* amm non-NULL (quantize_attention): the same pass also gives the min / max of
+ * both operands of every MatMul of two activations (zp_graph_act_matmul), *amm =
+ * 4 floats per MatMul (lo, hi of a, then of b), whatever the setting's method;
+ * both results are the model context's (cached per setting and replicate). */
 enum zp_status mx_calibrate(struct zp_model_ctx *m, int k, const struct zp_variant *v,
                                 struct zp_progress *prog, struct act_cal **result,
-                                struct zp_err *err);
-/* quantize_attention: the min / max of both operands of every MatMul of two
- * activations (zp_graph_act_matmul) over the calibration examples of setting k,
- * in the float network; lo and hi get 2 values per MatMul (operand a, then b).
- * Min / max whatever the setting's method: order-free, so per-image partial
- * results per thread reduce to the same ranges on any number of threads. */
-enum zp_status mx_calibrate_attention(struct zp_model_ctx *m, int k, struct zp_progress *prog,
-                                      float *lo, float *hi, struct zp_err *err);
+                                const float **amm, struct zp_err *err);
 
 /* experiment/qnet.c */
 /* The weight quantizer of layer l: an override's if one names the layer (its

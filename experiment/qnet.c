@@ -269,9 +269,9 @@ static void quant_amm_image(void *ctx, int i, int image, int thread, float *a, f
 }
 
 /* quantize_attention: a quantizer per operand of every MatMul of two activations,
- * fitted by the activation scheme to the operand's calibrated min / max. */
-static enum zp_status attention_quantizers(struct qnet *q, int k, struct zp_progress *prog,
-                                           struct zp_err *err)
+ * fitted by the activation scheme to the operand's calibrated min / max (amm:
+ * lo, hi of a, then of b, per MatMul; mx_calibrate). */
+static enum zp_status attention_quantizers(struct qnet *q, const float *amm, struct zp_err *err)
 {
     struct zp_model_ctx *m = q->m;
     const struct zp_scheme_config *c = &q->v->a;
@@ -283,21 +283,18 @@ static enum zp_status attention_quantizers(struct qnet *q, int k, struct zp_prog
         return zp_err_set(err, ZP_EUNSUPPORTED, "variant '%s': quantize_attention needs a per-tensor "
                           "range-based activation scheme, not '%s'%s", q->v->label, c->scheme->name,
                           zp_act_blocks_on(c) ? " in blocks" : "");
-    float *lo = malloc((size_t)n * 2 * sizeof *lo), *hi = malloc((size_t)n * 2 * sizeof *hi);
     q->amm_q = calloc((size_t)n * 2, sizeof *q->amm_q);
     q->amm_n = calloc((size_t)n * 2, sizeof *q->amm_n);
-    enum zp_status st = lo && hi && q->amm_q && q->amm_n ? ZP_OK : zp_err_set(err, ZP_ENOMEM, "out of memory");
-    if (!st)
-        st = mx_calibrate_attention(m, k, prog, lo, hi, err);
-    for (int i = 0; !st && i < n; i++) {
-        const char *name = zp_graph_act_matmul(m->g, i, &q->amm_n[2 * i], &q->amm_n[2 * i + 1]);
-        for (int side = 0; side < 2 && !st; side++)
-            if ((st = c->scheme->fit_range(c, lo[2 * i + side], hi[2 * i + side], &q->amm_q[2 * i + side], err)))
-                zp_err_prefix(err, "operand %c of MatMul '%s' (range [%g, %g])", side ? 'b' : 'a', name,
-                              lo[2 * i + side], hi[2 * i + side]);
+    enum zp_status st = q->amm_q && q->amm_n ? ZP_OK : zp_err_set(err, ZP_ENOMEM, "out of memory");
+    for (int i = 0; !st && i < 2 * n; i++) {
+        const char *name = zp_graph_act_matmul(m->g, i / 2, &q->amm_n[i & ~1], &q->amm_n[i | 1]);
+        const float lo = amm[2 * i], hi = amm[2 * i + 1];
+        if (!(lo <= hi))
+            st = zp_err_set(err, ZP_EINVAL, "operand %c of MatMul '%s': no calibrated range", i % 2 ? 'b' : 'a',
+                            name);
+        else if ((st = c->scheme->fit_range(c, lo, hi, &q->amm_q[i], err)))
+            zp_err_prefix(err, "operand %c of MatMul '%s' (range [%g, %g])", i % 2 ? 'b' : 'a', name, lo, hi);
     }
-    free(lo);
-    free(hi);
     if (!st)
         q->n_amm = n;
     return st;
@@ -402,7 +399,8 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
     if (!quant_act)
         return ZP_OK;
     struct act_cal *cal = NULL;
-    if (mx_calibrate(m, k, v, prog, &cal, err))
+    const float *amm = NULL;
+    if (mx_calibrate(m, k, v, prog, &cal, v->quant_attention ? &amm : NULL, err))
         return err->status;
     for (int l = 0; l < n; l++) {
         const struct act_cal *a = &cal[l];
@@ -474,7 +472,7 @@ enum zp_status mx_qnet_build(struct qnet *q, struct zp_model_ctx *m,
         return err->status;
     }
     if (v->quant_attention)
-        return attention_quantizers(q, k, prog, err);
+        return attention_quantizers(q, amm, err);
     return ZP_OK;
 }
 
