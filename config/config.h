@@ -60,6 +60,7 @@ struct zp_variant {
     double qat_temperature;  /* distillation temperature (1 by default) */
     double qat_alpha;        /* distillation: weight of the labelled cross-entropy (0) */
     int qat_hflip;           /* random horizontal flips of the training batches (0) */
+    int qat_adam;            /* "optimizer": "adam" (1) or "sgd" (0, with momentum 0.9) */
     unsigned modes;          /* the entry's own "modes" (1 << enum zp_mode), replacing the
                                 model's; 0 when the entry gives none */
 };

@@ -95,6 +95,7 @@ const struct zp_config_key zp_config_keys[] = {
     {"run.schemes[].qat", "temperature", "number 0.01..100", "1", "distill only: softmax temperature"},
     {"run.schemes[].qat", "alpha", "number 0..1", "0", "distill only: weight of the labelled cross-entropy"},
     {"run.schemes[].qat", "hflip", "bool", "false", "random horizontal flips of training batches"},
+    {"run.schemes[].qat", "optimizer", "sgd|adam", "sgd", "sgd: momentum 0.9; adam: betas 0.9, 0.999, decoupled weight decay"},
 
     {"run.statistics", "resamples", "integer 100..1000000", "2000", "bootstrap resamples over examples"},
     {"run.statistics", "level", "number 0.5..0.999", "0.95", "confidence level of the intervals"},

@@ -169,7 +169,7 @@ static enum zp_status qat_settings(struct zp_cfg_ctx *c, const cJSON *entry, con
     long long ep = 2, qbatch = 128, freeze = 200;
     double lr = 0.002, temp = 1.0, alpha = 0.0;
     int acts = 1, hflip = 0;
-    char loss[16] = "xent";
+    char loss[16] = "xent", optimizer[8] = "sgd";
     if (qat) {
         char qp[96];
         snprintf(qp, sizeof qp, "%s", zp_jpath_key(&c->j, path, "qat"));
@@ -183,7 +183,8 @@ static enum zp_status qat_settings(struct zp_cfg_ctx *c, const cJSON *entry, con
             zp_json_str(&c->j, qat, qp, "loss", "xent|distill", loss, sizeof loss) ||
             zp_json_num(&c->j, qat, qp, "temperature", 0.01, 100, &temp) ||
             zp_json_num(&c->j, qat, qp, "alpha", 0, 1, &alpha) ||
-            zp_json_bool(&c->j, qat, qp, "hflip", &hflip))
+            zp_json_bool(&c->j, qat, qp, "hflip", &hflip) ||
+            zp_json_str(&c->j, qat, qp, "optimizer", "sgd|adam", optimizer, sizeof optimizer))
             return c->j.err->status;
         /* the distillation settings mean nothing to the labelled loss: refuse them there */
         static const char *const distill_only[] = {"temperature", "alpha"};
@@ -202,6 +203,7 @@ static enum zp_status qat_settings(struct zp_cfg_ctx *c, const cJSON *entry, con
     base->qat_temperature = temp;
     base->qat_alpha = alpha;
     base->qat_hflip = hflip;
+    base->qat_adam = strcmp(optimizer, "adam") == 0;
     return ZP_OK;
 }
 

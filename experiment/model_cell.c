@@ -228,6 +228,49 @@ static void safe_name(const char *in, char *out, size_t n)
     out[j] = '\0';
 }
 
+/* The starting biases of a QAT cell with bias_correction: those of the variant's
+ * weights-only PTQ cell after empirical bias correction (experiment/qnet.c), one
+ * array per layer into *out (freed by free_biases). */
+static void free_biases(float **b, int n)
+{
+    for (int l = 0; b && l < n; l++)
+        zp_free(b[l]);
+    free(b);
+}
+
+static enum zp_status qat_start_biases(struct zp_model_ctx *m, const struct zp_variant *v,
+                                       struct zp_progress *prog, float ***out,
+                                       struct zp_err *err)
+{
+    struct qnet q;
+    memset(&q, 0, sizeof q);
+    const int n = m->n_layers;
+    float **b = calloc((size_t)n, sizeof *b);
+    enum zp_status st = b ? mx_qnet_build(&q, m, v, 1, 0, -1, prog, err)
+                          : zp_err_set(err, ZP_ENOMEM, "out of memory");
+    if (!st)
+        st = mx_alloc_float_out(&q, err);
+    if (!st)
+        st = mx_bias_correct(&q, prog, err);
+    for (int l = 0; l < n && !st; l++) {
+        const int64_t c = zp_graph_layer(m->g, l)->n_out;
+        if (!q.biases[l])
+            continue;
+        if (!(b[l] = zp_alloc((size_t)c * sizeof(float))))
+            st = zp_err_set(err, ZP_ENOMEM, "out of memory");
+        else
+            memcpy(b[l], q.biases[l], (size_t)c * sizeof(float));
+    }
+    if (q.weights)
+        mx_qnet_free(&q);
+    if (st) {
+        free_biases(b, n);
+        b = NULL;
+    }
+    *out = b;
+    return st;
+}
+
 /* Fake-quantization training: fine-tune the float checkpoint with the variant's
  * quantizers (train/qat.h), then evaluate the result exactly as a PTQ cell would
  * (weights re-quantized with the scheme, layer inputs with the ranges QAT
@@ -269,13 +312,25 @@ static enum zp_status qat_cell(const struct zp_config *cfg, const struct zp_cell
         .weights = &v->w, .acts = v->qat_acts ? &v->a : NULL, .train = &m->train,
         .eval = &m->eval, .quiet = prog->quiet,
         .loss = v->qat_distill ? ZP_QAT_LOSS_DISTILL : ZP_QAT_LOSS_XENT,
-        .temperature = v->qat_temperature, .alpha = v->qat_alpha, .hflip = v->qat_hflip};
+        .temperature = v->qat_temperature, .alpha = v->qat_alpha, .hflip = v->qat_hflip,
+        .optimizer = v->qat_adam ? ZP_OPT_ADAM : ZP_OPT_SGD};
+    float **start_b = NULL;
+    if (v->bias_correction) {
+        zp_progress_note(prog, "QAT: %s starts from the bias-corrected PTQ biases", v->label);
+        if (qat_start_biases(m, v, prog, &start_b, err))
+            return err->status;
+        o.init_bias = (const float *const *)start_b;
+        o.n_init_bias = m->n_layers;
+    }
     struct zp_qat_result *res = calloc(1, sizeof *res);
-    if (!res)
+    if (!res) {
+        free_biases(start_b, m->n_layers);
         return zp_err_set(err, ZP_ENOMEM, "out of memory");
+    }
     zp_progress_note(prog, "QAT: %s, %d epochs from %s (%s)", v->label, o.epochs, o.checkpoint,
                      v->qat_distill ? "distillation" : "cross-entropy");
     enum zp_status st = zp_qat_finetune(&o, res, err);
+    free_biases(start_b, m->n_layers);
     struct zp_model_ctx mq = *m; /* the fine-tuned graph, sharing m's datasets */
     mq.g = NULL;
     mq.base_w = NULL;

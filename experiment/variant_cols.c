@@ -87,9 +87,11 @@ void zp_variant_qat_cols(struct zp_csv *r, const struct zp_variant *v)
         zp_csv_set_empty(r, ZP_ACC_QAT_LOSS);
         zp_csv_set_empty(r, ZP_ACC_QAT_TEMPERATURE);
         zp_csv_set_empty(r, ZP_ACC_QAT_ALPHA);
+        zp_csv_set_empty(r, ZP_ACC_QAT_OPTIMIZER);
         return;
     }
     zp_csv_set_str(r, ZP_ACC_QAT_LOSS, v->qat_distill ? "distill" : "xent");
+    zp_csv_set_str(r, ZP_ACC_QAT_OPTIMIZER, v->qat_adam ? "adam" : "sgd");
     /* temperature and alpha belong to the distillation loss only */
     if (v->qat_distill) {
         zp_csv_set_num(r, ZP_ACC_QAT_TEMPERATURE, v->qat_temperature);

@@ -18,6 +18,7 @@
 #include "model/graph.h"
 #include "schemes/scheme.h"
 #include "train/qat.h"
+#include "train/trainer.h"
 
 static const char *MNET = "{\"type\": \"mobilenet\", \"input\": [1, 8, 8], \"classes\": 4, "
                           "\"stem\": 4, \"blocks\": [[8, 2], [8, 1]]}";
@@ -198,6 +199,106 @@ static void test_config_keys(void **state)
     expect_error("{\"temperature\":2}", "schemes[0].qat.temperature: only with \"loss\": \"distill\"");
     expect_error("{\"loss\":\"xent\",\"alpha\":0.5}", "schemes[0].qat.alpha: only with");
     expect_error("{\"loss\":\"distill\",\"tau\":2}", "schemes[0].qat.tau");
+    assert_int_equal(parse("{\"optimizer\":\"adam\"}", &cfg, &err), ZP_OK);
+    assert_int_equal(cfg.variants[0].qat_adam, 1);
+    zp_config_free(&cfg);
+    expect_error("{\"optimizer\":\"rmsprop\"}",
+                 "schemes[0].qat.optimizer: expected one of sgd, adam");
+}
+
+/* Adam against its definition in double precision (Kingma & Ba, algorithm 1, with
+ * AdamW's decoupled decay): the first step moves every weight by lr whatever the
+ * gradient's scale, and later steps follow the bias-corrected moments. */
+static void test_adam_update(void **state)
+{
+    (void)state;
+    const struct zp_sgd s = {.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01,
+                             .optimizer = ZP_OPT_ADAM};
+    float w[3] = {1.0f, -2.0f, 0.5f}, m[3] = {0}, v[3] = {0};
+    const float g1[3] = {0.5f, -1000.0f, 1e-4f}, g2[3] = {-0.25f, 10.0f, 3e-4f};
+    double wd[3] = {1.0, -2.0, 0.5}, md[3] = {0}, vd[3] = {0};
+    for (long t = 1; t <= 2; t++) {
+        const float *g = t == 1 ? g1 : g2;
+        zp_adam_update(w, g, m, v, 3, 1, &s, s.lr, t);
+        for (int e = 0; e < 3; e++) {
+            md[e] = 0.9 * md[e] + 0.1 * g[e];
+            vd[e] = 0.999 * vd[e] + 0.001 * (double)g[e] * g[e];
+            double mh = md[e] / (1 - pow(0.9, (double)t)), vh = vd[e] / (1 - pow(0.999, (double)t));
+            wd[e] = wd[e] * (1 - s.lr * s.weight_decay) - s.lr * mh / (sqrt(vh) + 1e-8);
+            assert_true(fabs(w[e] - wd[e]) < 1e-5);
+        }
+        if (t == 1) /* |step| = lr (+ the decay's lr * wd * w) for any gradient scale */
+            for (int e = 0; e < 3; e++) {
+                double w0 = e == 0 ? 1.0 : e == 1 ? -2.0 : 0.5;
+                assert_true(fabs(fabs(w[e] - w0 * (1 - 0.001)) - 0.1) < 1e-4);
+            }
+    }
+    /* without decay (biases) the weight only moves by the moments */
+    float b[1] = {0.0f}, mb[1] = {0}, vb[1] = {0};
+    const float gb[1] = {2.0f};
+    zp_adam_update(b, gb, mb, vb, 1, 0, &s, s.lr, 1);
+    assert_true(fabs(b[0] + 0.1f) < 1e-6);
+}
+
+/* Starting biases (bias-corrected PTQ): installed in the student before
+ * fine-tuning, so with no epoch the written model carries them, layer 0's
+ * replaced and the others the checkpoint's; a graph with BatchNormalization, whose
+ * batch statistics would undo them, is refused by name, as is a count of layers
+ * that does not match. */
+static void test_start_biases(void **state)
+{
+    (void)state;
+    const char *dir = trained_dir();
+    struct zp_dataset tr = {0}, te = {0};
+    load_data(dir, &tr, &te);
+    struct zp_scheme_config w;
+    zp_scheme_config_defaults(&w, zp_scheme_find("linear4"));
+    w.granularity = ZP_PER_CHANNEL;
+    char onnx[600], ckpt[600], out[600];
+    snprintf(onnx, sizeof onnx, "%s/model.onnx", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/model.ckpt", dir);
+    snprintf(out, sizeof out, "%s/started.onnx", dir);
+    struct zp_graph *g0 = NULL;
+    struct zp_err err;
+    zp_err_clear(&err);
+    assert_int_equal(zp_onnx_load(onnx, &g0, &err), ZP_OK);
+    const int L = zp_graph_num_layers(g0);
+    const struct zp_layer_info *l0 = zp_graph_layer(g0, 0);
+    assert_non_null(l0->bias);
+    float *b0 = malloc((size_t)l0->n_out * sizeof *b0);
+    for (int64_t c = 0; c < l0->n_out; c++)
+        b0[c] = 0.25f + 0.5f * (float)c;
+    const float **init = calloc((size_t)L, sizeof *init);
+    init[0] = b0;
+    struct zp_qat_options opt = {.checkpoint = onnx, .output = out, .epochs = 0, .batch = 32,
+                                 .lr = 0.01, .momentum = 0.9, .seed = 5, .act_ema = 0.1,
+                                 .weights = &w, .train = &tr, .eval = &te, .quiet = 1,
+                                 .init_bias = init, .n_init_bias = L};
+    static struct zp_qat_result res;
+    assert_int_equal(zp_qat_finetune(&opt, &res, &err), ZP_OK);
+    struct zp_graph *g1 = NULL;
+    assert_int_equal(zp_onnx_load(out, &g1, &err), ZP_OK);
+    assert_int_equal(zp_graph_num_layers(g1), L);
+    for (int64_t c = 0; c < l0->n_out; c++)
+        assert_true(zp_graph_layer(g1, 0)->bias[c] == b0[c]);
+    const struct zp_layer_info *a = zp_graph_layer(g0, L - 1), *b = zp_graph_layer(g1, L - 1);
+    for (int64_t c = 0; a->bias && c < a->n_out; c++)
+        assert_true(a->bias[c] == b->bias[c]);
+    zp_graph_free(g1);
+
+    opt.n_init_bias = L + 1;
+    assert_int_equal(zp_qat_finetune(&opt, &res, &err), ZP_EINVAL);
+    assert_non_null(strstr(err.msg, "starting biases for"));
+    opt.n_init_bias = L;
+    opt.checkpoint = ckpt;
+    zp_err_clear(&err);
+    assert_int_equal(zp_qat_finetune(&opt, &res, &err), ZP_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "without BatchNormalization"));
+    free(init);
+    free(b0);
+    zp_graph_free(g0);
+    zp_dataset_free(&tr);
+    zp_dataset_free(&te);
 }
 
 /* A run with mode qat on the synthetic task: the QAT cell writes
@@ -257,6 +358,59 @@ static void test_run_writes_models_label(void **state)
     zp_config_free(&cfg);
 }
 
+/* A run's QAT cell with bias_correction and adam: from the BN-folded ONNX it
+ * trains from the bias-corrected start and accuracy.csv records both; from the
+ * checkpoint with BN it stops with the reason. */
+static void run_bc_adam(const char *dir, const char *ckpt, enum zp_status want, char **csv)
+{
+    char cfgpath[700], text[3000], run[700], path[900];
+    snprintf(cfgpath, sizeof cfgpath, "%s/run_bc.json", dir);
+    snprintf(run, sizeof run, "%s/run_bc", dir);
+    snprintf(text, sizeof text,
+             "{\"name\":\"d\",\"seed\":1,\"schemes\":[{\"scheme\":\"linear4\","
+             "\"granularity\":\"per-channel\",\"label\":\"bc\",\"bias_correction\":\"empirical\","
+             "\"qat\":{\"loss\":\"distill\",\"epochs\":1,\"batch\":32,\"lr\":0.001,"
+             "\"optimizer\":\"adam\"}}],"
+             "\"datasets\":{\"tr\":{\"format\":\"idx\",\"images\":\"%s/train-images.idx\","
+             "\"labels\":\"%s/train-labels.idx\",\"mean\":[100],\"std\":[60]},"
+             "\"te\":{\"format\":\"idx\",\"images\":\"%s/test-images.idx\","
+             "\"labels\":\"%s/test-labels.idx\",\"mean\":[100],\"std\":[60]}},"
+             "\"models\":[{\"name\":\"m\",\"path\":\"%s/model.onnx\",\"checkpoint\":"
+             "\"%s/%s\",\"eval\":\"te\",\"train_data\":\"tr\",\"calibration_data\":\"tr\","
+             "\"calibration\":{\"size\":64},"
+             "\"modes\":[\"qat\"],\"batch\":32,\"layer_stats_samples\":8}]}",
+             dir, dir, dir, dir, dir, dir, ckpt);
+    zp_test_write_file(cfgpath, text);
+    struct zp_config cfg;
+    struct zp_err err;
+    zp_err_clear(&err);
+    assert_int_equal(zp_config_load(cfgpath, NULL, &cfg, &err), ZP_OK);
+    struct zp_run_opts o = {.out = run, .force = 1, .quiet = 1, .no_plots = 1};
+    enum zp_status st = zp_run(&cfg, &o, &err);
+    if (st != want)
+        fail_msg("checkpoint %s: status %d (%s), wanted %d", ckpt, st, err.msg, want);
+    if (want != ZP_OK)
+        assert_non_null(strstr(err.msg, "without BatchNormalization"));
+    snprintf(path, sizeof path, "%s/accuracy.csv", run);
+    *csv = want == ZP_OK ? zp_test_read_file(path, NULL) : NULL;
+    zp_config_free(&cfg);
+}
+
+static void test_run_bias_corrected_start(void **state)
+{
+    (void)state;
+    const char *dir = trained_dir();
+    char *csv = NULL;
+    run_bc_adam(dir, "model.onnx", ZP_OK, &csv);
+    assert_non_null(csv);
+    assert_non_null(strstr(csv, ",qat_optimizer\n"));
+    const char *row = strstr(csv, ",bc,");
+    assert_non_null(row);
+    assert_non_null(strstr(row, ",adam\n"));
+    free(csv);
+    run_bc_adam(dir, "model.ckpt", ZP_EUNSUPPORTED, &csv);
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
@@ -264,6 +418,9 @@ int main(void)
         cmocka_unit_test(test_distill_trains_without_labels),
         cmocka_unit_test(test_distill_epoch_zero_without_quant),
         cmocka_unit_test(test_run_writes_models_label),
+        cmocka_unit_test(test_adam_update),
+        cmocka_unit_test(test_start_biases),
+        cmocka_unit_test(test_run_bias_corrected_start),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }

@@ -36,7 +36,7 @@ static void test_headers_unchanged(void **state)
         "logit_sqnr_db,bias,weight_calibration,bits_per_weight,clip_share,float_top5,replicate,select_top1,"
         "act_nudge_zero,act_narrow_range,act_options,vs_fakequant_agreement,vs_fakequant_logit_sqnr_db,"
         "images_per_s,speedup_vs_float,rounding,qat_loss,qat_temperature,qat_alpha,equalize,bias_absorption,"
-        "nll,ppl,float_nll,kld_mean,kld_p99,kld_max,top1_agreement,mean_abs_dp,quantize_attention,quantize_embedding\n",
+        "nll,ppl,float_nll,kld_mean,kld_p99,kld_max,top1_agreement,mean_abs_dp,quantize_attention,quantize_embedding,qat_optimizer\n",
         "model,dataset,scheme,label,bits,granularity,mode,calibration,nudge_zero,narrow_range,"
         "bias_correction,layer_index,layer,op,sqnr_db,mean_shift,zero_fraction,zero_fraction_relu,"
         "zero_fraction_pad,zero_error,zero_error_lsb,bias_at_zero,act_lo,act_hi,out_zero_error,"

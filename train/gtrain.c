@@ -26,7 +26,10 @@ void zp_gtrain_free(struct zp_gtrain *gt)
         return;
     for (int i = 0; gt->mom && i < gt->n_params; i++)
         zp_free(gt->mom[i]);
+    for (int i = 0; gt->mom2 && i < gt->n_params; i++)
+        zp_free(gt->mom2[i]);
     free(gt->mom);
+    free(gt->mom2);
     zp_free(gt->dlogits);
     zp_tgraph_free(gt->t);
     zp_graph_free(gt->g);
@@ -117,18 +120,39 @@ enum zp_status zp_gtrain_check_data(const struct zp_gtrain *gt, const struct zp_
     return ZP_OK;
 }
 
-void zp_gtrain_sgd_step(struct zp_gtrain *gt, const struct zp_sgd *sgd, double lr)
+enum zp_status zp_gtrain_sgd_step(struct zp_gtrain *gt, const struct zp_sgd *sgd, double lr,
+                                  struct zp_err *err)
 {
+    if (sgd->optimizer == ZP_OPT_ADAM && !gt->mom2) {
+        gt->mom2 = calloc((size_t)(gt->n_params ? gt->n_params : 1), sizeof *gt->mom2);
+        int ok = gt->mom2 != NULL;
+        for (int i = 0; ok && i < gt->n_params; i++)
+            ok = (gt->mom2[i] = zp_calloc(zp_tgraph_param(gt->t, i)->n, sizeof(float))) != NULL;
+        if (!ok)
+            return zp_err_set(err, ZP_ENOMEM, "train: out of memory for adam's moments of %s",
+                              gt->what);
+    }
+    if (sgd->optimizer == ZP_OPT_ADAM)
+        gt->adam_steps++;
     for (int i = 0; i < gt->n_params; i++) {
         const struct zp_gparam *p = zp_tgraph_param(gt->t, i);
-        zp_sgd_update(p->w, p->g, gt->mom[i], p->n, p->decay, sgd, lr);
+        if (sgd->optimizer == ZP_OPT_ADAM)
+            zp_adam_update(p->w, p->g, gt->mom[i], gt->mom2[i], p->n, p->decay, sgd, lr,
+                           gt->adam_steps);
+        else
+            zp_sgd_update(p->w, p->g, gt->mom[i], p->n, p->decay, sgd, lr);
     }
+    return ZP_OK;
 }
 
 void zp_gtrain_reset_momentum(struct zp_gtrain *gt)
 {
-    for (int i = 0; i < gt->n_params; i++)
+    for (int i = 0; i < gt->n_params; i++) {
         memset(gt->mom[i], 0, zp_tgraph_param(gt->t, i)->n * sizeof(float));
+        if (gt->mom2)
+            memset(gt->mom2[i], 0, zp_tgraph_param(gt->t, i)->n * sizeof(float));
+    }
+    gt->adam_steps = 0;
 }
 
 enum zp_status zp_gtrain_epoch(struct zp_gtrain *gt, const struct zp_dataset *ds,
@@ -166,7 +190,9 @@ enum zp_status zp_gtrain_epoch(struct zp_gtrain *gt, const struct zp_dataset *ds
         s = zp_tgraph_backward(gt->t, gt->dlogits, err);
         if (s != ZP_OK)
             break;
-        zp_gtrain_sgd_step(gt, sgd, zp_sgd_lr(sgd, *step, total_steps, bt.steps));
+        s = zp_gtrain_sgd_step(gt, sgd, zp_sgd_lr(sgd, *step, total_steps, bt.steps), err);
+        if (s != ZP_OK)
+            break;
         (*step)++;
     }
     double dt = now_s() - t0;

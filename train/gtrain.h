@@ -32,7 +32,11 @@ struct zp_gtrain {
     size_t onnx_len;
     char what[256];         /* the model's name in messages */
     int n_params;
-    float **mom;            /* momentum buffer of each parameter */
+    float **mom;            /* momentum buffer of each parameter (adam: first moment) */
+    float **mom2;           /* adam: second moment of each parameter, allocated on its
+                               first step (checkpoints do not carry it: only QAT, which
+                               does not resume, uses adam) */
+    long adam_steps;        /* adam steps taken since the last reset */
     int64_t in_shape[4];    /* per-example input shape */
     int in_ndim;
     size_t in_size;         /* floats per example */
@@ -71,8 +75,9 @@ enum zp_status zp_gtrain_epoch(struct zp_gtrain *gt, const struct zp_dataset *ds
  * points as set) on ds, in batches of max_batch. */
 enum zp_status zp_gtrain_evaluate(struct zp_gtrain *gt, const struct zp_dataset *ds, double *top1,
                                   struct zp_err *err);
-/* One SGD step over every parameter. */
-void zp_gtrain_sgd_step(struct zp_gtrain *gt, const struct zp_sgd *sgd, double lr);
+/* One optimizer step over every parameter (sgd->optimizer: SGD or Adam). */
+enum zp_status zp_gtrain_sgd_step(struct zp_gtrain *gt, const struct zp_sgd *sgd, double lr,
+                                  struct zp_err *err);
 /* Zeroes every momentum buffer (a fine-tuning run starts on a new loss). */
 void zp_gtrain_reset_momentum(struct zp_gtrain *gt);
 

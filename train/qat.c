@@ -299,12 +299,47 @@ static enum zp_status calibrate(struct zp_gtrain *gt, const struct zp_qat_option
     return st;
 }
 
+/* Installs opt->init_bias into the student (after the float evaluation: the
+ * teacher, loaded separately, keeps the checkpoint's biases). */
+static enum zp_status set_start_biases(struct zp_gtrain *gt, const struct zp_qat_options *opt,
+                                       struct zp_err *err)
+{
+    if (zp_tgraph_num_bn(gt->t) > 0)
+        return zp_err_set(err, ZP_EUNSUPPORTED,
+                          "qat: %s: starting from bias-corrected biases needs a graph without "
+                          "BatchNormalization (%d BN nodes; batch statistics undo the "
+                          "correction): give a BN-folded ONNX checkpoint or no bias_correction",
+                          opt->checkpoint, zp_tgraph_num_bn(gt->t));
+    if (opt->n_init_bias != zp_graph_num_layers(gt->g))
+        return zp_err_set(err, ZP_EINVAL, "qat: %s: %d starting biases for %d layers",
+                          opt->checkpoint, opt->n_init_bias, zp_graph_num_layers(gt->g));
+    for (int l = 0; l < opt->n_init_bias; l++) {
+        if (!opt->init_bias[l])
+            continue;
+        const struct zp_layer_info *li = zp_graph_layer(gt->g, l);
+        const struct zp_gparam *p = NULL;
+        for (int i = 0; i < gt->n_params && !p; i++) {
+            const struct zp_gparam *c = zp_tgraph_param(gt->t, i);
+            p = c->kind == ZP_GPARAM_BIAS && c->layer == l ? c : NULL;
+        }
+        /* a layer without a bias would silently lose its correction */
+        if (!p || p->n != (size_t)li->n_out)
+            return zp_err_set(err, ZP_EUNSUPPORTED,
+                              "qat: %s: layer '%s' has no bias of %lld values to start "
+                              "bias-corrected",
+                              opt->checkpoint, li->name, (long long)li->n_out);
+        memcpy(p->w, opt->init_bias[l], p->n * sizeof(float));
+    }
+    return ZP_OK;
+}
+
 static enum zp_status finetune(struct zp_gtrain *gt, struct zp_gtrain *teacher,
                                struct zp_qat_state *q, const struct zp_qat_options *opt,
                                struct zp_qat_result *res, struct zp_err *err)
 {
     struct zp_sgd sgd = {.lr = opt->lr, .momentum = opt->momentum,
-                         .weight_decay = opt->weight_decay, .schedule = ZP_LR_COSINE};
+                         .weight_decay = opt->weight_decay, .optimizer = opt->optimizer,
+                         .schedule = ZP_LR_COSINE};
     const long spe = opt->train->n / opt->batch;
     const double T = opt->temperature > 0 ? opt->temperature : 1.0;
     long step = 0;
@@ -372,6 +407,8 @@ enum zp_status zp_qat_finetune(const struct zp_qat_options *opt, struct zp_qat_r
     /* fresh momentum: the float run's buffers belong to another loss surface */
     zp_gtrain_reset_momentum(gt);
     st = zp_gtrain_evaluate(gt, opt->eval, &res->float_top1, err);
+    if (st == ZP_OK && opt->init_bias)
+        st = set_start_biases(gt, opt, err);
     /* the teacher: the same float model, loaded again so that it never changes */
     struct zp_gtrain *teacher = NULL;
     if (st == ZP_OK && opt->loss == ZP_QAT_LOSS_DISTILL && opt->epochs > 0)

@@ -47,7 +47,8 @@ struct zp_qat_options {
     int epochs;               /* fine-tuning epochs (>= 1) */
     int batch;
     double lr;                /* cosine from lr to 0 over the run */
-    double momentum, weight_decay;
+    double momentum, weight_decay;  /* adam: momentum is beta1 */
+    enum zp_optimizer optimizer;    /* 0 (the zero value): SGD with momentum */
     uint64_t seed;
     long bn_freeze_steps;     /* BN uses running statistics after this many steps */
     double act_ema;           /* moving-average weight of a new batch's min / max (0.01 typical) */
@@ -59,6 +60,14 @@ struct zp_qat_options {
     double alpha;             /* distillation: weight of the labelled cross-entropy, 0..1
                                  (0: pure KL, the training labels are not read) */
     int hflip;                /* augmentation: random horizontal flip of training batches */
+    /* Starting biases, one array per layer of the training graph (graph order;
+     * NULL entries keep the checkpoint's): the empirically bias-corrected biases of
+     * the PTQ start, so that fine-tuning begins where bias-corrected PTQ is rather
+     * than at the uncorrected collapse. Only for a graph without BN (a BN's batch
+     * statistics would remove the shift anyway); n_init_bias must equal its
+     * number of layers. */
+    const float *const *init_bias;
+    int n_init_bias;
     int quiet;                /* no progress lines on stderr */
 };
 

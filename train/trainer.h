@@ -22,8 +22,16 @@ enum zp_lr_schedule { ZP_LR_COSINE, ZP_LR_STEP, ZP_LR_CONSTANT };
  * graph runtime (train/gtrain.h). */
 enum zp_model_kind { ZP_MODEL_MOBILENET, ZP_MODEL_MLP, ZP_MODEL_ONNX };
 
+/* The update rule. Adam (Kingma & Ba 2015; decoupled weight decay, Loshchilov &
+ * Hutter 2019) scales each weight's step by its own gradient history, which a
+ * BN-less graph with folded weights of very different magnitudes per layer needs:
+ * one SGD learning rate there is either too small for the small layers or
+ * diverges on the large ones. */
+enum zp_optimizer { ZP_OPT_SGD = 0, ZP_OPT_ADAM };
+
 struct zp_sgd {
-    double lr, momentum, weight_decay;
+    double lr, momentum, weight_decay;  /* adam: momentum is beta1 */
+    enum zp_optimizer optimizer;        /* 0 (the zero value): SGD with momentum */
     enum zp_lr_schedule schedule;
     double warmup_epochs;  /* linear warmup from lr/10 (cosine and step) */
     int step_epochs;       /* step: multiply by step_gamma every step_epochs */
@@ -104,6 +112,10 @@ double zp_sgd_lr(const struct zp_sgd *s, long step, long total, long steps_per_e
 /* One SGD step of one tensor (m: its momentum buffer; decay: weight decay applies). */
 void zp_sgd_update(float *w, const float *g, float *m, size_t n, int decay,
                    const struct zp_sgd *s, double lr);
+/* One Adam step of one tensor: m, v its first and second moment buffers, t the
+ * step number from 1 (bias correction); beta2 0.999, eps 1e-8. */
+void zp_adam_update(float *w, const float *g, float *m, float *v, size_t n, int decay,
+                    const struct zp_sgd *s, double lr, long t);
 
 /* Checkpoints of the former layer runtime ("ZPTCKPT2": every parameter, momentum
  * buffer and BN running statistic plus the number of finished epochs; the layer
