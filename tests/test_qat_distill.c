@@ -301,6 +301,27 @@ static void test_start_biases(void **state)
     zp_dataset_free(&te);
 }
 
+/* Writes dir/<name>.json: one scheme entry (JSON) in mode qat on the synthetic
+ * task, the float model dir/model.onnx fine-tuned from dir/<ckpt>. */
+static void write_run_config(const char *dir, const char *name, const char *entry,
+                             const char *ckpt, char *cfgpath, size_t cap)
+{
+    char text[3000];
+    snprintf(cfgpath, cap, "%s/%s.json", dir, name);
+    snprintf(text, sizeof text,
+             "{\"name\":\"d\",\"seed\":1,\"schemes\":[%s],"
+             "\"datasets\":{\"tr\":{\"format\":\"idx\",\"images\":\"%s/train-images.idx\","
+             "\"labels\":\"%s/train-labels.idx\",\"mean\":[100],\"std\":[60]},"
+             "\"te\":{\"format\":\"idx\",\"images\":\"%s/test-images.idx\","
+             "\"labels\":\"%s/test-labels.idx\",\"mean\":[100],\"std\":[60]}},"
+             "\"models\":[{\"name\":\"m\",\"path\":\"%s/model.onnx\",\"checkpoint\":"
+             "\"%s/%s\",\"eval\":\"te\",\"train_data\":\"tr\",\"calibration_data\":\"tr\","
+             "\"calibration\":{\"size\":64},"
+             "\"modes\":[\"qat\"],\"batch\":32,\"layer_stats_samples\":8}]}",
+             entry, dir, dir, dir, dir, dir, dir, ckpt);
+    zp_test_write_file(cfgpath, text);
+}
+
 /* A run with mode qat on the synthetic task: the QAT cell writes
  * models/<label made file-name safe>.onnx, which loads with the float model's
  * layers; the old qat/ folder is gone. */
@@ -308,23 +329,13 @@ static void test_run_writes_models_label(void **state)
 {
     (void)state;
     const char *dir = trained_dir();
-    char cfgpath[700], text[3000], run[700], path[900];
-    snprintf(cfgpath, sizeof cfgpath, "%s/run.json", dir);
+    char cfgpath[700], run[700], path[900];
     snprintf(run, sizeof run, "%s/run", dir);
-    snprintf(text, sizeof text,
-             "{\"name\":\"d\",\"seed\":1,\"schemes\":[{\"scheme\":\"linear4\","
-             "\"granularity\":\"per-channel\",\"label\":\"l4 pc/distill\","
-             "\"qat\":{\"loss\":\"distill\",\"temperature\":2,\"epochs\":1,\"batch\":32,"
-             "\"lr\":0.005}}],"
-             "\"datasets\":{\"tr\":{\"format\":\"idx\",\"images\":\"%s/train-images.idx\","
-             "\"labels\":\"%s/train-labels.idx\",\"mean\":[100],\"std\":[60]},"
-             "\"te\":{\"format\":\"idx\",\"images\":\"%s/test-images.idx\","
-             "\"labels\":\"%s/test-labels.idx\",\"mean\":[100],\"std\":[60]}},"
-             "\"models\":[{\"name\":\"m\",\"path\":\"%s/model.onnx\",\"checkpoint\":"
-             "\"%s/model.ckpt\",\"eval\":\"te\",\"train_data\":\"tr\",\"calibration_data\":\"tr\","
-             "\"modes\":[\"qat\"],\"batch\":32,\"layer_stats_samples\":8}]}",
-             dir, dir, dir, dir, dir, dir);
-    zp_test_write_file(cfgpath, text);
+    write_run_config(dir, "run",
+                     "{\"scheme\":\"linear4\",\"granularity\":\"per-channel\","
+                     "\"label\":\"l4 pc/distill\",\"qat\":{\"loss\":\"distill\",\"temperature\":2,"
+                     "\"epochs\":1,\"batch\":32,\"lr\":0.005}}",
+                     "model.ckpt", cfgpath, sizeof cfgpath);
     struct zp_config cfg;
     struct zp_err err;
     zp_err_clear(&err);
@@ -363,24 +374,13 @@ static void test_run_writes_models_label(void **state)
  * checkpoint with BN it stops with the reason. */
 static void run_bc_adam(const char *dir, const char *ckpt, enum zp_status want, char **csv)
 {
-    char cfgpath[700], text[3000], run[700], path[900];
-    snprintf(cfgpath, sizeof cfgpath, "%s/run_bc.json", dir);
+    char cfgpath[700], run[700], path[900];
     snprintf(run, sizeof run, "%s/run_bc", dir);
-    snprintf(text, sizeof text,
-             "{\"name\":\"d\",\"seed\":1,\"schemes\":[{\"scheme\":\"linear4\","
-             "\"granularity\":\"per-channel\",\"label\":\"bc\",\"bias_correction\":\"empirical\","
-             "\"qat\":{\"loss\":\"distill\",\"epochs\":1,\"batch\":32,\"lr\":0.001,"
-             "\"optimizer\":\"adam\"}}],"
-             "\"datasets\":{\"tr\":{\"format\":\"idx\",\"images\":\"%s/train-images.idx\","
-             "\"labels\":\"%s/train-labels.idx\",\"mean\":[100],\"std\":[60]},"
-             "\"te\":{\"format\":\"idx\",\"images\":\"%s/test-images.idx\","
-             "\"labels\":\"%s/test-labels.idx\",\"mean\":[100],\"std\":[60]}},"
-             "\"models\":[{\"name\":\"m\",\"path\":\"%s/model.onnx\",\"checkpoint\":"
-             "\"%s/%s\",\"eval\":\"te\",\"train_data\":\"tr\",\"calibration_data\":\"tr\","
-             "\"calibration\":{\"size\":64},"
-             "\"modes\":[\"qat\"],\"batch\":32,\"layer_stats_samples\":8}]}",
-             dir, dir, dir, dir, dir, dir, ckpt);
-    zp_test_write_file(cfgpath, text);
+    write_run_config(dir, "run_bc",
+                     "{\"scheme\":\"linear4\",\"granularity\":\"per-channel\",\"label\":\"bc\","
+                     "\"bias_correction\":\"empirical\",\"qat\":{\"loss\":\"distill\","
+                     "\"epochs\":1,\"batch\":32,\"lr\":0.001,\"optimizer\":\"adam\"}}",
+                     ckpt, cfgpath, sizeof cfgpath);
     struct zp_config cfg;
     struct zp_err err;
     zp_err_clear(&err);
