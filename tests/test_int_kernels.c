@@ -106,7 +106,7 @@ static void fill_codes(uint8_t *x, size_t n) { for (size_t i = 0; i < n; i++) x[
 /* The vector sets this CPU has (NULL-terminated). */
 static int vector_sets(const struct zp_int_kernels **out)
 {
-    static const int isas[] = {ZP_ISA_AVX2, ZP_ISA_AVX512BW};
+    static const int isas[] = {ZP_ISA_AVX2, ZP_ISA_AVX512BW, ZP_ISA_AVX512VNNI};
     int n = 0;
     for (size_t i = 0; i < sizeof isas / sizeof *isas; i++)
         if ((out[n] = zp_int_kernels_select(isas[i])))
@@ -179,7 +179,11 @@ static void test_dw_chansum_add_variants(void **state)
     static const int dims[][7] = {/* h, w, c, k, stride, pad top/left */
                                   {5, 7, 3, 3, 1, 1}, {9, 6, 8, 3, 2, 1}, {4, 4, 17, 3, 1, 0},
                                   {8, 8, 24, 5, 2, 2}, {3, 5, 40, 1, 1, 0}, {7, 9, 8, 3, 1, 1},
-                                  {6, 11, 16, 3, 2, 1}, {5, 6, 33, 3, 1, 1}, {2, 3, 8, 3, 1, 1}};
+                                  {6, 11, 16, 3, 2, 1}, {5, 6, 33, 3, 1, 1}, {2, 3, 8, 3, 1, 1},
+                                  /* 3x3 runs of interior groups of even and odd length, 2 and 4
+                                     pixels per vector, several channel blocks, no padding */
+                                  {6, 20, 8, 3, 1, 1}, {5, 19, 4, 3, 1, 1}, {7, 15, 48, 3, 2, 1},
+                                  {4, 12, 16, 3, 1, 0}, {5, 13, 2, 3, 1, 1}, {6, 10, 35, 3, 1, 1}};
     vector_sets(sets);
     for (int vs = 0; sets[vs]; vs++)
     for (size_t d = 0; d < sizeof dims / sizeof *dims; d++)

@@ -208,113 +208,11 @@ void zp_int_requant__avx512(const struct zp_rq_call *c)
     }
 }
 
-/* One output pixel on the plane's border, 16 channels at a time: (x - zx) w as
- * vpmaddwd of the difference (an int16 in the low half of each int32 lane, its
- * sign in the high half) with the weight zero-extended (high half 0), so each
- * lane's pair sum is the one product; only the taps inside the input. */
-static void dw_border_pixel(const struct zp_idw_call *c, int oy, int ox)
-{
-    const __m512i zx = _mm512_set1_epi32(c->zx);
-    int iy0 = oy * c->sh - c->pt, ix0 = ox * c->sw - c->pl;
-    int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = c->h - iy0 < c->kh ? c->h - iy0 : c->kh;
-    int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = c->w - ix0 < c->kw ? c->w - ix0 : c->kw;
-    int32_t *acc = c->acc + ((size_t)oy * c->ow + ox) * c->c;
-    for (int ch = 0; ch < c->c; ch += 16) {
-        __mmask16 m = tail16(c->c - ch);
-        __m512i s = _mm512_setzero_si512();
-        for (int ky = ky0; ky < ky1; ky++) {
-            const uint8_t *xr = c->x + ((size_t)(iy0 + ky) * c->w + ix0) * c->c + ch;
-            const int16_t *wr = c->wt + (size_t)ky * c->kw * c->c + ch;
-            for (int kx = kx0; kx < kx1; kx++) {
-                __m128i xb = _mm_maskz_loadu_epi8(m, xr + (size_t)kx * c->c);
-                __m512i xv = c->x_signed ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb);
-                __m512i wv = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, wr + (size_t)kx * c->c));
-                s = _mm512_add_epi32(s, _mm512_madd_epi16(_mm512_sub_epi32(xv, zx), wv));
-            }
-        }
-        _mm512_mask_storeu_epi32(acc + ch, m, s);
-    }
-}
-
-/* Weights of the interior path, expanded once per call on the stack: lanes of
- * int32 with the weight's 16 bits zero-extended (vpmaddwd against the code
- * sign- or zero-extended gives code x weight), per tap a row of lanes padded to
- * 16, and zx x (sum of the taps' weights) per lane. Larger layers take the
- * border path everywhere. */
-#define DW_W32_MAX 12288
-
-/* The rows of the plane: interior pixels on the vector path, the rest through
- * dw_border_pixel. Always inlined, so a constant kh x kw unrolls the taps and a
- * constant signedness leaves the inner loop. */
-static inline __attribute__((always_inline)) void dw_interior(const struct zp_idw_call *c, int P, int L, int Lp,
-                                                               const int32_t *w32, const int32_t *zw, int kh,
-                                                               int kw, int x_signed)
-{
-    const int C = c->c;
-    for (int oy = 0; oy < c->oh; oy++) {
-        int iy0 = oy * c->sh - c->pt;
-        int full_y = iy0 >= 0 && iy0 + kh <= c->h;
-        for (int ox = 0; ox < c->ow;) {
-            int ix0 = ox * c->sw - c->pl;
-            int full = full_y && ix0 >= 0 && ox + P <= c->ow && (ox + P - 1) * c->sw - c->pl + kw <= c->w;
-            if (!full) {
-                dw_border_pixel(c, oy, ox);
-                ox++;
-                continue;
-            }
-            int32_t *acc = c->acc + ((size_t)oy * c->ow + ox) * C;
-            for (int l = 0; l < L; l += 16) {
-                __mmask16 m = tail16(L - l);
-                __m512i s = _mm512_setzero_si512();
-                for (int ky = 0; ky < kh; ky++) {
-                    const uint8_t *xr = c->x + ((size_t)(iy0 + ky) * c->w + ix0) * C + l;
-                    const int32_t *wr = w32 + (size_t)ky * kw * Lp + l;
-                    for (int kx = 0; kx < kw; kx++) {
-                        __m128i xb = _mm_maskz_loadu_epi8(m, xr + (size_t)kx * C);
-                        __m512i xv = x_signed ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb);
-                        s = _mm512_add_epi32(s, _mm512_madd_epi16(xv, _mm512_load_si512(wr + (size_t)kx * Lp)));
-                    }
-                }
-                _mm512_mask_storeu_epi32(acc + l, m, _mm512_sub_epi32(s, _mm512_load_si512(zw + l)));
-            }
-            ox += P;
-        }
-    }
-}
-
-/* Interior pixels (every tap inside the input) as sum(x w) - zx sum(w), which
- * equals sum((x - zx) w) exactly in int32: one widening load, one vpmaddwd and
- * one add per tap and 16 lanes. With fewer than 16 channels that divide 16 and
- * stride 1, a vector holds 16 / C neighbouring pixels (their taps are contiguous
- * in NHWC), so a narrow layer fills its lanes. */
-void zp_int_dw__avx512(const struct zp_idw_call *c)
-{
-    const int C = c->c, T = c->kh * c->kw;
-    const int P = C < 16 && 16 % C == 0 && c->sw == 1 ? 16 / C : 1; /* pixels per vector */
-    const int L = P > 1 ? 16 : C, Lp = (L + 15) / 16 * 16;          /* lanes per tap */
-    __attribute__((aligned(64))) int32_t w32[DW_W32_MAX], zw[DW_W32_MAX / 8];
-    if ((size_t)T * Lp > DW_W32_MAX || Lp > DW_W32_MAX / 8) {
-        for (int oy = 0; oy < c->oh; oy++)
-            for (int ox = 0; ox < c->ow; ox++)
-                dw_border_pixel(c, oy, ox);
-        return;
-    }
-    for (int l = 0; l < Lp; l++) {
-        int32_t sum = 0;
-        for (int t = 0; t < T; t++) {
-            int16_t w = l < L ? c->wt[(size_t)t * C + l % C] : 0;
-            w32[(size_t)t * Lp + l] = (int32_t)(uint16_t)w;
-            sum += w;
-        }
-        zw[l] = (int32_t)((uint32_t)c->zx * (uint32_t)sum);
-    }
-    if (c->kh == 3 && c->kw == 3 && !c->x_signed) /* MobileNet's: the tap loops unrolled */
-        dw_interior(c, P, L, Lp, w32, zw, 3, 3, 0);
-    else if (c->kh == 3 && c->kw == 3)
-        dw_interior(c, P, L, Lp, w32, zw, 3, 3, 1);
-    else
-        dw_interior(c, P, L, Lp, w32, zw, c->kh, c->kw, c->x_signed);
-}
+/* The depthwise convolution: kernels/int/dw_avx512.inc, each tap's multiply-add as
+ * vpmaddwd then vpaddd (the VNNI set, int-avx512vnni.c, fuses the two). */
+#define ZP_DW_FN zp_int_dw__avx512
+#define ZP_DW_DOT(s, x, w) _mm512_add_epi32(s, _mm512_madd_epi16(x, w))
+#include "kernels/int/dw_avx512.inc"
 
 /* 16 values of one plane to codes in float: q = x (1 / scale) is within a
  * relative 2^-23 of x / scale (two float roundings), so below |q| = 1024 a q

@@ -53,6 +53,7 @@ static inline uint8_t zp_int_quantize_one(const struct zp_iquant_params *q, doub
 zp_iquant_fn zp_int_quantize__avx2;
 zp_rq_fn zp_int_requant__avx512;
 zp_idw_fn zp_int_dw__avx512;
+zp_idw_fn zp_int_dw__avx512vnni;
 zp_iquant_fn zp_int_quantize__avx512;
 zp_rq_fn zp_int_requant__avx2;
 zp_idw_fn zp_int_dw__avx2;
