@@ -11,12 +11,11 @@
 #include <sys/stat.h>
 
 #include "model/graph.h"
-#include "model/graph_train.h"
 #include "store/inputs.h"
 #include "store/predictions.h"
 #include "store/run_json.h"
 #include "store/sysinfo.h"
-#include "train/gtrain.h"
+#include "train/qat.h"
 
 /* SIGINT / SIGTERM finish the current cell's commit, then stop: a finished cell is
  * never lost, and an unfinished one leaves nothing behind. */
@@ -71,37 +70,24 @@ int zp_run_folder(const struct zp_config *cfg, const struct zp_run_opts *o, char
     return o->out ? snprintf(out, n, "%s", o->out) : snprintf(out, n, "results/%s", cfg->name);
 }
 
-/* QAT from bias-corrected biases needs a checkpoint without BatchNormalization
- * (train/qat.h): refused here, before any cell writes, not when the cell runs.
- * 1 with err set when model mi has such a cell on a checkpoint with BN. */
-static int qat_bias_start_refused(const struct zp_config *cfg, const struct zp_plan *plan,
-                                  size_t mi, struct zp_err *err)
+/* A QAT cell with bias_correction on model mi: its checkpoint must allow the
+ * bias-corrected start (train/qat.h), checked here before any cell writes. Sets
+ * err (a config error naming the entry) when it does not. */
+static void qat_bias_start_check(const struct zp_config *cfg, const struct zp_plan *plan,
+                                 size_t mi, struct zp_err *err)
 {
     for (size_t i = 0; i < plan->n; i++) {
         const struct zp_cell *c = &plan->cells[i];
-        if (c->kind != ZP_CELL_MODEL || c->source != mi || c->mode != ZP_MODE_QAT ||
-            !cfg->variants[c->variant].bias_correction)
+        const struct zp_variant *v = c->kind == ZP_CELL_MODEL ? &cfg->variants[c->variant] : NULL;
+        if (!v || c->source != mi || c->mode != ZP_MODE_QAT || !v->bias_correction)
             continue;
-        const char *ckpt = cfg->models[mi].checkpoint;
-        struct zp_gtrain *gt = NULL;
-        int done = 0;
-        if (zp_gtrain_checkpoint_open(ckpt, 1, &gt, &done, err))
-            return 1;
-        int n_bn = zp_tgraph_num_bn(gt->t);
-        zp_gtrain_free(gt);
-        if (n_bn > 0) {
-            zp_err_set(err, ZP_ECONFIG,
-                       "%s: schemes[%d] (variant '%s'): mode qat with bias_correction starts "
-                       "from bias-corrected biases, which needs a graph without "
-                       "BatchNormalization, but checkpoint '%s' of model '%s' has %d BN nodes: "
-                       "give a BN-folded ONNX checkpoint or \"bias_correction\": \"none\"",
-                       cfg->path, cfg->variants[c->variant].entry, cfg->variants[c->variant].label,
-                       ckpt, cfg->models[mi].name, n_bn);
-            return 1;
+        if (zp_qat_check_bias_start(cfg->models[mi].checkpoint, err)) {
+            zp_err_prefix(err, "%s: schemes[%d] (variant '%s'), model '%s'", cfg->path, v->entry,
+                          v->label, cfg->models[mi].name);
+            err->status = ZP_ECONFIG;
         }
-        return 0; /* one check per model: every QAT cell reads the same checkpoint */
+        return; /* every QAT cell of the model reads the same checkpoint */
     }
-    return 0;
 }
 
 /* Loads every model of the plan with its datasets (and the QAT training set when
@@ -150,7 +136,7 @@ static enum zp_status preflight(const struct zp_config *cfg, const struct zp_pla
                            cfg->models[mi].name);
         }
         if (!err->status)
-            qat_bias_start_refused(cfg, plan, mi, err);
+            qat_bias_start_check(cfg, plan, mi, err);
         if (err->status) {
             zp_model_ctx_free(m);
             break;

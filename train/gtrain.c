@@ -120,7 +120,7 @@ enum zp_status zp_gtrain_check_data(const struct zp_gtrain *gt, const struct zp_
     return ZP_OK;
 }
 
-enum zp_status zp_gtrain_sgd_step(struct zp_gtrain *gt, const struct zp_sgd *sgd, double lr,
+enum zp_status zp_gtrain_step(struct zp_gtrain *gt, const struct zp_sgd *sgd, double lr,
                                   struct zp_err *err)
 {
     if (sgd->optimizer == ZP_OPT_ADAM && !gt->mom2) {
@@ -190,7 +190,7 @@ enum zp_status zp_gtrain_epoch(struct zp_gtrain *gt, const struct zp_dataset *ds
         s = zp_tgraph_backward(gt->t, gt->dlogits, err);
         if (s != ZP_OK)
             break;
-        s = zp_gtrain_sgd_step(gt, sgd, zp_sgd_lr(sgd, *step, total_steps, bt.steps), err);
+        s = zp_gtrain_step(gt, sgd, zp_sgd_lr(sgd, *step, total_steps, bt.steps), err);
         if (s != ZP_OK)
             break;
         (*step)++;

@@ -76,7 +76,7 @@ enum zp_status zp_gtrain_epoch(struct zp_gtrain *gt, const struct zp_dataset *ds
 enum zp_status zp_gtrain_evaluate(struct zp_gtrain *gt, const struct zp_dataset *ds, double *top1,
                                   struct zp_err *err);
 /* One optimizer step over every parameter (sgd->optimizer: SGD or Adam). */
-enum zp_status zp_gtrain_sgd_step(struct zp_gtrain *gt, const struct zp_sgd *sgd, double lr,
+enum zp_status zp_gtrain_step(struct zp_gtrain *gt, const struct zp_sgd *sgd, double lr,
                                   struct zp_err *err);
 /* Zeroes every momentum buffer (a fine-tuning run starts on a new loss). */
 void zp_gtrain_reset_momentum(struct zp_gtrain *gt);

@@ -299,17 +299,41 @@ static enum zp_status calibrate(struct zp_gtrain *gt, const struct zp_qat_option
     return st;
 }
 
+/* Bias-corrected starting biases need a graph without BatchNormalization: its
+ * batch statistics would undo them. The one place that says so, for
+ * set_start_biases and for a runner's preflight (zp_qat_check_bias_start). */
+static enum zp_status bias_start_allowed(const struct zp_gtrain *gt, const char *checkpoint,
+                                         struct zp_err *err)
+{
+    int n_bn = zp_tgraph_num_bn(gt->t);
+    if (n_bn > 0)
+        return zp_err_set(err, ZP_EUNSUPPORTED,
+                          "qat: checkpoint '%s': starting from bias-corrected biases needs a "
+                          "graph without BatchNormalization (%d BN nodes; batch statistics "
+                          "undo the correction): give a BN-folded ONNX checkpoint or "
+                          "\"bias_correction\": \"none\"",
+                          checkpoint, n_bn);
+    return ZP_OK;
+}
+
+enum zp_status zp_qat_check_bias_start(const char *checkpoint, struct zp_err *err)
+{
+    struct zp_gtrain *gt = NULL;
+    int done = 0;
+    enum zp_status st = zp_gtrain_checkpoint_open(checkpoint, 1, &gt, &done, err);
+    if (st == ZP_OK)
+        st = bias_start_allowed(gt, checkpoint, err);
+    zp_gtrain_free(gt);
+    return st;
+}
+
 /* Installs opt->init_bias into the student (after the float evaluation: the
  * teacher, loaded separately, keeps the checkpoint's biases). */
 static enum zp_status set_start_biases(struct zp_gtrain *gt, const struct zp_qat_options *opt,
                                        struct zp_err *err)
 {
-    if (zp_tgraph_num_bn(gt->t) > 0)
-        return zp_err_set(err, ZP_EUNSUPPORTED,
-                          "qat: %s: starting from bias-corrected biases needs a graph without "
-                          "BatchNormalization (%d BN nodes; batch statistics undo the "
-                          "correction): give a BN-folded ONNX checkpoint or no bias_correction",
-                          opt->checkpoint, zp_tgraph_num_bn(gt->t));
+    if (bias_start_allowed(gt, opt->checkpoint, err))
+        return err->status;
     if (opt->n_init_bias != zp_graph_num_layers(gt->g))
         return zp_err_set(err, ZP_EINVAL, "qat: %s: %d starting biases for %d layers",
                           opt->checkpoint, opt->n_init_bias, zp_graph_num_layers(gt->g));

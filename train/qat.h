@@ -84,6 +84,9 @@ struct zp_qat_result {
 
 enum zp_status zp_qat_finetune(const struct zp_qat_options *opt, struct zp_qat_result *res,
                                struct zp_err *err);
+/* Whether QAT from checkpoint may start from bias-corrected biases (init_bias):
+ * ZP_EUNSUPPORTED naming the checkpoint when its graph has BatchNormalization. */
+enum zp_status zp_qat_check_bias_start(const char *checkpoint, struct zp_err *err);
 
 /* Lower-level pieces (tests, and a runner that wants its own loop). */
 struct zp_qat_state;

@@ -97,7 +97,7 @@ enum zp_status zp_qat_distill_epoch(struct zp_gtrain *gt, struct zp_gtrain *teac
         s = zp_tgraph_backward(gt->t, gt->dlogits, err);
         if (s != ZP_OK)
             break;
-        s = zp_gtrain_sgd_step(gt, sgd, zp_sgd_lr(sgd, *step, total_steps, bt.steps), err);
+        s = zp_gtrain_step(gt, sgd, zp_sgd_lr(sgd, *step, total_steps, bt.steps), err);
         if (s != ZP_OK)
             break;
         (*step)++;
